@@ -1,0 +1,195 @@
+// Gateway config schema (<home>/openclaw.json), admin-only. Keys are fixed by the product contract;
+// every section is strict so a typo is an error instead of a silently ignored setting.
+import { Type as T, type Static } from "@sinclair/typebox";
+
+const strict = { additionalProperties: false } as const;
+const PositiveInt = (def: number, extra: object = {}) => T.Integer({ minimum: 1, default: def, ...extra });
+
+export const HostPortPattern = "^(\\*\\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?:(\\d{1,5}|\\*)$";
+
+const GatewaySection = T.Object(
+  {
+    host: T.String({ default: "127.0.0.1", minLength: 1 }),
+    port: T.Integer({ minimum: 0, maximum: 65535, default: 18789 }),
+    trustedProxies: T.Array(T.String({ minLength: 1 }), {
+      default: [],
+      description: "IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed",
+    }),
+    limits: T.Object(
+      {
+        adminBodyBytes: PositiveInt(65_536, { maximum: 16 * 1024 * 1024 }),
+        rpcBodyBytes: PositiveInt(1_048_576, { maximum: 64 * 1024 * 1024 }),
+        chatBodyBytes: PositiveInt(8_388_608, { maximum: 64 * 1024 * 1024 }),
+        otherBodyBytes: PositiveInt(16_384, { maximum: 1024 * 1024 }),
+        maxHeaderBytes: PositiveInt(16_384, { maximum: 16_384 }),
+        maxHeaderCount: PositiveInt(100, { maximum: 500 }),
+        idleTimeoutSeconds: PositiveInt(10, { maximum: 255 }),
+        shutdownGraceSeconds: PositiveInt(30, { maximum: 600 }),
+      },
+      { ...strict, default: {} },
+    ),
+    authThrottle: T.Object(
+      {
+        perIpMaxFailures: PositiveInt(30),
+        perIpTenantMaxFailures: PositiveInt(10),
+        windowSeconds: PositiveInt(60),
+        blockSeconds: PositiveInt(60),
+        maxBlockSeconds: PositiveInt(3600),
+      },
+      { ...strict, default: {} },
+    ),
+  },
+  { ...strict, default: {} },
+);
+
+const ControlPlaneSection = T.Object(
+  {
+    apiKeyHash: T.Optional(T.String({ pattern: "^[0-9a-f]{64}$", description: "SHA-256 hex of the admin key" })),
+  },
+  { ...strict, default: {} },
+);
+
+const Provider = T.Object(
+  {
+    kind: T.Union([T.Literal("openai"), T.Literal("anthropic")]),
+    baseUrl: T.String({ pattern: "^https?://" }),
+    apiKey: T.Optional(T.String()),
+    headers: T.Optional(T.Record(T.String(), T.String())),
+    timeoutMs: T.Optional(T.Integer({ minimum: 100, maximum: 3_600_000 })),
+  },
+  strict,
+);
+
+const Model = T.Object(
+  {
+    provider: T.String({ minLength: 1 }),
+    upstreamModel: T.String({ minLength: 1 }),
+    maxOutputTokens: T.Optional(T.Integer({ minimum: 1 })),
+  },
+  strict,
+);
+
+const Rate = T.Object(
+  {
+    input: T.Number({ minimum: 0 }),
+    output: T.Number({ minimum: 0 }),
+    cacheRead: T.Number({ minimum: 0, default: 0 }),
+    cacheWrite: T.Number({ minimum: 0, default: 0 }),
+    reasoning: T.Optional(T.Number({ minimum: 0 })),
+  },
+  strict,
+);
+
+const QuotaValues = T.Object(
+  {
+    tokensPerDay: T.Union([T.Integer({ minimum: 0 }), T.Null()], { default: 1_000_000 }),
+    costPerDayUsd: T.Union([T.Number({ minimum: 0 }), T.Null()], { default: 10 }),
+    requestsPerMinute: T.Union([T.Integer({ minimum: 0 }), T.Null()], { default: 60 }),
+    maxConcurrent: T.Union([T.Integer({ minimum: 0 }), T.Null()], { default: 8 }),
+  },
+  { ...strict, default: {} },
+);
+
+export const SandboxModes = ["bwrap", "docker"] as const;
+const SandboxMode = T.Union(SandboxModes.map((m) => T.Literal(m)));
+
+export const SandboxLimits = T.Object(
+  {
+    memoryMb: T.Optional(T.Integer({ minimum: 16 })),
+    cpus: T.Optional(T.Number({ exclusiveMinimum: 0 })),
+    pids: T.Optional(T.Integer({ minimum: 1 })),
+    timeoutSeconds: T.Optional(T.Integer({ minimum: 1 })),
+    tmpfsMb: T.Optional(T.Integer({ minimum: 1 })),
+    outputBytes: T.Optional(T.Integer({ minimum: 1 })),
+  },
+  strict,
+);
+
+const SandboxSection = T.Object(
+  {
+    mode: T.Optional(SandboxMode),
+    allowedModes: T.Optional(T.Array(SandboxMode, { minItems: 1 })),
+    limits: T.Optional(SandboxLimits),
+    docker: T.Optional(
+      T.Object(
+        {
+          image: T.Optional(T.String({ minLength: 1 })),
+          runtime: T.Optional(T.String({ pattern: "^[a-z0-9_-]+$" })),
+        },
+        strict,
+      ),
+    ),
+    egress: T.Optional(
+      T.Object(
+        {
+          tools: T.Optional(T.Record(T.String(), T.Array(T.String({ pattern: HostPortPattern })))),
+          allowPrivate: T.Optional(T.Array(T.String())),
+        },
+        strict,
+      ),
+    ),
+  },
+  { ...strict, default: {} },
+);
+
+const BackupSection = T.Object(
+  {
+    s3: T.Optional(
+      T.Object(
+        {
+          endpoint: T.Optional(T.String()),
+          region: T.Optional(T.String()),
+          forcePathStyle: T.Optional(T.Boolean()),
+          accessKeyId: T.Optional(T.String()),
+          secretAccessKey: T.Optional(T.String()),
+          bucket: T.Optional(T.String()),
+        },
+        strict,
+      ),
+    ),
+    encryptionKey: T.Optional(T.String()),
+  },
+  { ...strict, default: {} },
+);
+
+const AuditSection = T.Object(
+  {
+    path: T.String({ default: "audit.log", minLength: 1 }),
+    copytruncateReplaySeconds: T.Integer({ minimum: 0, maximum: 86_400, default: 120 }),
+  },
+  { ...strict, default: {} },
+);
+
+export const GatewayConfigSchema = T.Object(
+  {
+    $schema: T.Optional(T.String()),
+    gateway: GatewaySection,
+    controlPlane: ControlPlaneSection,
+    providers: T.Record(T.String({ pattern: "^[A-Za-z0-9_.-]+$" }), Provider, { default: {} }),
+    models: T.Record(T.String({ pattern: "^[A-Za-z0-9_.:/-]+$" }), Model, { default: {} }),
+    billing: T.Object(
+      {
+        currency: T.Literal("USD", { default: "USD" }),
+        rateCard: T.Record(T.String(), Rate, { default: {} }),
+      },
+      { ...strict, default: {} },
+    ),
+    quotas: T.Object({ defaults: QuotaValues }, { ...strict, default: {} }),
+    sandbox: SandboxSection,
+    backup: BackupSection,
+    audit: AuditSection,
+  },
+  strict,
+);
+
+export type GatewayConfig = Static<typeof GatewayConfigSchema>;
+export type QuotaDefaults = Static<typeof QuotaValues>;
+
+/** Key paths whose values are secrets: redacted by `config show`, never logged. */
+export const SECRET_KEY_NAMES: ReadonlySet<string> = new Set([
+  "apiKey",
+  "apiKeyHash",
+  "secretAccessKey",
+  "accessKeyId",
+  "encryptionKey",
+]);

@@ -1,0 +1,110 @@
+// createCore: the one set of services the CLI and the HTTP server share. Wiring only.
+import fs from "node:fs";
+import path from "node:path";
+import { readEnvironment, type Environment } from "../config/env.ts";
+import { loadGatewayConfig, type ConfigOverrides, type LoadedConfig } from "../config/load.ts";
+import type { GatewayConfig } from "../config/schema.ts";
+import { openDatabase, type DbHandle } from "../db/client.ts";
+import { ensurePrivateDir } from "../lib/fs-durable.ts";
+import { acceptedAdminDigests } from "../modules/admin-key/admin-key.service.ts";
+import { createAuditLog, type AuditLog } from "../modules/audit/audit.service.ts";
+import { createOverlaysService, type OverlaysService } from "../modules/overlays/overlays.service.ts";
+import { createQuotasService, type QuotasService } from "../modules/quotas/quotas.service.ts";
+import { emptyTrash } from "../modules/tenants/tenant-dirs.ts";
+import { createTenantsService, type TenantsService } from "../modules/tenants/tenants.service.ts";
+import { createTokensService, type TokensService } from "../modules/tokens/tokens.service.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { VERSION } from "../version.ts";
+
+export interface CoreOptions {
+  home?: string;
+  env?: Environment;
+  overrides?: ConfigOverrides;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export interface Core {
+  readonly version: string;
+  readonly env: Environment;
+  readonly home: string;
+  readonly configFile: string;
+  readonly config: GatewayConfig;
+  readonly loaded: LoadedConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly handle: DbHandle;
+  readonly audit: AuditLog;
+  readonly tokens: TokensService;
+  readonly quotas: QuotasService;
+  readonly tenants: TenantsService;
+  readonly overlays: OverlaysService;
+  readonly startedAt: number;
+  /** Admin-key digests accepted now (config hash + OPENCLAW_ADMIN_KEY). */
+  adminDigests(): Buffer[];
+  /** Re-reads openclaw.json; on error keeps the running config and throws. */
+  reloadConfig(): void;
+  close(): void;
+}
+
+export function createCore(opts: CoreOptions = {}): Core {
+  const env = opts.env ?? readEnvironment();
+  const home = path.resolve(opts.home ?? env.home);
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? createLogger();
+  const dir = ensurePrivateDir(home);
+  if (dir.tightened) log.warn(`tightened permissions of ${home} to 0700`);
+
+  let loaded = loadGatewayConfig(home, env, opts.overrides);
+  const handle = openDatabase(path.join(home, "state.db"));
+  const getConfig = () => loaded.config;
+
+  const auditFile = path.resolve(home, loaded.config.audit.path);
+  fs.mkdirSync(path.dirname(auditFile), { recursive: true, mode: 0o700 });
+  const audit = createAuditLog({ handle, file: auditFile, clock, log: log.withTag("audit"), replayWindowMs: loaded.config.audit.copytruncateReplaySeconds * 1000 });
+  const tokens = createTokensService({ db: handle.db, clock });
+  const quotas = createQuotasService({ db: handle.db, clock, config: getConfig });
+  const tenants = createTenantsService({ db: handle.db, home, clock, log: log.withTag("tenants"), audit, tokens, quotas });
+  const overlays = createOverlaysService({ home, audit, config: getConfig });
+  emptyTrash(home);
+
+  let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
+
+  return {
+    version: VERSION,
+    env,
+    home,
+    configFile: loaded.file,
+    get config() {
+      return loaded.config;
+    },
+    get loaded() {
+      return loaded;
+    },
+    clock,
+    log,
+    handle,
+    audit,
+    tokens,
+    quotas,
+    tenants,
+    overlays,
+    startedAt: clock.now(),
+    adminDigests() {
+      const hash = loaded.config.controlPlane.apiKeyHash;
+      if (!adminCache || adminCache.hash !== hash) adminCache = { hash, digests: acceptedAdminDigests(hash, env.adminKey) };
+      return adminCache.digests;
+    },
+    reloadConfig() {
+      const next = loadGatewayConfig(home, env, opts.overrides);
+      if (path.resolve(home, next.config.audit.path) !== auditFile) {
+        log.warn("audit.path changed; the new path takes effect at the next restart");
+      }
+      loaded = next;
+    },
+    close() {
+      handle.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// Operational logs: consola with one tag per module; JSON lines on stderr when not on a TTY.
+// Secrets never reach here: callers pass ids and hash prefixes, never tokens or keys.
+import { createConsola, type ConsolaInstance, type ConsolaReporter, type LogObject } from "consola";
+
+export type Logger = ConsolaInstance;
+
+const jsonReporter: ConsolaReporter = {
+  log(obj: LogObject) {
+    const [first, ...rest] = obj.args;
+    const line: Record<string, unknown> = {
+      ts: obj.date.toISOString(),
+      level: obj.type,
+      tag: obj.tag || undefined,
+      msg: typeof first === "string" ? first : undefined,
+    };
+    const extra = typeof first === "string" ? rest : obj.args;
+    for (const item of extra) {
+      if (item instanceof Error) line.error = item.message;
+      else if (item && typeof item === "object") Object.assign(line, item);
+    }
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+  },
+};
+
+export interface LoggerOptions {
+  json?: boolean;
+  level?: number;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const json = opts.json ?? !process.stderr.isTTY;
+  return createConsola({
+    level: opts.level ?? 3,
+    reporters: json ? [jsonReporter] : undefined,
+    stdout: process.stderr,
+    stderr: process.stderr,
+  });
+}
+
+/** A logger that drops everything (tests, quiet CLI paths). */
+export function silentLogger(): Logger {
+  return createConsola({ level: -999, reporters: [] });
+}

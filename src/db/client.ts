@@ -1,0 +1,50 @@
+// state.db: bun:sqlite under drizzle. WAL with synchronous=FULL so an acknowledged change survives
+// power loss; busy_timeout so the CLI and a running gateway can both write; foreign keys on.
+import fs from "node:fs";
+import { Database } from "bun:sqlite";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import * as schema from "./schema.ts";
+import { migrate } from "./migrate.ts";
+
+export type Db = BunSQLiteDatabase<typeof schema>;
+
+export interface DbHandle {
+  sqlite: Database;
+  db: Db;
+  schemaVersion: number;
+  close(): void;
+}
+
+export function openDatabase(file: string): DbHandle {
+  const sqlite = new Database(file, { create: true, strict: true });
+  try {
+    sqlite.exec("PRAGMA busy_timeout = 10000");
+    sqlite.exec("PRAGMA journal_mode = WAL");
+    sqlite.exec("PRAGMA synchronous = FULL");
+    sqlite.exec("PRAGMA foreign_keys = ON");
+    const schemaVersion = migrate(sqlite);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+    }
+    const db = drizzle(sqlite, { schema });
+    let closed = false;
+    return {
+      sqlite,
+      db,
+      schemaVersion,
+      close() {
+        if (closed) return;
+        closed = true;
+        try {
+          sqlite.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        } catch {
+          // another connection may hold the database; the WAL stays valid either way
+        }
+        sqlite.close();
+      },
+    };
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+}

@@ -1,0 +1,45 @@
+// Error envelopes, one per surface, all derived from the one code table:
+//   control plane  {"error":{"code","message","requestId"}}
+//   JSON-RPC       {"jsonrpc":"2.0","id":null,"error":{"code","message","data":{"code"}}}
+//   OpenAI routes  {"error":{"message","type","code","param"}}
+import { AppError, type ErrorCode } from "../core/errors.ts";
+import type { Surface } from "./surface.ts";
+
+const OPENAI_TYPE: Partial<Record<ErrorCode, { type: string; code: string | null }>> = {
+  UNAUTHORIZED: { type: "invalid_request_error", code: "invalid_api_key" },
+  RATE_LIMITED: { type: "requests", code: "rate_limit_exceeded" },
+  QUOTA_EXCEEDED: { type: "insufficient_quota", code: "insufficient_quota" },
+  NOT_FOUND: { type: "invalid_request_error", code: "model_not_found" },
+  PAYLOAD_TOO_LARGE: { type: "invalid_request_error", code: "request_too_large" },
+  UPSTREAM_ERROR: { type: "api_error", code: "upstream_error" },
+  UPSTREAM_TIMEOUT: { type: "api_error", code: "upstream_timeout" },
+  INTERNAL: { type: "api_error", code: null },
+};
+
+export function errorBody(err: AppError, surface: Surface, requestId: string): unknown {
+  // 401s carry no request id in the body, so every kind of authentication failure is byte-identical.
+  const withId = err.code !== "UNAUTHORIZED";
+  switch (surface) {
+    case "rpc":
+      return {
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: err.rpcCode, message: err.message, data: { code: err.code, ...(withId ? { requestId } : {}) } },
+      };
+    case "openai": {
+      const t = OPENAI_TYPE[err.code] ?? { type: "invalid_request_error", code: err.code.toLowerCase() };
+      return { error: { message: err.message, type: t.type, code: t.code, param: (err.details?.param as string | undefined) ?? null } };
+    }
+    default:
+      return { error: { code: err.code, message: err.message, requestId, ...(err.details ? { details: err.details } : {}) } };
+  }
+}
+
+export function errorResponse(err: AppError, surface: Surface, requestId: string): Response {
+  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8", ...(err.headers ?? {}) };
+  if (err.code === "UNAUTHORIZED") headers["www-authenticate"] = 'Bearer realm="openclaw"';
+  return new Response(JSON.stringify(errorBody(err, surface, requestId)), { status: err.status, headers });
+}
+
+/** The one 401 every authentication failure gets. */
+export const unauthorized = () => new AppError("UNAUTHORIZED", "invalid or missing credentials");

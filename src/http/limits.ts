@@ -1,0 +1,66 @@
+// Explicit request limits, checked before any parsing or authentication: header bytes and count
+// (431), declared body size per surface (413), and a capped read for bodies without a length.
+import type { GatewayConfig } from "../config/schema.ts";
+import { AppError } from "../core/errors.ts";
+import type { Surface } from "./surface.ts";
+
+export function bodyLimit(config: GatewayConfig, surface: Surface): number {
+  const l = config.gateway.limits;
+  switch (surface) {
+    case "control":
+      return l.adminBodyBytes;
+    case "rpc":
+      return l.rpcBodyBytes;
+    case "openai":
+      return l.chatBodyBytes;
+    default:
+      return l.otherBodyBytes;
+  }
+}
+
+/** The largest body any route accepts: Bun's own cap is set to this. */
+export function maxBodyLimit(config: GatewayConfig): number {
+  const l = config.gateway.limits;
+  return Math.max(l.adminBodyBytes, l.rpcBodyBytes, l.chatBodyBytes, l.otherBodyBytes);
+}
+
+export function checkHeaders(headers: Headers, config: GatewayConfig): AppError | null {
+  const l = config.gateway.limits;
+  let bytes = 0;
+  let count = 0;
+  headers.forEach((value, name) => {
+    bytes += name.length + value.length + 4;
+    count++;
+  });
+  if (bytes > l.maxHeaderBytes || count > l.maxHeaderCount) {
+    return new AppError("HEADERS_TOO_LARGE", `request headers exceed the limit (${l.maxHeaderBytes} bytes, ${l.maxHeaderCount} fields)`);
+  }
+  return null;
+}
+
+export function checkDeclaredBody(headers: Headers, limit: number): AppError | null {
+  const cl = headers.get("content-length");
+  if (cl === null) return null;
+  if (!/^\d+$/.test(cl)) return new AppError("BAD_REQUEST", "content-length is not a number");
+  if (Number(cl) > limit) return new AppError("PAYLOAD_TOO_LARGE", `request body is larger than the limit of ${limit} bytes`);
+  return null;
+}
+
+/** Reads a body as text, stopping as soon as it passes `limit` bytes. */
+export async function readCapped(request: Request, limit: number): Promise<string> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new AppError("PAYLOAD_TOO_LARGE", `request body is larger than the limit of ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,195 @@
+// createApp(core): the one HTTP surface — health, control plane, docs, tenant RPC — behind one edge
+// that assigns request ids, resolves the client IP, applies limits and security headers, and turns
+// every error into its surface's envelope. startGateway() listens and handles reloads and shutdown.
+import fs from "node:fs";
+import path from "node:path";
+import { Elysia } from "elysia";
+import type { Core } from "../core/core.ts";
+import { AppError, toAppError } from "../core/errors.ts";
+import { acceptRequestId, newRequestId } from "../lib/ids.ts";
+import { auditRoutes } from "../modules/audit/audit.routes.ts";
+import { createRpcRegistry } from "../modules/rpc/methods.ts";
+import { rpcRoutes } from "../modules/rpc/rpc.routes.ts";
+import { tenantsRoutes } from "../modules/tenants/tenants.routes.ts";
+import { createAuth } from "./auth.ts";
+import { buildTrustList, resolveClientIp } from "./client-ip.ts";
+import { docsRoutes } from "./docs.routes.ts";
+import { errorResponse } from "./errors.ts";
+import { healthRoutes } from "./health.routes.ts";
+import { bodyLimit, checkDeclaredBody, checkHeaders, maxBodyLimit, readCapped } from "./limits.ts";
+import { requestInfo, setRequestInfo } from "./request-info.ts";
+import { API_HEADERS, DOCS_CSP } from "./security-headers.ts";
+import { statusRoutes } from "./status.routes.ts";
+import { surfaceOf } from "./surface.ts";
+import { CONFIG_FILE } from "../config/load.ts";
+
+export interface AppOptions {
+  /** Socket peer address; tests inject one, the server asks Bun. */
+  peerIp?: (request: Request) => string | undefined;
+}
+
+type ElysiaCode = string | number;
+
+function fromElysia(code: ElysiaCode, error: unknown, method: string, pathname: string): AppError {
+  if (error instanceof AppError) return error;
+  switch (code) {
+    case "NOT_FOUND":
+      return new AppError("NOT_FOUND", `no route for ${method} ${pathname.slice(0, 200)}`);
+    case "PARSE":
+      return new AppError("BAD_REQUEST", "request body could not be parsed");
+    case "VALIDATION": {
+      const v = error as { type?: string; all?: { path?: string; message?: string; summary?: string }[] };
+      const first = v.all?.[0];
+      const where = `${v.type ?? "request"}${first?.path ? first.path.replaceAll("/", ".") : ""}`;
+      const what = (first?.summary ?? first?.message ?? "is invalid").replace(/^Expected/, "expected");
+      if (v.type === "response") return new AppError("INTERNAL", "internal error", { cause: error });
+      return new AppError("INVALID_PARAMS", `${where}: ${what}`);
+    }
+    default:
+      return toAppError(error);
+  }
+}
+
+export function createApp(core: Core, opts: AppOptions = {}) {
+  const auth = createAuth(core);
+  const registry = createRpcRegistry();
+  const state = { draining: false };
+  const log = core.log.withTag("http");
+  let trustFor: readonly string[] | null = null;
+  let trust = buildTrustList([]);
+  const trustList = () => {
+    const proxies = core.config.gateway.trustedProxies;
+    if (proxies !== trustFor) {
+      trust = buildTrustList(proxies);
+      trustFor = proxies;
+    }
+    return proxies.length ? trust : null;
+  };
+
+  const app = new Elysia()
+    .onRequest(({ request, set, server }) => {
+      const url = new URL(request.url);
+      const surface = surfaceOf(url.pathname);
+      const requestId = acceptRequestId(request.headers.get("x-request-id"));
+      const peer = opts.peerIp ? opts.peerIp(request) : server?.requestIP(request)?.address;
+      const ip = resolveClientIp(peer, request.headers.get("x-forwarded-for"), trustList());
+      setRequestInfo(request, { requestId, ip, path: url.pathname, surface });
+      Object.assign(set.headers, API_HEADERS);
+      set.headers["x-request-id"] = requestId;
+      if (surface === "docs") set.headers["content-security-policy"] = DOCS_CSP;
+      const limitError = checkHeaders(request.headers, core.config) ?? checkDeclaredBody(request.headers, bodyLimit(core.config, surface));
+      if (limitError) return errorResponse(limitError, surface, requestId);
+    })
+    .onParse(async ({ request, contentType }) => {
+      if (request.method === "GET" || request.method === "HEAD") return;
+      const info = requestInfo(request);
+      const text = await readCapped(request, bodyLimit(core.config, info.surface));
+      if (info.surface === "rpc") return text;
+      if (text.trim() === "") return {};
+      if (!/[/+]json\b/i.test(contentType)) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "request body must be application/json");
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        throw new AppError("BAD_REQUEST", `request body is not valid JSON: ${(err as Error).message}`);
+      }
+    })
+    .onError(({ request, code, error }) => {
+      let requestId: string;
+      let surface;
+      let pathname: string;
+      try {
+        const info = requestInfo(request);
+        requestId = info.requestId;
+        surface = info.surface;
+        pathname = info.path;
+      } catch {
+        pathname = new URL(request.url).pathname;
+        requestId = newRequestId();
+        surface = surfaceOf(pathname);
+      }
+      const appError = fromElysia(code, error, request.method, pathname);
+      if (appError.code === "INTERNAL") log.error("request failed", { requestId, path: pathname, error: String(appError.cause ?? error) });
+      return errorResponse(appError, surface, requestId);
+    })
+    .use(healthRoutes(core, state))
+    .use(docsRoutes())
+    .use(
+      new Elysia({ prefix: "/admin/v1" })
+        .onTransform(({ request }) => {
+          const info = requestInfo(request);
+          info.actor = auth.admin(request, { ip: info.ip, requestId: info.requestId, method: request.method, path: info.path });
+        })
+        .use(tenantsRoutes(core))
+        .use(auditRoutes(core))
+        .use(statusRoutes(core)),
+    )
+    .use(rpcRoutes(core, auth, registry));
+
+  return { app, auth, registry, state };
+}
+
+export interface GatewayHandle {
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
+  stop(): Promise<void>;
+}
+
+/** Refuses to start with any broken tenant overlay, then listens. */
+export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
+  const log = core.log.withTag("gateway");
+  const overlayErrors = core.overlays.checkAll(core.tenants.list().map((t) => t.tenantId));
+  if (overlayErrors.length > 0) {
+    throw new AppError("CONFIG_INVALID", `refusing to start: ${overlayErrors.length} tenant overlay(s) are invalid\n${overlayErrors.join("\n")}`);
+  }
+  core.audit.recover();
+  const { app, state } = createApp(core, opts);
+  const { host, port, limits } = core.config.gateway;
+  app.listen({ hostname: host, port, idleTimeout: limits.idleTimeoutSeconds, maxRequestBodySize: maxBodyLimit(core.config) + 1 });
+  const server = app.server!;
+
+  // openclaw.json changes (admin-key rotate, edits) and SIGHUP reload the config in place.
+  let debounce: Timer | null = null;
+  const reload = (why: string) => {
+    try {
+      core.reloadConfig();
+      log.info(`config reloaded (${why})`);
+    } catch (err) {
+      log.error(`config reload failed (${why}); keeping the running config`, { error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  const watcher = fs.watch(core.home, (_event, name) => {
+    if (name !== CONFIG_FILE) return;
+    if (debounce) clearTimeout(debounce);
+    debounce = setTimeout(() => reload("file changed"), 50);
+  });
+  const onHup = () => {
+    reload("SIGHUP");
+    log.info("audit log reopened (SIGHUP)", { file: path.relative(core.home, core.audit.file) || core.audit.file });
+  };
+  process.on("SIGHUP", onHup);
+
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
+  log.info(`listening on ${url}`);
+  let stopped: Promise<void> | null = null;
+  return {
+    url,
+    port: server.port!,
+    stop() {
+      stopped ??= (async () => {
+        state.draining = true;
+        watcher.close();
+        process.off("SIGHUP", onHup);
+        const grace = Bun.sleep(limits.shutdownGraceSeconds * 1000).then(() => "timeout" as const);
+        const result = await Promise.race([server.stop(false).then(() => "drained" as const), grace]);
+        if (result === "timeout") {
+          log.warn("shutdown grace period ended; closing remaining connections");
+          await server.stop(true);
+        }
+        core.close();
+        log.info("stopped");
+      })();
+      return stopped;
+    },
+  };
+}

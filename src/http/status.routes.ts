@@ -1,0 +1,27 @@
+// GET /admin/v1/status: what an operator checks first.
+import { Elysia } from "elysia";
+import type { Core } from "../core/core.ts";
+
+export function statusRoutes(core: Core) {
+  return new Elysia().get(
+    "/status",
+    () => {
+      const tenants = core.tenants.list();
+      const head = core.audit.head();
+      return {
+        status: "ok" as const,
+        version: core.version,
+        startedAt: new Date(core.startedAt).toISOString(),
+        uptimeSeconds: Math.floor((core.clock.now() - core.startedAt) / 1000),
+        tenants: {
+          total: tenants.length,
+          active: tenants.filter((x) => x.status === "active").length,
+          suspended: tenants.filter((x) => x.status === "suspended").length,
+        },
+        database: { schemaVersion: core.handle.schemaVersion },
+        audit: { file: core.audit.file, seq: head.seq, head: head.hash.slice(0, 12) },
+      };
+    },
+    { detail: { operationId: "status.get", summary: "Gateway status", tags: ["status"], security: [{ adminKey: [] }] } },
+  );
+}

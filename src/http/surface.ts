@@ -1,0 +1,10 @@
+// Which front door a path belongs to; it decides the error envelope and the body limit.
+export type Surface = "control" | "rpc" | "openai" | "docs" | "health";
+
+export function surfaceOf(pathname: string): Surface {
+  if (pathname === "/rpc" || pathname.startsWith("/rpc/")) return "rpc";
+  if (pathname.startsWith("/v1/")) return "openai";
+  if (pathname === "/admin/docs" || pathname.startsWith("/admin/docs/") || pathname === "/admin/openapi.json") return "docs";
+  if (pathname === "/healthz" || pathname === "/readyz") return "health";
+  return "control";
+}

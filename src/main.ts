@@ -1,0 +1,21 @@
+#!/usr/bin/env bun
+// openclaw: the CLI root. Wiring only; each command lives in cli/commands/.
+import { defineCommand, runMain } from "citty";
+import { VERSION } from "./version.ts";
+
+// Everything this process creates (state.db, WAL, audit log, overlays, directories) is private.
+process.umask(0o077);
+
+const main = defineCommand({
+  meta: { name: "openclaw", version: VERSION, description: "OpenClawMU: a self-hosted, multi-tenant AI gateway" },
+  subCommands: {
+    gateway: () => import("./cli/commands/gateway.ts").then((m) => m.default),
+    tenants: () => import("./cli/commands/tenants.ts").then((m) => m.default),
+    audit: () => import("./cli/commands/audit.ts").then((m) => m.default),
+    config: () => import("./cli/commands/config.ts").then((m) => m.default),
+    "admin-key": () => import("./cli/commands/admin-key.ts").then((m) => m.default),
+    doctor: () => import("./cli/commands/doctor.ts").then((m) => m.default),
+  },
+});
+
+await runMain(main);

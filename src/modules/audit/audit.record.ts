@@ -1,0 +1,76 @@
+// Shape, canonical bytes and hash of one audit record. Shared by the writer and the verifier.
+import { canonicalJson } from "../../lib/canonical-json.ts";
+import { TOKEN_REGEX } from "../tokens/token-format.ts";
+
+export const GENESIS_HASH = "0".repeat(64);
+
+export type ActorKind = "admin" | "tenant" | "operator" | "system";
+export interface Actor {
+  kind: ActorKind;
+  /** admin-key or token hash prefix ("adm:…", "tok:…"), or the OS user for CLI use. */
+  id: string;
+}
+
+export type Outcome = "ok" | "denied" | "error";
+
+export interface AuditInput {
+  actor: Actor;
+  action: string;
+  target?: { type: string; id: string };
+  /** The tenant the record concerns (for per-tenant queries). */
+  tenant?: string;
+  outcome?: Outcome;
+  requestId: string;
+  src?: { ip?: string };
+  details?: Record<string, unknown>;
+}
+
+export interface AuditRecord {
+  v: 1;
+  seq: number;
+  ts: string;
+  actor: Actor;
+  action: string;
+  target?: { type: string; id: string };
+  tenant?: string;
+  outcome: Outcome;
+  requestId: string;
+  src?: { ip?: string };
+  details?: Record<string, unknown>;
+  prev: string;
+  hash: string;
+}
+
+export function sha256Hex(text: string): string {
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+}
+
+export function computeHash(record: Omit<AuditRecord, "hash">): string {
+  return sha256Hex(canonicalJson(record));
+}
+
+export function buildRecord(input: AuditInput, seq: number, ts: number, prev: string): AuditRecord {
+  const body: Omit<AuditRecord, "hash"> = {
+    v: 1,
+    seq,
+    ts: new Date(ts).toISOString(),
+    actor: input.actor,
+    action: input.action,
+    target: input.target,
+    tenant: input.tenant,
+    outcome: input.outcome ?? "ok",
+    requestId: input.requestId,
+    src: input.src?.ip ? { ip: input.src.ip } : undefined,
+    details: input.details,
+    prev,
+  };
+  return { ...body, hash: computeHash(body) };
+}
+
+/** One line of the log: canonical JSON of the record, hash included. */
+export function recordLine(record: AuditRecord): string {
+  const line = canonicalJson(record);
+  // A secret in an audit record is a bug; refuse to write it rather than leak it.
+  if (TOKEN_REGEX.test(line)) throw new Error("refusing to write an audit record that contains a token");
+  return line;
+}

@@ -1,0 +1,69 @@
+// Tenant config overlay (tenants/<id>/openclaw.json): the allow-list of what a tenant may set.
+// Everything else is refused at load, naming the file and the key path; nothing is silently dropped.
+import { Type as T, type Static } from "@sinclair/typebox";
+import { HostPortPattern, SandboxLimits, SandboxModes } from "../../config/schema.ts";
+
+const strict = { additionalProperties: false } as const;
+
+/** A path relative to the tenant root; resolved by the one path resolver when the overlay loads. */
+const TenantPath = T.String({ minLength: 1, maxLength: 4096, description: "path relative to the tenant directory", "x-tenant-path": true });
+
+const MountTarget = T.String({
+  pattern: "^/mnt(/(?!\\.\\.?(/|$))[A-Za-z0-9._-]+)+$",
+  description: "where the mount appears inside the sandbox, under /mnt",
+});
+
+export const OverlaySchema = T.Object(
+  {
+    $schema: T.Optional(T.String()),
+    models: T.Optional(
+      T.Object(
+        {
+          allow: T.Optional(T.Array(T.String({ minLength: 1 }), { maxItems: 1000, description: "narrows the admin's model list" })),
+          default: T.Optional(T.String({ minLength: 1 })),
+        },
+        strict,
+      ),
+    ),
+    agent: T.Optional(
+      T.Object(
+        {
+          maxTokens: T.Optional(T.Integer({ minimum: 1, maximum: 10_000_000 })),
+          systemPrompt: T.Optional(T.String({ maxLength: 65_536 })),
+          systemPromptFile: T.Optional(TenantPath),
+        },
+        strict,
+      ),
+    ),
+    tools: T.Optional(
+      T.Object(
+        {
+          allow: T.Optional(T.Array(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), { maxItems: 200 })),
+          egress: T.Optional(T.Record(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), T.Array(T.String({ pattern: HostPortPattern }), { maxItems: 200 }))),
+        },
+        strict,
+      ),
+    ),
+    sandbox: T.Optional(
+      T.Object(
+        {
+          mode: T.Optional(T.Union(SandboxModes.map((m) => T.Literal(m)))),
+          limits: T.Optional(SandboxLimits),
+          mounts: T.Optional(
+            T.Array(T.Object({ source: TenantPath, target: MountTarget, readOnly: T.Optional(T.Boolean()) }, strict), { maxItems: 32 }),
+          ),
+        },
+        strict,
+      ),
+    ),
+    plugins: T.Optional(T.Object({ paths: T.Optional(T.Array(TenantPath, { maxItems: 100 })) }, strict)),
+  },
+  { ...strict, $id: "TenantOverlay", title: "OpenClawMU tenant config overlay" },
+);
+
+export type Overlay = Static<typeof OverlaySchema>;
+
+/** Plain JSON Schema of the overlay (for `config.schema` and editors). */
+export function overlayJsonSchema(): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(OverlaySchema)) as Record<string, unknown>;
+}

@@ -1,0 +1,129 @@
+// Validates a tenant overlay: admin-only and unknown keys first (walking the two schemas side by
+// side), then types, then the admin's ceilings, then every path through the path resolver.
+import { Kind, type TSchema } from "@sinclair/typebox";
+import { GatewayConfigSchema, type GatewayConfig } from "../../config/schema.ts";
+import { schemaProblems, type Problem } from "../../config/load.ts";
+import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
+import { OverlaySchema, type Overlay } from "./overlay.schema.ts";
+
+type Schema = TSchema & { properties?: Record<string, TSchema>; patternProperties?: Record<string, TSchema>; anyOf?: TSchema[]; items?: TSchema };
+
+function child(schema: Schema | undefined, key: string): Schema | undefined {
+  if (!schema) return undefined;
+  if (schema.anyOf) {
+    for (const s of schema.anyOf) {
+      const c = child(s as Schema, key);
+      if (c) return c;
+    }
+    return undefined;
+  }
+  if (schema.properties && key in schema.properties) return schema.properties[key] as Schema;
+  if (schema.patternProperties) {
+    for (const [pattern, s] of Object.entries(schema.patternProperties)) {
+      if (new RegExp(pattern).test(key)) return s as Schema;
+    }
+  }
+  return undefined;
+}
+
+function isObjectSchema(s: Schema | undefined): boolean {
+  return !!s && (s[Kind] === "Object" || s[Kind] === "Record" || !!s.anyOf?.some((m) => isObjectSchema(m as Schema)));
+}
+
+/** Keys the overlay may not set: admin-only if the gateway config has that path, unknown otherwise. */
+function keyProblems(value: unknown, overlay: Schema | undefined, admin: Schema | undefined, at: string[], out: Problem[]): void {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return;
+  for (const [key, v] of Object.entries(value)) {
+    const o = child(overlay, key);
+    const a = child(admin, key);
+    const here = [...at, key];
+    if (!o) {
+      out.push({ path: here, message: a ? "is admin-only" : "is not a known key" });
+      continue;
+    }
+    if (isObjectSchema(o)) keyProblems(v, o, a, here, out);
+  }
+}
+
+export interface OverlayContext {
+  tenantRoot: string;
+  config: GatewayConfig;
+}
+
+export function overlayProblems(raw: unknown, ctx: OverlayContext): Problem[] {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return [{ path: [], message: "must be a JSON object" }];
+  const out: Problem[] = [];
+  keyProblems(raw, OverlaySchema as Schema, GatewayConfigSchema as Schema, [], out);
+  if (out.length > 0) return out;
+  out.push(...schemaProblems(OverlaySchema, raw));
+  if (out.length > 0) return out;
+  const o = raw as Overlay;
+  out.push(...ceilingProblems(o, ctx.config));
+  out.push(...pathProblems(o, ctx.tenantRoot));
+  return out;
+}
+
+function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
+  const out: Problem[] = [];
+  const models = Object.keys(c.models);
+  o.models?.allow?.forEach((m, i) => {
+    if (!models.includes(m)) out.push({ path: ["models", "allow", i], message: `names model "${m}", which the gateway does not offer` });
+  });
+  if (o.models?.default) {
+    const allowed = o.models.allow ?? models;
+    if (!allowed.includes(o.models.default)) out.push({ path: ["models", "default"], message: `"${o.models.default}" is not among the allowed models` });
+  }
+  const modes = c.sandbox.allowedModes ?? ["bwrap"];
+  if (o.sandbox?.mode && !modes.includes(o.sandbox.mode)) {
+    out.push({ path: ["sandbox", "mode"], message: `"${o.sandbox.mode}" is not allowed by the gateway (allowed: ${modes.join(", ")})` });
+  }
+  const ceilings = c.sandbox.limits ?? {};
+  for (const [k, v] of Object.entries(o.sandbox?.limits ?? {})) {
+    const max = (ceilings as Record<string, number | undefined>)[k];
+    if (max !== undefined && typeof v === "number" && v > max) out.push({ path: ["sandbox", "limits", k], message: `${v} exceeds the gateway's ceiling of ${max}` });
+  }
+  for (const [tool, entries] of Object.entries(o.tools?.egress ?? {})) {
+    const ceiling = c.sandbox.egress?.tools?.[tool] ?? [];
+    entries.forEach((e, i) => {
+      if (!ceiling.some((allowed) => egressCovers(allowed, e))) {
+        out.push({ path: ["tools", "egress", tool, i], message: `"${e}" is outside the gateway's egress ceiling for "${tool}"` });
+      }
+    });
+  }
+  return out;
+}
+
+/** Does the admin's ceiling entry cover the tenant's entry? Hosts: exact or *.suffix; ports: exact or *. */
+export function egressCovers(ceiling: string, entry: string): boolean {
+  const [ch, cp] = splitHostPort(ceiling);
+  const [eh, ep] = splitHostPort(entry);
+  if (cp !== "*" && cp !== ep) return false;
+  if (ch === eh) return true;
+  if (ch.startsWith("*.")) {
+    const suffix = ch.slice(1); // ".example.com"
+    const host = eh.startsWith("*.") ? eh.slice(1) : eh;
+    return host.endsWith(suffix) && host.length > suffix.length;
+  }
+  return false;
+}
+
+function splitHostPort(s: string): [string, string] {
+  const i = s.lastIndexOf(":");
+  return [s.slice(0, i).toLowerCase(), s.slice(i + 1)];
+}
+
+function pathProblems(o: Overlay, root: string): Problem[] {
+  const out: Problem[] = [];
+  const check = (value: string, at: (string | number)[]) => {
+    try {
+      resolveInRoot(root, value, { leaf: "inside" });
+    } catch (err) {
+      if (err instanceof PathError) out.push({ path: at, message: `${err.message.replace(/^path /, "")} (paths must stay inside the tenant directory)` });
+      else throw err;
+    }
+  };
+  if (o.agent?.systemPromptFile) check(o.agent.systemPromptFile, ["agent", "systemPromptFile"]);
+  o.plugins?.paths?.forEach((p, i) => check(p, ["plugins", "paths", i]));
+  o.sandbox?.mounts?.forEach((m, i) => check(m.source, ["sandbox", "mounts", i, "source"]));
+  return out;
+}

@@ -1,0 +1,113 @@
+// Tenant overlays: read (validated), written only through config.set / config.patch after the same
+// validation, atomically and with an audit record. A bad overlay on disk stops the gateway at start.
+import fs from "node:fs";
+import path from "node:path";
+import type { GatewayConfig } from "../../config/schema.ts";
+import { configError } from "../../config/load.ts";
+import { parseJsonc } from "../../config/jsonc.ts";
+import { AppError } from "../../core/errors.ts";
+import { writeFileAtomic } from "../../lib/fs-durable.ts";
+import type { AuditLog } from "../audit/audit.service.ts";
+import { resolveInRoot } from "../paths/path-resolver.ts";
+import { tenantDir } from "../tenants/tenant-dirs.ts";
+import type { OpContext } from "../tenants/tenants.service.ts";
+import type { Overlay } from "./overlay.schema.ts";
+import { overlayProblems } from "./overlay.validate.ts";
+
+export const OVERLAY_FILE = "openclaw.json";
+const MAX_OVERLAY_BYTES = 256 * 1024;
+
+export function overlayLabel(tenantId: string): string {
+  return `tenants/${tenantId}/${OVERLAY_FILE}`;
+}
+
+/** RFC 7396 JSON merge patch: objects merge, null deletes, everything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!patch || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const base: Record<string, unknown> = target && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete base[k];
+    else base[k] = mergePatch(base[k], v);
+  }
+  return base;
+}
+
+export function createOverlaysService(deps: { home: string; audit: AuditLog; config: () => GatewayConfig }) {
+  const { home, audit } = deps;
+
+  function file(tenantId: string): { root: string; path: string; exists: boolean } {
+    const root = tenantDir(home, tenantId);
+    // The overlay's own location goes through the resolver too: a symlink planted there is refused.
+    const r = resolveInRoot(root, OVERLAY_FILE, { leaf: "nofollow" });
+    return { root, path: r.absolute, exists: r.exists };
+  }
+
+  function validate(tenantId: string, raw: unknown): Overlay {
+    const problems = overlayProblems(raw, { tenantRoot: tenantDir(home, tenantId), config: deps.config() });
+    if (problems.length > 0) throw configError(overlayLabel(tenantId), problems);
+    return raw as Overlay;
+  }
+
+  function readRaw(tenantId: string): unknown {
+    const f = file(tenantId);
+    if (!f.exists) return {};
+    const fd = fs.openSync(f.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new AppError("CONFIG_INVALID", `${overlayLabel(tenantId)}: is not a regular file`);
+      if (st.size > MAX_OVERLAY_BYTES) throw new AppError("CONFIG_INVALID", `${overlayLabel(tenantId)}: larger than ${MAX_OVERLAY_BYTES} bytes`);
+      return parseJsonc(fs.readFileSync(fd, "utf8"), overlayLabel(tenantId)) ?? {};
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  function write(tenantId: string, value: unknown, ctx: OpContext, action: string): Overlay {
+    const overlay = validate(tenantId, value);
+    const text = `${JSON.stringify(overlay, null, 2)}\n`;
+    if (Buffer.byteLength(text) > MAX_OVERLAY_BYTES) throw new AppError("CONFIG_INVALID", `${overlayLabel(tenantId)}: larger than ${MAX_OVERLAY_BYTES} bytes`);
+    audit.transact(
+      { actor: ctx.actor, action, target: { type: "tenant.config", id: tenantId }, tenant: tenantId, requestId: ctx.requestId, src: { ip: ctx.ip }, details: { keys: Object.keys(overlay) } },
+      (onRollback) => {
+        const f = file(tenantId);
+        const previous = f.exists ? fs.readFileSync(f.path) : null;
+        writeFileAtomic(f.path, text);
+        onRollback(() => (previous ? writeFileAtomic(f.path, previous) : fs.rmSync(f.path, { force: true })));
+      },
+    );
+    return overlay;
+  }
+
+  return {
+    /** The tenant's overlay, validated; throws CONFIG_INVALID naming the file and key path. */
+    load(tenantId: string): Overlay {
+      return validate(tenantId, readRaw(tenantId));
+    },
+
+    set(tenantId: string, value: unknown, ctx: OpContext): Overlay {
+      return write(tenantId, value, ctx, "tenant.config.set");
+    },
+
+    patch(tenantId: string, patch: unknown, ctx: OpContext): Overlay {
+      if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new AppError("INVALID_PARAMS", "patch must be a JSON object (RFC 7396 merge patch)");
+      return write(tenantId, mergePatch(readRaw(tenantId), patch), ctx, "tenant.config.patch");
+    },
+
+    /** Validates every tenant's overlay; returns one message per broken file. */
+    checkAll(tenantIds: string[]): string[] {
+      const errors: string[] = [];
+      for (const id of tenantIds) {
+        try {
+          this.load(id);
+        } catch (err) {
+          errors.push(err instanceof Error ? err.message : String(err));
+        }
+      }
+      return errors;
+    },
+
+    path: (tenantId: string) => path.join(tenantDir(home, tenantId), OVERLAY_FILE),
+  };
+}
+
+export type OverlaysService = ReturnType<typeof createOverlaysService>;

@@ -1,0 +1,77 @@
+// Per-tenant quota limits: overrides in state.db (never in the tenant directory), falling back to the
+// gateway's quotas.defaults. Enforcement lives with routing; this module owns the numbers.
+import { eq } from "drizzle-orm";
+import type { Db } from "../../db/client.ts";
+import type { Clock } from "../../core/clock.ts";
+import type { GatewayConfig } from "../../config/schema.ts";
+import { nextUtcMidnight } from "../../lib/time.ts";
+import { TenantQuotaTable, type TenantQuotaRow } from "./quotas.sql.ts";
+import { QUOTA_FIELDS, type QuotaField, type QuotaLimits, type QuotaPatch, type QuotaView } from "./quotas.model.ts";
+
+const UNLIMITED = -1;
+const MICRO = 1_000_000;
+
+const COLUMN: Record<QuotaField, "tokensPerDay" | "costPerDayMicroUsd" | "requestsPerMinute" | "maxConcurrent"> = {
+  tokensPerDay: "tokensPerDay",
+  costPerDayUsd: "costPerDayMicroUsd",
+  requestsPerMinute: "requestsPerMinute",
+  maxConcurrent: "maxConcurrent",
+};
+
+function toStored(field: QuotaField, v: number | null | "default"): number | null {
+  if (v === "default") return null;
+  if (v === null) return UNLIMITED;
+  return field === "costPerDayUsd" ? Math.round(v * MICRO) : v;
+}
+
+function fromStored(field: QuotaField, v: number | null): number | null | undefined {
+  if (v === null) return undefined; // inherit
+  if (v === UNLIMITED) return null;
+  return field === "costPerDayUsd" ? v / MICRO : v;
+}
+
+export function createQuotasService(deps: { db: Db; clock: Clock; config: () => GatewayConfig }) {
+  const { db } = deps;
+
+  function row(tenantId: string): TenantQuotaRow | undefined {
+    return db.select().from(TenantQuotaTable).where(eq(TenantQuotaTable.tenantId, tenantId)).get();
+  }
+
+  function view(tenantId: string): QuotaView {
+    const r = row(tenantId);
+    const defaults = deps.config().quotas.defaults;
+    const limits = {} as QuotaLimits;
+    const source: Record<string, "tenant" | "default"> = {};
+    for (const f of QUOTA_FIELDS) {
+      const own = r ? fromStored(f, r[COLUMN[f]]) : undefined;
+      limits[f] = own === undefined ? defaults[f] : own;
+      source[f] = own === undefined ? "default" : "tenant";
+    }
+    return { limits, source };
+  }
+
+  return {
+    /** Applies a patch; fields not named keep their value. Call inside an audited transaction. */
+    set(tenantId: string, patch: QuotaPatch): QuotaView {
+      const existing = row(tenantId);
+      const values: Partial<TenantQuotaRow> = {};
+      for (const f of QUOTA_FIELDS) {
+        const v = patch[f];
+        if (v !== undefined) values[COLUMN[f]] = toStored(f, v);
+      }
+      const now = deps.clock.now();
+      if (existing) db.update(TenantQuotaTable).set({ ...values, updatedAt: now }).where(eq(TenantQuotaTable.tenantId, tenantId)).run();
+      else db.insert(TenantQuotaTable).values({ tenantId, ...values, updatedAt: now }).run();
+      return view(tenantId);
+    },
+
+    view,
+
+    status(tenantId: string) {
+      const now = deps.clock.now();
+      return { tenantId, ...view(tenantId), day: { resetsAt: new Date(nextUtcMidnight(now)).toISOString() } };
+    },
+  };
+}
+
+export type QuotasService = ReturnType<typeof createQuotasService>;

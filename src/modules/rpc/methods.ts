@@ -1,0 +1,34 @@
+// The one registry of tenant RPC methods, assembled from each module's *.rpc.ts.
+import { Type as T } from "@sinclair/typebox";
+import { configRpc } from "../overlays/config.rpc.ts";
+import { tenantsRpc } from "../tenants/tenants.rpc.ts";
+import { defineMethod, RpcRegistry } from "./registry.ts";
+
+export function createRpcRegistry(): RpcRegistry {
+  const registry = new RpcRegistry();
+  registry.register(
+    defineMethod({
+      name: "health",
+      summary: "Liveness as seen by the calling tenant.",
+      params: T.Object({}, { additionalProperties: false }),
+      result: T.Object({ status: T.Literal("ok"), version: T.String(), tenantId: T.String(), time: T.String() }),
+      tenantScoped: false,
+      mutates: false,
+      example: {},
+      handler: (ctx) => ({ status: "ok" as const, version: ctx.core.version, tenantId: ctx.tenantId, time: new Date(ctx.core.clock.now()).toISOString() }),
+    }),
+    ...tenantsRpc,
+    ...configRpc,
+    defineMethod({
+      name: "rpc.discover",
+      summary: "This API as an OpenRPC document.",
+      params: T.Object({}, { additionalProperties: false }),
+      result: T.Record(T.String(), T.Unknown()),
+      tenantScoped: false,
+      mutates: false,
+      example: {},
+      handler: (ctx) => registry.openrpc(ctx.core.version),
+    }),
+  );
+  return registry;
+}

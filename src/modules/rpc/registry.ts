@@ -1,0 +1,84 @@
+// The tenant JSON-RPC method registry. Each method declares its params schema (validated before the
+// handler runs), its result schema, and whether it can name a tenant; the registry also renders the
+// OpenRPC document. No HTTP here: the dispatcher takes text and a context and returns text.
+import type { Static, TSchema } from "@sinclair/typebox";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import type { Actor } from "../audit/audit.record.ts";
+import type { Core } from "../../core/core.ts";
+
+export interface RpcContext {
+  core: Core;
+  /** The authenticated tenant: the only tenant any method may act on. */
+  tenantId: string;
+  actor: Actor;
+  requestId: string;
+  ip?: string;
+}
+
+export interface MethodDef<P extends TSchema = TSchema> {
+  name: string;
+  summary: string;
+  params: P;
+  result: TSchema;
+  /** True when a `tenantId` param may name a tenant (the isolation suite drives these). */
+  tenantScoped: boolean;
+  mutates: boolean;
+  /** Example params, used by the OpenRPC document and by the generated test suites. */
+  example: Static<P>;
+  handler(ctx: RpcContext, params: Static<P>): unknown | Promise<unknown>;
+}
+
+export interface RegisteredMethod extends MethodDef {
+  check: TypeCheck<TSchema>;
+}
+
+export function defineMethod<P extends TSchema>(def: MethodDef<P>): MethodDef<P> {
+  return def;
+}
+
+export class RpcRegistry {
+  private readonly methods = new Map<string, RegisteredMethod>();
+
+  register(...defs: MethodDef<any>[]): this {
+    for (const def of defs) {
+      if (this.methods.has(def.name)) throw new Error(`duplicate RPC method ${def.name}`);
+      this.methods.set(def.name, { ...def, check: TypeCompiler.Compile(def.params) });
+    }
+    return this;
+  }
+
+  get(name: string): RegisteredMethod | undefined {
+    return this.methods.get(name);
+  }
+
+  list(): RegisteredMethod[] {
+    return [...this.methods.values()];
+  }
+
+  openrpc(version: string): Record<string, unknown> {
+    const plain = (s: TSchema) => JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+    return {
+      openrpc: "1.3.2",
+      info: {
+        title: "OpenClawMU tenant RPC",
+        version,
+        description: "JSON-RPC 2.0 over POST /rpc with Authorization: Bearer <tenant token>. A tenant can only act on itself.",
+      },
+      methods: this.list().map((m) => {
+        const p = plain(m.params) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+        return {
+          name: m.name,
+          summary: m.summary,
+          paramStructure: "by-name",
+          params: Object.entries(p.properties ?? {}).map(([name, schema]) => ({
+            name,
+            required: (p.required ?? []).includes(name),
+            schema,
+          })),
+          result: { name: "result", schema: plain(m.result) },
+          examples: [{ name: "example", params: Object.entries(m.example as Record<string, unknown>).map(([name, value]) => ({ name, value })), result: { name: "result", value: null } }],
+        };
+      }),
+    };
+  }
+}

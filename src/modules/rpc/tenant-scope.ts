@@ -1,0 +1,30 @@
+// A tenant can only ever act on itself. Methods that accept a tenantId call `selfOnly`: naming another
+// tenant (existing or not) is NOT_FOUND — no existence oracle — and leaves a denied audit record.
+import { AppError } from "../../core/errors.ts";
+import { TENANT_ID_PATTERN } from "../../lib/ids.ts";
+import type { OpContext } from "../tenants/tenants.service.ts";
+import type { RpcContext } from "./registry.ts";
+
+export function selfOnly(ctx: RpcContext, named: string | undefined, action: string): string {
+  if (named === undefined || named === ctx.tenantId) return ctx.tenantId;
+  const shown = TENANT_ID_PATTERN.test(named) ? named : "(invalid id)";
+  try {
+    ctx.core.audit.record({
+      actor: ctx.actor,
+      action,
+      target: { type: "tenant", id: shown },
+      tenant: ctx.tenantId,
+      outcome: "denied",
+      requestId: ctx.requestId,
+      src: { ip: ctx.ip },
+      details: { reason: "cross-tenant" },
+    });
+  } catch (err) {
+    ctx.core.log.withTag("rpc").error("could not record a denied cross-tenant attempt", { error: String(err) });
+  }
+  throw new AppError("NOT_FOUND", `tenant "${shown}" not found`);
+}
+
+export function opContext(ctx: RpcContext): OpContext {
+  return { actor: ctx.actor, requestId: ctx.requestId, ip: ctx.ip };
+}

@@ -1,0 +1,208 @@
+// Tenants: create, list, show, update, suspend, resume, delete, token rotation. Every change runs
+// through the audit log's transaction, so it is recorded durably or not made at all.
+import fs from "node:fs";
+import { eq } from "drizzle-orm";
+import type { Db } from "../../db/client.ts";
+import type { Clock } from "../../core/clock.ts";
+import { AppError, notFound } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import { checkTenantId, describeTenantIdProblem } from "../../lib/ids.ts";
+import { formatDuration } from "../../lib/duration.ts";
+import type { AuditLog } from "../audit/audit.service.ts";
+import type { Actor } from "../audit/audit.record.ts";
+import type { QuotasService } from "../quotas/quotas.service.ts";
+import type { QuotaPatch } from "../quotas/quotas.model.ts";
+import type { IssuedToken, TokensService } from "../tokens/tokens.service.ts";
+import { createTenantDirs, moveToTrash, tenantDir } from "./tenant-dirs.ts";
+import { TenantTable, type TenantRow } from "./tenants.sql.ts";
+import type { TenantView } from "./tenants.model.ts";
+
+/** Who is acting, for the audit record. */
+export interface OpContext {
+  actor: Actor;
+  requestId: string;
+  ip?: string;
+}
+
+export interface TenantsDeps {
+  db: Db;
+  home: string;
+  clock: Clock;
+  log: Logger;
+  audit: AuditLog;
+  tokens: TokensService;
+  quotas: QuotasService;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function createTenantsService(deps: TenantsDeps) {
+  const { db, audit, tokens, quotas, clock, home } = deps;
+
+  function row(id: string): TenantRow | undefined {
+    return db.select().from(TenantTable).where(eq(TenantTable.id, id)).get();
+  }
+
+  function mustRow(id: string): TenantRow {
+    const r = row(id);
+    if (!r) throw notFound(`tenant "${id}"`);
+    return r;
+  }
+
+  function view(r: TenantRow): TenantView {
+    const tok = tokens.describe(r.id);
+    return {
+      tenantId: r.id,
+      displayName: r.displayName,
+      status: r.status,
+      createdAt: iso(r.createdAt)!,
+      updatedAt: iso(r.updatedAt)!,
+      suspendedAt: iso(r.suspendedAt),
+      token: {
+        prefix: tok.current?.displayPrefix ?? null,
+        createdAt: iso(tok.current?.createdAt ?? null),
+        inGrace: tok.inGrace.map((g) => ({ prefix: g.displayPrefix, expiresAt: iso(g.expiresAt)! })),
+      },
+      quota: quotas.view(r.id),
+    };
+  }
+
+  const entry = (ctx: OpContext, action: string, id: string, details?: Record<string, unknown>) => ({
+    actor: ctx.actor,
+    action,
+    target: { type: "tenant", id },
+    tenant: id,
+    requestId: ctx.requestId,
+    src: { ip: ctx.ip },
+    details,
+  });
+
+  function validateId(id: string): void {
+    const problem = checkTenantId(id);
+    if (problem) throw new AppError("INVALID_PARAMS", describeTenantIdProblem(id, problem), { details: { field: "id", problem } });
+  }
+
+  function setStatus(id: string, status: "active" | "suspended", ctx: OpContext): TenantView {
+    const action = status === "suspended" ? "tenant.suspend" : "tenant.resume";
+    audit.transact(entry(ctx, action, id), () => {
+      const r = mustRow(id);
+      if (r.status === status) throw new AppError("CONFLICT", `tenant "${id}" is already ${status}`);
+      const now = clock.now();
+      db.update(TenantTable)
+        .set({ status, updatedAt: now, suspendedAt: status === "suspended" ? now : null })
+        .where(eq(TenantTable.id, id))
+        .run();
+    });
+    return view(mustRow(id));
+  }
+
+  return {
+    exists(id: string): boolean {
+      return row(id) !== undefined;
+    },
+
+    isActive(id: string): boolean {
+      return row(id)?.status === "active";
+    },
+
+    get(id: string): TenantView {
+      return view(mustRow(id));
+    },
+
+    list(): TenantView[] {
+      return db.select().from(TenantTable).orderBy(TenantTable.id).all().map(view);
+    },
+
+    dir(id: string): string {
+      mustRow(id);
+      return tenantDir(home, id);
+    },
+
+    create(input: { id: string; displayName?: string | null; quota?: QuotaPatch }, ctx: OpContext) {
+      validateId(input.id);
+      const details = { displayName: input.displayName ?? null, quota: input.quota ?? null };
+      const { result } = audit.transact((issued: IssuedToken) => entry(ctx, "tenant.create", input.id, { ...details, token: issued.actorId }), (onRollback) => {
+        if (row(input.id)) throw new AppError("CONFLICT", `tenant "${input.id}" already exists`);
+        const now = clock.now();
+        db.insert(TenantTable).values({ id: input.id, displayName: input.displayName ?? null, status: "active", createdAt: now, updatedAt: now }).run();
+        if (input.quota) quotas.set(input.id, input.quota);
+        const issued = tokens.issue(input.id);
+        try {
+          createTenantDirs(home, input.id);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+            throw new AppError("CONFLICT", `directory tenants/${input.id} already exists without a tenant record; move it away or restore it from a backup`);
+          }
+          throw err;
+        }
+        onRollback(() => fs.rmSync(tenantDir(home, input.id), { recursive: true, force: true }));
+        return issued;
+      });
+      const tenant = view(mustRow(input.id));
+      return { tenantId: input.id, token: result.token, tokenPrefix: result.displayPrefix, createdAt: tenant.createdAt, tenant };
+    },
+
+    update(id: string, patch: { displayName?: string | null }, ctx: OpContext): TenantView {
+      audit.transact(entry(ctx, "tenant.update", id, { displayName: patch.displayName ?? null }), () => {
+        mustRow(id);
+        db.update(TenantTable).set({ displayName: patch.displayName ?? null, updatedAt: clock.now() }).where(eq(TenantTable.id, id)).run();
+      });
+      return view(mustRow(id));
+    },
+
+    suspend: (id: string, ctx: OpContext) => setStatus(id, "suspended", ctx),
+    resume: (id: string, ctx: OpContext) => setStatus(id, "active", ctx),
+
+    /** Deletes the record, its token hashes and quotas, and wipes tenants/<id>. The audit log keeps its records. */
+    remove(id: string, ctx: OpContext): { tenantId: string; deleted: true } {
+      let trashed: string | null = null;
+      audit.transact(entry(ctx, "tenant.delete", id), (onRollback) => {
+        mustRow(id);
+        tokens.revokeAll(id);
+        db.delete(TenantTable).where(eq(TenantTable.id, id)).run();
+        trashed = moveToTrash(home, id);
+        if (trashed) {
+          const from = trashed;
+          onRollback(() => fs.renameSync(from, tenantDir(home, id)));
+        }
+      });
+      if (trashed) {
+        try {
+          fs.rmSync(trashed, { recursive: true, force: true });
+        } catch (err) {
+          deps.log.warn("tenant deleted, but its trashed directory could not be removed yet", { tenant: id, error: String(err) });
+        }
+      }
+      return { tenantId: id, deleted: true };
+    },
+
+    rotateToken(id: string, graceMs: number, ctx: OpContext) {
+      if (!Number.isFinite(graceMs) || graceMs < 0 || graceMs > 30 * 86_400_000) {
+        throw new AppError("INVALID_PARAMS", "grace must be between 0 and 30 days");
+      }
+      const { result } = audit.transact(
+        (r: IssuedToken & { previous: string[] }) => entry(ctx, "tenant.token.rotate", id, { grace: formatDuration(graceMs), previous: r.previous, next: r.actorId }),
+        () => {
+          mustRow(id);
+          return tokens.rotate(id, graceMs);
+        },
+      );
+      return {
+        tenantId: id,
+        token: result.token,
+        tokenPrefix: result.displayPrefix,
+        graceUntil: graceMs > 0 ? new Date(clock.now() + graceMs).toISOString() : null,
+      };
+    },
+
+    setQuota(id: string, patch: QuotaPatch, ctx: OpContext) {
+      audit.transact(entry(ctx, "tenant.quota.set", id, { quota: patch }), () => {
+        mustRow(id);
+        quotas.set(id, patch);
+      });
+      return quotas.view(id);
+    },
+  };
+}
+
+export type TenantsService = ReturnType<typeof createTenantsService>;

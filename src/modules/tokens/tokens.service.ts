@@ -1,0 +1,113 @@
+// Tenant tokens at rest: SHA-256 digests and display prefixes, never plaintext. Verification does the
+// same work for every kind of failure and reports only ok / not ok to the edge.
+import { and, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
+import type { Db } from "../../db/client.ts";
+import type { Clock } from "../../core/clock.ts";
+import { TenantTable } from "../tenants/tenants.sql.ts";
+import { TenantTokenTable } from "./tokens.sql.ts";
+import { ADMIN_KEY_ID, digestMatches, hashPrefix, mintToken, parseToken, sha256 } from "./token-format.ts";
+
+export type VerifyResult =
+  | { ok: true; tenantId: string; actorId: string }
+  | { ok: false; reason: "malformed" | "checksum" | "unknown" | "suspended" | "mismatch"; tenantHint?: string };
+
+export interface IssuedToken {
+  token: string;
+  displayPrefix: string;
+  actorId: string;
+}
+
+export function createTokensService(deps: { db: Db; clock: Clock }) {
+  const { db, clock } = deps;
+
+  const liveHashes = db
+    .select({ hash: TenantTokenTable.hash, status: TenantTable.status })
+    .from(TenantTable)
+    .leftJoin(
+      TenantTokenTable,
+      and(
+        eq(TenantTokenTable.tenantId, TenantTable.id),
+        or(isNull(TenantTokenTable.expiresAt), gt(TenantTokenTable.expiresAt, sql.placeholder("now"))),
+      ),
+    )
+    .where(eq(TenantTable.id, sql.placeholder("id")))
+    .prepare();
+
+  function insert(tenantId: string): IssuedToken {
+    const minted = mintToken(tenantId);
+    db.insert(TenantTokenTable)
+      .values({ tenantId, hash: minted.hash, displayPrefix: minted.displayPrefix, createdAt: clock.now(), expiresAt: null })
+      .run();
+    return { token: minted.token, displayPrefix: minted.displayPrefix, actorId: hashPrefix(minted.hash, "tok") };
+  }
+
+  return {
+    /** Mints the first token of a new tenant. Call inside the tenant's create transaction. */
+    issue(tenantId: string): IssuedToken {
+      return insert(tenantId);
+    },
+
+    /**
+     * Replaces the current token. With graceMs = 0 the old token stops working at once; otherwise it
+     * keeps working until now + graceMs. Call inside an audited transaction.
+     */
+    rotate(tenantId: string, graceMs: number): IssuedToken & { previous: string[] } {
+      const now = clock.now();
+      db.delete(TenantTokenTable)
+        .where(and(eq(TenantTokenTable.tenantId, tenantId), lte(TenantTokenTable.expiresAt, now)))
+        .run();
+      const old = db.select().from(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).all();
+      if (graceMs <= 0) {
+        db.delete(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).run();
+      } else {
+        const until = now + graceMs;
+        for (const row of old) {
+          const expiresAt = row.expiresAt === null ? until : Math.min(row.expiresAt, until);
+          db.update(TenantTokenTable).set({ expiresAt }).where(eq(TenantTokenTable.id, row.id)).run();
+        }
+      }
+      const issued = insert(tenantId);
+      return { ...issued, previous: old.map((r) => hashPrefix(r.hash, "tok")) };
+    },
+
+    /** Removes every token hash of a tenant (delete). */
+    revokeAll(tenantId: string): void {
+      db.delete(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).run();
+    },
+
+    /** Display prefix and creation time of the current token; grace-window tokens listed separately. */
+    describe(tenantId: string): { current: { displayPrefix: string; createdAt: number } | null; inGrace: { displayPrefix: string; expiresAt: number }[] } {
+      const now = clock.now();
+      const rows = db.select().from(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).all();
+      const cur = rows.find((r) => r.expiresAt === null);
+      return {
+        current: cur ? { displayPrefix: cur.displayPrefix, createdAt: cur.createdAt } : null,
+        inGrace: rows
+          .filter((r) => r.expiresAt !== null && r.expiresAt > now)
+          .map((r) => ({ displayPrefix: r.displayPrefix, expiresAt: r.expiresAt! })),
+      };
+    },
+
+    /**
+     * parse → checksum → tenant lookup → SHA-256 → constant-time compare against the live digests.
+     * Every failure hashes and compares too, so the kinds of failure cost about the same.
+     */
+    verify(token: string): VerifyResult {
+      const digest = sha256(token);
+      const parsed = parseToken(token);
+      if (!parsed.ok || parsed.id === ADMIN_KEY_ID) {
+        digestMatches(digest, []);
+        return { ok: false, reason: parsed.ok ? "malformed" : parsed.reason };
+      }
+      const rows = liveHashes.all({ id: parsed.id, now: clock.now() });
+      const hashes = rows.flatMap((r) => (r.hash ? [r.hash] : []));
+      const match = digestMatches(digest, hashes);
+      if (rows.length === 0) return { ok: false, reason: "unknown", tenantHint: parsed.id };
+      if (match < 0) return { ok: false, reason: "mismatch", tenantHint: parsed.id };
+      if (rows[0]!.status !== "active") return { ok: false, reason: "suspended", tenantHint: parsed.id };
+      return { ok: true, tenantId: parsed.id, actorId: hashPrefix(digest, "tok") };
+    },
+  };
+}
+
+export type TokensService = ReturnType<typeof createTokensService>;
