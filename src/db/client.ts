@@ -4,7 +4,7 @@ import fs from "node:fs";
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import * as schema from "./schema.ts";
-import { migrate } from "./migrate.ts";
+import { migrate, refuseNewer } from "./migrate.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema>;
 
@@ -19,6 +19,7 @@ export function openDatabase(file: string): DbHandle {
   const sqlite = new Database(file, { create: true, strict: true });
   try {
     sqlite.exec("PRAGMA busy_timeout = 10000");
+    refuseNewer(sqlite); // before any pragma that would rewrite the file header
     sqlite.exec("PRAGMA journal_mode = WAL");
     sqlite.exec("PRAGMA synchronous = FULL");
     sqlite.exec("PRAGMA foreign_keys = ON");

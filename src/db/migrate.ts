@@ -6,7 +6,7 @@ import { MIGRATIONS } from "./migrations/index.ts";
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(sqlite: Database): number {
+export function refuseNewer(sqlite: Database): void {
   const current = readVersion(sqlite);
   if (current > SCHEMA_VERSION) {
     throw new AppError(
@@ -14,6 +14,11 @@ export function migrate(sqlite: Database): number {
       `state.db has schema version ${current}, but this openclaw binary knows only up to ${SCHEMA_VERSION}; upgrade the binary (the database was written by a newer release)`,
     );
   }
+}
+
+export function migrate(sqlite: Database): number {
+  refuseNewer(sqlite);
+  const current = readVersion(sqlite);
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
     sqlite.exec("BEGIN IMMEDIATE");

@@ -35,8 +35,10 @@ function fromElysia(code: ElysiaCode, error: unknown, method: string, pathname: 
   switch (code) {
     case "NOT_FOUND":
       return new AppError("NOT_FOUND", `no route for ${method} ${pathname.slice(0, 200)}`);
-    case "PARSE":
-      return new AppError("BAD_REQUEST", "request body could not be parsed");
+    case "PARSE": {
+      const cause = (error as { cause?: unknown }).cause;
+      return cause instanceof AppError ? cause : new AppError("BAD_REQUEST", "request body could not be parsed");
+    }
     case "VALIDATION": {
       const v = error as { type?: string; all?: { path?: string; message?: string; summary?: string }[] };
       const first = v.all?.[0];
@@ -66,7 +68,8 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     return proxies.length ? trust : null;
   };
 
-  const app = new Elysia()
+  // normalize: false — unknown fields in a request are an error, not silently dropped.
+  const app = new Elysia({ normalize: false })
     .onRequest(({ request, set, server }) => {
       const url = new URL(request.url);
       const surface = surfaceOf(url.pathname);

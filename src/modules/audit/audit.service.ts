@@ -113,7 +113,7 @@ export function createAuditLog(deps: AuditDeps) {
   function append(input: AuditInput): AuditRecord {
     let fd: number;
     try {
-      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+      fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
     } catch (err) {
       throw auditUnavailable(err);
     }

@@ -20,45 +20,61 @@ export function lastLines(file: string, n: number): string[] {
   }
 }
 
-/** Polls the file and calls `onLine` for each new complete line until `signal` aborts. */
+/**
+ * Polls the file and calls `onLine` for each new complete line until `signal` aborts. Like tail -F it
+ * keeps the open descriptor across a rename, drains what was written to the old file, then moves on.
+ */
 export async function followLines(file: string, onLine: (line: string) => void, signal: AbortSignal, intervalMs = 250): Promise<void> {
+  let fd: number | null = null;
   let ino = -1;
   let offset = 0;
   let partial = "";
-  if (fs.existsSync(file)) {
-    const st = fs.statSync(file);
-    ino = st.ino;
-    offset = st.size;
-  }
-  while (!signal.aborted) {
-    let st: fs.Stats | null = null;
+  const open = (fromEnd: boolean) => {
     try {
-      st = fs.statSync(file);
+      fd = fs.openSync(file, "r");
     } catch {
-      st = null;
+      fd = null;
+      return;
     }
-    if (st) {
-      if (st.ino !== ino || st.size < offset) {
-        // Rotated away (new inode) or truncated: start at the beginning of what is there now.
-        ino = st.ino;
-        offset = 0;
-        partial = "";
-      }
-      if (st.size > offset) {
-        const fd = fs.openSync(file, "r");
-        try {
-          const buf = Buffer.alloc(st.size - offset);
-          fs.readSync(fd, buf, 0, buf.length, offset);
-          offset = st.size;
-          const text = partial + buf.toString("utf8");
-          const lines = text.split("\n");
-          partial = lines.pop() ?? "";
-          for (const l of lines) if (l) onLine(l);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
+    const st = fs.fstatSync(fd);
+    ino = st.ino;
+    offset = fromEnd ? st.size : 0;
+    partial = "";
+  };
+  const drain = () => {
+    if (fd === null) return;
+    const size = fs.fstatSync(fd).size;
+    if (size < offset) {
+      offset = 0; // truncated in place (copytruncate)
+      partial = "";
     }
-    await Bun.sleep(intervalMs);
+    if (size === offset) return;
+    const buf = Buffer.alloc(size - offset);
+    fs.readSync(fd, buf, 0, buf.length, offset);
+    offset = size;
+    const lines = (partial + buf.toString("utf8")).split("\n");
+    partial = lines.pop() ?? "";
+    for (const l of lines) if (l) onLine(l);
+  };
+  open(true);
+  try {
+    while (!signal.aborted) {
+      drain();
+      let current: number | null = null;
+      try {
+        current = fs.statSync(file).ino;
+      } catch {
+        current = null;
+      }
+      if (current !== null && current !== ino) {
+        drain();
+        if (fd !== null) fs.closeSync(fd);
+        open(false);
+        drain();
+      }
+      await Bun.sleep(intervalMs);
+    }
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
   }
 }

@@ -38,10 +38,20 @@ function keyProblems(value: unknown, overlay: Schema | undefined, admin: Schema 
     const a = child(admin, key);
     const here = [...at, key];
     if (!o) {
-      out.push({ path: here, message: a ? "is admin-only" : "is not a known key" });
+      if (a) adminLeaves(v, here, out);
+      else out.push({ path: here, message: "is not a known key" });
       continue;
     }
     if (isObjectSchema(o)) keyProblems(v, o, a, here, out);
+  }
+}
+
+/** Names every leaf under an admin-only key, so the message points at the setting itself. */
+function adminLeaves(value: unknown, at: string[], out: Problem[]): void {
+  if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0) {
+    for (const [k, v] of Object.entries(value)) adminLeaves(v, [...at, k], out);
+  } else {
+    out.push({ path: at, message: "is admin-only" });
   }
 }
 

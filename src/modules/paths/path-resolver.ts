@@ -47,10 +47,10 @@ export function checkRelativePath(input: unknown): string[] {
   if (input.length === 0) throw new PathError("empty", input, "path is empty");
   if (input.length > MAX_PATH) throw new PathError("too_long", input, `path is longer than ${MAX_PATH} characters`);
   if (/[\u0000-\u001f\u007f]/.test(input)) throw new PathError("control_char", input, `path ${shown} contains a NUL or control character`);
-  if (input.includes("\\")) throw new PathError("backslash", input, `path ${shown} contains a backslash`);
-  if (input.startsWith("/") || /^[A-Za-z]:/.test(input) || input.startsWith("~")) {
+  if (input.startsWith("/") || input.startsWith("\\") || /^[A-Za-z]:/.test(input) || input.startsWith("~")) {
     throw new PathError("absolute", input, `path ${shown} is absolute; give a path relative to the tenant root`);
   }
+  if (input.includes("\\")) throw new PathError("backslash", input, `path ${shown} contains a backslash`);
   const segments = input.split("/").filter((s) => s !== "" && s !== ".");
   for (const seg of segments) {
     if (seg === "..") throw new PathError("dot_dot", input, `path ${shown} contains ".."`);

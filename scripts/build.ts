@@ -1,0 +1,17 @@
+// Builds the single binary: bun build --compile src/main.ts → dist/openclaw.
+// Usage: bun scripts/build.ts [--target bun-linux-x64|bun-linux-arm64] [--outfile dist/openclaw]
+import path from "node:path";
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const root = path.join(import.meta.dir, "..");
+const outfile = flag("--outfile") ?? "dist/openclaw";
+const target = flag("--target");
+
+const cmd = ["bun", "build", "--compile", "--minify-syntax", "--minify-whitespace", "--sourcemap=none", ...(target ? [`--target=${target}`] : []), "src/main.ts", "--outfile", outfile];
+const r = Bun.spawnSync(cmd, { cwd: root, stdout: "inherit", stderr: "inherit" });
+if (r.exitCode !== 0) process.exit(r.exitCode ?? 1);
+console.log(`built ${outfile}`);

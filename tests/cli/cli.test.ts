@@ -1,0 +1,101 @@
+// The CLI from source, as an operator uses it: JSON output, one-line errors, non-zero exits.
+import { describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { makeHome } from "../helpers/core.ts";
+
+const ROOT = path.join(import.meta.dir, "..", "..");
+
+function cli(home: string, args: string[], env: Record<string, string> = {}) {
+  const r = Bun.spawnSync(["bun", "src/main.ts", ...args], { cwd: ROOT, env: { PATH: process.env.PATH!, OPENCLAW_HOME: home, ...env }, stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+describe("openclaw CLI", () => {
+  test("tenants: create (JSON), list, show, quota set, delete with --confirm", () => {
+    const home = makeHome();
+    const created = JSON.parse(cli(home, ["tenants", "create", "acme", "--display-name", "Acme", "--quota.requests-per-minute", "unlimited", "--json"]).out);
+    expect(Object.keys(created)).toEqual(["tenantId", "token", "tokenPrefix", "createdAt", "tenant"]);
+    expect(created.tenant.quota.limits.requestsPerMinute).toBeNull();
+    const list = JSON.parse(cli(home, ["tenants", "list", "--json"]).out);
+    expect(list.map((t: { tenantId: string }) => t.tenantId)).toEqual(["acme"]);
+    expect(cli(home, ["tenants", "show", "acme"]).out).toContain("Display name:  Acme");
+
+    const badQuota = cli(home, ["tenants", "quota", "set", "acme", "--quota.tokens-per-day", "lots"]);
+    expect(badQuota.code).toBe(1);
+    expect(badQuota.err.trim()).toBe('openclaw: --quota.tokens-per-day must be a non-negative integer, "unlimited" or "default" (got "lots")');
+    expect(cli(home, ["tenants", "quota", "set", "acme"]).code).toBe(1);
+    const set = JSON.parse(cli(home, ["tenants", "quota", "set", "acme", "--quota.cost-per-day-usd", "2.5", "--json"]).out);
+    expect(set.limits.costPerDayUsd).toBe(2.5);
+
+    const refused = cli(home, ["tenants", "delete", "acme"]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("Re-run with --confirm");
+    expect(fs.existsSync(path.join(home, "tenants", "acme"))).toBe(true);
+    expect(cli(home, ["tenants", "delete", "ghost", "--confirm"]).err.trim()).toBe('openclaw: tenant "ghost" not found');
+    expect(cli(home, ["tenants", "delete", "acme", "--confirm"]).code).toBe(0);
+    expect(fs.existsSync(path.join(home, "tenants", "acme"))).toBe(false);
+  });
+
+  test("--json errors are machine-readable too", () => {
+    const home = makeHome();
+    const r = cli(home, ["tenants", "show", "ghost", "--json"]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toEqual({ error: { code: "NOT_FOUND", message: 'tenant "ghost" not found' } });
+  });
+
+  test("config check and show", () => {
+    const home = makeHome();
+    fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify({ providers: { p: { kind: "openai", baseUrl: "http://x/v1", apiKey: "${P_KEY}" } } }));
+    const missing = cli(home, ["config", "check"]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("references ${P_KEY}, which is not set");
+    expect(cli(home, ["config", "check"], { P_KEY: "sk-1" }).out).toContain("ok:");
+    const shown = cli(home, ["config", "show"], { P_KEY: "sk-very-secret" });
+    expect(shown.out).toContain('"apiKey": "[redacted]"');
+    expect(shown.out).not.toContain("sk-very-secret");
+
+    cli(home, ["tenants", "create", "acme"], { P_KEY: "x" });
+    fs.writeFileSync(path.join(home, "tenants", "acme", "openclaw.json"), '{"providers":{"p":{"apiKey":"mine"}}}');
+    const bad = cli(home, ["config", "check"], { P_KEY: "x" });
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('tenants/acme/openclaw.json: "providers.p.apiKey" is admin-only');
+    const gw = cli(home, ["gateway", "--port", "0"], { P_KEY: "x" });
+    expect(gw.code).toBe(1);
+    expect(gw.err).toContain("refusing to start");
+  });
+
+  test("audit tail -n and --follow across a rotation", async () => {
+    const home = makeHome();
+    for (const id of ["a1", "a2", "a3"]) cli(home, ["tenants", "create", id]);
+    const last2 = cli(home, ["audit", "tail", "-n", "2"]).out.trim().split("\n");
+    expect(last2.map((l) => JSON.parse(l).target.id)).toEqual(["a2", "a3"]);
+    const follow = Bun.spawn(["bun", "src/main.ts", "audit", "tail", "-n", "0", "--follow"], { cwd: ROOT, env: { PATH: process.env.PATH!, OPENCLAW_HOME: home }, stdout: "pipe" });
+    await Bun.sleep(600);
+    cli(home, ["tenants", "create", "b1"]);
+    fs.renameSync(path.join(home, "audit.log"), path.join(home, "audit.log.1"));
+    await Bun.sleep(400);
+    cli(home, ["tenants", "create", "b2"]);
+    await Bun.sleep(600);
+    follow.kill("SIGINT");
+    const printed = (await new Response(follow.stdout).text()).trim().split("\n").map((l) => JSON.parse(l).target.id);
+    expect(printed).toEqual(["b1", "b2"]);
+  });
+
+  test("doctor reports permissions problems", () => {
+    const home = makeHome();
+    cli(home, ["tenants", "create", "acme"]);
+    const ok = cli(home, ["doctor", "--json"]);
+    expect(JSON.parse(ok.out).ok).toBe(true);
+    fs.chmodSync(path.join(home, "audit.log"), 0o644);
+    const bad = cli(home, ["doctor"]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/✗ file permissions: readable by others: audit\.log/);
+  });
+
+  test("unknown commands and --help", () => {
+    const home = makeHome();
+    expect(cli(home, ["frobnicate"]).code).not.toBe(0);
+    expect(cli(home, ["tenants", "--help"]).out).toContain("create");
+  });
+});

@@ -1,0 +1,123 @@
+// JSON-RPC 2.0 over POST /rpc, as the spec says: single calls, batches, notifications, and the
+// parse error / invalid request / method not found / invalid params codes. Plus the OpenRPC document.
+import { describe, expect, test } from "bun:test";
+import { createTenant, testApp, testCore } from "../../helpers/core.ts";
+
+function setup() {
+  const core = testCore();
+  const token = createTenant(core, "acme");
+  const h = testApp(core);
+  const send = (raw: string) => h.call("POST", "/rpc", { token, rawBody: raw, headers: { "content-type": "application/json" } });
+  return { core, token, ...h, send };
+}
+
+describe("JSON-RPC 2.0", () => {
+  test("a call returns its id and result", async () => {
+    const { core, send } = setup();
+    const r = await send('{"jsonrpc":"2.0","id":"abc","method":"health"}');
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ jsonrpc: "2.0", id: "abc", result: { status: "ok", tenantId: "acme" } });
+    core.close();
+  });
+
+  test.each([
+    ["parse error", '{"jsonrpc":"2.0","method":"health",', -32700, null],
+    ["not an object", "42", -32600, null],
+    ["wrong version", '{"jsonrpc":"1.0","id":1,"method":"health"}', -32600, 1],
+    ["missing method", '{"jsonrpc":"2.0","id":1}', -32600, 1],
+    ["method not a string", '{"jsonrpc":"2.0","id":1,"method":7}', -32600, 1],
+    ["bad id type", '{"jsonrpc":"2.0","id":{"x":1},"method":"health"}', -32600, null],
+    ["params not structured", '{"jsonrpc":"2.0","id":1,"method":"health","params":"x"}', -32600, 1],
+    ["empty batch", "[]", -32600, null],
+    ["unknown method", '{"jsonrpc":"2.0","id":2,"method":"tenants.delete"}', -32601, 2],
+    ["positional params", '{"jsonrpc":"2.0","id":3,"method":"tenants.get","params":["acme"]}', -32602, 3],
+    ["unknown param", '{"jsonrpc":"2.0","id":4,"method":"tenants.get","params":{"tenant":"acme"}}', -32602, 4],
+    ["wrong param type", '{"jsonrpc":"2.0","id":5,"method":"tenants.rotate","params":{"grace":5}}', -32602, 5],
+  ])("%s → %i", async (_name, raw, code, id) => {
+    const { core, send } = setup();
+    const r = await send(raw);
+    expect(r.status).toBe(200);
+    expect(r.json.jsonrpc).toBe("2.0");
+    expect(r.json.id).toBe(id as never);
+    expect(r.json.error.code).toBe(code);
+    expect(r.json.error.message).toBeString();
+    core.close();
+  });
+
+  test("batch: responses for calls, none for notifications, errors in place", async () => {
+    const { core, send } = setup();
+    const r = await send(
+      JSON.stringify([
+        { jsonrpc: "2.0", id: 1, method: "health" },
+        { jsonrpc: "2.0", method: "health" },
+        { jsonrpc: "2.0", id: 2, method: "nope" },
+        1,
+        { jsonrpc: "2.0", id: 3, method: "tenants.quota.status" },
+      ]),
+    );
+    expect(r.json.map((x: { id: unknown }) => x.id)).toEqual([1, 2, null, 3]);
+    expect(r.json[1].error.code).toBe(-32601);
+    expect(r.json[2].error.code).toBe(-32600);
+    expect(r.json[3].result.tenantId).toBe("acme");
+    core.close();
+  });
+
+  test("only notifications: 204 and no body; a notification still runs", async () => {
+    const { core, send } = setup();
+    const r = await send(JSON.stringify([{ jsonrpc: "2.0", method: "tenants.rotate" }]));
+    expect(r.status).toBe(204);
+    expect(r.text).toBe("");
+    expect(core.audit.query({ action: "tenant.token.rotate" })).toHaveLength(1);
+    core.close();
+  });
+
+  test("oversized batches are refused", async () => {
+    const { core, send } = setup();
+    const r = await send(JSON.stringify(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "health" }))));
+    expect(r.json.error.code).toBe(-32600);
+    core.close();
+  });
+
+  test("application errors carry the gateway's code in data.code", async () => {
+    const { core, send } = setup();
+    const r = await send('{"jsonrpc":"2.0","id":1,"method":"tenants.rotate","params":{"grace":"soon"}}');
+    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+    expect(r.json.error.message).toContain("not a duration");
+    core.close();
+  });
+
+  test("tenants.rotate returns the new token once; the old one is dead for the next call", async () => {
+    const { core, token, rpc } = setup();
+    const r = await rpc(token, "tenants.rotate");
+    expect(r.result.token).toMatch(/^ocmu_acme_/);
+    expect((await rpc(token, "health")).status).toBe(401);
+    expect((await rpc(r.result.token, "health")).status).toBe(200);
+    core.close();
+  });
+
+  test("config methods read and write only the caller's overlay", async () => {
+    const { core, token, rpc } = setup();
+    expect((await rpc(token, "config.get")).result).toEqual({ file: "tenants/acme/openclaw.json", config: {} });
+    expect((await rpc(token, "config.set", { config: { agent: { maxTokens: 99 } } })).result.config).toEqual({ agent: { maxTokens: 99 } });
+    expect((await rpc(token, "config.patch", { patch: { agent: { systemPrompt: "hi" } } })).result.config).toEqual({ agent: { maxTokens: 99, systemPrompt: "hi" } });
+    const schema = (await rpc(token, "config.schema")).result;
+    expect(Object.keys(schema.properties)).toEqual(["$schema", "models", "agent", "tools", "sandbox", "plugins"]);
+    expect(core.audit.query({ tenant: "acme", action: "tenant.config.patch" })[0]!.actor.kind).toBe("tenant");
+    core.close();
+  });
+
+  test("OpenRPC: rpc.discover and GET /rpc/openrpc.json list every method with its params", async () => {
+    const { core, token, rpc, call, registry } = setup();
+    const viaMethod = (await rpc(token, "rpc.discover")).result;
+    const viaHttp = (await call("GET", "/rpc/openrpc.json")).json;
+    expect(viaHttp).toEqual(viaMethod);
+    expect(viaMethod.openrpc).toBe("1.3.2");
+    expect(viaMethod.methods.map((m: { name: string }) => m.name).sort()).toEqual(registry.list().map((m) => m.name).sort());
+    for (const name of ["health", "tenants.get", "tenants.rotate", "tenants.quota.status", "config.get", "config.set", "config.patch", "config.schema", "rpc.discover"]) {
+      expect(viaMethod.methods.some((m: { name: string }) => m.name === name)).toBe(true);
+    }
+    const rotate = viaMethod.methods.find((m: { name: string }) => m.name === "tenants.rotate");
+    expect(rotate.params.map((p: { name: string }) => p.name)).toEqual(["tenantId", "grace"]);
+    core.close();
+  });
+});
