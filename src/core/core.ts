@@ -63,7 +63,7 @@ export function createCore(opts: CoreOptions = {}): Core {
   const auditFile = path.resolve(home, loaded.config.audit.path);
   fs.mkdirSync(path.dirname(auditFile), { recursive: true, mode: 0o700 });
   const audit = createAuditLog({ handle, file: auditFile, clock, log: log.withTag("audit"), replayWindowMs: loaded.config.audit.copytruncateReplaySeconds * 1000 });
-  const tokens = createTokensService({ db: handle.db, clock });
+  const tokens = createTokensService({ db: handle.db, sqlite: handle.sqlite, clock, localGeneration: audit.generation });
   const quotas = createQuotasService({ db: handle.db, clock, config: getConfig });
   const tenants = createTenantsService({ db: handle.db, home, clock, log: log.withTag("tenants"), audit, tokens, quotas });
   const overlays = createOverlaysService({ home, audit, config: getConfig });

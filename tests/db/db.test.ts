@@ -23,7 +23,7 @@ describe("state.db", () => {
 
   test("the migrations create exactly the tables and columns the drizzle schema declares", () => {
     const h = openDatabase(path.join(makeHome(), "state.db"));
-    const tables = Object.values(schema).filter((v): v is SQLiteTable => typeof v === "object" && v !== null && Symbol.for("drizzle:IsDrizzleTable") in v);
+    const tables = Object.values(schema).filter((v) => typeof v === "object" && v !== null && Symbol.for("drizzle:IsDrizzleTable") in v) as unknown as SQLiteTable[];
     expect(tables.length).toBeGreaterThanOrEqual(5);
     for (const t of tables) {
       const cfg = getTableConfig(t);

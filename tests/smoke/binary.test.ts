@@ -55,7 +55,7 @@ describe("compiled binary", () => {
     expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
     const res = await rpc(tokens[0]!, "tenants.get");
     expect(res.status).toBe(200);
-    expect((await res.json()).result).toMatchObject({ tenantId: "acme", status: "active", quota: { limits: { tokensPerDay: 5000 } } });
+    expect(((await res.json()) as any).result).toMatchObject({ tenantId: "acme", status: "active", quota: { limits: { tokensPerDay: 5000 } } });
   });
 
   test("a CLI rotation is honoured by the running gateway within one second", async () => {
@@ -121,7 +121,7 @@ describe("compiled binary", () => {
     release();
     const res = await inflight;
     expect(res.status).toBe(200);
-    expect((await res.json()).result.tenantId).toBe("acme");
+    expect(((await res.json()) as any).result.tenantId).toBe("acme");
     expect(await gw.proc.exited).toBe(0);
     expect(gw.logs()).toContain('"msg":"stopped"');
     const wal = path.join(home, "state.db-wal");

@@ -41,10 +41,13 @@ export function createAuditLog(deps: AuditDeps) {
   const { handle, clock, log } = deps;
   const { sqlite, db } = handle;
   const file = deps.file;
+  /** Bumped after every commit made through this log, so caches in this process can tell. */
+  let generation = 0;
+
+  const headQuery = db.select({ seq: AuditEventTable.seq, hash: AuditEventTable.hash }).from(AuditEventTable).orderBy(desc(AuditEventTable.seq)).limit(1).prepare();
 
   function head(): { seq: number; hash: string } {
-    const row = db.select({ seq: AuditEventTable.seq, hash: AuditEventTable.hash }).from(AuditEventTable).orderBy(desc(AuditEventTable.seq)).limit(1).get();
-    return row ?? { seq: 0, hash: GENESIS_HASH };
+    return headQuery.get() ?? { seq: 0, hash: GENESIS_HASH };
   }
 
   function insertRow(record: AuditRecord, line: string): void {
@@ -196,6 +199,7 @@ export function createAuditLog(deps: AuditDeps) {
         const result = mutate((fn) => undo.push(fn));
         const record = append(typeof input === "function" ? input(result) : input);
         sqlite.exec("COMMIT");
+        generation++;
         return { result, record };
       } catch (err) {
         if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
@@ -224,6 +228,8 @@ export function createAuditLog(deps: AuditDeps) {
     },
 
     head,
+
+    generation: () => generation,
 
     /** Adopts records a crashed writer left uncommitted, so the file and the database agree again. */
     recover(): void {

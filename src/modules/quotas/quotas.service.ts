@@ -1,6 +1,6 @@
 // Per-tenant quota limits: overrides in state.db (never in the tenant directory), falling back to the
 // gateway's quotas.defaults. Enforcement lives with routing; this module owns the numbers.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
@@ -33,8 +33,10 @@ function fromStored(field: QuotaField, v: number | null): number | null | undefi
 export function createQuotasService(deps: { db: Db; clock: Clock; config: () => GatewayConfig }) {
   const { db } = deps;
 
+  const byTenant = db.select().from(TenantQuotaTable).where(eq(TenantQuotaTable.tenantId, sql.placeholder("id"))).prepare();
+
   function row(tenantId: string): TenantQuotaRow | undefined {
-    return db.select().from(TenantQuotaTable).where(eq(TenantQuotaTable.tenantId, tenantId)).get();
+    return byTenant.get({ id: tenantId });
   }
 
   function view(tenantId: string): QuotaView {

@@ -1,6 +1,7 @@
 // Tenant tokens at rest: SHA-256 digests and display prefixes, never plaintext. Verification does the
 // same work for every kind of failure and reports only ok / not ok to the edge.
-import { and, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
+import type { Database } from "bun:sqlite";
+import { and, eq, lte, sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import { TenantTable } from "../tenants/tenants.sql.ts";
@@ -17,21 +18,53 @@ export interface IssuedToken {
   actorId: string;
 }
 
-export function createTokensService(deps: { db: Db; clock: Clock }) {
+interface CachedTenant {
+  status: "active" | "suspended" | null;
+  hashes: { hash: Buffer; expiresAt: number | null }[];
+}
+
+const CACHE_LIMIT = 50_000;
+
+export function createTokensService(deps: { db: Db; sqlite: Database; clock: Clock; localGeneration: () => number }) {
   const { db, clock } = deps;
 
-  const liveHashes = db
-    .select({ hash: TenantTokenTable.hash, status: TenantTable.status })
+  // Verification is on every request's path, so live digests are cached per tenant (unknown tenants
+  // too, so a miss costs the same as a hit). The cache is dropped whenever any connection commits
+  // (PRAGMA data_version, which a CLI rotation in another process bumps) or this process commits
+  // (the audit log's local generation), so a rotation or suspension is honoured on the next request.
+  const dataVersion = deps.sqlite.query("PRAGMA data_version");
+  const cache = new Map<string, CachedTenant>();
+  let seenVersion = -1;
+  let seenGeneration = -1;
+
+  function lookup(id: string): CachedTenant {
+    const version = (dataVersion.get() as { data_version: number }).data_version;
+    const generation = deps.localGeneration();
+    if (version !== seenVersion || generation !== seenGeneration || cache.size >= CACHE_LIMIT) {
+      cache.clear();
+      seenVersion = version;
+      seenGeneration = generation;
+    }
+    let entry = cache.get(id);
+    if (!entry) {
+      const rows = allTokens.all({ id });
+      entry = {
+        status: rows[0]?.status ?? null,
+        hashes: rows.flatMap((r) => (r.hash ? [{ hash: r.hash, expiresAt: r.expiresAt }] : [])),
+      };
+      cache.set(id, entry);
+    }
+    return entry;
+  }
+
+  const allTokens = db
+    .select({ hash: TenantTokenTable.hash, expiresAt: TenantTokenTable.expiresAt, status: TenantTable.status })
     .from(TenantTable)
-    .leftJoin(
-      TenantTokenTable,
-      and(
-        eq(TenantTokenTable.tenantId, TenantTable.id),
-        or(isNull(TenantTokenTable.expiresAt), gt(TenantTokenTable.expiresAt, sql.placeholder("now"))),
-      ),
-    )
+    .leftJoin(TenantTokenTable, eq(TenantTokenTable.tenantId, TenantTable.id))
     .where(eq(TenantTable.id, sql.placeholder("id")))
     .prepare();
+
+  const tokensOf = db.select().from(TenantTokenTable).where(eq(TenantTokenTable.tenantId, sql.placeholder("id"))).prepare();
 
   function insert(tenantId: string): IssuedToken {
     const minted = mintToken(tenantId);
@@ -56,7 +89,7 @@ export function createTokensService(deps: { db: Db; clock: Clock }) {
       db.delete(TenantTokenTable)
         .where(and(eq(TenantTokenTable.tenantId, tenantId), lte(TenantTokenTable.expiresAt, now)))
         .run();
-      const old = db.select().from(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).all();
+      const old = tokensOf.all({ id: tenantId });
       if (graceMs <= 0) {
         db.delete(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).run();
       } else {
@@ -78,7 +111,7 @@ export function createTokensService(deps: { db: Db; clock: Clock }) {
     /** Display prefix and creation time of the current token; grace-window tokens listed separately. */
     describe(tenantId: string): { current: { displayPrefix: string; createdAt: number } | null; inGrace: { displayPrefix: string; expiresAt: number }[] } {
       const now = clock.now();
-      const rows = db.select().from(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).all();
+      const rows = tokensOf.all({ id: tenantId });
       const cur = rows.find((r) => r.expiresAt === null);
       return {
         current: cur ? { displayPrefix: cur.displayPrefix, createdAt: cur.createdAt } : null,
@@ -99,12 +132,13 @@ export function createTokensService(deps: { db: Db; clock: Clock }) {
         digestMatches(digest, []);
         return { ok: false, reason: parsed.ok ? "malformed" : parsed.reason };
       }
-      const rows = liveHashes.all({ id: parsed.id, now: clock.now() });
-      const hashes = rows.flatMap((r) => (r.hash ? [r.hash] : []));
+      const entry = lookup(parsed.id);
+      const now = clock.now();
+      const hashes = entry.hashes.filter((h) => h.expiresAt === null || h.expiresAt > now).map((h) => h.hash);
       const match = digestMatches(digest, hashes);
-      if (rows.length === 0) return { ok: false, reason: "unknown", tenantHint: parsed.id };
+      if (entry.status === null) return { ok: false, reason: "unknown", tenantHint: parsed.id };
       if (match < 0) return { ok: false, reason: "mismatch", tenantHint: parsed.id };
-      if (rows[0]!.status !== "active") return { ok: false, reason: "suspended", tenantHint: parsed.id };
+      if (entry.status !== "active") return { ok: false, reason: "suspended", tenantHint: parsed.id };
       return { ok: true, tenantId: parsed.id, actorId: hashPrefix(digest, "tok") };
     },
   };

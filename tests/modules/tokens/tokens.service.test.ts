@@ -68,3 +68,31 @@ describe("token verification", () => {
     core.close();
   });
 });
+
+describe("verification cache", () => {
+  test("a change committed by another process is seen by the very next verification", () => {
+    const gateway = testCore();
+    const cli = testCore({ home: gateway.home });
+    const token = createTenant(cli, "acme");
+    expect(gateway.tokens.verify(token).ok).toBe(true);
+    const rotated = cli.tenants.rotateToken("acme", 0, operatorCtx).token;
+    expect(gateway.tokens.verify(token).ok).toBe(false);
+    expect(gateway.tokens.verify(rotated).ok).toBe(true);
+    cli.tenants.suspend("acme", operatorCtx);
+    expect(gateway.tokens.verify(rotated)).toMatchObject({ ok: false, reason: "suspended" });
+    cli.tenants.remove("acme", operatorCtx);
+    expect(gateway.tokens.verify(rotated)).toMatchObject({ ok: false, reason: "unknown" });
+    cli.close();
+    gateway.close();
+  });
+
+  test("an unknown tenant that is created later is seen at once", () => {
+    const gateway = testCore();
+    const cli = testCore({ home: gateway.home });
+    expect(gateway.tokens.verify("ocmu_late_000SYW7RiJxkEgOGusQGwp1HRH4J").ok).toBe(false);
+    const token = createTenant(cli, "late");
+    expect(gateway.tokens.verify(token).ok).toBe(true);
+    cli.close();
+    gateway.close();
+  });
+});

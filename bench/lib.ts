@@ -1,0 +1,80 @@
+// Helpers for the HTTP benchmarks: start processes, run wrk, parse its output, take medians.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export const ROOT = path.join(import.meta.dir, "..");
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+export function tmpdir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startJsonPrinter(cmd: string[], env: Record<string, string> = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: string }> {
+  const proc = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" });
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`${cmd.join(" ")} exited before printing its URL`);
+    out += Buffer.from(value).toString();
+  }
+  reader.releaseLock();
+  return { proc, url: (JSON.parse(out.split("\n")[0]!) as { url: string }).url };
+}
+
+export interface WrkResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
+}
+
+/** Runs wrk with a Lua script that sets method, body and headers. */
+export function wrk(url: string, opts: { method: string; body?: string; headers?: Record<string, string>; connections: number; threads: number; seconds: number }): WrkResult {
+  const dir = tmpdir("wrk-");
+  const lua = path.join(dir, "req.lua");
+  const headerLines = Object.entries(opts.headers ?? {}).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
+  fs.writeFileSync(lua, [`wrk.method = ${JSON.stringify(opts.method)}`, ...(opts.body ? [`wrk.body = ${JSON.stringify(opts.body)}`] : []), ...headerLines].join("\n"));
+  const r = Bun.spawnSync(["wrk", "--latency", `-t${opts.threads}`, `-c${opts.connections}`, `-d${opts.seconds}s`, "-s", lua, url], { stdout: "pipe", stderr: "pipe" });
+  const out = r.stdout.toString();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = toMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const p99 = toMs(/\n\s+99%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (sockErr ? sockErr.slice(1).map(Number).reduce((a, b) => a + b, 0) : 0);
+  if (!Number.isFinite(rps)) throw new Error(`wrk output not understood:\n${out}\n${r.stderr.toString()}`);
+  return { rps, p50ms: p50, p99ms: p99, errors };
+}
+
+export function ensureBinary(): string {
+  const bin = path.join(ROOT, "dist", "openclaw");
+  const r = Bun.spawnSync(["bun", "run", "build"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+  return bin;
+}
+
+export function saveResult(name: string, result: unknown): void {
+  const dir = path.join(ROOT, "bench", "results");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+}
