@@ -70,6 +70,15 @@ export function createCore(opts: CoreOptions = {}): Core {
   emptyTrash(home);
 
   let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
+  const fileStamp = () => {
+    try {
+      const st = fs.statSync(loaded.file);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return "missing";
+    }
+  };
+  let loadedStamp = fileStamp();
 
   return {
     version: VERSION,
@@ -92,12 +101,24 @@ export function createCore(opts: CoreOptions = {}): Core {
     overlays,
     startedAt: clock.now(),
     adminDigests() {
+      // An admin key rotated by the CLI must work on the very next admin request: if openclaw.json
+      // changed since it was loaded, reload it now (a stat per admin request; the watcher may lag).
+      if (fileStamp() !== loadedStamp) {
+        try {
+          this.reloadConfig();
+        } catch (err) {
+          log.error("openclaw.json changed but does not load; keeping the running config", { error: err instanceof Error ? err.message : String(err) });
+          loadedStamp = fileStamp();
+        }
+      }
       const hash = loaded.config.controlPlane.apiKeyHash;
       if (!adminCache || adminCache.hash !== hash) adminCache = { hash, digests: acceptedAdminDigests(hash, env.adminKey) };
       return adminCache.digests;
     },
     reloadConfig() {
+      const stamp = fileStamp();
       const next = loadGatewayConfig(home, env, opts.overrides);
+      loadedStamp = stamp;
       if (path.resolve(home, next.config.audit.path) !== auditFile) {
         log.warn("audit.path changed; the new path takes effect at the next restart");
       }

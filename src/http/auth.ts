@@ -67,6 +67,23 @@ export function createAuth(core: Core) {
   return {
     throttle,
 
+    /** A tenant's denied attempt (naming another tenant) counts against its (IP, tenant) budget. */
+    denials(caller: Caller, tenantId: string) {
+      return {
+        blocked: () => {
+          const v = throttle.check(caller.ip, tenantId);
+          return v.blocked ? { retryAfterSeconds: v.retryAfterSeconds } : null;
+        },
+        count: () => {
+          try {
+            failed(caller, tenantId);
+          } catch {
+            // failed() always throws the 401 for the auth path; here only the counting matters
+          }
+        },
+      };
+    },
+
     /** Control plane: the admin key, from the config hash or OPENCLAW_ADMIN_KEY. */
     admin(request: Request, caller: Caller): Actor {
       guard(caller, "admin");

@@ -49,7 +49,22 @@ export function computeHash(record: Omit<AuditRecord, "hash">): string {
   return sha256Hex(canonicalJson(record));
 }
 
-export function buildRecord(input: AuditInput, seq: number, ts: number, prev: string): AuditRecord {
+const TOKEN_ANYWHERE = new RegExp(TOKEN_REGEX.source, "g");
+
+/**
+ * Some strings in a record come from callers (a request path, a display name). Anything shaped like a
+ * token is replaced, so a secret never reaches the log — and a caller cannot suppress its own denied
+ * record by putting a token-shaped string in it.
+ */
+function scrub<T>(value: T): T {
+  if (typeof value === "string") return value.replace(TOKEN_ANYWHERE, "[redacted]") as T;
+  if (Array.isArray(value)) return value.map(scrub) as T;
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v)])) as T;
+  return value;
+}
+
+export function buildRecord(rawInput: AuditInput, seq: number, ts: number, prev: string): AuditRecord {
+  const input = scrub(rawInput);
   const body: Omit<AuditRecord, "hash"> = {
     v: 1,
     seq,
@@ -70,7 +85,7 @@ export function buildRecord(input: AuditInput, seq: number, ts: number, prev: st
 /** One line of the log: canonical JSON of the record, hash included. */
 export function recordLine(record: AuditRecord): string {
   const line = canonicalJson(record);
-  // A secret in an audit record is a bug; refuse to write it rather than leak it.
+  // buildRecord scrubs; this is the last line of defence against a record built some other way.
   if (TOKEN_REGEX.test(line)) throw new Error("refusing to write an audit record that contains a token");
   return line;
 }

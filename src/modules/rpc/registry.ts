@@ -13,6 +13,11 @@ export interface RpcContext {
   actor: Actor;
   requestId: string;
   ip?: string;
+  /**
+   * Denied attempts (naming another tenant) count like failed authentication: after too many from
+   * one client the caller is throttled, so denials cannot be used to flood the audit log.
+   */
+  denials?: { blocked(): { retryAfterSeconds: number } | null; count(): void };
 }
 
 export interface MethodDef<P extends TSchema = TSchema> {

@@ -15,11 +15,12 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
       "/rpc",
       async ({ request, body }) => {
         const info = requestInfo(request);
-        const { tenantId, actor } = auth.tenant(request, { ip: info.ip, requestId: info.requestId, method: "POST", path: "/rpc" });
+        const caller = { ip: info.ip, requestId: info.requestId, method: "POST", path: "/rpc" };
+        const { tenantId, actor } = auth.tenant(request, caller);
         info.actor = actor;
         info.tenantId = tenantId;
         const text = typeof body === "string" ? body : await readCapped(request, bodyLimit(core.config, "rpc"));
-        const out = await dispatch(registry, text, { core, tenantId, actor, requestId: info.requestId, ip: info.ip });
+        const out = await dispatch(registry, text, { core, tenantId, actor, requestId: info.requestId, ip: info.ip, denials: auth.denials(caller, tenantId) });
         if (out === null) return new Response(null, { status: 204 });
         return new Response(out, { headers: { "content-type": "application/json; charset=utf-8" } });
       },

@@ -8,6 +8,14 @@ import type { RpcContext } from "./registry.ts";
 export function selfOnly(ctx: RpcContext, named: string | undefined, action: string): string {
   if (named === undefined || named === ctx.tenantId) return ctx.tenantId;
   const shown = TENANT_ID_PATTERN.test(named) ? named : "(invalid id)";
+  const blocked = ctx.denials?.blocked();
+  if (blocked) {
+    throw new AppError("RATE_LIMITED", "too many denied requests; retry later", {
+      details: { retryAfterSeconds: blocked.retryAfterSeconds },
+      headers: { "retry-after": String(blocked.retryAfterSeconds) },
+    });
+  }
+  ctx.denials?.count();
   try {
     ctx.core.audit.record({
       actor: ctx.actor,

@@ -57,10 +57,15 @@ describe("audit chain", () => {
     core.close();
   });
 
-  test("a record that would contain a token is refused", () => {
+  test("token-shaped strings never reach a record, and cannot suppress one", () => {
     const token = "ocmu_acme_000SYW7RiJxkEgOGusQGwp1HRH4J";
-    const rec = buildRecord({ actor: { kind: "admin", id: "adm:x" }, action: "x", requestId: "r", details: { leaked: token } }, 1, 0, "0".repeat(64));
-    expect(() => recordLine(rec)).toThrow(/token/);
+    const rec = buildRecord({ actor: { kind: "admin", id: "adm:x" }, action: "x", target: { type: "route", id: `GET /admin/v1/${token}` }, requestId: "r", details: { leaked: [`a ${token} b`] } }, 1, 0, "0".repeat(64));
+    const line = recordLine(rec);
+    expect(line).not.toContain(token);
+    expect(rec.target!.id).toBe("GET /admin/v1/[redacted]");
+    expect(rec.details).toEqual({ leaked: ["a [redacted] b"] });
+    const forged = { ...rec, details: { leaked: token } };
+    expect(() => recordLine(forged)).toThrow(/token/);
   });
 });
 

@@ -121,3 +121,24 @@ describe("JSON-RPC 2.0", () => {
     core.close();
   });
 });
+
+describe("denied attempts are throttled", () => {
+  test("a batch of cross-tenant calls cannot flood the audit log", async () => {
+    const core = testCore({ config: { gateway: { authThrottle: { perIpTenantMaxFailures: 5 } } } });
+    const token = createTenant(core, "acme");
+    createTenant(core, "beta");
+    const { call } = testApp(core);
+    const seq = core.audit.head().seq;
+    const batch = Array.from({ length: 100 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "tenants.get", params: { tenantId: "beta" } }));
+    const r = await call("POST", "/rpc", { token, body: batch });
+    const codes = r.json.map((x: { error: { data: { code: string } } }) => x.error.data.code);
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill("NOT_FOUND"));
+    expect(codes.slice(5).every((c: string) => c === "RATE_LIMITED")).toBe(true);
+    const written = core.audit.query({ limit: 1000 }).filter((x) => x.seq > seq);
+    expect(written.filter((x) => x.action === "tenants.get" && x.outcome === "denied")).toHaveLength(5);
+    expect(written.filter((x) => x.action === "auth.throttle")).toHaveLength(1);
+    // Other clients of the same tenant are unaffected.
+    expect((await call("POST", "/rpc", { token, ip: "198.51.100.1", body: { jsonrpc: "2.0", id: 1, method: "tenants.get" } })).json.result.tenantId).toBe("acme");
+    core.close();
+  });
+});
