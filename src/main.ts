@@ -11,6 +11,7 @@ const main = defineCommand({
   subCommands: {
     gateway: () => import("./cli/commands/gateway.ts").then((m) => m.default),
     tenants: () => import("./cli/commands/tenants.ts").then((m) => m.default),
+    usage: () => import("./cli/commands/usage.ts").then((m) => m.default),
     audit: () => import("./cli/commands/audit.ts").then((m) => m.default),
     config: () => import("./cli/commands/config.ts").then((m) => m.default),
     "admin-key": () => import("./cli/commands/admin-key.ts").then((m) => m.default),

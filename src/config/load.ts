@@ -50,11 +50,29 @@ export function buildGatewayConfig(raw: unknown, env: Environment, label: string
     throw new AppError("CONFIG_INVALID", `${label}: the top level must be a JSON object`);
   }
   const expanded = expandEnvRefs(structuredClone(raw), env, label, []);
-  const withDefaults = Value.Default(GatewayConfigSchema, expanded) as GatewayConfig;
+  const withDefaults = applyDefaults(GatewayConfigSchema, expanded) as GatewayConfig;
   const problems = schemaProblems(GatewayConfigSchema, withDefaults);
   problems.push(...semanticProblems(withDefaults));
   if (problems.length > 0) throw configError(label, problems);
   return withDefaults;
+}
+
+type WalkSchema = TSchema & { properties?: Record<string, TSchema>; patternProperties?: Record<string, TSchema> };
+
+/** Value.Default, also inside record values (providers.*, models.*, billing.rateCard.*). */
+export function applyDefaults(schema: TSchema, value: unknown): unknown {
+  const out = Value.Default(schema, value);
+  const s = schema as WalkSchema;
+  if (!out || typeof out !== "object" || Array.isArray(out)) return out;
+  const obj = out as Record<string, unknown>;
+  if (s.properties) {
+    for (const [k, sub] of Object.entries(s.properties)) if (k in obj) obj[k] = applyDefaults(sub, obj[k]);
+  }
+  if (s.patternProperties) {
+    const [sub] = Object.values(s.patternProperties);
+    if (sub) for (const k of Object.keys(obj)) obj[k] = applyDefaults(sub, obj[k]);
+  }
+  return obj;
 }
 
 export interface Problem {

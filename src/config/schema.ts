@@ -25,6 +25,7 @@ const GatewaySection = T.Object(
         maxHeaderCount: PositiveInt(100, { maximum: 500 }),
         idleTimeoutSeconds: PositiveInt(10, { maximum: 255 }),
         shutdownGraceSeconds: PositiveInt(30, { maximum: 600 }),
+        streamKeepAliveSeconds: PositiveInt(15, { maximum: 300 }),
       },
       { ...strict, default: {} },
     ),
@@ -55,7 +56,7 @@ const Provider = T.Object(
     baseUrl: T.String({ pattern: "^https?://" }),
     apiKey: T.Optional(T.String()),
     headers: T.Optional(T.Record(T.String(), T.String())),
-    timeoutMs: T.Optional(T.Integer({ minimum: 100, maximum: 3_600_000 })),
+    timeoutMs: T.Integer({ minimum: 100, maximum: 3_600_000, default: 120_000, description: "longest silence from the provider (before headers or between stream chunks)" }),
   },
   strict,
 );
@@ -174,7 +175,13 @@ export const GatewayConfigSchema = T.Object(
       },
       { ...strict, default: {} },
     ),
-    quotas: T.Object({ defaults: QuotaValues }, { ...strict, default: {} }),
+    quotas: T.Object(
+      {
+        defaults: QuotaValues,
+        defaultMaxOutputTokens: T.Integer({ minimum: 1, maximum: 10_000_000, default: 4096, description: "output cap (and reservation) when a request sets no max_tokens and its model no maxOutputTokens" }),
+      },
+      { ...strict, default: {} },
+    ),
     sandbox: SandboxSection,
     backup: BackupSection,
     audit: AuditSection,

@@ -13,6 +13,12 @@ import { createQuotasService, type QuotasService } from "../modules/quotas/quota
 import { emptyTrash } from "../modules/tenants/tenant-dirs.ts";
 import { createTenantsService, type TenantsService } from "../modules/tenants/tenants.service.ts";
 import { createTokensService, type TokensService } from "../modules/tokens/tokens.service.ts";
+import { createChatService } from "../modules/chat/chat.service.ts";
+import { createModelsService, type ModelsService } from "../modules/models/models.service.ts";
+import { createProvidersService } from "../modules/providers/providers.service.ts";
+import { createQuotaEngine, type QuotaEngine } from "../modules/quotas/quota-engine.ts";
+import { createLedger, type Ledger } from "../modules/usage/ledger.ts";
+import { createUsageService, type UsageService } from "../modules/usage/usage.service.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "../version.ts";
@@ -40,7 +46,14 @@ export interface Core {
   readonly quotas: QuotasService;
   readonly tenants: TenantsService;
   readonly overlays: OverlaysService;
+  readonly models: ModelsService;
+  readonly ledger: Ledger;
+  readonly usage: UsageService;
+  readonly quotaEngine: QuotaEngine;
+  readonly chat: ReturnType<typeof createChatService>;
   readonly startedAt: number;
+  /** Limits, where they come from, today's usage and what remains. */
+  quotaStatus(tenantId: string): ReturnType<QuotasService["status"]> & { usage: ReturnType<QuotaEngine["snapshot"]> };
   /** Admin-key digests accepted now (config hash + OPENCLAW_ADMIN_KEY). */
   adminDigests(): Buffer[];
   /** Re-reads openclaw.json; on error keeps the running config and throws. */
@@ -67,6 +80,21 @@ export function createCore(opts: CoreOptions = {}): Core {
   const quotas = createQuotasService({ db: handle.db, clock, config: getConfig });
   const tenants = createTenantsService({ db: handle.db, home, clock, log: log.withTag("tenants"), audit, tokens, quotas });
   const overlays = createOverlaysService({ home, audit, config: getConfig });
+  const ledger = createLedger({ handle, clock, log: log.withTag("usage") });
+  const usage = createUsageService({ handle, ledger, clock });
+  const quotaEngine = createQuotaEngine({ clock, limits: (t) => quotas.view(t).limits, usedOn: usage.usedOn });
+  const models = createModelsService({ config: getConfig, overlays });
+  const providers = createProvidersService({ config: getConfig });
+  const chat = createChatService({
+    clock,
+    log: log.withTag("chat"),
+    models,
+    overlays,
+    providers,
+    quotas: quotaEngine,
+    ledger,
+    keepAliveMs: () => loaded.config.gateway.limits.streamKeepAliveSeconds * 1000,
+  });
   emptyTrash(home);
 
   let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
@@ -99,7 +127,15 @@ export function createCore(opts: CoreOptions = {}): Core {
     quotas,
     tenants,
     overlays,
+    models,
+    ledger,
+    usage,
+    quotaEngine,
+    chat,
     startedAt: clock.now(),
+    quotaStatus(tenantId: string) {
+      return { ...quotas.status(tenantId), usage: quotaEngine.snapshot(tenantId) };
+    },
     adminDigests() {
       // An admin key rotated by the CLI must work on the very next admin request: if openclaw.json
       // changed since it was loaded, reload it now (a stat per admin request; the watcher may lag).
@@ -125,6 +161,7 @@ export function createCore(opts: CoreOptions = {}): Core {
       loaded = next;
     },
     close() {
+      ledger.close();
       handle.close();
     },
   };

@@ -3,3 +3,4 @@ export * from "../modules/tenants/tenants.sql.ts";
 export * from "../modules/tokens/tokens.sql.ts";
 export * from "../modules/quotas/quotas.sql.ts";
 export * from "../modules/audit/audit.sql.ts";
+export * from "../modules/usage/usage.sql.ts";

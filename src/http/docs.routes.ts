@@ -44,6 +44,7 @@ export function docsRoutes() {
             },
             tags: [
               { name: "tenants", description: "Tenants, tokens and quotas" },
+              { name: "usage", description: "Usage and cost from the ledger" },
               { name: "audit", description: "The tamper-evident audit log" },
               { name: "status", description: "Gateway status" },
               { name: "health", description: "Unauthenticated liveness and readiness" },

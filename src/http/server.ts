@@ -11,6 +11,8 @@ import { auditRoutes } from "../modules/audit/audit.routes.ts";
 import { createRpcRegistry } from "../modules/rpc/methods.ts";
 import { rpcRoutes } from "../modules/rpc/rpc.routes.ts";
 import { tenantsRoutes } from "../modules/tenants/tenants.routes.ts";
+import { chatRoutes } from "../modules/chat/chat.routes.ts";
+import { usageRoutes } from "../modules/usage/usage.routes.ts";
 import { createAuth } from "./auth.ts";
 import { buildTrustList, resolveClientIp } from "./client-ip.ts";
 import { docsRoutes } from "./docs.routes.ts";
@@ -22,6 +24,7 @@ import { API_HEADERS, DOCS_CSP } from "./security-headers.ts";
 import { statusRoutes } from "./status.routes.ts";
 import { surfaceOf } from "./surface.ts";
 import { CONFIG_FILE } from "../config/load.ts";
+import { acquireGatewayLock } from "../core/gateway-lock.ts";
 
 export interface AppOptions {
   /** Socket peer address; tests inject one, the server asks Bun. */
@@ -82,6 +85,21 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       if (surface === "docs") set.headers["content-security-policy"] = DOCS_CSP;
       const limitError = checkHeaders(request.headers, core.config) ?? checkDeclaredBody(request.headers, bodyLimit(core.config, surface));
       if (limitError) return errorResponse(limitError, surface, requestId);
+      // Authenticate before any body is read or parsed: unauthenticated callers cost almost nothing.
+      try {
+        const info = requestInfo(request);
+        const caller = { ip, requestId, method: request.method, path: url.pathname };
+        if (surface === "control") {
+          if (url.pathname.startsWith("/admin/v1/")) info.actor = auth.admin(request, caller);
+        } else if (surface === "openai" || (surface === "rpc" && !(request.method === "GET" && url.pathname === "/rpc/openrpc.json"))) {
+          const who = auth.tenant(request, caller);
+          info.actor = who.actor;
+          info.tenantId = who.tenantId;
+          if (surface === "openai") Object.assign(set.headers, core.quotaEngine.headers(who.tenantId));
+        }
+      } catch (err) {
+        return errorResponse(toAppError(err), surface, requestId);
+      }
     })
     .onParse(async ({ request, contentType }) => {
       if (request.method === "GET" || request.method === "HEAD") return;
@@ -116,17 +134,9 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())
-    .use(
-      new Elysia({ prefix: "/admin/v1" })
-        .onTransform(({ request }) => {
-          const info = requestInfo(request);
-          info.actor = auth.admin(request, { ip: info.ip, requestId: info.requestId, method: request.method, path: info.path });
-        })
-        .use(tenantsRoutes(core))
-        .use(auditRoutes(core))
-        .use(statusRoutes(core)),
-    )
-    .use(rpcRoutes(core, auth, registry));
+    .use(new Elysia({ prefix: "/admin/v1" }).use(tenantsRoutes(core)).use(usageRoutes(core)).use(auditRoutes(core)).use(statusRoutes(core)))
+    .use(rpcRoutes(core, auth, registry))
+    .use(chatRoutes(core));
 
   return { app, auth, registry, state };
 }
@@ -145,10 +155,23 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
   if (overlayErrors.length > 0) {
     throw new AppError("CONFIG_INVALID", `refusing to start: ${overlayErrors.length} tenant overlay(s) are invalid\n${overlayErrors.join("\n")}`);
   }
-  core.audit.recover();
+  const lock = acquireGatewayLock(core.home);
+  try {
+    core.audit.recover();
+    core.ledger.recoverInFlight();
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const { app, state } = createApp(core, opts);
   const { host, port, limits } = core.config.gateway;
-  app.listen({ hostname: host, port, idleTimeout: limits.idleTimeoutSeconds, maxRequestBodySize: maxBodyLimit(core.config) + 1 });
+  try {
+    // Bun's own cap is a backstop above every route's limit, so our 413 (with its envelope) answers first.
+    app.listen({ hostname: host, port, idleTimeout: limits.idleTimeoutSeconds, maxRequestBodySize: maxBodyLimit(core.config) * 2 });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const server = app.server!;
 
   // openclaw.json changes (admin-key rotate, edits) and SIGHUP reload the config in place.
@@ -190,6 +213,7 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
           await server.stop(true);
         }
         core.close();
+        lock.release();
         log.info("stopped");
       })();
       return stopped;

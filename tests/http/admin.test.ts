@@ -2,6 +2,7 @@
 // the OpenAPI document and the docs page.
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
+import { SCHEMA_VERSION } from "../../src/db/migrate.ts";
 import { adminKey, createTenant, testApp, testCore } from "../helpers/core.ts";
 
 function setup(config?: Record<string, unknown>) {
@@ -51,7 +52,7 @@ describe("control plane", () => {
     expect(audit.json.records[0].actor.id).toMatch(/^adm:[0-9a-f]{12}$/);
 
     const status = await call("GET", "/admin/v1/status", { token: key });
-    expect(status.json).toMatchObject({ status: "ok", tenants: { total: 1, active: 1, suspended: 0 }, database: { schemaVersion: 1 } });
+    expect(status.json).toMatchObject({ status: "ok", tenants: { total: 1, active: 1, suspended: 0 }, database: { schemaVersion: SCHEMA_VERSION } });
 
     expect((await call("DELETE", "/admin/v1/tenants/acme", { token: key })).json).toEqual({ tenantId: "acme", deleted: true });
     expect(fs.existsSync(`${core.home}/tenants/acme`)).toBe(false);

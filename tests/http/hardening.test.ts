@@ -14,8 +14,10 @@ describe("limits", () => {
     const r = await call("POST", "/admin/v1/tenants", { token: key, rawBody: big, headers: { "content-type": "application/json" } });
     expect(r.status).toBe(413);
     expect(r.json.error.code).toBe("PAYLOAD_TOO_LARGE");
-    expect((await call("POST", "/admin/v1/tenants", { rawBody: big, headers: { "content-type": "application/json" } })).status).toBe(413);
-    const rpcBig = await call("POST", "/rpc", { rawBody: "x".repeat(3000) });
+    // A declared length over the limit is refused before authentication.
+    const declared = { "content-type": "application/json", "content-length": String(Buffer.byteLength(big)) };
+    expect((await call("POST", "/admin/v1/tenants", { rawBody: big, headers: declared })).status).toBe(413);
+    const rpcBig = await call("POST", "/rpc", { rawBody: "x".repeat(3000), headers: { "content-length": "3000" } });
     expect(rpcBig.status).toBe(413);
     expect(rpcBig.json.error.data.code).toBe("PAYLOAD_TOO_LARGE");
     expect(core.tenants.list()).toHaveLength(0);

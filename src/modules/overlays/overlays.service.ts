@@ -62,6 +62,18 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
     }
   }
 
+  // Overlays are read on every routed request: keep each parsed one until its file changes.
+  const cache = new Map<string, { stamp: string; config: GatewayConfig; overlay: Overlay }>();
+
+  function stampOf(tenantId: string): string {
+    try {
+      const st = fs.lstatSync(path.join(tenantDir(home, tenantId), OVERLAY_FILE));
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return "none";
+    }
+  }
+
   function write(tenantId: string, value: unknown, ctx: OpContext, action: string): Overlay {
     const overlay = validate(tenantId, value);
     const text = `${JSON.stringify(overlay, null, 2)}\n`;
@@ -82,6 +94,17 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
     /** The tenant's overlay, validated; throws CONFIG_INVALID naming the file and key path. */
     load(tenantId: string): Overlay {
       return validate(tenantId, readRaw(tenantId));
+    },
+
+    /** The overlay as load() returns it, cached until the file or the gateway config changes. */
+    current(tenantId: string): Overlay {
+      const stamp = stampOf(tenantId);
+      const config = deps.config();
+      const hit = cache.get(tenantId);
+      if (hit && hit.stamp === stamp && hit.config === config) return hit.overlay;
+      const overlay = this.load(tenantId);
+      cache.set(tenantId, { stamp, config, overlay });
+      return overlay;
     },
 
     set(tenantId: string, value: unknown, ctx: OpContext): Overlay {

@@ -2,6 +2,7 @@
 import { Type as T } from "@sinclair/typebox";
 import { configRpc } from "../overlays/config.rpc.ts";
 import { tenantsRpc } from "../tenants/tenants.rpc.ts";
+import { usageRpc } from "../usage/usage.rpc.ts";
 import { defineMethod, RpcRegistry } from "./registry.ts";
 
 export function createRpcRegistry(): RpcRegistry {
@@ -18,6 +19,7 @@ export function createRpcRegistry(): RpcRegistry {
       handler: (ctx) => ({ status: "ok" as const, version: ctx.core.version, tenantId: ctx.tenantId, time: new Date(ctx.core.clock.now()).toISOString() }),
     }),
     ...tenantsRpc,
+    ...usageRpc,
     ...configRpc,
     defineMethod({
       name: "rpc.discover",

@@ -16,9 +16,9 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
       async ({ request, body }) => {
         const info = requestInfo(request);
         const caller = { ip: info.ip, requestId: info.requestId, method: "POST", path: "/rpc" };
-        const { tenantId, actor } = auth.tenant(request, caller);
-        info.actor = actor;
-        info.tenantId = tenantId;
+        // Authenticated at the edge, before the body was read.
+        const tenantId = info.tenantId!;
+        const actor = info.actor!;
         const text = typeof body === "string" ? body : await readCapped(request, bodyLimit(core.config, "rpc"));
         const out = await dispatch(registry, text, { core, tenantId, actor, requestId: info.requestId, ip: info.ip, denials: auth.denials(caller, tenantId) });
         if (out === null) return new Response(null, { status: 204 });

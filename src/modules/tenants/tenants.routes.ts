@@ -61,9 +61,9 @@ export function tenantsRoutes(core: Core) {
         ...doc("tenants.rotateToken", "Rotate a tenant's token; the old one stops at once or after `grace`"),
       },
     )
-    .get("/:id/quota", ({ params }) => core.quotas.status(core.tenants.get(params.id).tenantId), {
+    .get("/:id/quota", ({ params }) => core.quotaStatus(core.tenants.get(params.id).tenantId), {
       params: Id,
-      ...doc("tenants.getQuota", "A tenant's quota limits"),
+      ...doc("tenants.getQuota", "A tenant's quota limits, today's usage against them and what remains"),
     })
     .patch("/:id/quota", ({ params, body, request }) => core.tenants.setQuota(params.id, body, actorOf(request)), {
       params: Id,

@@ -38,12 +38,18 @@ export const tenantsRpc = [
   }),
   defineMethod({
     name: "tenants.quota.status",
-    summary: "The calling tenant's quota limits and when the daily counters reset.",
+    summary: "The calling tenant's quota limits, today's usage against them, what remains, and when the daily counters reset.",
     params: T.Object({ tenantId: SelfTenantId }, strict),
-    result: T.Object({ tenantId: T.String(), limits: T.Record(T.String(), T.Union([T.Number(), T.Null()])), source: T.Record(T.String(), T.String()), day: T.Object({ resetsAt: T.String() }) }),
+    result: T.Object({
+      tenantId: T.String(),
+      limits: T.Record(T.String(), T.Union([T.Number(), T.Null()])),
+      source: T.Record(T.String(), T.String()),
+      day: T.Object({ resetsAt: T.String() }),
+      usage: T.Record(T.String(), T.Unknown()),
+    }),
     tenantScoped: true,
     mutates: false,
     example: {},
-    handler: (ctx, p) => ctx.core.quotas.status(selfOnly(ctx, p.tenantId, "tenants.quota.status")),
+    handler: (ctx, p) => ctx.core.quotaStatus(selfOnly(ctx, p.tenantId, "tenants.quota.status")),
   }),
 ];

@@ -1,0 +1,255 @@
+// OpenAI chat completions ⇄ Anthropic Messages. Pure functions (golden-tested): the request (system
+// prompt, multi-turn, images, tools and tool results), the response (text, tool calls, stop reasons,
+// usage with cache reads and writes) and the stream events.
+import { AppError } from "../../core/errors.ts";
+import type { TokenUsage } from "../usage/pricing.ts";
+import type { Json } from "./provider.ts";
+
+type Block = Json;
+interface AMessage {
+  role: "user" | "assistant";
+  content: Block[];
+}
+
+const bad = (param: string, message: string) => new AppError("INVALID_PARAMS", `${param}: ${message}`, { details: { param } });
+
+function textOf(content: unknown, param: string): string {
+  if (typeof content === "string") return content;
+  if (content === null || content === undefined) return "";
+  if (Array.isArray(content)) {
+    return content
+      .map((p, i) => {
+        if (p && typeof p === "object" && (p as Json).type === "text" && typeof (p as Json).text === "string") return (p as Json).text as string;
+        throw bad(`${param}[${i}]`, "only text parts are allowed here");
+      })
+      .join("\n");
+  }
+  throw bad(param, "must be a string or an array of content parts");
+}
+
+function userBlocks(content: unknown, param: string): Block[] {
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  if (!Array.isArray(content)) throw bad(param, "must be a string or an array of content parts");
+  return content.map((p, i) => {
+    const part = p as Json;
+    if (part?.type === "text" && typeof part.text === "string") return { type: "text", text: part.text };
+    if (part?.type === "image_url") {
+      const url = (part.image_url as Json | undefined)?.url;
+      if (typeof url !== "string") throw bad(`${param}[${i}].image_url.url`, "must be a string");
+      const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+      return m ? { type: "image", source: { type: "base64", media_type: m[1], data: m[2] } } : { type: "image", source: { type: "url", url } };
+    }
+    throw bad(`${param}[${i}].type`, `content part type ${JSON.stringify(part?.type)} is not supported for this model`);
+  });
+}
+
+function toolUseBlocks(calls: unknown, param: string): Block[] {
+  if (calls === undefined || calls === null) return [];
+  if (!Array.isArray(calls)) throw bad(param, "must be an array");
+  return calls.map((c, i) => {
+    const call = c as Json;
+    const fn = call.function as Json | undefined;
+    if (typeof call.id !== "string" || typeof fn?.name !== "string") throw bad(`${param}[${i}]`, "needs an id and function.name");
+    let input: unknown = {};
+    const args = fn.arguments;
+    if (typeof args === "string" && args.trim() !== "") {
+      try {
+        input = JSON.parse(args);
+      } catch {
+        throw bad(`${param}[${i}].function.arguments`, "is not valid JSON");
+      }
+    }
+    return { type: "tool_use", id: call.id, name: fn.name, input };
+  });
+}
+
+export function toAnthropicRequest(body: Json, upstreamModel: string, maxTokens: number): Json {
+  const messages = body.messages as Json[];
+  const system: string[] = [];
+  const out: AMessage[] = [];
+  const push = (role: AMessage["role"], blocks: Block[]) => {
+    if (blocks.length === 0) return;
+    const last = out[out.length - 1];
+    if (last && last.role === role) last.content.push(...blocks);
+    else out.push({ role, content: blocks });
+  };
+  messages.forEach((m, i) => {
+    const p = `messages[${i}]`;
+    switch (m.role) {
+      case "system":
+      case "developer":
+        system.push(textOf(m.content, `${p}.content`));
+        break;
+      case "user":
+        push("user", userBlocks(m.content, `${p}.content`));
+        break;
+      case "assistant": {
+        const text = textOf(m.content, `${p}.content`);
+        push("assistant", [...(text ? [{ type: "text", text }] : []), ...toolUseBlocks(m.tool_calls, `${p}.tool_calls`)]);
+        break;
+      }
+      case "tool":
+        if (typeof m.tool_call_id !== "string") throw bad(`${p}.tool_call_id`, "is required for tool messages");
+        push("user", [{ type: "tool_result", tool_use_id: m.tool_call_id, content: textOf(m.content, `${p}.content`) }]);
+        break;
+      default:
+        throw bad(`${p}.role`, `role ${JSON.stringify(m.role)} is not supported`);
+    }
+  });
+
+  const req: Json = { model: upstreamModel, max_tokens: maxTokens, messages: out };
+  if (system.length) req.system = system.join("\n\n");
+  if (body.temperature !== undefined) req.temperature = body.temperature;
+  if (body.top_p !== undefined) req.top_p = body.top_p;
+  if (body.stop !== undefined && body.stop !== null) req.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop];
+  if (typeof body.user === "string") req.metadata = { user_id: body.user };
+  if (Array.isArray(body.tools)) {
+    req.tools = (body.tools as Json[]).map((t, i) => {
+      const fn = t.function as Json | undefined;
+      if (t.type !== "function" || typeof fn?.name !== "string") throw bad(`tools[${i}]`, 'only {"type":"function"} tools with a name are supported');
+      return { name: fn.name, ...(fn.description ? { description: fn.description } : {}), input_schema: fn.parameters ?? { type: "object", properties: {} } };
+    });
+  }
+  const choice = body.tool_choice;
+  if (choice !== undefined) {
+    if (choice === "auto") req.tool_choice = { type: "auto" };
+    else if (choice === "none") req.tool_choice = { type: "none" };
+    else if (choice === "required") req.tool_choice = { type: "any" };
+    else if (choice && typeof choice === "object" && typeof ((choice as Json).function as Json | undefined)?.name === "string") {
+      req.tool_choice = { type: "tool", name: ((choice as Json).function as Json).name };
+    } else throw bad("tool_choice", 'must be "auto", "none", "required" or {"type":"function","function":{"name"}}');
+  }
+  if (body.parallel_tool_calls === false) {
+    req.tool_choice = { ...((req.tool_choice as Json | undefined) ?? { type: "auto" }), disable_parallel_tool_use: true };
+  }
+  return req;
+}
+
+export function anthropicUsage(u: unknown): TokenUsage {
+  const x = (u ?? {}) as Record<string, unknown>;
+  const n = (v: unknown) => (typeof v === "number" && v > 0 ? Math.floor(v) : 0);
+  const cacheRead = n(x.cache_read_input_tokens);
+  const cacheWrite = n(x.cache_creation_input_tokens);
+  return { inputTokens: n(x.input_tokens) + cacheRead + cacheWrite, outputTokens: n(x.output_tokens), cacheReadTokens: cacheRead, cacheWriteTokens: cacheWrite, reasoningTokens: 0 };
+}
+
+export function openAiUsageBody(u: TokenUsage): Json {
+  return {
+    prompt_tokens: u.inputTokens,
+    completion_tokens: u.outputTokens,
+    total_tokens: u.inputTokens + u.outputTokens,
+    prompt_tokens_details: { cached_tokens: u.cacheReadTokens, cache_write_tokens: u.cacheWriteTokens },
+    completion_tokens_details: { reasoning_tokens: u.reasoningTokens },
+  };
+}
+
+export function finishReason(stop: unknown): string {
+  switch (stop) {
+    case "max_tokens":
+      return "length";
+    case "tool_use":
+      return "tool_calls";
+    case "refusal":
+      return "content_filter";
+    default:
+      return "stop";
+  }
+}
+
+export function fromAnthropicResponse(msg: Json, model: string, created: number): { body: Json; usage: TokenUsage } {
+  const blocks = (Array.isArray(msg.content) ? msg.content : []) as Json[];
+  const text = blocks.filter((b) => b.type === "text").map((b) => b.text as string).join("");
+  const toolCalls = blocks
+    .filter((b) => b.type === "tool_use")
+    .map((b) => ({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } }));
+  const usage = anthropicUsage(msg.usage);
+  const message: Json = { role: "assistant", content: text || (toolCalls.length ? null : ""), refusal: null };
+  if (toolCalls.length) message.tool_calls = toolCalls;
+  return {
+    body: {
+      id: `chatcmpl-${String(msg.id ?? "")}`,
+      object: "chat.completion",
+      created,
+      model,
+      choices: [{ index: 0, message, finish_reason: finishReason(msg.stop_reason), logprobs: null }],
+      usage: openAiUsageBody(usage),
+    },
+    usage,
+  };
+}
+
+/** Turns Anthropic stream events into chat.completion.chunk objects, tracking usage as it goes. */
+export class AnthropicStreamTranslator {
+  private id = "";
+  private toolIndex = new Map<number, number>();
+  private tools = 0;
+  private raw: Record<string, unknown> = {};
+  usage: TokenUsage | null = null;
+  finish: string | null = null;
+
+  constructor(
+    private readonly model: string,
+    private readonly created: number,
+  ) {}
+
+  private chunk(delta: Json, finish: string | null = null): Json {
+    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] };
+  }
+
+  private mergeUsage(u: unknown): void {
+    if (!u || typeof u !== "object") return;
+    for (const [k, v] of Object.entries(u)) if (typeof v === "number") this.raw[k] = v;
+    this.usage = anthropicUsage(this.raw);
+  }
+
+  /** One event in, zero or more chunks out. Throws the provider's error event. */
+  feed(type: string, ev: Json): Json[] {
+    switch (type) {
+      case "message_start": {
+        const msg = (ev.message ?? {}) as Json;
+        this.id = `chatcmpl-${String(msg.id ?? "")}`;
+        this.mergeUsage(msg.usage);
+        return [this.chunk({ role: "assistant", content: "" })];
+      }
+      case "content_block_start": {
+        const block = (ev.content_block ?? {}) as Json;
+        if (block.type === "tool_use") {
+          const index = this.tools++;
+          this.toolIndex.set(ev.index as number, index);
+          return [this.chunk({ tool_calls: [{ index, id: block.id, type: "function", function: { name: block.name, arguments: "" } }] })];
+        }
+        if (block.type === "text" && typeof block.text === "string" && block.text) return [this.chunk({ content: block.text })];
+        return [];
+      }
+      case "content_block_delta": {
+        const d = (ev.delta ?? {}) as Json;
+        if (d.type === "text_delta") return [this.chunk({ content: d.text })];
+        if (d.type === "input_json_delta") {
+          const index = this.toolIndex.get(ev.index as number);
+          if (index === undefined) return [];
+          return [this.chunk({ tool_calls: [{ index, function: { arguments: d.partial_json } }] })];
+        }
+        return [];
+      }
+      case "message_delta": {
+        const d = (ev.delta ?? {}) as Json;
+        if (d.stop_reason !== undefined && d.stop_reason !== null) this.finish = finishReason(d.stop_reason);
+        this.mergeUsage(ev.usage);
+        return [];
+      }
+      case "message_stop":
+        return [this.chunk({}, this.finish ?? "stop")];
+      case "error": {
+        const e = (ev.error ?? {}) as Json;
+        throw new AppError(e.type === "overloaded_error" ? "UNAVAILABLE" : "UPSTREAM_ERROR", `provider failed mid-stream: ${String(e.message ?? e.type ?? "error")}`);
+      }
+      default:
+        return []; // ping, content_block_stop, and event types added later
+    }
+  }
+
+  usageChunk(): Json | null {
+    if (!this.usage) return null;
+    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices: [], usage: openAiUsageBody(this.usage) };
+  }
+}

@@ -1,0 +1,71 @@
+// Kind "openai": any OpenAI-compatible /chat/completions (OpenAI, OpenRouter, vLLM, Ollama,
+// llama.cpp server). The request passes through with the upstream model; streams always ask for usage.
+import { parseSse } from "../../lib/sse.ts";
+import type { GatewayConfig } from "../../config/schema.ts";
+import type { TokenUsage } from "../usage/pricing.ts";
+import { bodyStream, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem } from "./provider.ts";
+
+type ProviderConfig = GatewayConfig["providers"][string];
+
+const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+
+/** OpenAI usage → ours. Cache writes appear under different names on OpenAI-compatible servers. */
+export function openAiUsage(u: unknown): TokenUsage | null {
+  if (!u || typeof u !== "object") return null;
+  const x = u as Record<string, any>;
+  const pd = (x.prompt_tokens_details ?? {}) as Record<string, unknown>;
+  const cd = (x.completion_tokens_details ?? {}) as Record<string, unknown>;
+  return {
+    inputTokens: num(x.prompt_tokens),
+    outputTokens: num(x.completion_tokens),
+    cacheReadTokens: num(pd.cached_tokens),
+    cacheWriteTokens: num(pd.cache_write_tokens ?? pd.cache_creation_tokens ?? x.cache_creation_input_tokens),
+    reasoningTokens: num(cd.reasoning_tokens),
+  };
+}
+
+const messageOf = (b: unknown) => (b as { error?: { message?: string } })?.error?.message ?? (typeof (b as { error?: unknown })?.error === "string" ? ((b as { error: string }).error) : undefined);
+
+export function createOpenAiProvider(name: string, cfg: ProviderConfig): ChatProvider {
+  const url = `${cfg.baseUrl.replace(/\/+$/, "")}/chat/completions`;
+  const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(cfg.headers ?? {}) };
+  if (cfg.apiKey) headers.authorization = `Bearer ${cfg.apiKey}`;
+
+  return {
+    async complete(body, ctx) {
+      const up = await upstreamFetch(name, url, { method: "POST", headers, body: JSON.stringify({ ...body, stream: false }) }, ctx);
+      if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
+      const text = await readAll(up);
+      let json: Json;
+      try {
+        json = JSON.parse(text) as Json;
+      } catch {
+        throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not JSON`);
+      }
+      json.model = ctx.model;
+      return { body: json, usage: openAiUsage(json.usage) };
+    },
+
+    async stream(body, ctx) {
+      const streamOptions = { ...((body.stream_options as Json | undefined) ?? {}), include_usage: true };
+      const payload = { ...body, stream: true, stream_options: streamOptions };
+      const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: JSON.stringify(payload) }, ctx);
+      if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
+      return (async function* (): AsyncGenerator<StreamItem> {
+        for await (const ev of parseSse(bodyStream(up))) {
+          if (ev.data === "[DONE]") return;
+          let chunk: Json;
+          try {
+            chunk = JSON.parse(ev.data) as Json;
+          } catch {
+            throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
+          }
+          if (chunk.error) throw providerError("UPSTREAM_ERROR", `provider "${name}" failed mid-stream: ${messageOf(chunk) ?? "error"}`);
+          const usage = openAiUsage(chunk.usage);
+          chunk.model = ctx.model;
+          yield { chunk, ...(usage ? { usage } : {}) };
+        }
+      })();
+    },
+  };
+}

@@ -1,0 +1,185 @@
+// What the chat layer needs from a provider, and the plumbing every provider shares: one fetch with
+// an idle watchdog (the provider's timeoutMs applies before the headers and between stream chunks),
+// client-disconnect propagation, and mapping of upstream failures to the OpenAI error statuses.
+import { AppError, type ErrorCode } from "../../core/errors.ts";
+import type { TokenUsage } from "../usage/pricing.ts";
+
+export type Json = Record<string, unknown>;
+
+export interface StreamItem {
+  /** An OpenAI chat.completion.chunk. */
+  chunk?: Json;
+  /** Usage as reported by the provider (may arrive more than once; the last one wins). */
+  usage?: TokenUsage;
+}
+
+export interface CallContext {
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+  timeoutMs: number;
+  /** The public model name, written into responses instead of the upstream one. */
+  model: string;
+}
+
+export interface ChatProvider {
+  complete(body: Json, ctx: CallContext): Promise<{ body: Json; usage: TokenUsage | null }>;
+  /** Resolves once the provider has accepted the request; errors before that are thrown here. */
+  stream(body: Json, ctx: CallContext): Promise<AsyncIterable<StreamItem>>;
+}
+
+/** The client went away: not an error to report, but the request must stop and be settled. */
+export class ClientGone extends Error {
+  constructor() {
+    super("client disconnected");
+  }
+}
+
+class UpstreamSilent extends Error {}
+
+export function providerError(code: ErrorCode, message: string, opts: { upstreamStatus?: number; retryAfter?: string; param?: string } = {}): AppError {
+  return new AppError(code, message, {
+    details: { upstreamStatus: opts.upstreamStatus, param: opts.param },
+    headers: opts.retryAfter ? { "retry-after": opts.retryAfter } : undefined,
+  });
+}
+
+export interface Upstream {
+  response: Response;
+  /** Reads the body with the idle watchdog; throws ClientGone or a provider AppError. */
+  chunks(): AsyncGenerator<Uint8Array>;
+  abort(): void;
+}
+
+function connectionMessage(provider: string, err: unknown): string {
+  const code = (err as { code?: string })?.code;
+  return `could not reach provider "${provider}"${code ? ` (${code})` : ""}`;
+}
+
+export async function upstreamFetch(provider: string, url: string, init: RequestInit, ctx: CallContext): Promise<Upstream> {
+  const ac = new AbortController();
+  const onClientAbort = () => ac.abort(new ClientGone());
+  if (ctx.signal.aborted) throw new ClientGone();
+  ctx.signal.addEventListener("abort", onClientAbort, { once: true });
+  let timer: Timer | null = null;
+  const arm = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => ac.abort(new UpstreamSilent()), ctx.timeoutMs);
+  };
+  const disarm = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  };
+  const failure = (err: unknown): Error => {
+    const reason = ac.signal.reason;
+    if (reason instanceof ClientGone) return reason;
+    if (reason instanceof UpstreamSilent) return providerError("UPSTREAM_TIMEOUT", `provider "${provider}" sent nothing for ${Math.round(ctx.timeoutMs / 1000)}s`);
+    if (err instanceof AppError) return err;
+    return providerError("UPSTREAM_ERROR", connectionMessage(provider, err));
+  };
+  const done = () => {
+    disarm();
+    ctx.signal.removeEventListener("abort", onClientAbort);
+  };
+
+  arm();
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal: ac.signal });
+  } catch (err) {
+    done();
+    throw failure(err);
+  }
+  disarm();
+  return {
+    response,
+    abort: () => {
+      done();
+      ac.abort(new ClientGone());
+    },
+    async *chunks() {
+      if (!response.body) {
+        done();
+        return;
+      }
+      const reader = response.body.getReader();
+      try {
+        for (;;) {
+          arm();
+          let r: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            r = await reader.read();
+          } catch (err) {
+            throw failure(err);
+          }
+          disarm();
+          if (r.done) return;
+          yield r.value;
+        }
+      } finally {
+        done();
+        reader.releaseLock();
+      }
+    },
+  };
+}
+
+/** Reads a whole (capped) body as text through the watchdog. */
+export async function readAll(up: Upstream, cap = 64 * 1024 * 1024): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of up.chunks()) {
+    size += c.byteLength;
+    if (size > cap) {
+      up.abort();
+      throw providerError("UPSTREAM_ERROR", "provider response is larger than the gateway accepts");
+    }
+    parts.push(c);
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+
+/** A ReadableStream view of the watchdog-guarded body (for the SSE parser). */
+export function bodyStream(up: Upstream): ReadableStream<Uint8Array> {
+  const it = up.chunks();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await it.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        controller.error(err);
+      }
+    },
+    cancel() {
+      up.abort();
+    },
+  });
+}
+
+/** Maps a non-2xx provider answer to the status the tenant sees, keeping the provider's message. */
+export async function upstreamFailure(provider: string, up: Upstream, messageOf: (body: unknown) => string | undefined): Promise<AppError> {
+  let text = "";
+  try {
+    text = (await readAll(up, 64 * 1024)).slice(0, 4096);
+  } catch {
+    text = "";
+  }
+  let detail: string | undefined;
+  try {
+    detail = messageOf(JSON.parse(text));
+  } catch {
+    detail = text.trim() || undefined;
+  }
+  const status = up.response.status;
+  const said = detail ? `: ${detail.slice(0, 300)}` : "";
+  const retryAfter = up.response.headers.get("retry-after") ?? undefined;
+  if (status === 400 || status === 413 || status === 422) {
+    return new AppError(status === 413 ? "PAYLOAD_TOO_LARGE" : "INVALID_PARAMS", `provider "${provider}" rejected the request${said}`, { details: { upstreamStatus: status } });
+  }
+  if (status === 401 || status === 403) return providerError("UPSTREAM_ERROR", `provider "${provider}" refused the gateway's credentials (${status})`, { upstreamStatus: status });
+  if (status === 408 || status === 504) return providerError("UPSTREAM_TIMEOUT", `provider "${provider}" timed out (${status})${said}`, { upstreamStatus: status });
+  if (status === 429) return providerError("RATE_LIMITED", `provider "${provider}" is rate limiting the gateway${said}`, { upstreamStatus: status, retryAfter: retryAfter ?? "1" });
+  if (status === 503 || status === 529) return providerError("UNAVAILABLE", `provider "${provider}" is overloaded (${status})${said}`, { upstreamStatus: status, retryAfter });
+  return providerError("UPSTREAM_ERROR", `provider "${provider}" returned ${status}${said}`, { upstreamStatus: status });
+}

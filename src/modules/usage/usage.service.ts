@@ -1,0 +1,104 @@
+// Reading the usage ledger: today's and this month's totals, per model, per day, per tenant.
+// Every read flushes the ledger's pending rows first, so what was routed is what is reported.
+import type { DbHandle } from "../../db/client.ts";
+import type { Clock } from "../../core/clock.ts";
+import { AppError } from "../../core/errors.ts";
+import { DAY_MS, utcDayStart } from "../../lib/time.ts";
+import type { Ledger } from "./ledger.ts";
+
+export interface Totals {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  totalTokens: number;
+  costMicroUsd: number;
+  costUsd: number;
+}
+
+export interface HistoryRow extends Totals {
+  date: string;
+  tenantId: string;
+  model: string;
+}
+
+const SUMS = `count(*) AS requests, coalesce(sum(input_tokens),0) AS inputTokens, coalesce(sum(output_tokens),0) AS outputTokens,
+  coalesce(sum(cache_read_tokens),0) AS cacheReadTokens, coalesce(sum(cache_write_tokens),0) AS cacheWriteTokens,
+  coalesce(sum(reasoning_tokens),0) AS reasoningTokens, coalesce(sum(total_tokens),0) AS totalTokens, coalesce(sum(cost_micro_usd),0) AS costMicroUsd`;
+const SETTLED = "status != 'in_flight'";
+const DAY = "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')";
+
+type RawTotals = Omit<Totals, "costUsd">;
+const withUsd = <T extends RawTotals>(r: T): T & { costUsd: number } => ({ ...r, costUsd: r.costMicroUsd / 1_000_000 });
+
+/** "YYYY-MM-DD" → UTC midnight in ms; throws a clear error otherwise. */
+export function parseDate(value: string, name: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
+  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
+    throw new AppError("INVALID_PARAMS", `${name} must be a date as YYYY-MM-DD (got ${JSON.stringify(value)})`);
+  }
+  return ms;
+}
+
+export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clock: Clock }) {
+  const { sqlite } = deps.handle;
+  const q = {
+    used: sqlite.query(`SELECT coalesce(sum(total_tokens),0) AS tokens, coalesce(sum(cost_micro_usd),0) AS micro FROM usage_ledger WHERE tenant_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND ${SETTLED}`),
+    totals: sqlite.query(`SELECT ${SUMS} FROM usage_ledger WHERE tenant_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND ${SETTLED}`),
+    byModel: sqlite.query(`SELECT model, ${SUMS} FROM usage_ledger WHERE tenant_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND ${SETTLED} GROUP BY model ORDER BY model`),
+    historyOne: sqlite.query(`SELECT ${DAY} AS date, tenant_id AS tenantId, model, ${SUMS} FROM usage_ledger WHERE tenant_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND ${SETTLED} GROUP BY date, model ORDER BY date, model`),
+    historyAll: sqlite.query(`SELECT ${DAY} AS date, tenant_id AS tenantId, model, ${SUMS} FROM usage_ledger WHERE started_at >= ?1 AND started_at < ?2 AND ${SETTLED} GROUP BY date, tenant_id, model ORDER BY date, tenant_id, model`),
+    byTenant: sqlite.query(`SELECT tenant_id AS tenantId, ${SUMS} FROM usage_ledger WHERE started_at >= ?1 AND started_at < ?2 AND ${SETTLED} GROUP BY tenant_id ORDER BY tenant_id`),
+  };
+
+  function range(from?: string, to?: string): [number, number] {
+    const now = deps.clock.now();
+    const start = from ? parseDate(from, "from") : utcDayStart(now) - 29 * DAY_MS;
+    const end = (to ? parseDate(to, "to") : utcDayStart(now)) + DAY_MS;
+    if (end <= start) throw new AppError("INVALID_PARAMS", "to is before from");
+    if (end - start > 3660 * DAY_MS) throw new AppError("INVALID_PARAMS", "the range is longer than ten years");
+    return [start, end];
+  }
+
+  return {
+    usedOn(tenantId: string, dayStart: number): { tokens: number; micro: number } {
+      deps.ledger.flush();
+      return q.used.get(tenantId, dayStart, dayStart + DAY_MS) as { tokens: number; micro: number };
+    },
+
+    /** Today, this month and this month per model, for one tenant. */
+    summary(tenantId: string) {
+      deps.ledger.flush();
+      const now = deps.clock.now();
+      const day = utcDayStart(now);
+      const d = new Date(now);
+      const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+      const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+      return {
+        tenantId,
+        today: { date: new Date(day).toISOString().slice(0, 10), ...withUsd(q.totals.get(tenantId, day, day + DAY_MS) as RawTotals) },
+        month: { month: new Date(month).toISOString().slice(0, 7), ...withUsd(q.totals.get(tenantId, month, nextMonth) as RawTotals) },
+        byModel: (q.byModel.all(tenantId, month, nextMonth) as (RawTotals & { model: string })[]).map(withUsd),
+      };
+    },
+
+    /** Per day and model (and tenant when none is named), from..to inclusive, UTC dates. */
+    history(opts: { tenantId?: string; from?: string; to?: string }): HistoryRow[] {
+      deps.ledger.flush();
+      const [start, end] = range(opts.from, opts.to);
+      const rows = (opts.tenantId ? q.historyOne.all(opts.tenantId, start, end) : q.historyAll.all(start, end)) as (RawTotals & { date: string; tenantId: string; model: string })[];
+      return rows.map(withUsd);
+    },
+
+    byTenant(opts: { from?: string; to?: string }): (Totals & { tenantId: string })[] {
+      deps.ledger.flush();
+      const [start, end] = range(opts.from, opts.to);
+      return (q.byTenant.all(start, end) as (RawTotals & { tenantId: string })[]).map(withUsd);
+    },
+  };
+}
+
+export type UsageService = ReturnType<typeof createUsageService>;
