@@ -110,3 +110,32 @@ describe("isolation (generated)", () => {
     core.close();
   });
 });
+
+describe("isolation on the OpenAI routes", () => {
+  test("every /v1 route answers A with A's own models and usage, never B's", async () => {
+    const { chatWorld, ledgerRows } = await import("./helpers/chat.ts");
+    const w = await chatWorld({ tenant: "alpha" });
+    const ctx = { actor: { kind: "operator" as const, id: "t" }, requestId: "r" };
+    const b = w.core.tenants.create({ id: "beta" }, ctx).token;
+    w.core.overlays.set("beta", { models: { allow: ["claude-x"] } }, ctx);
+    await w.post({ model: "claude-x", messages: [{ role: "user", content: "beta secret words [[words:3]]" }] }, b);
+    const routes = (await import("../src/http/server.ts")).createApp(w.core).app.routes.filter((r) => r.path.startsWith("/v1/"));
+    expect(routes.length).toBeGreaterThanOrEqual(3);
+    for (const r of routes) {
+      const url = `${w.gw.url}${r.path.replace("*", "claude-x")}`;
+      const res = r.method === "GET" ? await fetch(url, { headers: { authorization: `Bearer ${w.token}` } }) : await w.post({ model: "gpt-4o-mini", messages: [{ role: "user", content: "alpha [[words:1]]" }] });
+      const text = await res.text();
+      expect({ route: `${r.method} ${r.path}`, status: res.status }).toEqual({ route: `${r.method} ${r.path}`, status: 200 });
+      expect(text).not.toContain("beta");
+    }
+    // A still sees the admin's full list (B's narrowing is B's alone), and only its own usage.
+    const models = (await (await fetch(`${w.gw.url}/v1/models`, { headers: { authorization: `Bearer ${w.token}` } })).json()) as any;
+    expect(models.data.map((m: any) => m.id)).toEqual(["gpt-4o-mini", "claude-x", "dead-model"]);
+    const usage = w.core.usage.summary("alpha");
+    expect(usage.today.requests).toBe(1);
+    expect(ledgerRows(w.core).map((x) => x.tenant_id).sort()).toEqual(["alpha", "beta"]);
+    // B, narrowed to claude-x, cannot use what A can.
+    expect((await w.post({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }, b)).status).toBe(404);
+    await w.close();
+  });
+});
