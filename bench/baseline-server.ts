@@ -7,3 +7,4 @@ const server = Bun.serve({
   fetch: () => new Response(body, { headers: { "content-type": "application/json" } }),
 });
 console.log(JSON.stringify({ url: `http://127.0.0.1:${server.port}` }));
+export {};

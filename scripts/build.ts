@@ -11,7 +11,24 @@ const root = path.join(import.meta.dir, "..");
 const outfile = flag("--outfile") ?? "dist/openclaw";
 const target = flag("--target");
 
-const cmd = ["bun", "build", "--compile", "--minify-syntax", "--minify-whitespace", "--sourcemap=none", ...(target ? [`--target=${target}`] : []), "src/main.ts", "--outfile", outfile];
+// Worker entry points must be named to be compiled into the binary.
+const entries = ["src/main.ts", "src/db/checkpoint.worker.ts", "src/modules/usage/ledger.worker.ts"];
+// The binary must not pick up a .env or bunfig.toml from whatever directory it runs in: its settings
+// come from the state directory and the environment only.
+const cmd = [
+  "bun",
+  "build",
+  "--compile",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+  "--minify-syntax",
+  "--minify-whitespace",
+  "--sourcemap=none",
+  ...(target ? [`--target=${target}`] : []),
+  ...entries,
+  "--outfile",
+  outfile,
+];
 const r = Bun.spawnSync(cmd, { cwd: root, stdout: "inherit", stderr: "inherit" });
 if (r.exitCode !== 0) process.exit(r.exitCode ?? 1);
 console.log(`built ${outfile}`);

@@ -5,6 +5,7 @@ import { readEnvironment, type Environment } from "../config/env.ts";
 import { loadGatewayConfig, type ConfigOverrides, type LoadedConfig } from "../config/load.ts";
 import type { GatewayConfig } from "../config/schema.ts";
 import { openDatabase, type DbHandle } from "../db/client.ts";
+import { createChangeTracker, openGeneration } from "../db/change-tracker.ts";
 import { ensurePrivateDir } from "../lib/fs-durable.ts";
 import { acceptedAdminDigests } from "../modules/admin-key/admin-key.service.ts";
 import { createAuditLog, type AuditLog } from "../modules/audit/audit.service.ts";
@@ -75,9 +76,18 @@ export function createCore(opts: CoreOptions = {}): Core {
 
   const auditFile = path.resolve(home, loaded.config.audit.path);
   fs.mkdirSync(path.dirname(auditFile), { recursive: true, mode: 0o700 });
-  const audit = createAuditLog({ handle, file: auditFile, clock, log: log.withTag("audit"), replayWindowMs: loaded.config.audit.copytruncateReplaySeconds * 1000 });
-  const tokens = createTokensService({ db: handle.db, sqlite: handle.sqlite, clock, localGeneration: audit.generation });
-  const quotas = createQuotasService({ db: handle.db, clock, config: getConfig });
+  const generation = openGeneration(home);
+  const audit = createAuditLog({
+    handle,
+    file: auditFile,
+    clock,
+    log: log.withTag("audit"),
+    replayWindowMs: loaded.config.audit.copytruncateReplaySeconds * 1000,
+    onCommit: generation.bump,
+  });
+  const changes = createChangeTracker(handle.sqlite, generation, audit.generation);
+  const tokens = createTokensService({ db: handle.db, clock, changes });
+  const quotas = createQuotasService({ db: handle.db, clock, config: getConfig, changes });
   const tenants = createTenantsService({ db: handle.db, home, clock, log: log.withTag("tenants"), audit, tokens, quotas });
   const overlays = createOverlaysService({ home, audit, config: getConfig });
   const ledger = createLedger({ handle, clock, log: log.withTag("usage") });
@@ -99,12 +109,8 @@ export function createCore(opts: CoreOptions = {}): Core {
 
   let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
   const fileStamp = () => {
-    try {
-      const st = fs.statSync(loaded.file);
-      return `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      return "missing";
-    }
+    const st = fs.statSync(loaded.file, { throwIfNoEntry: false });
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "missing";
   };
   let loadedStamp = fileStamp();
 

@@ -12,6 +12,7 @@ export interface DbHandle {
   sqlite: Database;
   db: Db;
   schemaVersion: number;
+  file: string;
   close(): void;
 }
 
@@ -33,6 +34,7 @@ export function openDatabase(file: string): DbHandle {
       sqlite,
       db,
       schemaVersion,
+      file,
       close() {
         if (closed) return;
         closed = true;

@@ -3,6 +3,7 @@
 //   JSON-RPC       {"jsonrpc":"2.0","id":null,"error":{"code","message","data":{"code"}}}
 //   OpenAI routes  {"error":{"message","type","code","param"}}
 import { AppError, type ErrorCode } from "../core/errors.ts";
+import { API_HEADERS } from "./security-headers.ts";
 import type { Surface } from "./surface.ts";
 
 const OPENAI_TYPE: Partial<Record<ErrorCode, { type: string; code: string | null }>> = {
@@ -36,7 +37,7 @@ export function errorBody(err: AppError, surface: Surface, requestId: string): u
 }
 
 export function errorResponse(err: AppError, surface: Surface, requestId: string): Response {
-  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8", ...(err.headers ?? {}) };
+  const headers: Record<string, string> = { ...API_HEADERS, "x-request-id": requestId, "content-type": "application/json; charset=utf-8", ...(err.headers ?? {}) };
   if (err.code === "UNAUTHORIZED") headers["www-authenticate"] = 'Bearer realm="openclaw"';
   return new Response(JSON.stringify(errorBody(err, surface, requestId)), { status: err.status, headers });
 }

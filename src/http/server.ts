@@ -23,8 +23,16 @@ import { requestInfo, setRequestInfo } from "./request-info.ts";
 import { API_HEADERS, DOCS_CSP } from "./security-headers.ts";
 import { statusRoutes } from "./status.routes.ts";
 import { surfaceOf } from "./surface.ts";
-import { CONFIG_FILE } from "../config/load.ts";
 import { acquireGatewayLock } from "../core/gateway-lock.ts";
+import { startCheckpointer } from "../db/checkpointer.ts";
+
+function tryTenant(request: Request): string | undefined {
+  try {
+    return requestInfo(request).tenantId;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface AppOptions {
   /** Socket peer address; tests inject one, the server asks Bun. */
@@ -80,9 +88,13 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       const peer = opts.peerIp ? opts.peerIp(request) : server?.requestIP(request)?.address;
       const ip = resolveClientIp(peer, request.headers.get("x-forwarded-for"), trustList());
       setRequestInfo(request, { requestId, ip, path: url.pathname, surface });
-      Object.assign(set.headers, API_HEADERS);
-      set.headers["x-request-id"] = requestId;
-      if (surface === "docs") set.headers["content-security-policy"] = DOCS_CSP;
+      // The routed chat path writes these headers into its own Response (so Elysia need not merge
+      // headers on the hot path); every other response gets them here, errors in errorResponse.
+      if (!(surface === "openai" && request.method === "POST")) {
+        Object.assign(set.headers, API_HEADERS);
+        set.headers["x-request-id"] = requestId;
+        if (surface === "docs") set.headers["content-security-policy"] = DOCS_CSP;
+      }
       const limitError = checkHeaders(request.headers, core.config) ?? checkDeclaredBody(request.headers, bodyLimit(core.config, surface));
       if (limitError) return errorResponse(limitError, surface, requestId);
       // Authenticate before any body is read or parsed: unauthenticated callers cost almost nothing.
@@ -95,7 +107,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
           const who = auth.tenant(request, caller);
           info.actor = who.actor;
           info.tenantId = who.tenantId;
-          if (surface === "openai") Object.assign(set.headers, core.quotaEngine.headers(who.tenantId));
+          // (x-ratelimit-* headers: admission sets them on routed responses; see onError and /v1/models.)
         }
       } catch (err) {
         return errorResponse(toAppError(err), surface, requestId);
@@ -130,7 +142,11 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       }
       const appError = fromElysia(code, error, request.method, pathname);
       if (appError.code === "INTERNAL") log.error("request failed", { requestId, path: pathname, error: String(appError.cause ?? error) });
-      return errorResponse(appError, surface, requestId);
+      const res = errorResponse(appError, surface, requestId);
+      // Tenants see their limits on every OpenAI-route response, refusals and errors included.
+      const tenantId = surface === "openai" ? tryTenant(request) : undefined;
+      if (tenantId) for (const [k, v] of Object.entries(core.quotaEngine.headers(tenantId))) if (!res.headers.has(k)) res.headers.set(k, v);
+      return res;
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())
@@ -167,15 +183,16 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
   const { host, port, limits } = core.config.gateway;
   try {
     // Bun's own cap is a backstop above every route's limit, so our 413 (with its envelope) answers first.
-    app.listen({ hostname: host, port, idleTimeout: limits.idleTimeoutSeconds, maxRequestBodySize: maxBodyLimit(core.config) * 2 });
+    app.listen({ hostname: host, port, development: false, idleTimeout: limits.idleTimeoutSeconds, maxRequestBodySize: maxBodyLimit(core.config) * 2 });
   } catch (err) {
     lock.release();
     throw err;
   }
   const server = app.server!;
+  const checkpointer = startCheckpointer(core.handle, log);
 
-  // openclaw.json changes (admin-key rotate, edits) and SIGHUP reload the config in place.
-  let debounce: Timer | null = null;
+  // openclaw.json changes (admin-key rotate, edits) and SIGHUP reload the config in place. The file is
+  // polled once a second (a directory watch would also fire for every database write).
   const reload = (why: string) => {
     try {
       core.reloadConfig();
@@ -184,11 +201,19 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
       log.error(`config reload failed (${why}); keeping the running config`, { error: err instanceof Error ? err.message : String(err) });
     }
   };
-  const watcher = fs.watch(core.home, (_event, name) => {
-    if (name !== CONFIG_FILE) return;
-    if (debounce) clearTimeout(debounce);
-    debounce = setTimeout(() => reload("file changed"), 50);
-  });
+  const stampOf = () => {
+    const st = fs.statSync(core.configFile, { throwIfNoEntry: false });
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "missing";
+  };
+  let stamp = stampOf();
+  const poll = setInterval(() => {
+    const now = stampOf();
+    if (now !== stamp) {
+      stamp = now;
+      reload("file changed");
+    }
+  }, 1000);
+  poll.unref();
   const onHup = () => {
     reload("SIGHUP");
     log.info("audit log reopened (SIGHUP)", { file: path.relative(core.home, core.audit.file) || core.audit.file });
@@ -204,7 +229,7 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
     stop() {
       stopped ??= (async () => {
         state.draining = true;
-        watcher.close();
+        clearInterval(poll);
         process.off("SIGHUP", onHup);
         const grace = Bun.sleep(limits.shutdownGraceSeconds * 1000).then(() => "timeout" as const);
         const result = await Promise.race([server.stop(false).then(() => "drained" as const), grace]);
@@ -212,6 +237,7 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
           log.warn("shutdown grace period ended; closing remaining connections");
           await server.stop(true);
         }
+        await checkpointer.stop();
         core.close();
         lock.release();
         log.info("stopped");

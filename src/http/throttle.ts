@@ -25,6 +25,7 @@ export interface ThrottleVerdict {
 }
 
 const MAX_KEYS = 100_000;
+const NOT_BLOCKED: ThrottleVerdict = Object.freeze({ blocked: false, retryAfterSeconds: 0 });
 
 export class AuthThrottle {
   private readonly buckets = new Map<string, Bucket>();
@@ -42,13 +43,16 @@ export class AuthThrottle {
   }
 
   check(ip: string, tenant?: string): ThrottleVerdict {
+    if (this.buckets.size === 0) return NOT_BLOCKED; // the common case: nobody has failed recently
     const now = this.clock.now();
     let until = 0;
-    for (const [key] of this.keys(ip, tenant)) {
-      const b = this.buckets.get(key);
+    const a = this.buckets.get(`ip|${ip}`);
+    if (a && a.blockedUntil > now) until = a.blockedUntil;
+    if (tenant) {
+      const b = this.buckets.get(`ipt|${ip}|${tenant}`);
       if (b && b.blockedUntil > now) until = Math.max(until, b.blockedUntil);
     }
-    return until > now ? { blocked: true, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) } : { blocked: false, retryAfterSeconds: 0 };
+    return until > now ? { blocked: true, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) } : NOT_BLOCKED;
   }
 
   /** Counts a failure; returns the keys that just tripped (for the audit log). */
@@ -85,6 +89,7 @@ export class AuthThrottle {
 
   /** A success clears the (IP, tenant) failures; the per-IP count keeps running. */
   succeed(ip: string, tenant: string): void {
+    if (this.buckets.size === 0) return;
     const b = this.buckets.get(`ipt|${ip}|${tenant}`);
     if (b && b.blockedUntil <= this.clock.now()) this.buckets.delete(`ipt|${ip}|${tenant}`);
   }

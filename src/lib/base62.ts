@@ -9,6 +9,17 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
 
 /** Encodes a non-negative integer as exactly `width` base62 characters; throws if it does not fit. */
 export function encodeBase62(value: bigint | number, width: number): string {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) {
+    // Fast path for small values (checksums), without BigInt.
+    const out: string[] = new Array(width).fill("0");
+    let v = value;
+    for (let i = width - 1; i >= 0 && v > 0; i--) {
+      out[i] = BASE62_ALPHABET[v % 62]!;
+      v = Math.floor(v / 62);
+    }
+    if (v > 0) throw new RangeError(`base62: value does not fit in ${width} characters`);
+    return out.join("");
+  }
   let n = BigInt(value);
   if (n < 0n) throw new RangeError("base62: negative value");
   const out: string[] = new Array(width).fill("0");

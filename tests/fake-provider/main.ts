@@ -3,3 +3,4 @@ import { startFakeProvider } from "./fake-provider.ts";
 
 const fake = startFakeProvider({ port: Number(process.argv[2] ?? 0), record: false });
 console.log(JSON.stringify({ url: fake.url }));
+export {};

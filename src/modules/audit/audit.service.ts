@@ -22,6 +22,8 @@ export interface AuditDeps {
   log: Logger;
   /** After a copytruncate, records newer than (truncation time − this) are written again. */
   replayWindowMs: number;
+  /** Called after each committed change, so other processes' caches notice it. */
+  onCommit?: () => void;
 }
 
 export interface AuditQuery {
@@ -200,6 +202,7 @@ export function createAuditLog(deps: AuditDeps) {
         const record = append(typeof input === "function" ? input(result) : input);
         sqlite.exec("COMMIT");
         generation++;
+        deps.onCommit?.();
         return { result, record };
       } catch (err) {
         if (sqlite.inTransaction) sqlite.exec("ROLLBACK");

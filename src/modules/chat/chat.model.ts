@@ -63,25 +63,36 @@ export function parseChatRequest(raw: unknown, defaultModel?: string): ChatReque
   };
 }
 
+/** Added when tools are sent: providers describe tools to the model in text of their own. */
+export const TOOLS_TOKEN_BOUND = 1_000;
+
+/** About the size of JSON.stringify(v) (escapes aside), computed without building the string. */
+function jsonBytes(v: unknown, images: { n: number }): number {
+  if (typeof v === "string") return Buffer.byteLength(v) + 2;
+  if (v === null || typeof v !== "object") return String(v).length;
+  if (Array.isArray(v)) {
+    let n = 2;
+    for (const x of v) n += jsonBytes(x, images) + 1;
+    return n;
+  }
+  const o = v as Json;
+  if (o.type === "image_url") {
+    images.n++;
+    return 2;
+  }
+  let n = 2;
+  for (const k in o) n += Buffer.byteLength(k) + 4 + jsonBytes(o[k], images);
+  return n;
+}
+
 /**
- * An upper bound of the prompt's tokens: no tokenizer emits more tokens than the prompt has bytes, so
- * the UTF-8 size of the messages and tools (JSON included) bounds them; images count a fixed amount.
+ * An upper bound of the prompt's tokens: no tokenizer emits more tokens than the text has bytes, so
+ * the UTF-8 size of the messages (their JSON, role markers included) bounds them; each image counts a
+ * fixed amount (no provider charges more), and tools add their schemas plus the providers' framing.
  */
 export function promptTokenBound(body: Json): number {
-  let images = 0;
-  const messages = (body.messages as Json[]).map((m) => {
-    if (!Array.isArray(m.content)) return m;
-    return {
-      ...m,
-      content: (m.content as Json[]).map((p) => {
-        if (p && typeof p === "object" && p.type === "image_url") {
-          images++;
-          return { type: "image_url" };
-        }
-        return p;
-      }),
-    };
-  });
-  const bytes = Buffer.byteLength(JSON.stringify(messages)) + (body.tools ? Buffer.byteLength(JSON.stringify(body.tools)) : 0);
-  return bytes + images * IMAGE_TOKEN_BOUND + 16;
+  const images = { n: 0 };
+  let bytes = jsonBytes(body.messages, images);
+  if (Array.isArray(body.tools) && body.tools.length > 0) bytes += jsonBytes(body.tools, images) + TOOLS_TOKEN_BOUND;
+  return bytes + images.n * IMAGE_TOKEN_BOUND + 16;
 }

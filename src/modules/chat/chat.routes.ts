@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import type { Core } from "../../core/core.ts";
 import { AppError } from "../../core/errors.ts";
 import { requestInfo } from "../../http/request-info.ts";
+import { API_HEADERS } from "../../http/security-headers.ts";
 import { ClientGone } from "../providers/provider.ts";
 
 function modelObject(id: string, created: number) {
@@ -18,7 +19,13 @@ export function chatRoutes(core: Core) {
       async ({ request, body, server }) => {
         const info = requestInfo(request);
         try {
-          const res = await core.chat.handle({ tenantId: info.tenantId!, requestId: info.requestId, body, signal: request.signal });
+          const res = await core.chat.handle({
+            tenantId: info.tenantId!,
+            requestId: info.requestId,
+            body,
+            signal: request.signal,
+            responseHeaders: { ...API_HEADERS, "x-request-id": info.requestId },
+          });
           // A stream may be quiet for longer than the idle timeout; it sends its own keep-alives.
           if (res.headers.get("content-type")?.startsWith("text/event-stream")) server?.timeout(request, 0);
           return res;
@@ -29,12 +36,22 @@ export function chatRoutes(core: Core) {
       },
       { detail: { hide: true } },
     )
-    .get("/models", ({ request }) => ({ object: "list", data: core.models.listFor(requestInfo(request).tenantId!).map((id) => modelObject(id, created)) }), { detail: { hide: true } })
+    .get(
+      "/models",
+      ({ request, set }) => {
+        const tenantId = requestInfo(request).tenantId!;
+        Object.assign(set.headers, core.quotaEngine.headers(tenantId));
+        return { object: "list", data: core.models.listFor(tenantId).map((id) => modelObject(id, created)) };
+      },
+      { detail: { hide: true } },
+    )
     .get(
       "/models/*",
-      ({ request, params }) => {
+      ({ request, params, set }) => {
         const id = decodeURIComponent((params as { "*": string })["*"]);
-        if (!core.models.listFor(requestInfo(request).tenantId!).includes(id)) {
+        const tenantId = requestInfo(request).tenantId!;
+        Object.assign(set.headers, core.quotaEngine.headers(tenantId));
+        if (!core.models.listFor(tenantId).includes(id)) {
           throw new AppError("NOT_FOUND", `The model \`${id.slice(0, 200)}\` does not exist or you do not have access to it.`, { details: { param: "model" } });
         }
         return modelObject(id, created);

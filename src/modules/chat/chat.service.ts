@@ -37,6 +37,8 @@ export interface ChatCall {
   body: unknown;
   /** Aborts when the client disconnects. */
   signal: AbortSignal;
+  /** Headers every response of the edge carries (security headers, request id). */
+  responseHeaders?: Record<string, string>;
 }
 
 type Outcome = { status: "ok" | "error" | "client_closed"; httpStatus: number; errorCode?: string; usage: TokenUsage | null; chargeInput: boolean; outputChars?: number; ttfbMs?: number };
@@ -104,7 +106,7 @@ export function createChatService(deps: ChatDeps) {
       if (!admission.ok) throw admission.error;
 
       const startedAt = clock.now();
-      const id = crypto.randomUUID();
+      const id = Bun.randomUUIDv7(); // time-ordered: ledger inserts append to the index
       const { reservation } = admission;
       ledger.begin({
         id,
@@ -118,11 +120,12 @@ export function createChatService(deps: ChatDeps) {
         reservedTokens: reservation.tokens,
         reservedMicroUsd: reservation.micro,
         inputBound,
-        rates: JSON.stringify(model.rates),
+        rates: model.ratesJson,
         startedAt,
       });
       const settle = (o: Outcome) => settleWith(id, reservation, model, inputBound, startedAt, o);
-      const headers = { ...admission.headers, ...(admission.clamped ? { "x-openclaw-max-tokens-clamped": String(admission.maxOutputTokens) } : {}) };
+      const headers: Record<string, string> = { ...call.responseHeaders, ...admission.headers };
+      if (admission.clamped) headers["x-openclaw-max-tokens-clamped"] = String(admission.maxOutputTokens);
       const body = upstreamBody(req, model, admission.maxOutputTokens);
       // The provider call stops when the client disconnects, or when the response stream is cancelled.
       const stop = new AbortController();

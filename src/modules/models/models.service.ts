@@ -11,6 +11,8 @@ export interface ResolvedModel {
   upstreamModel: string;
   maxOutputTokens: number;
   rates: Rates;
+  /** The rates as recorded in each ledger row. */
+  ratesJson: string;
 }
 
 export function ratesFor(config: GatewayConfig, model: string): Rates {
@@ -20,8 +22,32 @@ export function ratesFor(config: GatewayConfig, model: string): Rates {
 }
 
 export function createModelsService(deps: { config: () => GatewayConfig; overlays: OverlaysService }) {
+  // Resolved once per config: this runs on every routed request.
+  let built: { config: GatewayConfig; names: string[]; models: Map<string, ResolvedModel> } | null = null;
+  function catalogue() {
+    const config = deps.config();
+    if (built?.config === config) return built;
+    const models = new Map<string, ResolvedModel>();
+    for (const [name, m] of Object.entries(config.models)) {
+      const provider = config.providers[m.provider];
+      if (!provider) continue;
+      const rates = ratesFor(config, name);
+      models.set(name, {
+        name,
+        providerName: m.provider,
+        provider,
+        upstreamModel: m.upstreamModel,
+        maxOutputTokens: m.maxOutputTokens ?? config.quotas.defaultMaxOutputTokens,
+        rates,
+        ratesJson: JSON.stringify(rates),
+      });
+    }
+    built = { config, names: Object.keys(config.models), models };
+    return built;
+  }
+
   function allowed(tenantId: string): string[] {
-    const all = Object.keys(deps.config().models);
+    const all = catalogue().names;
     const allow = deps.overlays.current(tenantId).models?.allow;
     return allow ? all.filter((m) => allow.includes(m)) : all;
   }
@@ -32,19 +58,10 @@ export function createModelsService(deps: { config: () => GatewayConfig; overlay
 
     /** The model if the tenant may use it; null for unknown and not-allowed alike. */
     resolve(tenantId: string, name: string): ResolvedModel | null {
-      const config = deps.config();
-      const m = config.models[name];
-      if (!m || !allowed(tenantId).includes(name)) return null;
-      const provider = config.providers[m.provider];
-      if (!provider) return null;
-      return {
-        name,
-        providerName: m.provider,
-        provider,
-        upstreamModel: m.upstreamModel,
-        maxOutputTokens: m.maxOutputTokens ?? config.quotas.defaultMaxOutputTokens,
-        rates: ratesFor(config, name),
-      };
+      const model = catalogue().models.get(name);
+      if (!model) return null;
+      const allow = deps.overlays.current(tenantId).models?.allow;
+      return !allow || allow.includes(name) ? model : null;
     },
 
     /** The tenant's default model (overlay models.default), if any. */

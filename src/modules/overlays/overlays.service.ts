@@ -62,16 +62,15 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
     }
   }
 
-  // Overlays are read on every routed request: keep each parsed one until its file changes.
-  const cache = new Map<string, { stamp: string; config: GatewayConfig; overlay: Overlay }>();
+  // Overlays are read on every routed request: keep each parsed one until its file changes. The file
+  // is re-checked at most every RECHECK_MS (writes through config.set drop the entry at once).
+  const cache = new Map<string, { stamp: string; config: GatewayConfig; overlay: Overlay; checkedAt: number }>();
+  const RECHECK_MS = 250;
 
   function stampOf(tenantId: string): string {
-    try {
-      const st = fs.lstatSync(path.join(tenantDir(home, tenantId), OVERLAY_FILE));
-      return `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      return "none";
-    }
+    // throwIfNoEntry: most tenants have no overlay, and an exception per request is expensive.
+    const st = fs.lstatSync(path.join(tenantDir(home, tenantId), OVERLAY_FILE), { throwIfNoEntry: false });
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "none";
   }
 
   function write(tenantId: string, value: unknown, ctx: OpContext, action: string): Overlay {
@@ -83,10 +82,12 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
       (onRollback) => {
         const f = file(tenantId);
         const previous = f.exists ? fs.readFileSync(f.path) : null;
+        cache.delete(tenantId);
         writeFileAtomic(f.path, text);
         onRollback(() => (previous ? writeFileAtomic(f.path, previous) : fs.rmSync(f.path, { force: true })));
       },
     );
+    cache.delete(tenantId);
     return overlay;
   }
 
@@ -98,12 +99,17 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
 
     /** The overlay as load() returns it, cached until the file or the gateway config changes. */
     current(tenantId: string): Overlay {
-      const stamp = stampOf(tenantId);
       const config = deps.config();
+      const now = performance.now();
       const hit = cache.get(tenantId);
-      if (hit && hit.stamp === stamp && hit.config === config) return hit.overlay;
+      if (hit && hit.config === config && now - hit.checkedAt < RECHECK_MS) return hit.overlay;
+      const stamp = stampOf(tenantId);
+      if (hit && hit.stamp === stamp && hit.config === config) {
+        hit.checkedAt = now;
+        return hit.overlay;
+      }
       const overlay = this.load(tenantId);
-      cache.set(tenantId, { stamp, config, overlay });
+      cache.set(tenantId, { stamp, config, overlay, checkedAt: now });
       return overlay;
     },
 

@@ -45,6 +45,8 @@ export function providerError(code: ErrorCode, message: string, opts: { upstream
 
 export interface Upstream {
   response: Response;
+  /** The whole body under a single watchdog timer (for bodies of known size). */
+  text(): Promise<string>;
   /** Reads the body with the idle watchdog; throws ClientGone or a provider AppError. */
   chunks(): AsyncGenerator<Uint8Array>;
   abort(): void;
@@ -92,6 +94,16 @@ export async function upstreamFetch(provider: string, url: string, init: Request
   disarm();
   return {
     response,
+    async text() {
+      arm();
+      try {
+        return await response.text();
+      } catch (err) {
+        throw failure(err);
+      } finally {
+        done();
+      }
+    },
     abort: () => {
       done();
       ac.abort(new ClientGone());
@@ -125,6 +137,15 @@ export async function upstreamFetch(provider: string, url: string, init: Request
 
 /** Reads a whole (capped) body as text through the watchdog. */
 export async function readAll(up: Upstream, cap = 64 * 1024 * 1024): Promise<string> {
+  const declared = Number(up.response.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared)) {
+    // A sized body (the common case) is read in one go under one timer.
+    if (declared > cap) {
+      up.abort();
+      throw providerError("UPSTREAM_ERROR", "provider response is larger than the gateway accepts");
+    }
+    return up.text();
+  }
   const parts: Uint8Array[] = [];
   let size = 0;
   for await (const c of up.chunks()) {

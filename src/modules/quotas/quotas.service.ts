@@ -4,6 +4,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
+import type { ChangeTracker } from "../../db/change-tracker.ts";
 import { nextUtcMidnight } from "../../lib/time.ts";
 import { TenantQuotaTable, type TenantQuotaRow } from "./quotas.sql.ts";
 import { QUOTA_FIELDS, type QuotaField, type QuotaLimits, type QuotaPatch, type QuotaView } from "./quotas.model.ts";
@@ -30,8 +31,12 @@ function fromStored(field: QuotaField, v: number | null): number | null | undefi
   return field === "costPerDayUsd" ? v / MICRO : v;
 }
 
-export function createQuotasService(deps: { db: Db; clock: Clock; config: () => GatewayConfig }) {
+export function createQuotasService(deps: { db: Db; clock: Clock; config: () => GatewayConfig; changes: ChangeTracker }) {
   const { db } = deps;
+  // Limits are read on every routed request: cached until state.db or the config changes.
+  const cache = new Map<string, QuotaView>();
+  let seen = "";
+  let seenConfig: GatewayConfig | null = null;
 
   const byTenant = db.select().from(TenantQuotaTable).where(eq(TenantQuotaTable.tenantId, sql.placeholder("id"))).prepare();
 
@@ -40,6 +45,21 @@ export function createQuotasService(deps: { db: Db; clock: Clock; config: () => 
   }
 
   function view(tenantId: string): QuotaView {
+    const version = deps.changes.version();
+    if (version !== seen || deps.config() !== seenConfig || cache.size > 50_000) {
+      cache.clear();
+      seen = version;
+      seenConfig = deps.config();
+    }
+    let v = cache.get(tenantId);
+    if (!v) {
+      v = read(tenantId);
+      cache.set(tenantId, v);
+    }
+    return v;
+  }
+
+  function read(tenantId: string): QuotaView {
     const r = row(tenantId);
     const defaults = deps.config().quotas.defaults;
     const limits = {} as QuotaLimits;

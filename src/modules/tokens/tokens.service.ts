@@ -1,6 +1,6 @@
 // Tenant tokens at rest: SHA-256 digests and display prefixes, never plaintext. Verification does the
 // same work for every kind of failure and reports only ok / not ok to the edge.
-import type { Database } from "bun:sqlite";
+import type { ChangeTracker } from "../../db/change-tracker.ts";
 import { and, eq, lte, sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
@@ -20,37 +20,33 @@ export interface IssuedToken {
 
 interface CachedTenant {
   status: "active" | "suspended" | null;
-  hashes: { hash: Buffer; expiresAt: number | null }[];
+  hashes: { hash: Buffer; expiresAt: number | null; actorId: string }[];
 }
 
 const CACHE_LIMIT = 50_000;
 
-export function createTokensService(deps: { db: Db; sqlite: Database; clock: Clock; localGeneration: () => number }) {
+export function createTokensService(deps: { db: Db; clock: Clock; changes: ChangeTracker }) {
   const { db, clock } = deps;
 
   // Verification is on every request's path, so live digests are cached per tenant (unknown tenants
   // too, so a miss costs the same as a hit). The cache is dropped whenever any connection commits
   // (PRAGMA data_version, which a CLI rotation in another process bumps) or this process commits
   // (the audit log's local generation), so a rotation or suspension is honoured on the next request.
-  const dataVersion = deps.sqlite.query("PRAGMA data_version");
   const cache = new Map<string, CachedTenant>();
-  let seenVersion = -1;
-  let seenGeneration = -1;
+  let seen = "";
 
   function lookup(id: string): CachedTenant {
-    const version = (dataVersion.get() as { data_version: number }).data_version;
-    const generation = deps.localGeneration();
-    if (version !== seenVersion || generation !== seenGeneration || cache.size >= CACHE_LIMIT) {
+    const version = deps.changes.version();
+    if (version !== seen || cache.size >= CACHE_LIMIT) {
       cache.clear();
-      seenVersion = version;
-      seenGeneration = generation;
+      seen = version;
     }
     let entry = cache.get(id);
     if (!entry) {
       const rows = allTokens.all({ id });
       entry = {
         status: rows[0]?.status ?? null,
-        hashes: rows.flatMap((r) => (r.hash ? [{ hash: r.hash, expiresAt: r.expiresAt }] : [])),
+        hashes: rows.flatMap((r) => (r.hash ? [{ hash: r.hash, expiresAt: r.expiresAt, actorId: hashPrefix(r.hash, "tok") }] : [])),
       };
       cache.set(id, entry);
     }
@@ -134,12 +130,15 @@ export function createTokensService(deps: { db: Db; sqlite: Database; clock: Clo
       }
       const entry = lookup(parsed.id);
       const now = clock.now();
-      const hashes = entry.hashes.filter((h) => h.expiresAt === null || h.expiresAt > now).map((h) => h.hash);
-      const match = digestMatches(digest, hashes);
+      const live = entry.hashes.filter((h) => h.expiresAt === null || h.expiresAt > now);
+      const match = digestMatches(
+        digest,
+        live.map((h) => h.hash),
+      );
       if (entry.status === null) return { ok: false, reason: "unknown", tenantHint: parsed.id };
       if (match < 0) return { ok: false, reason: "mismatch", tenantHint: parsed.id };
       if (entry.status !== "active") return { ok: false, reason: "suspended", tenantHint: parsed.id };
-      return { ok: true, tenantId: parsed.id, actorId: hashPrefix(digest, "tok") };
+      return { ok: true, tenantId: parsed.id, actorId: live[match]!.actorId };
     },
   };
 }

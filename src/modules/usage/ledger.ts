@@ -1,102 +1,132 @@
-// The usage ledger writer. Rows are queued and written in small batches (every few milliseconds) in
-// one transaction, with synchronous=NORMAL for that transaction only: a process crash loses nothing
-// (WAL), and the per-request cost is a memory append instead of an fsync. Readers flush first.
+// The usage ledger, as the rest of the process sees it. Rows go to the ledger worker (a thread with
+// its own state.db connection that batches them, see ledger-writer.ts), so recording a request costs
+// a message, not a commit. A request's in_flight row (its reservation, for crash recovery) is sent
+// only if the request is still running after a second; a quick request is sent once, complete.
+// flush() waits until everything so far is committed; readers call it. A process that never routes
+// (the CLI) never starts the worker.
 import { eq, inArray } from "drizzle-orm";
 import type { DbHandle } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../core/logger.ts";
+import type { LedgerInsert, LedgerUpdate } from "./ledger-writer.ts";
 import { priceMicroUsd, type Rates } from "./pricing.ts";
+import { DailySums } from "./usage-daily.ts";
 import { UsageLedgerTable, type UsageRow } from "./usage.sql.ts";
 
-export type LedgerInsert = typeof UsageLedgerTable.$inferInsert;
-export type LedgerUpdate = Partial<Omit<LedgerInsert, "id" | "tenantId" | "requestId" | "startedAt">>;
+export type { LedgerInsert, LedgerUpdate };
 
-export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger; flushMs?: number }) {
+/** From source the worker is a file next to this one; in the binary, an extra entry point (see scripts/build.ts). */
+function workerSpecifier(): string {
+  return import.meta.url.includes("$bunfs") ? "./modules/usage/ledger.worker.ts" : new URL("./ledger.worker.ts", import.meta.url).href;
+}
+
+const FLUSH_WAIT_MS = 15_000;
+
+export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger; flushMs?: number; inFlightAfterMs?: number }) {
   const { handle, log } = deps;
   const { sqlite, db } = handle;
-  const pending = new Map<string, { insert?: LedgerInsert; update?: LedgerUpdate }>();
-  let timer: Timer | null = null;
-  let failures = 0;
+  let worker: Worker | null = null;
+  let sent = 0;
+  const inFlightAfterMs = deps.inFlightAfterMs ?? 1000;
+  const waiting = new Map<string, { row: LedgerInsert; since: number }>();
+  let sweep: Timer | null = null;
 
-  function schedule(): void {
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      flush();
-    }, deps.flushMs ?? 5);
+  // Messages go to the worker in batches: one wake-up of its thread every few milliseconds, not one
+  // per request (on a small machine those wake-ups compete with requests for the CPU).
+  let outbox: unknown[] = [];
+  let outboxTimer: Timer | null = null;
+  function post(msg: unknown): void {
+    outbox.push(msg);
+    sent++;
+    if (!outboxTimer) {
+      outboxTimer = setTimeout(sendOutbox, deps.flushMs ?? 5);
+      outboxTimer.unref();
+    }
+  }
+  function sendOutbox(): void {
+    if (outboxTimer) {
+      clearTimeout(outboxTimer);
+      outboxTimer = null;
+    }
+    if (outbox.length === 0) return;
+    ensureWorker().postMessage({ op: "batch", messages: outbox });
+    outbox = [];
   }
 
-  function flush(): void {
-    if (timer) {
-      clearTimeout(timer);
-      timer = null;
+  /** Sends the in_flight rows of requests that have been running long enough (or all of them). */
+  function sendWaiting(all: boolean): void {
+    const now = performance.now();
+    for (const [id, w] of waiting) {
+      if (!all && now - w.since < inFlightAfterMs) continue;
+      waiting.delete(id);
+      post({ op: "begin", row: w.row });
     }
-    if (pending.size === 0 || sqlite.inTransaction) {
-      if (pending.size > 0) schedule();
-      return;
+    if (waiting.size === 0 && sweep) {
+      clearInterval(sweep);
+      sweep = null;
     }
-    const batch = [...pending.entries()];
-    pending.clear();
-    try {
-      sqlite.exec("PRAGMA synchronous = NORMAL");
-      sqlite.exec("BEGIN IMMEDIATE");
-      try {
-        for (const [id, op] of batch) {
-          if (op.insert) db.insert(UsageLedgerTable).values({ ...op.insert, ...op.update }).run();
-          else if (op.update) db.update(UsageLedgerTable).set(op.update).where(eq(UsageLedgerTable.id, id)).run();
-        }
-        sqlite.exec("COMMIT");
-        failures = 0;
-      } catch (err) {
-        sqlite.exec("ROLLBACK");
-        throw err;
-      }
-    } catch (err) {
-      // Keep every row; try again. Newer operations for the same id merge on top.
-      for (const [id, op] of batch) {
-        const now = pending.get(id);
-        pending.set(id, { insert: op.insert, update: { ...op.update, ...now?.update } });
-      }
-      failures++;
-      log.error("usage ledger write failed; will retry", { rows: batch.length, failures, error: String(err) });
-      schedule();
-    } finally {
-      try {
-        sqlite.exec("PRAGMA synchronous = FULL");
-      } catch {
-        // the connection may be closing
-      }
-    }
+  }
+
+  function ensureWorker(): Worker {
+    if (worker) return worker;
+    const w = new Worker(workerSpecifier());
+    w.unref();
+    w.addEventListener("message", (ev: MessageEvent<{ op: string; error?: string; rows?: number }>) => {
+      if (ev.data.op === "error") log.error("usage ledger write failed; retrying", { error: ev.data.error, rows: ev.data.rows });
+    });
+    w.addEventListener("error", (e) => log.error("usage ledger worker failed", { error: String(e.message) }));
+    // The worker commits each batch it receives at once (the batching happens here).
+    w.postMessage({ op: "open", file: handle.file, flushMs: 0, inFlightAfterMs: 0 });
+    worker = w;
+    return w;
+  }
+
+  /** Sends a message the worker answers through shared memory, and waits for the answer. */
+  function roundTrip(op: "flush" | "close"): void {
+    sendOutbox();
+    if (!worker || sent === 0) return;
+    const done = new Int32Array(new SharedArrayBuffer(4));
+    worker.postMessage({ op, done });
+    const r = Atomics.wait(done, 0, 0, FLUSH_WAIT_MS);
+    if (r === "timed-out") log.error(`usage ledger ${op} did not finish within ${FLUSH_WAIT_MS / 1000}s`);
+    else if (Atomics.load(done, 0) === 2) log.error(`usage ledger ${op}: some rows could not be written yet`);
   }
 
   return {
     begin(row: LedgerInsert): void {
-      pending.set(row.id, { insert: row });
-      schedule();
+      waiting.set(row.id, { row, since: performance.now() });
+      if (!sweep) {
+        sweep = setInterval(() => sendWaiting(false), Math.max(50, inFlightAfterMs / 4));
+        sweep.unref();
+      }
     },
 
     finish(id: string, update: LedgerUpdate): void {
-      const op = pending.get(id);
-      if (op) op.update = { ...op.update, ...update };
-      else pending.set(id, { update });
-      schedule();
+      const w = waiting.get(id);
+      if (w) {
+        waiting.delete(id);
+        post({ op: "complete", row: { ...w.row, ...update } });
+      } else {
+        post({ op: "finish", id, update });
+      }
     },
 
-    flush,
-
-    get pendingCount() {
-      return pending.size;
+    /** Blocks until every row so far (requests in flight included) is committed. */
+    flush(): void {
+      sendWaiting(true);
+      roundTrip("flush");
     },
 
     /**
      * Rows left in_flight by a crash: the provider may have billed them, so settle each at its reserved
-     * input (an upper bound of the prompt) and mark it interrupted.
+     * input (an upper bound of the prompt) and mark it interrupted. Runs at gateway start.
      */
     recoverInFlight(): number {
-      flush();
+      roundTrip("flush");
       const rows = db.select().from(UsageLedgerTable).where(eq(UsageLedgerTable.status, "in_flight")).all();
       if (rows.length === 0) return 0;
       const now = deps.clock.now();
+      const daily = new DailySums();
       sqlite.exec("BEGIN IMMEDIATE");
       try {
         for (const r of rows) {
@@ -112,7 +142,9 @@ export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger
             })
             .where(inArray(UsageLedgerTable.id, [r.id]))
             .run();
+          daily.add({ ...r, inputTokens: usage.inputTokens, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, totalTokens: usage.inputTokens, costMicroUsd: priceMicroUsd(usage, JSON.parse(r.rates) as Rates) });
         }
+        daily.write(sqlite);
         sqlite.exec("COMMIT");
       } catch (err) {
         sqlite.exec("ROLLBACK");
@@ -123,7 +155,10 @@ export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger
     },
 
     close(): void {
-      flush();
+      sendWaiting(true);
+      roundTrip("close");
+      worker?.terminate();
+      worker = null;
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { DAY_MS, utcDayStart } from "../../lib/time.ts";
 import type { Ledger } from "./ledger.ts";
+import { utcDay } from "./usage-daily.ts";
 
 export interface Totals {
   requests: number;
@@ -24,11 +25,11 @@ export interface HistoryRow extends Totals {
   model: string;
 }
 
-const SUMS = `count(*) AS requests, coalesce(sum(input_tokens),0) AS inputTokens, coalesce(sum(output_tokens),0) AS outputTokens,
+// Everything reads usage_daily (kept by the ledger writer), so reports cost the same however many
+// requests a tenant has made.
+const SUMS = `coalesce(sum(requests),0) AS requests, coalesce(sum(input_tokens),0) AS inputTokens, coalesce(sum(output_tokens),0) AS outputTokens,
   coalesce(sum(cache_read_tokens),0) AS cacheReadTokens, coalesce(sum(cache_write_tokens),0) AS cacheWriteTokens,
   coalesce(sum(reasoning_tokens),0) AS reasoningTokens, coalesce(sum(total_tokens),0) AS totalTokens, coalesce(sum(cost_micro_usd),0) AS costMicroUsd`;
-const SETTLED = "status != 'in_flight'";
-const DAY = "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')";
 
 type RawTotals = Omit<Totals, "costUsd">;
 const withUsd = <T extends RawTotals>(r: T): T & { costUsd: number } => ({ ...r, costUsd: r.costMicroUsd / 1_000_000 });
@@ -45,28 +46,29 @@ export function parseDate(value: string, name: string): number {
 
 export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clock: Clock }) {
   const { sqlite } = deps.handle;
+  // Days are "YYYY-MM-DD" strings, so ranges compare as text: start <= day < end.
   const q = {
-    used: sqlite.query(`SELECT coalesce(sum(total_tokens),0) AS tokens, coalesce(sum(cost_micro_usd),0) AS micro FROM usage_ledger WHERE tenant_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND ${SETTLED}`),
-    totals: sqlite.query(`SELECT ${SUMS} FROM usage_ledger WHERE tenant_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND ${SETTLED}`),
-    byModel: sqlite.query(`SELECT model, ${SUMS} FROM usage_ledger WHERE tenant_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND ${SETTLED} GROUP BY model ORDER BY model`),
-    historyOne: sqlite.query(`SELECT ${DAY} AS date, tenant_id AS tenantId, model, ${SUMS} FROM usage_ledger WHERE tenant_id = ?1 AND started_at >= ?2 AND started_at < ?3 AND ${SETTLED} GROUP BY date, model ORDER BY date, model`),
-    historyAll: sqlite.query(`SELECT ${DAY} AS date, tenant_id AS tenantId, model, ${SUMS} FROM usage_ledger WHERE started_at >= ?1 AND started_at < ?2 AND ${SETTLED} GROUP BY date, tenant_id, model ORDER BY date, tenant_id, model`),
-    byTenant: sqlite.query(`SELECT tenant_id AS tenantId, ${SUMS} FROM usage_ledger WHERE started_at >= ?1 AND started_at < ?2 AND ${SETTLED} GROUP BY tenant_id ORDER BY tenant_id`),
+    used: sqlite.query(`SELECT coalesce(sum(total_tokens),0) AS tokens, coalesce(sum(cost_micro_usd),0) AS micro FROM usage_daily WHERE tenant_id = ?1 AND day = ?2`),
+    totals: sqlite.query(`SELECT ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3`),
+    byModel: sqlite.query(`SELECT model, ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3 GROUP BY model ORDER BY model`),
+    historyOne: sqlite.query(`SELECT day AS date, tenant_id AS tenantId, model, ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3 GROUP BY day, model ORDER BY day, model`),
+    historyAll: sqlite.query(`SELECT day AS date, tenant_id AS tenantId, model, ${SUMS} FROM usage_daily WHERE day >= ?1 AND day < ?2 GROUP BY day, tenant_id, model ORDER BY day, tenant_id, model`),
+    byTenant: sqlite.query(`SELECT tenant_id AS tenantId, ${SUMS} FROM usage_daily WHERE day >= ?1 AND day < ?2 GROUP BY tenant_id ORDER BY tenant_id`),
   };
 
-  function range(from?: string, to?: string): [number, number] {
+  function range(from?: string, to?: string): [string, string] {
     const now = deps.clock.now();
     const start = from ? parseDate(from, "from") : utcDayStart(now) - 29 * DAY_MS;
     const end = (to ? parseDate(to, "to") : utcDayStart(now)) + DAY_MS;
     if (end <= start) throw new AppError("INVALID_PARAMS", "to is before from");
     if (end - start > 3660 * DAY_MS) throw new AppError("INVALID_PARAMS", "the range is longer than ten years");
-    return [start, end];
+    return [utcDay(start), utcDay(end)];
   }
 
   return {
     usedOn(tenantId: string, dayStart: number): { tokens: number; micro: number } {
       deps.ledger.flush();
-      return q.used.get(tenantId, dayStart, dayStart + DAY_MS) as { tokens: number; micro: number };
+      return q.used.get(tenantId, utcDay(dayStart)) as { tokens: number; micro: number };
     },
 
     /** Today, this month and this month per model, for one tenant. */
@@ -77,11 +79,12 @@ export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clo
       const d = new Date(now);
       const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
       const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+      const [today, tomorrow, m0, m1] = [utcDay(day), utcDay(day + DAY_MS), utcDay(month), utcDay(nextMonth)];
       return {
         tenantId,
-        today: { date: new Date(day).toISOString().slice(0, 10), ...withUsd(q.totals.get(tenantId, day, day + DAY_MS) as RawTotals) },
-        month: { month: new Date(month).toISOString().slice(0, 7), ...withUsd(q.totals.get(tenantId, month, nextMonth) as RawTotals) },
-        byModel: (q.byModel.all(tenantId, month, nextMonth) as (RawTotals & { model: string })[]).map(withUsd),
+        today: { date: today, ...withUsd(q.totals.get(tenantId, today, tomorrow) as RawTotals) },
+        month: { month: m0.slice(0, 7), ...withUsd(q.totals.get(tenantId, m0, m1) as RawTotals) },
+        byModel: (q.byModel.all(tenantId, m0, m1) as (RawTotals & { model: string })[]).map(withUsd),
       };
     },
 

@@ -1,4 +1,5 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 // One row per routed request. A row is written when the request is admitted (status in_flight, with
 // its reservation), and completed when it ends; a row still in_flight after a crash is settled at its
@@ -35,7 +36,32 @@ export const UsageLedgerTable = sqliteTable(
     latencyMs: integer("latency_ms"),
     ttfbMs: integer("ttfb_ms"),
   },
-  (t) => [index("usage_ledger_tenant_time_idx").on(t.tenantId, t.startedAt), index("usage_ledger_time_idx").on(t.startedAt), index("usage_ledger_status_idx").on(t.status)],
+  (t) => [
+    index("usage_ledger_tenant_time_idx").on(t.tenantId, t.startedAt),
+    // Only rows still in flight: the crash-recovery scan, at no cost to settled rows.
+    index("usage_ledger_in_flight_idx").on(t.status).where(sql`${t.status} = 'in_flight'`),
+  ],
 );
 
 export type UsageRow = typeof UsageLedgerTable.$inferSelect;
+
+// Per UTC day, tenant and model: the sums of settled ledger rows, kept by the ledger writer in the
+// same transaction as the rows. Usage reports and quota accounts read this, so they cost the same
+// however many requests a tenant makes.
+export const UsageDailyTable = sqliteTable(
+  "usage_daily",
+  {
+    tenantId: text("tenant_id").notNull(),
+    day: text("day").notNull(),
+    model: text("model").notNull(),
+    requests: integer("requests").notNull().default(0),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    cacheReadTokens: integer("cache_read_tokens").notNull().default(0),
+    cacheWriteTokens: integer("cache_write_tokens").notNull().default(0),
+    reasoningTokens: integer("reasoning_tokens").notNull().default(0),
+    totalTokens: integer("total_tokens").notNull().default(0),
+    costMicroUsd: integer("cost_micro_usd").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.model] }), index("usage_daily_day_idx").on(t.day)],
+);

@@ -1,3 +1,19 @@
+CREATE TABLE `usage_daily` (
+	`tenant_id` text NOT NULL,
+	`day` text NOT NULL,
+	`model` text NOT NULL,
+	`requests` integer DEFAULT 0 NOT NULL,
+	`input_tokens` integer DEFAULT 0 NOT NULL,
+	`output_tokens` integer DEFAULT 0 NOT NULL,
+	`cache_read_tokens` integer DEFAULT 0 NOT NULL,
+	`cache_write_tokens` integer DEFAULT 0 NOT NULL,
+	`reasoning_tokens` integer DEFAULT 0 NOT NULL,
+	`total_tokens` integer DEFAULT 0 NOT NULL,
+	`cost_micro_usd` integer DEFAULT 0 NOT NULL,
+	PRIMARY KEY(`tenant_id`, `day`, `model`)
+);
+--> statement-breakpoint
+CREATE INDEX `usage_daily_day_idx` ON `usage_daily` (`day`);--> statement-breakpoint
 CREATE TABLE `usage_ledger` (
 	`id` text PRIMARY KEY NOT NULL,
 	`tenant_id` text NOT NULL,
@@ -27,5 +43,4 @@ CREATE TABLE `usage_ledger` (
 );
 --> statement-breakpoint
 CREATE INDEX `usage_ledger_tenant_time_idx` ON `usage_ledger` (`tenant_id`,`started_at`);--> statement-breakpoint
-CREATE INDEX `usage_ledger_time_idx` ON `usage_ledger` (`started_at`);--> statement-breakpoint
-CREATE INDEX `usage_ledger_status_idx` ON `usage_ledger` (`status`);
+CREATE INDEX `usage_ledger_in_flight_idx` ON `usage_ledger` (`status`) WHERE "usage_ledger"."status" = 'in_flight';

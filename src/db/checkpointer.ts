@@ -1,0 +1,50 @@
+// Moves WAL checkpoints of a long-running process (the gateway) to a worker thread. Without this,
+// SQLite checkpoints inside whichever commit crosses 1000 WAL pages, and that commit's fsync stalls
+// every request in flight for tens of milliseconds.
+import type { Logger } from "../core/logger.ts";
+import type { DbHandle } from "./client.ts";
+
+/**
+ * From source the worker is a file next to this one; inside the compiled binary it is the extra
+ * entry point scripts/build.ts names, addressed relative to the entry points' root (src/).
+ */
+function workerSpecifier(): string {
+  return import.meta.url.includes("$bunfs") ? "./db/checkpoint.worker.ts" : new URL("./checkpoint.worker.ts", import.meta.url).href;
+}
+
+export interface Checkpointer {
+  stop(): Promise<void>;
+}
+
+export function startCheckpointer(handle: DbHandle, log: Logger, intervalMs = 500): Checkpointer {
+  const worker = new Worker(workerSpecifier());
+  const fallBack = (why: string) => {
+    log.error(`WAL checkpoint worker failed (${why}); checkpointing on the main connection again`);
+    try {
+      handle.sqlite.exec("PRAGMA wal_autocheckpoint = 1000");
+    } catch {
+      // the connection may be closed
+    }
+  };
+  worker.addEventListener("error", (e) => fallBack(String(e.message)));
+  worker.addEventListener("message", (ev: MessageEvent<{ type: string; error?: string }>) => {
+    if (ev.data.type === "error") log.warn("WAL checkpoint failed; retrying on the next tick", { error: ev.data.error });
+  });
+  worker.postMessage({ type: "start", file: handle.file, intervalMs });
+  handle.sqlite.exec("PRAGMA wal_autocheckpoint = 0");
+  return {
+    async stop() {
+      const stopped = new Promise<void>((resolve) => {
+        worker.addEventListener("message", (ev: MessageEvent<{ type: string }>) => ev.data.type === "stopped" && resolve());
+      });
+      worker.postMessage({ type: "stop" });
+      await Promise.race([stopped, Bun.sleep(2000)]);
+      worker.terminate();
+      try {
+        handle.sqlite.exec("PRAGMA wal_autocheckpoint = 1000");
+      } catch {
+        // closing anyway
+      }
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// Keeping usage_daily in step with the ledger: settled rows are summed per (tenant, UTC day, model)
+// and added with one upsert per key, inside the transaction that writes the rows.
+import type { Database } from "bun:sqlite";
+
+export interface SettledRow {
+  tenantId: string;
+  model: string;
+  startedAt: number;
+  inputTokens?: number | null;
+  outputTokens?: number | null;
+  cacheReadTokens?: number | null;
+  cacheWriteTokens?: number | null;
+  reasoningTokens?: number | null;
+  totalTokens?: number | null;
+  costMicroUsd?: number | null;
+}
+
+const FIELDS = ["inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "reasoningTokens", "totalTokens", "costMicroUsd"] as const;
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export class DailySums {
+  private readonly sums = new Map<string, { tenantId: string; day: string; model: string; requests: number; v: number[] }>();
+
+  add(row: SettledRow): void {
+    const day = utcDay(row.startedAt);
+    const key = `${row.tenantId}\u0000${day}\u0000${row.model}`;
+    let e = this.sums.get(key);
+    if (!e) {
+      e = { tenantId: row.tenantId, day, model: row.model, requests: 0, v: FIELDS.map(() => 0) };
+      this.sums.set(key, e);
+    }
+    e.requests++;
+    FIELDS.forEach((f, i) => (e!.v[i]! += row[f] ?? 0));
+  }
+
+  clear(): void {
+    this.sums.clear();
+  }
+
+  /** Adds the sums to usage_daily. Call inside the writing transaction. */
+  write(sqlite: Database): void {
+    if (this.sums.size === 0) return;
+    const stmt = sqlite.prepare(
+      `INSERT INTO usage_daily (tenant_id, day, model, requests, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_micro_usd)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant_id, day, model) DO UPDATE SET
+         requests = requests + excluded.requests, input_tokens = input_tokens + excluded.input_tokens,
+         output_tokens = output_tokens + excluded.output_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+         cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+         total_tokens = total_tokens + excluded.total_tokens, cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd`,
+    );
+    for (const e of this.sums.values()) stmt.run(e.tenantId, e.day, e.model, e.requests, ...e.v);
+    this.sums.clear();
+  }
+}
