@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { arg, ensureBinary, median, ROOT, saveResult, startJsonPrinter, tmpdir, wrk, type WrkResult } from "./lib.ts";
+import { arg, ensureBinary, freePort, median, ROOT, saveResult, startJsonPrinter, tmpdir, wrk, type WrkResult } from "./lib.ts";
 
 const runs = arg("--runs", 5);
 const seconds = arg("--seconds", 8);
@@ -61,13 +61,14 @@ const created = Bun.spawnSync([bin, "tenants", "create", "bench", "--json"], { e
 const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;
 const gateway = await startJsonPrinter([bin, "gateway", "--port", "0", "--json"], env);
 
-const portkeyPort = 18000 + Math.floor(Math.random() * 1000);
+const portkeyPort = freePort();
+const portkeyBunPort = freePort();
 const portkey = Bun.spawn(["node", portkeyEntry, `--port=${portkeyPort}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" });
-const portkeyBun = Bun.spawn(["bun", portkeyEntry, `--port=${portkeyPort + 1}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" });
+const portkeyBun = Bun.spawn(["bun", portkeyEntry, `--port=${portkeyBunPort}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" });
 const children = [fake.proc, gateway.proc, portkey, portkeyBun];
 process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
 const portkeyUrl = `http://127.0.0.1:${portkeyPort}`;
-const portkeyBunUrl = `http://127.0.0.1:${portkeyPort + 1}`;
+const portkeyBunUrl = `http://127.0.0.1:${portkeyBunPort}`;
 await waitFor(`${portkeyUrl}/`);
 await waitFor(`${portkeyBunUrl}/`);
 
@@ -129,7 +130,7 @@ const ms = (x: number) => Number(x.toFixed(3));
 const result = {
   benchmark: "routing",
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, bun: Bun.version, node: process.versions.node },
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, bun: Bun.version, node: Bun.spawnSync(["node", "--version"]).stdout.toString().trim() },
   method: `wrk --latency, POST /v1/chat/completions (non-streaming, 16-word answer) to the fake provider directly, through the compiled gateway (token auth, admission against all four quota limits, reservation, ledger write) and through Portkey 1.15.2 (node); c=1: -t1 -c1 -d${seconds}s; throughput: -t2 -c${connections} -d${seconds}s; ${runs} alternating runs each, medians. TTFB: bun bench/ttfb.ts, 300 sequential streaming requests after 30 warm-up, ${Math.min(runs, 3)} runs, medians.`,
   concurrency1: {
     ...c1s,

@@ -23,6 +23,7 @@ import { createUsageService, type UsageService } from "../modules/usage/usage.se
 import { systemClock, type Clock } from "./clock.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "../version.ts";
+import { API_HEADERS } from "../http/security-headers.ts";
 
 export interface CoreOptions {
   home?: string;
@@ -104,6 +105,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     quotas: quotaEngine,
     ledger,
     keepAliveMs: () => loaded.config.gateway.limits.streamKeepAliveSeconds * 1000,
+    responseHeaders: API_HEADERS,
   });
   emptyTrash(home);
 

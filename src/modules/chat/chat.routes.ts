@@ -4,7 +4,6 @@ import { Elysia } from "elysia";
 import type { Core } from "../../core/core.ts";
 import { AppError } from "../../core/errors.ts";
 import { requestInfo } from "../../http/request-info.ts";
-import { API_HEADERS } from "../../http/security-headers.ts";
 import { ClientGone } from "../providers/provider.ts";
 
 function modelObject(id: string, created: number) {
@@ -23,8 +22,8 @@ export function chatRoutes(core: Core) {
             tenantId: info.tenantId!,
             requestId: info.requestId,
             body,
-            signal: request.signal,
-            responseHeaders: { ...API_HEADERS, "x-request-id": info.requestId },
+            clientSignal: () => request.signal,
+            requestIdHeader: info.requestId,
           });
           // A stream may be quiet for longer than the idle timeout; it sends its own keep-alives.
           if (res.headers.get("content-type")?.startsWith("text/event-stream")) server?.timeout(request, 0);

@@ -29,16 +29,22 @@ export interface ChatDeps {
   ledger: Ledger;
   /** How long a stream may be quiet before the gateway sends a keep-alive comment. */
   keepAliveMs: () => number;
+  /** Headers every response carries (the edge's security headers). */
+  responseHeaders?: Record<string, string>;
 }
 
 export interface ChatCall {
   tenantId: string;
   requestId: string;
   body: unknown;
-  /** Aborts when the client disconnects. */
-  signal: AbortSignal;
-  /** Headers every response of the edge carries (security headers, request id). */
-  responseHeaders?: Record<string, string>;
+  /**
+   * The client's disconnect signal, asked for only by streams (on Bun's server, merely reading
+   * request.signal costs every request measurably): a stream whose client goes away is aborted
+   * upstream; a non-streaming call runs to completion and is charged.
+   */
+  clientSignal?: () => AbortSignal;
+  /** Echoed as x-request-id on the response. */
+  requestIdHeader?: string;
 }
 
 type Outcome = { status: "ok" | "error" | "client_closed"; httpStatus: number; errorCode?: string; usage: TokenUsage | null; chargeInput: boolean; outputChars?: number; ttfbMs?: number };
@@ -124,14 +130,18 @@ export function createChatService(deps: ChatDeps) {
         startedAt,
       });
       const settle = (o: Outcome) => settleWith(id, reservation, model, inputBound, startedAt, o);
-      const headers: Record<string, string> = { ...call.responseHeaders, ...admission.headers };
+      const headers: Record<string, string> = { ...deps.responseHeaders, ...admission.headers };
+      if (call.requestIdHeader) headers["x-request-id"] = call.requestIdHeader;
       if (admission.clamped) headers["x-openclaw-max-tokens-clamped"] = String(admission.maxOutputTokens);
       const body = upstreamBody(req, model, admission.maxOutputTokens);
-      // The provider call stops when the client disconnects, or when the response stream is cancelled.
+      // A stream's provider call stops when the client disconnects or the response stream is cancelled.
       const stop = new AbortController();
-      if (call.signal.aborted) stop.abort();
-      else call.signal.addEventListener("abort", () => stop.abort(), { once: true });
-      const ctx = { signal: stop.signal, timeoutMs: model.provider.timeoutMs, model: model.name };
+      if (req.stream) {
+        const client = call.clientSignal?.();
+        if (client?.aborted) stop.abort(new ClientGone());
+        else client?.addEventListener("abort", () => stop.abort(new ClientGone()), { once: true });
+      }
+      const ctx = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name };
 
       if (!req.stream) {
         try {
@@ -161,7 +171,7 @@ export function createChatService(deps: ChatDeps) {
         settle({ status: "error", httpStatus: e.status, errorCode: e.code, usage: null, chargeInput: false });
         throw withHeaders(e, headers);
       }
-      return new Response(relay(items, req, settle, startedAt, clock, () => stop.abort(), deps.keepAliveMs()), { headers: { ...SSE_HEADERS, ...headers } });
+      return new Response(relay(items, req, settle, startedAt, clock, () => stop.abort(new ClientGone()), deps.keepAliveMs()), { headers: { ...SSE_HEADERS, ...headers } });
     },
   };
 }

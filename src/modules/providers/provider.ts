@@ -14,8 +14,8 @@ export interface StreamItem {
 }
 
 export interface CallContext {
-  /** Aborts when the client goes away. */
-  signal: AbortSignal;
+  /** Owned by the caller: aborted with ClientGone when the client goes away; the watchdog aborts it too. */
+  controller: AbortController;
   timeoutMs: number;
   /** The public model name, written into responses instead of the upstream one. */
   model: string;
@@ -58,10 +58,8 @@ function connectionMessage(provider: string, err: unknown): string {
 }
 
 export async function upstreamFetch(provider: string, url: string, init: RequestInit, ctx: CallContext): Promise<Upstream> {
-  const ac = new AbortController();
-  const onClientAbort = () => ac.abort(new ClientGone());
-  if (ctx.signal.aborted) throw new ClientGone();
-  ctx.signal.addEventListener("abort", onClientAbort, { once: true });
+  const ac = ctx.controller;
+  if (ac.signal.aborted) throw new ClientGone();
   let timer: Timer | null = null;
   const arm = () => {
     if (timer) clearTimeout(timer);
@@ -78,10 +76,7 @@ export async function upstreamFetch(provider: string, url: string, init: Request
     if (err instanceof AppError) return err;
     return providerError("UPSTREAM_ERROR", connectionMessage(provider, err));
   };
-  const done = () => {
-    disarm();
-    ctx.signal.removeEventListener("abort", onClientAbort);
-  };
+  const done = disarm;
 
   arm();
   let response: Response;

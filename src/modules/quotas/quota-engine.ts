@@ -6,6 +6,7 @@
 import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { nextUtcMidnight, utcDayStart } from "../../lib/time.ts";
+import { TimeWindow } from "../../lib/time-window.ts";
 import type { QuotaLimits } from "./quotas.model.ts";
 
 const MICRO = 1_000_000;
@@ -19,7 +20,7 @@ interface Account {
   reservedMicro: number;
   inFlight: number;
   /** Admission times within the last minute (only kept when a per-minute limit exists). */
-  window: number[];
+  window: TimeWindow;
 }
 
 export interface Reservation {
@@ -84,10 +85,10 @@ export function createQuotaEngine(deps: {
       // A new UTC day: settled usage comes from the ledger; reservations of the previous day stay
       // attributed to it (their rows carry its date), only the in-flight count and window carry over.
       const used = deps.usedOn(tenantId, day);
-      a = { day, usedTokens: used.tokens, usedMicro: used.micro, reservedTokens: 0, reservedMicro: 0, inFlight: a?.inFlight ?? 0, window: a?.window ?? [] };
+      a = { day, usedTokens: used.tokens, usedMicro: used.micro, reservedTokens: 0, reservedMicro: 0, inFlight: a?.inFlight ?? 0, window: a?.window ?? new TimeWindow() };
       accounts.set(tenantId, a);
     }
-    while (a.window.length > 0 && a.window[0]! <= now - WINDOW_MS) a.window.shift();
+    a.window.dropThrough(now - WINDOW_MS);
     return a;
   }
 
@@ -95,8 +96,8 @@ export function createQuotaEngine(deps: {
     const h: Record<string, string> = {};
     if (limits.requestsPerMinute !== null) {
       h["x-ratelimit-limit-requests"] = String(limits.requestsPerMinute);
-      h["x-ratelimit-remaining-requests"] = String(Math.max(0, limits.requestsPerMinute - a.window.length));
-      h["x-ratelimit-reset-requests"] = openAiDuration(a.window.length ? a.window[a.window.length - 1]! + WINDOW_MS - now : 0);
+      h["x-ratelimit-remaining-requests"] = String(Math.max(0, limits.requestsPerMinute - a.window.count));
+      h["x-ratelimit-reset-requests"] = openAiDuration(a.window.count ? a.window.newest()! + WINDOW_MS - now : 0);
     }
     if (limits.tokensPerDay !== null) {
       h["x-ratelimit-limit-tokens"] = String(limits.tokensPerDay);
@@ -127,8 +128,8 @@ export function createQuotaEngine(deps: {
       if (limits.maxConcurrent !== null && a.inFlight >= limits.maxConcurrent) {
         return refuse("rate", `concurrent request limit reached (${limits.maxConcurrent} in flight)`, 1, hdrs, { limit: "maxConcurrent" });
       }
-      if (limits.requestsPerMinute !== null && a.window.length >= limits.requestsPerMinute) {
-        const retry = (a.window[0]! + WINDOW_MS - now) / 1000;
+      if (limits.requestsPerMinute !== null && a.window.count >= limits.requestsPerMinute) {
+        const retry = (a.window.oldest()! + WINDOW_MS - now) / 1000;
         return refuse("rate", `request rate limit reached (${limits.requestsPerMinute} per minute)`, retry, hdrs, { limit: "requestsPerMinute" });
       }
 
@@ -198,12 +199,12 @@ export function createQuotaEngine(deps: {
         usedCostTodayUsd: a.usedMicro / MICRO,
         reservedTokens: a.reservedTokens,
         reservedCostUsd: a.reservedMicro / MICRO,
-        requestsLastMinute: a.window.length,
+        requestsLastMinute: a.window.count,
         inFlight: a.inFlight,
         remaining: {
           tokensToday: rem(limits.tokensPerDay, a.usedTokens + a.reservedTokens),
           costTodayUsd: limits.costPerDayUsd === null ? null : Math.max(0, limits.costPerDayUsd * MICRO - a.usedMicro - a.reservedMicro) / MICRO,
-          requestsThisMinute: rem(limits.requestsPerMinute, a.window.length),
+          requestsThisMinute: rem(limits.requestsPerMinute, a.window.count),
           concurrent: rem(limits.maxConcurrent, a.inFlight),
         },
         resetsAt: new Date(nextUtcMidnight(now)).toISOString(),

@@ -11,6 +11,21 @@ import { UsageLedgerTable } from "./usage.sql.ts";
 export type LedgerInsert = typeof UsageLedgerTable.$inferInsert;
 export type LedgerUpdate = Partial<Omit<LedgerInsert, "id" | "tenantId" | "requestId" | "startedAt">>;
 
+/** Column keys in table order: a complete row travels to the worker as an array in this order. */
+export const LEDGER_KEYS = Object.keys(getTableColumns(UsageLedgerTable)) as (keyof LedgerInsert)[];
+const DEFAULT_VALUES: Record<string, unknown> = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, totalTokens: 0, costMicroUsd: 0 };
+
+/** A complete row as the array the worker inserts: `update` over `row`, booleans as 0/1, gaps null or 0. */
+export function rowValues(row: Partial<LedgerInsert>, update: Partial<LedgerInsert> = {}): (string | number | null)[] {
+  const out = new Array<string | number | null>(LEDGER_KEYS.length);
+  for (let i = 0; i < LEDGER_KEYS.length; i++) {
+    const k = LEDGER_KEYS[i]!;
+    const v = update[k] ?? row[k] ?? DEFAULT_VALUES[k];
+    out[i] = v === undefined ? null : typeof v === "boolean" ? (v ? 1 : 0) : (v as string | number | null);
+  }
+  return out;
+}
+
 export interface LedgerWriterOptions {
   flushMs?: number;
   inFlightAfterMs?: number;
@@ -32,6 +47,9 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
   let timer: Timer | null = null;
   let timerDue = 0;
   let failures = 0;
+  // Complete rows (the common case), as value arrays in LEDGER_KEYS order.
+  let ready: (string | number | null)[][] = [];
+  const at = Object.fromEntries(LEDGER_KEYS.map((k, i) => [k, i])) as Record<keyof LedgerInsert, number>;
 
   /** Flush within `delay` ms; an earlier deadline already set is kept. */
   function schedule(delay = flushMs): void {
@@ -50,7 +68,7 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
       clearTimeout(timer);
       timer = null;
     }
-    if (pending.size === 0) return;
+    if (pending.size === 0 && ready.length === 0) return;
     // Everything complete, and in-flight rows that have been running long enough (or all of them).
     const now = performance.now();
     const batch = [...pending.entries()].filter(([, op]) => all || !op.insert || op.update || now - op.since >= inFlightAfterMs);
@@ -60,10 +78,27 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
       for (const op of pending.values()) next = Math.min(next, op.since + inFlightAfterMs - now);
       schedule(Math.max(1, next));
     }
-    if (batch.length === 0) return;
+    const rows = ready;
+    ready = [];
+    if (batch.length === 0 && rows.length === 0) return;
     try {
       sqlite.exec("BEGIN IMMEDIATE");
       try {
+        for (const v of rows) {
+          insertStmt.run(...v);
+          daily.add({
+            tenantId: v[at.tenantId] as string,
+            model: v[at.model] as string,
+            startedAt: v[at.startedAt] as number,
+            inputTokens: v[at.inputTokens] as number,
+            outputTokens: v[at.outputTokens] as number,
+            cacheReadTokens: v[at.cacheReadTokens] as number,
+            cacheWriteTokens: v[at.cacheWriteTokens] as number,
+            reasoningTokens: v[at.reasoningTokens] as number,
+            totalTokens: v[at.totalTokens] as number,
+            costMicroUsd: v[at.costMicroUsd] as number,
+          });
+        }
         for (const [id, op] of batch) {
           if (op.insert) {
             const row = { ...DEFAULTS, ...op.insert, ...op.update } as Record<string, unknown>;
@@ -87,6 +122,7 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
       }
     } catch (err) {
       // Keep every row and try again; newer operations for the same id merge on top.
+      ready = rows.concat(ready);
       for (const [id, op] of batch) {
         const later = pending.get(id);
         pending.set(id, { insert: op.insert, update: { ...op.update, ...later?.update }, since: op.since });
@@ -98,6 +134,12 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
   }
 
   return {
+    /** A complete row (values in LEDGER_KEYS order), written with the next batch. */
+    insertValues(values: (string | number | null)[]): void {
+      ready.push(values);
+      schedule();
+    },
+
     begin(row: LedgerInsert): void {
       pending.set(row.id, { insert: row, since: performance.now() });
       schedule(inFlightAfterMs);
@@ -110,7 +152,7 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
     },
     flush,
     get pending() {
-      return pending.size;
+      return pending.size + ready.length;
     },
   };
 }

@@ -8,7 +8,7 @@ import { eq, inArray } from "drizzle-orm";
 import type { DbHandle } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../core/logger.ts";
-import type { LedgerInsert, LedgerUpdate } from "./ledger-writer.ts";
+import { rowValues, type LedgerInsert, type LedgerUpdate } from "./ledger-writer.ts";
 import { priceMicroUsd, type Rates } from "./pricing.ts";
 import { DailySums } from "./usage-daily.ts";
 import { UsageLedgerTable, type UsageRow } from "./usage.sql.ts";
@@ -21,8 +21,9 @@ function workerSpecifier(): string {
 }
 
 const FLUSH_WAIT_MS = 15_000;
+const COMMIT_MS = 50;
 
-export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger; flushMs?: number; inFlightAfterMs?: number }) {
+export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger; flushMs?: number; commitMs?: number; inFlightAfterMs?: number }) {
   const { handle, log } = deps;
   const { sqlite, db } = handle;
   let worker: Worker | null = null;
@@ -75,8 +76,9 @@ export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger
       if (ev.data.op === "error") log.error("usage ledger write failed; retrying", { error: ev.data.error, rows: ev.data.rows });
     });
     w.addEventListener("error", (e) => log.error("usage ledger worker failed", { error: String(e.message) }));
-    // The worker commits each batch it receives at once (the batching happens here).
-    w.postMessage({ op: "open", file: handle.file, flushMs: 0, inFlightAfterMs: 0 });
+    // The worker commits what it has received every COMMIT_MS: fewer, larger transactions cost its
+    // thread (and the CPU it shares with request handling) much less than one per message.
+    w.postMessage({ op: "open", file: handle.file, flushMs: deps.commitMs ?? COMMIT_MS, inFlightAfterMs: 0 });
     worker = w;
     return w;
   }
@@ -105,7 +107,7 @@ export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger
       const w = waiting.get(id);
       if (w) {
         waiting.delete(id);
-        post({ op: "complete", row: { ...w.row, ...update } });
+        post({ op: "row", v: rowValues(w.row, update) });
       } else {
         post({ op: "finish", id, update });
       }

@@ -9,7 +9,7 @@ declare const self: Worker;
 type Message =
   | { op: "open"; file: string; flushMs?: number; inFlightAfterMs?: number }
   | { op: "begin"; row: LedgerInsert }
-  | { op: "complete"; row: LedgerInsert }
+  | { op: "row"; v: (string | number | null)[] }
   | { op: "finish"; id: string; update: LedgerUpdate }
   | { op: "batch"; messages: Message[] }
   | { op: "flush"; done: Int32Array }
@@ -29,7 +29,6 @@ function handle(m: Message): void {
   switch (m.op) {
     case "batch":
       for (const x of m.messages) handle(x);
-      writer?.flush(true);
       break;
     case "open":
       db = new Database(m.file);
@@ -40,9 +39,8 @@ function handle(m: Message): void {
     case "begin":
       writer?.begin(m.row);
       break;
-    case "complete":
-      writer?.begin(m.row);
-      writer?.finish(m.row.id, {});
+    case "row":
+      writer?.insertValues(m.v);
       break;
     case "finish":
       writer?.finish(m.id, m.update);

@@ -84,6 +84,32 @@ describe("usage ledger", () => {
   });
 });
 
+describe("daily rollups", () => {
+  test("usage_daily always equals the sums of the settled ledger rows, long requests and recovery included", async () => {
+    const w = await chatWorld();
+    const { core } = w;
+    const ctx = { actor: { kind: "operator" as const, id: "t" }, requestId: "r" };
+    const beta = core.tenants.create({ id: "beta" }, ctx).token;
+    await Promise.all([
+      w.post({ model: "gpt-4o-mini", messages: [{ role: "user", content: "a [[words:3]]" }] }),
+      w.post({ model: "claude-x", messages: [{ role: "user", content: "b c [[words:2]] [[cache:4:2]]" }] }),
+      w.post({ model: "gpt-4o-mini", messages: [{ role: "user", content: "[[error:500]]" }] }),
+      // Runs past the in-flight threshold, so its row is written in flight and settled later.
+      w.post({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "slow [[words:3]] [[slow:500]]" }] }, beta).then((r) => r.text()),
+    ]);
+    core.ledger.begin({ id: "crashed-2", tenantId: "beta", requestId: "req_y", model: "claude-x", provider: "claude", upstreamModel: "u", stream: false, status: "in_flight", reservedTokens: 9, reservedMicroUsd: 9, inputBound: 40, rates: JSON.stringify({ input: 1, output: 1, cacheRead: 0, cacheWrite: 0, reasoning: 1 }), startedAt: Date.now() });
+    core.ledger.flush();
+    core.ledger.recoverInFlight();
+    const q = (sql: string) => core.handle.sqlite.query(sql).all();
+    const fromLedger = q(`SELECT tenant_id, strftime('%Y-%m-%d', started_at / 1000, 'unixepoch') AS day, model, count(*) AS requests, sum(input_tokens) AS i, sum(output_tokens) AS o,
+      sum(cache_read_tokens) AS cr, sum(cache_write_tokens) AS cw, sum(total_tokens) AS t, sum(cost_micro_usd) AS c FROM usage_ledger WHERE status != 'in_flight' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`);
+    const fromDaily = q(`SELECT tenant_id, day, model, requests, input_tokens AS i, output_tokens AS o, cache_read_tokens AS cr, cache_write_tokens AS cw, total_tokens AS t, cost_micro_usd AS c FROM usage_daily ORDER BY 1, 2, 3`);
+    expect(fromDaily).toEqual(fromLedger);
+    expect(fromLedger.length).toBeGreaterThanOrEqual(3);
+    await w.close();
+  });
+});
+
 describe("streams and the server's idle timeout", () => {
   test("a stream quieter than the idle timeout is kept open with keep-alive comments", async () => {
     const w = await chatWorld({ config: { gateway: { limits: { idleTimeoutSeconds: 2, streamKeepAliveSeconds: 1 } } } });
