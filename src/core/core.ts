@@ -72,6 +72,12 @@ export function createCore(opts: CoreOptions = {}): Core {
   if (dir.tightened) log.warn(`tightened permissions of ${home} to 0700`);
 
   let loaded = loadGatewayConfig(home, env, opts.overrides);
+  // The config may hold secrets: keep it private like everything else in the home.
+  const cfgStat = fs.statSync(loaded.file, { throwIfNoEntry: false });
+  if (cfgStat && cfgStat.mode & 0o077) {
+    fs.chmodSync(loaded.file, 0o600);
+    log.warn(`tightened permissions of ${loaded.file} to 0600`);
+  }
   const handle = openDatabase(path.join(home, "state.db"));
   const getConfig = () => loaded.config;
 
