@@ -3,6 +3,12 @@
 import { defineCommand, runMain } from "citty";
 import { VERSION } from "./version.ts";
 
+// Inside a sandbox, the binary doubles as the egress bridge (see modules/sandbox/egress/bridge.ts).
+if (process.argv[2] === "__egress-bridge") {
+  const { runEgressBridge } = await import("./modules/sandbox/egress/bridge.ts");
+  await runEgressBridge(process.argv.slice(3));
+}
+
 // Everything this process creates (state.db, WAL, audit log, overlays, directories) is private.
 process.umask(0o077);
 

@@ -6,6 +6,7 @@ import path from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { AppError } from "../core/errors.ts";
+import { parseEgressEntry } from "../modules/sandbox/egress/policy.ts";
 import type { Environment } from "./env.ts";
 import { parseJsonc } from "./jsonc.ts";
 import { formatKeyPath, pointerToParts } from "./key-path.ts";
@@ -120,6 +121,18 @@ function semanticProblems(c: GatewayConfig): Problem[] {
   if (c.sandbox.mode && !allowed.includes(c.sandbox.mode)) {
     out.push({ path: ["sandbox", "mode"], message: `"${c.sandbox.mode}" is not in sandbox.allowedModes` });
   }
+  for (const [tool, entries] of Object.entries(c.sandbox.egress?.tools ?? {})) {
+    entries.forEach((entry, i) => {
+      try {
+        parseEgressEntry(entry);
+      } catch (err) {
+        out.push({ path: ["sandbox", "egress", "tools", tool, i], message: (err as Error).message });
+      }
+    });
+  }
+  c.sandbox.egress?.allowPrivate?.forEach((entry, i) => {
+    if (!isIpOrCidr(entry)) out.push({ path: ["sandbox", "egress", "allowPrivate", i], message: `"${entry}" is not an IP address or CIDR` });
+  });
   c.gateway.trustedProxies.forEach((entry, i) => {
     if (!isIpOrCidr(entry)) out.push({ path: ["gateway", "trustedProxies", i], message: `"${entry}" is not an IP address or CIDR` });
   });

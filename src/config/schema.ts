@@ -5,7 +5,6 @@ import { Type as T, type Static } from "@sinclair/typebox";
 const strict = { additionalProperties: false } as const;
 const PositiveInt = (def: number, extra: object = {}) => T.Integer({ minimum: 1, default: def, ...extra });
 
-export const HostPortPattern = "^(\\*\\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?:(\\d{1,5}|\\*)$";
 
 const GatewaySection = T.Object(
   {
@@ -106,16 +105,21 @@ export const SandboxLimits = T.Object(
   strict,
 );
 
+export const EgressEntry = T.String({ minLength: 3, maxLength: 300, description: "host:port, *.suffix:port or [ipv6]:port; port may be *" });
+
 const SandboxSection = T.Object(
   {
     mode: T.Optional(SandboxMode),
     allowedModes: T.Optional(T.Array(SandboxMode, { minItems: 1 })),
     limits: T.Optional(SandboxLimits),
+    maxConcurrent: T.Integer({ minimum: 1, maximum: 10_000, default: 8, description: "sandbox runs at once, all tenants" }),
+    maxConcurrentPerTenant: T.Integer({ minimum: 1, maximum: 10_000, default: 2, description: "sandbox runs at once, per tenant" }),
     docker: T.Optional(
       T.Object(
         {
           image: T.Optional(T.String({ minLength: 1 })),
-          runtime: T.Optional(T.String({ pattern: "^[a-z0-9_-]+$" })),
+          runtime: T.Optional(T.String({ pattern: "^[a-z0-9_.-]+$" })),
+          egressRuntime: T.Optional(T.String({ pattern: "^[a-z0-9_.-]+$", description: "gVisor runtime registered with --host-uds=open, used for runs with egress" })),
         },
         strict,
       ),
@@ -123,10 +127,11 @@ const SandboxSection = T.Object(
     egress: T.Optional(
       T.Object(
         {
-          tools: T.Optional(T.Record(T.String(), T.Array(T.String({ pattern: HostPortPattern })))),
-          allowPrivate: T.Optional(T.Array(T.String())),
+          tools: T.Optional(T.Record(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), T.Array(EgressEntry, { maxItems: 200 }))),
+          allowPrivate: T.Optional(T.Array(T.String(), { maxItems: 200, description: "IPs or CIDRs a name may resolve to although private or local" })),
+          maxConnectionsPerRun: T.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
         },
-        strict,
+        { ...strict, default: {} },
       ),
     ),
   },

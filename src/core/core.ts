@@ -20,6 +20,7 @@ import { createProvidersService } from "../modules/providers/providers.service.t
 import { createQuotaEngine, type QuotaEngine } from "../modules/quotas/quota-engine.ts";
 import { createLedger, type Ledger } from "../modules/usage/ledger.ts";
 import { createUsageService, type UsageService } from "../modules/usage/usage.service.ts";
+import { createSandboxService, type SandboxService } from "../modules/sandbox/sandbox.service.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "../version.ts";
@@ -53,6 +54,7 @@ export interface Core {
   readonly usage: UsageService;
   readonly quotaEngine: QuotaEngine;
   readonly chat: ReturnType<typeof createChatService>;
+  readonly sandbox: SandboxService;
   readonly startedAt: number;
   /** Limits, where they come from, today's usage and what remains. */
   quotaStatus(tenantId: string): ReturnType<QuotasService["status"]> & { usage: ReturnType<QuotaEngine["snapshot"]> };
@@ -113,6 +115,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     keepAliveMs: () => loaded.config.gateway.limits.streamKeepAliveSeconds * 1000,
     responseHeaders: API_HEADERS,
   });
+  const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox") });
   emptyTrash(home);
 
   let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
@@ -146,6 +149,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     usage,
     quotaEngine,
     chat,
+    sandbox,
     startedAt: clock.now(),
     quotaStatus(tenantId: string) {
       return { ...quotas.status(tenantId), usage: quotaEngine.snapshot(tenantId) };

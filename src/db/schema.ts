@@ -4,3 +4,4 @@ export * from "../modules/tokens/tokens.sql.ts";
 export * from "../modules/quotas/quotas.sql.ts";
 export * from "../modules/audit/audit.sql.ts";
 export * from "../modules/usage/usage.sql.ts";
+export * from "../modules/sandbox/sandbox.sql.ts";

@@ -34,3 +34,11 @@ export function encodeBase62(value: bigint | number, width: number): string {
 export function isBase62(s: string): boolean {
   return /^[0-9A-Za-z]*$/.test(s);
 }
+
+/** `length` base62 characters from the OS CSPRNG (ids, not secrets). */
+export function randomBase62(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = "";
+  for (const b of bytes) out += BASE62_ALPHABET[b % 62];
+  return out;
+}

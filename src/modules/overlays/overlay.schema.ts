@@ -1,7 +1,7 @@
 // Tenant config overlay (tenants/<id>/openclaw.json): the allow-list of what a tenant may set.
 // Everything else is refused at load, naming the file and the key path; nothing is silently dropped.
 import { Type as T, type Static } from "@sinclair/typebox";
-import { HostPortPattern, SandboxLimits, SandboxModes } from "../../config/schema.ts";
+import { EgressEntry, SandboxLimits, SandboxModes } from "../../config/schema.ts";
 
 const strict = { additionalProperties: false } as const;
 
@@ -39,7 +39,7 @@ export const OverlaySchema = T.Object(
       T.Object(
         {
           allow: T.Optional(T.Array(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), { maxItems: 200 })),
-          egress: T.Optional(T.Record(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), T.Array(T.String({ pattern: HostPortPattern }), { maxItems: 200 }))),
+          egress: T.Optional(T.Record(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), T.Array(EgressEntry, { maxItems: 200 }))),
         },
         strict,
       ),

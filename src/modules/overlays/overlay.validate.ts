@@ -4,6 +4,8 @@ import { Kind, type TSchema } from "@sinclair/typebox";
 import { GatewayConfigSchema, type GatewayConfig } from "../../config/schema.ts";
 import { schemaProblems, type Problem } from "../../config/load.ts";
 import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
+import { parseEgressEntry, type EgressRule } from "../sandbox/egress/policy.ts";
+import { DEFAULT_LIMITS } from "../sandbox/sandbox.types.ts";
 import { OverlaySchema, type Overlay } from "./overlay.schema.ts";
 
 type Schema = TSchema & { properties?: Record<string, TSchema>; patternProperties?: Record<string, TSchema>; anyOf?: TSchema[]; items?: TSchema };
@@ -87,7 +89,7 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
   if (o.sandbox?.mode && !modes.includes(o.sandbox.mode)) {
     out.push({ path: ["sandbox", "mode"], message: `"${o.sandbox.mode}" is not allowed by the gateway (allowed: ${modes.join(", ")})` });
   }
-  const ceilings = c.sandbox.limits ?? {};
+  const ceilings = { ...DEFAULT_LIMITS, ...c.sandbox.limits };
   for (const [k, v] of Object.entries(o.sandbox?.limits ?? {})) {
     const max = (ceilings as Record<string, number | undefined>)[k];
     if (max !== undefined && typeof v === "number" && v > max) out.push({ path: ["sandbox", "limits", k], message: `${v} exceeds the gateway's ceiling of ${max}` });
@@ -95,6 +97,12 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
   for (const [tool, entries] of Object.entries(o.tools?.egress ?? {})) {
     const ceiling = c.sandbox.egress?.tools?.[tool] ?? [];
     entries.forEach((e, i) => {
+      try {
+        parseEgressEntry(e);
+      } catch (err) {
+        out.push({ path: ["tools", "egress", tool, i], message: (err as Error).message });
+        return;
+      }
       if (!ceiling.some((allowed) => egressCovers(allowed, e))) {
         out.push({ path: ["tools", "egress", tool, i], message: `"${e}" is outside the gateway's egress ceiling for "${tool}"` });
       }
@@ -105,21 +113,18 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
 
 /** Does the admin's ceiling entry cover the tenant's entry? Hosts: exact or *.suffix; ports: exact or *. */
 export function egressCovers(ceiling: string, entry: string): boolean {
-  const [ch, cp] = splitHostPort(ceiling);
-  const [eh, ep] = splitHostPort(entry);
-  if (cp !== "*" && cp !== ep) return false;
-  if (ch === eh) return true;
-  if (ch.startsWith("*.")) {
-    const suffix = ch.slice(1); // ".example.com"
-    const host = eh.startsWith("*.") ? eh.slice(1) : eh;
-    return host.endsWith(suffix) && host.length > suffix.length;
+  let c: EgressRule;
+  let e: EgressRule;
+  try {
+    c = parseEgressEntry(ceiling);
+    e = parseEgressEntry(entry);
+  } catch {
+    return false;
   }
-  return false;
-}
-
-function splitHostPort(s: string): [string, string] {
-  const i = s.lastIndexOf(":");
-  return [s.slice(0, i).toLowerCase(), s.slice(i + 1)];
+  if (c.port !== "*" && c.port !== e.port) return false;
+  if (c.host === e.host && c.wildcard === e.wildcard) return true;
+  if (c.host === e.host && !c.wildcard) return false;
+  return c.wildcard && !e.ip && e.host.endsWith(`.${c.host}`);
 }
 
 function pathProblems(o: Overlay, root: string): Problem[] {

@@ -1,0 +1,145 @@
+// Runs one prepared sandbox process: feeds stdin, collects stdout and stderr up to a cap (streaming
+// them to an optional sink), enforces the wall-clock timeout through the backend's kill, and reports
+// how it ended. Knows nothing about bwrap or docker beyond the argv and extra fds it is handed.
+import fs from "node:fs";
+import os from "node:os";
+
+export interface RunnerInput {
+  argv: string[];
+  env: Record<string, string>;
+  /** Bytes written to fd 3, 4, ... of the child, then closed. */
+  extraFds: Uint8Array[];
+  stdin: Uint8Array | null;
+  timeoutMs: number;
+  outputBytes: number;
+  /** Kills every process of the run (cgroup, container). Called on timeout and abort. */
+  killTree(): void | Promise<void>;
+  onStdout?(chunk: Uint8Array): void;
+  onStderr?(chunk: Uint8Array): void;
+  signal?: AbortSignal;
+}
+
+export interface RunnerOutput {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+}
+
+class Capped {
+  private readonly parts: Uint8Array[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly cap: number) {}
+  push(chunk: Uint8Array) {
+    if (this.size >= this.cap) {
+      if (chunk.length > 0) this.truncated = true;
+      return;
+    }
+    const room = this.cap - this.size;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (chunk.length > room) this.truncated = true;
+    this.parts.push(part.slice());
+    this.size += part.length;
+  }
+  bytes(): Uint8Array {
+    return Buffer.concat(this.parts);
+  }
+}
+
+async function drain(stream: ReadableStream<Uint8Array>, sink: Capped, tap?: (c: Uint8Array) => void): Promise<void> {
+  const reader = stream.getReader();
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    sink.push(value);
+    tap?.(value);
+  }
+}
+
+const SIGNALS = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n as number, name]));
+
+export function signalName(n: number): string | null {
+  return SIGNALS.get(n) ?? null;
+}
+
+export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutput> {
+  const started = performance.now();
+  const stdio: ("pipe" | "ignore")[] = [input.stdin ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const)];
+  const proc = Bun.spawn(input.argv, {
+    env: input.env,
+    stdio: stdio as ["pipe", "pipe", "pipe"],
+  });
+  // Extra fds are socket pairs: write everything, then close our end so the reader sees EOF.
+  input.extraFds.forEach((bytes, i) => {
+    const fd = proc.stdio[3 + i] as unknown as number;
+    try {
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    } catch {
+      // the child died before reading: its exit status says why
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+  if (input.stdin && proc.stdin) {
+    const sink = proc.stdin as unknown as { write(b: Uint8Array): void; end(): void };
+    try {
+      sink.write(input.stdin);
+      sink.end();
+    } catch {
+      // the command exited without reading its input
+    }
+  }
+  const out = new Capped(input.outputBytes);
+  const err = new Capped(input.outputBytes);
+  let timedOut = false;
+  let aborted = false;
+  const kill = async () => {
+    try {
+      await input.killTree();
+    } catch {
+      // fall through to killing the direct child
+    }
+    try {
+      proc.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void kill();
+  }, input.timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    void kill();
+  };
+  input.signal?.addEventListener("abort", onAbort, { once: true });
+  if (input.signal?.aborted) onAbort();
+  await Promise.all([
+    drain(proc.stdout as ReadableStream<Uint8Array>, out, input.onStdout),
+    drain(proc.stderr as ReadableStream<Uint8Array>, err, input.onStderr),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  input.signal?.removeEventListener("abort", onAbort);
+  const code = proc.exitCode;
+  const sig = proc.signalCode;
+  return {
+    exitCode: code,
+    signal: sig === null || sig === undefined ? null : typeof sig === "number" ? signalName(sig) : String(sig),
+    timedOut,
+    aborted,
+    stdout: out.bytes(),
+    stderr: err.bytes(),
+    stdoutTruncated: out.truncated,
+    stderrTruncated: err.truncated,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

@@ -1,0 +1,109 @@
+// Shapes shared by the sandbox backends, the runner and the service.
+import type { Limiter } from "./cgroups.ts";
+
+export type SandboxMode = "bwrap" | "docker";
+
+export interface EffectiveLimits {
+  memoryMb: number;
+  cpus: number;
+  pids: number;
+  timeoutSeconds: number;
+  tmpfsMb: number;
+  outputBytes: number;
+}
+
+/** Admin ceilings when the gateway config sets none. */
+export const DEFAULT_LIMITS: EffectiveLimits = {
+  memoryMb: 512,
+  cpus: 1,
+  pids: 256,
+  timeoutSeconds: 60,
+  tmpfsMb: 64,
+  outputBytes: 1024 * 1024,
+};
+
+export const FD_LIMIT = 1024;
+
+/** A host path validated by the path resolver, and where it appears inside the sandbox. */
+export interface MountSpec {
+  source: string;
+  target: string;
+  readOnly: boolean;
+  kind: "dir" | "file";
+}
+
+/** How the in-sandbox egress bridge is started: what to mount and the argv prefix. */
+export interface BridgeLaunch {
+  mounts: MountSpec[];
+  argv: string[];
+  env: Record<string, string>;
+}
+
+export interface LaunchSpec {
+  runId: string;
+  tenantId: string;
+  /** The tenant's workspace on the host; mounted read-write at /work. */
+  workspace: string;
+  mounts: MountSpec[];
+  command: string[];
+  env: Record<string, string>;
+  limits: EffectiveLimits;
+  egress: { socketPath: string; bridge: BridgeLaunch } | null;
+}
+
+/** The host identity sandboxed code runs as: never root with capabilities. */
+export interface SandboxIdentity {
+  uid: number;
+  gid: number;
+  /** The gateway is root: bwrap is started through a private mount stage and setpriv. */
+  viaStage: boolean;
+}
+
+export interface RunResources {
+  limiter: Limiter | "docker";
+  cpuMs?: number;
+  memoryPeakBytes?: number;
+  oomKilled?: boolean;
+}
+
+export interface RunResult {
+  runId: string;
+  mode: SandboxMode;
+  runtime: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  encoding: "utf8" | "base64";
+  durationMs: number;
+  resources: RunResources;
+  egress: { allowed: number; refused: number };
+}
+
+export const SANDBOX_ENV_BASE: Record<string, string> = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  HOME: "/work",
+  TMPDIR: "/tmp",
+  LANG: "C.UTF-8",
+};
+
+export const BRIDGE_PORT = 3128;
+export const EGRESS_SOCKET_IN_SANDBOX = "/run/egress.sock";
+const BRIDGE_READY = "/tmp/.egress-bridge-ready";
+
+/**
+ * The run's command behind the egress bridge: a shell starts the bridge in the background, waits
+ * (up to 10 s) until it listens, then execs the tenant's command. The bridge argv is ours (fixed
+ * paths), so it is spliced into the script; the tenant's command stays in "$@".
+ */
+export function withBridge(bridge: BridgeLaunch, command: string[]): string[] {
+  const quoted = [...bridge.argv, BRIDGE_READY].map((a) => {
+    if (!/^[A-Za-z0-9_./-]+$/.test(a)) throw new Error(`unexpected bridge argument ${JSON.stringify(a)}`);
+    return a;
+  });
+  const script = `${quoted.join(" ")} & i=0; while [ ! -e ${BRIDGE_READY} ]; do i=$((i+1)); if [ $i -gt 1000 ]; then echo "openclaw: the egress bridge did not start" >&2; exit 126; fi; sleep 0.01; done; exec "$@"`;
+  return ["/bin/sh", "-c", script, "sh", ...command];
+}
