@@ -22,6 +22,7 @@ const main = defineCommand({
     config: () => import("./cli/commands/config.ts").then((m) => m.default),
     "admin-key": () => import("./cli/commands/admin-key.ts").then((m) => m.default),
     doctor: () => import("./cli/commands/doctor.ts").then((m) => m.default),
+    sandbox: () => import("./cli/commands/sandbox.ts").then((m) => m.default),
   },
 });
 

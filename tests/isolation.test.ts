@@ -18,12 +18,17 @@ function world() {
   const b = createTenant(core, "beta");
   core.overlays.set("beta", { agent: { systemPrompt: "beta's secret prompt" } }, operatorCtx);
   core.tenants.setQuota("beta", { tokensPerDay: 4242 }, operatorCtx);
+  // Same file name in both workspaces: a method that read B's would show B's words.
+  core.files.write("alpha", "notes.txt", Buffer.from("alpha's own notes"));
+  core.files.write("beta", "notes.txt", Buffer.from("beta's secret notes"));
   const h = testApp(core);
   const snapshot = () => ({
     tenant: core.tenants.get("beta"),
     tokenWorks: core.tokens.verify(b).ok,
     overlay: fs.readFileSync(core.overlays.path("beta"), "utf8"),
     files: fs.readdirSync(core.tenants.dir("beta")).sort(),
+    workspace: fs.readdirSync(`${core.tenants.dir("beta")}/workspace`).sort(),
+    notes: fs.readFileSync(`${core.tenants.dir("beta")}/workspace/notes.txt`, "utf8"),
   });
   return { core, a, b, ...h, snapshot };
 }
@@ -84,6 +89,7 @@ describe("isolation (generated)", () => {
       const r = await rpc(a, m.name, m.example);
       expect({ method: m.name, error: r.error ?? null }).toEqual({ method: m.name, error: null });
       expect(r.text).not.toContain("beta");
+      expect(r.text).not.toContain("secret");
       expect(r.text).not.toContain(b.slice(0, 14));
     }
     core.close();

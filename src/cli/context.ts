@@ -53,10 +53,10 @@ export function line(text = ""): void {
 }
 
 /** Wraps a command's run: errors become `openclaw: <reason>` on stderr and exit code 1 (or the CliError's). */
-export function action<A>(fn: (args: A) => unknown | Promise<unknown>) {
-  return async ({ args }: { args: A }) => {
+export function action<A>(fn: (args: A, rawArgs: string[]) => unknown | Promise<unknown>) {
+  return async ({ args, rawArgs }: { args: A; rawArgs?: string[] }) => {
     try {
-      await fn(args);
+      await fn(args, rawArgs ?? []);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const code = isAppError(err) ? err.code : err instanceof CliError ? "CLI_ERROR" : "INTERNAL";

@@ -21,6 +21,8 @@ import { createQuotaEngine, type QuotaEngine } from "../modules/quotas/quota-eng
 import { createLedger, type Ledger } from "../modules/usage/ledger.ts";
 import { createUsageService, type UsageService } from "../modules/usage/usage.service.ts";
 import { createSandboxService, type SandboxService } from "../modules/sandbox/sandbox.service.ts";
+import { sandboxIdentity } from "../modules/sandbox/host.ts";
+import { createFilesService, type FilesService } from "../modules/files/files.service.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "../version.ts";
@@ -55,6 +57,7 @@ export interface Core {
   readonly quotaEngine: QuotaEngine;
   readonly chat: ReturnType<typeof createChatService>;
   readonly sandbox: SandboxService;
+  readonly files: FilesService;
   readonly startedAt: number;
   /** Limits, where they come from, today's usage and what remains. */
   quotaStatus(tenantId: string): ReturnType<QuotasService["status"]> & { usage: ReturnType<QuotaEngine["snapshot"]> };
@@ -116,6 +119,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     responseHeaders: API_HEADERS,
   });
   const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox") });
+  const files = createFilesService({ home, identity: sandboxIdentity });
   emptyTrash(home);
 
   let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
@@ -150,6 +154,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     quotaEngine,
     chat,
     sandbox,
+    files,
     startedAt: clock.now(),
     quotaStatus(tenantId: string) {
       return { ...quotas.status(tenantId), usage: quotaEngine.snapshot(tenantId) };

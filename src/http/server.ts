@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Elysia } from "elysia";
 import type { Core } from "../core/core.ts";
+import type { Logger } from "../core/logger.ts";
 import { AppError, toAppError } from "../core/errors.ts";
 import { acceptRequestId, newRequestId } from "../lib/ids.ts";
 import { auditRoutes } from "../modules/audit/audit.routes.ts";
@@ -165,6 +166,31 @@ export interface GatewayHandle {
 }
 
 /** Refuses to start with any broken tenant overlay, then listens. */
+/**
+ * The sandbox self-test at start: each allowed mode is checked (bwrap: version, --disable-userns,
+ * seccomp self-test, a live test sandbox; docker: engine, runtime, image). A mode that fails is
+ * refused for every run with the reason logged here; the gateway itself still starts.
+ */
+function checkSandboxes(core: Core, log: Logger): void {
+  const allowed = core.config.sandbox.allowedModes ?? ["bwrap"];
+  core.sandbox
+    .status({ docker: allowed.includes("docker") })
+    .then((s) => {
+      for (const mode of allowed) {
+        const m = s.modes[mode];
+        if (m.usable) log.info(`sandbox mode ${mode} ready`, { limiter: mode === "bwrap" ? s.host.cgroups.limiter : "docker", runtime: mode === "docker" ? s.docker?.runtime : undefined });
+        else log.error(`sandbox mode ${mode} refused: ${m.reason}`);
+      }
+    })
+    .catch((err) => log.error("sandbox self-test failed", { error: err instanceof Error ? err.message : String(err) }));
+  if (allowed.includes("docker")) {
+    void core.sandbox
+      .reapOrphans()
+      .then((n) => n > 0 && log.warn(`killed ${n} sandbox container(s) left running by a previous gateway`))
+      .catch(() => {});
+  }
+}
+
 export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
   const log = core.log.withTag("gateway");
   const overlayErrors = core.overlays.checkAll(core.tenants.list().map((t) => t.tenantId));
@@ -190,6 +216,7 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
   }
   const server = app.server!;
   const checkpointer = startCheckpointer(core.handle, log);
+  checkSandboxes(core, log);
 
   // openclaw.json changes (admin-key rotate, edits) and SIGHUP reload the config in place. The file is
   // polled once a second (a directory watch would also fire for every database write).

@@ -43,5 +43,39 @@ export async function runDoctor(core: Core): Promise<DoctorCheck[]> {
     const r = verifyAuditFiles(files, { anchor: core.audit, liveFile: core.audit.file });
     add("audit log", r.ok ? "ok" : "fail", r.ok ? `${r.records} records verify` : `${r.problem!.file}:${r.problem!.line}: ${r.problem!.message}`);
   }
+  await sandboxChecks(core, add);
   return checks;
+}
+
+type Add = (name: string, status: DoctorCheck["status"], detail: string) => void;
+
+async function sandboxChecks(core: Core, add: Add): Promise<void> {
+  const allowed = core.config.sandbox.allowedModes ?? ["bwrap"];
+  const s = await core.sandbox.status({ refresh: true, docker: true });
+  const level = (mode: "bwrap" | "docker") => (allowed.includes(mode) ? "fail" : "warn");
+  const b = s.host.bwrap;
+  add("bwrap", b.problem ? level("bwrap") : "ok", b.problem ?? `bubblewrap ${b.version} at ${b.path} (--disable-userns supported)`);
+  add(
+    "seccomp",
+    s.host.seccomp.ok ? "ok" : "fail",
+    s.host.seccomp.ok ? `generated filter passes its self-test (${s.host.seccomp.instructions} instructions, ${s.host.arch})` : s.host.seccomp.failures.join("; "),
+  );
+  add("user namespaces", s.live ? (s.live.ok ? "ok" : level("bwrap")) : "warn", s.live ? s.live.detail : "not tested (bwrap unavailable)");
+  const cg = s.host.cgroups;
+  add("sandbox limits", cg.limiter === "rlimits" ? "warn" : "ok", cg.limiter === "rlimits" ? `rlimits only — ${cg.note}` : `${cg.limiter}: ${cg.note}`);
+  add("sandbox identity", s.host.identity.viaStage ? "warn" : "ok", s.host.identity.viaStage ? `the gateway runs as root; sandboxed code runs as uid ${s.host.identity.uid} (run the gateway as a dedicated user instead)` : `sandboxed code runs as the gateway's uid ${s.host.identity.uid}, without capabilities`);
+  const d = s.docker;
+  if (!d || d.problem) add("docker", level("docker"), d?.problem ?? "not checked");
+  else {
+    add("docker", d.imagePresent && d.runtimeAvailable ? "ok" : level("docker"), `engine ${d.serverVersion}; image ${d.image} ${d.imagePresent ? "present" : "missing (openclaw sandbox image build)"}; runtime ${d.runtime} ${d.runtimeAvailable ? "registered" : "not registered"}`);
+    const gvisor = Object.entries(d.runtimes).filter(([, r]) => /(^|\/)runsc$/.test(r.path ?? ""));
+    if (gvisor.length === 0) add("gVisor", "warn", "no runsc runtime registered with Docker (optional)");
+    for (const [name, r] of gvisor) {
+      const args = r.runtimeArgs ?? [];
+      const missing = ["--network=none", "--oci-seccomp"].filter((a) => !args.includes(a));
+      add(`gVisor runtime ${name}`, missing.length ? "warn" : "ok", missing.length ? `runtimeArgs lack ${missing.join(" and ")} (see README: sandboxes)` : `runtimeArgs ${args.join(" ")}`);
+    }
+  }
+  const { openat2Available } = await import("../../lib/openat2.ts");
+  add("file tools", openat2Available() ? "ok" : "fail", openat2Available() ? "openat2 available (race-free workspace access)" : "openat2 is missing (Linux 5.6+ needed); files.* refuse to run");
 }

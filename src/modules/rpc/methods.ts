@@ -3,6 +3,8 @@ import { Type as T } from "@sinclair/typebox";
 import { configRpc } from "../overlays/config.rpc.ts";
 import { tenantsRpc } from "../tenants/tenants.rpc.ts";
 import { usageRpc } from "../usage/usage.rpc.ts";
+import { filesRpc } from "../files/files.rpc.ts";
+import { sandboxRpc } from "../sandbox/sandbox.rpc.ts";
 import { defineMethod, RpcRegistry } from "./registry.ts";
 
 export function createRpcRegistry(): RpcRegistry {
@@ -21,6 +23,8 @@ export function createRpcRegistry(): RpcRegistry {
     ...tenantsRpc,
     ...usageRpc,
     ...configRpc,
+    ...sandboxRpc,
+    ...filesRpc,
     defineMethod({
       name: "rpc.discover",
       summary: "This API as an OpenRPC document.",

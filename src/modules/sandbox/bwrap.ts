@@ -174,7 +174,9 @@ export function buildBwrapLaunch(spec: LaunchSpec, host: BwrapHost, cgroup: RunC
     command = withBridge(spec.egress.bridge, spec.command);
   }
   for (const [k, v] of Object.entries(env)) opts.push("--setenv", k, v);
-  opts.push("--chdir", "/work", "--seccomp", "3");
+  // The root bwrap assembled (a tmpfs holding the mount points) is read-only too: only /work, /tmp
+  // and /run take writes.
+  opts.push("--remount-ro", "/", "--chdir", "/work", "--seccomp", "3");
   const fd4 = new TextEncoder().encode(opts.map((a) => `${a}\0`).join(""));
 
   const bwrap = [host.bwrapPath, "--args", "4", "--", ...command];

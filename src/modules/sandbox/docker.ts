@@ -15,7 +15,12 @@ export interface DockerHost {
   identity: SandboxIdentity;
   /** Label identifying containers started by this gateway home (for cleanup after a crash). */
   homeLabel: string;
+  /** gVisor: its kernel's own threads count against the container's pids limit. */
+  gvisor?: boolean;
 }
+
+/** Headroom for gVisor's Sentry threads, which share the container's pids cgroup with the tenant. */
+export const GVISOR_PIDS_HEADROOM = 256;
 
 export interface DockerLaunch {
   argv: string[];
@@ -67,7 +72,7 @@ export function buildDockerLaunch(spec: LaunchSpec, host: DockerHost): DockerLau
     "--user",
     user,
     "--pids-limit",
-    String(spec.limits.pids),
+    String(spec.limits.pids + (host.gvisor ? GVISOR_PIDS_HEADROOM : 0)),
     "--memory",
     `${spec.limits.memoryMb}m`,
     "--memory-swap",

@@ -37,7 +37,7 @@ import {
   type RunResult,
   type SandboxMode,
 } from "./sandbox.types.ts";
-import { dockerProfile, filterBytes } from "./seccomp/policy.ts";
+import { dockerProfileText, filterBytes } from "./seccomp/policy.ts";
 
 export const DEFAULT_IMAGE = "openclaw-sandbox:latest";
 
@@ -177,7 +177,7 @@ export function createSandboxService(deps: SandboxDeps) {
     const key = gvisor ? "gvisor" : "runc";
     const known = seccompFiles.get(key);
     if (known && fs.existsSync(known)) return known;
-    const text = JSON.stringify(dockerProfile(host.arch!, { gvisor }), null, 1);
+    const text = dockerProfileText(host.arch!, { gvisor });
     const hash = crypto.createHash("sha256").update(text).digest("hex").slice(0, 12);
     const file = path.join(privateRunDir(), `docker-seccomp-${hash}.json`);
     fs.writeFileSync(file, text, { mode: 0o600 });
@@ -364,7 +364,7 @@ export function createSandboxService(deps: SandboxDeps) {
         await cgroup?.remove();
       }
     }
-    const l = buildDockerLaunch(spec, { dockerPath: docker!.path, image: docker!.image, runtime: docker!.runtime, seccompProfilePath: dockerProfileFile(host, docker!.gvisor), identity: host.identity, homeLabel });
+    const l = buildDockerLaunch(spec, { dockerPath: docker!.path, image: docker!.image, runtime: docker!.runtime, seccompProfilePath: dockerProfileFile(host, docker!.gvisor), identity: host.identity, homeLabel, gvisor: docker!.gvisor });
     const out = await runSandboxProcess({
       argv: l.argv,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}), ...l.env },
@@ -538,6 +538,22 @@ export function createSandboxService(deps: SandboxDeps) {
         .where(sql`${SandboxRunTable.tenantId} = ${tenantId} and ${SandboxRunTable.startedAt} >= ${from} and ${SandboxRunTable.startedAt} < ${to}`)
         .get();
       return { runs: row?.runs ?? 0, seconds: Math.round((row?.ms ?? 0) / 10) / 100 };
+    },
+
+    /** What the tenant's sandbox looks like: mode, limits, tools with egress, usage today. */
+    info(tenantId: string) {
+      const c = deps.config();
+      const overlay = deps.overlays.current(tenantId);
+      const dayStart = Math.floor(deps.clock.now() / 86_400_000) * 86_400_000;
+      const egress: Record<string, string[]> = {};
+      for (const [tool, entries] of Object.entries(overlay.tools?.egress ?? {})) if (c.sandbox.egress?.tools?.[tool]) egress[tool] = entries;
+      return {
+        mode: chooseMode(tenantId, undefined),
+        allowedModes: c.sandbox.allowedModes ?? ["bwrap"],
+        limits: effectiveLimits(tenantId, undefined),
+        egress,
+        today: this.seconds(tenantId, dayStart, dayStart + 86_400_000),
+      };
     },
 
     egressCounts(tenantId: string) {

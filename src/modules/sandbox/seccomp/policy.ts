@@ -8,7 +8,6 @@ import { AUDIT_ARCH, DATA, encode, jeq, jge, jgt, jset, ld, ret, RET, run, type 
 import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from "./syscalls.generated.ts";
 
 const EPERM = 1;
-const EACCES = 13;
 const ENOSYS = 38;
 const EAFNOSUPPORT = 97;
 
@@ -140,17 +139,48 @@ export function dockerProfile(arch: SeccompArch, opts: { gvisor?: boolean } = {}
       ...(opts.gvisor ? [{ names: ["clone3"], action: "SCMP_ACT_ALLOW" }] : []),
       ...ALLOWED_SOCKET_FAMILIES.filter((f) => f !== 0).map((f) => ({ names: ["socket"], action: "SCMP_ACT_ALLOW", args: [eq(0, f)] })),
       ...ALLOWED_PERSONALITIES.map((v) => ({ names: ["personality"], action: "SCMP_ACT_ALLOW", args: [eq(0, v)] })),
-      // Low 32 bits only: junk in the upper half must not slip TIOCSTI past the rule. EACCES (not the
-      // default EPERM) because libseccomp refuses a rule whose action equals the default action.
-      ...[TIOCSTI, TIOCLINUX].map((cmd) => ({
-        names: ["ioctl"],
-        action: "SCMP_ACT_ERRNO",
-        errnoRet: EACCES,
-        args: [{ index: 1, value: 0xffffffff, valueTwo: cmd, op: "SCMP_CMP_MASKED_EQ" }],
-      })),
-      { names: ["ioctl"], action: "SCMP_ACT_ALLOW" },
+      ...ioctlAllowRules(),
     ],
   };
+}
+
+/** The profile as JSON, with 64-bit argument values written exactly (they exceed a double). */
+export function dockerProfileText(arch: SeccompArch, opts: { gvisor?: boolean } = {}): string {
+  const text = JSON.stringify(dockerProfile(arch, opts), (_k, v) => (typeof v === "bigint" ? `\u0000u64:${v}` : v), 1);
+  return text.replace(/"\\u0000u64:(\d+)"/g, "$1");
+}
+
+/**
+ * ioctl is allowed for every command except TIOCSTI and TIOCLINUX, judged on the low 32 bits the
+ * kernel uses (CVE-2019-10063). libseccomp has no masked "not equal" and lets an unconditional allow
+ * override conditional denies, so the allowed set is spelled out as masked-equal rules: commands whose
+ * bits above bit 3 differ from the two denied ones (one rule per differing bit), plus the other 14
+ * values of the shared prefix. The upper 32 bits must be all zero or all one (sign extension); any
+ * other junk there is refused.
+ */
+export function ioctlAllowRules(): Record<string, unknown>[] {
+  const denied = [TIOCSTI, TIOCLINUX];
+  const prefix = TIOCSTI >>> 4;
+  if (denied.some((d) => d >>> 4 !== prefix)) throw new Error("TIOCSTI and TIOCLINUX no longer share a prefix");
+  const rules: Record<string, unknown>[] = [];
+  const rule = (high: bigint, mask: number, value: number) => ({
+    names: ["ioctl"],
+    action: "SCMP_ACT_ALLOW",
+    args: [{ index: 1, value: (0xffffffffn << 32n) | BigInt(mask >>> 0), valueTwo: (high << 32n) | BigInt(value >>> 0), op: "SCMP_CMP_MASKED_EQ" }],
+  });
+  for (const high of [0n, 0xffffffffn]) {
+    for (let bit = 4; bit < 32; bit++) {
+      // Agree with the denied prefix above `bit`, differ at `bit`.
+      const mask = (0xffffffff << bit) >>> 0;
+      const value = ((((prefix << 4) >>> 0) & mask) ^ (1 << bit)) >>> 0;
+      rules.push(rule(high, mask, value & mask));
+    }
+    for (let low = 0; low < 16; low++) {
+      const v = ((prefix << 4) | low) >>> 0;
+      if (!denied.includes(v)) rules.push(rule(high, 0xffffffff, v));
+    }
+  }
+  return rules;
 }
 
 // ---------------------------------------------------------------------------------------------

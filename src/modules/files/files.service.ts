@@ -1,0 +1,327 @@
+// File tools over a tenant's workspace (tenants/<id>/workspace, the sandbox's /work). Every path
+// goes through the one resolver's lexical checks, then every filesystem step is taken relative to a
+// directory fd opened with openat2(RESOLVE_BENEATH): a sandbox of the same tenant swapping a directory
+// for a symlink mid-operation cannot redirect the gateway outside the workspace. Final components are
+// never followed; FIFOs and devices are never opened for reading; sizes and counts are capped.
+import fs from "node:fs";
+import { AppError } from "../../core/errors.ts";
+import { Openat2Error, openat2Available, openBeneath } from "../../lib/openat2.ts";
+import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
+import type { SandboxIdentity } from "../sandbox/sandbox.types.ts";
+import { tenantDir } from "../tenants/tenant-dirs.ts";
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
+
+export const FILES_LIMITS = {
+  maxReadBytes: 8 * 1024 * 1024,
+  maxWriteBytes: 8 * 1024 * 1024,
+  maxListEntries: 10_000,
+  defaultListEntries: 1000,
+  maxDeleteEntries: 100_000,
+};
+
+export type FileKind = "file" | "directory" | "symlink" | "other";
+
+export interface FileStat {
+  path: string;
+  kind: FileKind;
+  size: number;
+  mtime: string;
+  mode: string;
+  target?: string;
+}
+
+function kindOf(st: fs.Stats): FileKind {
+  return st.isFile() ? "file" : st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symlink" : "other";
+}
+
+function fdPath(fd: number, name?: string): string {
+  return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
+}
+
+function shown(p: string): string {
+  return JSON.stringify(p.slice(0, 200).replace(/[\u0000-\u001f\u007f]/g, "?"));
+}
+
+/** Maps kernel refusals to the resolver's errors, so callers see one vocabulary. */
+function translate(err: unknown, userPath: string): never {
+  if (err instanceof Openat2Error || (err as NodeJS.ErrnoException)?.code) {
+    const code = err instanceof Openat2Error ? err.code : (err as NodeJS.ErrnoException).code;
+    switch (code) {
+      case "EXDEV":
+        throw new PathError("symlink_escape", userPath, `path ${shown(userPath)} goes through a symbolic link that leads outside the workspace`);
+      case "ELOOP":
+        throw new PathError("final_symlink", userPath, `path ${shown(userPath)} is a symbolic link; links are not followed`);
+      case "ENOENT":
+        throw new AppError("NOT_FOUND", `${shown(userPath)} does not exist`);
+      case "ENOTDIR":
+        throw new PathError("not_a_directory", userPath, `path ${shown(userPath)}: a parent component is not a directory`);
+      case "EISDIR":
+        throw new AppError("CONFLICT", `${shown(userPath)} is a directory`);
+      case "EEXIST":
+        throw new AppError("CONFLICT", `${shown(userPath)} already exists`);
+      case "ENOTEMPTY":
+        throw new AppError("CONFLICT", `${shown(userPath)} is a directory that is not empty (pass recursive)`);
+      case "ENOSPC":
+      case "EDQUOT":
+        throw new AppError("PAYLOAD_TOO_LARGE", "no space left for the workspace");
+      case "ENAMETOOLONG":
+        throw new PathError("too_long", userPath, `path ${shown(userPath)} is too long`);
+    }
+  }
+  throw err;
+}
+
+export function createFilesService(deps: { home: string; identity: () => SandboxIdentity }) {
+  function requireOpenat2() {
+    if (!openat2Available()) throw new AppError("UNAVAILABLE", "file tools need openat2 (Linux 5.6 or later); this kernel does not have it");
+  }
+
+  function withRoot<T>(tenantId: string, fn: (rootFd: number) => T): T {
+    requireOpenat2();
+    const tenantRoot = tenantDir(deps.home, tenantId);
+    let tenantFd: number;
+    try {
+      tenantFd = fs.openSync(tenantRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch {
+      throw new AppError("NOT_FOUND", "the tenant has no workspace");
+    }
+    let rootFd: number;
+    try {
+      rootFd = openBeneath(tenantFd, "workspace", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (err) {
+      if (err instanceof Openat2Error && err.code === "ENOENT") {
+        fs.mkdirSync(fdPath(tenantFd, "workspace"), { mode: 0o700 });
+        rootFd = openBeneath(tenantFd, "workspace", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        own(rootFd);
+      } else throw new AppError("INTERNAL", "the tenant's workspace is not a directory");
+    } finally {
+      fs.closeSync(tenantFd);
+    }
+    try {
+      return fn(rootFd);
+    } finally {
+      fs.closeSync(rootFd);
+    }
+  }
+
+  /** New files and directories belong to the sandbox identity, so sandboxed code can use them. */
+  function own(fd: number) {
+    const id = deps.identity();
+    if (id.viaStage) fs.fchownSync(fd, id.uid, id.gid);
+  }
+
+  /** Splits a user path into (parent segments, leaf); "" / "." only where the root itself is meant. */
+  function split(userPath: unknown, allowRoot: boolean): { segments: string[]; parent: string; leaf: string | null } {
+    if (allowRoot && (userPath === undefined || userPath === "" || userPath === ".")) return { segments: [], parent: ".", leaf: null };
+    const segments = checkRelativePath(userPath);
+    if (segments.length === 0) {
+      if (allowRoot) return { segments, parent: ".", leaf: null };
+      throw new PathError("empty", String(userPath), "path names the workspace itself; give a file path");
+    }
+    return { segments, parent: segments.length > 1 ? segments.slice(0, -1).join("/") : ".", leaf: segments[segments.length - 1]! };
+  }
+
+  function openDir(rootFd: number, rel: string, userPath: string): number {
+    try {
+      return openBeneath(rootFd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    } catch (err) {
+      translate(err, userPath);
+    }
+  }
+
+  function lstatAt(dirFd: number, name: string): fs.Stats | undefined {
+    return fs.lstatSync(fdPath(dirFd, name), { throwIfNoEntry: false });
+  }
+
+  function statOf(relative: string, st: fs.Stats, dirFd: number, name: string): FileStat {
+    const out: FileStat = { path: relative, kind: kindOf(st), size: st.size, mtime: new Date(st.mtimeMs).toISOString(), mode: (st.mode & 0o7777).toString(8).padStart(4, "0") };
+    if (st.isSymbolicLink()) out.target = fs.readlinkSync(fdPath(dirFd, name));
+    return out;
+  }
+
+  function removeTree(dirFd: number, name: string, budget: { left: number }): void {
+    const fd = openBeneath(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    try {
+      for (const entry of fs.readdirSync(fdPath(fd))) {
+        if (--budget.left < 0) throw new AppError("PAYLOAD_TOO_LARGE", `more than ${FILES_LIMITS.maxDeleteEntries} entries to delete in one call`);
+        const st = lstatAt(fd, entry);
+        if (st?.isDirectory()) removeTree(fd, entry, budget);
+        else if (st) fs.unlinkSync(fdPath(fd, entry));
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.rmdirSync(fdPath(dirFd, name));
+  }
+
+  return {
+    read(tenantId: string, userPath: string, opts: { offset?: number; length?: number } = {}) {
+      const { segments } = split(userPath, false);
+      const rel = segments.join("/");
+      const offset = opts.offset ?? 0;
+      const length = Math.min(opts.length ?? FILES_LIMITS.maxReadBytes, FILES_LIMITS.maxReadBytes);
+      if (!Number.isInteger(offset) || offset < 0) throw new AppError("INVALID_PARAMS", "offset must be a non-negative integer");
+      if (!Number.isInteger(length) || length < 0) throw new AppError("INVALID_PARAMS", "length must be a non-negative integer");
+      return withRoot(tenantId, (root) => {
+        let fd: number;
+        try {
+          // O_NONBLOCK: a FIFO planted in the workspace must not hang the gateway.
+          fd = openBeneath(root, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        } catch (err) {
+          translate(err, userPath);
+        }
+        try {
+          const st = fs.fstatSync(fd);
+          if (st.isDirectory()) throw new AppError("CONFLICT", `${shown(userPath)} is a directory`);
+          if (!st.isFile()) throw new AppError("INVALID_PARAMS", `${shown(userPath)} is not a regular file`);
+          const want = Math.max(0, Math.min(length, st.size - offset));
+          const buf = Buffer.alloc(want);
+          let got = 0;
+          while (got < want) {
+            const n = fs.readSync(fd, buf, got, want - got, offset + got);
+            if (n === 0) break;
+            got += n;
+          }
+          return { path: rel, size: st.size, offset, bytes: buf.subarray(0, got), truncated: offset + got < st.size };
+        } finally {
+          fs.closeSync(fd);
+        }
+      });
+    },
+
+    write(tenantId: string, userPath: string, data: Uint8Array, opts: { mode?: "overwrite" | "create" | "append"; mkdirs?: boolean } = {}) {
+      if (data.length > FILES_LIMITS.maxWriteBytes) throw new AppError("PAYLOAD_TOO_LARGE", `content is larger than ${FILES_LIMITS.maxWriteBytes} bytes`);
+      const { segments, leaf } = split(userPath, false);
+      const mode = opts.mode ?? "overwrite";
+      return withRoot(tenantId, (root) => {
+        // Walk (and with mkdirs, create) the parents, each opened beneath the one before.
+        let dirFd = fs.openSync(fdPath(root), O_RDONLY | O_DIRECTORY);
+        try {
+          for (const seg of segments.slice(0, -1)) {
+            let next: number;
+            try {
+              next = openBeneath(dirFd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            } catch (err) {
+              if (!(err instanceof Openat2Error && err.code === "ENOENT" && opts.mkdirs)) translate(err, userPath);
+              fs.mkdirSync(fdPath(dirFd, seg), { mode: 0o700 });
+              next = openBeneath(dirFd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+              own(next);
+            }
+            fs.closeSync(dirFd);
+            dirFd = next;
+          }
+          const existing = lstatAt(dirFd, leaf!);
+          if (existing?.isSymbolicLink()) throw new PathError("final_symlink", userPath, `path ${shown(userPath)} is a symbolic link; links are not followed`);
+          if (existing?.isDirectory()) throw new AppError("CONFLICT", `${shown(userPath)} is a directory`);
+          if (existing && !existing.isFile()) throw new AppError("INVALID_PARAMS", `${shown(userPath)} is not a regular file`);
+          const writeAll = (fd: number) => {
+            let off = 0;
+            while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+          };
+          if (mode === "overwrite") {
+            // Write a fresh file and rename it over the target: readers never see half a file.
+            const tmp = `.openclaw-tmp-${crypto.randomUUID()}`;
+            const fd = openBeneath(dirFd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+            try {
+              writeAll(fd);
+              own(fd);
+            } catch (err) {
+              fs.closeSync(fd);
+              fs.rmSync(fdPath(dirFd, tmp), { force: true });
+              throw err;
+            }
+            fs.closeSync(fd);
+            try {
+              fs.renameSync(fdPath(dirFd, tmp), fdPath(dirFd, leaf!));
+            } catch (err) {
+              fs.rmSync(fdPath(dirFd, tmp), { force: true });
+              translate(err, userPath);
+            }
+          } else {
+            const flags = mode === "create" ? O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW : O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK;
+            let fd: number;
+            try {
+              fd = openBeneath(dirFd, leaf!, flags, 0o600);
+            } catch (err) {
+              translate(err, userPath);
+            }
+            try {
+              if (!fs.fstatSync(fd).isFile()) throw new AppError("INVALID_PARAMS", `${shown(userPath)} is not a regular file`);
+              writeAll(fd);
+              own(fd);
+            } finally {
+              fs.closeSync(fd);
+            }
+          }
+          const st = lstatAt(dirFd, leaf!)!;
+          return { path: segments.join("/"), size: st.size, mtime: new Date(st.mtimeMs).toISOString() };
+        } finally {
+          fs.closeSync(dirFd);
+        }
+      });
+    },
+
+    list(tenantId: string, userPath: string | undefined, opts: { limit?: number } = {}) {
+      const { segments } = split(userPath, true);
+      const rel = segments.join("/") || ".";
+      const limit = Math.min(opts.limit ?? FILES_LIMITS.defaultListEntries, FILES_LIMITS.maxListEntries);
+      return withRoot(tenantId, (root) => {
+        const fd = openDir(root, rel, String(userPath ?? "."));
+        try {
+          const names = fs.readdirSync(fdPath(fd)).sort();
+          const entries: FileStat[] = [];
+          for (const name of names.slice(0, limit)) {
+            const st = lstatAt(fd, name);
+            if (st) entries.push(statOf(name, st, fd, name));
+          }
+          return { path: rel === "." ? "" : rel, entries, truncated: names.length > limit, total: names.length };
+        } finally {
+          fs.closeSync(fd);
+        }
+      });
+    },
+
+    stat(tenantId: string, userPath: string | undefined): FileStat {
+      const { segments, parent, leaf } = split(userPath, true);
+      return withRoot(tenantId, (root) => {
+        if (leaf === null) {
+          const st = fs.fstatSync(root);
+          return { path: "", kind: "directory" as const, size: st.size, mtime: new Date(st.mtimeMs).toISOString(), mode: (st.mode & 0o7777).toString(8).padStart(4, "0") };
+        }
+        const dirFd = openDir(root, parent, String(userPath));
+        try {
+          const st = lstatAt(dirFd, leaf);
+          if (!st) throw new AppError("NOT_FOUND", `${shown(String(userPath))} does not exist`);
+          return statOf(segments.join("/"), st, dirFd, leaf);
+        } finally {
+          fs.closeSync(dirFd);
+        }
+      });
+    },
+
+    delete(tenantId: string, userPath: string, opts: { recursive?: boolean } = {}) {
+      const { segments, parent, leaf } = split(userPath, false);
+      return withRoot(tenantId, (root) => {
+        const dirFd = openDir(root, parent, userPath);
+        try {
+          const st = lstatAt(dirFd, leaf!);
+          if (!st) throw new AppError("NOT_FOUND", `${shown(userPath)} does not exist`);
+          try {
+            if (!st.isDirectory()) fs.unlinkSync(fdPath(dirFd, leaf!));
+            else if (opts.recursive) removeTree(dirFd, leaf!, { left: FILES_LIMITS.maxDeleteEntries });
+            else fs.rmdirSync(fdPath(dirFd, leaf!));
+          } catch (err) {
+            if (err instanceof AppError) throw err;
+            translate(err, userPath);
+          }
+          return { path: segments.join("/"), deleted: true as const, kind: kindOf(st) };
+        } finally {
+          fs.closeSync(dirFd);
+        }
+      });
+    },
+  };
+}
+
+export type FilesService = ReturnType<typeof createFilesService>;
