@@ -122,9 +122,10 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
     return { segments, parent: segments.length > 1 ? segments.slice(0, -1).join("/") : ".", leaf: segments[segments.length - 1]! };
   }
 
+  /** A directory to operate in: links on the way (the last one too) must stay beneath the workspace. */
   function openDir(rootFd: number, rel: string, userPath: string): number {
     try {
-      return openBeneath(rootFd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      return openBeneath(rootFd, rel, O_RDONLY | O_DIRECTORY);
     } catch (err) {
       translate(err, userPath);
     }
@@ -195,17 +196,24 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
       const { segments, leaf } = split(userPath, false);
       const mode = opts.mode ?? "overwrite";
       return withRoot(tenantId, (root) => {
-        // Walk (and with mkdirs, create) the parents, each opened beneath the one before.
+        // Walk (and with mkdirs, create) the parents. Each is opened beneath the workspace root, so links
+        // on the way may be followed only while they stay inside it.
         let dirFd = fs.openSync(fdPath(root), O_RDONLY | O_DIRECTORY);
         try {
-          for (const seg of segments.slice(0, -1)) {
+          const parents = segments.slice(0, -1);
+          for (let i = 0; i < parents.length; i++) {
+            const prefix = parents.slice(0, i + 1).join("/");
             let next: number;
             try {
-              next = openBeneath(dirFd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+              next = openBeneath(root, prefix, O_RDONLY | O_DIRECTORY);
             } catch (err) {
               if (!(err instanceof Openat2Error && err.code === "ENOENT" && opts.mkdirs)) translate(err, userPath);
-              fs.mkdirSync(fdPath(dirFd, seg), { mode: 0o700 });
-              next = openBeneath(dirFd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+              try {
+                fs.mkdirSync(fdPath(dirFd, parents[i]!), { mode: 0o700 });
+              } catch (mkErr) {
+                translate(mkErr, userPath);
+              }
+              next = openBeneath(dirFd, parents[i]!, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
               own(next);
             }
             fs.closeSync(dirFd);

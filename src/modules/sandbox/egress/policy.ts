@@ -80,6 +80,7 @@ export function canonicalHost(raw: string): string | null {
     }
     return net.isIPv6(host) ? host : null;
   }
+  if (raw.includes(":")) return null; // a port, or an IPv6 address without brackets
   if (host.endsWith(".")) host = host.slice(0, -1);
   if (!host || host.includes("..") || host.startsWith(".")) return null;
   if (net.isIPv4(host)) return host;
@@ -116,21 +117,25 @@ const DENIED_V6 = [
   ["fec0::", 10], ["ff00::", 8],
 ] as const;
 
-function deniedList(): net.BlockList {
-  const list = new net.BlockList();
-  for (const [ip, bits] of DENIED_V4) list.addSubnet(ip, bits, "ipv4");
-  for (const [ip, bits] of DENIED_V6) list.addSubnet(ip, bits, "ipv6");
+// One list per family: a BlockList also matches IPv4 addresses against IPv4-mapped IPv6 rules, and
+// the IPv6 list holds ::/96 and ::ffff:0:0/96.
+function deniedLists(): { v4: net.BlockList; v6: net.BlockList } {
+  const v4 = new net.BlockList();
+  const v6 = new net.BlockList();
+  for (const [ip, bits] of DENIED_V4) v4.addSubnet(ip, bits, "ipv4");
+  for (const [ip, bits] of DENIED_V6) v6.addSubnet(ip, bits, "ipv6");
   // Every address of this host's own interfaces: a service on 0.0.0.0 answers on all of them.
   for (const addrs of Object.values(os.networkInterfaces())) {
     for (const a of addrs ?? []) {
       const ip = a.address.split("%")[0]!;
-      if (net.isIP(ip)) list.addAddress(ip, net.isIPv6(ip) ? "ipv6" : "ipv4");
+      if (net.isIPv4(ip)) v4.addAddress(ip, "ipv4");
+      else if (net.isIPv6(ip)) v6.addAddress(ip, "ipv6");
     }
   }
-  return list;
+  return { v4, v6 };
 }
 
-let denied: net.BlockList | null = null;
+let denied: { v4: net.BlockList; v6: net.BlockList } | null = null;
 
 /** Why `ip` may not be dialled, or null when it may. `allowPrivate` lists the admin's exceptions. */
 export function refusedAddress(ip: string, allowPrivate: net.BlockList | null): string | null {
@@ -138,8 +143,8 @@ export function refusedAddress(ip: string, allowPrivate: net.BlockList | null): 
   if (family === 0) return "not an IP address";
   const type = family === 6 ? "ipv6" : "ipv4";
   if (allowPrivate?.check(ip, type)) return null;
-  denied ??= deniedList();
-  if (denied.check(ip, type)) return "private, loopback, link-local, metadata or host address";
+  denied ??= deniedLists();
+  if ((family === 4 ? denied.v4 : denied.v6).check(ip, type)) return "private, loopback, link-local, metadata or host address";
   return null;
 }
 

@@ -12,6 +12,18 @@ export const OP = {
   JSET_K: 0x45,
   JA: 0x05,
   RET_K: 0x06,
+  RET_A: 0x16,
+  ALU_AND_K: 0x54,
+  LD_IMM: 0x00,
+  LD_MEM: 0x60,
+  ST: 0x02,
+  LDX_IMM: 0x01,
+  TAX: 0x07,
+  TXA: 0x87,
+  JEQ_X: 0x1d,
+  JGT_X: 0x2d,
+  JGE_X: 0x3d,
+  JSET_X: 0x4d,
 } as const;
 
 export const RET = {
@@ -93,6 +105,8 @@ function load(data: SeccompData, offset: number): number {
 /** Runs a program the way the kernel would; returns the action word. Rejects backward jumps. */
 export function run(program: readonly Insn[], data: SeccompData): number {
   let a = 0;
+  let x = 0;
+  const mem = new Uint32Array(16);
   let pc = 0;
   let steps = 0;
   while (pc < program.length) {
@@ -120,6 +134,49 @@ export function run(program: readonly Insn[], data: SeccompData): number {
         break;
       case OP.RET_K:
         return insn.k >>> 0;
+      // The rest is what libseccomp emits; the gateway's own programs use only the above.
+      case OP.RET_A:
+        return a >>> 0;
+      case OP.ALU_AND_K:
+        a = (a & insn.k) >>> 0;
+        pc++;
+        break;
+      case OP.LD_IMM:
+        a = insn.k >>> 0;
+        pc++;
+        break;
+      case OP.LDX_IMM:
+        x = insn.k >>> 0;
+        pc++;
+        break;
+      case OP.LD_MEM:
+        a = mem[insn.k & 15]!;
+        pc++;
+        break;
+      case OP.ST:
+        mem[insn.k & 15] = a;
+        pc++;
+        break;
+      case OP.TAX:
+        x = a;
+        pc++;
+        break;
+      case OP.TXA:
+        a = x;
+        pc++;
+        break;
+      case OP.JEQ_X:
+        pc += 1 + (a === x ? insn.jt : insn.jf);
+        break;
+      case OP.JGT_X:
+        pc += 1 + (a > x ? insn.jt : insn.jf);
+        break;
+      case OP.JGE_X:
+        pc += 1 + (a >= x ? insn.jt : insn.jf);
+        break;
+      case OP.JSET_X:
+        pc += 1 + ((a & x) !== 0 ? insn.jt : insn.jf);
+        break;
       default:
         throw new Error(`seccomp program uses unsupported opcode 0x${insn.code.toString(16)} at ${pc}`);
     }
