@@ -57,7 +57,7 @@ function compareVersions(a: string, b: string): number {
 }
 
 export function probeBwrap(): BwrapProbe {
-  const path = Bun.which("bwrap");
+  const path = Bun.which("bwrap", { PATH: process.env.PATH ?? "" });
   if (!path) return { path: null, version: null, disableUserns: false, problem: "bwrap is not installed (apt-get install bubblewrap)" };
   const v = run([path, "--version"]);
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(v.stdout)?.[1] ?? null;
@@ -70,7 +70,7 @@ export function probeBwrap(): BwrapProbe {
 }
 
 export function probeDocker(): DockerProbe {
-  const path = Bun.which("docker");
+  const path = Bun.which("docker", { PATH: process.env.PATH ?? "" });
   if (!path) return { path: null, serverVersion: null, runtimes: {}, problem: "docker is not installed" };
   const v = run([path, "version", "--format", "{{.Server.Version}}"]);
   if (v.code !== 0) return { path, serverVersion: null, runtimes: {}, problem: `the Docker engine is not reachable: ${v.stderr.trim().split("\n")[0] || "no answer"}` };
@@ -90,8 +90,8 @@ export function probeHost(): HostProbe {
     arch,
     identity: sandboxIdentity(),
     bwrap: probeBwrap(),
-    setprivPath: Bun.which("setpriv"),
-    unsharePath: Bun.which("unshare"),
+    setprivPath: Bun.which("setpriv", { PATH: process.env.PATH ?? "" }),
+    unsharePath: Bun.which("unshare", { PATH: process.env.PATH ?? "" }),
     seccomp: arch ? selfTest(arch) : { ok: false, instructions: 0, failures: [`no seccomp policy for architecture ${process.arch}`] },
     cgroups: detectCgroups(),
   };

@@ -158,3 +158,20 @@ describe("docker profile", () => {
     expect(() => JSON.parse(text)).not.toThrow();
   });
 });
+
+describe("self-test", () => {
+  test("fails, naming the case, for a program that lets TIOCSTI or the x32 ABI through", async () => {
+    const { selfTestProgram } = await import("../../../src/modules/sandbox/seccomp/policy.ts");
+    const good = buildFilter("x86_64");
+    expect(selfTestProgram("x86_64", good).ok).toBe(true);
+    // Drop the ioctl block: its guard is the jeq on the ioctl number.
+    const ioctlAt = good.findIndex((i) => i.code === 0x15 && i.k === X86_64_SYSCALLS.ioctl);
+    const noIoctl = [...good.slice(0, ioctlAt), ...good.slice(ioctlAt + 1 + good[ioctlAt]!.jf)];
+    const r = selfTestProgram("x86_64", noIoctl);
+    expect(r.ok).toBe(false);
+    expect(r.failures.join("\n")).toContain("ioctl(TIOCSTI) denied");
+    const x32At = good.findIndex((i) => i.code === 0x35 && i.k === 0x40000000);
+    const noX32 = [...good.slice(0, x32At), ...good.slice(x32At + 2)]; // the test and its kill
+    expect(selfTestProgram("x86_64", noX32).failures.join("\n")).toContain("x32 ABI killed");
+  });
+});

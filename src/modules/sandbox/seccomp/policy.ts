@@ -193,14 +193,23 @@ export interface SelfTestResult {
 }
 
 export function selfTest(arch: SeccompArch): SelfTestResult {
-  const failures: string[] = [];
   let program: Insn[];
   try {
     program = buildFilter(arch);
+  } catch (err) {
+    return { ok: false, instructions: 0, failures: [`cannot build the filter: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+  return selfTestProgram(arch, program);
+}
+
+/** Checks a program against the cases that matter (exported so a broken program can be shown to fail). */
+export function selfTestProgram(arch: SeccompArch, program: Insn[]): SelfTestResult {
+  const failures: string[] = [];
+  try {
     const bytes = encode(program);
     if (bytes.length % 8 !== 0) failures.push("program size is not a multiple of 8");
   } catch (err) {
-    return { ok: false, instructions: 0, failures: [`cannot build the filter: ${err instanceof Error ? err.message : String(err)}`] };
+    return { ok: false, instructions: program.length, failures: [`cannot encode the filter: ${err instanceof Error ? err.message : String(err)}`] };
   }
   const info = ARCHES[arch];
   const t = info.table;
