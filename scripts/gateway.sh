@@ -3,6 +3,7 @@
 # Extra arguments go to `openclaw gateway` (e.g. --port 18789 --host 127.0.0.1).
 source "$(dirname "$0")/lib.sh"
 ensure_bun
+ensure_apt bubblewrap
 ensure_deps
 say "building dist/openclaw"
 (cd "$ROOT" && bun run build >/dev/null)

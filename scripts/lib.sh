@@ -35,3 +35,33 @@ ensure_deps() {
   say "installing npm dependencies (bun install --frozen-lockfile)"
   (cd "$ROOT" && bun install --frozen-lockfile --silent)
 }
+
+# The sandbox backends the escape probes run against: bubblewrap, a Docker engine with gVisor
+# registered as two runtimes (runsc; runsc-egress, which may reach the egress socket), busybox for the
+# local image, and gcc to build the probes.
+ensure_sandbox_host() {
+  ensure_apt bubblewrap util-linux busybox-static gcc libc6-dev docker.io runsc
+  local want="$ROOT/deploy/docker-daemon.json"
+  local conf=/etc/docker/daemon.json
+  local restart=0
+  if ! bun "$ROOT/scripts/docker-runtimes.ts" check "$conf" 2>/dev/null; then
+    say "registering the gVisor runtimes in $conf"
+    as_root mkdir -p /etc/docker
+    as_root bun "$ROOT/scripts/docker-runtimes.ts" merge "$conf" "$want"
+    restart=1
+  fi
+  if docker info >/dev/null 2>&1 && [ "$restart" = 1 ]; then
+    say "restarting dockerd to load the runtimes"
+    if command -v systemctl >/dev/null && systemctl is-active --quiet docker 2>/dev/null; then as_root systemctl restart docker
+    else as_root pkill -x dockerd || true; sleep 2; fi
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    if command -v systemctl >/dev/null && systemctl list-unit-files docker.service >/dev/null 2>&1 && as_root systemctl start docker 2>/dev/null; then :
+    else
+      say "starting dockerd in the background (log: /var/log/openclaw-ci-dockerd.log)"
+      as_root sh -c 'nohup dockerd >/var/log/openclaw-ci-dockerd.log 2>&1 &'
+    fi
+    for _ in $(seq 1 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+    docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/openclaw-ci-dockerd.log" >&2; exit 1; }
+  fi
+}
