@@ -72,7 +72,11 @@ while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done
 ulimit -n ${FD_LIMIT}; ulimit -c 0
 eval "$1"; shift
 n=$1; shift
-if [ "$n" -gt 0 ]; then
+if [ "$n" = 1 ] && [ "$3" = d ]; then
+  # Only the workspace: bind it straight onto the stage directory (one mount, no tmpfs).
+  mount --bind "$1" "$stage"
+  shift 3
+else
   mount -t tmpfs -o mode=0755,size=65536,nosuid,nodev openclaw-stage "$stage"
   while [ "$n" -gt 0 ]; do
     if [ "$3" = d ]; then mkdir "$stage/$2"; else : > "$stage/$2"; fi
@@ -121,11 +125,13 @@ function rlimitScript(spec: LaunchSpec, cgroup: RunCgroup | null): string {
 export function buildBwrapLaunch(spec: LaunchSpec, host: BwrapHost, cgroup: RunCgroup | null): BwrapLaunch {
   const staged: { source: string; name: string; kind: "d" | "f" }[] = [];
   const stage = host.identity.viaStage ? stageDir() : null;
+  // Only the workspace to stage: it is bound onto the stage directory itself (see STAGE_SCRIPT).
+  const single = !!stage && spec.mounts.length === 0 && !spec.egress;
   const src = (m: Pick<MountSpec, "source" | "kind">): string => {
     if (!stage) return m.source;
     const name = `m${staged.length}`;
     staged.push({ source: m.source, name, kind: m.kind === "dir" ? "d" : "f" });
-    return `${stage}/${name}`;
+    return single ? stage : `${stage}/${name}`;
   };
 
   const opts: string[] = [

@@ -186,7 +186,8 @@ function killAll(procsFile: string): number {
 }
 
 async function rmdirWhenEmpty(dirs: string[]): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
+  // The run's last processes may still be exiting when it returns: retry quickly, then back off.
+  for (let attempt = 0; attempt < 60; attempt++) {
     const left = dirs.filter((d) => fs.existsSync(d));
     if (left.length === 0) return;
     for (const d of left) {
@@ -197,7 +198,7 @@ async function rmdirWhenEmpty(dirs: string[]): Promise<void> {
         // still has processes: wait for them to be reaped
       }
     }
-    await Bun.sleep(Math.min(10 * (attempt + 1), 100));
+    await Bun.sleep(Math.min(2 ** attempt, 100));
   }
 }
 

@@ -159,6 +159,7 @@ export function createSandboxService(deps: SandboxDeps) {
   const homeLabel = crypto.createHash("sha256").update(path.resolve(home)).digest("hex").slice(0, 16);
   const runDir = path.join(home, "run");
   const seccompFiles = new Map<string, string>();
+  const cleanups = new Set<Promise<unknown>>();
 
   function privateRunDir(): string {
     fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
@@ -361,7 +362,12 @@ export function createSandboxService(deps: SandboxDeps) {
         const stats = cgroup?.stats();
         return { ...out, resources: { limiter: host.cgroups.limiter, cpuMs: stats?.cpuMs, memoryPeakBytes: stats?.memoryPeakBytes, oomKilled: stats?.oomKilled } };
       } finally {
-        await cgroup?.remove();
+        // Removed in the background: the run's last processes may take a few ms to leave it.
+        if (cgroup) {
+          const removal = cgroup.remove().catch((err) => log.warn("could not remove a sandbox cgroup", { error: String(err) }));
+          cleanups.add(removal);
+          void removal.finally(() => cleanups.delete(removal));
+        }
       }
     }
     const l = buildDockerLaunch(spec, { dockerPath: docker!.path, image: docker!.image, runtime: docker!.runtime, seccompProfilePath: dockerProfileFile(host, docker!.gvisor), identity: host.identity, homeLabel, gvisor: docker!.gvisor });
@@ -568,6 +574,11 @@ export function createSandboxService(deps: SandboxDeps) {
       const ids = ps.stdout.toString().trim().split("\n").filter(Boolean);
       if (ids.length) Bun.spawnSync([docker, "kill", ...ids], { stdout: "ignore", stderr: "ignore", timeout: 10_000 });
       return ids.length;
+    },
+
+    /** Waits for background cleanups (cgroup removal) to finish. */
+    async drain(): Promise<void> {
+      await Promise.all([...cleanups]);
     },
 
     homeLabel,
