@@ -177,6 +177,26 @@ describe("the same contract in docker and gVisor", () => {
   }
 });
 
+describe("overlay mounts", () => {
+  for (const m of MODES.slice(0, 2)) {
+    test(`${m.label}: a tenant directory mounted read-only under /mnt; a mount leading outside is refused`, async () => {
+      const w = sandboxWorld(m);
+      const plugins = path.join(w.core.tenants.dir("alpha"), "plugins");
+      fs.writeFileSync(path.join(plugins, "tool.txt"), "plugin code\n");
+      fs.chmodSync(plugins, 0o755);
+      fs.chmodSync(path.join(plugins, "tool.txt"), 0o644);
+      w.core.overlays.set("alpha", { sandbox: { mounts: [{ source: "plugins", target: "/mnt/plugins" }] } }, operatorCtx);
+      const r = await w.core.sandbox.run({ tenantId: "alpha", command: ["/bin/sh", "-c", "cat /mnt/plugins/tool.txt; echo x > /mnt/plugins/new.txt || echo read-only"], origin: "rpc" });
+      expect(r.stdout).toBe("plugin code\nread-only\n");
+      expect(fs.existsSync(path.join(plugins, "new.txt"))).toBe(false);
+      fs.symlinkSync("/etc", path.join(w.core.tenants.dir("alpha"), "etc-link"));
+      expect(() => w.core.overlays.set("alpha", { sandbox: { mounts: [{ source: "etc-link", target: "/mnt/etc" }] } }, operatorCtx)).toThrow("leads outside the tenant root");
+      expect(() => w.core.overlays.set("alpha", { sandbox: { mounts: [{ source: "../beta", target: "/mnt/b" }] } }, operatorCtx)).toThrow('contains ".."');
+      w.core.close();
+    }, 30_000);
+  }
+});
+
 describe("egress per tool, in every mode", () => {
   let web: { port: number; stop(force: boolean): void };
   let tunnel: Bun.TCPSocketListener<undefined>;
