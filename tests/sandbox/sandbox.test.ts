@@ -106,6 +106,9 @@ describe("sandbox.exec over RPC (bwrap)", () => {
     const info = await rpc(w.beta, "sandbox.info", {});
     expect(info.result).toMatchObject({ mode: "bwrap", allowedModes: ["bwrap", "docker"], today: { runs: after.runs } });
     expect(info.result.limits).toMatchObject({ memoryMb: 512, timeoutSeconds: 60 });
+    const usage = await rpc(w.beta, "tenants.usage", {});
+    expect(usage.result.sandbox.today.runs).toBe(after.runs);
+    expect(usage.result.sandbox.month.seconds).toBeGreaterThanOrEqual(0.3);
   });
 });
 

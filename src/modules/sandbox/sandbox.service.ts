@@ -546,6 +546,16 @@ export function createSandboxService(deps: SandboxDeps) {
       return { runs: row?.runs ?? 0, seconds: Math.round((row?.ms ?? 0) / 10) / 100 };
     },
 
+    /** Sandbox runs and seconds today and this month (UTC), for usage reports. */
+    usage(tenantId: string) {
+      const now = deps.clock.now();
+      const dayStart = Math.floor(now / 86_400_000) * 86_400_000;
+      const d = new Date(now);
+      const month = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+      const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+      return { today: this.seconds(tenantId, dayStart, dayStart + 86_400_000), month: this.seconds(tenantId, month, nextMonth) };
+    },
+
     /** What the tenant's sandbox looks like: mode, limits, tools with egress, usage today. */
     info(tenantId: string) {
       const c = deps.config();

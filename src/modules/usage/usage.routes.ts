@@ -20,7 +20,7 @@ export function usageRoutes(core: Core) {
       "/tenants/:id/usage",
       ({ params, query }) => {
         core.tenants.get(params.id);
-        return { ...core.usage.summary(params.id), quota: core.quotaStatus(params.id), days: core.usage.history({ tenantId: params.id, ...query }) };
+        return { ...core.usage.summary(params.id), sandbox: core.sandbox.usage(params.id), quota: core.quotaStatus(params.id), days: core.usage.history({ tenantId: params.id, ...query }) };
       },
       { params: t.Object({ id: t.String({ maxLength: 64 }) }), query: Range, ...doc("tenants.getUsage", "A tenant's usage: today, this month, per model, per day, and quota status") },
     );

@@ -10,13 +10,16 @@ const Day = T.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}$", description: "UTC date
 export const usageRpc = [
   defineMethod({
     name: "tenants.usage",
-    summary: "The calling tenant's usage and cost: today, this month, and this month per model.",
+    summary: "The calling tenant's usage and cost: today, this month, and this month per model; sandbox runs and seconds.",
     params: T.Object({ tenantId: SelfTenantId }, strict),
     result: T.Record(T.String(), T.Unknown()),
     tenantScoped: true,
     mutates: false,
     example: {},
-    handler: (ctx, p) => ctx.core.usage.summary(selfOnly(ctx, p.tenantId, "tenants.usage")),
+    handler: (ctx, p) => {
+      const id = selfOnly(ctx, p.tenantId, "tenants.usage");
+      return { ...ctx.core.usage.summary(id), sandbox: ctx.core.sandbox.usage(id) };
+    },
   }),
   defineMethod({
     name: "tenants.usage.history",
