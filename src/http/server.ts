@@ -26,6 +26,7 @@ import { statusRoutes } from "./status.routes.ts";
 import { surfaceOf } from "./surface.ts";
 import { acquireGatewayLock } from "../core/gateway-lock.ts";
 import { startCheckpointer } from "../db/checkpointer.ts";
+import { removeStaleRunCgroups } from "../modules/sandbox/cgroups.ts";
 
 function tryTenant(request: Request): string | undefined {
   try {
@@ -176,6 +177,8 @@ function checkSandboxes(core: Core, log: Logger): void {
   core.sandbox
     .status({ docker: allowed.includes("docker") })
     .then((s) => {
+      const stale = removeStaleRunCgroups(s.host.cgroups);
+      if (stale > 0) log.info(`removed ${stale} sandbox cgroup(s) left by an earlier process`);
       for (const mode of allowed) {
         const m = s.modes[mode];
         if (m.usable) log.info(`sandbox mode ${mode} ready`, { limiter: mode === "bwrap" ? s.host.cgroups.limiter : "docker", runtime: mode === "docker" ? s.docker?.runtime : undefined });

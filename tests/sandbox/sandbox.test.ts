@@ -283,6 +283,19 @@ describe("openclaw sandbox exec (operator CLI)", () => {
     expect(timeout.err).toContain("timeout");
   });
 
+  test("killing the process that started a sandbox kills the sandbox (bwrap --die-with-parent)", async () => {
+    const home = makeHome();
+    cli(home, ["tenants", "create", "acme"]);
+    const marker = `${Math.floor(Math.random() * 1e6)}.777`;
+    const p = Bun.spawn(["bun", "src/main.ts", "sandbox", "exec", "--tenant", "acme", "--", "sh", "-c", `sleep ${marker} & sleep ${marker}`], { cwd: ROOT, env: { PATH: process.env.PATH!, OPENCLAW_HOME: home }, stdout: "ignore", stderr: "ignore" });
+    for (let i = 0; i < 50 && noProcessWith(`sleep ${marker}`); i++) await Bun.sleep(100);
+    expect(noProcessWith(`sleep ${marker}`)).toBe(false);
+    p.kill("SIGKILL");
+    await p.exited;
+    for (let i = 0; i < 30 && !noProcessWith(`sleep ${marker}`); i++) await Bun.sleep(100);
+    expect(noProcessWith(`sleep ${marker}`)).toBe(true);
+  }, 20_000);
+
   test("--allow gives the operator's run exactly those entries; bad input is one line", () => {
     const home = makeHome();
     cli(home, ["tenants", "create", "acme"]);
@@ -291,6 +304,25 @@ describe("openclaw sandbox exec (operator CLI)", () => {
     expect(cli(home, ["sandbox", "exec", "--tenant", "ghost", "--", "true"]).err.trim()).toBe('openclaw: tenant "ghost" not found');
     expect(cli(home, ["sandbox", "exec", "--tenant", "acme", "--mode", "vm", "--", "true"]).err).toContain("--mode must be bwrap or docker");
   });
+});
+
+describe("openclaw sandbox image build", () => {
+  test("builds a runnable image locally, usable by the non-root sandbox user, with busybox and the C library", () => {
+    const home = makeHome();
+    const tag = `openclaw-sandbox-test:${Date.now()}`;
+    const r = Bun.spawnSync(["bun", "src/main.ts", "sandbox", "image", "build", "--tag", tag, "--json"], { cwd: ROOT, env: { PATH: process.env.PATH!, OPENCLAW_HOME: home }, stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(0);
+    const built = JSON.parse(r.stdout.toString());
+    expect(built.tag).toBe(tag);
+    expect(built.id).toStartWith("sha256:");
+    try {
+      const run = Bun.spawnSync(["docker", "run", "--rm", "--user", "65534:65534", "--init", tag, "/bin/sh", "-c", "id -u; stat -c %a /tmp /bin /sbin/.. ; ls /lib*/ | grep -c 'libc.so'"], { stdout: "pipe", stderr: "pipe" });
+      expect(run.stderr.toString()).toBe("");
+      expect(run.stdout.toString().split("\n").slice(0, 4)).toEqual(["65534", "1777", "755", "755"]);
+    } finally {
+      Bun.spawnSync(["docker", "rmi", "-f", tag], { stdout: "ignore", stderr: "ignore" });
+    }
+  }, 60_000);
 });
 
 describe("self-test refusals", () => {

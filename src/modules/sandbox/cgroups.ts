@@ -295,3 +295,29 @@ export function createRunCgroup(support: CgroupSupport, runId: string, limits: R
   }
   return null;
 }
+
+/**
+ * Removes run cgroups left behind by a process that died mid-run (the CLI killed, a crash). A cgroup
+ * still in use by another gateway's live run is not empty, so rmdir refuses it and it stays.
+ */
+export function removeStaleRunCgroups(support: CgroupSupport): number {
+  const bases = support.limiter === "cgroup-v2" ? [support.v2Base!] : support.limiter === "cgroup-v1" ? [...new Set(Object.values(support.v1Bases ?? {}))] : [];
+  let removed = 0;
+  for (const base of bases) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(base).filter((n) => n.startsWith("openclaw-sb-"));
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      try {
+        fs.rmdirSync(path.join(base, n));
+        removed++;
+      } catch {
+        // in use: a live run of another process
+      }
+    }
+  }
+  return removed;
+}

@@ -85,12 +85,17 @@ export async function buildSandboxImage(opts: ImageBuildOptions): Promise<ImageB
     fs.writeFileSync(path.join(root, "etc/group"), `${groups.join("\n")}\n`, { mode: 0o644 });
     fs.writeFileSync(path.join(root, "etc/hostname"), "sandbox\n", { mode: 0o644 });
     for (const ca of ["/etc/ssl/certs/ca-certificates.crt"]) if (fs.existsSync(ca)) copyInto(root, ca, 0o644);
+    // Modes are set explicitly: the gateway runs with umask 077, and a 0700 directory in the image
+    // would lock the non-root sandbox user (and docker-init) out.
     let files = 0;
     let bytes = 0;
     for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile()) {
+      const p = path.join(entry.parentPath, entry.name);
+      if (entry.isDirectory()) fs.chmodSync(p, p === path.join(root, "tmp") ? 0o1777 : 0o755);
+      else if (entry.isFile()) {
         files++;
-        bytes += fs.statSync(path.join(entry.parentPath, entry.name)).size;
+        bytes += fs.statSync(p).size;
+        if ((fs.statSync(p).mode & 0o111) === 0) fs.chmodSync(p, 0o644);
       }
     }
     log(`root filesystem: ${files} files, ${(bytes / 1e6).toFixed(1)} MB; importing as ${opts.tag}`);
