@@ -130,6 +130,9 @@ function semanticProblems(c: GatewayConfig): Problem[] {
       }
     });
   }
+  if (c.backup.encryptionKey !== undefined && c.backup.encryptionKey.length < 16) {
+    out.push({ path: ["backup", "encryptionKey"], message: "must be at least 16 characters (use 32+ random characters, e.g. `openssl rand -base64 32`)" });
+  }
   c.sandbox.egress?.allowPrivate?.forEach((entry, i) => {
     if (!isIpOrCidr(entry)) out.push({ path: ["sandbox", "egress", "allowPrivate", i], message: `"${entry}" is not an IP address or CIDR` });
   });

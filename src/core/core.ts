@@ -23,6 +23,7 @@ import { createUsageService, type UsageService } from "../modules/usage/usage.se
 import { createSandboxService, type SandboxService } from "../modules/sandbox/sandbox.service.ts";
 import { sandboxIdentity } from "../modules/sandbox/host.ts";
 import { createFilesService, type FilesService } from "../modules/files/files.service.ts";
+import { createBackupService, type BackupService } from "../modules/backup/backup.service.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "../version.ts";
@@ -58,6 +59,7 @@ export interface Core {
   readonly chat: ReturnType<typeof createChatService>;
   readonly sandbox: SandboxService;
   readonly files: FilesService;
+  readonly backups: BackupService;
   readonly startedAt: number;
   /** Limits, where they come from, today's usage and what remains. */
   quotaStatus(tenantId: string): ReturnType<QuotasService["status"]> & { usage: ReturnType<QuotaEngine["snapshot"]> };
@@ -120,6 +122,7 @@ export function createCore(opts: CoreOptions = {}): Core {
   });
   const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox") });
   const files = createFilesService({ home, identity: sandboxIdentity });
+  const backups = createBackupService({ home, version: VERSION, schemaVersion: handle.schemaVersion, config: getConfig, handle, audit, tenants, tokens, quotaEngine, ledger, clock, log: log.withTag("backup") });
   emptyTrash(home);
 
   let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
@@ -155,6 +158,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     chat,
     sandbox,
     files,
+    backups,
     startedAt: clock.now(),
     quotaStatus(tenantId: string) {
       return { ...quotas.status(tenantId), usage: quotaEngine.snapshot(tenantId) };

@@ -5,3 +5,4 @@ export * from "../modules/quotas/quotas.sql.ts";
 export * from "../modules/audit/audit.sql.ts";
 export * from "../modules/usage/usage.sql.ts";
 export * from "../modules/sandbox/sandbox.sql.ts";
+export * from "../modules/backup/backup.sql.ts";

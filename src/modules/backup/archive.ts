@@ -1,0 +1,429 @@
+// The backup archive: a tar stream (tar-stream) through zstd (node:zlib), optionally encrypted, written
+// and read as streams so memory stays bounded whatever the tenant's size.
+//
+//   openclaw-backup.json     first: format, version, tenant id, time, gateway version
+//   state/<table>.jsonl      the tenant's rows from state.db, one JSON object per line
+//   tenant/…                 the tenant's directory: directories and regular files only
+//   manifest.json            last: every entry above with its size and SHA-256
+//
+// Extraction trusts nothing in the archive: every entry is checked (type, path, duplicates after
+// normalisation, size and count caps, total decompressed bytes) before a byte is written, and is
+// written only inside a fresh private directory with O_EXCL|O_NOFOLLOW. The caller verifies the
+// manifest and then moves the result into place.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { Transform, Writable, type Readable, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import tar from "tar-stream";
+import { AppError } from "../../core/errors.ts";
+import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
+import { DecryptStream, ENCRYPTED_MAGIC, EncryptStream } from "./encryption.ts";
+
+export const FORMAT = "openclawmu-backup";
+export const FORMAT_VERSION = 1;
+export const HEADER_ENTRY = "openclaw-backup.json";
+export const MANIFEST_ENTRY = "manifest.json";
+export const STATE_TABLES = ["tenants", "tenant_quotas", "tenant_tokens", "usage_ledger", "sandbox_runs"] as const;
+export type StateTable = (typeof STATE_TABLES)[number];
+
+export interface ArchiveHeader {
+  format: typeof FORMAT;
+  version: number;
+  tenantId: string;
+  createdAt: string;
+  gatewayVersion: string;
+  schemaVersion: number;
+}
+
+export interface ManifestEntry {
+  path: string;
+  type: "file" | "dir";
+  size: number;
+  sha256?: string;
+}
+
+export interface Manifest extends ArchiveHeader {
+  entries: ManifestEntry[];
+  skipped: { path: string; kind: string }[];
+}
+
+export interface RestoreLimits {
+  maxBytes: number;
+  maxEntries: number;
+}
+
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+/** Counts and hashes the bytes flowing through; optionally reports progress. */
+class Tap extends Transform {
+  readonly hash = crypto.createHash("sha256");
+  bytes = 0;
+  constructor(private readonly onBytes?: (n: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback) {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    cb(null, chunk);
+  }
+}
+
+/** Fails the stream once more than `max` bytes have passed (a decompression bomb). */
+class Cap extends Transform {
+  private seen = 0;
+  constructor(private readonly max: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback) {
+    this.seen += chunk.length;
+    if (this.seen > this.max) return cb(new AppError("PAYLOAD_TOO_LARGE", `the archive expands to more than ${this.max} bytes (a decompression bomb, or over backup.maxRestoreBytes)`));
+    cb(null, chunk);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+export interface TreeEntry {
+  rel: string;
+  abs: string;
+  type: "file" | "dir";
+  size: number;
+  mode: number;
+  mtimeMs: number;
+}
+
+/** Directories and regular files under `root` (links never followed); anything else is listed as skipped. */
+export function walkTenant(root: string): { entries: TreeEntry[]; skipped: { path: string; kind: string }[] } {
+  const entries: TreeEntry[] = [];
+  const skipped: { path: string; kind: string }[] = [];
+  const visit = (dir: string, rel: string) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const abs = path.join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = fs.lstatSync(abs);
+      if (st.isDirectory()) {
+        entries.push({ rel: r, abs, type: "dir", size: 0, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
+        visit(abs, r);
+      } else if (st.isFile()) entries.push({ rel: r, abs, type: "file", size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
+      else skipped.push({ path: r, kind: st.isSymbolicLink() ? "symlink" : st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : "device" });
+    }
+  };
+  visit(root, "");
+  return { entries, skipped };
+}
+
+export interface WriteResult {
+  sha256: string;
+  sizeBytes: number;
+  files: number;
+  contentBytes: number;
+  skipped: { path: string; kind: string }[];
+}
+
+export async function writeArchive(opts: {
+  header: ArchiveHeader;
+  tenantRoot: string;
+  stateFiles: { table: StateTable; file: string }[];
+  sink: Writable;
+  encryptionKey?: string;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<WriteResult> {
+  const { entries, skipped } = walkTenant(opts.tenantRoot);
+  const total = entries.reduce((s, e) => s + e.size, 0) + opts.stateFiles.reduce((s, f) => s + fs.statSync(f.file).size, 0);
+  let done = 0;
+  const pack = tar.pack();
+  const zstd = zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 } });
+  const out = new Tap();
+  const stages: unknown[] = [pack, zstd];
+  if (opts.encryptionKey) stages.push(new EncryptStream(opts.encryptionKey));
+  stages.push(out, opts.sink);
+  const flowing = pipeline(stages as never);
+  flowing.catch(() => {});
+  const manifest: Manifest = { ...opts.header, entries: [], skipped };
+  const mtime = new Date(Date.parse(opts.header.createdAt));
+
+  const addBuffer = (name: string, data: Buffer) =>
+    new Promise<void>((resolve, reject) => pack.entry({ name, size: data.length, mode: 0o600, mtime }, data, (err) => (err ? reject(err) : resolve())));
+
+  const addFile = async (name: string, abs: string, size: number, mode: number, mtimeMs: number) => {
+    const hash = crypto.createHash("sha256");
+    const entry = pack.entry({ name, size, mode, mtime: new Date(mtimeMs) });
+    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    let read = 0;
+    try {
+      await pipeline(
+        fs.createReadStream("", { fd, autoClose: false, start: 0, end: Math.max(0, size - 1), highWaterMark: 1 << 20 }),
+        new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            hash.update(chunk);
+            read += chunk.length;
+            done += chunk.length;
+            opts.onProgress?.(done, total);
+            cb(null, chunk);
+          },
+        }),
+        entry,
+      ).catch((err) => {
+        throw size === 0 ? err : new AppError("CONFLICT", `${name} changed while it was being backed up (${read} of ${size} bytes read); run the backup again`, { cause: err });
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (read !== size) throw new AppError("CONFLICT", `${name} changed while it was being backed up; run the backup again`);
+    return hash.digest("hex");
+  };
+
+  try {
+    await addBuffer(HEADER_ENTRY, Buffer.from(`${JSON.stringify(opts.header)}\n`));
+    for (const s of opts.stateFiles) {
+      const size = fs.statSync(s.file).size;
+      const name = `state/${s.table}.jsonl`;
+      manifest.entries.push({ path: name, type: "file", size, sha256: await addFile(name, s.file, size, 0o600, Date.parse(opts.header.createdAt)) });
+    }
+    await new Promise<void>((resolve, reject) => pack.entry({ name: "tenant", type: "directory", mode: 0o700, mtime }, (err) => (err ? reject(err) : resolve())));
+    for (const e of entries) {
+      const name = `tenant/${e.rel}`;
+      if (e.type === "dir") {
+        await new Promise<void>((resolve, reject) => pack.entry({ name, type: "directory", mode: e.mode, mtime: new Date(e.mtimeMs) }, (err) => (err ? reject(err) : resolve())));
+        manifest.entries.push({ path: name, type: "dir", size: 0 });
+      } else {
+        manifest.entries.push({ path: name, type: "file", size: e.size, sha256: await addFile(name, e.abs, e.size, e.mode, e.mtimeMs) });
+      }
+    }
+    await addBuffer(MANIFEST_ENTRY, Buffer.from(`${JSON.stringify(manifest)}\n`));
+    pack.finalize();
+    await flowing;
+  } catch (err) {
+    pack.destroy(err as Error);
+    await flowing.catch(() => {});
+    throw err;
+  }
+  const files = entries.filter((e) => e.type === "file").length;
+  return { sha256: out.hash.digest("hex"), sizeBytes: out.bytes, files, contentBytes: entries.reduce((s, e) => s + e.size, 0), skipped };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export interface Extracted {
+  header: ArchiveHeader;
+  manifest: Manifest;
+  /** Directory holding `tenant/` and `state/` as extracted. */
+  dir: string;
+  /** Every entry extracted, with the size and hash of what was actually written. */
+  seen: Map<string, { type: "file" | "dir"; size: number; sha256?: string }>;
+  archiveSha256: string;
+  archiveBytes: number;
+}
+
+function refuse(message: string): AppError {
+  return new AppError("INVALID_PARAMS", `refusing the archive: ${message}; nothing was restored`);
+}
+
+/** Splits an entry name into checked segments; the top level must be one the format defines. */
+function entryPath(raw: string, type: string): string[] {
+  const name = type === "directory" && raw.endsWith("/") ? raw.slice(0, -1) : raw;
+  let segs: string[];
+  try {
+    segs = checkRelativePath(name);
+  } catch (err) {
+    if (err instanceof PathError) throw refuse(`entry ${JSON.stringify(raw.slice(0, 120))}: ${err.message.replace(/^path /, "")}`);
+    throw err;
+  }
+  if (segs.length === 0) throw refuse(`an entry has an empty name`);
+  if (name.includes("//") || segs.join("/") !== name.replace(/^\.\//, "")) throw refuse(`entry ${JSON.stringify(raw.slice(0, 120))} is not in normal form`);
+  return segs.map((s) => s.normalize("NFC"));
+}
+
+export async function extractArchive(opts: {
+  source: Readable;
+  into: string;
+  encryptionKey?: string;
+  limits: RestoreLimits;
+  onProgress?: (archiveBytes: number) => void;
+  /** Called once the header is read (e.g. to refuse an existing target before extracting anything). */
+  onHeader?: (h: ArchiveHeader) => void;
+}): Promise<Extracted> {
+  fs.mkdirSync(opts.into, { mode: 0o700 });
+  const tap = new Tap(opts.onProgress);
+  const seen = new Map<string, { type: "file" | "dir"; size: number; sha256?: string }>();
+  let header: ArchiveHeader | null = null;
+  let manifest: Manifest | null = null;
+  let entries = 0;
+  let bytes = 0;
+  let first = true;
+
+  const extract = tar.extract();
+  const handleEntry = async (h: tar.Header, stream: Readable) => {
+    const type = h.type ?? "file";
+    if (type !== "file" && type !== "directory") {
+      stream.resume();
+      throw refuse(`entry ${JSON.stringify(String(h.name).slice(0, 120))} is a ${type}; only regular files and directories are allowed`);
+    }
+    if (++entries > opts.limits.maxEntries) throw refuse(`more than ${opts.limits.maxEntries} entries`);
+    const segs = entryPath(h.name, type);
+    const key = segs.join("/");
+    if (seen.has(key) || (first && key !== HEADER_ENTRY)) {
+      stream.resume();
+      throw refuse(first ? `the first entry is ${JSON.stringify(key)}, not ${HEADER_ENTRY}` : `entry ${JSON.stringify(key)} appears twice (after normalisation)`);
+    }
+    if (manifest) throw refuse(`entry ${JSON.stringify(key)} comes after the manifest`);
+    const size = type === "file" ? (h.size ?? 0) : 0;
+    if (size < 0 || !Number.isSafeInteger(size)) throw refuse(`entry ${JSON.stringify(key)} has an invalid size`);
+    bytes += size;
+    if (bytes > opts.limits.maxBytes) throw refuse(`more than ${opts.limits.maxBytes} bytes of content (backup.maxRestoreBytes)`);
+
+    if (first || key === MANIFEST_ENTRY) {
+      if (type !== "file" || size > 64 * 1024 * 1024) throw refuse(`${key} is not a small file`);
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        throw refuse(`${key} is not valid JSON`);
+      }
+      seen.set(key, { type: "file", size });
+      if (first) {
+        header = checkHeader(parsed);
+        first = false;
+        opts.onHeader?.(header);
+      } else manifest = parsed as Manifest;
+      return;
+    }
+    const top = segs[0]!;
+    const allowedTop = top === "tenant" || (top === "state" && segs.length === 2 && type === "file" && (STATE_TABLES as readonly string[]).includes(segs[1]!.replace(/\.jsonl$/, "")) && segs[1]!.endsWith(".jsonl"));
+    if (!allowedTop) throw refuse(`entry ${JSON.stringify(key)} is outside the tenant (not tenant/…, state/<table>.jsonl or the format's own files)`);
+    // The parent must be a directory this extraction created (never anything the archive named as a file).
+    const abs = path.join(opts.into, ...segs);
+    const parentKey = segs.slice(0, -1).join("/");
+    if (segs.length > 1 && top === "tenant" && parentKey !== "tenant" && seen.get(parentKey)?.type !== "dir") {
+      if (seen.get(parentKey)?.type === "file") throw refuse(`entry ${JSON.stringify(key)} is inside ${JSON.stringify(parentKey)}, which is a file`);
+    }
+    if (type === "directory") {
+      fs.mkdirSync(abs, { recursive: true, mode: 0o700 });
+      seen.set(key, { type: "dir", size: 0 });
+      stream.resume();
+      return;
+    }
+    fs.mkdirSync(path.dirname(abs), { recursive: true, mode: 0o700 });
+    const st = fs.lstatSync(path.dirname(abs));
+    if (!st.isDirectory() || st.isSymbolicLink()) throw refuse(`entry ${JSON.stringify(key)} has a parent that is not a directory`);
+    let fd: number;
+    try {
+      fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    } catch (err) {
+      throw refuse(`entry ${JSON.stringify(key)} cannot be created (${(err as NodeJS.ErrnoException).code})`);
+    }
+    const hash = crypto.createHash("sha256");
+    let written = 0;
+    try {
+      await pipeline(
+        stream,
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            hash.update(chunk);
+            written += chunk.length;
+            try {
+              let off = 0;
+              while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+              cb();
+            } catch (err) {
+              cb(err as Error);
+            }
+          },
+        }),
+      );
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (written !== size) throw refuse(`entry ${JSON.stringify(key)} is ${written} bytes, not the ${size} its header says`);
+    seen.set(key, { type: "file", size: written, sha256: hash.digest("hex") });
+  };
+
+  extract.on("entry", (h, stream, next) => {
+    handleEntry(h, stream as unknown as Readable).then(
+      () => next(),
+      (err) => {
+        stream.resume();
+        extract.destroy(err);
+      },
+    );
+  });
+
+  // Decide the decoder from the first bytes.
+  const firstBytes = await readStart(opts.source, 8);
+  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = [firstBytes.stream, tap];
+  if (firstBytes.head.subarray(0, 8).equals(ENCRYPTED_MAGIC)) stages.push(new DecryptStream(opts.encryptionKey));
+  else if (!firstBytes.head.subarray(0, 4).equals(ZSTD_MAGIC)) throw refuse("it is neither a zstd stream nor an encrypted backup");
+  stages.push(zlib.createZstdDecompress(), new Cap(opts.limits.maxBytes + 64 * 1024 * 1024), extract);
+  try {
+    await pipeline(stages as never);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw refuse(`it cannot be read (${(err as Error).message.split("\n")[0]})`);
+  }
+  if (!header) throw refuse(`it has no ${HEADER_ENTRY}`);
+  if (!manifest) throw refuse(`it has no ${MANIFEST_ENTRY} (truncated?)`);
+  return { header, manifest, dir: opts.into, seen, archiveSha256: tap.hash.digest("hex"), archiveBytes: tap.bytes };
+}
+
+/** Reads at least `n` bytes from the start of a stream and gives back a stream of everything. */
+async function readStart(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let len = 0;
+  const iterator = source[Symbol.asyncIterator]();
+  while (len < n) {
+    const r = await iterator.next();
+    if (r.done) break;
+    const c = Buffer.from(r.value as Uint8Array);
+    chunks.push(c);
+    len += c.length;
+  }
+  const head = Buffer.concat(chunks);
+  const { Readable: R } = await import("node:stream");
+  const stream = R.from(
+    (async function* () {
+      if (head.length) yield head;
+      while (true) {
+        const r = await iterator.next();
+        if (r.done) return;
+        yield r.value as Buffer;
+      }
+    })(),
+  );
+  return { head, stream };
+}
+
+function checkHeader(raw: unknown): ArchiveHeader {
+  const h = raw as Partial<ArchiveHeader>;
+  if (!h || typeof h !== "object" || h.format !== FORMAT) throw refuse(`${HEADER_ENTRY} does not describe an OpenClawMU backup`);
+  if (h.version !== FORMAT_VERSION) throw refuse(`it is format version ${String(h.version)}; this gateway reads version ${FORMAT_VERSION}`);
+  if (typeof h.tenantId !== "string" || !/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/.test(h.tenantId)) throw refuse(`${HEADER_ENTRY} names no valid tenant`);
+  return h as ArchiveHeader;
+}
+
+/** The manifest must list exactly what was extracted, with the same sizes and hashes. */
+export function verifyManifest(x: Extracted): void {
+  const m = x.manifest;
+  if (m.format !== FORMAT || m.version !== x.header.version || m.tenantId !== x.header.tenantId) throw refuse("the manifest does not match the archive's header");
+  if (!Array.isArray(m.entries)) throw refuse("the manifest has no entry list");
+  const listed = new Set<string>();
+  for (const e of m.entries) {
+    if (!e || typeof e.path !== "string") throw refuse("the manifest has a malformed entry");
+    if (listed.has(e.path)) throw refuse(`the manifest lists ${JSON.stringify(e.path)} twice`);
+    listed.add(e.path);
+    const got = x.seen.get(e.path);
+    if (!got) throw refuse(`${JSON.stringify(e.path)} is in the manifest but not in the archive`);
+    if (got.type !== e.type) throw refuse(`${JSON.stringify(e.path)} is a ${got.type} in the archive but a ${e.type} in the manifest`);
+    if (e.type === "file" && (got.size !== e.size || got.sha256 !== e.sha256)) throw refuse(`${JSON.stringify(e.path)} does not match its size and SHA-256 in the manifest`);
+  }
+  for (const [p] of x.seen) {
+    if (p === HEADER_ENTRY || p === MANIFEST_ENTRY || p === "tenant") continue;
+    if (!listed.has(p)) throw refuse(`${JSON.stringify(p)} is in the archive but not in the manifest`);
+  }
+}

@@ -1,0 +1,243 @@
+// Where archives go and come from: `s3://bucket/key` through @aws-sdk/client-s3 (endpoint, region,
+// path style and credentials from the gateway config only; multipart uploads for large archives), or
+// a local file the operator names. S3 keys are path-hardened like every other path: no absolute
+// keys, no `..`, no backslashes or control characters.
+import fs from "node:fs";
+import path from "node:path";
+import { PassThrough, Readable, type Writable } from "node:stream";
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { GatewayConfig } from "../../config/schema.ts";
+import { AppError } from "../../core/errors.ts";
+import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
+
+export type Location = { kind: "s3"; bucket: string; key: string } | { kind: "file"; path: string };
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function formatLocation(l: Location): string {
+  return l.kind === "s3" ? `s3://${l.bucket}/${l.key}` : l.path;
+}
+
+/** Parses `s3://bucket/key` or an absolute file path. */
+export function parseLocation(raw: string): Location {
+  if (typeof raw !== "string" || raw.length === 0) throw new AppError("INVALID_PARAMS", "give s3://bucket/key or an absolute file path");
+  if (raw.startsWith("s3://")) {
+    const rest = raw.slice(5);
+    const slash = rest.indexOf("/");
+    const bucket = slash < 0 ? rest : rest.slice(0, slash);
+    const key = slash < 0 ? "" : rest.slice(slash + 1);
+    if (!BUCKET.test(bucket) || bucket.includes("..")) throw new AppError("INVALID_PARAMS", `"${bucket.slice(0, 80)}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`);
+    return { kind: "s3", bucket, key: checkKey(key) };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new AppError("INVALID_PARAMS", `unsupported location ${JSON.stringify(raw.slice(0, 80))}: use s3://bucket/key or a file path`);
+  if (!path.isAbsolute(raw)) throw new AppError("INVALID_PARAMS", `file path ${JSON.stringify(raw.slice(0, 200))} must be absolute`);
+  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new AppError("INVALID_PARAMS", "file path contains a control character");
+  return { kind: "file", path: path.normalize(raw) };
+}
+
+/** An S3 key through the path resolver's lexical checks; a trailing "/" marks a prefix. */
+export function checkKey(key: string): string {
+  if (key === "") throw new AppError("INVALID_PARAMS", "the S3 location needs a key (s3://bucket/key)");
+  if (key.length > 1024) throw new AppError("INVALID_PARAMS", "S3 keys are at most 1024 characters");
+  try {
+    checkRelativePath(key.endsWith("/") ? key.slice(0, -1) : key);
+  } catch (err) {
+    if (err instanceof PathError) throw new AppError("INVALID_PARAMS", `S3 key: ${err.message.replace(/^path /, "")}`);
+    throw err;
+  }
+  if (key.includes("//")) throw new AppError("INVALID_PARAMS", "S3 key has an empty path segment");
+  return key;
+}
+
+export function s3Client(config: GatewayConfig): S3Client {
+  const s3 = config.backup.s3;
+  if (!s3) throw new AppError("CONFIG_INVALID", "backup.s3 is not configured in the gateway config");
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region ?? "us-east-1",
+    forcePathStyle: s3.forcePathStyle ?? false,
+    credentials: s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined,
+    maxAttempts: 2,
+  });
+}
+
+/** Turns S3 and network failures into one clear line naming the location. */
+export function storageError(err: unknown, where: string): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = e.name ?? e.code ?? "";
+  const status = e.$metadata?.httpStatusCode;
+  const why =
+    name === "NoSuchBucket"
+      ? "the bucket does not exist"
+      : name === "NoSuchKey" || name === "NotFound" || status === 404
+        ? "no such object"
+        : ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "InvalidToken"].includes(name) || status === 403
+          ? "access denied (check backup.s3 credentials)"
+          : /ECONNREFUSED|ConnectionRefused|Unable to connect/i.test(`${e.code ?? ""} ${e.message ?? ""}`)
+            ? "connection refused (is backup.s3.endpoint right and the server up?)"
+            : /ENOTFOUND|EAI_AGAIN/.test(`${e.code ?? ""} ${e.message ?? ""}`)
+              ? "the endpoint's host name does not resolve"
+              : `${name || "error"}: ${(e.message ?? String(err)).split("\n")[0]}`;
+  const code = err instanceof S3ServiceException || status ? "UPSTREAM_ERROR" : "UPSTREAM_ERROR";
+  return new AppError(code, `${where}: ${why}`, { cause: err });
+}
+
+export interface Sink {
+  stream: Writable;
+  /** Resolves when the bytes are durably stored. */
+  done(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export async function openSink(config: GatewayConfig, l: Location, opts: { overwrite?: boolean } = {}): Promise<Sink> {
+  if (l.kind === "file") {
+    const dir = path.dirname(l.path);
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new AppError("INVALID_PARAMS", `${dir} is not a directory`);
+    const existing = fs.lstatSync(l.path, { throwIfNoEntry: false });
+    if (existing && !opts.overwrite) throw new AppError("CONFLICT", `${l.path} already exists`);
+    if (existing && !existing.isFile()) throw new AppError("INVALID_PARAMS", `${l.path} exists and is not a regular file`);
+    const partial = `${l.path}.partial-${crypto.randomUUID().slice(0, 8)}`;
+    const fd = fs.openSync(partial, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    const stream = fs.createWriteStream("", { fd, autoClose: false, highWaterMark: 1 << 20 });
+    const finished = new Promise<void>((resolve, reject) => {
+      stream.on("finish", () => resolve());
+      stream.on("error", reject);
+    });
+    return {
+      stream,
+      async done() {
+        await finished;
+        fs.fsyncSync(fd);
+        fs.closeSync(fd);
+        fs.renameSync(partial, l.path);
+        const dfd = fs.openSync(dir, fs.constants.O_RDONLY);
+        try {
+          fs.fsyncSync(dfd);
+        } finally {
+          fs.closeSync(dfd);
+        }
+      },
+      async abort() {
+        stream.destroy();
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // already closed
+        }
+        fs.rmSync(partial, { force: true });
+      },
+    };
+  }
+  const client = s3Client(config);
+  const where = `s3://${l.bucket}/${l.key}`;
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: l.bucket }));
+  } catch (err) {
+    client.destroy();
+    throw storageError(err, where);
+  }
+  const body = new PassThrough({ highWaterMark: 1 << 20 });
+  const upload = new Upload({ client, params: { Bucket: l.bucket, Key: l.key, Body: body, ContentType: "application/octet-stream" }, partSize: 8 * 1024 * 1024, queueSize: 2, leavePartsOnError: false });
+  const result = upload.done();
+  result.catch(() => {});
+  return {
+    stream: body,
+    async done() {
+      try {
+        await result;
+      } catch (err) {
+        throw storageError(err, where);
+      } finally {
+        client.destroy();
+      }
+    },
+    async abort() {
+      body.destroy();
+      try {
+        await upload.abort();
+      } catch {
+        // nothing uploaded yet
+      }
+      client.destroy();
+    },
+  };
+}
+
+export interface Source {
+  stream: Readable;
+  size: number | null;
+  close(): void;
+}
+
+export async function openSource(config: GatewayConfig, l: Location): Promise<Source> {
+  if (l.kind === "file") {
+    let fd: number;
+    try {
+      fd = fs.openSync(l.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new AppError(code === "ENOENT" ? "NOT_FOUND" : "INVALID_PARAMS", `${l.path}: ${code === "ENOENT" ? "no such file" : code === "ELOOP" ? "is a symbolic link" : (err as Error).message}`);
+    }
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) {
+      fs.closeSync(fd);
+      throw new AppError("INVALID_PARAMS", `${l.path} is not a regular file`);
+    }
+    const stream = fs.createReadStream("", { fd, highWaterMark: 1 << 20 });
+    return { stream, size: st.size, close: () => stream.destroy() };
+  }
+  const client = s3Client(config);
+  const where = `s3://${l.bucket}/${l.key}`;
+  try {
+    const r = await client.send(new GetObjectCommand({ Bucket: l.bucket, Key: l.key }));
+    const stream = r.Body instanceof Readable ? r.Body : Readable.fromWeb((r.Body as { transformToWebStream(): ReadableStream }).transformToWebStream() as never);
+    return {
+      stream,
+      size: r.ContentLength ?? null,
+      close: () => {
+        stream.destroy();
+        client.destroy();
+      },
+    };
+  } catch (err) {
+    client.destroy();
+    throw storageError(err, where);
+  }
+}
+
+export async function deleteLocation(config: GatewayConfig, l: Location): Promise<void> {
+  if (l.kind === "file") {
+    const st = fs.lstatSync(l.path, { throwIfNoEntry: false });
+    if (st && !st.isFile()) throw new AppError("INVALID_PARAMS", `${l.path} is not a regular file`);
+    fs.rmSync(l.path, { force: true });
+    return;
+  }
+  const client = s3Client(config);
+  try {
+    await client.send(new DeleteObjectCommand({ Bucket: l.bucket, Key: l.key }));
+  } catch (err) {
+    throw storageError(err, `s3://${l.bucket}/${l.key}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function listPrefix(config: GatewayConfig, bucket: string, prefix: string): Promise<{ key: string; size: number; lastModified: string | null }[]> {
+  const client = s3Client(config);
+  const out: { key: string; size: number; lastModified: string | null }[] = [];
+  try {
+    let token: string | undefined;
+    do {
+      const r = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of r.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() ?? null });
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token && out.length < 100_000);
+  } catch (err) {
+    throw storageError(err, `s3://${bucket}/${prefix}`);
+  } finally {
+    client.destroy();
+  }
+  return out;
+}
