@@ -44,6 +44,7 @@ export function docsRoutes() {
             },
             tags: [
               { name: "tenants", description: "Tenants, tokens and quotas" },
+              { name: "backups", description: "Tenant backups to S3 or files, and restores" },
               { name: "usage", description: "Usage and cost from the ledger" },
               { name: "audit", description: "The tamper-evident audit log" },
               { name: "status", description: "Gateway status" },

@@ -14,6 +14,7 @@ import { rpcRoutes } from "../modules/rpc/rpc.routes.ts";
 import { tenantsRoutes } from "../modules/tenants/tenants.routes.ts";
 import { chatRoutes } from "../modules/chat/chat.routes.ts";
 import { usageRoutes } from "../modules/usage/usage.routes.ts";
+import { backupRoutes } from "../modules/backup/backup.routes.ts";
 import { createAuth } from "./auth.ts";
 import { buildTrustList, resolveClientIp } from "./client-ip.ts";
 import { docsRoutes } from "./docs.routes.ts";
@@ -152,7 +153,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())
-    .use(new Elysia({ prefix: "/admin/v1" }).use(tenantsRoutes(core)).use(usageRoutes(core)).use(auditRoutes(core)).use(statusRoutes(core)))
+    .use(new Elysia({ prefix: "/admin/v1" }).use(tenantsRoutes(core)).use(backupRoutes(core)).use(usageRoutes(core)).use(auditRoutes(core)).use(statusRoutes(core)))
     .use(rpcRoutes(core, auth, registry))
     .use(chatRoutes(core));
 

@@ -11,5 +11,8 @@ export default defineCommand({
     delete: () => import("./tenants/delete.ts").then((m) => m.default),
     token: () => import("./tenants/token.ts").then((m) => m.default),
     quota: () => import("./tenants/quota.ts").then((m) => m.default),
+    backup: () => import("./tenants/backup.ts").then((m) => m.backup),
+    restore: () => import("./tenants/backup.ts").then((m) => m.restore),
+    backups: () => import("./tenants/backup.ts").then((m) => m.backups),
   },
 });

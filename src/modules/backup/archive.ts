@@ -345,7 +345,11 @@ export async function extractArchive(opts: {
     seen.set(key, { type: "file", size: written, sha256: hash.digest("hex") });
   };
 
+  // Errors reach the pipeline below; this listener only keeps a late one (after the pipeline has
+  // settled) from surfacing as an unhandled event.
+  extract.on("error", () => {});
   extract.on("entry", (h, stream, next) => {
+    stream.on("error", () => {}); // destroyed with the refusal below; the pipeline reports it
     handleEntry(h, stream as unknown as Readable).then(
       () => next(),
       (err) => {

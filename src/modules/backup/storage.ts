@@ -62,6 +62,12 @@ export function s3Client(config: GatewayConfig): S3Client {
   });
 }
 
+/** A failed HeadBucket: a 404 there can only mean the bucket is missing. */
+function bucketError(err: unknown, where: string): AppError {
+  if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return new AppError("UPSTREAM_ERROR", `${where}: the bucket does not exist`, { cause: err });
+  return storageError(err, where);
+}
+
 /** Turns S3 and network failures into one clear line naming the location. */
 export function storageError(err: unknown, where: string): AppError {
   if (err instanceof AppError) return err;
@@ -136,7 +142,7 @@ export async function openSink(config: GatewayConfig, l: Location, opts: { overw
     await client.send(new HeadBucketCommand({ Bucket: l.bucket }));
   } catch (err) {
     client.destroy();
-    throw storageError(err, where);
+    throw bucketError(err, where);
   }
   const body = new PassThrough({ highWaterMark: 1 << 20 });
   const upload = new Upload({ client, params: { Bucket: l.bucket, Key: l.key, Body: body, ContentType: "application/octet-stream" }, partSize: 8 * 1024 * 1024, queueSize: 2, leavePartsOnError: false });
@@ -202,6 +208,15 @@ export async function openSource(config: GatewayConfig, l: Location): Promise<So
       },
     };
   } catch (err) {
+    // S3 answers 404 for a missing bucket and a missing key alike: tell them apart.
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket: l.bucket }));
+      } catch (headErr) {
+        client.destroy();
+        throw bucketError(headErr, where);
+      }
+    }
     client.destroy();
     throw storageError(err, where);
   }

@@ -5,6 +5,7 @@ import { tenantsRpc } from "../tenants/tenants.rpc.ts";
 import { usageRpc } from "../usage/usage.rpc.ts";
 import { filesRpc } from "../files/files.rpc.ts";
 import { sandboxRpc } from "../sandbox/sandbox.rpc.ts";
+import { backupRpc } from "../backup/backup.rpc.ts";
 import { defineMethod, RpcRegistry } from "./registry.ts";
 
 export function createRpcRegistry(): RpcRegistry {
@@ -25,6 +26,7 @@ export function createRpcRegistry(): RpcRegistry {
     ...configRpc,
     ...sandboxRpc,
     ...filesRpc,
+    ...backupRpc,
     defineMethod({
       name: "rpc.discover",
       summary: "This API as an OpenRPC document.",
