@@ -162,7 +162,7 @@ export function createBackupService(deps: BackupDeps) {
         const stateFiles = dumpState(deps.handle.sqlite, tenantId, path.join(work, "state"));
         sink = await openSink(deps.config(), location, { overwrite: opts.overwrite });
         const header: ArchiveHeader = { format: FORMAT, version: FORMAT_VERSION, tenantId, createdAt: new Date(now).toISOString(), gatewayVersion: deps.version, schemaVersion: deps.schemaVersion };
-        const written = await writeArchive({ header, tenantRoot: tenantDir(home, tenantId), stateFiles, sink: sink.stream, encryptionKey: key, onProgress: opts.onProgress });
+        const written = await writeArchive({ header, tenantRoot: tenantDir(home, tenantId), stateFiles, sink: sink.stream, sinkDigest: sink.digest, encryptionKey: key, onProgress: opts.onProgress });
         await sink.done();
         sink = null;
         const row: BackupRow = {

@@ -65,7 +65,8 @@ export class EncryptStream extends Transform {
     salt.copy(this.header, 13);
     this.prefix.copy(this.header, 29);
     this.key = deriveKey(secret, salt);
-    this.push(this.header);
+    // A copy: what is pushed may be handed to another thread (the file writer moves whole buffers).
+    this.push(Buffer.from(this.header));
   }
 
   private seal(plain: Buffer, last: boolean): Buffer {

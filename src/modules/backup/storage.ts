@@ -4,7 +4,7 @@
 // keys, no `..`, no backslashes or control characters.
 import fs from "node:fs";
 import path from "node:path";
-import { PassThrough, Readable, type Writable } from "node:stream";
+import { PassThrough, Readable, Writable } from "node:stream";
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { GatewayConfig } from "../../config/schema.ts";
@@ -95,6 +95,96 @@ export interface Sink {
   /** Resolves when the bytes are durably stored. */
   done(): Promise<void>;
   abort(): Promise<void>;
+  /** Set when the sink hashes what it stores itself (the file writer does, on its thread). */
+  digest?(): { sha256: string; bytes: number };
+}
+
+function fileWriterSpecifier(): string {
+  return import.meta.url.includes("$bunfs") ? "./modules/backup/file-writer.worker.ts" : new URL("./file-writer.worker.ts", import.meta.url).href;
+}
+
+/**
+ * A file sink whose writing and hashing happen on a worker thread. Chunks are handed over — moved
+ * when a chunk is the whole of its memory (zstd's full output buffers, which it never reuses), else
+ * copied — so the stages before this one must not reuse a buffer they have pushed. At most 8 chunks
+ * are in flight, which bounds memory.
+ */
+async function workerFileSink(partial: string, final: string, dir: string): Promise<Sink> {
+  const worker = new Worker(fileWriterSpecifier());
+  let seq = 0;
+  const acks = new Map<number, () => void>();
+  let failure: Error | null = null;
+  let ended: { sha256: string; bytes: number } | null = null;
+  let onEnded: (() => void) | null = null;
+  let onOpened: ((err?: Error) => void) | null = null;
+  worker.onmessage = (e: MessageEvent) => {
+    const m = e.data as { op: string; seq?: number; sha256?: string; bytes?: number; message?: string };
+    if (m.op === "ack") {
+      acks.get(m.seq!)?.();
+      acks.delete(m.seq!);
+    } else if (m.op === "opened") onOpened?.();
+    else if (m.op === "ended") {
+      ended = { sha256: m.sha256!, bytes: m.bytes! };
+      onEnded?.();
+    } else if (m.op === "error") {
+      failure = new AppError("INTERNAL", `writing ${final}: ${m.message}`);
+      onOpened?.(failure);
+      for (const a of acks.values()) a();
+      acks.clear();
+      onEnded?.();
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    onOpened = (err) => (err ? reject(err) : resolve());
+    worker.postMessage({ op: "open", path: partial });
+  });
+  const inFlight: Promise<void>[] = [];
+  const stream = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _e, cb) {
+      if (failure) return cb(failure);
+      const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : Buffer.from(chunk);
+      const n = ++seq;
+      inFlight.push(new Promise<void>((resolve) => acks.set(n, resolve)));
+      worker.postMessage({ op: "write", seq: n, buf: owned.buffer, offset: 0, length: owned.length }, [owned.buffer as ArrayBuffer]);
+      if (inFlight.length < 8) return cb();
+      inFlight.shift()!.then(() => cb(failure ?? undefined));
+    },
+    final(cb) {
+      Promise.all(inFlight).then(() => {
+        if (failure) return cb(failure);
+        onEnded = () => cb(failure ?? undefined);
+        worker.postMessage({ op: "end" });
+      });
+    },
+  });
+  let finished = false;
+  const streamDone = new Promise<void>((resolve, reject) => {
+    stream.on("finish", () => resolve());
+    stream.on("error", reject);
+  });
+  return {
+    stream,
+    digest: () => ended!,
+    async done() {
+      await streamDone;
+      worker.terminate();
+      if (failure) throw failure;
+      fs.renameSync(partial, final);
+      const dfd = fs.openSync(dir, fs.constants.O_RDONLY);
+      try {
+        fs.fsyncSync(dfd);
+      } finally {
+        fs.closeSync(dfd);
+      }
+      finished = true;
+    },
+    async abort() {
+      stream.destroy();
+      worker.terminate();
+      if (!finished) fs.rmSync(partial, { force: true });
+    },
+  };
 }
 
 export async function openSink(config: GatewayConfig, l: Location, opts: { overwrite?: boolean } = {}): Promise<Sink> {
@@ -105,36 +195,7 @@ export async function openSink(config: GatewayConfig, l: Location, opts: { overw
     if (existing && !opts.overwrite) throw new AppError("CONFLICT", `${l.path} already exists`);
     if (existing && !existing.isFile()) throw new AppError("INVALID_PARAMS", `${l.path} exists and is not a regular file`);
     const partial = `${l.path}.partial-${crypto.randomUUID().slice(0, 8)}`;
-    const fd = fs.openSync(partial, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    const stream = fs.createWriteStream("", { fd, autoClose: false, highWaterMark: 1 << 20 });
-    const finished = new Promise<void>((resolve, reject) => {
-      stream.on("finish", () => resolve());
-      stream.on("error", reject);
-    });
-    return {
-      stream,
-      async done() {
-        await finished;
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
-        fs.renameSync(partial, l.path);
-        const dfd = fs.openSync(dir, fs.constants.O_RDONLY);
-        try {
-          fs.fsyncSync(dfd);
-        } finally {
-          fs.closeSync(dfd);
-        }
-      },
-      async abort() {
-        stream.destroy();
-        try {
-          fs.closeSync(fd);
-        } catch {
-          // already closed
-        }
-        fs.rmSync(partial, { force: true });
-      },
-    };
+    return workerFileSink(partial, l.path, dir);
   }
   const client = s3Client(config);
   const where = `s3://${l.bucket}/${l.key}`;

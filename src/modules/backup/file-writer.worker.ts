@@ -1,0 +1,34 @@
+// Writes a backup archive to its file on a worker thread and hashes it on the way, so the main thread
+// only reads, packs and compresses. {op:"open", path} → {op:"opened"} | {op:"error"};
+// {op:"write", seq, buf, offset, length} → {op:"ack", seq}; {op:"end"} → {op:"ended", sha256, bytes}.
+import fs from "node:fs";
+
+declare const self: Worker;
+
+let fd: number | null = null;
+const hash = new Bun.CryptoHasher("sha256");
+let bytes = 0;
+
+self.onmessage = (e: MessageEvent) => {
+  const m = e.data as { op: "open"; path: string } | { op: "write"; seq: number; buf: ArrayBuffer; offset: number; length: number } | { op: "end" };
+  try {
+    if (m.op === "open") {
+      fd = fs.openSync(m.path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+      self.postMessage({ op: "opened" });
+    } else if (m.op === "write") {
+      const chunk = new Uint8Array(m.buf, m.offset, m.length);
+      hash.update(chunk);
+      let off = 0;
+      while (off < chunk.length) off += fs.writeSync(fd!, chunk, off, chunk.length - off);
+      bytes += chunk.length;
+      self.postMessage({ op: "ack", seq: m.seq });
+    } else {
+      fs.fsyncSync(fd!);
+      fs.closeSync(fd!);
+      fd = null;
+      self.postMessage({ op: "ended", sha256: hash.digest("hex"), bytes });
+    }
+  } catch (err) {
+    self.postMessage({ op: "error", message: err instanceof Error ? err.message : String(err) });
+  }
+};
