@@ -34,7 +34,7 @@ function world() {
 }
 
 const SURFACES = (path: string): "admin" | "rpc" | "openai" | "public" | "unclassified" => {
-  if (path.startsWith("/admin/v1/")) return "admin";
+  if (path.startsWith("/admin/v1/") || path === "/metrics") return "admin";
   if (path === "/rpc") return "rpc";
   if (path.startsWith("/v1/")) return "openai";
   if (["/healthz", "/readyz", "/rpc/openrpc.json", "/admin/openapi.json"].includes(path) || path.startsWith("/admin/docs")) return "public";

@@ -10,6 +10,7 @@ const GatewaySection = T.Object(
   {
     host: T.String({ default: "127.0.0.1", minLength: 1 }),
     port: T.Integer({ minimum: 0, maximum: 65535, default: 18789 }),
+    accessLog: T.Boolean({ default: true, description: "one JSON log line per request (request id, route, status, time, tenant)" }),
     trustedProxies: T.Array(T.String({ minLength: 1 }), {
       default: [],
       description: "IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed",

@@ -24,6 +24,7 @@ import { createSandboxService, type SandboxService } from "../modules/sandbox/sa
 import { sandboxIdentity } from "../modules/sandbox/host.ts";
 import { createFilesService, type FilesService } from "../modules/files/files.service.ts";
 import { createBackupService, type BackupService } from "../modules/backup/backup.service.ts";
+import { createMetrics, type Metrics } from "../modules/metrics/metrics.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { VERSION } from "../version.ts";
@@ -60,6 +61,7 @@ export interface Core {
   readonly sandbox: SandboxService;
   readonly files: FilesService;
   readonly backups: BackupService;
+  readonly metrics: Metrics;
   readonly startedAt: number;
   /** Limits, where they come from, today's usage and what remains. */
   quotaStatus(tenantId: string): ReturnType<QuotasService["status"]> & { usage: ReturnType<QuotaEngine["snapshot"]> };
@@ -91,6 +93,7 @@ export function createCore(opts: CoreOptions = {}): Core {
   const auditFile = path.resolve(home, loaded.config.audit.path);
   fs.mkdirSync(path.dirname(auditFile), { recursive: true, mode: 0o700 });
   const generation = openGeneration(home);
+  const metrics = createMetrics();
   const audit = createAuditLog({
     handle,
     file: auditFile,
@@ -98,6 +101,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     log: log.withTag("audit"),
     replayWindowMs: loaded.config.audit.copytruncateReplaySeconds * 1000,
     onCommit: generation.bump,
+    onRecord: metrics.auditRecord,
   });
   const changes = createChangeTracker(handle.sqlite, generation, audit.generation);
   const tokens = createTokensService({ db: handle.db, clock, changes });
@@ -107,6 +111,18 @@ export function createCore(opts: CoreOptions = {}): Core {
   const ledger = createLedger({ handle, clock, log: log.withTag("usage") });
   const usage = createUsageService({ handle, ledger, clock });
   const quotaEngine = createQuotaEngine({ clock, limits: (t) => quotas.view(t).limits, usedOn: usage.usedOn });
+  // Metrics see admissions and settlements without the engine knowing about them.
+  const admit = quotaEngine.admit.bind(quotaEngine);
+  quotaEngine.admit = (tenantId, req) => {
+    const a = admit(tenantId, req);
+    if (!a.ok) metrics.quotaRefusal(String(a.error.details?.limit ?? "unknown"));
+    return a;
+  };
+  const settle = quotaEngine.settle.bind(quotaEngine);
+  quotaEngine.settle = (r, used) => {
+    metrics.llmTokens(r.tenantId, used.tokens);
+    settle(r, used);
+  };
   const models = createModelsService({ config: getConfig, overlays });
   const providers = createProvidersService({ config: getConfig });
   const chat = createChatService({
@@ -120,9 +136,9 @@ export function createCore(opts: CoreOptions = {}): Core {
     keepAliveMs: () => loaded.config.gateway.limits.streamKeepAliveSeconds * 1000,
     responseHeaders: API_HEADERS,
   });
-  const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox") });
+  const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics });
   const files = createFilesService({ home, identity: sandboxIdentity });
-  const backups = createBackupService({ home, version: VERSION, schemaVersion: handle.schemaVersion, config: getConfig, handle, audit, tenants, tokens, quotaEngine, ledger, clock, log: log.withTag("backup") });
+  const backups = createBackupService({ home, version: VERSION, schemaVersion: handle.schemaVersion, config: getConfig, handle, audit, tenants, tokens, quotaEngine, ledger, clock, log: log.withTag("backup"), metrics });
   emptyTrash(home);
 
   let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
@@ -159,6 +175,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     sandbox,
     files,
     backups,
+    metrics,
     startedAt: clock.now(),
     quotaStatus(tenantId: string) {
       return { ...quotas.status(tenantId), usage: quotaEngine.snapshot(tenantId) };

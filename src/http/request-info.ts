@@ -10,6 +10,10 @@ export interface RequestInfo {
   surface: Surface;
   actor?: Actor;
   tenantId?: string;
+  /** performance.now() when the request arrived (metrics, access log). */
+  startedAt?: number;
+  /** The status of an error response made outside a route (metrics, access log). */
+  status?: number;
 }
 
 const infos = new WeakMap<Request, RequestInfo>();

@@ -66,11 +66,42 @@ function fromElysia(code: ElysiaCode, error: unknown, method: string, pathname: 
   }
 }
 
+/** Remembers an error response's status for the access log and metrics (they run after it is sent). */
+function statusOf(request: Request, res: Response): Response {
+  try {
+    requestInfo(request).status = res.status;
+  } catch {
+    // no info: the request never got that far
+  }
+  return res;
+}
+
 export function createApp(core: Core, opts: AppOptions = {}) {
   const auth = createAuth(core);
   const registry = createRpcRegistry();
   const state = { draining: false };
   const log = core.log.withTag("http");
+  const access = core.log.withTag("access");
+  const finished = new WeakSet<Request>();
+  /** Counts the request and writes its access-log line, once (early refusals skip Elysia's hooks). */
+  const finish = (request: Request, info: ReturnType<typeof requestInfo>, route: string, status: number) => {
+    if (finished.has(request)) return;
+    finished.add(request);
+    const ms = info.startedAt === undefined ? 0 : performance.now() - info.startedAt;
+    core.metrics.request(route, request.method, status, ms / 1000, info.tenantId);
+    if (core.config.gateway.accessLog) access.info("request", { requestId: info.requestId, method: request.method, route, status, ms: Math.round(ms * 10) / 10, tenant: info.tenantId, ip: info.ip });
+  };
+  /** An error answered in onRequest, before routing: its route is the surface's ("unrouted:<surface>"). */
+  const early = (request: Request, res: Response): Response => {
+    statusOf(request, res);
+    try {
+      const info = requestInfo(request);
+      finish(request, info, `unrouted:${info.surface}`, res.status);
+    } catch {
+      // no info
+    }
+    return res;
+  };
   let trustFor: readonly string[] | null = null;
   let trust = buildTrustList([]);
   const trustList = () => {
@@ -90,7 +121,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       const requestId = acceptRequestId(request.headers.get("x-request-id"));
       const peer = opts.peerIp ? opts.peerIp(request) : server?.requestIP(request)?.address;
       const ip = resolveClientIp(peer, request.headers.get("x-forwarded-for"), trustList());
-      setRequestInfo(request, { requestId, ip, path: url.pathname, surface });
+      setRequestInfo(request, { requestId, ip, path: url.pathname, surface, startedAt: performance.now() });
       // The routed chat path writes these headers into its own Response (so Elysia need not merge
       // headers on the hot path); every other response gets them here, errors in errorResponse.
       if (!(surface === "openai" && request.method === "POST")) {
@@ -99,13 +130,13 @@ export function createApp(core: Core, opts: AppOptions = {}) {
         if (surface === "docs") set.headers["content-security-policy"] = DOCS_CSP;
       }
       const limitError = checkHeaders(request.headers, core.config) ?? checkDeclaredBody(request.headers, bodyLimit(core.config, surface));
-      if (limitError) return errorResponse(limitError, surface, requestId);
+      if (limitError) return early(request, errorResponse(limitError, surface, requestId));
       // Authenticate before any body is read or parsed: unauthenticated callers cost almost nothing.
       try {
         const info = requestInfo(request);
         const caller = { ip, requestId, method: request.method, path: url.pathname };
         if (surface === "control") {
-          if (url.pathname.startsWith("/admin/v1/")) info.actor = auth.admin(request, caller);
+          if (url.pathname.startsWith("/admin/v1/") || url.pathname === "/metrics") info.actor = auth.admin(request, caller);
         } else if (surface === "openai" || (surface === "rpc" && !(request.method === "GET" && url.pathname === "/rpc/openrpc.json"))) {
           const who = auth.tenant(request, caller);
           info.actor = who.actor;
@@ -113,7 +144,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
           // (x-ratelimit-* headers: admission sets them on routed responses; see onError and /v1/models.)
         }
       } catch (err) {
-        return errorResponse(toAppError(err), surface, requestId);
+        return early(request, errorResponse(toAppError(err), surface, requestId));
       }
     })
     .onParse(async ({ request, contentType }) => {
@@ -145,11 +176,26 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       }
       const appError = fromElysia(code, error, request.method, pathname);
       if (appError.code === "INTERNAL") log.error("request failed", { requestId, path: pathname, error: String(appError.cause ?? error) });
-      const res = errorResponse(appError, surface, requestId);
+      const res = statusOf(request, errorResponse(appError, surface, requestId));
       // Tenants see their limits on every OpenAI-route response, refusals and errors included.
       const tenantId = surface === "openai" ? tryTenant(request) : undefined;
       if (tenantId) for (const [k, v] of Object.entries(core.quotaEngine.headers(tenantId))) if (!res.headers.has(k)) res.headers.set(k, v);
       return res;
+    })
+    // Metrics and the access log: one line per request, with its id, route template, status and time.
+    .onAfterResponse((ctx) => {
+      let info: ReturnType<typeof requestInfo>;
+      try {
+        info = requestInfo(ctx.request);
+      } catch {
+        return;
+      }
+      const value = (ctx as unknown as { responseValue?: unknown }).responseValue;
+      const status = info.status ?? (value instanceof Response ? value.status : Number(ctx.set.status ?? 200));
+      finish(ctx.request, info, (ctx as unknown as { route?: string }).route || "unmatched", status);
+    })
+    .get("/metrics", () => new Response(core.metrics.render({ version: core.version, tenants: core.tenants.count() }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }), {
+      detail: { operationId: "metrics", summary: "Prometheus metrics (admin key required)", tags: ["status"], security: [{ adminKey: [] }] },
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())

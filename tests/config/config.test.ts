@@ -42,7 +42,7 @@ describe("gateway config", () => {
   test("the contract's example loads, with ${ENV} references expanded", () => {
     const home = makeHome();
     fs.writeFileSync(path.join(home, "openclaw.json"), PRODUCT_EXAMPLE);
-    const vars = { LOCAL_KEY: "lk", ANTHROPIC_API_KEY: "ak", S3_KEY: "s3k", S3_SECRET: "s3s", BACKUP_KEY: "bk" };
+    const vars = { LOCAL_KEY: "lk", ANTHROPIC_API_KEY: "ak", S3_KEY: "s3k", S3_SECRET: "s3s", BACKUP_KEY: "bk-0123456789abcdef" };
     const { config } = loadGatewayConfig(home, env(vars));
     expect(config.providers.local!.apiKey).toBe("lk");
     expect(config.backup.s3!.secretAccessKey).toBe("s3s");
@@ -86,7 +86,7 @@ describe("gateway config", () => {
   });
 
   test("config show redacts every secret and keeps the structure", () => {
-    const vars = { LOCAL_KEY: "sk-live-local", ANTHROPIC_API_KEY: "sk-ant-1", S3_KEY: "AKIAXXXX", S3_SECRET: "s3-secret", BACKUP_KEY: "backup-key" };
+    const vars = { LOCAL_KEY: "sk-live-local", ANTHROPIC_API_KEY: "sk-ant-1", S3_KEY: "AKIAXXXX", S3_SECRET: "s3-secret", BACKUP_KEY: "backup-key-0123456789" };
     const home = makeHome();
     fs.writeFileSync(path.join(home, "openclaw.json"), PRODUCT_EXAMPLE);
     const cfg = loadGatewayConfig(home, env(vars)).config;
@@ -94,5 +94,21 @@ describe("gateway config", () => {
     for (const secret of [...Object.values(vars), "a".repeat(64), "sekrit"]) expect(shown).not.toContain(secret);
     expect(shown).toContain(REDACTED);
     expect(shown).toContain("http://127.0.0.1:11434/v1");
+  });
+});
+
+describe("backup and sandbox keys", () => {
+  test("a short encryption key, a bad egress entry and a bad allowPrivate entry are refused, named", () => {
+    const home = makeHome();
+    fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify({ backup: { encryptionKey: "short" }, sandbox: { egress: { tools: { web: ["*.com:443"] }, allowPrivate: ["not-an-ip"] } } }));
+    let message = "";
+    try {
+      loadGatewayConfig(home, env({}));
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('"backup.encryptionKey" must be at least 16 characters');
+    expect(message).toContain('"sandbox.egress.tools.web[0]"');
+    expect(message).toContain('"sandbox.egress.allowPrivate[0]" "not-an-ip" is not an IP address or CIDR');
   });
 });

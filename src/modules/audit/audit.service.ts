@@ -24,6 +24,8 @@ export interface AuditDeps {
   replayWindowMs: number;
   /** Called after each committed change, so other processes' caches notice it. */
   onCommit?: () => void;
+  /** Called after every record is durably written (metrics). */
+  onRecord?: () => void;
 }
 
 export interface AuditQuery {
@@ -203,6 +205,7 @@ export function createAuditLog(deps: AuditDeps) {
         sqlite.exec("COMMIT");
         generation++;
         deps.onCommit?.();
+        deps.onRecord?.();
         return { result, record };
       } catch (err) {
         if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
@@ -223,6 +226,7 @@ export function createAuditLog(deps: AuditDeps) {
       try {
         const record = append(input);
         sqlite.exec("COMMIT");
+        deps.onRecord?.();
         return record;
       } catch (err) {
         if (sqlite.inTransaction) sqlite.exec("ROLLBACK");

@@ -25,6 +25,7 @@ import { extractArchive, FORMAT, FORMAT_VERSION, verifyManifest, writeArchive, t
 import { BackupTable, type BackupRow } from "./backup.sql.ts";
 import { checkEncryptionKey } from "./encryption.ts";
 import { applyState, dumpState } from "./state.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { deleteLocation, formatLocation, listPrefix, openSink, openSource, parseLocation, type Location } from "./storage.ts";
 
 export interface BackupDeps {
@@ -40,6 +41,7 @@ export interface BackupDeps {
   ledger: Ledger;
   clock: Clock;
   log: Logger;
+  metrics?: Metrics;
 }
 
 export interface Progress {
@@ -98,6 +100,8 @@ export function createBackupService(deps: BackupDeps) {
   });
 
   function recordFailure(ctx: OpContext, action: string, tenant: string, details: Record<string, unknown>, err: unknown) {
+    const refused = err instanceof AppError && (err.code === "INVALID_PARAMS" || err.code === "CONFLICT" || err.code === "PAYLOAD_TOO_LARGE");
+    deps.metrics?.backup(action === "tenant.backup" ? "backup" : action === "tenant.restore" ? "restore" : "delete", refused ? "refused" : "error");
     try {
       deps.audit.record(entry(ctx, action, tenant, { ...details, reason: err instanceof Error ? err.message.slice(0, 500) : String(err) }, err instanceof AppError && err.code === "INVALID_PARAMS" ? "denied" : "error"));
     } catch (auditErr) {
@@ -182,6 +186,7 @@ export function createBackupService(deps: BackupDeps) {
         deps.audit.transact(entry(ctx, "tenant.backup", tenantId, { backupId, location: where, sizeBytes: row.sizeBytes, sha256: row.sha256, encrypted: row.encrypted, files: row.files, skipped: written.skipped.length }), () => {
           db.insert(BackupTable).values(row).run();
         });
+        deps.metrics?.backup("backup", "ok");
         const pruned = opts.keep ? await this.prune(tenantId, opts.keep, ctx) : [];
         return { ...view(row), skipped: written.skipped, pruned };
       } catch (err) {
@@ -263,6 +268,7 @@ export function createBackupService(deps: BackupDeps) {
         const id = sandboxIdentity();
         if (id.viaStage) chownTree(path.join(tenantDir(home, to), "workspace"), id.uid, id.gid);
         deps.quotaEngine.forget(to);
+        deps.metrics?.backup("restore", "ok");
         // Whatever the replaced tenant left in the trash goes now.
         fs.rmSync(path.join(tenantsRoot(home), ".trash"), { recursive: true, force: true });
         const files = [...x.seen].filter(([k, e]) => k.startsWith("tenant/") && e.type === "file").length;
@@ -309,6 +315,7 @@ export function createBackupService(deps: BackupDeps) {
       deps.audit.transact(entry(ctx, "tenant.backup.delete", b.tenantId, { backupId, location: b.location }), () => {
         db.delete(BackupTable).where(eq(BackupTable.id, backupId)).run();
       });
+      deps.metrics?.backup("delete", "ok");
       return { backupId, deleted: true as const, location: b.location };
     },
 

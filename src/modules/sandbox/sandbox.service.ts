@@ -38,6 +38,7 @@ import {
   type SandboxMode,
 } from "./sandbox.types.ts";
 import { dockerProfileText, filterBytes } from "./seccomp/policy.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 
 export const DEFAULT_IMAGE = "openclaw-sandbox:latest";
 
@@ -147,6 +148,7 @@ export interface SandboxDeps {
   handle: DbHandle;
   clock: Clock;
   log: Logger;
+  metrics?: Metrics;
 }
 
 export function createSandboxService(deps: SandboxDeps) {
@@ -407,6 +409,7 @@ export function createSandboxService(deps: SandboxDeps) {
     const c = egressCounters.get(tenantId) ?? { allowed: 0, refused: 0, failed: 0 };
     c[e.outcome]++;
     egressCounters.set(tenantId, c);
+    deps.metrics?.egress(e.outcome);
     const fields = { tenant: tenantId, host: e.host, port: e.port, method: e.method, address: e.address, reason: e.reason, bytesUp: e.bytesUp, bytesDown: e.bytesDown };
     if (e.outcome === "allowed") log.info("sandbox egress allowed", fields);
     else log.warn(`sandbox egress ${e.outcome}`, fields);
@@ -528,6 +531,7 @@ export function createSandboxService(deps: SandboxDeps) {
             egressRefused: result.egress.refused,
           })
           .run();
+        deps.metrics?.sandboxRun(mode, out.timedOut ? "timeout" : exitCode === 0 ? "ok" : "failed", out.durationMs / 1000);
         return result;
       } finally {
         release();

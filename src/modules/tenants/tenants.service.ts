@@ -112,6 +112,10 @@ export function createTenantsService(deps: TenantsDeps) {
       return view(mustRow(id));
     },
 
+    count(): number {
+      return db.select({ n: sql<number>`count(*)` }).from(TenantTable).get()?.n ?? 0;
+    },
+
     list(): TenantView[] {
       return db.select().from(TenantTable).orderBy(TenantTable.id).all().map(view);
     },
