@@ -23,6 +23,7 @@ const main = defineCommand({
     "admin-key": () => import("./cli/commands/admin-key.ts").then((m) => m.default),
     doctor: () => import("./cli/commands/doctor.ts").then((m) => m.default),
     sandbox: () => import("./cli/commands/sandbox.ts").then((m) => m.default),
+    healthcheck: () => import("./cli/commands/healthcheck.ts").then((m) => m.default),
   },
 });
 

@@ -113,6 +113,10 @@ const SandboxSection = T.Object(
     mode: T.Optional(SandboxMode),
     allowedModes: T.Optional(T.Array(SandboxMode, { minItems: 1 })),
     limits: T.Optional(SandboxLimits),
+    limiter: T.Union([T.Literal("auto"), T.Literal("cgroup-v2"), T.Literal("cgroup-v1"), T.Literal("rlimits")], {
+      default: "auto",
+      description: "how bwrap runs are limited: auto (cgroup v2, else v1, else rlimits) or one of them (refused if unavailable)",
+    }),
     maxConcurrent: T.Integer({ minimum: 1, maximum: 10_000, default: 8, description: "sandbox runs at once, all tenants" }),
     maxConcurrentPerTenant: T.Integer({ minimum: 1, maximum: 10_000, default: 2, description: "sandbox runs at once, per tenant" }),
     docker: T.Optional(

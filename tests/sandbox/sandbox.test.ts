@@ -306,6 +306,25 @@ describe("openclaw sandbox exec (operator CLI)", () => {
   });
 });
 
+describe("limiters", () => {
+  test("rlimits (sandbox.limiter: rlimits): processes, memory and CPU still bounded; a limiter the host lacks is refused", async () => {
+    const w = sandboxWorld(MODES[0]!, { sandbox: { limiter: "rlimits", limits: { pids: 64, memoryMb: 256 } } });
+    const ok = await w.core.sandbox.run({ tenantId: "alpha", command: ["/bin/sh", "-c", "echo fine"], origin: "rpc" });
+    expect(ok).toMatchObject({ exitCode: 0, stdout: "fine\n", resources: { limiter: "rlimits" } });
+    placeInWorkspace(w, "alpha", compileProbe(), "probe");
+    for (const probe of ["fork-bomb", "memory-bomb"]) {
+      const r = await w.core.sandbox.run({ tenantId: "alpha", command: ["/work/probe", "/", "/", "127.0.0.1", "1", "1", "localhost", "1", probe], origin: "rpc" });
+      expect({ probe, open: r.stdout.includes(`${probe} open`) }).toEqual({ probe, open: false });
+    }
+    w.core.close();
+    const host = (await sandboxWorld(MODES[0]!).core.sandbox.status()).host.cgroups.limiter;
+    const other = host === "cgroup-v2" ? "cgroup-v1" : "cgroup-v2";
+    const forced = sandboxWorld(MODES[0]!, { sandbox: { limiter: other } });
+    await expect(forced.core.sandbox.run({ tenantId: "alpha", command: ["true"], origin: "rpc" })).rejects.toThrow(`sandbox.limiter is ${other}, but this host offers`);
+    forced.core.close();
+  }, 60_000);
+});
+
 describe("openclaw sandbox image build", () => {
   test("builds a runnable image locally, usable by the non-root sandbox user, with busybox and the C library", () => {
     const home = makeHome();

@@ -119,7 +119,8 @@ function rlimitScript(spec: LaunchSpec, cgroup: RunCgroup | null): string {
   if (cgroup) return ":";
   const kb = spec.limits.memoryMb * 1024;
   const cpuSeconds = Math.max(1, Math.ceil(spec.limits.timeoutSeconds * spec.limits.cpus));
-  return `ulimit -u ${spec.limits.pids}; ulimit -v ${kb}; ulimit -t ${cpuSeconds}`;
+  // bash spells the process limit -u, dash (Debian's /bin/sh) -p.
+  return `{ ulimit -u ${spec.limits.pids} 2>/dev/null || ulimit -p ${spec.limits.pids}; }; ulimit -v ${kb}; ulimit -t ${cpuSeconds}`;
 }
 
 export function buildBwrapLaunch(spec: LaunchSpec, host: BwrapHost, cgroup: RunCgroup | null): BwrapLaunch {

@@ -226,8 +226,12 @@ export function createSandboxService(deps: SandboxDeps) {
   }
 
   async function computeStatus(opts: { docker: boolean }): Promise<SandboxStatus> {
-    const host = probeHost();
     const c = deps.config();
+    const host = probeHost();
+    const wanted = c.sandbox.limiter;
+    let limiterProblem: string | null = null;
+    if (wanted === "rlimits") host.cgroups = { limiter: "rlimits", note: "rlimits, as sandbox.limiter asks" };
+    else if (wanted !== "auto" && host.cgroups.limiter !== wanted) limiterProblem = `sandbox.limiter is ${wanted}, but this host offers ${host.cgroups.limiter} (${host.cgroups.note})`;
     const allowed = c.sandbox.allowedModes ?? ["bwrap"];
     const modes: Record<SandboxMode, ModeStatus> = {
       bwrap: { usable: false, reason: null },
@@ -236,6 +240,7 @@ export function createSandboxService(deps: SandboxDeps) {
     let live: SandboxStatus["live"] = null;
     const bwrapProblem =
       host.bwrap.problem ??
+      limiterProblem ??
       (!host.seccomp.ok ? `the seccomp filter failed its self-test: ${host.seccomp.failures.join("; ")}` : null) ??
       (host.identity.viaStage && (!host.setprivPath || !host.unsharePath) ? "setpriv and unshare (util-linux) are needed to run sandboxes when the gateway runs as root" : null);
     if (bwrapProblem) modes.bwrap = { usable: false, reason: bwrapProblem };
