@@ -40,7 +40,7 @@ ensure_deps() {
 # registered as two runtimes (runsc; runsc-egress, which may reach the egress socket), busybox for the
 # local image, and gcc to build the probes.
 ensure_sandbox_host() {
-  ensure_apt bubblewrap util-linux busybox-static gcc libc6-dev docker.io runsc
+  ensure_apt bubblewrap util-linux busybox-static gcc libc6-dev docker.io runsc systemd curl
   local want="$ROOT/deploy/docker-daemon.json"
   local conf=/etc/docker/daemon.json
   local restart=0

@@ -8,8 +8,12 @@ import { action, CliError, commonArgs, line, type CommonArgs } from "../context.
 
 export default defineCommand({
   meta: { name: "healthcheck", description: "Exit 0 if the gateway answers /readyz (default: the configured port on 127.0.0.1)" },
-  args: { ...commonArgs, url: { type: "string", description: "readiness URL to ask instead" } },
-  run: action<CommonArgs & { url?: string }>(async (args) => {
+  args: {
+    ...commonArgs,
+    url: { type: "string", description: "readiness URL to ask instead" },
+    wait: { type: "string", description: "keep asking for up to this many seconds (a gateway that is starting)" },
+  },
+  run: action<CommonArgs & { url?: string; wait?: string }>(async (args) => {
     let url = args.url;
     if (!url) {
       // Only the config is read (no database): this runs every few seconds in a container.
@@ -17,13 +21,21 @@ export default defineCommand({
       const { config } = loadGatewayConfig(path.resolve(args.home ?? env.home), env);
       url = `http://127.0.0.1:${config.gateway.port}/readyz`;
     }
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    } catch (err) {
-      throw new CliError(`${url}: ${err instanceof Error ? err.message : String(err)}`);
+    const waitMs = args.wait === undefined ? 0 : Number(args.wait) * 1000;
+    if (!Number.isFinite(waitMs) || waitMs < 0) throw new CliError("--wait must be a number of seconds");
+    const deadline = Date.now() + waitMs;
+    let problem = "";
+    while (true) {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+        if (res.status === 200) break;
+        problem = `HTTP ${res.status}`;
+      } catch (err) {
+        problem = err instanceof Error ? err.message : String(err);
+      }
+      if (Date.now() >= deadline) throw new CliError(`${url}: ${problem}`);
+      await Bun.sleep(100);
     }
-    if (res.status !== 200) throw new CliError(`${url}: HTTP ${res.status}`);
     if (!args.json) line(`ready (${url})`);
     else line(JSON.stringify({ ready: true, url }));
   }),
