@@ -195,7 +195,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       finish(ctx.request, info, (ctx as unknown as { route?: string }).route || "unmatched", status);
     })
     .get("/metrics", () => new Response(core.metrics.render({ version: core.version, tenants: core.tenants.count() }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }), {
-      detail: { operationId: "metrics", summary: "Prometheus metrics (admin key required)", tags: ["status"], security: [{ adminKey: [] }] },
+      detail: { operationId: "status.metrics", summary: "Prometheus metrics (admin key required)", tags: ["status"], security: [{ adminKey: [] }] },
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())

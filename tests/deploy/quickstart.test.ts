@@ -34,6 +34,9 @@ afterAll(() => {
 });
 
 test("the README quickstart, from a downloaded binary to a routed request, in under 60 s", async () => {
+  // The quickstart uses the default port; another gateway there would answer in its place.
+  const busy = await fetch("http://127.0.0.1:18789/readyz").then(() => true, () => false);
+  expect({ port18789InUse: busy }).toEqual({ port18789InUse: false });
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "quickstart-home-"));
   // The only substitutions: the provider's URL (a local stand-in) and a value for the API key.
   const script = quickstartScript().replace("https://api.openai.com/v1", `${provider.url}/v1`).replace("OPENAI_API_KEY=sk-...", "OPENAI_API_KEY=sk-quickstart");
