@@ -110,19 +110,12 @@ export function createCore(opts: CoreOptions = {}): Core {
   const overlays = createOverlaysService({ home, audit, config: getConfig });
   const ledger = createLedger({ handle, clock, log: log.withTag("usage") });
   const usage = createUsageService({ handle, ledger, clock });
-  const quotaEngine = createQuotaEngine({ clock, limits: (t) => quotas.view(t).limits, usedOn: usage.usedOn });
-  // Metrics see admissions and settlements without the engine knowing about them.
-  const admit = quotaEngine.admit.bind(quotaEngine);
-  quotaEngine.admit = (tenantId, req) => {
-    const a = admit(tenantId, req);
-    if (!a.ok) metrics.quotaRefusal(String(a.error.details?.limit ?? "unknown"));
-    return a;
-  };
-  const settle = quotaEngine.settle.bind(quotaEngine);
-  quotaEngine.settle = (r, used) => {
-    metrics.llmTokens(r.tenantId, used.tokens);
-    settle(r, used);
-  };
+  const quotaEngine = createQuotaEngine({
+    clock,
+    limits: (t) => quotas.view(t).limits,
+    usedOn: usage.usedOn,
+    observe: { refused: metrics.quotaRefusal, settled: metrics.llmTokens },
+  });
   const models = createModelsService({ config: getConfig, overlays });
   const providers = createProvidersService({ config: getConfig });
   const chat = createChatService({

@@ -10,10 +10,9 @@
 // normalisation, size and count caps, total decompressed bytes) before a byte is written, and is
 // written only inside a fresh private directory with O_EXCL|O_NOFOLLOW. The caller verifies the
 // manifest and then moves the result into place.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Transform, Writable, type Readable, type TransformCallback } from "node:stream";
+import { Readable, Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import tar from "tar-stream";
@@ -371,12 +370,10 @@ export async function extractArchive(opts: {
     const top = segs[0]!;
     const allowedTop = top === "tenant" || (top === "state" && segs.length === 2 && type === "file" && (STATE_TABLES as readonly string[]).includes(segs[1]!.replace(/\.jsonl$/, "")) && segs[1]!.endsWith(".jsonl"));
     if (!allowedTop) throw refuse(`entry ${JSON.stringify(key)} is outside the tenant (not tenant/…, state/<table>.jsonl or the format's own files)`);
-    // The parent must be a directory this extraction created (never anything the archive named as a file).
+    // Nothing may be written below an entry that was a file (the mkdir below would also refuse it).
     const abs = path.join(opts.into, ...segs);
     const parentKey = segs.slice(0, -1).join("/");
-    if (segs.length > 1 && top === "tenant" && parentKey !== "tenant" && seen.get(parentKey)?.type !== "dir") {
-      if (seen.get(parentKey)?.type === "file") throw refuse(`entry ${JSON.stringify(key)} is inside ${JSON.stringify(parentKey)}, which is a file`);
-    }
+    if (seen.get(parentKey)?.type === "file") throw refuse(`entry ${JSON.stringify(key)} is inside ${JSON.stringify(parentKey)}, which is a file`);
     if (type === "directory") {
       fs.mkdirSync(abs, { recursive: true, mode: 0o700 });
       seen.set(key, { type: "dir", size: 0 });
@@ -468,8 +465,7 @@ async function readStart(source: Readable, n: number): Promise<{ head: Buffer; s
     len += c.length;
   }
   const head = Buffer.concat(chunks);
-  const { Readable: R } = await import("node:stream");
-  const stream = R.from(
+  const stream = Readable.from(
     (async function* () {
       if (head.length) yield head;
       while (true) {

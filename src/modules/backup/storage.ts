@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
@@ -86,8 +86,7 @@ export function storageError(err: unknown, where: string): AppError {
             : /ENOTFOUND|EAI_AGAIN/.test(`${e.code ?? ""} ${e.message ?? ""}`)
               ? "the endpoint's host name does not resolve"
               : `${name || "error"}: ${(e.message ?? String(err)).split("\n")[0]}`;
-  const code = err instanceof S3ServiceException || status ? "UPSTREAM_ERROR" : "UPSTREAM_ERROR";
-  return new AppError(code, `${where}: ${why}`, { cause: err });
+  return new AppError("UPSTREAM_ERROR", `${where}: ${why}`, { cause: err });
 }
 
 export interface Sink {

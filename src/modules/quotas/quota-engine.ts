@@ -75,6 +75,8 @@ export function createQuotaEngine(deps: {
   limits: (tenantId: string) => QuotaLimits;
   /** Settled usage of a tenant for the UTC day starting at dayStart. */
   usedOn: (tenantId: string, dayStart: number) => { tokens: number; micro: number };
+  /** Told of every refusal (by the limit that refused) and every settlement (metrics). */
+  observe?: { refused(limit: string): void; settled(tenantId: string, tokens: number): void };
 }) {
   const accounts = new Map<string, Account>();
 
@@ -107,7 +109,8 @@ export function createQuotaEngine(deps: {
     return h;
   }
 
-  function refuse(kind: "rate" | "quota", message: string, retryAfterSeconds: number, hdrs: Record<string, string>, details: Record<string, unknown>): Admission {
+  function refuse(kind: "rate" | "quota", message: string, retryAfterSeconds: number, hdrs: Record<string, string>, details: { limit: string }): Admission {
+    deps.observe?.refused(details.limit);
     return {
       ok: false,
       error: new AppError(kind === "rate" ? "RATE_LIMITED" : "QUOTA_EXCEEDED", message, {
@@ -173,6 +176,7 @@ export function createQuotaEngine(deps: {
     settle(r: Reservation, used: { tokens: number; micro: number }): void {
       if (r.settled) return;
       r.settled = true;
+      deps.observe?.settled(r.tenantId, used.tokens);
       const a = accounts.get(r.tenantId);
       if (!a) return;
       a.inFlight = Math.max(0, a.inFlight - 1);

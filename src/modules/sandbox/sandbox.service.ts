@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { Clock } from "../../core/clock.ts";
@@ -120,7 +121,7 @@ export function bridgeLaunch(): BridgeLaunch {
       env: proxyEnv(),
     };
   }
-  const script = fileURLToPathSafe(new URL("./egress/bridge.ts", import.meta.url));
+  const script = fileURLToPath(new URL("./egress/bridge.ts", import.meta.url));
   return {
     mounts: [
       { source: process.execPath, target: "/run/oc/bun", readOnly: true, kind: "file" },
@@ -129,10 +130,6 @@ export function bridgeLaunch(): BridgeLaunch {
     argv: ["/run/oc/bun", "/run/oc/egress-bridge.ts", ...args],
     env: { ...proxyEnv(), BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
   };
-}
-
-function fileURLToPathSafe(u: URL): string {
-  return decodeURIComponent(u.pathname);
 }
 
 function proxyEnv(): Record<string, string> {

@@ -124,7 +124,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     client.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 
-  async function vet(method: EgressEvent["method"], host: string, port: number): Promise<{ address: string } | { refused: string; status: number }> {
+  async function vet(host: string, port: number): Promise<{ address: string } | { refused: string; status: number }> {
     if (!allows(opts.rules, host, port)) return { refused: `${host}:${port} is not in this run's egress allow-list`, status: 403 };
     let answers: { address: string }[];
     if (net.isIP(host)) answers = [{ address: host }];
@@ -141,7 +141,6 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       const why = refusedAddress(a.address, opts.allowPrivate);
       if (why) return { refused: `${host} resolves to ${a.address} (${why})`, status: 403 };
     }
-    void method;
     return { address: answers[0]!.address };
   }
 
@@ -199,7 +198,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       return reply(client, 400, "Bad Request", "CONNECT needs host:port");
     }
     const { host, port } = target;
-    const verdict = await vet("CONNECT", host, port);
+    const verdict = await vet(host, port);
     if ("refused" in verdict) {
       report({ outcome: "refused", method: "CONNECT", host, port, reason: verdict.refused });
       return reply(client, verdict.status, verdict.status === 403 ? "Forbidden" : "Bad Gateway", verdict.refused);
@@ -287,7 +286,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       return reply(client, 400, "Bad Request", "bad Content-Length");
     }
     const bodyLength = lengthHeader === undefined ? 0 : Number(lengthHeader);
-    const verdict = await vet("HTTP", host, port);
+    const verdict = await vet(host, port);
     if ("refused" in verdict) {
       report({ outcome: "refused", method: "HTTP", host, port, reason: verdict.refused });
       return reply(client, verdict.status, verdict.status === 403 ? "Forbidden" : "Bad Gateway", verdict.refused);
