@@ -204,6 +204,52 @@ describe("round trips", () => {
   });
 });
 
+describe("a sandbox racing a backup", () => {
+  test("swapping a directory for a link to the outside never puts outside files in the archive", async () => {
+    const core = testCore();
+    createTenant(core, "acme");
+    const ws = path.join(core.tenants.dir("acme"), "workspace");
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "backup-outside-"));
+    fs.writeFileSync(path.join(outside, "loot.txt"), "OUTSIDE-CANARY ".repeat(20_000)); // large: read in chunks
+    fs.writeFileSync(path.join(outside, "small.txt"), "OUTSIDE-CANARY");
+    const swap = path.join(ws, "swap");
+    fs.mkdirSync(swap);
+    fs.writeFileSync(path.join(swap, "loot.txt"), "inside ".repeat(40_000));
+    fs.writeFileSync(path.join(swap, "small.txt"), "inside");
+    // What a tenant's sandbox can do to its own workspace, as fast as it can: move the directory
+    // aside, put a link to the outside in its place, and back.
+    const script = `
+      const fs = require("fs");
+      const [dir, outside] = process.argv.slice(1);
+      const end = Date.now() + 6000;
+      while (Date.now() < end) {
+        try { fs.renameSync(dir, dir + ".old"); fs.symlinkSync(outside, dir); } catch {}
+        try { fs.unlinkSync(dir); fs.renameSync(dir + ".old", dir); } catch {}
+      }`;
+    const racer = Bun.spawn(["bun", "-e", script, swap, outside], { stdout: "ignore", stderr: "ignore" });
+    let ok = 0;
+    let refused = 0;
+    const deadline = performance.now() + 4000;
+    for (let i = 0; performance.now() < deadline; i++) {
+      const file = path.join(makeHome(), `race-${i}.tar.zst`);
+      try {
+        await core.backups.backup("acme", file, operatorCtx, { origin: "operator" });
+        ok++;
+        const bytes = zlib.zstdDecompressSync(fs.readFileSync(file));
+        expect(bytes.includes(Buffer.from("OUTSIDE-CANARY"))).toBe(false);
+      } catch (err) {
+        expect((err as Error).message).toContain("changed while it was being backed up");
+        refused++;
+      }
+    }
+    racer.kill();
+    await racer.exited;
+    expect(ok + refused).toBeGreaterThan(5);
+    expect(ok).toBeGreaterThan(0);
+    core.close();
+  }, 30_000);
+});
+
 describe("history, retention and audit", () => {
   test("list, delete, --keep N; every backup, restore and delete is audited", async () => {
     const core = testCore({ config: s3.config() });

@@ -21,6 +21,7 @@ import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
 import { DecryptStream, ENCRYPTED_MAGIC, EncryptStream } from "./encryption.ts";
 import { FINGERPRINT_CHUNK, fingerprintChunk } from "./fingerprint.ts";
 import { HashPool } from "./hash-pool.ts";
+import { openBeneath, openat2Available, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
 
 export const FORMAT = "openclawmu-backup";
 export const FORMAT_VERSION = 1;
@@ -93,30 +94,49 @@ class Cap extends Transform {
 
 export interface TreeEntry {
   rel: string;
-  abs: string;
   type: "file" | "dir";
   size: number;
   mode: number;
   mtimeMs: number;
 }
 
-/** Directories and regular files under `root` (links never followed); anything else is listed as skipped. */
-export function walkTenant(root: string): { entries: TreeEntry[]; skipped: { path: string; kind: string }[] } {
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+/** Every step beneath the tenant directory, and no symbolic link on the way (a swap is refused). */
+const CONFINED = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+
+/**
+ * Directories and regular files under the directory `rootFd` (links never followed; anything else
+ * is listed as skipped). Each directory is opened with openat2 beneath its parent and read through
+ * its descriptor, so a sandbox of the tenant that swaps a directory for a symlink while the backup
+ * runs cannot make the gateway list — or later read — anything outside the tenant.
+ */
+export function walkTenant(rootFd: number): { entries: TreeEntry[]; skipped: { path: string; kind: string }[] } {
   const entries: TreeEntry[] = [];
   const skipped: { path: string; kind: string }[] = [];
-  const visit = (dir: string, rel: string) => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const abs = path.join(dir, name);
+  const visit = (dirFd: number, rel: string) => {
+    for (const name of fs.readdirSync(`/proc/self/fd/${dirFd}`).sort()) {
       const r = rel ? `${rel}/${name}` : name;
-      const st = fs.lstatSync(abs);
+      const st = fs.lstatSync(`/proc/self/fd/${dirFd}/${name}`, { throwIfNoEntry: false });
+      if (!st) continue; // removed meanwhile
       if (st.isDirectory()) {
-        entries.push({ rel: r, abs, type: "dir", size: 0, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
-        visit(abs, r);
-      } else if (st.isFile()) entries.push({ rel: r, abs, type: "file", size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
+        let sub: number;
+        try {
+          sub = openBeneath(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, CONFINED);
+        } catch {
+          skipped.push({ path: r, kind: "changed" }); // swapped for something else since the lstat
+          continue;
+        }
+        try {
+          entries.push({ rel: r, type: "dir", size: 0, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
+          visit(sub, r);
+        } finally {
+          fs.closeSync(sub);
+        }
+      } else if (st.isFile()) entries.push({ rel: r, type: "file", size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
       else skipped.push({ path: r, kind: st.isSymbolicLink() ? "symlink" : st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : "device" });
     }
   };
-  visit(root, "");
+  visit(rootFd, "");
   return { entries, skipped };
 }
 
@@ -138,7 +158,16 @@ export async function writeArchive(opts: {
   encryptionKey?: string;
   onProgress?: (done: number, total: number) => void;
 }): Promise<WriteResult> {
-  const { entries, skipped } = walkTenant(opts.tenantRoot);
+  if (!openat2Available()) throw new AppError("UNAVAILABLE", "backups need openat2 (Linux 5.6 or later) to read a tenant's files safely");
+  const rootFd = fs.openSync(opts.tenantRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  let walked: ReturnType<typeof walkTenant>;
+  try {
+    walked = walkTenant(rootFd);
+  } catch (err) {
+    fs.closeSync(rootFd);
+    throw err;
+  }
+  const { entries, skipped } = walked;
   const total = entries.reduce((s, e) => s + e.size, 0) + opts.stateFiles.reduce((s, f) => s + fs.statSync(f.file).size, 0);
   let done = 0;
   const pack = tar.pack();
@@ -157,6 +186,13 @@ export async function writeArchive(opts: {
   const manifest: Manifest = { ...opts.header, entries: [], skipped };
   const mtime = new Date(Date.parse(opts.header.createdAt));
   const pendingDigests: Promise<void>[] = [];
+  /** Keeps a digest to await before the manifest; one that fails after the backup gave up is not unhandled. */
+  const track = (p: Promise<void>) => {
+    p.catch(() => {});
+    pendingDigests.push(p);
+  };
+  /** Descriptors the hashing worker still reads; closed when it is done, or at the end. */
+  const lateFds = new Set<number>();
 
   const addBuffer = (name: string, data: Buffer) =>
     new Promise<void>((resolve, reject) => pack.entry({ name, size: data.length, mode: 0o600, mtime }, data, (err) => (err ? reject(err) : resolve())));
@@ -170,8 +206,10 @@ export async function writeArchive(opts: {
    * which reads it too; both sides fingerprint what they read, and a mismatch (the file changed in
    * between) fails the backup. Small files are hashed here.
    */
-  const addFile = async (name: string, abs: string, size: number, mode: number, mtimeMs: number): Promise<{ digest: Promise<string> }> => {
-    const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  const addFile = async (name: string, fd: number, size: number, mode: number, mtimeMs: number): Promise<{ digest: Promise<string> }> => {
+    // The descriptor is this function's: closed here, or (a large file) once the worker has hashed it.
+    let closeLater = false;
+    let releaseMine: (() => void) | null = null;
     let read = 0;
     try {
       if (size <= 256 * 1024) {
@@ -187,8 +225,17 @@ export async function writeArchive(opts: {
         opts.onProgress?.(done, total);
         return { digest: Promise.resolve(hex) };
       }
-      const remote = pool.file(abs, size);
-      remote.catch(() => {});
+      // The worker reads the very file this descriptor names (through /proc/self/fd), not a path.
+      const remote = pool.file(`/proc/self/fd/${fd}`, size);
+      // Closed when both this reader and the worker are done with it.
+      closeLater = true;
+      lateFds.add(fd);
+      let users = 2;
+      const release = () => {
+        if (--users === 0 && lateFds.delete(fd)) fs.closeSync(fd);
+      };
+      void remote.then(release, release);
+      releaseMine = release;
       let entryError: Error | null = null;
       let entry!: ReturnType<typeof pack.entry>;
       const finished = new Promise<void>((resolve, reject) => {
@@ -234,8 +281,25 @@ export async function writeArchive(opts: {
         ),
       };
     } finally {
-      fs.closeSync(fd);
+      if (!closeLater) fs.closeSync(fd);
+      else releaseMine?.();
     }
+  };
+
+  /** A tenant file, opened beneath the tenant directory without following any link; still a regular file of the listed size. */
+  const openTenantFile = (e: TreeEntry): number => {
+    let fd: number;
+    try {
+      fd = openBeneath(rootFd, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, CONFINED);
+    } catch {
+      throw changed(`tenant/${e.rel}`, 0, e.size);
+    }
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size !== e.size) {
+      fs.closeSync(fd);
+      throw changed(`tenant/${e.rel}`, 0, e.size);
+    }
+    return fd;
   };
 
   try {
@@ -243,8 +307,8 @@ export async function writeArchive(opts: {
     for (const s of opts.stateFiles) {
       const size = fs.statSync(s.file).size;
       const name = `state/${s.table}.jsonl`;
-      const { digest } = await addFile(name, s.file, size, 0o600, Date.parse(opts.header.createdAt));
-      pendingDigests.push(digest.then((hex) => void (entry.sha256 = hex)));
+      const { digest } = await addFile(name, fs.openSync(s.file, O_RDONLY | O_NOFOLLOW), size, 0o600, Date.parse(opts.header.createdAt));
+      track(digest.then((hex) => void (entry.sha256 = hex)));
       const entry: ManifestEntry = { path: name, type: "file", size };
       manifest.entries.push(entry);
     }
@@ -257,8 +321,8 @@ export async function writeArchive(opts: {
       } else {
         const entry: ManifestEntry = { path: name, type: "file", size: e.size };
         manifest.entries.push(entry);
-        const { digest } = await addFile(name, e.abs, e.size, e.mode, e.mtimeMs);
-        pendingDigests.push(digest.then((hex) => void (entry.sha256 = hex)));
+        const { digest } = await addFile(name, openTenantFile(e), e.size, e.mode, e.mtimeMs);
+        track(digest.then((hex) => void (entry.sha256 = hex)));
       }
     }
     await Promise.all(pendingDigests);
@@ -269,11 +333,13 @@ export async function writeArchive(opts: {
     const stored = opts.sinkDigest ? opts.sinkDigest() : { sha256: out.digest(), bytes: out.bytes };
     return { sha256: stored.sha256, sizeBytes: stored.bytes, files, contentBytes: entries.reduce((s, e) => s + e.size, 0), skipped };
   } catch (err) {
-    pack.destroy(err as Error);
+    pack.destroy(); // without the error: it is rethrown below, not emitted on every stage
     await flowing.catch(() => {});
     throw err;
   } finally {
     pool.close();
+    for (const fd of lateFds) fs.closeSync(fd);
+    fs.closeSync(rootFd);
   }
 }
 

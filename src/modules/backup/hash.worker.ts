@@ -1,6 +1,6 @@
 // SHA-256 of files for the backup manifest, computed on a worker thread while the main thread reads,
-// packs and compresses the same files. The worker reads each file itself (from the page cache, just
-// read by the main thread) and also returns a seeded fingerprint of the bytes it hashed; the main
+// packs and compresses the same files. The worker reads each file itself through the main thread's
+// descriptor (from the page cache, just read by the main thread) and also returns a seeded fingerprint of the bytes it hashed; the main
 // thread compares it with the fingerprint of the bytes it archived, so a file that changed between
 // the two reads is caught instead of getting a digest of different bytes.
 //   {op:"file", seq, path, size, seed} → {seq, hex, fingerprint} | {seq, error}
@@ -13,7 +13,9 @@ self.onmessage = (e: MessageEvent) => {
   const m = e.data as { op: "file"; seq: number; path: string; size: number; seed: string };
   let fd: number | null = null;
   try {
-    fd = fs.openSync(m.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    // m.path is /proc/self/fd/N: the descriptor the main thread opened (confined to the tenant),
+    // reopened here through its magic link, so it cannot be followed anywhere else.
+    fd = fs.openSync(m.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     const hash = new Bun.CryptoHasher("sha256");
     const buf = Buffer.allocUnsafe(FINGERPRINT_CHUNK);
     let fp = 0n;

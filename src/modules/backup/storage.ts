@@ -162,6 +162,7 @@ async function workerFileSink(partial: string, final: string, dir: string): Prom
     stream.on("finish", () => resolve());
     stream.on("error", reject);
   });
+  streamDone.catch(() => {}); // an aborted backup never awaits it
   return {
     stream,
     digest: () => ended!,
