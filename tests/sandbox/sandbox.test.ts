@@ -195,6 +195,10 @@ describe("overlay mounts", () => {
       fs.symlinkSync("/etc", path.join(w.core.tenants.dir("alpha"), "etc-link"));
       expect(() => w.core.overlays.set("alpha", { sandbox: { mounts: [{ source: "etc-link", target: "/mnt/etc" }] } }, operatorCtx)).toThrow("leads outside the tenant root");
       expect(() => w.core.overlays.set("alpha", { sandbox: { mounts: [{ source: "../beta", target: "/mnt/b" }] } }, operatorCtx)).toThrow('contains ".."');
+      // The workspace is what sandboxes can change: a link planted there must never aim a later bind.
+      fs.mkdirSync(path.join(w.workspace("alpha"), "sub"), { recursive: true });
+      expect(() => w.core.overlays.set("alpha", { sandbox: { mounts: [{ source: "workspace/sub", target: "/mnt/sub" }] } }, operatorCtx)).toThrow("is in the workspace, which sandboxes can change");
+      expect(() => w.core.overlays.set("alpha", { sandbox: { mounts: [{ source: "plugins", target: "/mnt/plugins", readOnly: false }] } }, operatorCtx)).toThrow("sandbox mounts are read-only");
       w.core.close();
     }, 30_000);
   }

@@ -131,14 +131,25 @@ function pathProblems(o: Overlay, root: string): Problem[] {
   const out: Problem[] = [];
   const check = (value: string, at: (string | number)[]) => {
     try {
-      resolveInRoot(root, value, { leaf: "inside" });
+      return resolveInRoot(root, value, { leaf: "inside" });
     } catch (err) {
       if (err instanceof PathError) out.push({ path: at, message: `${err.message.replace(/^path /, "")} (paths must stay inside the tenant directory)` });
       else throw err;
+      return null;
     }
   };
   if (o.agent?.systemPromptFile) check(o.agent.systemPromptFile, ["agent", "systemPromptFile"]);
   o.plugins?.paths?.forEach((p, i) => check(p, ["plugins", "paths", i]));
-  o.sandbox?.mounts?.forEach((m, i) => check(m.source, ["sandbox", "mounts", i, "source"]));
+  o.sandbox?.mounts?.forEach((m, i) => {
+    const at = ["sandbox", "mounts", i];
+    const r = check(m.source, [...at, "source"]);
+    // A mount is bound by the gateway, following the path as it is at the run's start. Sandboxes can
+    // change the workspace (and could change a writable mount), so a mount from there could be a link
+    // swapped in to aim the next run's bind at the host: mounts come from elsewhere, read-only.
+    if (r && (r.relative === "workspace" || r.relative.startsWith("workspace/"))) {
+      out.push({ path: [...at, "source"], message: "is in the workspace, which sandboxes can change (it is at /work already); mount a directory outside it" });
+    }
+    if (m.readOnly === false) out.push({ path: [...at, "readOnly"], message: "must be true: sandbox mounts are read-only (only /work is writable)" });
+  });
   return out;
 }

@@ -330,7 +330,8 @@ export function createSandboxService(deps: SandboxDeps) {
       if (!r.exists || (r.kind !== "directory" && r.kind !== "file")) {
         throw new AppError("CONFIG_INVALID", `sandbox mount ${JSON.stringify(m.source)} is not an existing file or directory in the tenant directory`);
       }
-      return { source: r.absolute, target: m.target, readOnly: m.readOnly ?? true, kind: r.kind === "directory" ? "dir" : "file" };
+      // Read-only always (the overlay may not ask otherwise): only /work takes writes.
+      return { source: r.absolute, target: m.target, readOnly: true, kind: r.kind === "directory" ? "dir" : "file" };
     });
   }
 

@@ -108,7 +108,7 @@ describe("tenant overlay validation", () => {
       models: { allow: ["gpt-4o-mini"], default: "gpt-4o-mini" },
       agent: { maxTokens: 1024, systemPrompt: "Be brief.", systemPromptFile: "workspace/prompt.md" },
       tools: { allow: ["web"], egress: { web: ["docs.example.com:443", "api.github.com:443"] } },
-      sandbox: { mode: "bwrap" as const, limits: { memoryMb: 256 }, mounts: [{ source: "workspace/data", target: "/mnt/data", readOnly: true }] },
+      sandbox: { mode: "bwrap" as const, limits: { memoryMb: 256 }, mounts: [{ source: "memory", target: "/mnt/memory", readOnly: true }] },
       plugins: { paths: ["plugins/hello"] },
     };
     core.overlays.set("acme", overlay, operatorCtx);
