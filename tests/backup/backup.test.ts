@@ -298,6 +298,30 @@ describe("history, retention and audit", () => {
     core.close();
   });
 
+  test("one backup or restore per tenant at a time, two in all; refusals leave the audit log alone", async () => {
+    const core = testCore({ config: s3.config() });
+    const [alpha, beta, gamma] = ["alpha", "beta", "gamma"].map((id) => createTenant(core, id)) as [string, string, string];
+    const { rpc } = testApp(core);
+    const first = rpc(alpha, "tenants.backup", {});
+    const second = await rpc(alpha, "tenants.backup", {});
+    expect(second.error.data.code).toBe("RATE_LIMITED");
+    expect(second.error.message).toContain('tenant "alpha" is already running');
+    // A restore onto a tenant being backed up waits its turn too.
+    await expect(core.backups.restore("s3://backups/none.tar.zst", operatorCtx, { as: "alpha", force: true })).rejects.toThrow(/already running/);
+    const betaRun = rpc(beta, "tenants.backup", {});
+    const third = await rpc(gamma, "tenants.backup", {});
+    expect(third.error.data.code).toBe("RATE_LIMITED");
+    expect(third.error.message).toContain("2 backups or restores are already running");
+    const [a, b] = await Promise.all([first, betaRun]);
+    expect(a.error).toBeUndefined();
+    expect(b.error).toBeUndefined();
+    // With the slots free again, the refused tenant gets its backup.
+    expect((await rpc(gamma, "tenants.backup", {})).error).toBeUndefined();
+    const actions = core.audit.query({}).map((r) => `${r.action}:${r.outcome}`).filter((a) => a.startsWith("tenant.backup") || a.startsWith("tenant.restore"));
+    expect(actions.sort()).toEqual(["tenant.backup:ok", "tenant.backup:ok", "tenant.backup:ok"]);
+    core.close();
+  });
+
   test("admin API: create, list, restore --as, delete", async () => {
     const core = testCore({ config: s3.config() });
     const key = adminKey(core);

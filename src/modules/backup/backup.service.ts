@@ -133,6 +133,35 @@ export function createBackupService(deps: BackupDeps) {
     return fs.mkdtempSync(path.join(base, `${kind}-`));
   }
 
+  // A backup or restore holds a few hundred MB and a core's worth of CPU: one per tenant at a time,
+  // and at most MAX_RUNNING in all, so a tenant cannot queue up backups to starve the gateway.
+  const MAX_RUNNING = 2;
+  let running = 0;
+  const busy = new Set<string>();
+  /** Takes one of the MAX_RUNNING slots, and the tenant's own slot when it is known already. */
+  function acquire(tenantId: string | null) {
+    if (tenantId !== null && busy.has(tenantId)) throw new AppError("RATE_LIMITED", `a backup or restore of tenant "${tenantId}" is already running`, { headers: { "retry-after": "5" } });
+    if (running >= MAX_RUNNING) throw new AppError("RATE_LIMITED", `${MAX_RUNNING} backups or restores are already running; retry shortly`, { headers: { "retry-after": "5" } });
+    running++;
+    const held = new Set<string>();
+    const slot = {
+      /** Claims a tenant once a restore has read which one its archive holds. */
+      claim(id: string) {
+        if (held.has(id)) return;
+        if (busy.has(id)) throw new AppError("RATE_LIMITED", `a backup or restore of tenant "${id}" is already running`, { headers: { "retry-after": "5" } });
+        busy.add(id);
+        held.add(id);
+      },
+      release() {
+        for (const id of held) busy.delete(id);
+        held.clear();
+        running--;
+      },
+    };
+    if (tenantId !== null) slot.claim(tenantId);
+    return slot;
+  }
+
   return {
     /**
      * Backs a tenant up to `to` (`s3://bucket/key`, `s3://bucket/prefix/` for a generated key, or an
@@ -159,7 +188,14 @@ export function createBackupService(deps: BackupDeps) {
       if (opts.keep !== undefined && (!Number.isInteger(opts.keep) || opts.keep < 1)) throw new AppError("INVALID_PARAMS", "--keep must be a whole number of at least 1");
       const where = formatLocation(location);
       const key = encryptionKey();
-      const work = scratch("backup");
+      const slot = acquire(tenantId);
+      let work: string;
+      try {
+        work = scratch("backup");
+      } catch (err) {
+        slot.release();
+        throw err;
+      }
       let sink: Awaited<ReturnType<typeof openSink>> | null = null;
       try {
         deps.ledger.flush();
@@ -194,6 +230,7 @@ export function createBackupService(deps: BackupDeps) {
         recordFailure(ctx, "tenant.backup", tenantId, { backupId, location: where }, err);
         throw err;
       } finally {
+        slot.release();
         fs.rmSync(work, { recursive: true, force: true });
       }
     },
@@ -214,6 +251,7 @@ export function createBackupService(deps: BackupDeps) {
       fs.mkdirSync(tenantsRoot(home), { recursive: true, mode: 0o700 });
       const tmp = path.join(tenantsRoot(home), `.restore-${crypto.randomUUID()}`);
       let source: Awaited<ReturnType<typeof openSource>> | null = null;
+      const slot = acquire(target);
       try {
         if (target && exists(target) && !opts.force) throw new AppError("CONFLICT", `tenant "${target}" already exists; restore with --force to replace it, or --as <newid>`);
         source = await openSource(deps.config(), location);
@@ -226,6 +264,7 @@ export function createBackupService(deps: BackupDeps) {
           onProgress: opts.onProgress ? (n) => opts.onProgress!(n, total) : undefined,
           onHeader: (h) => {
             target ??= h.tenantId;
+            slot.claim(target);
             if (exists(target) && !opts.force) throw new AppError("CONFLICT", `tenant "${target}" already exists; restore with --force to replace it, or --as <newid>`);
           },
         });
@@ -277,6 +316,7 @@ export function createBackupService(deps: BackupDeps) {
         recordFailure(ctx, "tenant.restore", target ?? opts.as ?? "(unknown)", { from: where, as: opts.as ?? null, force: !!opts.force }, err);
         throw err;
       } finally {
+        slot.release();
         source?.close();
         fs.rmSync(tmp, { recursive: true, force: true });
       }
