@@ -31,6 +31,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const json = opts.json ?? !process.stderr.isTTY;
   return createConsola({
     level: opts.level ?? 3,
+    // Every line is written: consola would otherwise fold repeats within a second into one (and
+    // serialise each line a second time to find them); a log must not lose lines.
+    throttle: 0,
     reporters: json ? [jsonReporter] : undefined,
     stdout: process.stderr,
     stderr: process.stderr,

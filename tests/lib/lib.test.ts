@@ -5,6 +5,7 @@ import { canonicalJson } from "../../src/lib/canonical-json.ts";
 import { formatDuration, parseDuration } from "../../src/lib/duration.ts";
 import { acceptRequestId, checkTenantId } from "../../src/lib/ids.ts";
 import { nextUtcMidnight } from "../../src/lib/time.ts";
+import { createLogger } from "../../src/core/logger.ts";
 
 describe("base62", () => {
   test("fixed width, big-endian, alphabet 0-9A-Za-z", () => {
@@ -81,5 +82,24 @@ describe("misc", () => {
   test("next UTC midnight", () => {
     expect(new Date(nextUtcMidnight(Date.parse("2026-11-29T23:59:59.999Z"))).toISOString()).toBe("2026-11-30T00:00:00.000Z");
     expect(new Date(nextUtcMidnight(Date.parse("2026-11-30T00:00:00.000Z"))).toISOString()).toBe("2026-12-01T00:00:00.000Z");
+  });
+});
+
+describe("logger", () => {
+  test("JSON mode writes every line, identical repeats included (consola would fold them)", () => {
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const log = createLogger({ json: true }).withTag("access");
+      for (let i = 0; i < 12; i++) log.info("request", { status: 200 });
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(lines).toHaveLength(12);
+    for (const l of lines) expect(JSON.parse(l)).toMatchObject({ level: "info", tag: "access", msg: "request", status: 200 });
   });
 });

@@ -14,6 +14,19 @@ function key(labels: Labels): string {
     .join(",");
 }
 
+/** Rendered label sets by a caller's own cache key: the request path renders its labels once, not per request. */
+class KeyCache {
+  private readonly keys = new Map<string, string>();
+  get(cacheKey: string, labels: () => Labels): string {
+    let k = this.keys.get(cacheKey);
+    if (k === undefined) {
+      if (this.keys.size >= 10_000) this.keys.clear(); // odd methods or routes cannot grow it without bound
+      this.keys.set(cacheKey, (k = key(labels())));
+    }
+    return k;
+  }
+}
+
 class Counter {
   readonly values = new Map<string, number>();
   constructor(
@@ -21,7 +34,9 @@ class Counter {
     readonly help: string,
   ) {}
   inc(labels: Labels = {}, by = 1): void {
-    const k = key(labels);
+    this.incKey(key(labels), by);
+  }
+  incKey(k: string, by = 1): void {
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   render(): string {
@@ -39,7 +54,9 @@ class Histogram {
     readonly help: string,
   ) {}
   observe(labels: Labels, value: number): void {
-    const k = key(labels);
+    this.observeKey(key(labels), value);
+  }
+  observeKey(k: string, value: number): void {
     let s = this.series.get(k);
     if (!s) this.series.set(k, (s = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 }));
     for (let i = 0; i < BUCKETS.length; i++) if (value <= BUCKETS[i]!) s.counts[i]!++;
@@ -80,12 +97,13 @@ export function createMetrics() {
   const audit = new Counter("openclaw_audit_records_total", "Audit records written (committed with fsync).");
   const backups = new Counter("openclaw_backups_total", "Backups and restores by operation and outcome.");
   const startedAt = Date.now();
+  const keys = new KeyCache();
 
   return {
     request(route: string, method: string, status: number, seconds: number, tenantId?: string): void {
-      requests.inc({ route, method, status: String(status) });
-      latency.observe({ route, method }, seconds);
-      if (tenantId) tenantRequests.inc({ tenant: tenantLabel(tenantId) });
+      requests.incKey(keys.get(`${route}\0${method}\0${status}`, () => ({ route, method, status: String(status) })));
+      latency.observeKey(keys.get(`${route}\0${method}`, () => ({ route, method })), seconds);
+      if (tenantId) tenantRequests.incKey(keys.get(`\0tenant\0${tenantId}`, () => ({ tenant: tenantLabel(tenantId) })));
     },
     quotaRefusal(limit: string): void {
       quota.inc({ limit });
