@@ -8,6 +8,7 @@
 //   tar backup    `tar --zstd -cf FILE -C <tenant dir> .` (zstd at its default level 3, like ours)
 //   ours restore  `openclaw tenants restore --from FILE --as <new id>`
 //   tar restore   `tar --zstd -xf FILE -C <empty dir>`
+// Before each step, `sync` (outside the timing): no step pays for the writeback of the one before.
 // Throughput = tenant bytes / wall time. Medians over the rounds.
 //
 //   bun bench/backup.ts --rounds 3 --gib 1
@@ -60,6 +61,9 @@ console.log(`tenant: ${(tenantBytes / 1024 ** 3).toFixed(2)} GiB in 2,004 files`
 
 /** Runs a command, sampling its peak RSS (VmHWM) just before it exits. */
 async function timed(argv: string[], extraEnv: Record<string, string> = {}): Promise<{ ms: number; peakMb: number }> {
+  // Each step starts with nothing dirty in the page cache, so the writeback of the previous step's
+  // output (a restored gigabyte, an archive) does not land in this step's time.
+  Bun.spawnSync(["sync"]);
   const t = performance.now();
   const p = Bun.spawn(argv, { env: { ...env, ...extraEnv }, stdout: "ignore", stderr: "pipe" });
   let peak = 0;

@@ -247,6 +247,7 @@ describe("a sandbox racing a backup", () => {
     expect(ok + refused).toBeGreaterThan(5);
     expect(ok).toBeGreaterThan(0);
     core.close();
+    fs.rmSync(outside, { recursive: true, force: true });
   }, 30_000);
 });
 

@@ -11,3 +11,16 @@ for (const key of Object.keys(process.env)) {
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-test-"));
 process.env.OPENCLAW_HOME = path.join(root, "default-home");
 process.env.OPENCLAW_TEST_ROOT = root;
+// Every temporary directory of the run (the tests' own and their child processes') goes under it too.
+// Traversable by the sandbox identity, like /tmp, so workspaces and mounts made there stay reachable.
+fs.chmodSync(root, 0o711);
+process.env.TMPDIR = root;
+// Removed when the run ends (a run leaves a few hundred MB of homes, archives and workspaces there).
+process.on("exit", () => {
+  if (process.env.OPENCLAW_KEEP_TEST_ROOT) return;
+  try {
+    fs.rmSync(root, { recursive: true, force: true });
+  } catch {
+    // best effort: a file still in use stays
+  }
+});
