@@ -1,5 +1,6 @@
 // Loaded before every test file: private umask, no inherited OpenClaw/AWS settings, and a throwaway
 // default home so nothing a test does can touch ~/.openclaw.
+import { afterAll } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,7 +17,8 @@ process.env.OPENCLAW_TEST_ROOT = root;
 fs.chmodSync(root, 0o711);
 process.env.TMPDIR = root;
 // Removed when the run ends (a run leaves a few hundred MB of homes, archives and workspaces there).
-process.on("exit", () => {
+// A hook in the preload runs once, after every test file.
+afterAll(() => {
   if (process.env.OPENCLAW_KEEP_TEST_ROOT) return;
   try {
     fs.rmSync(root, { recursive: true, force: true });
