@@ -21,6 +21,7 @@ import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
 import { DecryptStream, ENCRYPTED_MAGIC, EncryptStream } from "./encryption.ts";
 import { FINGERPRINT_CHUNK, fingerprintChunk } from "./fingerprint.ts";
 import { HashPool } from "./hash-pool.ts";
+import { ExtractWriter } from "./extract-writer.ts";
 import { openBeneath, openat2Available, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
 
 export const FORMAT = "openclawmu-backup";
@@ -56,6 +57,7 @@ export interface RestoreLimits {
   maxEntries: number;
 }
 
+const noop = () => {};
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 /** Counts and hashes the bytes flowing through; reports progress. */
@@ -396,6 +398,9 @@ export async function extractArchive(opts: {
   let extractedSinceGc = 0;
 
   const extract = tar.extract();
+  const writer = new ExtractWriter();
+  /** One per file: settles once the writer thread has written and hashed it and its descriptor is closed. */
+  const filesDone: Promise<void>[] = [];
   const handleEntry = async (h: tar.Header, stream: Readable) => {
     const type = h.type ?? "file";
     if (type !== "file" && type !== "directory") {
@@ -455,14 +460,13 @@ export async function extractArchive(opts: {
     } catch (err) {
       throw refuse(`entry ${JSON.stringify(key)} cannot be created (${(err as NodeJS.ErrnoException).code})`);
     }
-    const hash = new Bun.CryptoHasher("sha256");
+    // Written and hashed on the writer thread; the digest is checked against the manifest later.
     let written = 0;
     try {
       await pipeline(
         stream,
         new Writable({
           write(chunk: Buffer, _e, cb) {
-            hash.update(chunk);
             written += chunk.length;
             extractedSinceGc += chunk.length;
             if (extractedSinceGc > 64 * 1024 * 1024) {
@@ -470,21 +474,31 @@ export async function extractArchive(opts: {
               extractedSinceGc = 0;
               Bun.gc(false);
             }
-            try {
-              let off = 0;
-              while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
-              cb();
-            } catch (err) {
-              cb(err as Error);
-            }
+            const room = writer.write(fd, chunk);
+            if (room) room.then(() => cb());
+            else cb();
           },
         }),
       );
-    } finally {
-      fs.closeSync(fd);
+    } catch (err) {
+      filesDone.push(writer.end(fd).then(noop, noop).finally(() => fs.closeSync(fd)));
+      throw err;
     }
-    if (written !== size) throw refuse(`entry ${JSON.stringify(key)} is ${written} bytes, not the ${size} its header says`);
-    seen.set(key, { type: "file", size: written, sha256: hash.digest("hex") });
+    if (written !== size) {
+      filesDone.push(writer.end(fd).then(noop, noop).finally(() => fs.closeSync(fd)));
+      throw refuse(`entry ${JSON.stringify(key)} is ${written} bytes, not the ${size} its header says`);
+    }
+    const entry: { type: "file"; size: number; sha256?: string } = { type: "file", size: written };
+    seen.set(key, entry);
+    filesDone.push(
+      writer
+        .end(fd)
+        .then((r) => {
+          if (r.bytes !== written) throw new Error(`${key}: ${r.bytes} of ${written} bytes written`);
+          entry.sha256 = r.sha256;
+        })
+        .finally(() => fs.closeSync(fd)),
+    );
   };
 
   // Errors reach the pipeline below; this listener only keeps a late one (after the pipeline has
@@ -508,10 +522,19 @@ export async function extractArchive(opts: {
   else if (!firstBytes.head.subarray(0, 4).equals(ZSTD_MAGIC)) throw refuse("it is neither a zstd stream nor an encrypted backup");
   stages.push(zlib.createZstdDecompress({ chunkSize: 1 << 20 }), new Cap(opts.limits.maxBytes + 64 * 1024 * 1024), extract);
   try {
-    await pipeline(stages as never);
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw refuse(`it cannot be read (${(err as Error).message.split("\n")[0]})`);
+    try {
+      await pipeline(stages as never);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw refuse(`it cannot be read (${(err as Error).message.split("\n")[0]})`);
+    } finally {
+      // Nothing may still be writing (or hold a descriptor) once this returns or throws.
+      await Promise.allSettled(filesDone);
+    }
+    const failed = (await Promise.allSettled(filesDone)).find((r) => r.status === "rejected");
+    if (failed) throw new AppError("INTERNAL", `restore could not write a file: ${String((failed as PromiseRejectedResult).reason?.message ?? failed)}`);
+  } finally {
+    writer.close();
   }
   if (!header) throw refuse(`it has no ${HEADER_ENTRY}`);
   if (!manifest) throw refuse(`it has no ${MANIFEST_ENTRY} (truncated?)`);
