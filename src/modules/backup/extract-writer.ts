@@ -4,7 +4,7 @@ function workerSpecifier(): string {
   return import.meta.url.includes("$bunfs") ? "./modules/backup/extract-writer.worker.ts" : new URL("./extract-writer.worker.ts", import.meta.url).href;
 }
 
-const IN_FLIGHT = 16 * 1024 * 1024;
+const IN_FLIGHT = 4 * 1024 * 1024;
 
 export class ExtractWriter {
   private readonly worker = new Worker(workerSpecifier());
