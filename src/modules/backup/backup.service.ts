@@ -84,6 +84,21 @@ function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
 
+/** Writes everything dirty on the filesystem holding `dir` to disk (syncfs, through coreutils' `sync -f`). */
+async function flushFilesystem(dir: string): Promise<void> {
+  const p = Bun.spawn(["sync", "-f", dir], { stdout: "ignore", stderr: "pipe" });
+  if ((await p.exited) !== 0) throw new AppError("INTERNAL", `could not flush the restored files to disk: ${(await new Response(p.stderr).text()).trim()}`);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function createBackupService(deps: BackupDeps) {
   const { home, log } = deps;
   const db = deps.handle.db;
@@ -269,6 +284,8 @@ export function createBackupService(deps: BackupDeps) {
           },
         });
         verifyManifest(x);
+        // On disk before the rows say the tenant is restored (and before --force lets the old one go).
+        await flushFilesystem(tmp);
         const source_ = x.header.tenantId;
         const to = target!;
         const renamed = to !== source_;
@@ -303,6 +320,7 @@ export function createBackupService(deps: BackupDeps) {
             return { token: issued?.token ?? null, actorId: issued?.actorId ?? null, counts };
           },
         );
+        fsyncDir(tenantsRoot(home)); // the rename into place
         // Sandboxed code must be able to use the restored workspace.
         const id = sandboxIdentity();
         if (id.viaStage) chownTree(path.join(tenantDir(home, to), "workspace"), id.uid, id.gid);
