@@ -28,8 +28,8 @@ export function tmpdir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startJsonPrinter(cmd: string[], env: Record<string, string> = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: string }> {
-  const proc = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: "inherit" });
+export async function startJsonPrinter(cmd: string[], env: Record<string, string> = {}, opts: { stderr?: "inherit" | "ignore" } = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: string }> {
+  const proc = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: opts.stderr ?? "inherit" });
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
   let out = "";
   while (!out.includes("\n")) {

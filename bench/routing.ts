@@ -59,7 +59,9 @@ fs.writeFileSync(
 const env = { OPENCLAW_HOME: home };
 const created = Bun.spawnSync([bin, "tenants", "create", "bench", "--json"], { env: { ...process.env, ...env }, stdout: "pipe" });
 const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;
-const gateway = await startJsonPrinter([bin, "gateway", "--port", "0", "--json"], env);
+// The access log stays on (a line per request is formatted and written) but goes to /dev/null: where
+// an operator's log lands (journald, a file on some disk) is not what this measures.
+const gateway = await startJsonPrinter([bin, "gateway", "--port", "0", "--json"], env, { stderr: "ignore" });
 
 const portkeyPort = freePort();
 const portkeyBunPort = freePort();

@@ -2,6 +2,7 @@
 // only reads, packs and compresses. {op:"open", path} → {op:"opened"} | {op:"error"};
 // {op:"write", seq, buf, offset, length} → {op:"ack", seq}; {op:"end"} → {op:"ended", sha256, bytes}.
 import fs from "node:fs";
+import { startWriteback } from "../../lib/writeback.ts";
 
 declare const self: Worker;
 
@@ -9,8 +10,8 @@ let fd: number | null = null;
 const hash = new Bun.CryptoHasher("sha256");
 let bytes = 0;
 let synced = 0;
-/** Flushed to disk every so often while the backup runs, so the final fsync has little left to do. */
-const SYNC_EVERY = 64 * 1024 * 1024;
+/** Writeback is started every so often while the backup runs, so the final fsync has little left to do. */
+const SYNC_EVERY = 16 * 1024 * 1024;
 
 self.onmessage = (e: MessageEvent) => {
   const m = e.data as { op: "open"; path: string } | { op: "write"; seq: number; buf: ArrayBuffer; offset: number; length: number } | { op: "end" };
@@ -26,7 +27,7 @@ self.onmessage = (e: MessageEvent) => {
       bytes += chunk.length;
       self.postMessage({ op: "ack", seq: m.seq });
       if (bytes - synced >= SYNC_EVERY) {
-        fs.fdatasyncSync(fd!);
+        startWriteback(fd!, synced, bytes - synced);
         synced = bytes;
       }
     } else {
