@@ -1,0 +1,86 @@
+// Added latency at concurrency 1 measured with a minimal client instead of wrk: one Bun process sends
+// a request, reads the whole response, records the time, and sends the next — to the fake provider
+// directly and through the compiled gateway (governance on, as in routing.ts), alternating, after a
+// warm-up. Medians over the runs of each percentile.
+//
+//   bun bench/c1-client.ts --runs 5 --seconds 5
+//
+// Internally re-runs itself as the client (`--client URL TOKEN SECONDS`), so the client never shares
+// an event loop with what it measures.
+import fs from "node:fs";
+import path from "node:path";
+import { arg, ensureBinary, median, saveResult, startJsonPrinter, tmpdir } from "./lib.ts";
+
+const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }] });
+
+if (process.argv[2] === "--client") {
+  const [url, token, secs] = [process.argv[3]!, process.argv[4]!, Number(process.argv[5])];
+  const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+  const times: number[] = [];
+  const end = performance.now() + secs * 1000;
+  while (performance.now() < end) {
+    const t = performance.now();
+    const r = await fetch(url, { method: "POST", body, headers });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(times.length * p))]!;
+  console.log(JSON.stringify({ n: times.length, p50: q(0.5), p90: q(0.9), p99: q(0.99) }));
+  process.exit(0);
+}
+
+const RUNS = arg("--runs", 5);
+const SECONDS = arg("--seconds", 5);
+const bin = ensureBinary();
+const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
+const home = tmpdir("bench-c1-");
+fs.writeFileSync(
+  path.join(home, "openclaw.json"),
+  JSON.stringify({
+    providers: { fake: { kind: "openai", baseUrl: `${fake.url}/v1`, apiKey: "sk-fake" } },
+    models: { "gpt-4o-mini": { provider: "fake", upstreamModel: "fake-mini" } },
+    billing: { rateCard: { "gpt-4o-mini": { input: 0.15, output: 0.6, cacheRead: 0.075 } } },
+    quotas: { defaults: { tokensPerDay: 1e12, costPerDayUsd: 1e6, requestsPerMinute: 1e9, maxConcurrent: 1e6 } },
+  }),
+);
+const env = { OPENCLAW_HOME: home };
+const created = Bun.spawnSync([bin, "tenants", "create", "bench", "--json"], { env: { ...process.env, ...env }, stdout: "pipe" });
+const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;
+const gateway = await startJsonPrinter([bin, "gateway", "--port", "0", "--json"], env, { stderr: "ignore" });
+
+async function client(base: string, secs: number): Promise<{ n: number; p50: number; p90: number; p99: number }> {
+  const p = Bun.spawn(["bun", import.meta.path, "--client", `${base}/v1/chat/completions`, token, String(secs)], { stdout: "pipe", stderr: "inherit" });
+  const out = await new Response(p.stdout).text();
+  if ((await p.exited) !== 0) throw new Error(`client against ${base} failed`);
+  return JSON.parse(out) as { n: number; p50: number; p90: number; p99: number };
+}
+
+try {
+  await client(gateway.url, 3);
+  await client(fake.url, 1);
+  const runs = { direct: [] as { p50: number; p99: number }[], gateway: [] as { p50: number; p99: number }[] };
+  for (let i = 0; i < RUNS; i++) {
+    const d = await client(fake.url, SECONDS);
+    const g = await client(gateway.url, SECONDS);
+    runs.direct.push(d);
+    runs.gateway.push(g);
+    console.log(`run ${i + 1}: direct p50 ${d.p50.toFixed(3)} p99 ${d.p99.toFixed(3)} ms · gateway p50 ${g.p50.toFixed(3)} p99 ${g.p99.toFixed(3)} ms`);
+  }
+  const m = (xs: { p50: number; p99: number }[], k: "p50" | "p99") => +median(xs.map((x) => x[k])).toFixed(3);
+  const result = {
+    date: new Date().toISOString(),
+    command: `bun bench/c1-client.ts --runs ${RUNS} --seconds ${SECONDS}`,
+    direct: { p50ms: m(runs.direct, "p50"), p99ms: m(runs.direct, "p99") },
+    gateway: { p50ms: m(runs.gateway, "p50"), p99ms: m(runs.gateway, "p99") },
+    addedP50ms: +(m(runs.gateway, "p50") - m(runs.direct, "p50")).toFixed(3),
+    addedP99ms: +(m(runs.gateway, "p99") - m(runs.direct, "p99")).toFixed(3),
+    runs,
+  };
+  console.log(result);
+  saveResult("c1-client", result);
+} finally {
+  gateway.proc.kill();
+  fake.proc.kill();
+}
