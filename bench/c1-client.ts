@@ -7,9 +7,7 @@
 //
 // Internally re-runs itself as the client (`--client URL TOKEN SECONDS`), so the client never shares
 // an event loop with what it measures.
-import fs from "node:fs";
-import path from "node:path";
-import { arg, ensureBinary, median, saveResult, startJsonPrinter, tmpdir } from "./lib.ts";
+import { arg, ensureBinary, median, saveResult, startGovernedGateway, startJsonPrinter } from "./lib.ts";
 
 const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }] });
 
@@ -35,20 +33,8 @@ const RUNS = arg("--runs", 5);
 const SECONDS = arg("--seconds", 5);
 const bin = ensureBinary();
 const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
-const home = tmpdir("bench-c1-");
-fs.writeFileSync(
-  path.join(home, "openclaw.json"),
-  JSON.stringify({
-    providers: { fake: { kind: "openai", baseUrl: `${fake.url}/v1`, apiKey: "sk-fake" } },
-    models: { "gpt-4o-mini": { provider: "fake", upstreamModel: "fake-mini" } },
-    billing: { rateCard: { "gpt-4o-mini": { input: 0.15, output: 0.6, cacheRead: 0.075 } } },
-    quotas: { defaults: { tokensPerDay: 1e12, costPerDayUsd: 1e6, requestsPerMinute: 1e9, maxConcurrent: 1e6 } },
-  }),
-);
-const env = { OPENCLAW_HOME: home };
-const created = Bun.spawnSync([bin, "tenants", "create", "bench", "--json"], { env: { ...process.env, ...env }, stdout: "pipe" });
-const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;
-const gateway = await startJsonPrinter([bin, "gateway", "--port", "0", "--json"], env, { stderr: "ignore" });
+const gateway = await startGovernedGateway(bin, fake.url, "bench-c1-");
+const { token } = gateway;
 
 async function client(base: string, secs: number): Promise<{ n: number; p50: number; p90: number; p99: number }> {
   const p = Bun.spawn(["bun", import.meta.path, "--client", `${base}/v1/chat/completions`, token, String(secs)], { stdout: "pipe", stderr: "inherit" });

@@ -86,3 +86,28 @@ export function saveResult(name: string, result: unknown): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
 }
+
+/**
+ * The gateway as the routing benchmarks run it: the compiled binary in a fresh home, routing
+ * `gpt-4o-mini` to the fake provider at `providerUrl`, with governance on — every quota limit set (high
+ * enough never to refuse), so each request is admitted against all four, reserved, reconciled and
+ * written to the ledger — and one tenant. The access log stays on (a line per request is formatted
+ * and written) but goes to /dev/null: where an operator's log lands is not what is measured.
+ */
+export async function startGovernedGateway(bin: string, providerUrl: string, prefix: string): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: string; token: string; home: string }> {
+  const home = tmpdir(prefix);
+  fs.writeFileSync(
+    path.join(home, "openclaw.json"),
+    JSON.stringify({
+      providers: { fake: { kind: "openai", baseUrl: `${providerUrl}/v1`, apiKey: "sk-fake" } },
+      models: { "gpt-4o-mini": { provider: "fake", upstreamModel: "fake-mini" } },
+      billing: { rateCard: { "gpt-4o-mini": { input: 0.15, output: 0.6, cacheRead: 0.075 } } },
+      quotas: { defaults: { tokensPerDay: 1e12, costPerDayUsd: 1e6, requestsPerMinute: 1e9, maxConcurrent: 1e6 } },
+    }),
+  );
+  const env = { OPENCLAW_HOME: home };
+  const created = Bun.spawnSync([bin, "tenants", "create", "bench", "--json"], { env: { ...process.env, ...env }, stdout: "pipe" });
+  const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;
+  const gateway = await startJsonPrinter([bin, "gateway", "--port", "0", "--json"], env, { stderr: "ignore" });
+  return { ...gateway, token, home };
+}

@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { arg, ensureBinary, freePort, median, ROOT, saveResult, startJsonPrinter, tmpdir, wrk, type WrkResult } from "./lib.ts";
+import { arg, ensureBinary, freePort, median, ROOT, saveResult, startGovernedGateway, startJsonPrinter, wrk, type WrkResult } from "./lib.ts";
 
 const runs = arg("--runs", 5);
 const seconds = arg("--seconds", 8);
@@ -44,24 +44,9 @@ const bin = ensureBinary();
 const portkeyEntry = ensurePortkey();
 const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
 
-const home = tmpdir("bench-routing-");
-fs.writeFileSync(
-  path.join(home, "openclaw.json"),
-  JSON.stringify({
-    providers: { fake: { kind: "openai", baseUrl: `${fake.url}/v1`, apiKey: "sk-fake" } },
-    models: { "gpt-4o-mini": { provider: "fake", upstreamModel: "fake-mini" } },
-    billing: { rateCard: { "gpt-4o-mini": { input: 0.15, output: 0.6, cacheRead: 0.075 } } },
-    // Governance on: every limit is set (high enough never to refuse), so every request is admitted
-    // against all four and reserved, reconciled and written to the ledger.
-    quotas: { defaults: { tokensPerDay: 1e12, costPerDayUsd: 1e6, requestsPerMinute: 1e9, maxConcurrent: 1e6 } },
-  }),
-);
+const gateway = await startGovernedGateway(bin, fake.url, "bench-routing-");
+const { token, home } = gateway;
 const env = { OPENCLAW_HOME: home };
-const created = Bun.spawnSync([bin, "tenants", "create", "bench", "--json"], { env: { ...process.env, ...env }, stdout: "pipe" });
-const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;
-// The access log stays on (a line per request is formatted and written) but goes to /dev/null: where
-// an operator's log lands (journald, a file on some disk) is not what this measures.
-const gateway = await startJsonPrinter([bin, "gateway", "--port", "0", "--json"], env, { stderr: "ignore" });
 
 const portkeyPort = freePort();
 const portkeyBunPort = freePort();
