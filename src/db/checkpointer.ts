@@ -3,21 +3,14 @@
 // every request in flight for tens of milliseconds.
 import type { Logger } from "../core/logger.ts";
 import type { DbHandle } from "./client.ts";
-
-/**
- * From source the worker is a file next to this one; inside the compiled binary it is the extra
- * entry point scripts/build.ts names, addressed relative to the entry points' root (src/).
- */
-function workerSpecifier(): string {
-  return import.meta.url.includes("$bunfs") ? "./db/checkpoint.worker.ts" : new URL("./checkpoint.worker.ts", import.meta.url).href;
-}
+import { workerSpecifier } from "../lib/worker.ts";
 
 export interface Checkpointer {
   stop(): Promise<void>;
 }
 
 export function startCheckpointer(handle: DbHandle, log: Logger, intervalMs = 500): Checkpointer {
-  const worker = new Worker(workerSpecifier());
+  const worker = new Worker(workerSpecifier("db/checkpoint.worker.ts"));
   const fallBack = (why: string) => {
     log.error(`WAL checkpoint worker failed (${why}); checkpointing on the main connection again`);
     try {

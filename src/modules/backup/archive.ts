@@ -521,21 +521,19 @@ export async function extractArchive(opts: {
   if (firstBytes.head.subarray(0, 8).equals(ENCRYPTED_MAGIC)) stages.push(new DecryptStream(opts.encryptionKey));
   else if (!firstBytes.head.subarray(0, 4).equals(ZSTD_MAGIC)) throw refuse("it is neither a zstd stream nor an encrypted backup");
   stages.push(zlib.createZstdDecompress({ chunkSize: 1 << 20 }), new Cap(opts.limits.maxBytes + 64 * 1024 * 1024), extract);
+  let written: PromiseSettledResult<void>[];
   try {
-    try {
-      await pipeline(stages as never);
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      throw refuse(`it cannot be read (${(err as Error).message.split("\n")[0]})`);
-    } finally {
-      // Nothing may still be writing (or hold a descriptor) once this returns or throws.
-      await Promise.allSettled(filesDone);
-    }
-    const failed = (await Promise.allSettled(filesDone)).find((r) => r.status === "rejected");
-    if (failed) throw new AppError("INTERNAL", `restore could not write a file: ${String((failed as PromiseRejectedResult).reason?.message ?? failed)}`);
+    await pipeline(stages as never);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw refuse(`it cannot be read (${(err as Error).message.split("\n")[0]})`);
   } finally {
+    // Nothing may still be writing (or hold a descriptor) once this returns or throws.
+    written = await Promise.allSettled(filesDone);
     writer.close();
   }
+  const failed = written.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw new AppError("INTERNAL", `restore could not write a file: ${String(failed.reason?.message ?? failed.reason)}`);
   if (!header) throw refuse(`it has no ${HEADER_ENTRY}`);
   if (!manifest) throw refuse(`it has no ${MANIFEST_ENTRY} (truncated?)`);
   return { header, manifest, dir: opts.into, seen, archiveSha256: tap.digest(), archiveBytes: tap.bytes };

@@ -27,6 +27,7 @@ import { checkEncryptionKey } from "./encryption.ts";
 import { applyState, dumpState } from "./state.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { deleteLocation, formatLocation, listPrefix, openSink, openSource, parseLocation, type Location } from "./storage.ts";
+import { fsyncDir } from "../../lib/fs-durable.ts";
 
 export interface BackupDeps {
   home: string;
@@ -88,15 +89,6 @@ function stamp(ms: number): string {
 async function flushFilesystem(dir: string): Promise<void> {
   const p = Bun.spawn(["sync", "-f", dir], { stdout: "ignore", stderr: "pipe" });
   if ((await p.exited) !== 0) throw new AppError("INTERNAL", `could not flush the restored files to disk: ${(await new Response(p.stderr).text()).trim()}`);
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export function createBackupService(deps: BackupDeps) {

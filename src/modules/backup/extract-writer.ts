@@ -1,13 +1,11 @@
 // The main thread's side of extract-writer.worker.ts: file chunks go to the worker (copied, since the
 // decompressor's buffers are shared between entries), at most IN_FLIGHT bytes ahead of its writes.
-function workerSpecifier(): string {
-  return import.meta.url.includes("$bunfs") ? "./modules/backup/extract-writer.worker.ts" : new URL("./extract-writer.worker.ts", import.meta.url).href;
-}
+import { workerSpecifier } from "../../lib/worker.ts";
 
 const IN_FLIGHT = 4 * 1024 * 1024;
 
 export class ExtractWriter {
-  private readonly worker = new Worker(workerSpecifier());
+  private readonly worker = new Worker(workerSpecifier("modules/backup/extract-writer.worker.ts"));
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   private nextSeq = 1;
@@ -45,15 +43,13 @@ export class ExtractWriter {
     return new Promise((resolve, reject) => {
       this.pending.set(seq, {
         resolve,
-        reject: () => reject(new Error(this.errors.get(fd) ?? "write failed")),
+        reject: () => {
+          reject(new Error(this.errors.get(fd) ?? "write failed"));
+          this.errors.delete(fd);
+        },
       });
       this.worker.postMessage({ op: "end", seq, fd });
     });
-  }
-
-  /** Waits until the worker has finished with every file so far (then no descriptor is in use). */
-  async drain(): Promise<void> {
-    await this.end(-1).catch(() => {});
   }
 
   close(): void {

@@ -1,10 +1,8 @@
 // File digests for the backup manifest, computed on a worker thread (see hash.worker.ts).
-function workerSpecifier(): string {
-  return import.meta.url.includes("$bunfs") ? "./modules/backup/hash.worker.ts" : new URL("./hash.worker.ts", import.meta.url).href;
-}
+import { workerSpecifier } from "../../lib/worker.ts";
 
 export class HashPool {
-  private readonly worker = new Worker(workerSpecifier());
+  private readonly worker = new Worker(workerSpecifier("modules/backup/hash.worker.ts"));
   private nextSeq = 1;
   private readonly pending = new Map<number, { resolve: (v: { hex: string; fingerprint: bigint }) => void; reject: (e: Error) => void }>();
   readonly seed = BigInt.asUintN(64, BigInt(`0x${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`));

@@ -10,6 +10,8 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
+import { workerSpecifier } from "../../lib/worker.ts";
+import { fsyncDir } from "../../lib/fs-durable.ts";
 
 export type Location = { kind: "s3"; bucket: string; key: string } | { kind: "file"; path: string };
 
@@ -98,10 +100,6 @@ export interface Sink {
   digest?(): { sha256: string; bytes: number };
 }
 
-function fileWriterSpecifier(): string {
-  return import.meta.url.includes("$bunfs") ? "./modules/backup/file-writer.worker.ts" : new URL("./file-writer.worker.ts", import.meta.url).href;
-}
-
 /**
  * A file sink whose writing and hashing happen on a worker thread. Chunks are handed over — moved
  * when a chunk is the whole of its memory (zstd's full output buffers, which it never reuses), else
@@ -109,7 +107,7 @@ function fileWriterSpecifier(): string {
  * are in flight, which bounds memory.
  */
 async function workerFileSink(partial: string, final: string, dir: string): Promise<Sink> {
-  const worker = new Worker(fileWriterSpecifier());
+  const worker = new Worker(workerSpecifier("modules/backup/file-writer.worker.ts"));
   let seq = 0;
   const acks = new Map<number, () => void>();
   let failure: Error | null = null;
@@ -171,12 +169,7 @@ async function workerFileSink(partial: string, final: string, dir: string): Prom
       worker.terminate();
       if (failure) throw failure;
       fs.renameSync(partial, final);
-      const dfd = fs.openSync(dir, fs.constants.O_RDONLY);
-      try {
-        fs.fsyncSync(dfd);
-      } finally {
-        fs.closeSync(dfd);
-      }
+      fsyncDir(dir);
       finished = true;
     },
     async abort() {

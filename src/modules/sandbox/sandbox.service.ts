@@ -40,6 +40,7 @@ import {
 } from "./sandbox.types.ts";
 import { dockerProfileText, filterBytes } from "./seccomp/policy.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import { isCompiledBinary } from "../../lib/worker.ts";
 
 export const DEFAULT_IMAGE = "openclaw-sandbox:latest";
 
@@ -105,10 +106,6 @@ function checkCommand(command: string[]): string[] {
   if (command[0] === "") throw new AppError("INVALID_PARAMS", "command is empty");
   if (bytes > MAX_ARGV_BYTES) throw new AppError("INVALID_PARAMS", `command is longer than ${MAX_ARGV_BYTES} bytes`);
   return command;
-}
-
-function isCompiledBinary(): boolean {
-  return import.meta.url.includes("$bunfs");
 }
 
 /** How the in-sandbox egress bridge starts: the gateway binary in bridge mode, or bun and the source file. */

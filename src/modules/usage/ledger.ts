@@ -12,13 +12,11 @@ import { rowValues, type LedgerInsert, type LedgerUpdate } from "./ledger-writer
 import { priceMicroUsd, type Rates } from "./pricing.ts";
 import { DailySums } from "./usage-daily.ts";
 import { UsageLedgerTable, type UsageRow } from "./usage.sql.ts";
+import { workerSpecifier } from "../../lib/worker.ts";
 
 export type { LedgerInsert, LedgerUpdate };
 
 /** From source the worker is a file next to this one; in the binary, an extra entry point (see scripts/build.ts). */
-function workerSpecifier(): string {
-  return import.meta.url.includes("$bunfs") ? "./modules/usage/ledger.worker.ts" : new URL("./ledger.worker.ts", import.meta.url).href;
-}
 
 const FLUSH_WAIT_MS = 15_000;
 const COMMIT_MS = 50;
@@ -70,7 +68,7 @@ export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger
 
   function ensureWorker(): Worker {
     if (worker) return worker;
-    const w = new Worker(workerSpecifier());
+    const w = new Worker(workerSpecifier("modules/usage/ledger.worker.ts"));
     w.unref();
     w.addEventListener("message", (ev: MessageEvent<{ op: string; error?: string; rows?: number }>) => {
       if (ev.data.op === "error") log.error("usage ledger write failed; retrying", { error: ev.data.error, rows: ev.data.rows });
