@@ -7,7 +7,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
+import { Writable } from "node:stream";
 import type { Core } from "../../src/core/core.ts";
+import { FORMAT, FORMAT_VERSION, writeArchive } from "../../src/modules/backup/archive.ts";
 import { SandboxRunTable } from "../../src/modules/sandbox/sandbox.sql.ts";
 import { DailySums } from "../../src/modules/usage/usage-daily.ts";
 import { UsageLedgerTable } from "../../src/modules/usage/usage.sql.ts";
@@ -106,6 +108,34 @@ describe("round trips", () => {
     expect(core.overlays.load("acme")).toEqual({ agent: { systemPrompt: "be brief" } });
     core.close();
   }, 180_000);
+
+  test("file: large files read through the shared chunks keep their own digests and bytes", async () => {
+    // More chunks than the reader has slots, sizes on and off a chunk boundary, small files between:
+    // a chunk reused before the compressor or the hashing thread is done with it would show here.
+    const core = testCore();
+    createTenant(core, "acme");
+    const ws = path.join(core.tenants.dir("acme"), "workspace");
+    const MiB = 1024 * 1024;
+    const sizes: Record<string, number> = { "a.bin": 8 * MiB, "b.bin": 17 * MiB + 3, "c.txt": 100, "d.bin": 256 * 1024 + 1, "e.bin": 41 * MiB - 7 };
+    const want: Record<string, string> = {};
+    for (const [name, size] of Object.entries(sizes)) {
+      const data = crypto.randomBytes(size);
+      fs.writeFileSync(path.join(ws, name), data);
+      want[`tenant/workspace/${name}`] = crypto.createHash("sha256").update(data).digest("hex");
+    }
+    const before = treeDigest(core.tenants.dir("acme"));
+    const file = path.join(makeHome(), "chunks.tar.zst");
+    const b = await core.backups.backup("acme", file, operatorCtx, { origin: "operator" });
+    expect(b.sha256).toBe(crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex"));
+    const tarBytes = zlib.zstdDecompressSync(fs.readFileSync(file));
+    const at = tarBytes.lastIndexOf(Buffer.from('{"format":"openclawmu-backup"'));
+    const manifest = JSON.parse(tarBytes.subarray(at, tarBytes.indexOf(0x0a, at)).toString()) as { entries: { path: string; sha256?: string }[] };
+    for (const [p, hex] of Object.entries(want)) expect(manifest.entries.find((e) => e.path === p)?.sha256).toBe(hex);
+    const r = await core.backups.restore(file, operatorCtx, { as: "copy" });
+    expect(r.files).toBe(Object.keys(sizes).length);
+    expect(treeDigest(core.tenants.dir("copy"))).toEqual(before);
+    core.close();
+  }, 60_000);
 
   test("--as: a renamed copy beside the original, with a new token shown once", async () => {
     const core = testCore();
@@ -378,6 +408,24 @@ describe("S3 failures are clear and leave nothing behind", () => {
     await expect(core.backups.restore("ftp://x/y", operatorCtx)).rejects.toThrow("unsupported location");
     core.close();
   });
+});
+
+describe("a store that fails mid-archive", () => {
+  test("the backup fails with the store's error instead of waiting for chunks that never come back", async () => {
+    const root = makeHome();
+    for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(root, `big${i}.bin`), crypto.randomBytes(20 * 1024 * 1024));
+    let seen = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        seen += chunk.length;
+        cb(seen > 3 * 1024 * 1024 ? new Error("no space left on the store") : null);
+      },
+    });
+    const header = { format: FORMAT, version: FORMAT_VERSION, tenantId: "acme", createdAt: new Date().toISOString(), gatewayVersion: "test", schemaVersion: 1 } as const;
+    const started = performance.now();
+    await expect(writeArchive({ header, tenantRoot: root, stateFiles: [], sink })).rejects.toThrow("no space left on the store");
+    expect(performance.now() - started).toBeLessThan(10_000);
+  }, 20_000);
 });
 
 describe("CLI", () => {

@@ -19,8 +19,7 @@ import tar from "tar-stream";
 import { AppError } from "../../core/errors.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
 import { DecryptStream, ENCRYPTED_MAGIC, EncryptStream } from "./encryption.ts";
-import { FINGERPRINT_CHUNK, fingerprintChunk } from "./fingerprint.ts";
-import { HashPool } from "./hash-pool.ts";
+import { CHUNK, ChunkReader } from "./chunk-reader.ts";
 import { ExtractWriter } from "./extract-writer.ts";
 import { openBeneath, openat2Available, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
 
@@ -88,6 +87,74 @@ class Cap extends Transform {
     this.seen += chunk.length;
     if (this.seen > this.max) return cb(new AppError("PAYLOAD_TOO_LARGE", `the archive expands to more than ${this.max} bytes (a decompression bomb, or over backup.maxRestoreBytes)`));
     cb(null, chunk);
+  }
+}
+
+/**
+ * The end of the tar stream: feeds it to zstd. Small pieces (a 512-byte header, a small file's body,
+ * its padding) are gathered into chunks of up to 1 MiB first — zstd compresses each write as one job
+ * on Bun's thread pool, and thousands of small files would otherwise cost a thread hand-off each.
+ * Large chunks (a big file's reads) go to zstd as they are, and `consumed` is told once zstd is done
+ * with one, so its memory can be reused.
+ */
+export class ZstdFeeder extends Writable {
+  private buf: Buffer | null = null;
+  private len = 0;
+  constructor(
+    private readonly zstd: Transform,
+    private readonly consumed: (chunk: Buffer) => void,
+    private readonly size = 1 << 20,
+  ) {
+    super({ highWaterMark: size });
+  }
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: (err?: Error | null) => void) {
+    if (chunk.length >= this.size >> 4) {
+      const pending = this.takePending();
+      if (pending) this.zstd.write(pending);
+      return this.send(chunk, cb, () => this.consumed(chunk));
+    }
+    const full = this.buf && this.len + chunk.length > this.size ? this.takePending() : null;
+    this.buf ??= Buffer.allocUnsafe(this.size);
+    chunk.copy(this.buf, this.len);
+    this.len += chunk.length;
+    if (full) this.send(full, cb);
+    else cb();
+  }
+  override _final(cb: (err?: Error | null) => void) {
+    const pending = this.takePending();
+    if (pending) this.zstd.write(pending);
+    this.zstd.end();
+    cb();
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void) {
+    if (err) this.zstd.destroy(err);
+    cb(err);
+  }
+  private takePending(): Buffer | null {
+    if (!this.buf || this.len === 0) return null;
+    const out = this.buf.subarray(0, this.len);
+    this.buf = null;
+    this.len = 0;
+    return out;
+  }
+  /** Writes to zstd; calls `cb` once zstd can take more (or has failed). */
+  private send(chunk: Buffer, cb: (err?: Error | null) => void, done?: () => void) {
+    const zstd = this.zstd;
+    if (zstd.destroyed) return cb((zstd as { errored?: Error | null }).errored ?? new Error("the compressor stopped"));
+    const ok = zstd.write(chunk, (err) => {
+      if (!err) done?.();
+    });
+    if (ok) return cb();
+    const settle = (err?: Error) => {
+      zstd.off("drain", onDrain);
+      zstd.off("close", onClose);
+      cb(err);
+    };
+    const onDrain = () => settle();
+    // Stopped by the stage after it (a store that failed, say): that failure is the one to report.
+    const onClose = () => settle((zstd as { errored?: Error | null }).errored ?? new Error("the compressor stopped"));
+    zstd.on("drain", onDrain);
+    zstd.on("close", onClose);
   }
 }
 
@@ -175,16 +242,21 @@ export async function writeArchive(opts: {
   const pack = tar.pack();
   // 1 MiB output chunks: the default 16 KiB makes zstd three times slower through the stream.
   const zstd = zlib.createZstdCompress({ chunkSize: 1 << 20, params: { [zlib.constants.ZSTD_c_compressionLevel]: 3 } });
-  // The SHA-256 of each large file is computed on a worker thread beside the reading, packing and
-  // compressing done here (see hash.worker.ts); the archive's own digest is computed here.
-  const pool = new HashPool();
+  // Large files are read into shared chunks that the hashing worker digests while they are packed
+  // and compressed here (see chunk-reader.ts); the archive's own digest is computed by the sink's
+  // writer thread, or here (Tap).
+  const reader = new ChunkReader();
   const out = new Tap();
-  const stages: unknown[] = [pack, zstd];
-  if (opts.encryptionKey) stages.push(new EncryptStream(opts.encryptionKey));
-  if (!opts.sinkDigest) stages.push(out);
-  stages.push(opts.sink);
-  const flowing = pipeline(stages as never);
-  flowing.catch(() => {});
+  const tail: unknown[] = [zstd];
+  if (opts.encryptionKey) tail.push(new EncryptStream(opts.encryptionKey));
+  if (!opts.sinkDigest) tail.push(out);
+  tail.push(opts.sink);
+  const flows = [pipeline(pack, new ZstdFeeder(zstd, (chunk) => reader.consumed(chunk))), pipeline(tail as never)];
+  // Fails as soon as either half does; settles once both have.
+  const flowing = Promise.all(flows);
+  const settled = Promise.allSettled(flows);
+  // A failed stage never hands chunks back: a read waiting for one gives up with the failure.
+  flowing.catch((err: Error) => reader.fail(err));
   const manifest: Manifest = { ...opts.header, entries: [], skipped };
   const mtime = new Date(Date.parse(opts.header.createdAt));
   const pendingDigests: Promise<void>[] = [];
@@ -193,25 +265,17 @@ export async function writeArchive(opts: {
     p.catch(() => {});
     pendingDigests.push(p);
   };
-  /** Descriptors the hashing worker still reads; closed when it is done, or at the end. */
-  const lateFds = new Set<number>();
 
   const addBuffer = (name: string, data: Buffer) =>
     new Promise<void>((resolve, reject) => pack.entry({ name, size: data.length, mode: 0o600, mtime }, data, (err) => (err ? reject(err) : resolve())));
 
-  const CHUNK = 1 << 20;
-  let sinceGc = 0;
   const changed = (name: string, read: number, size: number) => new AppError("CONFLICT", `${name} changed while it was being backed up (${read} of ${size} bytes read); run the backup again`);
 
   /**
-   * Reads a file in 1 MiB chunks into its tar entry. A large file's SHA-256 comes from the worker,
-   * which reads it too; both sides fingerprint what they read, and a mismatch (the file changed in
-   * between) fails the backup. Small files are hashed here.
+   * Reads a file in chunks of up to 8 MiB into its tar entry. A large file is read into the reader's shared
+   * chunks, whose hashing worker digests the very bytes archived; small files are hashed here.
    */
   const addFile = async (name: string, fd: number, size: number, mode: number, mtimeMs: number): Promise<{ digest: Promise<string> }> => {
-    // The descriptor is this function's: closed here, or (a large file) once the worker has hashed it.
-    let closeLater = false;
-    let releaseMine: (() => void) | null = null;
     let read = 0;
     try {
       if (size <= 256 * 1024) {
@@ -227,64 +291,36 @@ export async function writeArchive(opts: {
         opts.onProgress?.(done, total);
         return { digest: Promise.resolve(hex) };
       }
-      // The worker reads the very file this descriptor names (through /proc/self/fd), not a path.
-      const remote = pool.file(`/proc/self/fd/${fd}`, size);
-      // Closed when both this reader and the worker are done with it.
-      closeLater = true;
-      lateFds.add(fd);
-      let users = 2;
-      const release = () => {
-        if (--users === 0 && lateFds.delete(fd)) fs.closeSync(fd);
-      };
-      void remote.then(release, release);
-      releaseMine = release;
       let entryError: Error | null = null;
       let entry!: ReturnType<typeof pack.entry>;
       const finished = new Promise<void>((resolve, reject) => {
         entry = pack.entry({ name, size, mode, mtime: new Date(mtimeMs) }, (err) => (err ? reject(err) : resolve()));
       });
       finished.catch((err) => (entryError = err as Error));
-      let fp = 0n;
-      let index = 0;
+      entry.on("error", noop); // reported through `finished`
+      const seq = reader.begin();
       while (read < size) {
-        const want = Math.min(FINGERPRINT_CHUNK, size - read);
-        const buf = Buffer.allocUnsafe(want);
-        let got = 0;
-        while (got < want) {
-          const n = fs.readSync(fd, buf, got, want - got, read + got);
-          if (n === 0) throw changed(name, read + got, size);
-          got += n;
-        }
-        fp = fingerprintChunk(fp, buf, pool.seed, index++);
-        read += got;
-        if (!entry.write(buf)) await new Promise<void>((resolve) => entry.once("drain", () => resolve()));
+        const want = Math.min(CHUNK, size - read);
+        const buf = await reader.read(seq, want, (into) => {
+          let got = 0;
+          while (got < want) {
+            const n = fs.readSync(fd, into, got, want - got, read + got);
+            if (n === 0) throw changed(name, read + got, size);
+            got += n;
+          }
+          return got;
+        });
+        read += buf.length;
+        if (!entry.write(buf)) await Promise.race([new Promise<void>((resolve) => entry.once("drain", () => resolve())), flowing]);
         if (entryError) throw entryError;
-        done += got;
+        done += buf.length;
         opts.onProgress?.(done, total);
       }
       (entry as unknown as { end(): void }).end();
       await finished;
-      sinceGc += size;
-      if (sinceGc > 64 * CHUNK) {
-        // Buffers die fast here; collect them before they pile up (keeps the peak RSS flat).
-        sinceGc = 0;
-        Bun.gc(false);
-      }
-      const mine = fp;
-      return {
-        digest: remote.then(
-          (r) => {
-            if (r.fingerprint !== mine) throw changed(name, size, size);
-            return r.hex;
-          },
-          () => {
-            throw changed(name, size, size);
-          },
-        ),
-      };
+      return { digest: reader.end(seq) };
     } finally {
-      if (!closeLater) fs.closeSync(fd);
-      else releaseMine?.();
+      fs.closeSync(fd);
     }
   };
 
@@ -336,11 +372,11 @@ export async function writeArchive(opts: {
     return { sha256: stored.sha256, sizeBytes: stored.bytes, files, contentBytes: entries.reduce((s, e) => s + e.size, 0), skipped };
   } catch (err) {
     pack.destroy(); // without the error: it is rethrown below, not emitted on every stage
-    await flowing.catch(() => {});
+    zstd.destroy();
+    await settled;
     throw err;
   } finally {
-    pool.close();
-    for (const fd of lateFds) fs.closeSync(fd);
+    reader.close();
     fs.closeSync(rootFd);
   }
 }
