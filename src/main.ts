@@ -9,6 +9,13 @@ if (process.argv[2] === "__egress-bridge") {
   await runEgressBridge(process.argv.slice(3));
 }
 
+// The gateway runs with its allocator tuned for steady latency (see lib/allocator.ts): it re-executes
+// itself once with the settings in its environment, before it opens anything.
+if (process.argv[2] === "gateway") {
+  const { reexecWithAllocatorSettings } = await import("./lib/allocator.ts");
+  reexecWithAllocatorSettings();
+}
+
 // Everything this process creates (state.db, WAL, audit log, overlays, directories) is private.
 process.umask(0o077);
 

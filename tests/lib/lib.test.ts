@@ -1,11 +1,20 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { allocatorEnv, GATEWAY_ALLOCATOR_ENV } from "../../src/lib/allocator.ts";
 import { bytesToBigInt, encodeBase62 } from "../../src/lib/base62.ts";
 import { canonicalJson } from "../../src/lib/canonical-json.ts";
 import { formatDuration, parseDuration } from "../../src/lib/duration.ts";
 import { acceptRequestId, checkTenantId } from "../../src/lib/ids.ts";
 import { nextUtcMidnight } from "../../src/lib/time.ts";
 import { createLogger } from "../../src/core/logger.ts";
+
+describe("allocatorEnv", () => {
+  test("adds only the settings that are missing, and says when nothing is", () => {
+    expect(allocatorEnv({ PATH: "/bin" })).toEqual({ PATH: "/bin", ...GATEWAY_ALLOCATOR_ENV });
+    expect(allocatorEnv({ MIMALLOC_PURGE_HOLES: "1" })).toEqual({ MIMALLOC_PURGE_HOLES: "1", MIMALLOC_PURGE_DELAY: "1000" });
+    expect(allocatorEnv({ MIMALLOC_PURGE_HOLES: "1", MIMALLOC_PURGE_DELAY: "5" })).toBeNull();
+  });
+});
 
 describe("base62", () => {
   test("fixed width, big-endian, alphabet 0-9A-Za-z", () => {

@@ -58,6 +58,20 @@ describe("compiled binary", () => {
     expect(((await res.json()) as any).result).toMatchObject({ tenantId: "acme", status: "active", quota: { limits: { tokensPerDay: 5000 } } });
   });
 
+  test("the gateway re-executed itself (same process) with its allocator settings; an operator's own value is kept", async () => {
+    const environ = (pid: number) => fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    // The PID Bun.spawn returned is the gateway serving requests: execve kept it.
+    expect(environ(gw.proc.pid)).toEqual(expect.arrayContaining(["MIMALLOC_PURGE_HOLES=0", "MIMALLOC_PURGE_DELAY=1000"]));
+    expect(fs.readFileSync(`/proc/${gw.proc.pid}/cmdline`, "utf8").split("\0").slice(1, 4)).toEqual(["gateway", "--port", "0"]);
+    const other = await startGatewayProcess([bin], { OPENCLAW_HOME: path.join(makeHome(), "other-home"), MIMALLOC_PURGE_DELAY: "250" });
+    try {
+      expect(environ(other.proc.pid)).toEqual(expect.arrayContaining(["MIMALLOC_PURGE_HOLES=0", "MIMALLOC_PURGE_DELAY=250"]));
+      expect((await fetch(`${other.url}/readyz`)).status).toBe(200);
+    } finally {
+      other.proc.kill("SIGKILL");
+    }
+  });
+
   test("a CLI rotation is honoured by the running gateway within one second", async () => {
     const r = run(bin, ["tenants", "token", "rotate", "acme", "--json"], env());
     const returned = performance.now();
