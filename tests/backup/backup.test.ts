@@ -10,6 +10,7 @@ import zlib from "node:zlib";
 import { Writable } from "node:stream";
 import type { Core } from "../../src/core/core.ts";
 import { FORMAT, FORMAT_VERSION, writeArchive } from "../../src/modules/backup/archive.ts";
+import { ChunkReader } from "../../src/modules/backup/chunk-reader.ts";
 import { SandboxRunTable } from "../../src/modules/sandbox/sandbox.sql.ts";
 import { DailySums } from "../../src/modules/usage/usage-daily.ts";
 import { UsageLedgerTable } from "../../src/modules/usage/usage.sql.ts";
@@ -116,7 +117,20 @@ describe("round trips", () => {
     createTenant(core, "acme");
     const ws = path.join(core.tenants.dir("acme"), "workspace");
     const MiB = 1024 * 1024;
-    const sizes: Record<string, number> = { "a.bin": 8 * MiB, "b.bin": 17 * MiB + 3, "c.txt": 100, "d.bin": 256 * 1024 + 1, "e.bin": 41 * MiB - 7 };
+    // Five whose last read is shorter than 64 KiB (copied into zstd's gathering buffer, not passed
+    // through): each must still give its chunk back, or the fifth would wait for one forever.
+    const sizes: Record<string, number> = {
+      "a.bin": 8 * MiB,
+      "b.bin": 17 * MiB + 3,
+      "c.txt": 100,
+      "d.bin": 256 * 1024 + 1,
+      "e.bin": 41 * MiB - 7,
+      "t1.bin": 8 * MiB + 1,
+      "t2.bin": 8 * MiB + 100,
+      "t3.bin": 16 * MiB + 100,
+      "t4.bin": 8 * MiB + 65_535,
+      "t5.bin": 8 * MiB + 4096,
+    };
     const want: Record<string, string> = {};
     for (const [name, size] of Object.entries(sizes)) {
       const data = crypto.randomBytes(size);
@@ -407,6 +421,48 @@ describe("S3 failures are clear and leave nothing behind", () => {
     await expect(core.backups.restore("relative/path.tar.zst", operatorCtx)).rejects.toThrow("must be absolute");
     await expect(core.backups.restore("ftp://x/y", operatorCtx)).rejects.toThrow("unsupported location");
     core.close();
+  });
+});
+
+describe("a file written to while it is read", () => {
+  test("fails the backup (as tar warns) instead of archiving it torn", async () => {
+    const core = testCore();
+    createTenant(core, "acme");
+    const file = path.join(core.tenants.dir("acme"), "workspace", "busy.bin");
+    fs.writeFileSync(file, crypto.randomBytes(64 * 1024 * 1024));
+    // What a tenant's sandbox can do: keep writing inside the file (same size) while the backup reads it.
+    const script = `
+      const fs = require("fs");
+      const fd = fs.openSync(process.argv[1], "r+");
+      const b = Buffer.alloc(4096, 7);
+      const end = Date.now() + 8000;
+      for (let i = 0; Date.now() < end; i++) fs.writeSync(fd, b, 0, b.length, (i * 4096) % (64 * 1024 * 1024));`;
+    const racer = Bun.spawn(["bun", "-e", script, file], { stdout: "ignore", stderr: "ignore" });
+    try {
+      const before = fs.statSync(file, { bigint: true }).mtimeNs;
+      for (let i = 0; i < 100 && fs.statSync(file, { bigint: true }).mtimeNs === before; i++) await Bun.sleep(20);
+      await expect(core.backups.backup("acme", path.join(makeHome(), "busy.tar.zst"), operatorCtx, { origin: "operator" })).rejects.toThrow(
+        "tenant/workspace/busy.bin changed while it was being backed up",
+      );
+    } finally {
+      racer.kill();
+      await racer.exited;
+      core.close();
+    }
+  }, 30_000);
+});
+
+describe("the backup's hashing thread", () => {
+  test("stopping without an error fails the reads waiting on it instead of hanging them", async () => {
+    const reader = new ChunkReader();
+    (reader as unknown as { worker: Worker }).worker.terminate();
+    const seq = reader.begin();
+    const attempt = async () => {
+      // More chunks than the reader has: with no thread to hand them back, one must wait, then fail.
+      for (let i = 0; i < 8; i++) reader.consumed(await reader.read(seq, 16, (b) => b.fill(1, 0, 16).length && 16));
+    };
+    await expect(attempt()).rejects.toThrow("the hashing thread stopped");
+    reader.close();
   });
 });
 

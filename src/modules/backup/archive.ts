@@ -94,8 +94,8 @@ class Cap extends Transform {
  * The end of the tar stream: feeds it to zstd. Small pieces (a 512-byte header, a small file's body,
  * its padding) are gathered into chunks of up to 1 MiB first — zstd compresses each write as one job
  * on Bun's thread pool, and thousands of small files would otherwise cost a thread hand-off each.
- * Large chunks (a big file's reads) go to zstd as they are, and `consumed` is told once zstd is done
- * with one, so its memory can be reused.
+ * Large chunks (a big file's reads) go to zstd as they are. `consumed` is told when a chunk is no
+ * longer needed — once zstd is done with it, or once it is copied — so its memory can be reused.
  */
 export class ZstdFeeder extends Writable {
   private buf: Buffer | null = null;
@@ -117,6 +117,8 @@ export class ZstdFeeder extends Writable {
     this.buf ??= Buffer.allocUnsafe(this.size);
     chunk.copy(this.buf, this.len);
     this.len += chunk.length;
+    // Copied: the chunk itself is done with (a large file's short last read is one of these).
+    this.consumed(chunk);
     if (full) this.send(full, cb);
     else cb();
   }
@@ -269,6 +271,11 @@ export async function writeArchive(opts: {
   const addBuffer = (name: string, data: Buffer) =>
     new Promise<void>((resolve, reject) => pack.entry({ name, size: data.length, mode: 0o600, mtime }, data, (err) => (err ? reject(err) : resolve())));
 
+  /** True if the file open as `fd` was written to (or resized) since `before` was taken. */
+  const modified = (fd: number, before: fs.BigIntStats): boolean => {
+    const now = fs.fstatSync(fd, { bigint: true });
+    return now.size !== before.size || now.mtimeNs !== before.mtimeNs || now.ctimeNs !== before.ctimeNs;
+  };
   const changed = (name: string, read: number, size: number) => new AppError("CONFLICT", `${name} changed while it was being backed up (${read} of ${size} bytes read); run the backup again`);
 
   /**
@@ -299,6 +306,7 @@ export async function writeArchive(opts: {
       finished.catch((err) => (entryError = err as Error));
       entry.on("error", noop); // reported through `finished`
       const seq = reader.begin();
+      const before = fs.fstatSync(fd, { bigint: true });
       while (read < size) {
         const want = Math.min(CHUNK, size - read);
         const buf = await reader.read(seq, want, (into) => {
@@ -316,6 +324,8 @@ export async function writeArchive(opts: {
         done += buf.length;
         opts.onProgress?.(done, total);
       }
+      // Written to while it was read (its bytes archived torn): like tar, look again once read.
+      if (modified(fd, before)) throw changed(name, size, size);
       (entry as unknown as { end(): void }).end();
       await finished;
       return { digest: reader.end(seq) };

@@ -35,6 +35,8 @@ export class ChunkReader {
       this.pending.delete(m.seq);
     };
     this.worker.onerror = (e) => this.fail(new Error(`the hashing thread failed: ${e.message}`));
+    // Ended without an error event (killed, say): nothing would ever hand a chunk back.
+    this.worker.addEventListener("close", () => this.fail(new Error("the hashing thread stopped")));
   }
 
   /** A file to hash; its chunks come from `read()`, in order, and `end()` gives its SHA-256. */
