@@ -432,6 +432,8 @@ export async function extractArchive(opts: {
   onProgress?: (archiveBytes: number) => void;
   /** Called once the header is read (e.g. to refuse an existing target before extracting anything). */
   onHeader?: (h: ArchiveHeader) => void;
+  /** Collect garbage fully as it goes: for a process that does nothing else (the CLI), not the gateway. */
+  fullCollections?: boolean;
 }): Promise<Extracted> {
   fs.mkdirSync(opts.into, { mode: 0o700 });
   const tap = new Tap(opts.onProgress);
@@ -515,12 +517,13 @@ export async function extractArchive(opts: {
           write(chunk: Buffer, _e, cb) {
             written += chunk.length;
             extractedSinceGc += chunk.length;
-            if (extractedSinceGc > 128 * 1024 * 1024) {
-              // Decompressed chunks die fast but a hint (Bun.gc(false)) left 60+ MB of them waiting: a full
-              // collection every 128 MiB keeps a 1 GB restore's peak RSS near 160 MB instead of 175–200
-              // (a few ms each, measured no slower; restores are admin-only and rare).
+            if (extractedSinceGc > (opts.fullCollections ? 128 : 64) * 1024 * 1024) {
+              // The decompressor's chunks die fast; collect them before they pile up. A hint (the
+              // gateway: its requests must not wait on a full collection) leaves 60+ MB of them
+              // waiting at times; a full collection every 128 MiB (the CLI, which does nothing else)
+              // keeps a 1 GB restore's peak RSS near 160 MB instead of 175–200 MB, no slower.
               extractedSinceGc = 0;
-              Bun.gc(true);
+              Bun.gc(!!opts.fullCollections);
             }
             const room = writer.write(fd, chunk);
             if (room) room.then(() => cb());

@@ -246,7 +246,7 @@ export function createBackupService(deps: BackupDeps) {
      * Restores from `from`. Without `as` the tenant comes back under its own id with its old token;
      * with `as` under a new id with a new token (returned once). An existing target needs `force`.
      */
-    async restore(from: string, ctx: OpContext, opts: { as?: string; force?: boolean; onProgress?: Progress } = {}) {
+    async restore(from: string, ctx: OpContext, opts: { as?: string; force?: boolean; onProgress?: Progress; fullCollections?: boolean } = {}) {
       const location = parseLocation(from);
       const where = formatLocation(location);
       if (opts.as !== undefined) {
@@ -268,6 +268,7 @@ export function createBackupService(deps: BackupDeps) {
           into: tmp,
           encryptionKey: encryptionKey(),
           limits: limits(),
+          fullCollections: opts.fullCollections,
           onProgress: opts.onProgress ? (n) => opts.onProgress!(n, total) : undefined,
           onHeader: (h) => {
             target ??= h.tenantId;

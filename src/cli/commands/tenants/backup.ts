@@ -59,7 +59,8 @@ export const restore = defineCommand({
     withCore(args, async (core) => {
       const progress = terminalProgress("restore", !args.json);
       try {
-        const r = await core.backups.restore(location(args.from), operator(core), { as: args.as, force: args.force, onProgress: progress.update });
+        // The CLI process does nothing else: it may stop for full collections to keep its memory low.
+        const r = await core.backups.restore(location(args.from), operator(core), { as: args.as, force: args.force, onProgress: progress.update, fullCollections: true });
         progress.end();
         emit(args, r, () => {
           line(`✓ restored tenant ${r.tenantId}${r.sourceTenant !== r.tenantId ? ` (from ${r.sourceTenant})` : ""}: ${r.files} files${r.replaced ? ", replacing the existing tenant" : ""}`);
