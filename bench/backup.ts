@@ -147,27 +147,22 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 for (const d of restoredDirs) fs.rmSync(d, { recursive: true, force: true });
 const mbps = (xs: number[]) => +(median(xs) / 1e6).toFixed(1);
+/** One step's medians: ours, tar, and tar made durable (fsync / syncfs), as MB/s and ratios. */
+const compare = (ours: number[], tar: number[], durableTar: number[], rss: number[]) => ({
+  oursMBps: mbps(ours),
+  tarZstdMBps: mbps(tar),
+  ratio: +(median(ours) / median(tar)).toFixed(2),
+  durableTarMBps: mbps(durableTar),
+  ratioToDurableTar: +(median(ours) / median(durableTar)).toFixed(2),
+  oursPeakRssMb: Math.round(Math.max(...rss)),
+});
 const result = {
   date: new Date().toISOString(),
   machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model}`,
   command: `bun bench/backup.ts --rounds ${ROUNDS} --gib ${GIB}`,
   tenantBytes,
-  backup: {
-    oursMBps: mbps(samples.oursBackup),
-    tarZstdMBps: mbps(samples.tarBackup),
-    ratio: +(median(samples.oursBackup) / median(samples.tarBackup)).toFixed(2),
-    tarZstdFsyncMBps: mbps(samples.tarSyncBackup),
-    ratioToDurableTar: +(median(samples.oursBackup) / median(samples.tarSyncBackup)).toFixed(2),
-    oursPeakRssMb: Math.round(Math.max(...samples.oursBackupRss)),
-  },
-  restore: {
-    oursMBps: mbps(samples.oursRestore),
-    tarZstdMBps: mbps(samples.tarRestore),
-    ratio: +(median(samples.oursRestore) / median(samples.tarRestore)).toFixed(2),
-    tarZstdSyncfsMBps: mbps(samples.tarSyncRestore),
-    ratioToDurableTar: +(median(samples.oursRestore) / median(samples.tarSyncRestore)).toFixed(2),
-    oursPeakRssMb: Math.round(Math.max(...samples.oursRestoreRss)),
-  },
+  backup: compare(samples.oursBackup, samples.tarBackup, samples.tarSyncBackup, samples.oursBackupRss),
+  restore: compare(samples.oursRestore, samples.tarRestore, samples.tarSyncRestore, samples.oursRestoreRss),
   perRound: {
     backupRatio: samples.oursBackup.map((x, i) => +(x / samples.tarBackup[i]!).toFixed(2)),
     restoreRatio: samples.oursRestore.map((x, i) => +(x / samples.tarRestore[i]!).toFixed(2)),
