@@ -112,7 +112,18 @@ function semanticProblems(c: GatewayConfig): Problem[] {
   for (const [name, model] of Object.entries(c.models)) {
     if (!c.providers[model.provider]) {
       out.push({ path: ["models", name, "provider"], message: `names provider "${model.provider}", which is not configured` });
+    } else if (model.passthrough?.length && c.providers[model.provider]!.kind !== "openai") {
+      out.push({ path: ["models", name, "passthrough"], message: `is only for models of kind "openai" providers (the Anthropic translation has no such fields)` });
     }
+  }
+  for (const [name, provider] of Object.entries(c.providers)) {
+    provider.imageUrls?.allow.forEach((entry, i) => {
+      try {
+        parseEgressEntry(entry);
+      } catch (err) {
+        out.push({ path: ["providers", name, "imageUrls", "allow", i], message: (err as Error).message });
+      }
+    });
   }
   for (const name of Object.keys(c.billing.rateCard)) {
     if (!c.models[name]) out.push({ path: ["billing", "rateCard", name], message: "prices a model that is not configured" });

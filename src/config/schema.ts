@@ -50,6 +50,8 @@ const ControlPlaneSection = T.Object(
   { ...strict, default: {} },
 );
 
+export const EgressEntry = T.String({ minLength: 3, maxLength: 300, description: "host:port, *.suffix:port or [ipv6]:port; port may be *" });
+
 const Provider = T.Object(
   {
     kind: T.Union([T.Literal("openai"), T.Literal("anthropic")]),
@@ -57,15 +59,33 @@ const Provider = T.Object(
     apiKey: T.Optional(T.String()),
     headers: T.Optional(T.Record(T.String(), T.String())),
     timeoutMs: T.Integer({ minimum: 100, maximum: 3_600_000, default: 120_000, description: "longest silence from the provider (before headers or between stream chunks)" }),
+    imageUrls: T.Optional(
+      T.Object(
+        {
+          allow: T.Array(EgressEntry, { maxItems: 200, description: "hosts (host:port, *.suffix:port) whose https:// image URLs tenants may send; private and local addresses are refused whatever is listed" }),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );
+
+/**
+ * Chat completion fields no tenant may send unless the operator enables them per model (kind
+ * "openai" only): each costs more than the rate card charges, keeps tenant data in the operator's
+ * provider account, or attributes traffic there. See README "What reaches a provider".
+ */
+export const OPT_IN_CHAT_FIELDS = ["service_tier", "store", "metadata", "prediction", "modalities", "audio", "web_search_options", "prompt_cache_retention"] as const;
 
 const Model = T.Object(
   {
     provider: T.String({ minLength: 1 }),
     upstreamModel: T.String({ minLength: 1 }),
     maxOutputTokens: T.Optional(T.Integer({ minimum: 1 })),
+    passthrough: T.Optional(
+      T.Array(T.Union(OPT_IN_CHAT_FIELDS.map((f) => T.Literal(f))), { uniqueItems: true, description: "opt-in chat fields tenants may send to this model, forwarded as sent (kind openai only)" }),
+    ),
   },
   strict,
 );
@@ -105,8 +125,6 @@ export const SandboxLimits = T.Object(
   },
   strict,
 );
-
-export const EgressEntry = T.String({ minLength: 3, maxLength: 300, description: "host:port, *.suffix:port or [ipv6]:port; port may be *" });
 
 const SandboxSection = T.Object(
   {

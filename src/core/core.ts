@@ -15,6 +15,8 @@ import { emptyTrash } from "../modules/tenants/tenant-dirs.ts";
 import { createTenantsService, type TenantsService } from "../modules/tenants/tenants.service.ts";
 import { createTokensService, type TokensService } from "../modules/tokens/tokens.service.ts";
 import { createChatService } from "../modules/chat/chat.service.ts";
+import { createProviderIdentity } from "../modules/chat/provider-identity.ts";
+import { loadGatewaySecret } from "./gateway-secret.ts";
 import { createModelsService, type ModelsService } from "../modules/models/models.service.ts";
 import { createProvidersService } from "../modules/providers/providers.service.ts";
 import { createQuotaEngine, type QuotaEngine } from "../modules/quotas/quota-engine.ts";
@@ -118,6 +120,7 @@ export function createCore(opts: CoreOptions = {}): Core {
   });
   const models = createModelsService({ config: getConfig, overlays });
   const providers = createProvidersService({ config: getConfig });
+  let gatewaySecret: Buffer | undefined;
   const chat = createChatService({
     clock,
     log: log.withTag("chat"),
@@ -128,6 +131,8 @@ export function createCore(opts: CoreOptions = {}): Core {
     ledger,
     keepAliveMs: () => loaded.config.gateway.limits.streamKeepAliveSeconds * 1000,
     responseHeaders: API_HEADERS,
+    // Read (or made) on the first routed request, so CLI commands never create it.
+    identity: createProviderIdentity(() => (gatewaySecret ??= loadGatewaySecret(home))),
   });
   const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics });
   const files = createFilesService({ home, identity: sandboxIdentity });

@@ -26,15 +26,18 @@ export async function chatWorld(opts: { quota?: Record<string, unknown>; config?
       local: { kind: "openai", baseUrl: `${fake.url}/v1`, apiKey: "sk-upstream", timeoutMs: 5_000 },
       claude: { kind: "anthropic", baseUrl: fake.url, apiKey: "ak-upstream", timeoutMs: 5_000 },
       dead: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", timeoutMs: 2_000 },
+      // Extra providers (a URL of "FAKE" is the fake provider's).
+      ...Object.fromEntries(Object.entries(opts.config?.providers ?? {}).map(([k, v]: [string, any]) => [k, { ...v, baseUrl: String(v.baseUrl).replace("FAKE", fake.url) }])),
     },
     models: {
       "gpt-4o-mini": { provider: "local", upstreamModel: "fake-mini" },
       "claude-x": { provider: "claude", upstreamModel: "claude-upstream" },
       "dead-model": { provider: "dead", upstreamModel: "nothing" },
+      ...(opts.config?.models ?? {}),
     },
     billing: { rateCard: { "gpt-4o-mini": RATES, "claude-x": RATES } },
     quotas: { defaults: { tokensPerDay: null, costPerDayUsd: null, requestsPerMinute: null, maxConcurrent: null }, ...(opts.config?.quotas ?? {}) },
-    ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => !["gateway", "quotas"].includes(k))),
+    ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => !["gateway", "quotas", "providers", "models"].includes(k))),
   };
   const core = testCore({ config, clock: opts.clock });
   const id = opts.tenant ?? "acme";
@@ -70,4 +73,20 @@ export async function errorOf(p: PromiseLike<unknown>): Promise<any> {
     return err;
   }
   throw new Error("expected a rejection");
+}
+
+/**
+ * The input bound admission reserves for `body` (computed by the gateway from the exact upstream
+ * payload), read from the ledger row of one request in a world of its own.
+ */
+export async function inputBoundOf(body: Record<string, unknown>): Promise<number> {
+  const w = await chatWorld();
+  try {
+    const res = await w.post(body);
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`probe request failed with ${res.status}`);
+    return ledgerRows(w.core).at(-1).input_bound;
+  } finally {
+    await w.close();
+  }
 }

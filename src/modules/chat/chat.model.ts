@@ -1,7 +1,8 @@
 // Validation of POST /v1/chat/completions bodies: the fields the gateway relies on are checked and a
-// 400 names the problem (OpenAI's `param`); everything else passes through to the provider.
+// 400 names the problem (OpenAI's `param`); chat.fields.ts then decides what may reach the provider.
+// Also the input bound admission reserves, computed from the exact upstream payload.
 import { AppError } from "../../core/errors.ts";
-import type { Json } from "../providers/provider.ts";
+import type { Json, UpstreamRequest } from "../providers/provider.ts";
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 export const MAX_MESSAGES = 10_000;
@@ -49,6 +50,9 @@ export function parseChatRequest(raw: unknown, defaultModel?: string): ChatReque
   const opts = body.stream_options;
   if (opts !== undefined && opts !== null && (typeof opts !== "object" || Array.isArray(opts))) throw invalid("stream_options", "must be an object");
   if (body.tools !== undefined && !Array.isArray(body.tools)) throw invalid("tools", "must be an array");
+  for (const f of ["user", "safety_identifier", "prompt_cache_key"]) {
+    if (body[f] !== undefined && body[f] !== null && (typeof body[f] !== "string" || (body[f] as string).length > 512)) throw invalid(f, "must be a string of at most 512 characters");
+  }
   const mct = positiveInt(body.max_completion_tokens, "max_completion_tokens", 10_000_000);
   const mt = positiveInt(body.max_tokens, "max_tokens", 10_000_000);
   const n = positiveInt(body.n, "n", MAX_CHOICES) ?? 1;
@@ -63,36 +67,15 @@ export function parseChatRequest(raw: unknown, defaultModel?: string): ChatReque
   };
 }
 
-/** Added when tools are sent: providers describe tools to the model in text of their own. */
+/** Added when tools, functions or a response schema are sent: providers describe them to the model in text of their own. */
 export const TOOLS_TOKEN_BOUND = 1_000;
 
-/** About the size of JSON.stringify(v) (escapes aside), computed without building the string. */
-function jsonBytes(v: unknown, images: { n: number }): number {
-  if (typeof v === "string") return Buffer.byteLength(v) + 2;
-  if (v === null || typeof v !== "object") return String(v).length;
-  if (Array.isArray(v)) {
-    let n = 2;
-    for (const x of v) n += jsonBytes(x, images) + 1;
-    return n;
-  }
-  const o = v as Json;
-  if (o.type === "image_url") {
-    images.n++;
-    return 2;
-  }
-  let n = 2;
-  for (const k in o) n += Buffer.byteLength(k) + 4 + jsonBytes(o[k], images);
-  return n;
-}
-
 /**
- * An upper bound of the prompt's tokens: no tokenizer emits more tokens than the text has bytes, so
- * the UTF-8 size of the messages (their JSON, role markers included) bounds them; each image counts a
- * fixed amount (no provider charges more), and tools add their schemas plus the providers' framing.
+ * An upper bound of the input tokens a provider can bill for `req`, computed from the bytes that are
+ * sent (after translation): no tokenizer emits more tokens than the text has bytes, so the payload's
+ * size bounds every field in it, known or not. Image data is the one thing a provider does not read as
+ * text: it counts a fixed amount per image instead of its bytes (no provider charges more).
  */
-export function promptTokenBound(body: Json): number {
-  const images = { n: 0 };
-  let bytes = jsonBytes(body.messages, images);
-  if (Array.isArray(body.tools) && body.tools.length > 0) bytes += jsonBytes(body.tools, images) + TOOLS_TOKEN_BOUND;
-  return bytes + images.n * IMAGE_TOKEN_BOUND + 16;
+export function inputTokenBound(req: UpstreamRequest): number {
+  return Buffer.byteLength(req.payload) - req.imageBytes + req.images * IMAGE_TOKEN_BOUND + (req.structured ? TOOLS_TOKEN_BOUND : 0) + 16;
 }

@@ -1,20 +1,26 @@
 // Routing one chat completion: validate → resolve the model for this tenant → admit against the
 // quotas (reserving the worst case) → call the provider → meter the reported usage → settle the
-// reservation and complete the ledger row. Streams are relayed chunk by chunk, with the usage chunk
-// passed on only if the client asked for it, keep-alive comments while the provider is quiet, and
-// the upstream call aborted when the client goes away (charged at least its input).
+// reservation and complete the ledger row. What reaches the provider is vetted first (chat.fields.ts,
+// image-urls.ts) and the quota bound is computed from the exact bytes sent. Streams are relayed chunk
+// by chunk, with the usage chunk passed on only if the client asked for it, keep-alive comments while
+// the provider is quiet, and the upstream call aborted when the client goes away (a stream cut before
+// the provider's closing usage is charged its whole input bound and the output it received).
 import type { Clock } from "../../core/clock.ts";
 import { AppError, toAppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { sseComment, sseData } from "../../lib/sse.ts";
 import type { ModelsService, ResolvedModel } from "../models/models.service.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
-import { ClientGone, type Json, type StreamItem } from "../providers/provider.ts";
+import { ClientGone, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "../providers/provider.ts";
 import type { ProvidersService } from "../providers/providers.service.ts";
 import type { QuotaEngine, Reservation } from "../quotas/quota-engine.ts";
 import type { Ledger } from "../usage/ledger.ts";
 import { priceMicroUsd, totalTokens, type TokenUsage } from "../usage/pricing.ts";
-import { parseChatRequest, promptTokenBound, type ChatRequest } from "./chat.model.ts";
+import { vetChatFields } from "./chat.fields.ts";
+import { inputTokenBound, parseChatRequest, type ChatRequest } from "./chat.model.ts";
+import { vetImageUrls, type Lookup } from "./image-urls.ts";
+import { CutCharge, outputBytes } from "./metering.ts";
+import type { ProviderIdentity } from "./provider-identity.ts";
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" };
@@ -31,6 +37,10 @@ export interface ChatDeps {
   keepAliveMs: () => number;
   /** Headers every response carries (the edge's security headers). */
   responseHeaders?: Record<string, string>;
+  /** The opaque per-tenant ids providers see instead of anything the tenant chose. */
+  identity: ProviderIdentity;
+  /** DNS for vetting https:// image URLs (tests stand in for it). */
+  lookup?: Lookup;
 }
 
 export interface ChatCall {
@@ -47,18 +57,27 @@ export interface ChatCall {
   requestIdHeader?: string;
 }
 
-type Outcome = { status: "ok" | "error" | "client_closed"; httpStatus: number; errorCode?: string; usage: TokenUsage | null; chargeInput: boolean; outputChars?: number; ttfbMs?: number };
+type Outcome = {
+  status: "ok" | "error" | "client_closed";
+  httpStatus: number;
+  errorCode?: string;
+  /** Usage as the provider reported it; `final` says it is its closing count, not a running one. */
+  usage: TokenUsage | null;
+  final?: boolean;
+  /** Charge the input bound and the output seen unless final usage arrived (false: nothing was sent upstream). */
+  chargeInput: boolean;
+  outputBytes?: number;
+  ttfbMs?: number;
+};
+
+const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 
 export function createChatService(deps: ChatDeps) {
   const { clock, models, quotas, ledger } = deps;
 
-  function settleWith(id: string, reservation: Reservation, model: ResolvedModel, inputBound: number, startedAt: number, o: Outcome): void {
-    let usage = o.usage;
-    if (!usage && o.chargeInput) {
-      // Cut off before the provider reported usage: charge the prompt's upper bound and the output seen.
-      usage = { inputTokens: inputBound, outputTokens: Math.ceil((o.outputChars ?? 0) / 4), cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
-    }
-    const u = usage ?? { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome): void {
+    let u = o.usage ?? NO_USAGE;
+    if (o.chargeInput && !(o.usage && o.final)) u = cut.charge(o.usage, o.outputBytes ?? 0);
     const micro = priceMicroUsd(u, model.rates);
     quotas.settle(reservation, { tokens: totalTokens(u), micro });
     const now = clock.now();
@@ -79,13 +98,22 @@ export function createChatService(deps: ChatDeps) {
     });
   }
 
-  function upstreamBody(req: ChatRequest, model: ResolvedModel, maxOut: number): Json {
+  /** The body for the provider: upstream model, our output cap, and our ids in place of the tenant's. */
+  function upstreamBody(req: ChatRequest, model: ResolvedModel, tenantId: string, maxOut: number): Json {
     const body: Json = { ...req.body, model: model.upstreamModel };
     delete body.max_tokens;
     delete body.max_completion_tokens;
     body[req.tokenField] = maxOut;
     if (!req.stream) delete body.stream_options;
+    body.user = deps.identity.user(tenantId, req.body.user);
+    if (typeof req.body.safety_identifier === "string") body.safety_identifier = deps.identity.user(tenantId, req.body.safety_identifier);
+    if (typeof req.body.prompt_cache_key === "string") body.prompt_cache_key = deps.identity.cacheKey(tenantId, req.body.prompt_cache_key);
     return body;
+  }
+
+  function prepare(provider: ChatProvider, req: ChatRequest, body: Json): { upstream: UpstreamRequest; bound: number } {
+    const upstream = provider.prepare(body, req.stream);
+    return { upstream, bound: inputTokenBound(upstream) };
   }
 
   return {
@@ -97,19 +125,31 @@ export function createChatService(deps: ChatDeps) {
       if (!provider) throw new AppError("UPSTREAM_ERROR", `provider "${model.providerName}" is not configured`);
       if (req.choices > 1 && model.provider.kind === "anthropic") throw new AppError("INVALID_PARAMS", "n: more than one choice is not supported by this model", { details: { param: "n" } });
 
+      const images = vetChatFields(req.body, model.provider.kind, model.passthrough);
+      if (images.length > 0) await vetImageUrls(images, model.imageRules, deps.lookup);
+
       const tenantCap = deps.overlays.current(call.tenantId).agent?.maxTokens;
       const cap = Math.min(model.maxOutputTokens, tenantCap ?? Number.POSITIVE_INFINITY);
       const wanted = Math.min(req.requestedMaxTokens ?? cap, cap);
-      const inputBound = promptTokenBound(req.body);
+      // The bound is taken from the very bytes that will be sent (with the largest output cap this
+      // request can have: a clamped cap only has fewer digits).
+      let body = upstreamBody(req, model, call.tenantId, wanted);
+      let { upstream, bound: inputBound } = prepare(provider, req, body);
       const r = model.rates;
+      // Rejected prediction tokens are billed as output: price the prompt's bytes at the dearest rate.
+      const promptRates = body.prediction === undefined ? [r.input, r.cacheRead, r.cacheWrite] : [r.input, r.cacheRead, r.cacheWrite, r.output, r.reasoning];
       const admission = quotas.admit(call.tenantId, {
         promptTokens: inputBound,
         maxOutputTokens: wanted,
         choices: req.choices,
-        microPerPromptToken: Math.max(r.input, r.cacheRead, r.cacheWrite),
+        microPerPromptToken: Math.max(...promptRates),
         microPerOutputToken: Math.max(r.output, r.reasoning),
       });
       if (!admission.ok) throw admission.error;
+      if (admission.maxOutputTokens !== wanted) {
+        body = upstreamBody(req, model, call.tenantId, admission.maxOutputTokens);
+        ({ upstream, bound: inputBound } = prepare(provider, req, body));
+      }
 
       const startedAt = clock.now();
       const id = Bun.randomUUIDv7(); // time-ordered: ledger inserts append to the index
@@ -129,11 +169,11 @@ export function createChatService(deps: ChatDeps) {
         rates: model.ratesJson,
         startedAt,
       });
-      const settle = (o: Outcome) => settleWith(id, reservation, model, inputBound, startedAt, o);
+      const cut = new CutCharge(inputBound, admission.maxOutputTokens * req.choices);
+      const settle = (o: Outcome) => settleWith(id, reservation, model, cut, startedAt, o);
       const headers: Record<string, string> = { ...deps.responseHeaders, ...admission.headers };
       if (call.requestIdHeader) headers["x-request-id"] = call.requestIdHeader;
       if (admission.clamped) headers["x-openclaw-max-tokens-clamped"] = String(admission.maxOutputTokens);
-      const body = upstreamBody(req, model, admission.maxOutputTokens);
       // A stream's provider call stops when the client disconnects or the response stream is cancelled.
       const stop = new AbortController();
       if (req.stream) {
@@ -145,8 +185,8 @@ export function createChatService(deps: ChatDeps) {
 
       if (!req.stream) {
         try {
-          const out = await provider.complete(body, ctx);
-          settle({ status: "ok", httpStatus: 200, usage: out.usage, chargeInput: true, ttfbMs: clock.now() - startedAt });
+          const out = await provider.complete(upstream, ctx);
+          settle({ status: "ok", httpStatus: 200, usage: out.usage, final: true, chargeInput: true, outputBytes: out.usage ? 0 : outputBytes(out.body.choices, "message"), ttfbMs: clock.now() - startedAt });
           return new Response(JSON.stringify(out.body), { headers: { ...JSON_HEADERS, ...headers } });
         } catch (err) {
           if (err instanceof ClientGone) {
@@ -161,7 +201,7 @@ export function createChatService(deps: ChatDeps) {
 
       let items: AsyncIterator<StreamItem>;
       try {
-        items = (await provider.stream(body, ctx))[Symbol.asyncIterator]();
+        items = (await provider.stream(upstream, ctx))[Symbol.asyncIterator]();
       } catch (err) {
         if (err instanceof ClientGone) {
           settle({ status: "client_closed", httpStatus: 499, errorCode: "client_closed", usage: null, chargeInput: true });
@@ -191,14 +231,15 @@ function relay(
   keepAliveMs: number,
 ): ReadableStream<Uint8Array> {
   let usage: TokenUsage | null = null;
-  let outputChars = 0;
+  let final = false;
+  let outBytes = 0;
   let ttfbMs: number | undefined;
   let pending: Promise<IteratorResult<StreamItem>> | null = null;
   let settled = false;
-  const once = (o: Omit<Outcome, "usage" | "outputChars" | "ttfbMs">) => {
+  const once = (o: Omit<Outcome, "usage" | "final" | "outputBytes" | "ttfbMs">) => {
     if (settled) return;
     settled = true;
-    settle({ ...o, usage, outputChars, ttfbMs });
+    settle({ ...o, usage, final, outputBytes: outBytes, ttfbMs });
   };
   const KEEPALIVE = Symbol("keepalive");
 
@@ -234,7 +275,7 @@ function relay(
         }
         pending = null;
         if (next.done) {
-          once({ status: "ok", httpStatus: 200, errorCode: usage ? undefined : "no_usage_reported", chargeInput: true });
+          once({ status: "ok", httpStatus: 200, errorCode: final ? undefined : "no_usage_reported", chargeInput: true });
           controller.enqueue(sseData("[DONE]"));
           controller.close();
           return;
@@ -242,14 +283,11 @@ function relay(
         const item = next.value;
         ttfbMs ??= clock.now() - startedAt;
         if (item.usage) usage = item.usage;
+        if (item.final) final = true;
         const chunk = item.chunk;
         if (!chunk) continue;
         const choices = chunk.choices as Json[] | undefined;
-        for (const c of choices ?? []) {
-          const d = c.delta as Json | undefined;
-          if (typeof d?.content === "string") outputChars += d.content.length;
-          for (const t of (d?.tool_calls as Json[] | undefined) ?? []) outputChars += String((t.function as Json | undefined)?.arguments ?? "").length;
-        }
+        outBytes += outputBytes(choices, "delta");
         if (!req.includeUsage) {
           if (Array.isArray(choices) && choices.length === 0) continue; // the usage-only chunk
           delete chunk.usage;

@@ -1,6 +1,7 @@
 // The model catalogue: public model names → provider, upstream model and rates. A tenant sees the
 // admin's models, narrowed (never widened) by its overlay's models.allow.
 import type { GatewayConfig } from "../../config/schema.ts";
+import { parseEgressEntry, type EgressRule } from "../sandbox/egress/policy.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { FREE, type Rates } from "../usage/pricing.ts";
 
@@ -13,6 +14,10 @@ export interface ResolvedModel {
   rates: Rates;
   /** The rates as recorded in each ledger row. */
   ratesJson: string;
+  /** Opt-in chat fields the operator enabled for this model (models.<name>.passthrough). */
+  passthrough: ReadonlySet<string>;
+  /** Hosts whose https:// image URLs may reach this model's provider; null: data: URLs only. */
+  imageRules: readonly EgressRule[] | null;
 }
 
 export function ratesFor(config: GatewayConfig, model: string): Rates {
@@ -32,6 +37,7 @@ export function createModelsService(deps: { config: () => GatewayConfig; overlay
       const provider = config.providers[m.provider];
       if (!provider) continue;
       const rates = ratesFor(config, name);
+      const imageAllow = provider.imageUrls?.allow;
       models.set(name, {
         name,
         providerName: m.provider,
@@ -40,6 +46,8 @@ export function createModelsService(deps: { config: () => GatewayConfig; overlay
         maxOutputTokens: m.maxOutputTokens ?? config.quotas.defaultMaxOutputTokens,
         rates,
         ratesJson: JSON.stringify(rates),
+        passthrough: new Set(m.passthrough ?? []),
+        imageRules: imageAllow && imageAllow.length > 0 ? imageAllow.map(parseEgressEntry) : null,
       });
     }
     built = { config, names: Object.keys(config.models), models };

@@ -3,7 +3,7 @@
 import { parseSse } from "../../lib/sse.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AnthropicStreamTranslator, fromAnthropicResponse, toAnthropicRequest } from "./anthropic.translate.ts";
-import { bodyStream, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem } from "./provider.ts";
+import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
 type ProviderConfig = GatewayConfig["providers"][string];
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -15,16 +15,29 @@ export function messagesUrl(baseUrl: string): string {
   return base.endsWith("/v1") ? `${base}/messages` : `${base}/v1/messages`;
 }
 
+const imageData = (part: Json): string | null => {
+  if (part.type !== "image") return null;
+  const src = (part.source ?? {}) as Json;
+  return String(src.type === "base64" ? (src.data ?? "") : (src.url ?? ""));
+};
+
+/** The Messages API body for a vetted chat completions body (max tokens as the chat layer set them). */
+export function prepareAnthropic(body: Json, stream: boolean): UpstreamRequest {
+  const req = toAnthropicRequest(body, String(body.model), Number(body.max_completion_tokens ?? body.max_tokens));
+  if (stream) req.stream = true;
+  return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.tools !== undefined };
+}
+
 export function createAnthropicProvider(name: string, cfg: ProviderConfig): ChatProvider {
   const url = messagesUrl(cfg.baseUrl);
   const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION, ...(cfg.headers ?? {}) };
   if (cfg.apiKey) headers["x-api-key"] = cfg.apiKey;
-  const translate = (body: Json) => toAnthropicRequest(body, String(body.model), Number(body.max_completion_tokens ?? body.max_tokens));
 
   return {
-    async complete(body, ctx) {
-      const req = translate(body);
-      const up = await upstreamFetch(name, url, { method: "POST", headers, body: JSON.stringify(req) }, ctx);
+    prepare: prepareAnthropic,
+
+    async complete(req, ctx) {
+      const up = await upstreamFetch(name, url, { method: "POST", headers, body: req.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       let msg: Json;
       try {
@@ -35,9 +48,8 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
       return fromAnthropicResponse(msg, ctx.model, Math.floor(Date.now() / 1000));
     },
 
-    async stream(body, ctx) {
-      const req = { ...translate(body), stream: true };
-      const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: JSON.stringify(req) }, ctx);
+    async stream(req, ctx) {
+      const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: req.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       const t = new AnthropicStreamTranslator(ctx.model, Math.floor(Date.now() / 1000));
       return (async function* (): AsyncGenerator<StreamItem> {
@@ -52,8 +64,9 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
           for (const chunk of chunks) yield { chunk, ...(t.usage ? { usage: t.usage } : {}) };
           if ((ev.event ?? data.type) === "message_stop") break;
         }
-        const usageChunk = t.usageChunk();
-        if (usageChunk) yield { chunk: usageChunk, usage: t.usage! };
+        // Only a stream that reached message_stop has its closing usage (message_delta's output count).
+        const usageChunk = t.stopped ? t.usageChunk() : null;
+        if (usageChunk) yield { chunk: usageChunk, usage: t.usage!, final: true };
       })();
     },
   };

@@ -186,6 +186,8 @@ export class AnthropicStreamTranslator {
   private raw: Record<string, unknown> = {};
   usage: TokenUsage | null = null;
   finish: string | null = null;
+  /** message_stop was seen: the usage is the closing one, not message_start's partial count. */
+  stopped = false;
 
   constructor(
     private readonly model: string,
@@ -238,6 +240,7 @@ export class AnthropicStreamTranslator {
         return [];
       }
       case "message_stop":
+        this.stopped = true;
         return [this.chunk({}, this.finish ?? "stop")];
       case "error": {
         const e = (ev.error ?? {}) as Json;

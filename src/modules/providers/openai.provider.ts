@@ -1,9 +1,9 @@
 // Kind "openai": any OpenAI-compatible /chat/completions (OpenAI, OpenRouter, vLLM, Ollama,
-// llama.cpp server). The request passes through with the upstream model; streams always ask for usage.
+// llama.cpp server). The request arrives vetted and rewritten by the chat layer; streams always ask for usage.
 import { parseSse } from "../../lib/sse.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
-import { bodyStream, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem } from "./provider.ts";
+import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
 type ProviderConfig = GatewayConfig["providers"][string];
 
@@ -26,14 +26,28 @@ export function openAiUsage(u: unknown): TokenUsage | null {
 
 const messageOf = (b: unknown) => (b as { error?: { message?: string } })?.error?.message ?? (typeof (b as { error?: unknown })?.error === "string" ? ((b as { error: string }).error) : undefined);
 
+const imageData = (part: Json): string | null => (part.type === "image_url" ? (((part.image_url as Json | undefined)?.url as string | undefined) ?? "") : null);
+
+/** The body as an OpenAI-compatible server receives it; streams always ask for usage. */
+export function prepareOpenAi(body: Json, stream: boolean): UpstreamRequest {
+  const payload = stream ? { ...body, stream: true, stream_options: { ...((body.stream_options as Json | undefined) ?? {}), include_usage: true } } : { ...body, stream: false };
+  return {
+    payload: JSON.stringify(payload),
+    ...countImages(body.messages, imageData),
+    structured: body.tools !== undefined || body.functions !== undefined || body.response_format !== undefined,
+  };
+}
+
 export function createOpenAiProvider(name: string, cfg: ProviderConfig): ChatProvider {
   const url = `${cfg.baseUrl.replace(/\/+$/, "")}/chat/completions`;
   const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(cfg.headers ?? {}) };
   if (cfg.apiKey) headers.authorization = `Bearer ${cfg.apiKey}`;
 
   return {
-    async complete(body, ctx) {
-      const up = await upstreamFetch(name, url, { method: "POST", headers, body: JSON.stringify({ ...body, stream: false }) }, ctx);
+    prepare: prepareOpenAi,
+
+    async complete(req, ctx) {
+      const up = await upstreamFetch(name, url, { method: "POST", headers, body: req.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       const text = await readAll(up);
       let json: Json;
@@ -46,14 +60,17 @@ export function createOpenAiProvider(name: string, cfg: ProviderConfig): ChatPro
       return { body: json, usage: openAiUsage(json.usage) };
     },
 
-    async stream(body, ctx) {
-      const streamOptions = { ...((body.stream_options as Json | undefined) ?? {}), include_usage: true };
-      const payload = { ...body, stream: true, stream_options: streamOptions };
-      const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: JSON.stringify(payload) }, ctx);
+    async stream(req, ctx) {
+      const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: req.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       return (async function* (): AsyncGenerator<StreamItem> {
+        let last: TokenUsage | null = null;
         for await (const ev of parseSse(bodyStream(up))) {
-          if (ev.data === "[DONE]") return;
+          if (ev.data === "[DONE]") {
+            // The stream is complete: whatever usage it reported last is the closing count.
+            if (last) yield { usage: last, final: true };
+            return;
+          }
           let chunk: Json;
           try {
             chunk = JSON.parse(ev.data) as Json;
@@ -62,8 +79,12 @@ export function createOpenAiProvider(name: string, cfg: ProviderConfig): ChatPro
           }
           if (chunk.error) throw providerError("UPSTREAM_ERROR", `provider "${name}" failed mid-stream: ${messageOf(chunk) ?? "error"}`);
           const usage = openAiUsage(chunk.usage);
+          if (usage) last = usage;
           chunk.model = ctx.model;
-          yield { chunk, ...(usage ? { usage } : {}) };
+          // OpenAI reports usage once, in a last chunk without choices; a server that reports it on
+          // every chunk (vLLM's continuous stats) gives running totals until then.
+          const final = usage !== null && Array.isArray(chunk.choices) && chunk.choices.length === 0;
+          yield { chunk, ...(usage ? { usage } : {}), ...(final ? { final } : {}) };
         }
       })();
     },

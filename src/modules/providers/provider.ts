@@ -11,6 +11,18 @@ export interface StreamItem {
   chunk?: Json;
   /** Usage as reported by the provider (may arrive more than once; the last one wins). */
   usage?: TokenUsage;
+  /** Set on the provider's closing usage report; earlier ones (Anthropic's message_start) are partial. */
+  final?: boolean;
+}
+
+/** The exact body sent upstream, serialized once: the admission bound is computed from these bytes. */
+export interface UpstreamRequest {
+  payload: string;
+  /** Images in the payload, and a lower bound of the bytes their data takes in it. */
+  images: number;
+  imageBytes: number;
+  /** The payload declares tools, functions or a response schema (providers add framing text for them). */
+  structured: boolean;
 }
 
 export interface CallContext {
@@ -22,9 +34,32 @@ export interface CallContext {
 }
 
 export interface ChatProvider {
-  complete(body: Json, ctx: CallContext): Promise<{ body: Json; usage: TokenUsage | null }>;
+  /** The request as this provider will receive it (translated, serialized); nothing is sent. */
+  prepare(body: Json, stream: boolean): UpstreamRequest;
+  complete(req: UpstreamRequest, ctx: CallContext): Promise<{ body: Json; usage: TokenUsage | null }>;
   /** Resolves once the provider has accepted the request; errors before that are thrown here. */
-  stream(body: Json, ctx: CallContext): Promise<AsyncIterable<StreamItem>>;
+  stream(req: UpstreamRequest, ctx: CallContext): Promise<AsyncIterable<StreamItem>>;
+}
+
+/**
+ * Counts the images of an upstream body: `isImage` recognises an image part among a message's content
+ * parts and returns its data (a URL or base64 string), whose bytes a provider does not read as text.
+ */
+export function countImages(messages: unknown, isImage: (part: Json) => string | null): { images: number; imageBytes: number } {
+  let images = 0;
+  let imageBytes = 0;
+  if (!Array.isArray(messages)) return { images, imageBytes };
+  for (const m of messages as Json[]) {
+    if (!Array.isArray(m?.content)) continue;
+    for (const part of m.content as Json[]) {
+      const data = part && typeof part === "object" ? isImage(part) : null;
+      if (data === null) continue;
+      images++;
+      // The serialized string is at least its UTF-8 size plus two quotes (escapes only add).
+      imageBytes += Buffer.byteLength(data) + 2;
+    }
+  }
+  return { images, imageBytes };
 }
 
 /** The client went away: not an error to report, but the request must stop and be settled. */

@@ -1,13 +1,18 @@
 // Quotas under real HTTP traffic: exact under concurrency, sliding minute window, UTC day rollover
 // with an injectable clock, disconnects charged, failures released, and the headers clients read.
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { ManualClock } from "../../../src/core/clock.ts";
-import { promptTokenBound } from "../../../src/modules/chat/chat.model.ts";
-import { chatWorld, ledgerRows, RATES } from "../../helpers/chat.ts";
+import { chatWorld, inputBoundOf, ledgerRows, RATES } from "../../helpers/chat.ts";
 
 const MSG = [{ role: "user", content: "count please [[words:8]] [[slow:150]]" }];
 const MAX = 20;
-const reservation = promptTokenBound({ messages: MSG }) + MAX;
+// The bound the gateway computes for the upstream body of MSG with max_tokens MAX.
+let bound = 0;
+let reservation = 0;
+beforeAll(async () => {
+  bound = await inputBoundOf({ model: "gpt-4o-mini", max_tokens: MAX, messages: MSG });
+  reservation = bound + MAX;
+});
 // Uses its whole output allowance, so after one of these no further request fits a budget of one reservation.
 const FULL = [{ role: "user", content: "count please [[words:20]] [[slow:150]]" }];
 
@@ -29,7 +34,7 @@ describe("admission under concurrency", () => {
   }, 30_000);
 
   test("200 concurrent requests against a cost budget that fits 10", async () => {
-    const worstMicro = Math.ceil(promptTokenBound({ messages: MSG }) * Math.max(RATES.input, RATES.cacheWrite) + MAX * Math.max(RATES.output, RATES.reasoning));
+    const worstMicro = Math.ceil(bound * Math.max(RATES.input, RATES.cacheWrite) + MAX * Math.max(RATES.output, RATES.reasoning));
     const budgetUsd = (10 * worstMicro) / 1e6;
     const w = await chatWorld({ quota: { costPerDayUsd: budgetUsd } });
     const results = await Promise.all(Array.from({ length: 200 }, () => w.post({ model: "gpt-4o-mini", max_tokens: MAX, messages: MSG })));
