@@ -220,7 +220,8 @@ describe("egress per tool, in every mode", () => {
 
   for (const m of MODES) {
     test(`${m.label}: no network without a tool; the opted-in tool reaches only its entries; SNI must match`, async () => {
-      const w = sandboxWorld(m, { sandbox: { egress: { tools: { web: ["localhost:*"], other: ["example.org:443"] }, allowPrivate: ["127.0.0.1/32"] } } });
+      // localhost is 127.0.0.1, ::1 or both, depending on the machine's /etc/hosts: allow both.
+      const w = sandboxWorld(m, { sandbox: { egress: { tools: { web: ["localhost:*"], other: ["example.org:443"] }, allowPrivate: ["127.0.0.1/32", "::1/128"] } } });
       w.core.overlays.set("alpha", { tools: { egress: { web: [`localhost:${web.port}`, `localhost:${tunnel.port}`] } } }, operatorCtx);
       expect(() => w.core.overlays.set("beta", { tools: { egress: { web: ["evil.example:443"] } } }, operatorCtx)).toThrow("outside the gateway's egress ceiling");
       // busybox's wget in every mode (the host's may be GNU wget); its -T option crashes, so none.

@@ -1,13 +1,15 @@
 // The per-run egress proxy. It listens on a Unix socket in a private directory; the socket (and
 // nothing else of the host) is mounted into the sandbox, where a bridge on 127.0.0.1:3128 forwards
 // to it. One socket per run identifies the run without any token. Pipeline for each connection:
-// parse → canonicalise the host → policy (before any DNS) → resolve once → refuse private and
-// metadata answers → dial exactly the vetted address → (CONNECT) require TLS with SNI == host →
-// splice. Every decision is reported through onEvent.
+// parse strictly (http-head.ts) → canonicalise the host → policy (before any DNS) → resolve once →
+// refuse private and metadata answers → dial only vetted addresses → (CONNECT) require TLS with SNI
+// == host → splice; (plain HTTP) write one request of our own from the parsed head. Every decision
+// is reported through onEvent.
 import dns from "node:dns";
 import fs from "node:fs";
 import net from "node:net";
 import { parseClientHello } from "./client-hello.ts";
+import { ambiguity, parseHead, splitAuthority, type Head } from "./http-head.ts";
 import { allows, canonicalHost, refusedAddress, type EgressRule } from "./policy.ts";
 
 export type EgressOutcome = "allowed" | "refused" | "failed";
@@ -42,64 +44,9 @@ export interface EgressProxy {
   close(): Promise<void>;
 }
 
-const MAX_HEAD = 16 * 1024;
 const HOP_HEADERS = new Set(["proxy-connection", "proxy-authorization", "proxy-authenticate", "connection", "keep-alive", "te", "trailer", "upgrade", "host"]);
 
 const defaultLookup: Lookup = (host) => dns.promises.lookup(host, { all: true, verbatim: true });
-
-interface Head {
-  method: string;
-  target: string;
-  version: string;
-  headers: [string, string][];
-  rest: Buffer;
-}
-
-function parseHead(buf: Buffer): Head | null | "bad" {
-  const end = buf.indexOf("\r\n\r\n");
-  if (end < 0) return buf.length > MAX_HEAD ? "bad" : null;
-  if (end > MAX_HEAD) return "bad";
-  const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
-  const m = /^([A-Z]{1,16}) (\S{1,8192}) (HTTP\/1\.[01])$/.exec(lines[0] ?? "");
-  if (!m) return "bad";
-  const headers: [string, string][] = [];
-  for (const line of lines.slice(1)) {
-    const i = line.indexOf(":");
-    if (i <= 0 || /[\s]/.test(line.slice(0, i))) return "bad";
-    headers.push([line.slice(0, i).toLowerCase(), line.slice(i + 1).trim()]);
-  }
-  return { method: m[1]!, target: m[2]!, version: m[3]!, headers, rest: buf.subarray(end + 4) };
-}
-
-/** host[:port] from a CONNECT authority or URL authority; IPv6 in brackets. */
-function splitAuthority(authority: string, defaultPort: number | null): { host: string; port: number } | null {
-  let hostPart: string;
-  let portPart: string | undefined;
-  if (authority.startsWith("[")) {
-    const close = authority.indexOf("]");
-    if (close < 0) return null;
-    hostPart = authority.slice(0, close + 1);
-    const tail = authority.slice(close + 1);
-    if (tail && !tail.startsWith(":")) return null;
-    portPart = tail ? tail.slice(1) : undefined;
-  } else {
-    const i = authority.lastIndexOf(":");
-    hostPart = i >= 0 ? authority.slice(0, i) : authority;
-    portPart = i >= 0 ? authority.slice(i + 1) : undefined;
-  }
-  let port: number;
-  if (portPart === undefined) {
-    if (defaultPort === null) return null;
-    port = defaultPort;
-  } else {
-    if (!/^\d{1,5}$/.test(portPart)) return null;
-    port = Number(portPart);
-    if (port < 1 || port > 65535) return null;
-  }
-  const host = canonicalHost(hostPart);
-  if (!host) return null;
-  return { host, port };
-}
 
 export async function startEgressProxy(opts: EgressProxyOptions): Promise<EgressProxy> {
   const lookup = opts.lookup ?? defaultLookup;
@@ -124,7 +71,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     client.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
 
-  async function vet(host: string, port: number): Promise<{ address: string } | { refused: string; status: number }> {
+  async function vet(host: string, port: number): Promise<{ addresses: string[] } | { refused: string; status: number }> {
     if (!allows(opts.rules, host, port)) return { refused: `${host}:${port} is not in this run's egress allow-list`, status: 403 };
     let answers: { address: string }[];
     if (net.isIP(host)) answers = [{ address: host }];
@@ -141,10 +88,26 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       const why = refusedAddress(a.address, opts.allowPrivate);
       if (why) return { refused: `${host} resolves to ${a.address} (${why})`, status: 403 };
     }
-    return { address: answers[0]!.address };
+    return { addresses: answers.map((a) => a.address) };
   }
 
-  function dial(address: string, port: number): Promise<net.Socket> {
+  /**
+   * Tries every vetted address in the resolver's order (a name may answer ::1 first and the service
+   * listen on 127.0.0.1 only); resolves with the socket and the address that answered.
+   */
+  async function dial(addresses: string[], port: number): Promise<{ upstream: net.Socket; address: string }> {
+    let last: unknown;
+    for (const address of addresses) {
+      try {
+        return { upstream: await dialOne(address, port), address };
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  function dialOne(address: string, port: number): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
       const upstream = net.connect({ host: address, port });
       const timer = setTimeout(() => upstream.destroy(new Error("connect timeout")), 15_000);
@@ -198,16 +161,22 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       return reply(client, 400, "Bad Request", "CONNECT needs host:port");
     }
     const { host, port } = target;
+    const ambiguous = ambiguity(head, host, port, port);
+    if (ambiguous) {
+      report({ outcome: "refused", method: "CONNECT", host, port, reason: ambiguous });
+      return reply(client, 400, "Bad Request", ambiguous);
+    }
     const verdict = await vet(host, port);
     if ("refused" in verdict) {
       report({ outcome: "refused", method: "CONNECT", host, port, reason: verdict.refused });
       return reply(client, verdict.status, verdict.status === 403 ? "Forbidden" : "Bad Gateway", verdict.refused);
     }
     let upstream: net.Socket;
+    let address: string;
     try {
-      upstream = await dial(verdict.address, port);
+      ({ upstream, address } = await dial(verdict.addresses, port));
     } catch (err) {
-      report({ outcome: "failed", method: "CONNECT", host, port, address: verdict.address, reason: `connect failed: ${(err as Error).message}` });
+      report({ outcome: "failed", method: "CONNECT", host, port, address: verdict.addresses.join(","), reason: `connect failed: ${(err as Error).message}` });
       return reply(client, 502, "Bad Gateway", `cannot connect to ${host}:${port}`);
     }
     if (client.destroyed) return upstream.destroy();
@@ -229,7 +198,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         }
       }
       if (problem) {
-        report({ outcome: "refused", method: "CONNECT", host, port, address: verdict.address, reason: problem });
+        report({ outcome: "refused", method: "CONNECT", host, port, address, reason: problem });
         client.destroy();
         upstream.destroy();
         return true;
@@ -237,7 +206,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       client.pause();
       upstream.write(buffered);
       splice(client, upstream, (up, down) =>
-        report({ outcome: "allowed", method: "CONNECT", host, port, address: verdict.address, bytesUp: up + buffered.length, bytesDown: down }),
+        report({ outcome: "allowed", method: "CONNECT", host, port, address, bytesUp: up + buffered.length, bytesDown: down }),
       );
       client.resume();
       return true;
@@ -247,7 +216,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       decide();
     };
     const timer = setTimeout(() => {
-      report({ outcome: "refused", method: "CONNECT", host, port, address: verdict.address, reason: "no TLS ClientHello within the time limit" });
+      report({ outcome: "refused", method: "CONNECT", host, port, address, reason: "no TLS ClientHello within the time limit" });
       client.destroy();
       upstream.destroy();
     }, headTimeoutMs);
@@ -276,15 +245,16 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       return reply(client, 400, "Bad Request", "malformed host");
     }
     const { host, port } = target;
+    const ambiguous = ambiguity(head, host, port, 80);
+    if (ambiguous) {
+      report({ outcome: "refused", method: "HTTP", host, port, reason: ambiguous });
+      return reply(client, 400, "Bad Request", ambiguous);
+    }
     if (head.headers.some(([k]) => k === "transfer-encoding")) {
       report({ outcome: "refused", method: "HTTP", host, port, reason: "chunked request bodies are not proxied" });
       return reply(client, 411, "Length Required", "send a Content-Length (chunked request bodies are not proxied)");
     }
     const lengthHeader = head.headers.find(([k]) => k === "content-length")?.[1];
-    if (lengthHeader !== undefined && !/^\d{1,15}$/.test(lengthHeader)) {
-      report({ outcome: "refused", method: "HTTP", host, port, reason: "bad Content-Length" });
-      return reply(client, 400, "Bad Request", "bad Content-Length");
-    }
     const bodyLength = lengthHeader === undefined ? 0 : Number(lengthHeader);
     const verdict = await vet(host, port);
     if ("refused" in verdict) {
@@ -292,17 +262,20 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       return reply(client, verdict.status, verdict.status === 403 ? "Forbidden" : "Bad Gateway", verdict.refused);
     }
     let upstream: net.Socket;
+    let address: string;
     try {
-      upstream = await dial(verdict.address, port);
+      ({ upstream, address } = await dial(verdict.addresses, port));
     } catch (err) {
-      report({ outcome: "failed", method: "HTTP", host, port, address: verdict.address, reason: `connect failed: ${(err as Error).message}` });
+      report({ outcome: "failed", method: "HTTP", host, port, address: verdict.addresses.join(","), reason: `connect failed: ${(err as Error).message}` });
       return reply(client, 502, "Bad Gateway", `cannot connect to ${host}:${port}`);
     }
-    // One request per connection, with the Host the policy approved: later bytes on the client
-    // connection are never forwarded as a second (unchecked) request.
+    // A request of our own, from the parsed head: request line from the parsed URL, the Host the
+    // policy approved, the vetted headers (hop-by-hop ones and those Connection names dropped), one
+    // request per connection — later bytes on the client connection are never forwarded.
     const hostHeader = port === 80 ? (host.includes(":") ? `[${host}]` : host) : `${host.includes(":") ? `[${host}]` : host}:${port}`;
     const lines = [`${head.method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${hostHeader}`];
-    for (const [k, v] of head.headers) if (!HOP_HEADERS.has(k)) lines.push(`${k}: ${v}`);
+    const named = new Set(head.headers.filter(([k]) => k === "connection").flatMap(([, v]) => v.toLowerCase().split(",").map((t) => t.trim())));
+    for (const [k, v] of head.headers) if (!HOP_HEADERS.has(k) && !named.has(k)) lines.push(`${k}: ${v}`);
     lines.push("Connection: close", "", "");
     upstream.write(lines.join("\r\n"));
     let remaining = bodyLength;
@@ -333,7 +306,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       if (done) return;
       done = true;
       sockets.delete(upstream);
-      report({ outcome: "allowed", method: "HTTP", host, port, address: verdict.address, bytesUp: up, bytesDown: down });
+      report({ outcome: "allowed", method: "HTTP", host, port, address, bytesUp: up, bytesDown: down });
     };
     upstream.on("end", () => client.end());
     upstream.on("close", () => {
@@ -366,9 +339,9 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       client.removeListener("data", onData);
       clearTimeout(headTimer);
       client.pause();
-      if (head === "bad") {
-        report({ outcome: "refused", method: "HTTP", host: "-", port: 0, reason: "malformed proxy request" });
-        return reply(client, 400, "Bad Request", "malformed proxy request");
+      if ("bad" in head) {
+        report({ outcome: "refused", method: "HTTP", host: "-", port: 0, reason: `malformed proxy request: ${head.bad}` });
+        return reply(client, 400, "Bad Request", `malformed proxy request: ${head.bad}`);
       }
       const run = head.method === "CONNECT" ? handleConnect(client, head) : handleHttp(client, head);
       run.catch(() => client.destroy());
