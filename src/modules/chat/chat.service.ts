@@ -66,6 +66,8 @@ type Outcome = {
   final?: boolean;
   /** Charge the input bound and the output seen unless final usage arrived (false: nothing was sent upstream). */
   chargeInput: boolean;
+  /** The provider had the request and never said what it did with it: charge what was reserved. */
+  chargeAll?: boolean;
   outputBytes?: number;
   ttfbMs?: number;
 };
@@ -77,7 +79,8 @@ export function createChatService(deps: ChatDeps) {
 
   function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome): void {
     let u = o.usage ?? NO_USAGE;
-    if (o.chargeInput && !(o.usage && o.final)) u = cut.charge(o.usage, o.outputBytes ?? 0);
+    if (o.chargeAll) u = cut.worst();
+    else if (o.chargeInput && !(o.usage && o.final)) u = cut.charge(o.usage, o.outputBytes ?? 0);
     const micro = priceMicroUsd(u, model.rates);
     quotas.settle(reservation, { tokens: totalTokens(u), micro });
     const now = clock.now();
@@ -194,7 +197,7 @@ export function createChatService(deps: ChatDeps) {
             throw err;
           }
           const e = toAppError(err);
-          settle({ status: "error", httpStatus: e.status, errorCode: e.code, usage: null, chargeInput: false });
+          settle({ status: "error", httpStatus: e.status, errorCode: e.code, usage: null, chargeInput: false, chargeAll: e.code === "UPSTREAM_TIMEOUT" });
           throw withHeaders(e, headers);
         }
       }
@@ -208,7 +211,7 @@ export function createChatService(deps: ChatDeps) {
           throw err;
         }
         const e = toAppError(err);
-        settle({ status: "error", httpStatus: e.status, errorCode: e.code, usage: null, chargeInput: false });
+        settle({ status: "error", httpStatus: e.status, errorCode: e.code, usage: null, chargeInput: false, chargeAll: e.code === "UPSTREAM_TIMEOUT" });
         throw withHeaders(e, headers);
       }
       return new Response(relay(items, req, settle, startedAt, clock, () => stop.abort(new ClientGone()), deps.keepAliveMs()), { headers: { ...SSE_HEADERS, ...headers } });

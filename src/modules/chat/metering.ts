@@ -3,6 +3,7 @@
 // provider has the prompt and bills it — plus the output the gateway saw, bounded the same way as the
 // input (no token is shorter than a byte) and by the output cap the provider was given. A partial
 // report (Anthropic's message_start) is honest as far as it goes: its figures are kept when larger.
+// A call that timed out before any answer is charged everything it reserved (see worst()).
 import type { Json } from "../providers/provider.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
 
@@ -13,6 +14,14 @@ export class CutCharge {
     /** The output cap sent upstream, times the choices asked for. */
     readonly outputCap: number,
   ) {}
+
+  /**
+   * A call that timed out after the provider had it: a non-streaming answer may have been generated
+   * in full and billed, so it is charged the whole reservation (the bound and the output cap).
+   */
+  worst(): TokenUsage {
+    return { inputTokens: this.inputBound, outputTokens: this.outputCap, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  }
 
   charge(partial: TokenUsage | null, outputBytes: number): TokenUsage {
     const p = partial ?? { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };

@@ -160,3 +160,29 @@ describe("a stream cut before the provider's closing usage", () => {
     expect([row.status, row.input_tokens, row.output_tokens]).toEqual(["ok", 2, 4]);
   });
 });
+
+describe("a call that times out after the provider had it", () => {
+  test("is charged what it reserved: the provider may have generated and billed the whole answer", async () => {
+    const w = await chatWorld({
+      config: {
+        providers: { slow: { kind: "openai", baseUrl: "FAKE/v1", timeoutMs: 300 } },
+        models: { "slow-mini": { provider: "slow", upstreamModel: "fake-mini" } },
+      },
+    });
+    try {
+      for (const stream of [false, true]) {
+        const res = await w.post({ model: "slow-mini", stream, max_tokens: 50, messages: [{ role: "user", content: "a long answer [[words:50]] [[hang]]" }], functions: [{ name: "f", description: pad(20_000) }] });
+        expect(res.status).toBe(504);
+        const row = ledgerRows(w.core).at(-1);
+        expect({ stream, status: row.status, code: row.error_code }).toEqual({ stream, status: "error", code: "UPSTREAM_TIMEOUT" });
+        expect(row.input_tokens).toBeGreaterThanOrEqual(row.input_bound);
+        expect(row.input_bound).toBeGreaterThan(20_000);
+        expect(row.output_tokens).toBe(50);
+        expect(row.total_tokens).toBe(row.reserved_tokens);
+      }
+      expect(w.core.quotaEngine.snapshot("acme")).toMatchObject({ inFlight: 0, reservedTokens: 0 });
+    } finally {
+      await w.close();
+    }
+  });
+});
