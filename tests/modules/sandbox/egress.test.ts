@@ -367,7 +367,17 @@ describe("egress proxy: request smuggling", () => {
       const r = await talk(p.socketPath, `POST http://localhost:${port()}/in?q=1#frag HTTP/1.1\r\nhost:localhost:${port()}\r\nX-Tab:\tvalue with tab \r\nContent-Length: 5\r\n\r\nhello`, undefined, 500);
       expect(r.text).toContain("HTTP/1.1 200 OK");
       const got = Buffer.concat(received.slice(before)).toString("latin1");
-      expect(got).toBe(`POST /in?q=1 HTTP/1.1\r\nHost: localhost:${port()}\r\nx-tab: value with tab\r\ncontent-length: 5\r\nConnection: close\r\n\r\nhello`);
+      expect(got).toBe(`POST /in?q=1 HTTP/1.1\r\nHost: localhost:${port()}\r\nx-tab: value with tab\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
+    });
+  });
+
+  test("a Connection header cannot strip the framing: the body is sent with its length, and nothing after it", async () => {
+    await withProxy([`localhost:${port()}`], { allowPrivate: ["127.0.0.1/32", "::1/128"] }, async (p) => {
+      const before = received.length;
+      const smuggled = `GET /smuggled HTTP/1.1\r\nHost: second.vhost\r\n\r\n`;
+      await talk(p.socketPath, `POST http://localhost:${port()}/in HTTP/1.1\r\nConnection: content-length, host\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`, undefined, 500);
+      const got = Buffer.concat(received.slice(before)).toString("latin1");
+      expect(got).toBe(`POST /in HTTP/1.1\r\nHost: localhost:${port()}\r\nContent-Length: ${smuggled.length}\r\nConnection: close\r\n\r\n${smuggled}`);
     });
   });
 });

@@ -270,12 +270,14 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       return reply(client, 502, "Bad Gateway", `cannot connect to ${host}:${port}`);
     }
     // A request of our own, from the parsed head: request line from the parsed URL, the Host the
-    // policy approved, the vetted headers (hop-by-hop ones and those Connection names dropped), one
-    // request per connection — later bytes on the client connection are never forwarded.
+    // policy approved, the vetted headers (hop-by-hop ones and those Connection names dropped), the
+    // framing written by us (Content-Length of exactly the body we forward), one request per
+    // connection — later bytes on the client connection are never forwarded.
     const hostHeader = port === 80 ? (host.includes(":") ? `[${host}]` : host) : `${host.includes(":") ? `[${host}]` : host}:${port}`;
     const lines = [`${head.method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${hostHeader}`];
     const named = new Set(head.headers.filter(([k]) => k === "connection").flatMap(([, v]) => v.toLowerCase().split(",").map((t) => t.trim())));
-    for (const [k, v] of head.headers) if (!HOP_HEADERS.has(k) && !named.has(k)) lines.push(`${k}: ${v}`);
+    for (const [k, v] of head.headers) if (!HOP_HEADERS.has(k) && !named.has(k) && k !== "content-length") lines.push(`${k}: ${v}`);
+    if (lengthHeader !== undefined) lines.push(`Content-Length: ${bodyLength}`);
     lines.push("Connection: close", "", "");
     upstream.write(lines.join("\r\n"));
     let remaining = bodyLength;
