@@ -279,7 +279,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     for (const [k, v] of head.headers) if (!HOP_HEADERS.has(k) && !named.has(k) && k !== "content-length") lines.push(`${k}: ${v}`);
     if (lengthHeader !== undefined) lines.push(`Content-Length: ${bodyLength}`);
     lines.push("Connection: close", "", "");
-    upstream.write(lines.join("\r\n"));
+    upstream.write(Buffer.from(lines.join("\r\n"), "latin1")); // header bytes as received (obs-text)
     let remaining = bodyLength;
     let up = 0;
     let down = 0;
