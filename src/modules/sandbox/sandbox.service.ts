@@ -461,6 +461,7 @@ export function createSandboxService(deps: SandboxDeps) {
         docker = { path: s.docker!.path!, image: d.image, runtime, gvisor: runtime.startsWith("runsc") || /(^|\/)runsc$/.test(runtimePath) };
       }
       const release = acquire(req.tenantId);
+      const incarnation = deps.tenants.incarnation(req.tenantId) ?? "";
       const runId = randomBase62(12);
       const startedAt = deps.clock.now();
       let proxy: EgressProxy | null = null;
@@ -517,6 +518,7 @@ export function createSandboxService(deps: SandboxDeps) {
           .values({
             id: runId,
             tenantId: req.tenantId,
+            incarnation,
             mode,
             runtime: result.runtime,
             origin: req.origin,
@@ -540,12 +542,14 @@ export function createSandboxService(deps: SandboxDeps) {
       }
     },
 
-    /** Sandbox seconds and runs per tenant in [from, to) (epoch ms). */
+    /** Sandbox seconds and runs of a tenant (its current incarnation: never a previous owner's of the id) in [from, to) (epoch ms). */
     seconds(tenantId: string, from = 0, to = Number.MAX_SAFE_INTEGER): { runs: number; seconds: number } {
+      const incarnation = deps.tenants.incarnation(tenantId);
+      if (incarnation === null) return { runs: 0, seconds: 0 };
       const row = deps.handle.db
         .select({ runs: sql<number>`count(*)`, ms: sql<number>`coalesce(sum(${SandboxRunTable.durationMs}), 0)` })
         .from(SandboxRunTable)
-        .where(sql`${SandboxRunTable.tenantId} = ${tenantId} and ${SandboxRunTable.startedAt} >= ${from} and ${SandboxRunTable.startedAt} < ${to}`)
+        .where(sql`${SandboxRunTable.tenantId} = ${tenantId} and ${SandboxRunTable.incarnation} = ${incarnation} and ${SandboxRunTable.startedAt} >= ${from} and ${SandboxRunTable.startedAt} < ${to}`)
         .get();
       return { runs: row?.runs ?? 0, seconds: Math.round((row?.ms ?? 0) / 10) / 100 };
     },
