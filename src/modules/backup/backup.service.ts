@@ -31,7 +31,7 @@ import { deleteLocation, formatLocation, listPrefix, openSink, openSource, parse
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { createBackupSlots } from "./backup-slots.ts";
 import { BACKUP_ID_META, objectNotOurs, overCaps } from "./retention.ts";
-import { confineLocalFile, confineS3Key, generatedKey, incarnationPrefix, isOurArchive, type ConfinedFile } from "./targets.ts";
+import { confineLocalFile, confineS3Key, generatedKey, incarnationPrefix, isOurArchive, tenantPrefix, type ConfinedFile } from "./targets.ts";
 
 export interface BackupDeps {
   home: string;
@@ -407,9 +407,15 @@ export function createBackupService(deps: BackupDeps) {
       return view(r);
     },
 
-    /** Objects under the tenant's generated-key prefix (its current incarnation's) in a bucket (backups another gateway made, say). */
+    /**
+     * Objects under the tenant's generated-key prefix in a bucket (backups another gateway made, say):
+     * the current incarnation's only; for an id no tenant has now, every earlier one's (to restore from).
+     */
     async listBucket(tenantId: string, bucket: string) {
-      const prefix = incarnationPrefix(deps.config(), tenantId, incarnationOf(tenantId));
+      const problem = checkTenantId(tenantId);
+      if (problem) throw new AppError("INVALID_PARAMS", describeTenantIdProblem(tenantId, problem));
+      const inc = deps.tenants.incarnation(tenantId);
+      const prefix = inc === null ? tenantPrefix(deps.config(), tenantId) : incarnationPrefix(deps.config(), tenantId, inc);
       parseLocation(`s3://${bucket}/${prefix}`);
       return (await listPrefix(deps.config(), bucket, prefix)).map((o) => ({ location: `s3://${bucket}/${o.key}`, sizeBytes: o.size, lastModified: o.lastModified }));
     },

@@ -157,11 +157,13 @@ export function createTenantsService(deps: TenantsDeps) {
 
     create(input: { id: string; displayName?: string | null; quota?: QuotaPatch }, ctx: OpContext) {
       validateId(input.id);
-      const details = { displayName: input.displayName ?? null, quota: input.quota ?? null };
+      // The incarnation is in the audit record, so the log ties each tenant of a reused id to its rows.
+      const incarnation = newIncarnation();
+      const details = { displayName: input.displayName ?? null, quota: input.quota ?? null, incarnation };
       const { result } = audit.transact((issued: IssuedToken) => entry(ctx, "tenant.create", input.id, { ...details, token: issued.actorId }), (onRollback) => {
         if (row(input.id)) throw new AppError("CONFLICT", `tenant "${input.id}" already exists`);
         const now = clock.now();
-        db.insert(TenantTable).values({ id: input.id, incarnation: newIncarnation(), displayName: input.displayName ?? null, status: "active", createdAt: now, updatedAt: now }).run();
+        db.insert(TenantTable).values({ id: input.id, incarnation, displayName: input.displayName ?? null, status: "active", createdAt: now, updatedAt: now }).run();
         if (input.quota) quotas.set(input.id, input.quota);
         const issued = tokens.issue(input.id);
         try {
@@ -198,7 +200,7 @@ export function createTenantsService(deps: TenantsDeps) {
      */
     remove(id: string, ctx: OpContext): { tenantId: string; deleted: true } {
       let trashed: string | null = null;
-      audit.transact(entry(ctx, "tenant.delete", id), (onRollback) => {
+      audit.transact(entry(ctx, "tenant.delete", id, { incarnation: row(id)?.incarnation ?? null }), (onRollback) => {
         mustRow(id);
         tokens.revokeAll(id);
         db.delete(TenantTable).where(eq(TenantTable.id, id)).run();
