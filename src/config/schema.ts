@@ -180,6 +180,8 @@ const BackupSection = T.Object(
     encryptionKey: T.Optional(T.String({ description: "encrypts new backups (AES-256-GCM); needed to restore encrypted ones" })),
     maxRestoreBytes: T.Integer({ minimum: 1, default: 50 * 1024 ** 3, description: "largest archive content a restore accepts" }),
     maxRestoreEntries: T.Integer({ minimum: 1, default: 1_000_000, description: "most entries a restore accepts" }),
+    tenantMaxBackups: T.Integer({ minimum: 1, maximum: 10_000, default: 10, description: "a tenant's own backups (RPC tenants.backup) kept; older ones are pruned" }),
+    tenantMaxBytes: T.Integer({ minimum: 1, default: 10 * 1024 ** 3, description: "bytes a tenant's own backups may hold in all; a larger one is refused, older ones are pruned" }),
   },
   { ...strict, default: {} },
 );

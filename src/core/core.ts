@@ -108,16 +108,20 @@ export function createCore(opts: CoreOptions = {}): Core {
   const changes = createChangeTracker(handle.sqlite, generation, audit.generation);
   const tokens = createTokensService({ db: handle.db, clock, changes });
   const quotas = createQuotasService({ db: handle.db, clock, config: getConfig, changes });
-  const tenants = createTenantsService({ db: handle.db, home, clock, log: log.withTag("tenants"), audit, tokens, quotas });
+  // The quota engine is built from services that need the tenants service first; it learns of deletes late-bound.
+  let quotaEngineRef: QuotaEngine | null = null;
+  const tenants = createTenantsService({ db: handle.db, home, clock, log: log.withTag("tenants"), audit, tokens, quotas, changes, onRemoved: (id) => quotaEngineRef?.forget(id) });
   const overlays = createOverlaysService({ home, audit, config: getConfig });
-  const ledger = createLedger({ handle, clock, log: log.withTag("usage") });
-  const usage = createUsageService({ handle, ledger, clock });
+  const ledger = createLedger({ handle, clock, log: log.withTag("usage"), incarnationOf: tenants.incarnation });
+  const usage = createUsageService({ handle, ledger, clock, incarnationOf: tenants.incarnation });
   const quotaEngine = createQuotaEngine({
     clock,
     limits: (t) => quotas.view(t).limits,
     usedOn: usage.usedOn,
+    incarnation: tenants.incarnation,
     observe: { refused: metrics.quotaRefusal, settled: metrics.llmTokens },
   });
+  quotaEngineRef = quotaEngine;
   const models = createModelsService({ config: getConfig, overlays });
   const providers = createProvidersService({ config: getConfig });
   let gatewaySecret: Buffer | undefined;
@@ -132,7 +136,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     keepAliveMs: () => loaded.config.gateway.limits.streamKeepAliveSeconds * 1000,
     responseHeaders: API_HEADERS,
     // Read (or made) on the first routed request, so CLI commands never create it.
-    identity: createProviderIdentity(() => (gatewaySecret ??= loadGatewaySecret(home))),
+    identity: createProviderIdentity(() => (gatewaySecret ??= loadGatewaySecret(home)), tenants.incarnation),
   });
   const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics });
   const files = createFilesService({ home, identity: sandboxIdentity });

@@ -35,3 +35,10 @@ export function newRequestId(): string {
 export function acceptRequestId(candidate: string | null | undefined): string {
   return candidate && REQUEST_ID_PATTERN.test(candidate) ? candidate : newRequestId();
 }
+
+/** A tenant incarnation: 64 random bits as 16 lowercase hex digits (the form the 0004 migration mints too). */
+export function newIncarnation(): string {
+  return crypto.getRandomValues(Buffer.alloc(8)).toString("hex");
+}
+
+export const INCARNATION_PATTERN = /^[0-9a-f]{16}$/;

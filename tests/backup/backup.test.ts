@@ -40,9 +40,11 @@ function treeDigest(dir: string): Record<string, string> {
 
 function seedUsage(core: Core, tenantId: string, n: number) {
   const now = core.clock.now();
+  const incarnation = core.tenants.incarnation(tenantId)!;
   const rows = Array.from({ length: n }, (_, i) => ({
     id: crypto.randomUUID(),
     tenantId,
+    incarnation,
     requestId: `req_${i}`,
     model: i % 2 ? "m-a" : "m-b",
     provider: "p",
@@ -64,12 +66,12 @@ function seedUsage(core: Core, tenantId: string, n: number) {
   const sums = new DailySums();
   for (const r of rows) sums.add(r);
   sums.write(core.handle.sqlite);
-  core.handle.db.insert(SandboxRunTable).values({ id: crypto.randomUUID(), tenantId, mode: "bwrap", origin: "rpc", startedAt: now, durationMs: 1234 }).run();
+  core.handle.db.insert(SandboxRunTable).values({ id: crypto.randomUUID(), tenantId, incarnation, mode: "bwrap", origin: "rpc", startedAt: now, durationMs: 1234 }).run();
 }
 
 function usageOf(core: Core, tenantId: string) {
   const h = core.usage.history({ tenantId, from: "2020-01-01" });
-  return h.map((r) => ({ ...r, tenantId: "x" }));
+  return h.map((r) => ({ ...r, tenantId: "x", incarnation: "x" }));
 }
 
 describe("round trips", () => {
@@ -92,14 +94,14 @@ describe("round trips", () => {
     const usageBefore = usageOf(core, "acme");
     const quotaBefore = core.tenants.get("acme").quota;
 
-    const b = await core.backups.backup("acme", "s3://backups/prod/acme-1.tar.zst", operatorCtx, { origin: "operator" });
-    expect(b).toMatchObject({ tenantId: "acme", location: "s3://backups/prod/acme-1.tar.zst", encrypted: false, files: 3003 });
+    const b = await core.backups.backup("acme", "s3://backups/prod/tenants/acme/acme-1.tar.zst", operatorCtx, { origin: "operator" });
+    expect(b).toMatchObject({ tenantId: "acme", location: "s3://backups/prod/tenants/acme/acme-1.tar.zst", encrypted: false, files: 3003 });
     expect(b.sizeBytes).toBeGreaterThan(200 * 1024 * 1024); // random data does not compress
     expect(core.backups.list("acme").map((x) => x.backupId)).toEqual([b.backupId]);
 
     core.tenants.remove("acme", operatorCtx);
     expect(core.tokens.verify(token).ok).toBe(false);
-    const r = await core.backups.restore("s3://backups/prod/acme-1.tar.zst", operatorCtx);
+    const r = await core.backups.restore("s3://backups/prod/tenants/acme/acme-1.tar.zst", operatorCtx);
     expect(r).toMatchObject({ tenantId: "acme", sourceTenant: "acme", token: null, replaced: false, files: 3003, archiveSha256: b.sha256 });
     expect(treeDigest(root)).toEqual(before);
     expect(core.tokens.verify(token).ok).toBe(true);
@@ -303,7 +305,7 @@ describe("history, retention and audit", () => {
     for (let i = 0; i < 4; i++) {
       const b = await core.backups.backup("acme", "s3://backups/keep/", operatorCtx, { origin: "operator", keep: 3 });
       ids.push(b.backupId);
-      expect(b.location).toMatch(/^s3:\/\/backups\/keep\/tenants\/acme\/\d{8}T\d{6}Z-[0-9a-f]{16}\.tar\.zst$/);
+      expect(b.location).toMatch(/^s3:\/\/backups\/keep\/tenants\/acme\/[0-9a-f]{16}\/\d{8}T\d{6}Z-[0-9a-f]{16}\.tar\.zst$/);
       await Bun.sleep(5);
     }
     const listed = core.backups.list("acme");
@@ -343,9 +345,10 @@ describe("history, retention and audit", () => {
     core.close();
   });
 
-  test("one backup or restore per tenant at a time, two in all; refusals leave the audit log alone", async () => {
+  test("one backup or restore per tenant at a time, two in all, one of them for tenants' own; refusals leave the audit log alone", async () => {
     const core = testCore({ config: s3.config() });
     const [alpha, beta, gamma] = ["alpha", "beta", "gamma"].map((id) => createTenant(core, id)) as [string, string, string];
+    createTenant(core, "delta");
     const { rpc } = testApp(core);
     const first = rpc(alpha, "tenants.backup", {});
     const second = await rpc(alpha, "tenants.backup", {});
@@ -353,15 +356,18 @@ describe("history, retention and audit", () => {
     expect(second.error.message).toContain('tenant "alpha" is already running');
     // A restore onto a tenant being backed up waits its turn too.
     await expect(core.backups.restore("s3://backups/none.tar.zst", operatorCtx, { as: "alpha", force: true })).rejects.toThrow(/already running/);
-    const betaRun = rpc(beta, "tenants.backup", {});
-    const third = await rpc(gamma, "tenants.backup", {});
+    // Tenants' own backups share one slot: another tenant waits, the operator does not.
+    const third = await rpc(beta, "tenants.backup", {});
     expect(third.error.data.code).toBe("RATE_LIMITED");
-    expect(third.error.message).toContain("2 backups or restores are already running");
-    const [a, b] = await Promise.all([first, betaRun]);
+    expect(third.error.message).toContain("as many tenant backups as it allows");
+    const adminRun = core.backups.backup("gamma", "s3://backups/", operatorCtx, { origin: "admin" });
+    await expect(core.backups.backup("delta", "s3://backups/", operatorCtx, { origin: "admin" })).rejects.toThrow("2 backups or restores are already running");
+    const [a, g] = await Promise.all([first, adminRun]);
     expect(a.error).toBeUndefined();
-    expect(b.error).toBeUndefined();
+    expect(g.tenantId).toBe("gamma");
     // With the slots free again, the refused tenant gets its backup.
-    expect((await rpc(gamma, "tenants.backup", {})).error).toBeUndefined();
+    expect((await rpc(beta, "tenants.backup", {})).error).toBeUndefined();
+    void gamma;
     const actions = core.audit.query({}).map((r) => `${r.action}:${r.outcome}`).filter((a) => a.startsWith("tenant.backup") || a.startsWith("tenant.restore"));
     expect(actions.sort()).toEqual(["tenant.backup:ok", "tenant.backup:ok", "tenant.backup:ok"]);
     core.close();
@@ -372,13 +378,13 @@ describe("history, retention and audit", () => {
     const key = adminKey(core);
     createTenant(core, "acme");
     const { call } = testApp(core);
-    const made = await call("POST", "/admin/v1/tenants/acme/backups", { token: key, body: { to: "s3://backups/admin/acme.tar.zst" } });
+    const made = await call("POST", "/admin/v1/tenants/acme/backups", { token: key, body: { to: "s3://backups/admin/tenants/acme/acme.tar.zst" } });
     expect(made.status).toBe(201);
     expect((await call("GET", "/admin/v1/tenants/acme/backups", { token: key })).json.backups).toHaveLength(1);
-    const restored = await call("POST", "/admin/v1/restore", { token: key, body: { from: "s3://backups/admin/acme.tar.zst", as: "acme-copy" } });
+    const restored = await call("POST", "/admin/v1/restore", { token: key, body: { from: "s3://backups/admin/tenants/acme/acme.tar.zst", as: "acme-copy" } });
     expect(restored.status).toBe(201);
     expect(restored.json.token).toMatch(/^ocmu_acme-copy_/);
-    const again = await call("POST", "/admin/v1/restore", { token: key, body: { from: "s3://backups/admin/acme.tar.zst", as: "acme-copy" } });
+    const again = await call("POST", "/admin/v1/restore", { token: key, body: { from: "s3://backups/admin/tenants/acme/acme.tar.zst", as: "acme-copy" } });
     expect(again.status).toBe(409);
     expect((await call("DELETE", `/admin/v1/backups/${made.json.backupId}`, { token: key })).status).toBe(200);
     expect((await call("GET", "/admin/v1/tenants/acme/backups", { token: key })).json.backups).toHaveLength(0);
@@ -402,9 +408,9 @@ describe("S3 failures are clear and leave nothing behind", () => {
       const core = testCore({ config: cfg });
       createTenant(core, "acme");
       const bucket = label === "a missing bucket" ? "no-such-bucket" : "backups";
-      await expect(core.backups.backup("acme", `s3://${bucket}/x/acme.tar.zst`, operatorCtx, { origin: "operator" })).rejects.toThrow(message);
+      await expect(core.backups.backup("acme", `s3://${bucket}/x/tenants/acme/acme.tar.zst`, operatorCtx, { origin: "operator" })).rejects.toThrow(message);
       expect(core.backups.list("acme")).toEqual([]);
-      await expect(core.backups.restore(`s3://${bucket}/x/acme.tar.zst`, operatorCtx, { as: "acme2" })).rejects.toThrow(message);
+      await expect(core.backups.restore(`s3://${bucket}/x/tenants/acme/acme.tar.zst`, operatorCtx, { as: "acme2" })).rejects.toThrow(message);
       expect(core.tenants.exists("acme2")).toBe(false);
       expect(fs.readdirSync(path.join(core.home, "tenants")).sort()).toEqual(["acme"]);
       expect(fs.readdirSync(path.join(core.home, "run")).filter((n) => n.startsWith("backup-"))).toEqual([]);

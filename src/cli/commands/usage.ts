@@ -4,7 +4,7 @@ import type { HistoryRow } from "../../modules/usage/usage.service.ts";
 import { action, CliError, commonArgs, emit, line, withCore, type CommonArgs } from "../context.ts";
 
 /** The CSV columns, in order. Stable: documented in the README; add columns only at the end. */
-export const CSV_COLUMNS = ["date", "tenant", "model", "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "total_tokens", "cost_usd"] as const;
+export const CSV_COLUMNS = ["date", "tenant", "model", "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "total_tokens", "cost_usd", "incarnation"] as const;
 
 function csvField(v: string | number): string {
   const s = String(v);
@@ -15,7 +15,7 @@ export function toCsv(rows: HistoryRow[]): string {
   const out = [CSV_COLUMNS.join(",")];
   for (const r of rows) {
     out.push(
-      [r.date, r.tenantId, r.model, r.requests, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWriteTokens, r.reasoningTokens, r.totalTokens, (r.costMicroUsd / 1_000_000).toFixed(6)].map(csvField).join(","),
+      [r.date, r.tenantId, r.model, r.requests, r.inputTokens, r.outputTokens, r.cacheReadTokens, r.cacheWriteTokens, r.reasoningTokens, r.totalTokens, (r.costMicroUsd / 1_000_000).toFixed(6), r.incarnation].map(csvField).join(","),
     );
   }
   return `${out.join("\n")}\n`;
@@ -38,13 +38,16 @@ export default defineCommand({
         const problem = checkTenantId(args.tenant);
         if (problem && problem !== "reserved") throw new CliError(describeTenantIdProblem(args.tenant, problem));
       }
-      const rows = core.usage.history({ tenantId: args.tenant, from: args.from, to: args.to });
+      // The operator's billing view: every incarnation of a named id (a deleted tenant's history too), told apart.
+      const rows = core.usage.history({ tenantId: args.tenant, allIncarnations: true, from: args.from, to: args.to });
       if (args.csv) return void process.stdout.write(toCsv(rows));
       emit(args, rows, () => {
         if (rows.length === 0) return line("No usage in this range.");
+        // Rows of an id that was deleted and created again are told apart by their incarnation.
+        const who = (r: HistoryRow) => (new Set(rows.filter((x) => x.tenantId === r.tenantId).map((x) => x.incarnation)).size > 1 ? `${r.tenantId}/${r.incarnation.slice(0, 6) || "old"}` : r.tenantId);
         line(["date      ", "tenant".padEnd(16), "model".padEnd(24), "requests".padStart(9), "tokens".padStart(12), "cost (USD)".padStart(12)].join("  "));
         for (const r of rows) {
-          line([r.date, r.tenantId.padEnd(16), r.model.padEnd(24), String(r.requests).padStart(9), String(r.totalTokens).padStart(12), r.costUsd.toFixed(6).padStart(12)].join("  "));
+          line([r.date, who(r).padEnd(16), r.model.padEnd(24), String(r.requests).padStart(9), String(r.totalTokens).padStart(12), r.costUsd.toFixed(6).padStart(12)].join("  "));
         }
         const total = rows.reduce((a, r) => ({ requests: a.requests + r.requests, tokens: a.tokens + r.totalTokens, micro: a.micro + r.costMicroUsd }), { requests: 0, tokens: 0, micro: 0 });
         line(["total     ", "".padEnd(16), "".padEnd(24), String(total.requests).padStart(9), String(total.tokens).padStart(12), (total.micro / 1e6).toFixed(6).padStart(12)].join("  "));

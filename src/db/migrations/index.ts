@@ -3,10 +3,12 @@ import m0 from "./0000_init.sql" with { type: "text" };
 import m1 from "./0001_usage.sql" with { type: "text" };
 import m2 from "./0002_sandbox.sql" with { type: "text" };
 import m3 from "./0003_backups.sql" with { type: "text" };
+import m4 from "./0004_incarnations.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[] = [
   { version: 1, tag: "0000_init", sql: m0 },
   { version: 2, tag: "0001_usage", sql: m1 },
   { version: 3, tag: "0002_sandbox", sql: m2 },
   { version: 4, tag: "0003_backups", sql: m3 },
+  { version: 5, tag: "0004_incarnations", sql: m4 },
 ];

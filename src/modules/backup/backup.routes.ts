@@ -38,9 +38,9 @@ export function backupRoutes(core: Core) {
         params: t.Object({ id: t.String({ maxLength: 64 }) }),
         body: t.Object(
           {
-            to: t.String({ minLength: 1, maxLength: 2048, description: "s3://bucket/key, s3://bucket/prefix/ (a key is generated) or an absolute file path" }),
+            to: t.String({ minLength: 1, maxLength: 2048, description: "s3://bucket/ (a key is generated), s3://bucket/<prefix>tenants/<id>/… (under the tenant's prefix), or an absolute file path outside the gateway's home" }),
             keep: t.Optional(t.Integer({ minimum: 1, description: "keep only the newest N backups of this tenant" })),
-            overwrite: t.Optional(t.Boolean({ description: "replace an existing file" })),
+            overwrite: t.Optional(t.Boolean({ description: "replace an existing file (only one of our backups)" })),
           },
           { additionalProperties: false },
         ),
@@ -50,8 +50,8 @@ export function backupRoutes(core: Core) {
     )
     .delete("/backups/:backupId", ({ params, request }) => core.backups.delete(params.backupId, actorOf(request)), {
       params: t.Object({ backupId: t.String({ maxLength: 64 }) }),
-      response: t.Object({ backupId: t.String(), deleted: t.Literal(true), location: t.String() }),
-      ...doc("backups.delete", "Delete a backup (the stored archive and its record)"),
+      response: t.Object({ backupId: t.String(), deleted: t.Literal(true), location: t.String(), objectDeleted: t.Boolean({ description: "false when the location no longer held this archive and was left alone" }) }),
+      ...doc("backups.delete", "Delete a backup (its record, and the stored archive if the location still holds it)"),
     })
     .post(
       "/restore",
@@ -63,7 +63,7 @@ export function backupRoutes(core: Core) {
       {
         body: t.Object(
           {
-            from: t.String({ minLength: 1, maxLength: 2048, description: "s3://bucket/key or an absolute file path" }),
+            from: t.String({ minLength: 1, maxLength: 2048, description: "s3://bucket/key or an absolute file path outside the gateway's home" }),
             as: t.Optional(t.String({ maxLength: 64, description: "restore under this new tenant id, with a new token" })),
             force: t.Optional(t.Boolean({ description: "replace an existing tenant (atomically)" })),
           },

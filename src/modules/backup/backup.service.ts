@@ -6,7 +6,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { and, desc, eq } from "drizzle-orm";
+import { Writable } from "node:stream";
+import { and, desc, eq, ne, sql } from "drizzle-orm";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
@@ -28,6 +29,9 @@ import { applyState, dumpState } from "./state.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { deleteLocation, formatLocation, listPrefix, openSink, openSource, parseLocation, type Location } from "./storage.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
+import { createBackupSlots } from "./backup-slots.ts";
+import { BACKUP_ID_META, objectNotOurs, overCaps } from "./retention.ts";
+import { confineLocalFile, confineS3Key, generatedKey, incarnationPrefix, isOurArchive, tenantPrefix, type ConfinedFile } from "./targets.ts";
 
 export interface BackupDeps {
   home: string;
@@ -81,8 +85,23 @@ function view(r: BackupRow): BackupView {
   };
 }
 
-function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+/** Passes bytes on to `inner`, failing once more than `max` have passed (a tenant's backup over its cap). */
+function capped(inner: Writable, max: number, message: string): Writable {
+  let n = 0;
+  const w = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _e, cb) {
+      n += chunk.length;
+      if (n > max) return cb(new AppError("PAYLOAD_TOO_LARGE", message));
+      if (inner.write(chunk)) cb();
+      else inner.once("drain", () => cb());
+    },
+    final(cb) {
+      inner.end(() => cb());
+    },
+  });
+  inner.on("error", (err) => w.destroy(err));
+  return w;
 }
 
 /** Writes everything dirty on the filesystem holding `dir` to disk (syncfs, through coreutils' `sync -f`). */
@@ -127,10 +146,27 @@ export function createBackupService(deps: BackupDeps) {
     return { maxBytes: b.maxRestoreBytes, maxEntries: b.maxRestoreEntries };
   }
 
-  /** The tenant-prefixed default key: `<prefix>tenants/<id>/<time>-<backupId>.tar.zst`. */
-  function defaultKey(tenantId: string, backupId: string, when: number): string {
-    const prefix = deps.config().backup.s3?.prefix ?? "";
-    return `${prefix}tenants/${tenantId}/${stamp(when)}-${backupId}.tar.zst`;
+  /** The tenant's current incarnation (it exists: callers looked it up first). */
+  function incarnationOf(tenantId: string): string {
+    const inc = deps.tenants.incarnation(tenantId);
+    if (inc === null) throw new AppError("NOT_FOUND", `tenant "${tenantId}" not found`);
+    return inc;
+  }
+
+  /** Where an admin's or the operator's backup of a tenant goes: confined (see targets.ts). */
+  async function adminTarget(tenantId: string, incarnation: string, to: string | null, backupId: string, now: number, overwrite: boolean): Promise<{ location: Location; file: ConfinedFile | null }> {
+    if (!to) throw new AppError("INVALID_PARAMS", "give the backup target: s3://bucket/key or an absolute file path");
+    const parsed = parseLocation(to, { bucketRoot: true });
+    if (parsed.kind === "s3") return { location: { ...parsed, key: confineS3Key(deps.config(), tenantId, incarnation, parsed.bucket, parsed.key, backupId, now) }, file: null };
+    const file = confineLocalFile(home, parsed.path, "backup target");
+    try {
+      if (file.existing && !overwrite) throw new AppError("CONFLICT", `${file.path} already exists`);
+      if (file.existing && !(await isOurArchive(file.via))) throw new AppError("INVALID_PARAMS", `${file.path} exists and is not an openclaw backup; refusing to overwrite it`);
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    return { location: { kind: "file", path: file.path, via: file.via }, file };
   }
 
   /** A scratch directory inside the home (0700), removed by the caller. */
@@ -140,81 +176,77 @@ export function createBackupService(deps: BackupDeps) {
     return fs.mkdtempSync(path.join(base, `${kind}-`));
   }
 
-  // A backup or restore holds a few hundred MB and a core's worth of CPU: one per tenant at a time,
-  // and at most MAX_RUNNING in all, so a tenant cannot queue up backups to starve the gateway.
-  const MAX_RUNNING = 2;
-  let running = 0;
-  const busy = new Set<string>();
-  /** Takes one of the MAX_RUNNING slots, and the tenant's own slot when it is known already. */
-  function acquire(tenantId: string | null) {
-    if (tenantId !== null && busy.has(tenantId)) throw new AppError("RATE_LIMITED", `a backup or restore of tenant "${tenantId}" is already running`, { headers: { "retry-after": "5" } });
-    if (running >= MAX_RUNNING) throw new AppError("RATE_LIMITED", `${MAX_RUNNING} backups or restores are already running; retry shortly`, { headers: { "retry-after": "5" } });
-    running++;
-    const held = new Set<string>();
-    const slot = {
-      /** Claims a tenant once a restore has read which one its archive holds. */
-      claim(id: string) {
-        if (held.has(id)) return;
-        if (busy.has(id)) throw new AppError("RATE_LIMITED", `a backup or restore of tenant "${id}" is already running`, { headers: { "retry-after": "5" } });
-        busy.add(id);
-        held.add(id);
-      },
-      release() {
-        for (const id of held) busy.delete(id);
-        held.clear();
-        running--;
-      },
-    };
-    if (tenantId !== null) slot.claim(tenantId);
-    return slot;
+  const slots = createBackupSlots();
+
+  /** A tenant's backup records, its current incarnation's only, newest first. */
+  function rowsOf(tenantId: string): BackupRow[] {
+    const inc = deps.tenants.incarnation(tenantId);
+    if (inc === null) return [];
+    return db
+      .select()
+      .from(BackupTable)
+      .where(and(eq(BackupTable.tenantId, tenantId), eq(BackupTable.incarnation, inc)))
+      .orderBy(desc(BackupTable.createdAt), desc(sql`rowid`))
+      .all();
   }
 
   return {
     /**
-     * Backs a tenant up to `to` (`s3://bucket/key`, `s3://bucket/prefix/` for a generated key, or an
-     * absolute file path; a tenant's own backups always go to the admin's bucket under its prefix).
+     * Backs a tenant up to `to` (`s3://bucket/key` under the tenant's prefix, `s3://bucket/` or a prefix
+     * for a generated key, or an absolute file path outside the home; a tenant's own backups always go
+     * to the admin's bucket under its prefix, within its caps).
      */
     async backup(tenantId: string, to: string | null, ctx: OpContext, opts: { origin: "admin" | "operator" | "tenant"; keep?: number; overwrite?: boolean; onProgress?: Progress } = { origin: "operator" }) {
       deps.tenants.get(tenantId); // NOT_FOUND first
+      const incarnation = incarnationOf(tenantId);
       const backupId = crypto.randomUUID().replace(/-/g, "").slice(0, 16);
       const now = deps.clock.now();
+      const byTenant = opts.origin === "tenant";
+      if (opts.keep !== undefined && (!Number.isInteger(opts.keep) || opts.keep < 1)) throw new AppError("INVALID_PARAMS", "--keep must be a whole number of at least 1");
       let location: Location;
-      if (opts.origin === "tenant") {
+      let file: ConfinedFile | null = null;
+      if (byTenant) {
         const bucket = deps.config().backup.s3?.bucket;
         if (!bucket) throw new AppError("CONFIG_INVALID", "the gateway has no backup bucket (backup.s3.bucket); ask the operator");
-        location = { kind: "s3", bucket, key: defaultKey(tenantId, backupId, now) };
+        location = { kind: "s3", bucket, key: generatedKey(deps.config(), tenantId, incarnation, backupId, now) };
       } else {
-        if (!to) throw new AppError("INVALID_PARAMS", "give the backup target: s3://bucket/key or an absolute file path");
-        location = parseLocation(to);
-        if (location.kind === "s3" && location.key.endsWith("/")) location = { ...location, key: `${location.key}${defaultKey(tenantId, backupId, now)}` };
-        if (location.kind === "file") {
-          const root = path.resolve(tenantDir(home, tenantId));
-          if (location.path === root || location.path.startsWith(`${root}/`)) throw new AppError("INVALID_PARAMS", "the backup file cannot be inside the tenant's own directory");
-        }
+        ({ location, file } = await adminTarget(tenantId, incarnation, to, backupId, now, !!opts.overwrite));
       }
-      if (opts.keep !== undefined && (!Number.isInteger(opts.keep) || opts.keep < 1)) throw new AppError("INVALID_PARAMS", "--keep must be a whole number of at least 1");
       const where = formatLocation(location);
-      const key = encryptionKey();
-      const slot = acquire(tenantId);
+      let slot: ReturnType<typeof slots.acquire>;
       let work: string;
+      try {
+        // A place another tenant's (or an earlier tenant of this id's) record points at is not ours to replace.
+        const holder = db.select().from(BackupTable).where(eq(BackupTable.location, where)).all().find((b) => b.tenantId !== tenantId || b.incarnation !== incarnation);
+        if (holder) throw new AppError("CONFLICT", `${where} holds backup ${holder.id} of another tenant; choose another target`);
+        slot = slots.acquire(tenantId, byTenant);
+      } catch (err) {
+        file?.close();
+        throw err;
+      }
       try {
         work = scratch("backup");
       } catch (err) {
         slot.release();
+        file?.close();
         throw err;
       }
+      const key = encryptionKey();
+      const maxBytes = deps.config().backup.tenantMaxBytes;
       let sink: Awaited<ReturnType<typeof openSink>> | null = null;
       try {
         deps.ledger.flush();
-        const stateFiles = dumpState(deps.handle.sqlite, tenantId, path.join(work, "state"));
-        sink = await openSink(deps.config(), location, { overwrite: opts.overwrite });
+        const stateFiles = dumpState(deps.handle.sqlite, tenantId, incarnation, path.join(work, "state"));
+        sink = await openSink(deps.config(), location, { overwrite: opts.overwrite, metadata: { [BACKUP_ID_META]: backupId } });
         const header: ArchiveHeader = { format: FORMAT, version: FORMAT_VERSION, tenantId, createdAt: new Date(now).toISOString(), gatewayVersion: deps.version, schemaVersion: deps.schemaVersion };
-        const written = await writeArchive({ header, tenantRoot: tenantDir(home, tenantId), stateFiles, sink: sink.stream, sinkDigest: sink.digest, encryptionKey: key, onProgress: opts.onProgress });
+        const stream = byTenant ? capped(sink.stream, maxBytes, `the backup is larger than this tenant's backups may hold (backup.tenantMaxBytes, ${maxBytes} bytes); nothing was stored`) : sink.stream;
+        const written = await writeArchive({ header, tenantRoot: tenantDir(home, tenantId), stateFiles, sink: stream, sinkDigest: sink.digest, encryptionKey: key, onProgress: opts.onProgress });
         await sink.done();
         sink = null;
         const row: BackupRow = {
           id: backupId,
           tenantId,
+          incarnation,
           location: where,
           sizeBytes: written.sizeBytes,
           sha256: written.sha256,
@@ -227,10 +259,15 @@ export function createBackupService(deps: BackupDeps) {
           createdAt: now,
         };
         deps.audit.transact(entry(ctx, "tenant.backup", tenantId, { backupId, location: where, sizeBytes: row.sizeBytes, sha256: row.sha256, encrypted: row.encrypted, files: row.files, skipped: written.skipped.length }), () => {
+          // Records of this tenant that pointed here described the archive just replaced.
+          db.delete(BackupTable)
+            .where(and(eq(BackupTable.location, where), eq(BackupTable.tenantId, tenantId), eq(BackupTable.incarnation, incarnation), ne(BackupTable.id, backupId)))
+            .run();
           db.insert(BackupTable).values(row).run();
         });
         deps.metrics?.backup("backup", "ok");
         const pruned = opts.keep ? await this.prune(tenantId, opts.keep, ctx) : [];
+        if (byTenant) pruned.push(...(await this.pruneOwn(tenantId, backupId, ctx)));
         return { ...view(row), skipped: written.skipped, pruned };
       } catch (err) {
         await sink?.abort();
@@ -238,6 +275,7 @@ export function createBackupService(deps: BackupDeps) {
         throw err;
       } finally {
         slot.release();
+        file?.close();
         fs.rmSync(work, { recursive: true, force: true });
       }
     },
@@ -247,8 +285,19 @@ export function createBackupService(deps: BackupDeps) {
      * with `as` under a new id with a new token (returned once). An existing target needs `force`.
      */
     async restore(from: string, ctx: OpContext, opts: { as?: string; force?: boolean; onProgress?: Progress; fullCollections?: boolean } = {}) {
-      const location = parseLocation(from);
+      let location = parseLocation(from);
       const where = formatLocation(location);
+      // A file inside the home (a tenant's directory, say) could be an archive a tenant wrote itself.
+      let file: ConfinedFile | null = null;
+      if (location.kind === "file") {
+        try {
+          file = confineLocalFile(home, location.path, "restore source");
+        } catch (err) {
+          recordFailure(ctx, "tenant.restore", opts.as ?? "(unknown)", { from: where, as: opts.as ?? null, force: !!opts.force }, err);
+          throw err;
+        }
+        location = { ...location, via: file.via };
+      }
       if (opts.as !== undefined) {
         const problem = checkTenantId(opts.as);
         if (problem) throw new AppError("INVALID_PARAMS", describeTenantIdProblem(opts.as, problem));
@@ -258,7 +307,13 @@ export function createBackupService(deps: BackupDeps) {
       fs.mkdirSync(tenantsRoot(home), { recursive: true, mode: 0o700 });
       const tmp = path.join(tenantsRoot(home), `.restore-${crypto.randomUUID()}`);
       let source: Awaited<ReturnType<typeof openSource>> | null = null;
-      const slot = acquire(target);
+      let slot: ReturnType<typeof slots.acquire>;
+      try {
+        slot = slots.acquire(target, false);
+      } catch (err) {
+        file?.close();
+        throw err;
+      }
       try {
         if (target && exists(target) && !opts.force) throw new AppError("CONFLICT", `tenant "${target}" already exists; restore with --force to replace it, or --as <newid>`);
         source = await openSource(deps.config(), location);
@@ -301,6 +356,9 @@ export function createBackupService(deps: BackupDeps) {
             const counts = applyState(deps.handle.sqlite, path.join(tmp, "state"), {
               sourceTenant: source_,
               targetTenant: to,
+              // The same tenant comes back as itself (its own history visible again); a copy under
+              // another id is a new tenant, with a new incarnation.
+              newIncarnation: renamed,
               keepTokens: !renamed,
               newIds: renamed,
               now: deps.clock.now(),
@@ -329,54 +387,80 @@ export function createBackupService(deps: BackupDeps) {
       } finally {
         slot.release();
         source?.close();
+        file?.close();
         fs.rmSync(tmp, { recursive: true, force: true });
       }
     },
 
+    /** The tenant's backups (its current incarnation's: never a previous owner's of the id), newest first. */
     list(tenantId: string): BackupView[] {
-      return db.select().from(BackupTable).where(eq(BackupTable.tenantId, tenantId)).orderBy(desc(BackupTable.createdAt)).all().map(view);
+      return rowsOf(tenantId).map(view);
     },
 
     get(backupId: string, tenantId?: string): BackupView {
       const r = db
         .select()
         .from(BackupTable)
-        .where(tenantId ? and(eq(BackupTable.id, backupId), eq(BackupTable.tenantId, tenantId)) : eq(BackupTable.id, backupId))
+        .where(tenantId ? and(eq(BackupTable.id, backupId), eq(BackupTable.tenantId, tenantId), eq(BackupTable.incarnation, deps.tenants.incarnation(tenantId) ?? "(none)")) : eq(BackupTable.id, backupId))
         .get();
       if (!r) throw new AppError("NOT_FOUND", `backup "${backupId.slice(0, 64)}" not found`);
       return view(r);
     },
 
-    /** Objects under the tenant's prefix in a bucket (backups another gateway made, say). */
+    /**
+     * Objects under the tenant's generated-key prefix in a bucket (backups another gateway made, say):
+     * the current incarnation's only; for an id no tenant has now, every earlier one's (to restore from).
+     */
     async listBucket(tenantId: string, bucket: string) {
-      const prefix = `${deps.config().backup.s3?.prefix ?? ""}tenants/${tenantId}/`;
+      const problem = checkTenantId(tenantId);
+      if (problem) throw new AppError("INVALID_PARAMS", describeTenantIdProblem(tenantId, problem));
+      const inc = deps.tenants.incarnation(tenantId);
+      const prefix = inc === null ? tenantPrefix(deps.config(), tenantId) : incarnationPrefix(deps.config(), tenantId, inc);
       parseLocation(`s3://${bucket}/${prefix}`);
       return (await listPrefix(deps.config(), bucket, prefix)).map((o) => ({ location: `s3://${bucket}/${o.key}`, sizeBytes: o.size, lastModified: o.lastModified }));
     },
 
-    /** Deletes a backup: the stored archive, then its row, audited. */
+    /**
+     * Deletes a backup: its record, and the stored archive while it is still the one the record
+     * describes (see retention.ts; otherwise the object is left alone and `objectDeleted` is false). Audited.
+     */
     async delete(backupId: string, ctx: OpContext, tenantId?: string) {
       const b = this.get(backupId, tenantId);
+      const row = db.select().from(BackupTable).where(eq(BackupTable.id, backupId)).get()!;
+      const shared = db.select({ id: BackupTable.id }).from(BackupTable).where(and(eq(BackupTable.location, b.location), ne(BackupTable.id, backupId))).all().length;
+      let kept: string | null;
       try {
-        await deleteLocation(deps.config(), parseLocation(b.location));
+        kept = await objectNotOurs(deps.config(), home, row, shared);
+        if (kept === null) await deleteLocation(deps.config(), parseLocation(b.location));
       } catch (err) {
         recordFailure(ctx, "tenant.backup.delete", b.tenantId, { backupId, location: b.location }, err);
         throw err;
       }
-      deps.audit.transact(entry(ctx, "tenant.backup.delete", b.tenantId, { backupId, location: b.location }), () => {
+      if (kept !== null) log.warn("backup record deleted; its location no longer holds that archive, so it was left alone", { backupId, location: b.location, reason: kept });
+      deps.audit.transact(entry(ctx, "tenant.backup.delete", b.tenantId, { backupId, location: b.location, objectDeleted: kept === null, ...(kept ? { kept } : {}) }), () => {
         db.delete(BackupTable).where(eq(BackupTable.id, backupId)).run();
       });
       deps.metrics?.backup("delete", "ok");
-      return { backupId, deleted: true as const, location: b.location };
+      return { backupId, deleted: true as const, location: b.location, objectDeleted: kept === null };
     },
 
-    /** Keeps the newest `keep` backups of a tenant; deletes the rest. */
+    /** Keeps the newest `keep` backups of a tenant (its current incarnation's records only); deletes the rest. */
     async prune(tenantId: string, keep: number, ctx: OpContext) {
-      const old = this.list(tenantId).slice(keep);
       const out: string[] = [];
-      for (const b of old) {
-        await this.delete(b.backupId, ctx);
-        out.push(b.backupId);
+      for (const b of rowsOf(tenantId).slice(keep)) {
+        await this.delete(b.id, ctx, tenantId);
+        out.push(b.id);
+      }
+      return out;
+    },
+
+    /** Prunes the tenant's own backups (oldest first) to backup.tenantMaxBackups and backup.tenantMaxBytes; `keepId` stays. */
+    async pruneOwn(tenantId: string, keepId: string, ctx: OpContext) {
+      const b = deps.config().backup;
+      const out: string[] = [];
+      for (const r of overCaps(rowsOf(tenantId).filter((r) => r.origin === "tenant"), keepId, b.tenantMaxBackups, b.tenantMaxBytes)) {
+        await this.delete(r.id, ctx, tenantId);
+        out.push(r.id);
       }
       return out;
     },

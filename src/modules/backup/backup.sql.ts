@@ -7,6 +7,8 @@ export const BackupTable = sqliteTable(
   {
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
+    /** The tenant's incarnation at backup time: a later tenant of the same id never sees the record. */
+    incarnation: text("incarnation").notNull(),
     /** `s3://bucket/key` or an absolute file path. */
     location: text("location").notNull(),
     /** Archive bytes as stored (compressed, and encrypted when `encrypted`). */

@@ -5,6 +5,7 @@ import type { Database } from "bun:sqlite";
 import fs from "node:fs";
 import path from "node:path";
 import { AppError } from "../../core/errors.ts";
+import { INCARNATION_PATTERN, newIncarnation } from "../../lib/ids.ts";
 import { DailySums } from "../usage/usage-daily.ts";
 import { STATE_TABLES, type StateTable } from "./archive.ts";
 
@@ -17,6 +18,9 @@ const TENANT_COLUMN: Record<StateTable, string> = {
   sandbox_runs: "tenant_id",
 };
 
+/** Tables whose rows outlive a tenant, keyed to its incarnation: only the current incarnation's are backed up. */
+const BY_INCARNATION: ReadonlySet<StateTable> = new Set(["usage_ledger", "sandbox_runs"]);
+
 type Scalar = string | number | null;
 
 function encodeValue(v: unknown): unknown {
@@ -25,8 +29,8 @@ function encodeValue(v: unknown): unknown {
   return v;
 }
 
-/** Writes each table's rows for the tenant to `<dir>/<table>.jsonl`; returns the files. */
-export function dumpState(sqlite: Database, tenantId: string, dir: string): { table: StateTable; file: string }[] {
+/** Writes each table's rows for the tenant (its current incarnation) to `<dir>/<table>.jsonl`; returns the files. */
+export function dumpState(sqlite: Database, tenantId: string, incarnation: string, dir: string): { table: StateTable; file: string }[] {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const out: { table: StateTable; file: string }[] = [];
   // One read transaction: the rows of all tables are from the same moment.
@@ -37,7 +41,10 @@ export function dumpState(sqlite: Database, tenantId: string, dir: string): { ta
       const fd = fs.openSync(file, "wx", 0o600);
       try {
         let batch = "";
-        for (const row of sqlite.query(`SELECT * FROM ${table} WHERE ${TENANT_COLUMN[table]} = ?1`).iterate(tenantId) as Iterable<Record<string, unknown>>) {
+        const rows = BY_INCARNATION.has(table)
+          ? sqlite.query(`SELECT * FROM ${table} WHERE ${TENANT_COLUMN[table]} = ?1 AND incarnation = ?2`).iterate(tenantId, incarnation)
+          : sqlite.query(`SELECT * FROM ${table} WHERE ${TENANT_COLUMN[table]} = ?1`).iterate(tenantId);
+        for (const row of rows as Iterable<Record<string, unknown>>) {
           const encoded: Record<string, unknown> = {};
           for (const [k, v] of Object.entries(row)) encoded[k] = encodeValue(v);
           batch += `${JSON.stringify(encoded)}\n`;
@@ -108,6 +115,8 @@ function decodeRow(table: StateTable, line: string, columns: Set<string>): Recor
 export interface ApplyOptions {
   sourceTenant: string;
   targetTenant: string;
+  /** Mint a new incarnation (a copy under another id); else the archive's own is kept (one is minted for archives made before incarnations). */
+  newIncarnation: boolean;
   /** Restore the token hashes (same id) or not (a new token is minted for --as). */
   keepTokens: boolean;
   /** Give usage and sandbox rows new ids (restoring a copy beside the original). */
@@ -116,10 +125,16 @@ export interface ApplyOptions {
   maxRows: number;
 }
 
-/** Inserts the archive's rows; call inside the restore's transaction. Returns row counts per table. */
+/**
+ * Inserts the archive's rows; call inside the restore's transaction. Returns row counts per table.
+ * Every row is keyed to the restored tenant's incarnation: its own (a restore of the same tenant), or a
+ * new one. Usage and sandbox rows of the same incarnation already in state.db (the ledger keeps them
+ * after a delete) are the same rows: they stay, and are the restored tenant's again.
+ */
 export function applyState(sqlite: Database, stateDir: string, o: ApplyOptions): Record<string, number> {
   const counts: Record<string, number> = {};
   let total = 0;
+  let incarnation: string | null = null;
   for (const table of STATE_TABLES) {
     const file = path.join(stateDir, `${table}.jsonl`);
     if (!fs.existsSync(file)) {
@@ -138,6 +153,12 @@ export function applyState(sqlite: Database, stateDir: string, o: ApplyOptions):
         if (n > 0) throw refuse("state/tenants.jsonl has more than one tenant");
         row.updated_at = o.now;
         if (row.status !== "active" && row.status !== "suspended") throw refuse("the tenant row has an unknown status");
+        const own = typeof row.incarnation === "string" && INCARNATION_PATTERN.test(row.incarnation) ? row.incarnation : null;
+        incarnation = !o.newIncarnation && own ? own : newIncarnation();
+        row.incarnation = incarnation;
+      } else if (BY_INCARNATION.has(table)) {
+        // STATE_TABLES puts tenants first, so the incarnation is known here.
+        row.incarnation = incarnation;
       }
       if (table === "tenant_tokens") {
         if (!o.keepTokens) continue;
@@ -147,9 +168,12 @@ export function applyState(sqlite: Database, stateDir: string, o: ApplyOptions):
       }
       if ((table === "usage_ledger" || table === "sandbox_runs") && o.newIds) row.id = crypto.randomUUID();
       const cols = Object.keys(row);
-      const verb = table === "usage_ledger" || table === "sandbox_runs" ? "INSERT OR IGNORE" : "INSERT";
+      // A row already there (same id) is the same request or run: it becomes the restored incarnation's
+      // if it is this tenant id's (an archive from before incarnations brings back rows the migration
+      // could not attribute); another id's row is left as it is.
+      const conflict = BY_INCARNATION.has(table) ? ` ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation WHERE ${table}.tenant_id = excluded.tenant_id` : "";
       try {
-        sqlite.query(`${verb} INTO ${table} (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map((_, i) => `?${i + 1}`).join(", ")})`).run(...(cols.map((c) => row[c]) as never[]));
+        sqlite.query(`INSERT INTO ${table} (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map((_, i) => `?${i + 1}`).join(", ")})${conflict}`).run(...(cols.map((c) => row[c]) as never[]));
       } catch (err) {
         throw refuse(`a row of ${table} cannot be stored (${(err as Error).message})`);
       }
@@ -158,16 +182,16 @@ export function applyState(sqlite: Database, stateDir: string, o: ApplyOptions):
     if (table === "tenants" && n !== 1) throw refuse("state/tenants.jsonl has no tenant row");
     counts[table] = n;
   }
-  // usage_daily is derived: rebuilt from the tenant's settled ledger rows.
-  sqlite.query("DELETE FROM usage_daily WHERE tenant_id = ?1").run(o.targetTenant);
+  // usage_daily is derived: rebuilt from the restored incarnation's settled ledger rows.
+  sqlite.query("DELETE FROM usage_daily WHERE tenant_id = ?1 AND incarnation = ?2").run(o.targetTenant, incarnation);
   const sums = new DailySums();
   for (const r of sqlite
     .query(
-      `SELECT tenant_id AS tenantId, model, started_at AS startedAt, input_tokens AS inputTokens, output_tokens AS outputTokens, cache_read_tokens AS cacheReadTokens,
+      `SELECT tenant_id AS tenantId, incarnation, model, started_at AS startedAt, input_tokens AS inputTokens, output_tokens AS outputTokens, cache_read_tokens AS cacheReadTokens,
               cache_write_tokens AS cacheWriteTokens, reasoning_tokens AS reasoningTokens, total_tokens AS totalTokens, cost_micro_usd AS costMicroUsd
-       FROM usage_ledger WHERE tenant_id = ?1 AND status != 'in_flight'`,
+       FROM usage_ledger WHERE tenant_id = ?1 AND incarnation = ?2 AND status != 'in_flight'`,
     )
-    .iterate(o.targetTenant) as Iterable<Parameters<DailySums["add"]>[0]>)
+    .iterate(o.targetTenant, incarnation) as Iterable<Parameters<DailySums["add"]>[0]>)
     sums.add(r);
   sums.write(sqlite);
   return counts;

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
@@ -13,7 +13,8 @@ import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
 import { workerSpecifier } from "../../lib/worker.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 
-export type Location = { kind: "s3"; bucket: string; key: string } | { kind: "file"; path: string };
+/** A file location may carry `via`: the same file reached through a checked directory descriptor (see targets.ts), used for I/O. */
+export type Location = { kind: "s3"; bucket: string; key: string } | { kind: "file"; path: string; via?: string };
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -21,8 +22,8 @@ export function formatLocation(l: Location): string {
   return l.kind === "s3" ? `s3://${l.bucket}/${l.key}` : l.path;
 }
 
-/** Parses `s3://bucket/key` or an absolute file path. */
-export function parseLocation(raw: string): Location {
+/** Parses `s3://bucket/key` or an absolute file path; `bucketRoot` also accepts `s3://bucket/` (key ""). */
+export function parseLocation(raw: string, opts: { bucketRoot?: boolean } = {}): Location {
   if (typeof raw !== "string" || raw.length === 0) throw new AppError("INVALID_PARAMS", "give s3://bucket/key or an absolute file path");
   if (raw.startsWith("s3://")) {
     const rest = raw.slice(5);
@@ -30,6 +31,7 @@ export function parseLocation(raw: string): Location {
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const key = slash < 0 ? "" : rest.slice(slash + 1);
     if (!BUCKET.test(bucket) || bucket.includes("..")) throw new AppError("INVALID_PARAMS", `"${bucket.slice(0, 80)}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`);
+    if (key === "" && opts.bucketRoot && slash >= 0) return { kind: "s3", bucket, key: "" };
     return { kind: "s3", bucket, key: checkKey(key) };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new AppError("INVALID_PARAMS", `unsupported location ${JSON.stringify(raw.slice(0, 80))}: use s3://bucket/key or a file path`);
@@ -180,15 +182,16 @@ async function workerFileSink(partial: string, final: string, dir: string): Prom
   };
 }
 
-export async function openSink(config: GatewayConfig, l: Location, opts: { overwrite?: boolean } = {}): Promise<Sink> {
+export async function openSink(config: GatewayConfig, l: Location, opts: { overwrite?: boolean; metadata?: Record<string, string> } = {}): Promise<Sink> {
   if (l.kind === "file") {
-    const dir = path.dirname(l.path);
-    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new AppError("INVALID_PARAMS", `${dir} is not a directory`);
-    const existing = fs.lstatSync(l.path, { throwIfNoEntry: false });
+    const io = l.via ?? l.path;
+    const dir = path.dirname(io);
+    if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new AppError("INVALID_PARAMS", `${path.dirname(l.path)} is not a directory`);
+    const existing = fs.lstatSync(io, { throwIfNoEntry: false });
     if (existing && !opts.overwrite) throw new AppError("CONFLICT", `${l.path} already exists`);
     if (existing && !existing.isFile()) throw new AppError("INVALID_PARAMS", `${l.path} exists and is not a regular file`);
-    const partial = `${l.path}.partial-${crypto.randomUUID().slice(0, 8)}`;
-    return workerFileSink(partial, l.path, dir);
+    const partial = `${io}.partial-${crypto.randomUUID().slice(0, 8)}`;
+    return workerFileSink(partial, io, dir);
   }
   const client = s3Client(config);
   const where = `s3://${l.bucket}/${l.key}`;
@@ -199,7 +202,7 @@ export async function openSink(config: GatewayConfig, l: Location, opts: { overw
     throw bucketError(err, where);
   }
   const body = new PassThrough({ highWaterMark: 1 << 20 });
-  const upload = new Upload({ client, params: { Bucket: l.bucket, Key: l.key, Body: body, ContentType: "application/octet-stream" }, partSize: 8 * 1024 * 1024, queueSize: 2, leavePartsOnError: false });
+  const upload = new Upload({ client, params: { Bucket: l.bucket, Key: l.key, Body: body, ContentType: "application/octet-stream", Metadata: opts.metadata }, partSize: 8 * 1024 * 1024, queueSize: 2, leavePartsOnError: false });
   const result = upload.done();
   result.catch(() => {});
   return {
@@ -235,7 +238,7 @@ export async function openSource(config: GatewayConfig, l: Location): Promise<So
   if (l.kind === "file") {
     let fd: number;
     try {
-      fd = fs.openSync(l.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      fd = fs.openSync(l.via ?? l.path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw new AppError(code === "ENOENT" ? "NOT_FOUND" : "INVALID_PARAMS", `${l.path}: ${code === "ENOENT" ? "no such file" : code === "ELOOP" ? "is a symbolic link" : (err as Error).message}`);
@@ -278,9 +281,10 @@ export async function openSource(config: GatewayConfig, l: Location): Promise<So
 
 export async function deleteLocation(config: GatewayConfig, l: Location): Promise<void> {
   if (l.kind === "file") {
-    const st = fs.lstatSync(l.path, { throwIfNoEntry: false });
+    const io = l.via ?? l.path;
+    const st = fs.lstatSync(io, { throwIfNoEntry: false });
     if (st && !st.isFile()) throw new AppError("INVALID_PARAMS", `${l.path} is not a regular file`);
-    fs.rmSync(l.path, { force: true });
+    fs.rmSync(io, { force: true });
     return;
   }
   const client = s3Client(config);
@@ -288,6 +292,20 @@ export async function deleteLocation(config: GatewayConfig, l: Location): Promis
     await client.send(new DeleteObjectCommand({ Bucket: l.bucket, Key: l.key }));
   } catch (err) {
     throw storageError(err, `s3://${l.bucket}/${l.key}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** An object's size and user metadata, or null if there is no such object. */
+export async function headObject(config: GatewayConfig, bucket: string, key: string): Promise<{ size: number; metadata: Record<string, string> } | null> {
+  const client = s3Client(config);
+  try {
+    const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { size: r.ContentLength ?? -1, metadata: r.Metadata ?? {} };
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+    throw storageError(err, `s3://${bucket}/${key}`);
   } finally {
     client.destroy();
   }

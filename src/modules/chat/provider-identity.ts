@@ -8,17 +8,20 @@ import crypto from "node:crypto";
 /** Base64url characters per HMAC part: 22 (132 bits). */
 const PART = 22;
 
-export function createProviderIdentity(secret: () => Buffer) {
+export function createProviderIdentity(secret: () => Buffer, incarnationOf: (tenantId: string) => string | null = () => null) {
   const tenants = new Map<string, string>();
   const mac = (label: string, ...parts: string[]) =>
     crypto.createHmac("sha256", secret()).update([label, ...parts].join("\u0000")).digest("base64url").slice(0, PART);
 
+  // Keyed by the tenant's incarnation too: a new tenant that reuses a deleted id is a stranger to
+  // the provider, never the old owner.
   function tenant(tenantId: string): string {
-    let id = tenants.get(tenantId);
+    const who = `${tenantId}\u0000${incarnationOf(tenantId) ?? ""}`;
+    let id = tenants.get(who);
     if (id === undefined) {
-      id = `oc-${mac("tenant", tenantId)}`;
+      id = `oc-${mac("tenant", who)}`;
       if (tenants.size > 10_000) tenants.clear();
-      tenants.set(tenantId, id);
+      tenants.set(who, id);
     }
     return id;
   }
@@ -27,11 +30,11 @@ export function createProviderIdentity(secret: () => Buffer) {
     /** `oc-<tenant>`, or `oc-<tenant>-<end user>` when the tenant named one of its end users (48 characters). */
     user(tenantId: string, endUser?: unknown): string {
       const t = tenant(tenantId);
-      return typeof endUser === "string" && endUser.length > 0 ? `${t}-${mac("end-user", tenantId, endUser)}` : t;
+      return typeof endUser === "string" && endUser.length > 0 ? `${t}-${mac("end-user", t, endUser)}` : t;
     },
     /** A prompt cache key only this tenant can produce. */
     cacheKey(tenantId: string, key: string): string {
-      return `${tenant(tenantId)}-${mac("cache-key", tenantId, key)}`;
+      return `${tenant(tenantId)}-${mac("cache-key", tenant(tenantId), key)}`;
     },
   };
 }

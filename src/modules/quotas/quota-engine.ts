@@ -13,6 +13,8 @@ const MICRO = 1_000_000;
 const WINDOW_MS = 60_000;
 
 interface Account {
+  /** The tenant incarnation the account belongs to (a re-created id starts a new account). */
+  incarnation: string | null;
   day: number;
   usedTokens: number;
   usedMicro: number;
@@ -25,6 +27,7 @@ interface Account {
 
 export interface Reservation {
   tenantId: string;
+  incarnation: string | null;
   day: number;
   tokens: number;
   micro: number;
@@ -75,6 +78,8 @@ export function createQuotaEngine(deps: {
   limits: (tenantId: string) => QuotaLimits;
   /** Settled usage of a tenant for the UTC day starting at dayStart. */
   usedOn: (tenantId: string, dayStart: number) => { tokens: number; micro: number };
+  /** The tenant's current incarnation (null: no such tenant). */
+  incarnation?: (tenantId: string) => string | null;
   /** Told of every refusal (by the limit that refused) and every settlement (metrics). */
   observe?: { refused(limit: string): void; settled(tenantId: string, tokens: number): void };
 }) {
@@ -82,12 +87,15 @@ export function createQuotaEngine(deps: {
 
   function account(tenantId: string, now: number): Account {
     const day = utcDayStart(now);
+    const incarnation = deps.incarnation?.(tenantId) ?? null;
     let a = accounts.get(tenantId);
+    // The id was deleted and created again (here or by the CLI): a new owner starts from nothing.
+    if (a && a.incarnation !== incarnation) a = undefined;
     if (!a || a.day !== day) {
       // A new UTC day: settled usage comes from the ledger; reservations of the previous day stay
       // attributed to it (their rows carry its date), only the in-flight count and window carry over.
       const used = deps.usedOn(tenantId, day);
-      a = { day, usedTokens: used.tokens, usedMicro: used.micro, reservedTokens: 0, reservedMicro: 0, inFlight: a?.inFlight ?? 0, window: a?.window ?? new TimeWindow() };
+      a = { incarnation, day, usedTokens: used.tokens, usedMicro: used.micro, reservedTokens: 0, reservedMicro: 0, inFlight: a?.inFlight ?? 0, window: a?.window ?? new TimeWindow() };
       accounts.set(tenantId, a);
     }
     a.window.dropThrough(now - WINDOW_MS);
@@ -169,7 +177,7 @@ export function createQuotaEngine(deps: {
       a.reservedMicro += micro;
       a.inFlight++;
       if (limits.requestsPerMinute !== null) a.window.push(now);
-      return { ok: true, reservation: { tenantId, day: a.day, tokens, micro, settled: false }, maxOutputTokens: maxOut, clamped, headers: headers(limits, a, now) };
+      return { ok: true, reservation: { tenantId, incarnation: a.incarnation, day: a.day, tokens, micro, settled: false }, maxOutputTokens: maxOut, clamped, headers: headers(limits, a, now) };
     },
 
     /** Replaces the reservation with what was actually used. Safe to call once; later calls are ignored. */
@@ -178,7 +186,7 @@ export function createQuotaEngine(deps: {
       r.settled = true;
       deps.observe?.settled(r.tenantId, used.tokens);
       const a = accounts.get(r.tenantId);
-      if (!a) return;
+      if (!a || a.incarnation !== r.incarnation) return; // a previous owner's request: its usage is in the ledger, under its incarnation
       a.inFlight = Math.max(0, a.inFlight - 1);
       if (a.day !== r.day) return; // the day rolled over; that day's totals live in the ledger
       a.reservedTokens -= r.tokens;

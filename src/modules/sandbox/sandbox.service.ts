@@ -26,6 +26,7 @@ import { buildAllowPrivate, parseEgressEntry, type EgressRule } from "./egress/p
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "./egress/proxy.ts";
 import { dockerImagePresent, probeDocker, probeHost, type DockerProbe, type HostProbe } from "./host.ts";
 import { runSandboxProcess, signalName, type RunnerOutput } from "./runner.ts";
+import { createRunSlots } from "./run-slots.ts";
 import { SandboxRunTable } from "./sandbox.sql.ts";
 import {
   BRIDGE_PORT,
@@ -149,8 +150,7 @@ export function createSandboxService(deps: SandboxDeps) {
   const { home, log } = deps;
   let status: SandboxStatus | null = null;
   let statusPromise: Promise<SandboxStatus> | null = null;
-  const running = new Map<string, number>();
-  let runningTotal = 0;
+  const slots = createRunSlots();
   const egressCounters = new Map<string, { allowed: number; refused: number; failed: number }>();
   const homeLabel = crypto.createHash("sha256").update(path.resolve(home)).digest("hex").slice(0, 16);
   const runDir = path.join(home, "run");
@@ -415,24 +415,6 @@ export function createSandboxService(deps: SandboxDeps) {
     else log.warn(`sandbox egress ${e.outcome}`, fields);
   }
 
-  function acquire(tenantId: string): () => void {
-    const c = deps.config();
-    const mine = running.get(tenantId) ?? 0;
-    if (mine >= c.sandbox.maxConcurrentPerTenant) throw new AppError("RATE_LIMITED", `this tenant already has ${mine} sandbox runs in progress (limit ${c.sandbox.maxConcurrentPerTenant})`, { headers: { "retry-after": "1" } });
-    if (runningTotal >= c.sandbox.maxConcurrent) throw new AppError("RATE_LIMITED", "the gateway is running as many sandboxes as it allows; retry shortly", { headers: { "retry-after": "1" } });
-    running.set(tenantId, mine + 1);
-    runningTotal++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      runningTotal--;
-      const n = (running.get(tenantId) ?? 1) - 1;
-      if (n <= 0) running.delete(tenantId);
-      else running.set(tenantId, n);
-    };
-  }
-
   return {
     status: getStatus,
 
@@ -460,7 +442,8 @@ export function createSandboxService(deps: SandboxDeps) {
         const runtimePath = s.docker?.runtimes[runtime]?.path ?? "";
         docker = { path: s.docker!.path!, image: d.image, runtime, gvisor: runtime.startsWith("runsc") || /(^|\/)runsc$/.test(runtimePath) };
       }
-      const release = acquire(req.tenantId);
+      const release = slots.acquire(req.tenantId, deps.config().sandbox);
+      const incarnation = deps.tenants.incarnation(req.tenantId) ?? "";
       const runId = randomBase62(12);
       const startedAt = deps.clock.now();
       let proxy: EgressProxy | null = null;
@@ -517,6 +500,7 @@ export function createSandboxService(deps: SandboxDeps) {
           .values({
             id: runId,
             tenantId: req.tenantId,
+            incarnation,
             mode,
             runtime: result.runtime,
             origin: req.origin,
@@ -540,12 +524,14 @@ export function createSandboxService(deps: SandboxDeps) {
       }
     },
 
-    /** Sandbox seconds and runs per tenant in [from, to) (epoch ms). */
+    /** Sandbox seconds and runs of a tenant (its current incarnation: never a previous owner's of the id) in [from, to) (epoch ms). */
     seconds(tenantId: string, from = 0, to = Number.MAX_SAFE_INTEGER): { runs: number; seconds: number } {
+      const incarnation = deps.tenants.incarnation(tenantId);
+      if (incarnation === null) return { runs: 0, seconds: 0 };
       const row = deps.handle.db
         .select({ runs: sql<number>`count(*)`, ms: sql<number>`coalesce(sum(${SandboxRunTable.durationMs}), 0)` })
         .from(SandboxRunTable)
-        .where(sql`${SandboxRunTable.tenantId} = ${tenantId} and ${SandboxRunTable.startedAt} >= ${from} and ${SandboxRunTable.startedAt} < ${to}`)
+        .where(sql`${SandboxRunTable.tenantId} = ${tenantId} and ${SandboxRunTable.incarnation} = ${incarnation} and ${SandboxRunTable.startedAt} >= ${from} and ${SandboxRunTable.startedAt} < ${to}`)
         .get();
       return { runs: row?.runs ?? 0, seconds: Math.round((row?.ms ?? 0) / 10) / 100 };
     },

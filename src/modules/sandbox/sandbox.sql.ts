@@ -7,6 +7,7 @@ export const SandboxRunTable = sqliteTable(
   {
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
+    incarnation: text("incarnation").notNull(),
     mode: text("mode", { enum: ["bwrap", "docker"] }).notNull(),
     runtime: text("runtime"),
     /** "rpc" (tenant) or "operator" (CLI). */

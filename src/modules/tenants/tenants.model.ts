@@ -22,6 +22,7 @@ export const RotateTokenSchema = T.Object(
 
 export const TenantViewSchema = T.Object({
   tenantId: T.String(),
+  incarnation: T.String({ description: "minted when the tenant was created (or restored under a new id); usage and backups are keyed to it" }),
   displayName: T.Union([T.String(), T.Null()]),
   status: T.Union([T.Literal("active"), T.Literal("suspended")]),
   createdAt: T.String({ format: "date-time" }),

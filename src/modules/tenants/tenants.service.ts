@@ -6,7 +6,8 @@ import type { Db } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AppError, notFound } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
-import { checkTenantId, describeTenantIdProblem } from "../../lib/ids.ts";
+import type { ChangeTracker } from "../../db/change-tracker.ts";
+import { checkTenantId, describeTenantIdProblem, newIncarnation } from "../../lib/ids.ts";
 import { formatDuration } from "../../lib/duration.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
 import type { Actor } from "../audit/audit.record.ts";
@@ -32,6 +33,9 @@ export interface TenantsDeps {
   audit: AuditLog;
   tokens: TokensService;
   quotas: QuotasService;
+  changes: ChangeTracker;
+  /** Told after a tenant is deleted (in-memory state of other modules: the quota engine's account). */
+  onRemoved?: (tenantId: string) => void;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -46,6 +50,24 @@ export function createTenantsService(deps: TenantsDeps) {
     return byId.get({ id });
   }
 
+  // The incarnation is asked for on every routed request (ledger rows and quota accounts are keyed
+  // by it): cached until any process commits a change, like token digests.
+  const incarnations = new Map<string, string | null>();
+  let seen = "";
+  function incarnationOf(id: string): string | null {
+    const version = deps.changes.version();
+    if (version !== seen || incarnations.size >= 50_000) {
+      incarnations.clear();
+      seen = version;
+    }
+    let inc = incarnations.get(id);
+    if (inc === undefined) {
+      inc = row(id)?.incarnation ?? null;
+      incarnations.set(id, inc);
+    }
+    return inc;
+  }
+
   function mustRow(id: string): TenantRow {
     const r = row(id);
     if (!r) throw notFound(`tenant "${id}"`);
@@ -56,6 +78,7 @@ export function createTenantsService(deps: TenantsDeps) {
     const tok = tokens.describe(r.id);
     return {
       tenantId: r.id,
+      incarnation: r.incarnation,
       displayName: r.displayName,
       status: r.status,
       createdAt: iso(r.createdAt)!,
@@ -108,6 +131,13 @@ export function createTenantsService(deps: TenantsDeps) {
       return row(id)?.status === "active";
     },
 
+    /**
+     * The current incarnation of a tenant id, or null if no tenant has it. Rows written for a tenant
+     * carry it, and every tenant-scoped read filters by it: a new tenant that reuses a deleted
+     * tenant's id starts with nothing of the previous owner's.
+     */
+    incarnation: incarnationOf,
+
     get(id: string): TenantView {
       return view(mustRow(id));
     },
@@ -127,11 +157,13 @@ export function createTenantsService(deps: TenantsDeps) {
 
     create(input: { id: string; displayName?: string | null; quota?: QuotaPatch }, ctx: OpContext) {
       validateId(input.id);
-      const details = { displayName: input.displayName ?? null, quota: input.quota ?? null };
+      // The incarnation is in the audit record, so the log ties each tenant of a reused id to its rows.
+      const incarnation = newIncarnation();
+      const details = { displayName: input.displayName ?? null, quota: input.quota ?? null, incarnation };
       const { result } = audit.transact((issued: IssuedToken) => entry(ctx, "tenant.create", input.id, { ...details, token: issued.actorId }), (onRollback) => {
         if (row(input.id)) throw new AppError("CONFLICT", `tenant "${input.id}" already exists`);
         const now = clock.now();
-        db.insert(TenantTable).values({ id: input.id, displayName: input.displayName ?? null, status: "active", createdAt: now, updatedAt: now }).run();
+        db.insert(TenantTable).values({ id: input.id, incarnation, displayName: input.displayName ?? null, status: "active", createdAt: now, updatedAt: now }).run();
         if (input.quota) quotas.set(input.id, input.quota);
         const issued = tokens.issue(input.id);
         try {
@@ -160,10 +192,15 @@ export function createTenantsService(deps: TenantsDeps) {
     suspend: (id: string, ctx: OpContext) => setStatus(id, "suspended", ctx),
     resume: (id: string, ctx: OpContext) => setStatus(id, "active", ctx),
 
-    /** Deletes the record, its token hashes and quotas, and wipes tenants/<id>. The audit log keeps its records. */
+    /**
+     * Deletes the record, its token hashes and quotas, and wipes tenants/<id>. The audit log keeps its
+     * records; usage, sandbox runs and backup records stay for the operator, keyed to this incarnation,
+     * so a later tenant of the same id never sees them. Every module's forgetting of a deleted tenant
+     * happens here (or through onRemoved), in one place.
+     */
     remove(id: string, ctx: OpContext): { tenantId: string; deleted: true } {
       let trashed: string | null = null;
-      audit.transact(entry(ctx, "tenant.delete", id), (onRollback) => {
+      audit.transact(entry(ctx, "tenant.delete", id, { incarnation: row(id)?.incarnation ?? null }), (onRollback) => {
         mustRow(id);
         tokens.revokeAll(id);
         db.delete(TenantTable).where(eq(TenantTable.id, id)).run();
@@ -173,6 +210,8 @@ export function createTenantsService(deps: TenantsDeps) {
           onRollback(() => fs.renameSync(from, tenantDir(home, id)));
         }
       });
+      incarnations.delete(id);
+      deps.onRemoved?.(id);
       if (trashed) {
         try {
           fs.rmSync(trashed, { recursive: true, force: true });

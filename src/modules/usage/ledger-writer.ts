@@ -42,7 +42,7 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
   const updateStmt = sqlite.prepare(`UPDATE usage_ledger SET ${UPDATABLE.map((c) => `${c.name} = coalesce(?, ${c.name})`).join(", ")} WHERE id = ?`);
   const DEFAULTS: Record<string, unknown> = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, totalTokens: 0, costMicroUsd: 0 };
   const sqlValue = (v: unknown) => (v === undefined ? null : typeof v === "boolean" ? (v ? 1 : 0) : (v as string | number | null));
-  const identity = sqlite.prepare("SELECT tenant_id AS tenantId, model, started_at AS startedAt, status FROM usage_ledger WHERE id = ?");
+  const identity = sqlite.prepare("SELECT tenant_id AS tenantId, incarnation, model, started_at AS startedAt, status FROM usage_ledger WHERE id = ?");
   const daily = new DailySums();
   let timer: Timer | null = null;
   let timerDue = 0;
@@ -88,6 +88,7 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
           insertStmt.run(...v);
           daily.add({
             tenantId: v[at.tenantId] as string,
+            incarnation: v[at.incarnation] as string,
             model: v[at.model] as string,
             startedAt: v[at.startedAt] as number,
             inputTokens: v[at.inputTokens] as number,
@@ -106,7 +107,7 @@ export function createLedgerWriter(sqlite: Database, opts: LedgerWriterOptions =
             if (row.status !== "in_flight") daily.add(row as never);
           } else if (op.update) {
             const u = op.update as Record<string, unknown>;
-            const before = identity.get(id) as { tenantId: string; model: string; startedAt: number; status: string } | null;
+            const before = identity.get(id) as { tenantId: string; incarnation: string; model: string; startedAt: number; status: string } | null;
             updateStmt.run(...UPDATABLE.map((c) => sqlValue(u[c.key])), id);
             // A row settles once: from in_flight to its final status.
             if (before?.status === "in_flight" && u.status && u.status !== "in_flight") daily.add({ ...before, ...u } as never);

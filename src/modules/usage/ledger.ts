@@ -21,7 +21,16 @@ export type { LedgerInsert, LedgerUpdate };
 const FLUSH_WAIT_MS = 15_000;
 const COMMIT_MS = 50;
 
-export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger; flushMs?: number; commitMs?: number; inFlightAfterMs?: number }) {
+export function createLedger(deps: {
+  handle: DbHandle;
+  clock: Clock;
+  log: Logger;
+  /** The tenant's current incarnation, stamped on each row at admission ("" when there is no such tenant). */
+  incarnationOf: (tenantId: string) => string | null;
+  flushMs?: number;
+  commitMs?: number;
+  inFlightAfterMs?: number;
+}) {
   const { handle, log } = deps;
   const { sqlite, db } = handle;
   let worker: Worker | null = null;
@@ -93,7 +102,12 @@ export function createLedger(deps: { handle: DbHandle; clock: Clock; log: Logger
   }
 
   return {
-    begin(row: LedgerInsert): void {
+    /**
+     * A request was admitted. Its row is stamped now with the tenant's incarnation, so a request of a
+     * deleted tenant that ends after its id was reused stays the previous owner's.
+     */
+    begin(input: Omit<LedgerInsert, "incarnation"> & { incarnation?: string }): void {
+      const row: LedgerInsert = { ...input, incarnation: input.incarnation ?? deps.incarnationOf(input.tenantId) ?? "" };
       waiting.set(row.id, { row, since: performance.now() });
       if (!sweep) {
         sweep = setInterval(() => sendWaiting(false), Math.max(50, inFlightAfterMs / 4));

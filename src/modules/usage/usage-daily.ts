@@ -1,9 +1,10 @@
-// Keeping usage_daily in step with the ledger: settled rows are summed per (tenant, UTC day, model)
+// Keeping usage_daily in step with the ledger: settled rows are summed per (tenant, incarnation, UTC day, model)
 // and added with one upsert per key, inside the transaction that writes the rows.
 import type { Database } from "bun:sqlite";
 
 export interface SettledRow {
   tenantId: string;
+  incarnation: string;
   model: string;
   startedAt: number;
   inputTokens?: number | null;
@@ -22,14 +23,14 @@ export function utcDay(ms: number): string {
 }
 
 export class DailySums {
-  private readonly sums = new Map<string, { tenantId: string; day: string; model: string; requests: number; v: number[] }>();
+  private readonly sums = new Map<string, { tenantId: string; incarnation: string; day: string; model: string; requests: number; v: number[] }>();
 
   add(row: SettledRow): void {
     const day = utcDay(row.startedAt);
-    const key = `${row.tenantId}\u0000${day}\u0000${row.model}`;
+    const key = `${row.tenantId}\u0000${row.incarnation}\u0000${day}\u0000${row.model}`;
     let e = this.sums.get(key);
     if (!e) {
-      e = { tenantId: row.tenantId, day, model: row.model, requests: 0, v: FIELDS.map(() => 0) };
+      e = { tenantId: row.tenantId, incarnation: row.incarnation, day, model: row.model, requests: 0, v: FIELDS.map(() => 0) };
       this.sums.set(key, e);
     }
     e.requests++;
@@ -44,15 +45,15 @@ export class DailySums {
   write(sqlite: Database): void {
     if (this.sums.size === 0) return;
     const stmt = sqlite.prepare(
-      `INSERT INTO usage_daily (tenant_id, day, model, requests, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_micro_usd)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (tenant_id, day, model) DO UPDATE SET
+      `INSERT INTO usage_daily (tenant_id, incarnation, day, model, requests, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_micro_usd)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant_id, incarnation, day, model) DO UPDATE SET
          requests = requests + excluded.requests, input_tokens = input_tokens + excluded.input_tokens,
          output_tokens = output_tokens + excluded.output_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
          cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
          total_tokens = total_tokens + excluded.total_tokens, cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd`,
     );
-    for (const e of this.sums.values()) stmt.run(e.tenantId, e.day, e.model, e.requests, ...e.v);
+    for (const e of this.sums.values()) stmt.run(e.tenantId, e.incarnation, e.day, e.model, e.requests, ...e.v);
     this.sums.clear();
   }
 }

@@ -22,8 +22,13 @@ export interface Totals {
 export interface HistoryRow extends Totals {
   date: string;
   tenantId: string;
+  /** Which tenant of this id the usage was for ("" for rows older than incarnations whose tenant is gone). */
+  incarnation: string;
   model: string;
 }
+
+/** Matches no row: the scope of a tenant id that no tenant has now. */
+const NO_TENANT = "(none)";
 
 // Everything reads usage_daily (kept by the ledger writer), so reports cost the same however many
 // requests a tenant has made.
@@ -44,16 +49,27 @@ export function parseDate(value: string, name: string): number {
   return ms;
 }
 
-export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clock: Clock }) {
+export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clock: Clock; incarnationOf: (tenantId: string) => string | null }) {
   const { sqlite } = deps.handle;
+  // A tenant's own view is its current incarnation's rows only: a tenant that reuses a deleted
+  // tenant's id never sees the previous owner's usage. Views across tenants (the operator's billing)
+  // keep every incarnation apart.
+  const scope = (tenantId: string) => deps.incarnationOf(tenantId) ?? NO_TENANT;
   // Days are "YYYY-MM-DD" strings, so ranges compare as text: start <= day < end.
   const q = {
-    used: sqlite.query(`SELECT coalesce(sum(total_tokens),0) AS tokens, coalesce(sum(cost_micro_usd),0) AS micro FROM usage_daily WHERE tenant_id = ?1 AND day = ?2`),
-    totals: sqlite.query(`SELECT ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3`),
-    byModel: sqlite.query(`SELECT model, ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3 GROUP BY model ORDER BY model`),
-    historyOne: sqlite.query(`SELECT day AS date, tenant_id AS tenantId, model, ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3 GROUP BY day, model ORDER BY day, model`),
-    historyAll: sqlite.query(`SELECT day AS date, tenant_id AS tenantId, model, ${SUMS} FROM usage_daily WHERE day >= ?1 AND day < ?2 GROUP BY day, tenant_id, model ORDER BY day, tenant_id, model`),
-    byTenant: sqlite.query(`SELECT tenant_id AS tenantId, ${SUMS} FROM usage_daily WHERE day >= ?1 AND day < ?2 GROUP BY tenant_id ORDER BY tenant_id`),
+    used: sqlite.query(`SELECT coalesce(sum(total_tokens),0) AS tokens, coalesce(sum(cost_micro_usd),0) AS micro FROM usage_daily WHERE tenant_id = ?1 AND incarnation = ?2 AND day = ?3`),
+    totals: sqlite.query(`SELECT ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND incarnation = ?2 AND day >= ?3 AND day < ?4`),
+    byModel: sqlite.query(`SELECT model, ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND incarnation = ?2 AND day >= ?3 AND day < ?4 GROUP BY model ORDER BY model`),
+    historyOne: sqlite.query(
+      `SELECT day AS date, tenant_id AS tenantId, incarnation, model, ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND incarnation = ?2 AND day >= ?3 AND day < ?4 GROUP BY day, model ORDER BY day, model`,
+    ),
+    historyId: sqlite.query(
+      `SELECT day AS date, tenant_id AS tenantId, incarnation, model, ${SUMS} FROM usage_daily WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3 GROUP BY day, incarnation, model ORDER BY day, incarnation, model`,
+    ),
+    historyAll: sqlite.query(
+      `SELECT day AS date, tenant_id AS tenantId, incarnation, model, ${SUMS} FROM usage_daily WHERE day >= ?1 AND day < ?2 GROUP BY day, tenant_id, incarnation, model ORDER BY day, tenant_id, incarnation, model`,
+    ),
+    byTenant: sqlite.query(`SELECT tenant_id AS tenantId, incarnation, ${SUMS} FROM usage_daily WHERE day >= ?1 AND day < ?2 GROUP BY tenant_id, incarnation ORDER BY tenant_id, incarnation`),
   };
 
   function range(from?: string, to?: string): [string, string] {
@@ -68,12 +84,13 @@ export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clo
   return {
     usedOn(tenantId: string, dayStart: number): { tokens: number; micro: number } {
       deps.ledger.flush();
-      return q.used.get(tenantId, utcDay(dayStart)) as { tokens: number; micro: number };
+      return q.used.get(tenantId, scope(tenantId), utcDay(dayStart)) as { tokens: number; micro: number };
     },
 
-    /** Today, this month and this month per model, for one tenant. */
+    /** Today, this month and this month per model, for one tenant (its current incarnation). */
     summary(tenantId: string) {
       deps.ledger.flush();
+      const inc = scope(tenantId);
       const now = deps.clock.now();
       const day = utcDayStart(now);
       const d = new Date(now);
@@ -82,24 +99,34 @@ export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clo
       const [today, tomorrow, m0, m1] = [utcDay(day), utcDay(day + DAY_MS), utcDay(month), utcDay(nextMonth)];
       return {
         tenantId,
-        today: { date: today, ...withUsd(q.totals.get(tenantId, today, tomorrow) as RawTotals) },
-        month: { month: m0.slice(0, 7), ...withUsd(q.totals.get(tenantId, m0, m1) as RawTotals) },
-        byModel: (q.byModel.all(tenantId, m0, m1) as (RawTotals & { model: string })[]).map(withUsd),
+        today: { date: today, ...withUsd(q.totals.get(tenantId, inc, today, tomorrow) as RawTotals) },
+        month: { month: m0.slice(0, 7), ...withUsd(q.totals.get(tenantId, inc, m0, m1) as RawTotals) },
+        byModel: (q.byModel.all(tenantId, inc, m0, m1) as (RawTotals & { model: string })[]).map(withUsd),
       };
     },
 
-    /** Per day and model (and tenant when none is named), from..to inclusive, UTC dates. */
-    history(opts: { tenantId?: string; from?: string; to?: string }): HistoryRow[] {
+    /**
+     * Per day and model (and tenant when none is named), from..to inclusive, UTC dates. A named tenant
+     * means its current incarnation, unless `allIncarnations` (the operator's billing view of an id).
+     */
+    history(opts: { tenantId?: string; allIncarnations?: boolean; from?: string; to?: string }): HistoryRow[] {
       deps.ledger.flush();
       const [start, end] = range(opts.from, opts.to);
-      const rows = (opts.tenantId ? q.historyOne.all(opts.tenantId, start, end) : q.historyAll.all(start, end)) as (RawTotals & { date: string; tenantId: string; model: string })[];
+      const rows = (
+        !opts.tenantId
+          ? q.historyAll.all(start, end)
+          : opts.allIncarnations
+            ? q.historyId.all(opts.tenantId, start, end)
+            : q.historyOne.all(opts.tenantId, scope(opts.tenantId), start, end)
+      ) as (RawTotals & { date: string; tenantId: string; incarnation: string; model: string })[];
       return rows.map(withUsd);
     },
 
-    byTenant(opts: { from?: string; to?: string }): (Totals & { tenantId: string })[] {
+    /** Totals per tenant over a range, each incarnation of an id apart (the operator's view). */
+    byTenant(opts: { from?: string; to?: string }): (Totals & { tenantId: string; incarnation: string })[] {
       deps.ledger.flush();
       const [start, end] = range(opts.from, opts.to);
-      return (q.byTenant.all(start, end) as (RawTotals & { tenantId: string })[]).map(withUsd);
+      return (q.byTenant.all(start, end) as (RawTotals & { tenantId: string; incarnation: string })[]).map(withUsd);
     },
   };
 }

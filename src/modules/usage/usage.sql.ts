@@ -9,6 +9,8 @@ export const UsageLedgerTable = sqliteTable(
   {
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
+    /** The tenant's incarnation when the request was admitted ("" if it had none). */
+    incarnation: text("incarnation").notNull(),
     requestId: text("request_id").notNull(),
     model: text("model").notNull(),
     provider: text("provider").notNull(),
@@ -52,6 +54,7 @@ export const UsageDailyTable = sqliteTable(
   "usage_daily",
   {
     tenantId: text("tenant_id").notNull(),
+    incarnation: text("incarnation").notNull(),
     day: text("day").notNull(),
     model: text("model").notNull(),
     requests: integer("requests").notNull().default(0),
@@ -63,5 +66,5 @@ export const UsageDailyTable = sqliteTable(
     totalTokens: integer("total_tokens").notNull().default(0),
     costMicroUsd: integer("cost_micro_usd").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.day, t.model] }), index("usage_daily_day_idx").on(t.day)],
+  (t) => [primaryKey({ columns: [t.tenantId, t.incarnation, t.day, t.model] }), index("usage_daily_day_idx").on(t.day)],
 );

@@ -171,6 +171,23 @@ describe("who the provider thinks sent it", () => {
     expect(new Set(ids).size).toBe(4);
   });
 
+  test("a deleted tenant's id, created again, is a stranger to the provider (new user, end-user and cache ids)", async () => {
+    const seen = async (token: string) => {
+      await w.post({ model: "gpt-4o-mini", messages: ask, user: "eu", prompt_cache_key: "k" }, token);
+      const b = upstream().body;
+      return [b.user, b.prompt_cache_key] as string[];
+    };
+    const gamma = w.core.tenants.create({ id: "gamma" }, operatorCtx).token;
+    const before = await seen(gamma);
+    expect(await seen(gamma)).toEqual(before);
+    w.core.tenants.remove("gamma", operatorCtx);
+    const again = w.core.tenants.create({ id: "gamma" }, operatorCtx).token;
+    const after = await seen(again);
+    expect(after[0]).not.toBe(before[0]);
+    expect(after[1]).not.toBe(before[1]);
+    expect(after[0]!.split("-")[1]).not.toBe(before[0]!.split("-")[1]);
+  });
+
   test("the key behind the ids is made once, 0600, and kept", () => {
     const home = makeHome();
     const a = loadGatewaySecret(home);

@@ -71,10 +71,12 @@ describe("usage ledger", () => {
     w.core.ledger.flush();
     const run = (args: string[]) => Bun.spawnSync(["bun", "src/main.ts", "usage", ...args], { cwd: ROOT, env: { PATH: process.env.PATH!, OPENCLAW_HOME: w.core.home }, stdout: "pipe", stderr: "pipe" });
     const csv = run(["--csv"]).stdout.toString().trim().split("\n");
-    expect(csv[0]).toBe("date,tenant,model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,total_tokens,cost_usd");
+    // Columns are only ever added at the end: `incarnation` tells apart tenants that had the same id.
+    expect(csv[0]).toBe("date,tenant,model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,total_tokens,cost_usd,incarnation");
     expect(csv[0]!.split(",")).toEqual([...CSV_COLUMNS]);
     const today = new Date().toISOString().slice(0, 10);
-    expect(csv.slice(1)).toEqual([`${today},acme,claude-x,1,2,3,0,0,0,5,0.000008`, `${today},acme,gpt-4o-mini,2,4,4,0,0,0,8,0.000012`]);
+    const inc = w.core.tenants.incarnation("acme");
+    expect(csv.slice(1)).toEqual([`${today},acme,claude-x,1,2,3,0,0,0,5,0.000008,${inc}`, `${today},acme,gpt-4o-mini,2,4,4,0,0,0,8,0.000012,${inc}`]);
     const json = JSON.parse(run(["acme", "--json", "--from", today, "--to", today]).stdout.toString());
     expect(json).toHaveLength(2);
     const bad = run(["--from", "yesterday"]);

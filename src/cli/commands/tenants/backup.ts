@@ -18,7 +18,7 @@ export const backup = defineCommand({
   args: {
     ...commonArgs,
     id: { type: "positional", required: true, description: "tenant id" },
-    to: { type: "string", required: true, description: "s3://bucket/key, s3://bucket/prefix/ (key generated), or a file path" },
+    to: { type: "string", required: true, description: "s3://bucket/ (key generated under tenants/<id>/), s3://bucket/<prefix>tenants/<id>/key, or a file path outside the home" },
     keep: { type: "string", description: "then keep only the newest N backups of this tenant" },
     force: { type: "boolean", description: "overwrite an existing file" },
   },
@@ -83,13 +83,13 @@ export const backups = defineCommand({
     ...commonArgs,
     id: { type: "positional", required: true, description: "tenant id" },
     bucket: { type: "string", description: "list the objects under the tenant's prefix in this bucket instead" },
-    delete: { type: "string", description: "delete this backup (its archive and its record)" },
+    delete: { type: "string", description: "delete this backup (its record, and its archive if the location still holds it)" },
   },
   run: action<CommonArgs & { id: string; bucket?: string; delete?: string }>((args) =>
     withCore(args, async (core) => {
       if (args.delete) {
         const r = await core.backups.delete(args.delete, operator(core), args.id);
-        emit(args, r, () => line(`✓ deleted backup ${r.backupId} (${r.location})`));
+        emit(args, r, () => line(r.objectDeleted ? `✓ deleted backup ${r.backupId} (${r.location})` : `✓ deleted the record of backup ${r.backupId}; ${r.location} no longer holds that archive and was left alone`));
         return;
       }
       if (args.bucket) {
