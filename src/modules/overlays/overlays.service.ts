@@ -78,7 +78,7 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
     const text = `${JSON.stringify(overlay, null, 2)}\n`;
     if (Buffer.byteLength(text) > MAX_OVERLAY_BYTES) throw new AppError("CONFIG_INVALID", `${overlayLabel(tenantId)}: larger than ${MAX_OVERLAY_BYTES} bytes`);
     audit.transact(
-      { actor: ctx.actor, action, target: { type: "tenant.config", id: tenantId }, tenant: tenantId, requestId: ctx.requestId, src: { ip: ctx.ip }, details: { keys: Object.keys(overlay) } },
+      { actor: ctx.actor, action, target: { type: "tenant.config", id: tenantId }, tenant: tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, src: { ip: ctx.ip }, details: { keys: Object.keys(overlay) } },
       (onRollback) => {
         const f = file(tenantId);
         const previous = f.exists ? fs.readFileSync(f.path) : null;

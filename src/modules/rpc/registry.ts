@@ -12,6 +12,7 @@ export interface RpcContext {
   tenantId: string;
   actor: Actor;
   requestId: string;
+  clientRequestId?: string;
   ip?: string;
   /**
    * Denied attempts (naming another tenant) count like failed authentication: after too many from

@@ -21,6 +21,8 @@ import type { TenantView } from "./tenants.model.ts";
 export interface OpContext {
   actor: Actor;
   requestId: string;
+  /** A client's own x-request-id (HTTP callers), recorded beside ours. */
+  clientRequestId?: string;
   ip?: string;
 }
 
@@ -76,6 +78,7 @@ export function createTenantsService(deps: TenantsDeps) {
     target: { type: "tenant", id },
     tenant: id,
     requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId,
     src: { ip: ctx.ip },
     details,
   });
