@@ -191,7 +191,7 @@ export function createTenantsService(deps: TenantsDeps) {
         throw new AppError("INVALID_PARAMS", "grace must be between 0 and 30 days");
       }
       const { result } = audit.transact(
-        (r: IssuedToken & { previous: string[] }) => entry(ctx, "tenant.token.rotate", id, { grace: formatDuration(graceMs), previous: r.previous, next: r.actorId }),
+        (r: IssuedToken & { previous: string[]; ended: string[] }) => entry(ctx, "tenant.token.rotate", id, { grace: formatDuration(graceMs), previous: r.previous, ended: r.ended, next: r.actorId }),
         () => {
           mustRow(id);
           return tokens.rotate(id, graceMs);
