@@ -46,6 +46,14 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: RpcContext): Pr
   if (!method) {
     return hasId ? errorResponse(id, { code: -32601, message: `Method not found: ${r.method.slice(0, 100)}`, data: { code: "NOT_FOUND" } }) : null;
   }
+  if (method.returnsSecret && !hasId) {
+    // Answered although it is a notification: silently dropping it would hide why nothing happened.
+    return errorResponse(null, {
+      code: -32600,
+      message: `Invalid Request: ${method.name} returns a secret shown only once, so it must be called with an "id" (as a notification its result would be lost); it was not run`,
+      data: { code: "BAD_REQUEST", method: method.name },
+    });
+  }
   if (Array.isArray(r.params)) {
     return hasId ? errorResponse(id, { code: -32602, message: "Invalid params: pass params by name (a JSON object)", data: { code: "INVALID_PARAMS" } }) : null;
   }
