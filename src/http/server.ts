@@ -8,6 +8,8 @@ import type { Core } from "../core/core.ts";
 import type { Logger } from "../core/logger.ts";
 import { AppError, toAppError } from "../core/errors.ts";
 import { clientRequestId, newRequestId } from "../lib/ids.ts";
+import { findReservedKey, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
+import { formatKeyPath } from "../config/key-path.ts";
 import { auditRoutes } from "../modules/audit/audit.routes.ts";
 import { createRpcRegistry } from "../modules/rpc/methods.ts";
 import { rpcRoutes } from "../modules/rpc/rpc.routes.ts";
@@ -171,11 +173,17 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       if (info.surface === "rpc") return text;
       if (text.trim() === "") return {};
       if (!/[/+]json\b/i.test(contentType)) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "request body must be application/json");
+      let parsed: unknown;
       try {
-        return JSON.parse(text) as unknown;
+        parsed = JSON.parse(text) as unknown;
       } catch (err) {
         throw new AppError("BAD_REQUEST", `request body is not valid JSON: ${(err as Error).message}`);
       }
+      // Control-plane bodies are merged into records: no reserved key names. (Chat bodies are
+      // forwarded to providers, never merged, and may legitimately carry such names in tool schemas.)
+      const reserved = info.surface === "openai" ? null : findReservedKey(parsed);
+      if (reserved) throw new AppError("INVALID_PARAMS", `body: "${formatKeyPath(reserved)}" ${RESERVED_KEY_MESSAGE}`);
+      return parsed;
     })
     .onError(({ request, code, error }) => {
       try {

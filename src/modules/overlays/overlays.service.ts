@@ -7,6 +7,7 @@ import { configError } from "../../config/load.ts";
 import { parseJsonc } from "../../config/jsonc.ts";
 import { AppError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../lib/fs-durable.ts";
+import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
 import { resolveInRoot } from "../paths/path-resolver.ts";
 import { tenantDir } from "../tenants/tenant-dirs.ts";
@@ -21,10 +22,15 @@ export function overlayLabel(tenantId: string): string {
   return `tenants/${tenantId}/${OVERLAY_FILE}`;
 }
 
-/** RFC 7396 JSON merge patch: objects merge, null deletes, everything else replaces. */
+/**
+ * RFC 7396 JSON merge patch: objects merge, null deletes, everything else replaces. Objects are built
+ * without a prototype, so no key — "__proto__" included — can do anything but be a key (callers
+ * refuse reserved names before merging; this is the second line).
+ */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!patch || typeof patch !== "object" || Array.isArray(patch)) return patch;
-  const base: Record<string, unknown> = target && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const base = Object.create(null) as Record<string, unknown>;
+  if (target && typeof target === "object" && !Array.isArray(target)) for (const [k, v] of Object.entries(target)) base[k] = v;
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete base[k];
     else base[k] = mergePatch(base[k], v);
@@ -119,6 +125,8 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
 
     patch(tenantId: string, patch: unknown, ctx: OpContext): Overlay {
       if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new AppError("INVALID_PARAMS", "patch must be a JSON object (RFC 7396 merge patch)");
+      const reserved = findReservedKey(patch);
+      if (reserved) throw configError(overlayLabel(tenantId), [{ path: reserved, message: RESERVED_KEY_MESSAGE }]);
       return write(tenantId, mergePatch(readRaw(tenantId), patch), ctx, "tenant.config.patch");
     },
 
