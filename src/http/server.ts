@@ -231,7 +231,6 @@ export interface GatewayHandle {
   stop(): Promise<void>;
 }
 
-/** Refuses to start with any broken tenant overlay, then listens. */
 /**
  * The sandbox self-test at start: each allowed mode is checked (bwrap: version, --disable-userns,
  * seccomp self-test, a live test sandbox; docker: engine, runtime, image). A mode that fails is
@@ -259,12 +258,21 @@ function checkSandboxes(core: Core, log: Logger): void {
   }
 }
 
+/**
+ * One tenant's overlay never stops the gateway: each invalid one is logged (and shown by doctor and
+ * the admin API), its tenant's overlay-dependent calls are refused, and every other tenant is served.
+ * Run at start and after every config reload (a lowered ceiling can invalidate an overlay).
+ */
+function checkOverlays(core: Core, log: Logger, why: string): void {
+  for (const bad of core.overlays.checkAll(core.tenants.list().map((t) => t.tenantId))) {
+    log.error(`tenant "${bad.tenantId}": config overlay refused (${why}); its calls that depend on the overlay are refused until it is fixed, other tenants are unaffected`, { tenant: bad.tenantId, reason: bad.message });
+  }
+}
+
+/** Checks tenant overlays (never refusing to start over one), then listens. */
 export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
   const log = core.log.withTag("gateway");
-  const overlayErrors = core.overlays.checkAll(core.tenants.list().map((t) => t.tenantId));
-  if (overlayErrors.length > 0) {
-    throw new AppError("CONFIG_INVALID", `refusing to start: ${overlayErrors.length} tenant overlay(s) are invalid\n${overlayErrors.join("\n")}`);
-  }
+  checkOverlays(core, log, "start");
   const lock = acquireGatewayLock(core.home);
   try {
     core.audit.recover();
@@ -305,6 +313,7 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
     try {
       core.reloadConfig();
       log.info(`config reloaded (${why})`);
+      checkOverlays(core, log, `config reloaded: ${why}`);
     } catch (err) {
       log.error(`config reload failed (${why}); keeping the running config`, { error: err instanceof Error ? err.message : String(err) });
     }
