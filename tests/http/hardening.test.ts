@@ -2,7 +2,7 @@
 // never locks a tenant out for other clients, trusted proxies, security headers, idle timeouts.
 import { describe, expect, test } from "bun:test";
 import net from "node:net";
-import { startGateway } from "../../src/http/server.ts";
+import { startGateway } from "../../src/http/gateway.ts";
 import { adminKey, createTenant, operatorCtx, testApp, testCore } from "../helpers/core.ts";
 
 describe("limits", () => {

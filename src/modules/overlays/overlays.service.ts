@@ -162,9 +162,12 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
       return v.overlay;
     },
 
-    /** Whether the tenant's overlay is in force, and if not, why (admin views, doctor). */
+    /**
+     * Whether the tenant's overlay is in force, and if not, why (operator views). Re-validated now,
+     * so a path swapped since the last check shows here, and is refused from here on.
+     */
     status(tenantId: string): OverlayStatus {
-      const v = verdictOf(tenantId);
+      const v = verdictOf(tenantId, true);
       if (!v.ok) return { state: "invalid", reason: v.error.message };
       return { state: v.exists ? "valid" : "none" };
     },

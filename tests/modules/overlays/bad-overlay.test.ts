@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createCore } from "../../../src/core/core.ts";
 import { readEnvironment } from "../../../src/config/env.ts";
-import { startGateway } from "../../../src/http/server.ts";
+import { startGateway } from "../../../src/http/gateway.ts";
 import { runDoctor } from "../../../src/modules/doctor/doctor.service.ts";
 import { adminKey, captureLog, createTenant, makeHome, operatorCtx } from "../../helpers/core.ts";
 
