@@ -97,8 +97,12 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
     }
   }
 
-  /** The cached verdict, re-validated when the file or the gateway config changed (or `fresh`). */
-  function verdictOf(tenantId: string, fresh = false): Verdict {
+  /**
+   * The cached verdict, re-validated when the file or the gateway config changed (or `fresh`). Only
+   * the enforcement path (current) logs a change of verdict: checkAll's callers log what they found
+   * themselves, and operator views (CLI included) show it rather than log it.
+   */
+  function verdictOf(tenantId: string, fresh = false, logChange = false): Verdict {
     const config = deps.config();
     const now = performance.now();
     const hit = cache.get(tenantId);
@@ -109,9 +113,9 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
       return hit.verdict;
     }
     const verdict = evaluate(tenantId);
-    if (!verdict.ok && (!hit || hit.verdict.ok)) {
+    if (logChange && !verdict.ok && (!hit || hit.verdict.ok)) {
       deps.log?.error("tenant config overlay refused: the calls that depend on it are refused until it is fixed", { tenant: tenantId, reason: verdict.error.message });
-    } else if (verdict.ok && hit && !hit.verdict.ok) {
+    } else if (logChange && verdict.ok && hit && !hit.verdict.ok) {
       deps.log?.info("tenant config overlay valid again", { tenant: tenantId });
     }
     cache.set(tenantId, { stamp, config, verdict, checkedAt: now });
@@ -157,7 +161,7 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
      * overlay never runs with part of it, nor without it (which could widen what the tenant asked for).
      */
     current(tenantId: string): Overlay {
-      const v = verdictOf(tenantId);
+      const v = verdictOf(tenantId, false, true);
       if (!v.ok) throw refusal(v.error);
       return v.overlay;
     },
