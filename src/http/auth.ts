@@ -43,10 +43,10 @@ export function createAuth(core: Core) {
   /**
    * A failed attempt by `identity` from the caller's address. Blocked: 429, nothing counted or
    * recorded. Otherwise counted; a trip is logged and — at most once per source per window —
-   * audited. `verified` says whether `identity` is an authenticated tenant (a denied cross-tenant
-   * call) or only what an unauthenticated request claimed, which never goes into `tenant`.
+   * audited; then the one 401. `verified` says whether `identity` is an authenticated tenant (a
+   * denied cross-tenant call) or only what an unauthenticated request claimed, never its `tenant`.
    */
-  function failed(caller: Caller, identity: string, verified: boolean, error: () => AppError): never {
+  function failed(caller: Caller, identity: string, verified: boolean): never {
     const verdict = throttle.check(caller.ip, identity);
     if (verdict.blocked) {
       throw new AppError("RATE_LIMITED", verified ? "too many denied requests; retry later" : "too many failed authentication attempts; retry later", {
@@ -71,7 +71,7 @@ export function createAuth(core: Core) {
         });
       }
     }
-    throw error();
+    throw unauthorized();
   }
 
   return {
@@ -86,7 +86,7 @@ export function createAuth(core: Core) {
         },
         count: () => {
           try {
-            failed(caller, tenantId, true, unauthorized);
+            failed(caller, tenantId, true);
           } catch {
             // only the counting matters here; the caller answers NOT_FOUND itself
           }
@@ -118,7 +118,7 @@ export function createAuth(core: Core) {
           });
         }
       }
-      return failed(caller, "admin", false, unauthorized);
+      return failed(caller, "admin", false);
     },
 
     /** Tenant surfaces: a tenant token of an active tenant. */
@@ -134,7 +134,7 @@ export function createAuth(core: Core) {
       // The identity is only what the token claims (attacker-chosen): it keys the throttle, and is
       // recorded as `claimed`, never as the record's tenant.
       const claimed = (presented && TENANT_HINT.exec(presented)?.[1]) || NOBODY;
-      return failed(caller, claimed, false, unauthorized);
+      return failed(caller, claimed, false);
     },
   };
 }

@@ -20,7 +20,7 @@ import { docsRoutes } from "./docs.routes.ts";
 import { errorResponse } from "./errors.ts";
 import { healthRoutes } from "./health.routes.ts";
 import { bodyLimit, checkDeclaredBody, checkHeaders, readCapped } from "./limits.ts";
-import { requestInfo, setRequestInfo, targetOf } from "./request-info.ts";
+import { requestInfo, setRequestInfo, targetOf, type RequestInfo } from "./request-info.ts";
 import { API_HEADERS, DOCS_CSP } from "./security-headers.ts";
 import { statusRoutes } from "./status.routes.ts";
 import { surfaceOf } from "./surface.ts";
@@ -72,7 +72,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
   const access = core.log.withTag("access");
   const finished = new WeakSet<Request>();
   /** Counts the request and writes its access-log line, once (early refusals skip Elysia's hooks). */
-  const finish = (request: Request, info: ReturnType<typeof requestInfo>, route: string, status: number) => {
+  const finish = (request: Request, info: RequestInfo, route: string, status: number) => {
     if (finished.has(request)) return;
     finished.add(request);
     const ms = info.startedAt === undefined ? 0 : performance.now() - info.startedAt;
@@ -86,7 +86,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     return res;
   };
   /** The request's info; a request that failed before the edge set it gets a minimal one now. */
-  const infoOrFallback = (request: Request): ReturnType<typeof requestInfo> => {
+  const infoOrFallback = (request: Request): RequestInfo => {
     try {
       return requestInfo(request);
     } catch {
@@ -121,7 +121,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     const requestId = newRequestId();
     const peer = opts.peerIp ? opts.peerIp(request) : server?.requestIP(request)?.address;
     const ip = resolveClientIp(peer, request.headers.get("x-forwarded-for"), trustList());
-    const info = { requestId, clientRequestId: clientRequestId(request.headers.get("x-request-id")), ip, path: pathname, surface, startedAt: performance.now() };
+    const info: RequestInfo = { requestId, clientRequestId: clientRequestId(request.headers.get("x-request-id")), ip, path: pathname, surface, startedAt: performance.now() };
     setRequestInfo(request, info);
     // The routed chat path writes these headers into its own Response (so Elysia need not merge
     // headers on the hot path); every other response gets them here, errors in errorResponse.
@@ -139,10 +139,11 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     try {
       const caller = { ip, requestId, clientRequestId: info.clientRequestId, method: request.method, path: pathname };
       if (surface === "control") {
-        if (pathname.startsWith("/admin/v1/") || pathname === "/metrics") (info as ReturnType<typeof requestInfo>).actor = auth.admin(request, caller);
+        if (pathname.startsWith("/admin/v1/") || pathname === "/metrics") info.actor = auth.admin(request, caller);
       } else if (surface === "openai" || (surface === "rpc" && !(request.method === "GET" && pathname === "/rpc/openrpc.json"))) {
         const who = auth.tenant(request, caller);
-        Object.assign(info, { actor: who.actor, tenantId: who.tenantId });
+        info.actor = who.actor;
+        info.tenantId = who.tenantId;
         // (x-ratelimit-* headers: admission sets them on routed responses; see onError and /v1/models.)
       }
     } catch (err) {
@@ -196,7 +197,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     })
     // Metrics and the access log: one line per request, with its id, route template, status and time.
     .onAfterResponse((ctx) => {
-      let info: ReturnType<typeof requestInfo>;
+      let info: RequestInfo;
       try {
         info = requestInfo(ctx.request);
       } catch {
