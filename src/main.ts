@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // openclaw: the CLI root. Wiring only; each command lives in cli/commands/.
 import { defineCommand, runMain } from "citty";
+import { hoistGlobalOptions } from "./cli/argv.ts";
 import { VERSION } from "./version.ts";
 
 // Inside a sandbox, the binary doubles as the egress bridge (see modules/sandbox/egress/bridge.ts).
@@ -9,9 +10,12 @@ if (process.argv[2] === "__egress-bridge") {
   await runEgressBridge(process.argv.slice(3));
 }
 
+// `--home DIR` and `--json` are accepted before the subcommand too (see cli/argv.ts).
+const rawArgs = hoistGlobalOptions(process.argv.slice(2));
+
 // The gateway runs with its allocator tuned for steady latency (see lib/allocator.ts): it re-executes
 // itself once with the settings in its environment, before it opens anything.
-if (process.argv[2] === "gateway") {
+if (rawArgs[0] === "gateway") {
   const { reexecWithAllocatorSettings } = await import("./lib/allocator.ts");
   reexecWithAllocatorSettings();
 }
@@ -34,4 +38,4 @@ const main = defineCommand({
   },
 });
 
-await runMain(main);
+await runMain(main, { rawArgs });

@@ -1,8 +1,26 @@
 // JSON with comments and trailing commas, as the contract allows for config files.
-import { parse, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { parse, printParseErrorCode, visit, type ParseError } from "jsonc-parser";
 import { AppError } from "../core/errors.ts";
+import { RESERVED_KEY_MESSAGE, RESERVED_KEYS } from "../lib/json-safe.ts";
+import { formatKeyPath } from "./key-path.ts";
 
 export function parseJsonc(text: string, label: string): unknown {
+  // jsonc-parser builds objects by assignment, so a "__proto__" key would set the object's prototype
+  // (invisible to validation, yet read through): refuse reserved names before building anything.
+  let reserved: { at: (string | number)[]; line: number; column: number } | null = null;
+  visit(
+    text,
+    {
+      onObjectProperty(name, _offset, _length, line, column, pathSupplier) {
+        if (!reserved && RESERVED_KEYS.has(name)) reserved = { at: [...pathSupplier(), name], line: line + 1, column: column + 1 };
+      },
+    },
+    { allowTrailingComma: true, disallowComments: false, allowEmptyContent: true },
+  );
+  if (reserved) {
+    const r = reserved as { at: (string | number)[]; line: number; column: number };
+    throw new AppError("CONFIG_INVALID", `${label}:${r.line}:${r.column}: "${formatKeyPath(r.at)}" ${RESERVED_KEY_MESSAGE}`);
+  }
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: true });
   if (errors.length > 0) {

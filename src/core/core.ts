@@ -111,7 +111,7 @@ export function createCore(opts: CoreOptions = {}): Core {
   // The quota engine is built from services that need the tenants service first; it learns of deletes late-bound.
   let quotaEngineRef: QuotaEngine | null = null;
   const tenants = createTenantsService({ db: handle.db, home, clock, log: log.withTag("tenants"), audit, tokens, quotas, changes, onRemoved: (id) => quotaEngineRef?.forget(id) });
-  const overlays = createOverlaysService({ home, audit, config: getConfig });
+  const overlays = createOverlaysService({ home, audit, config: getConfig, log: log.withTag("overlays") });
   const ledger = createLedger({ handle, clock, log: log.withTag("usage"), incarnationOf: tenants.incarnation });
   const usage = createUsageService({ handle, ledger, clock, incarnationOf: tenants.incarnation });
   const quotaEngine = createQuotaEngine({

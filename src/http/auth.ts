@@ -1,5 +1,6 @@
 // Authentication at the edge: the admin key for /admin/v1, tenant tokens for /rpc and /v1. Every
-// failure is the same 401; repeated failures from one client are throttled (429 + Retry-After);
+// failure is the same 401; a credential is always verified first, and one that verifies is served
+// (the throttle answers only failing ones, 429 + Retry-After, per address and presented identity);
 // a tenant token presented to the control plane is a denied admin attempt and is audited.
 import type { Core } from "../core/core.ts";
 import { AppError } from "../core/errors.ts";
@@ -11,11 +12,14 @@ import { unauthorized } from "./errors.ts";
 export interface Caller {
   ip: string;
   requestId: string;
+  clientRequestId?: string;
   method: string;
   path: string;
 }
 
 const TENANT_HINT = /^ocmu_([a-z0-9-]{1,32})_/;
+/** The identity of a request that presents no credential, or one that names nobody. */
+const NOBODY = "-";
 
 export function bearer(request: Request): string | null {
   const h = request.headers.get("authorization");
@@ -36,30 +40,36 @@ export function createAuth(core: Core) {
     }
   }
 
-  function guard(caller: Caller, hint: string | undefined): void {
-    const verdict = throttle.check(caller.ip, hint);
+  /**
+   * A failed attempt by `identity` from the caller's address. Blocked: 429, nothing counted or
+   * recorded. Otherwise counted; a trip is logged and — at most once per source per window —
+   * audited; then the one 401. `verified` says whether `identity` is an authenticated tenant (a
+   * denied cross-tenant call) or only what an unauthenticated request claimed, never its `tenant`.
+   */
+  function failed(caller: Caller, identity: string, verified: boolean): never {
+    const verdict = throttle.check(caller.ip, identity);
     if (verdict.blocked) {
-      throw new AppError("RATE_LIMITED", "too many failed authentication attempts; retry later", {
+      throw new AppError("RATE_LIMITED", verified ? "too many denied requests; retry later" : "too many failed authentication attempts; retry later", {
         headers: { "retry-after": String(verdict.retryAfterSeconds) },
         details: { retryAfterSeconds: verdict.retryAfterSeconds },
       });
     }
-  }
-
-  function failed(caller: Caller, hint: string | undefined): never {
-    const { tripped, blockSeconds } = throttle.fail(caller.ip, hint);
-    if (tripped.length > 0) {
-      log.warn("authentication failures tripped the throttle", { ip: caller.ip, tenant: hint, keys: tripped, blockSeconds });
-      audit({
-        actor: { kind: "system", id: "auth-throttle" },
-        action: "auth.throttle",
-        target: { type: "client", id: caller.ip },
-        tenant: hint && hint !== "admin" ? hint : undefined,
-        outcome: "denied",
-        requestId: caller.requestId,
-        src: { ip: caller.ip },
-        details: { keys: tripped, blockSeconds, path: caller.path },
-      });
+    const trip = throttle.fail(caller.ip, identity);
+    if (trip.tripped.length > 0) {
+      log.warn("authentication failures tripped the throttle", { ip: caller.ip, [verified ? "tenant" : "claimed"]: identity, keys: trip.tripped, blockSeconds: trip.blockSeconds, audited: trip.audit });
+      if (trip.audit) {
+        audit({
+          actor: { kind: "system", id: "auth-throttle" },
+          action: "auth.throttle",
+          target: { type: "client", id: caller.ip },
+          tenant: verified ? identity : undefined,
+          outcome: "denied",
+          requestId: caller.requestId,
+          clientRequestId: caller.clientRequestId,
+          src: { ip: caller.ip },
+          details: { keys: trip.tripped, blockSeconds: trip.blockSeconds, path: caller.path, ...(verified ? {} : { claimed: identity }), ...(trip.unaudited ? { unauditedTrips: trip.unaudited } : {}) },
+        });
+      }
     }
     throw unauthorized();
   }
@@ -67,7 +77,7 @@ export function createAuth(core: Core) {
   return {
     throttle,
 
-    /** A tenant's denied attempt (naming another tenant) counts against its (IP, tenant) budget. */
+    /** A tenant's denied attempt (naming another tenant) counts against its (address, tenant) budget. */
     denials(caller: Caller, tenantId: string) {
       return {
         blocked: () => {
@@ -76,9 +86,9 @@ export function createAuth(core: Core) {
         },
         count: () => {
           try {
-            failed(caller, tenantId);
+            failed(caller, tenantId, true);
           } catch {
-            // failed() always throws the 401 for the auth path; here only the counting matters
+            // only the counting matters here; the caller answers NOT_FOUND itself
           }
         },
       };
@@ -86,7 +96,6 @@ export function createAuth(core: Core) {
 
     /** Control plane: the admin key, from the config hash or OPENCLAW_ADMIN_KEY. */
     admin(request: Request, caller: Caller): Actor {
-      guard(caller, "admin");
       const presented = bearer(request);
       if (presented) {
         const check = verifyAdminKey(presented, core.adminDigests());
@@ -95,7 +104,7 @@ export function createAuth(core: Core) {
           return { kind: "admin", id: check.actorId! };
         }
         const asTenant = core.tokens.verify(presented);
-        if (asTenant.ok) {
+        if (asTenant.ok && !throttle.check(caller.ip, "admin").blocked) {
           audit({
             actor: { kind: "tenant", id: asTenant.actorId },
             action: "admin.access",
@@ -103,19 +112,18 @@ export function createAuth(core: Core) {
             tenant: asTenant.tenantId,
             outcome: "denied",
             requestId: caller.requestId,
+            clientRequestId: caller.clientRequestId,
             src: { ip: caller.ip },
             details: { reason: "tenant token used on the control plane" },
           });
         }
       }
-      return failed(caller, "admin");
+      return failed(caller, "admin", false);
     },
 
     /** Tenant surfaces: a tenant token of an active tenant. */
     tenant(request: Request, caller: Caller): { tenantId: string; actor: Actor } {
       const presented = bearer(request);
-      const hint = presented ? TENANT_HINT.exec(presented)?.[1] : undefined;
-      guard(caller, hint);
       if (presented) {
         const r = core.tokens.verify(presented);
         if (r.ok) {
@@ -123,7 +131,10 @@ export function createAuth(core: Core) {
           return { tenantId: r.tenantId, actor: { kind: "tenant", id: r.actorId } };
         }
       }
-      return failed(caller, hint);
+      // The identity is only what the token claims (attacker-chosen): it keys the throttle, and is
+      // recorded as `claimed`, never as the record's tenant.
+      const claimed = (presented && TENANT_HINT.exec(presented)?.[1]) || NOBODY;
+      return failed(caller, claimed, false);
     },
   };
 }

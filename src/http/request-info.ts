@@ -4,7 +4,10 @@ import type { Actor } from "../modules/audit/audit.record.ts";
 import type { Surface } from "./surface.ts";
 
 export interface RequestInfo {
+  /** Ours, always (never the client's). */
   requestId: string;
+  /** The client's own x-request-id, when it sent a plain one: kept for correlation, never trusted. */
+  clientRequestId?: string;
   ip: string;
   path: string;
   surface: Surface;
@@ -29,8 +32,22 @@ export function requestInfo(request: Request): RequestInfo {
 }
 
 /** The authenticated actor of an admin or tenant route (set by the surface's guard). */
-export function actorOf(request: Request): { actor: Actor; requestId: string; ip: string } {
+export function actorOf(request: Request): { actor: Actor; requestId: string; clientRequestId?: string; ip: string } {
   const info = requestInfo(request);
   if (!info.actor) throw new Error("route reached without an authenticated actor");
-  return { actor: info.actor, requestId: info.requestId, ip: info.ip };
+  return { actor: info.actor, requestId: info.requestId, clientRequestId: info.clientRequestId, ip: info.ip };
+}
+
+/**
+ * The path of a request, without trusting that its URL parses: an HTTP/1.0 request without a Host
+ * header reaches the gateway with a relative URL, which `new URL` refuses. `absolute` is false then.
+ */
+export function targetOf(request: Request): { pathname: string; absolute: boolean } {
+  const raw = request.url;
+  try {
+    return { pathname: new URL(raw).pathname, absolute: true };
+  } catch {
+    const path = raw.startsWith("/") ? raw.split(/[?#]/, 1)[0]! : "/";
+    return { pathname: path.slice(0, 2048), absolute: false };
+  }
 }

@@ -1,13 +1,12 @@
 // createApp(core): the one HTTP surface — health, control plane, docs, tenant RPC — behind one edge
 // that assigns request ids, resolves the client IP, applies limits and security headers, and turns
-// every error into its surface's envelope. startGateway() listens and handles reloads and shutdown.
-import fs from "node:fs";
-import path from "node:path";
+// every error into its surface's envelope. (gateway.ts listens, and handles reloads and shutdown.)
 import { Elysia } from "elysia";
 import type { Core } from "../core/core.ts";
-import type { Logger } from "../core/logger.ts";
 import { AppError, toAppError } from "../core/errors.ts";
-import { acceptRequestId, newRequestId } from "../lib/ids.ts";
+import { clientRequestId, newRequestId } from "../lib/ids.ts";
+import { findReservedKey, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
+import { formatKeyPath } from "../config/key-path.ts";
 import { auditRoutes } from "../modules/audit/audit.routes.ts";
 import { createRpcRegistry } from "../modules/rpc/methods.ts";
 import { rpcRoutes } from "../modules/rpc/rpc.routes.ts";
@@ -20,22 +19,11 @@ import { buildTrustList, resolveClientIp } from "./client-ip.ts";
 import { docsRoutes } from "./docs.routes.ts";
 import { errorResponse } from "./errors.ts";
 import { healthRoutes } from "./health.routes.ts";
-import { bodyLimit, checkDeclaredBody, checkHeaders, maxBodyLimit, readCapped } from "./limits.ts";
-import { requestInfo, setRequestInfo } from "./request-info.ts";
+import { bodyLimit, checkDeclaredBody, checkHeaders, readCapped } from "./limits.ts";
+import { requestInfo, setRequestInfo, targetOf, type RequestInfo } from "./request-info.ts";
 import { API_HEADERS, DOCS_CSP } from "./security-headers.ts";
 import { statusRoutes } from "./status.routes.ts";
 import { surfaceOf } from "./surface.ts";
-import { acquireGatewayLock } from "../core/gateway-lock.ts";
-import { startCheckpointer } from "../db/checkpointer.ts";
-import { removeStaleRunCgroups } from "../modules/sandbox/cgroups.ts";
-
-function tryTenant(request: Request): string | undefined {
-  try {
-    return requestInfo(request).tenantId;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface AppOptions {
   /** Socket peer address; tests inject one, the server asks Bun. */
@@ -84,23 +72,35 @@ export function createApp(core: Core, opts: AppOptions = {}) {
   const access = core.log.withTag("access");
   const finished = new WeakSet<Request>();
   /** Counts the request and writes its access-log line, once (early refusals skip Elysia's hooks). */
-  const finish = (request: Request, info: ReturnType<typeof requestInfo>, route: string, status: number) => {
+  const finish = (request: Request, info: RequestInfo, route: string, status: number) => {
     if (finished.has(request)) return;
     finished.add(request);
     const ms = info.startedAt === undefined ? 0 : performance.now() - info.startedAt;
     core.metrics.request(route, request.method, status, ms / 1000, info.tenantId);
-    if (core.config.gateway.accessLog) access.info("request", { requestId: info.requestId, method: request.method, route, status, ms: Math.round(ms * 10) / 10, tenant: info.tenantId, ip: info.ip });
+    if (core.config.gateway.accessLog) access.info("request", { requestId: info.requestId, clientRequestId: info.clientRequestId, method: request.method.slice(0, 32), route, status, ms: Math.round(ms * 10) / 10, tenant: info.tenantId, ip: info.ip });
   };
   /** An error answered in onRequest, before routing: its route is the surface's ("unrouted:<surface>"). */
   const early = (request: Request, res: Response): Response => {
     statusOf(request, res);
-    try {
-      const info = requestInfo(request);
-      finish(request, info, `unrouted:${info.surface}`, res.status);
-    } catch {
-      // no info
-    }
+    finish(request, infoOrFallback(request), `unrouted:${infoOrFallback(request).surface}`, res.status);
     return res;
+  };
+  /** The request's info; a request that failed before the edge set it gets a minimal one now. */
+  const infoOrFallback = (request: Request): RequestInfo => {
+    try {
+      return requestInfo(request);
+    } catch {
+      const { pathname } = targetOf(request);
+      const info = { requestId: newRequestId(), ip: "unknown", path: pathname, surface: surfaceOf(pathname), startedAt: performance.now() };
+      setRequestInfo(request, info);
+      return info;
+    }
+  };
+  /** A failure of the edge itself: one log line (no stack on stderr), an INTERNAL envelope with every header. */
+  const edgeFailure = (request: Request, err: unknown): Response => {
+    const info = infoOrFallback(request);
+    log.error("request failed at the edge", { requestId: info.requestId, error: err instanceof Error ? err.message : String(err) });
+    return early(request, errorResponse(new AppError("INTERNAL", "internal error"), info.surface, info.requestId));
   };
   let trustFor: readonly string[] | null = null;
   let trust = buildTrustList([]);
@@ -113,38 +113,52 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     return proxies.length ? trust : null;
   };
 
+  type EdgeSet = { headers: Record<string, string | number> };
+  /** Everything before routing: request id, client IP, limits, authentication. Returns a refusal or nothing. */
+  const admit = (request: Request, set: EdgeSet, server: { requestIP(r: Request): { address: string } | null } | null): Response | undefined => {
+    const { pathname, absolute } = targetOf(request);
+    const surface = surfaceOf(pathname);
+    const requestId = newRequestId();
+    const peer = opts.peerIp ? opts.peerIp(request) : server?.requestIP(request)?.address;
+    const ip = resolveClientIp(peer, request.headers.get("x-forwarded-for"), trustList());
+    const info: RequestInfo = { requestId, clientRequestId: clientRequestId(request.headers.get("x-request-id")), ip, path: pathname, surface, startedAt: performance.now() };
+    setRequestInfo(request, info);
+    // The routed chat path writes these headers into its own Response (so Elysia need not merge
+    // headers on the hot path); every other response gets them here, errors in errorResponse.
+    if (!(surface === "openai" && request.method === "POST")) {
+      Object.assign(set.headers, API_HEADERS);
+      set.headers["x-request-id"] = requestId;
+      if (surface === "docs") set.headers["content-security-policy"] = DOCS_CSP;
+    }
+    // Bun hands over an HTTP/1.0 request without a Host header with a relative URL: nothing downstream
+    // (routing included) may see one, so it is refused here, with the same headers and log line as any.
+    if (!absolute) return early(request, errorResponse(new AppError("BAD_REQUEST", "the request has no Host header"), surface, requestId));
+    const limitError = checkHeaders(request.headers, core.config) ?? checkDeclaredBody(request.headers, bodyLimit(core.config, surface));
+    if (limitError) return early(request, errorResponse(limitError, surface, requestId));
+    // Authenticate before any body is read or parsed: unauthenticated callers cost almost nothing.
+    try {
+      const caller = { ip, requestId, clientRequestId: info.clientRequestId, method: request.method, path: pathname };
+      if (surface === "control") {
+        if (pathname.startsWith("/admin/v1/") || pathname === "/metrics") info.actor = auth.admin(request, caller);
+      } else if (surface === "openai" || (surface === "rpc" && !(request.method === "GET" && pathname === "/rpc/openrpc.json"))) {
+        const who = auth.tenant(request, caller);
+        info.actor = who.actor;
+        info.tenantId = who.tenantId;
+        // (x-ratelimit-* headers: admission sets them on routed responses; see onError and /v1/models.)
+      }
+    } catch (err) {
+      return early(request, errorResponse(toAppError(err), surface, requestId));
+    }
+    return undefined;
+  };
+
   // normalize: false — unknown fields in a request are an error, not silently dropped.
   const app = new Elysia({ normalize: false })
     .onRequest(({ request, set, server }) => {
-      const url = new URL(request.url);
-      const surface = surfaceOf(url.pathname);
-      const requestId = acceptRequestId(request.headers.get("x-request-id"));
-      const peer = opts.peerIp ? opts.peerIp(request) : server?.requestIP(request)?.address;
-      const ip = resolveClientIp(peer, request.headers.get("x-forwarded-for"), trustList());
-      setRequestInfo(request, { requestId, ip, path: url.pathname, surface, startedAt: performance.now() });
-      // The routed chat path writes these headers into its own Response (so Elysia need not merge
-      // headers on the hot path); every other response gets them here, errors in errorResponse.
-      if (!(surface === "openai" && request.method === "POST")) {
-        Object.assign(set.headers, API_HEADERS);
-        set.headers["x-request-id"] = requestId;
-        if (surface === "docs") set.headers["content-security-policy"] = DOCS_CSP;
-      }
-      const limitError = checkHeaders(request.headers, core.config) ?? checkDeclaredBody(request.headers, bodyLimit(core.config, surface));
-      if (limitError) return early(request, errorResponse(limitError, surface, requestId));
-      // Authenticate before any body is read or parsed: unauthenticated callers cost almost nothing.
       try {
-        const info = requestInfo(request);
-        const caller = { ip, requestId, method: request.method, path: url.pathname };
-        if (surface === "control") {
-          if (url.pathname.startsWith("/admin/v1/") || url.pathname === "/metrics") info.actor = auth.admin(request, caller);
-        } else if (surface === "openai" || (surface === "rpc" && !(request.method === "GET" && url.pathname === "/rpc/openrpc.json"))) {
-          const who = auth.tenant(request, caller);
-          info.actor = who.actor;
-          info.tenantId = who.tenantId;
-          // (x-ratelimit-* headers: admission sets them on routed responses; see onError and /v1/models.)
-        }
+        return admit(request, set as EdgeSet, server);
       } catch (err) {
-        return early(request, errorResponse(toAppError(err), surface, requestId));
+        return edgeFailure(request, err);
       }
     })
     .onParse(async ({ request, contentType }) => {
@@ -154,37 +168,36 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       if (info.surface === "rpc") return text;
       if (text.trim() === "") return {};
       if (!/[/+]json\b/i.test(contentType)) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "request body must be application/json");
+      let parsed: unknown;
       try {
-        return JSON.parse(text) as unknown;
+        parsed = JSON.parse(text) as unknown;
       } catch (err) {
         throw new AppError("BAD_REQUEST", `request body is not valid JSON: ${(err as Error).message}`);
       }
+      // Control-plane bodies are merged into records: no reserved key names. (Chat bodies are
+      // forwarded to providers, never merged, and may legitimately carry such names in tool schemas.)
+      const reserved = info.surface === "openai" ? null : findReservedKey(parsed);
+      if (reserved) throw new AppError("INVALID_PARAMS", `body: "${formatKeyPath(reserved)}" ${RESERVED_KEY_MESSAGE}`);
+      return parsed;
     })
     .onError(({ request, code, error }) => {
-      let requestId: string;
-      let surface;
-      let pathname: string;
       try {
-        const info = requestInfo(request);
-        requestId = info.requestId;
-        surface = info.surface;
-        pathname = info.path;
-      } catch {
-        pathname = new URL(request.url).pathname;
-        requestId = newRequestId();
-        surface = surfaceOf(pathname);
+        const info = infoOrFallback(request);
+        const appError = fromElysia(code, error, request.method, info.path);
+        if (appError.code === "INTERNAL") log.error("request failed", { requestId: info.requestId, path: info.path, error: String(appError.cause ?? error) });
+        const res = statusOf(request, errorResponse(appError, info.surface, info.requestId));
+        // Tenants see their limits on every OpenAI-route response, refusals and errors included.
+        const tenantId = info.surface === "openai" ? info.tenantId : undefined;
+        if (tenantId) for (const [k, v] of Object.entries(core.quotaEngine.headers(tenantId))) if (!res.headers.has(k)) res.headers.set(k, v);
+        return res;
+      } catch (err) {
+        // The error handler must not fail: Elysia's fallback would be a bare 500 without our headers.
+        return edgeFailure(request, err);
       }
-      const appError = fromElysia(code, error, request.method, pathname);
-      if (appError.code === "INTERNAL") log.error("request failed", { requestId, path: pathname, error: String(appError.cause ?? error) });
-      const res = statusOf(request, errorResponse(appError, surface, requestId));
-      // Tenants see their limits on every OpenAI-route response, refusals and errors included.
-      const tenantId = surface === "openai" ? tryTenant(request) : undefined;
-      if (tenantId) for (const [k, v] of Object.entries(core.quotaEngine.headers(tenantId))) if (!res.headers.has(k)) res.headers.set(k, v);
-      return res;
     })
     // Metrics and the access log: one line per request, with its id, route template, status and time.
     .onAfterResponse((ctx) => {
-      let info: ReturnType<typeof requestInfo>;
+      let info: RequestInfo;
       try {
         info = requestInfo(ctx.request);
       } catch {
@@ -204,122 +217,4 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     .use(chatRoutes(core));
 
   return { app, auth, registry, state };
-}
-
-export interface GatewayHandle {
-  url: string;
-  port: number;
-  /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
-  stop(): Promise<void>;
-}
-
-/** Refuses to start with any broken tenant overlay, then listens. */
-/**
- * The sandbox self-test at start: each allowed mode is checked (bwrap: version, --disable-userns,
- * seccomp self-test, a live test sandbox; docker: engine, runtime, image). A mode that fails is
- * refused for every run with the reason logged here; the gateway itself still starts.
- */
-function checkSandboxes(core: Core, log: Logger): void {
-  const allowed = core.config.sandbox.allowedModes ?? ["bwrap"];
-  core.sandbox
-    .status({ docker: allowed.includes("docker") })
-    .then((s) => {
-      const stale = removeStaleRunCgroups(s.host.cgroups);
-      if (stale > 0) log.info(`removed ${stale} sandbox cgroup(s) left by an earlier process`);
-      for (const mode of allowed) {
-        const m = s.modes[mode];
-        if (m.usable) log.info(`sandbox mode ${mode} ready`, { limiter: mode === "bwrap" ? s.host.cgroups.limiter : "docker", runtime: mode === "docker" ? s.docker?.runtime : undefined });
-        else log.error(`sandbox mode ${mode} refused: ${m.reason}`);
-      }
-    })
-    .catch((err) => log.error("sandbox self-test failed", { error: err instanceof Error ? err.message : String(err) }));
-  if (allowed.includes("docker")) {
-    void core.sandbox
-      .reapOrphans()
-      .then((n) => n > 0 && log.warn(`killed ${n} sandbox container(s) left running by a previous gateway`))
-      .catch(() => {});
-  }
-}
-
-export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
-  const log = core.log.withTag("gateway");
-  const overlayErrors = core.overlays.checkAll(core.tenants.list().map((t) => t.tenantId));
-  if (overlayErrors.length > 0) {
-    throw new AppError("CONFIG_INVALID", `refusing to start: ${overlayErrors.length} tenant overlay(s) are invalid\n${overlayErrors.join("\n")}`);
-  }
-  const lock = acquireGatewayLock(core.home);
-  try {
-    core.audit.recover();
-    core.ledger.recoverInFlight();
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-  const { app, state } = createApp(core, opts);
-  const { host, port, limits } = core.config.gateway;
-  try {
-    // Bun's own cap is a backstop above every route's limit, so our 413 (with its envelope) answers first.
-    app.listen({ hostname: host, port, development: false, idleTimeout: limits.idleTimeoutSeconds, maxRequestBodySize: maxBodyLimit(core.config) * 2 });
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-  const server = app.server!;
-  const checkpointer = startCheckpointer(core.handle, log);
-  checkSandboxes(core, log);
-
-  // openclaw.json changes (admin-key rotate, edits) and SIGHUP reload the config in place. The file is
-  // polled once a second (a directory watch would also fire for every database write).
-  const reload = (why: string) => {
-    try {
-      core.reloadConfig();
-      log.info(`config reloaded (${why})`);
-    } catch (err) {
-      log.error(`config reload failed (${why}); keeping the running config`, { error: err instanceof Error ? err.message : String(err) });
-    }
-  };
-  const stampOf = () => {
-    const st = fs.statSync(core.configFile, { throwIfNoEntry: false });
-    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "missing";
-  };
-  let stamp = stampOf();
-  const poll = setInterval(() => {
-    const now = stampOf();
-    if (now !== stamp) {
-      stamp = now;
-      reload("file changed");
-    }
-  }, 1000);
-  poll.unref();
-  const onHup = () => {
-    reload("SIGHUP");
-    log.info("audit log reopened (SIGHUP)", { file: path.relative(core.home, core.audit.file) || core.audit.file });
-  };
-  process.on("SIGHUP", onHup);
-
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`;
-  log.info(`listening on ${url}`);
-  let stopped: Promise<void> | null = null;
-  return {
-    url,
-    port: server.port!,
-    stop() {
-      stopped ??= (async () => {
-        state.draining = true;
-        clearInterval(poll);
-        process.off("SIGHUP", onHup);
-        const grace = Bun.sleep(limits.shutdownGraceSeconds * 1000).then(() => "timeout" as const);
-        const result = await Promise.race([server.stop(false).then(() => "drained" as const), grace]);
-        if (result === "timeout") {
-          log.warn("shutdown grace period ended; closing remaining connections");
-          await server.stop(true);
-        }
-        await checkpointer.stop();
-        core.close();
-        lock.release();
-        log.info("stopped");
-      })();
-      return stopped;
-    },
-  };
 }

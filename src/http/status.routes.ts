@@ -8,6 +8,10 @@ export function statusRoutes(core: Core) {
     () => {
       const tenants = core.tenants.list();
       const head = core.audit.head();
+      const refused = tenants.flatMap((x) => {
+        const s = core.overlays.status(x.tenantId);
+        return s.state === "invalid" ? [{ tenantId: x.tenantId, reason: s.reason! }] : [];
+      });
       return {
         status: "ok" as const,
         version: core.version,
@@ -17,6 +21,8 @@ export function statusRoutes(core: Core) {
           total: tenants.length,
           active: tenants.filter((x) => x.status === "active").length,
           suspended: tenants.filter((x) => x.status === "suspended").length,
+          // Tenants whose config overlay is refused (and why): their overlay-dependent calls are refused.
+          overlaysRefused: refused,
         },
         database: { schemaVersion: core.handle.schemaVersion },
         audit: { file: core.audit.file, seq: head.seq, head: head.hash.slice(0, 12) },

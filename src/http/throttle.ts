@@ -1,6 +1,13 @@
-// Failed-authentication throttling, keyed by client IP and by (client IP, tenant). A key that fails
-// too often inside the window is blocked for a while, doubling on each repeat. Keys include the IP,
-// so failures from one client never lock a tenant out for its other clients.
+// Failed-authentication throttling. Failures are counted per (client address, presented identity) —
+// the tenant a token names, or "admin" on the control plane — and per address. A key that fails too
+// often inside the window is blocked for a while, doubling on each repeat.
+//
+// A block only ever refuses credentials that fail: the edge verifies first, and a credential that
+// verifies is served whatever the throttle says. So failures from one address (a NAT, a proxy not in
+// trustedProxies) never lock out the other tenants behind it, nor the tenant that was named: the
+// secrets are 128 random bits, and the throttle bounds the cost and the noise of failures, it does
+// not make a guessable secret safe. While a key is blocked its failures are answered 429 and are not
+// counted again, so a blocked source creates no new keys. Trip records are bounded per source.
 import type { Clock } from "../core/clock.ts";
 
 export interface ThrottleLimits {
@@ -19,9 +26,25 @@ interface Bucket {
   lastSeen: number;
 }
 
+interface SourceBucket extends Bucket {
+  /** When this source's last trip was audited, and how many trips went unaudited since. */
+  auditedAt: number;
+  unaudited: number;
+}
+
 export interface ThrottleVerdict {
   blocked: boolean;
   retryAfterSeconds: number;
+}
+
+export interface Trip {
+  /** The keys that just tripped: "ip" (the address) and/or "ip+identity". */
+  tripped: string[];
+  blockSeconds: number;
+  /** Whether this trip gets an audit record: at most one per source per window. */
+  audit: boolean;
+  /** Trips of this source since its last audited one that were not audited. */
+  unaudited: number;
 }
 
 const MAX_KEYS = 100_000;
@@ -35,39 +58,25 @@ export class AuthThrottle {
     private readonly clock: Clock,
   ) {}
 
-  private keys(ip: string, tenant: string | undefined): [string, number][] {
-    const l = this.limits();
-    const out: [string, number][] = [[`ip|${ip}`, l.perIpMaxFailures]];
-    if (tenant) out.push([`ipt|${ip}|${tenant}`, l.perIpTenantMaxFailures]);
-    return out;
-  }
-
-  check(ip: string, tenant?: string): ThrottleVerdict {
+  /** Is a failing credential from this address, presenting this identity, to be answered 429? */
+  check(ip: string, identity: string): ThrottleVerdict {
     if (this.buckets.size === 0) return NOT_BLOCKED; // the common case: nobody has failed recently
     const now = this.clock.now();
-    let until = 0;
-    const a = this.buckets.get(`ip|${ip}`);
-    if (a && a.blockedUntil > now) until = a.blockedUntil;
-    if (tenant) {
-      const b = this.buckets.get(`ipt|${ip}|${tenant}`);
-      if (b && b.blockedUntil > now) until = Math.max(until, b.blockedUntil);
-    }
+    const until = Math.max(this.buckets.get(sourceKey(ip))?.blockedUntil ?? 0, this.buckets.get(pairKey(ip, identity))?.blockedUntil ?? 0);
     return until > now ? { blocked: true, retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) } : NOT_BLOCKED;
   }
 
-  /** Counts a failure; returns the keys that just tripped (for the audit log). */
-  fail(ip: string, tenant?: string): { tripped: string[]; blockSeconds: number } {
+  /** Counts a failure of (address, identity); reports what tripped and whether to audit it. */
+  fail(ip: string, identity: string): Trip {
     const now = this.clock.now();
     const l = this.limits();
     const tripped: string[] = [];
     let blockSeconds = 0;
-    for (const [key, max] of this.keys(ip, tenant)) {
-      let b = this.buckets.get(key);
-      if (!b) {
-        if (this.buckets.size >= MAX_KEYS) this.evict(now);
-        b = { failures: 0, windowStart: now, blockedUntil: 0, strikes: 0, lastSeen: now };
-        this.buckets.set(key, b);
-      }
+    const source = this.bucket(sourceKey(ip), now, true) as SourceBucket;
+    for (const [key, b, max] of [
+      ["ip", source, l.perIpMaxFailures],
+      ["ip+identity", this.bucket(pairKey(ip, identity), now, false), l.perIpTenantMaxFailures],
+    ] as const) {
       if (now - b.windowStart > l.windowSeconds * 1000) {
         b.failures = 0;
         b.windowStart = now;
@@ -80,18 +89,37 @@ export class AuthThrottle {
         b.strikes++;
         b.failures = 0;
         b.windowStart = now;
-        tripped.push(key.startsWith("ipt|") ? "ip+tenant" : "ip");
+        tripped.push(key);
         blockSeconds = Math.max(blockSeconds, secs);
       }
     }
-    return { tripped, blockSeconds };
+    if (tripped.length === 0) return { tripped, blockSeconds, audit: false, unaudited: 0 };
+    if (now - source.auditedAt < l.windowSeconds * 1000) {
+      source.unaudited++;
+      return { tripped, blockSeconds, audit: false, unaudited: source.unaudited };
+    }
+    const unaudited = source.unaudited;
+    source.auditedAt = now;
+    source.unaudited = 0;
+    return { tripped, blockSeconds, audit: true, unaudited };
   }
 
-  /** A success clears the (IP, tenant) failures; the per-IP count keeps running. */
-  succeed(ip: string, tenant: string): void {
+  /** A success clears the (address, identity) failures, unless that pair is blocked. */
+  succeed(ip: string, identity: string): void {
     if (this.buckets.size === 0) return;
-    const b = this.buckets.get(`ipt|${ip}|${tenant}`);
-    if (b && b.blockedUntil <= this.clock.now()) this.buckets.delete(`ipt|${ip}|${tenant}`);
+    const key = pairKey(ip, identity);
+    const b = this.buckets.get(key);
+    if (b && b.blockedUntil <= this.clock.now()) this.buckets.delete(key);
+  }
+
+  private bucket(key: string, now: number, source: boolean): Bucket {
+    const found = this.buckets.get(key);
+    if (found) return found;
+    if (this.buckets.size >= MAX_KEYS) this.evict(now);
+    const b: Bucket = { failures: 0, windowStart: now, blockedUntil: 0, strikes: 0, lastSeen: now };
+    const created: Bucket | SourceBucket = source ? { ...b, auditedAt: -Infinity, unaudited: 0 } : b;
+    this.buckets.set(key, created);
+    return created;
   }
 
   private evict(now: number): void {
@@ -99,7 +127,11 @@ export class AuthThrottle {
     for (const [k, b] of this.buckets) {
       if (b.blockedUntil <= now && b.lastSeen < horizon) this.buckets.delete(k);
     }
-    // Still full: drop the oldest entries (Map iterates in insertion order).
+    // Still full: drop the oldest unblocked entries first, then the oldest (insertion order).
+    for (const [k, b] of this.buckets) {
+      if (this.buckets.size < MAX_KEYS * 0.9) return;
+      if (b.blockedUntil <= now) this.buckets.delete(k);
+    }
     for (const k of this.buckets.keys()) {
       if (this.buckets.size < MAX_KEYS * 0.9) break;
       this.buckets.delete(k);
@@ -110,3 +142,6 @@ export class AuthThrottle {
     return this.buckets.size;
   }
 }
+
+const sourceKey = (ip: string) => `ip|${ip}`;
+const pairKey = (ip: string, identity: string) => `ipi|${ip}|${identity}`;

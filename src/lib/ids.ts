@@ -31,9 +31,13 @@ export function newRequestId(): string {
   return `req_${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
-/** A client-supplied request id is echoed only when it is short and plain; anything else is replaced. */
-export function acceptRequestId(candidate: string | null | undefined): string {
-  return candidate && REQUEST_ID_PATTERN.test(candidate) ? candidate : newRequestId();
+/**
+ * A client's own `x-request-id`, kept beside ours only when it is short and plain (anything else is
+ * dropped). It is never used as the gateway's request id: that one is always ours, so a record's
+ * `requestId` cannot be chosen, repeated or made to collide by a client.
+ */
+export function clientRequestId(candidate: string | null | undefined): string | undefined {
+  return candidate && REQUEST_ID_PATTERN.test(candidate) ? candidate : undefined;
 }
 
 /** A tenant incarnation: 64 random bits as 16 lowercase hex digits (the form the 0004 migration mints too). */

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
+import { hoistGlobalOptions } from "../../src/cli/argv.ts";
 import { makeHome } from "../helpers/core.ts";
 
 const ROOT = path.join(import.meta.dir, "..", "..");
@@ -37,6 +38,29 @@ describe("openclaw CLI", () => {
     expect(fs.existsSync(path.join(home, "tenants", "acme"))).toBe(false);
   });
 
+  test("--home and --json work before the subcommand as well as after it", () => {
+    const home = makeHome();
+    const elsewhere = makeHome(); // OPENCLAW_HOME points here: --home must win wherever it is
+    expect(cli(elsewhere, ["--home", home, "tenants", "create", "acme"]).code).toBe(0);
+    for (const args of [
+      ["--home", home, "tenants", "list", "--json"],
+      ["--home", home, "--json", "tenants", "list"],
+      [`--home=${home}`, "--json", "tenants", "list"],
+      ["--json", "tenants", "--home", home, "list"],
+      ["tenants", "list", "--home", home, "--json"],
+    ]) {
+      const r = cli(elsewhere, args);
+      expect({ args, code: r.code, err: r.err }).toEqual({ args, code: 0, err: "" });
+      expect(JSON.parse(r.out).map((t: { tenantId: string }) => t.tenantId)).toEqual(["acme"]);
+    }
+    expect(cli(elsewhere, ["--home", home, "tenants", "show", "acme"]).out).toContain("Tenant:        acme");
+    expect(JSON.parse(cli(elsewhere, ["tenants", "list", "--json"]).out)).toEqual([]);
+    // Arguments after "--" belong to the command being run and are left alone.
+    expect(hoistGlobalOptions(["--home", "/h", "sandbox", "exec", "--tenant", "a", "--", "prog", "--json", "--home", "x"])).toEqual([
+      "sandbox", "exec", "--tenant", "a", "--home", "/h", "--", "prog", "--json", "--home", "x",
+    ]);
+  });
+
   test("--json errors are machine-readable too", () => {
     const home = makeHome();
     const r = cli(home, ["tenants", "show", "ghost", "--json"]);
@@ -60,9 +84,7 @@ describe("openclaw CLI", () => {
     const bad = cli(home, ["config", "check"], { P_KEY: "x" });
     expect(bad.code).toBe(1);
     expect(bad.err).toContain('tenants/acme/openclaw.json: "providers.p.apiKey" is admin-only');
-    const gw = cli(home, ["gateway", "--port", "0"], { P_KEY: "x" });
-    expect(gw.code).toBe(1);
-    expect(gw.err).toContain("refusing to start");
+    expect(bad.out).toContain("1 tenant overlay(s) are refused (the gateway still starts"); // see bad-overlay.test.ts
   });
 
   test("audit tail -n and --follow across a rotation", async () => {

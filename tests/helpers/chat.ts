@@ -2,7 +2,7 @@
 import OpenAI from "openai";
 import type { Clock } from "../../src/core/clock.ts";
 import type { Core } from "../../src/core/core.ts";
-import { startGateway, type GatewayHandle } from "../../src/http/server.ts";
+import { startGateway, type GatewayHandle } from "../../src/http/gateway.ts";
 import { startFakeProvider, type FakeProvider } from "../fake-provider/fake-provider.ts";
 import { createTenant, testCore } from "./core.ts";
 

@@ -5,7 +5,8 @@ import path from "node:path";
 import { readEnvironment } from "../../src/config/env.ts";
 import type { Clock } from "../../src/core/clock.ts";
 import { createCore, type Core } from "../../src/core/core.ts";
-import { silentLogger } from "../../src/core/logger.ts";
+import { silentLogger, type Logger } from "../../src/core/logger.ts";
+import { createConsola } from "consola";
 import { createApp } from "../../src/http/server.ts";
 import { rotateAdminKey } from "../../src/modules/admin-key/admin-key.service.ts";
 
@@ -19,12 +20,30 @@ export interface TestCoreOptions {
   config?: Record<string, unknown>;
   env?: Record<string, string>;
   clock?: Clock;
+  log?: Logger;
 }
 
 export function testCore(opts: TestCoreOptions = {}): Core {
   const home = opts.home ?? makeHome();
   if (opts.config) fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify(opts.config, null, 2), { mode: 0o600 });
-  return createCore({ home, env: readEnvironment({ ...opts.env }), clock: opts.clock, log: silentLogger() });
+  return createCore({ home, env: readEnvironment({ ...opts.env }), clock: opts.clock, log: opts.log ?? silentLogger() });
+}
+
+/** A logger that keeps every line as an object ({tag, msg, ...fields}), for tests that read the log. */
+export function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = createConsola({
+    level: 3,
+    reporters: [
+      {
+        log: (o) => {
+          const [msg, ...rest] = o.args;
+          lines.push({ tag: o.tag, level: o.type, msg, ...Object.assign({}, ...rest.filter((x) => x && typeof x === "object")) });
+        },
+      },
+    ],
+  });
+  return { log, lines };
 }
 
 export const operatorCtx = { actor: { kind: "operator" as const, id: "test" }, requestId: "req_test" };

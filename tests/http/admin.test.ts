@@ -42,7 +42,7 @@ describe("control plane", () => {
     expect(q.json.limits).toMatchObject({ requestsPerMinute: null, maxConcurrent: 8, tokensPerDay: 7 });
     expect(q.json.source).toMatchObject({ requestsPerMinute: "tenant", maxConcurrent: "default" });
     expect((await call("GET", "/admin/v1/tenants/acme/quota", { token: key })).json.day.resetsAt).toMatch(/T00:00:00.000Z$/);
-    expect((await call("GET", "/admin/v1/tenants/acme/config", { token: key })).json).toEqual({ config: {} });
+    expect((await call("GET", "/admin/v1/tenants/acme/config", { token: key })).json).toEqual({ config: {}, overlay: { state: "none" } });
 
     const audit = await call("GET", "/admin/v1/audit?tenant=acme&limit=3", { token: key });
     expect(audit.json.records.map((r: { action: string }) => r.action)).toEqual(["tenant.quota.set", "tenant.token.rotate", "tenant.resume"]);

@@ -97,7 +97,7 @@ describe("access log", () => {
     const access = lines.filter((l) => l.tag === "access");
     expect(access).toHaveLength(3);
     const byRoute = (r: string) => access.find((l) => l.route === r);
-    expect(byRoute("/admin/v1/tenants/:id")).toMatchObject({ msg: "request", requestId: "req-from-client-1", method: "GET", status: 200 });
+    expect(byRoute("/admin/v1/tenants/:id")).toMatchObject({ msg: "request", requestId: expect.stringMatching(/^req_[0-9a-f]{32}$/), clientRequestId: "req-from-client-1", method: "GET", status: 200 });
     expect(byRoute("/rpc")).toMatchObject({ status: 200, tenant: "acme" });
     expect(byRoute("unrouted:control")).toMatchObject({ status: 401, method: "GET" });
     expect(typeof byRoute("/rpc")!.ms).toBe("number");

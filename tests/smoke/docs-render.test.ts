@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { startGateway } from "../../src/http/server.ts";
+import { startGateway } from "../../src/http/gateway.ts";
 import { makeHome, testCore } from "../helpers/core.ts";
 
 const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));

@@ -8,10 +8,12 @@ const check = defineCommand({
   run: action<CommonArgs>((args) =>
     withCore(args, (core) => {
       const tenants = core.tenants.list().map((t) => t.tenantId);
-      const errors = core.overlays.checkAll(tenants);
-      const result = { ok: errors.length === 0, config: core.loaded.exists ? core.configFile : null, overlaysChecked: tenants.length, errors };
+      const refused = core.overlays.checkAll(tenants);
+      const errors = refused.map((r) => r.message);
+      const result = { ok: refused.length === 0, config: core.loaded.exists ? core.configFile : null, overlaysChecked: tenants.length, errors, refusedOverlays: refused };
       emit(args, result, () => {
         if (result.ok) line(`ok: ${core.loaded.exists ? "openclaw.json" : "no openclaw.json (defaults)"} and ${tenants.length} tenant overlay(s) are valid`);
+        else line(`openclaw.json is valid; ${refused.length} tenant overlay(s) are refused (the gateway still starts; those tenants' overlay-dependent calls are refused): ${refused.map((r) => r.tenantId).join(", ")}`);
       });
       if (!result.ok) throw new CliError(errors.join("\n"));
     }),

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { startGateway } from "../../http/server.ts";
+import { startGateway } from "../../http/gateway.ts";
 import { action, CliError, commonArgs, openCore, type CommonArgs } from "../context.ts";
 
 export default defineCommand({

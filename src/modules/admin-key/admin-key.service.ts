@@ -41,7 +41,7 @@ export function rotateAdminKey(deps: { configFile: string; audit: AuditLog }, ct
   const edits = modify(before, ["controlPlane", "apiKeyHash"], hashHex, { formattingOptions: { insertSpaces: true, tabSize: 2 } });
   const after = applyEdits(before, edits);
   deps.audit.transact(
-    { actor: ctx.actor, action: "admin_key.rotate", target: { type: "admin_key", id: "controlPlane" }, requestId: ctx.requestId, src: { ip: ctx.ip }, details: { next: keyId } },
+    { actor: ctx.actor, action: "admin_key.rotate", target: { type: "admin_key", id: "controlPlane" }, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, src: { ip: ctx.ip }, details: { next: keyId } },
     (onRollback) => {
       writeFileAtomic(deps.configFile, after);
       onRollback(() => (exists ? writeFileAtomic(deps.configFile, before) : fs.rmSync(deps.configFile, { force: true })));

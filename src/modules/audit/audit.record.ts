@@ -20,7 +20,10 @@ export interface AuditInput {
   /** The tenant the record concerns (for per-tenant queries). */
   tenant?: string;
   outcome?: Outcome;
+  /** The gateway's own id of the request (or CLI invocation); never a client's. */
   requestId: string;
+  /** A client's own x-request-id, kept for correlation only (see lib/ids.ts). */
+  clientRequestId?: string;
   src?: { ip?: string };
   details?: Record<string, unknown>;
 }
@@ -35,6 +38,7 @@ export interface AuditRecord {
   tenant?: string;
   outcome: Outcome;
   requestId: string;
+  clientRequestId?: string;
   src?: { ip?: string };
   details?: Record<string, unknown>;
   prev: string;
@@ -75,6 +79,7 @@ export function buildRecord(rawInput: AuditInput, seq: number, ts: number, prev:
     tenant: input.tenant,
     outcome: input.outcome ?? "ok",
     requestId: input.requestId,
+    clientRequestId: input.clientRequestId,
     src: input.src?.ip ? { ip: input.src.ip } : undefined,
     details: input.details,
     prev,

@@ -14,6 +14,7 @@ import type { Logger } from "../../core/logger.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { AuditEventTable, AuditFileTable } from "./audit.sql.ts";
 import { buildRecord, computeHash, GENESIS_HASH, recordLine, type AuditInput, type AuditRecord } from "./audit.record.ts";
+import { createVerifyAnchor } from "./audit.anchor.ts";
 
 export interface AuditDeps {
   handle: DbHandle;
@@ -268,15 +269,7 @@ export function createAuditLog(deps: AuditDeps) {
         .map((r) => JSON.parse(r.line) as AuditRecord);
     },
 
-    /** seq → hash for a range, for `audit verify` to compare the file with what was committed. */
-    hashesBetween(from: number, to: number): Map<number, string> {
-      const rows = db
-        .select({ seq: AuditEventTable.seq, hash: AuditEventTable.hash })
-        .from(AuditEventTable)
-        .where(and(gte(AuditEventTable.seq, from), lte(AuditEventTable.seq, to)))
-        .all();
-      return new Map(rows.map((r) => [r.seq, r.hash]));
-    },
+    ...createVerifyAnchor(handle, head),
   };
 }
 

@@ -1,6 +1,9 @@
 // `audit verify`: recomputes the hash chain across one or more files (oldest first, found by their
 // first seq), and compares it with the records committed to state.db when that anchor is given.
-// Edits, deletions, reorderings and truncations all fail, naming the first bad line.
+// Edits, deletions, reorderings and truncations all fail, naming the first bad line. With the live
+// log among the files, records missing before the first file are accepted only if they were rotated
+// away (written to a file before the one the writer last appended to), and then their committed
+// copies in state.db must verify from the start of the chain.
 import fs from "node:fs";
 import path from "node:path";
 import { canonicalJson } from "../../lib/canonical-json.ts";
@@ -9,6 +12,10 @@ import { computeHash, GENESIS_HASH, type AuditRecord } from "./audit.record.ts";
 export interface VerifyAnchor {
   head(): { seq: number; hash: string };
   hashesBetween(from: number, to: number): Map<number, string>;
+  /** The first seq of the file the writer last appended to (null: unknown). */
+  liveFileStart?(): number | null;
+  /** Committed records in a seq range, in order. */
+  committedLines?(from: number, to: number): { seq: number; hash: string; line: string }[];
 }
 
 export interface VerifyOptions {
@@ -33,6 +40,8 @@ export interface VerifyReport {
   lastHash: string | null;
   problem?: VerifyProblem;
   warnings: string[];
+  /** Records not in the files that were rotated away, and whose committed copies verify. */
+  rotatedAway?: { from: number; to: number };
 }
 
 const SEEN_LIMIT = 200_000;
@@ -75,6 +84,7 @@ export function verifyAuditFiles(files: string[], opts: VerifyOptions = {}): Ver
   const seen = new Map<number, string>();
   let lastSeq = 0;
   let lastHash: string | null = null;
+  let first: { file: string; line: number; prev: string } | null = null;
   let batch: { seq: number; hash: string; file: string; line: number }[] = [];
 
   const fail = (p: VerifyProblem): VerifyReport => ({ ...report, ok: false, problem: p, lastSeq: lastSeq || null, lastHash });
@@ -139,6 +149,7 @@ export function verifyAuditFiles(files: string[], opts: VerifyOptions = {}): Ver
         }
         if (rec.seq !== 1) report.warnings.push(`the chain starts at seq ${rec.seq}; earlier records are in files not given`);
         report.firstSeq = rec.seq;
+        first = { file, line: lineNo, prev: rec.prev };
       } else if (rec.seq <= lastSeq) {
         return fail({ file, line: lineNo, seq: rec.seq, message: `seq ${rec.seq} after seq ${lastSeq} (reordered or duplicated)` });
       } else if (rec.seq !== lastSeq + 1) {
@@ -174,6 +185,51 @@ export function verifyAuditFiles(files: string[], opts: VerifyOptions = {}): Ver
       });
     }
     if (lastSeq > head.seq) report.warnings.push(`records after seq ${head.seq} are not in state.db (a change was logged but not committed)`);
+    if (sawLive && first && report.firstSeq !== null && report.firstSeq > 1) {
+      const problem = checkRotatedAway(opts.anchor, report.firstSeq, first);
+      if (problem) return fail(problem);
+      report.warnings = report.warnings.filter((w) => !w.startsWith("the chain starts at seq"));
+      report.rotatedAway = { from: 1, to: report.firstSeq - 1 };
+    }
   }
   return report;
+}
+
+/**
+ * Records 1..firstSeq-1 are in none of the files. That is a deletion unless they were written to a
+ * file before the one the writer last appended to (rotated away, its file since removed); then each
+ * committed copy must verify and chain from the start to the files' first record.
+ */
+function checkRotatedAway(anchor: VerifyAnchor, firstSeq: number, first: { file: string; line: number; prev: string }): VerifyProblem | undefined {
+  const at = { file: first.file, line: first.line, seq: firstSeq };
+  const start = anchor.liveFileStart?.() ?? null;
+  const missing = `seq 1..${firstSeq - 1}`;
+  if (start === null || !anchor.committedLines) {
+    return { ...at, message: `the log starts at seq ${firstSeq}: records ${missing} are missing, and state.db cannot show they were rotated away` };
+  }
+  if (firstSeq > start) {
+    return { ...at, message: `the log starts at seq ${firstSeq}, but the live log began at seq ${start} (state.db): records ${start}..${firstSeq - 1} were removed, not rotated away` };
+  }
+  let prev = GENESIS_HASH;
+  let expect = 1;
+  const db = (seq: number, message: string): VerifyProblem => ({ file: "state.db", line: 0, seq, message: `committed copy of seq ${seq} (rotated away): ${message}` });
+  for (let from = 1; from < firstSeq; from += ANCHOR_BATCH) {
+    for (const row of anchor.committedLines(from, Math.min(firstSeq - 1, from + ANCHOR_BATCH - 1))) {
+      if (row.seq !== expect) return db(expect, "missing from state.db");
+      let rec: AuditRecord;
+      try {
+        rec = JSON.parse(row.line) as AuditRecord;
+      } catch {
+        return db(row.seq, "not valid JSON");
+      }
+      const { hash, ...body } = rec;
+      if (rec.seq !== row.seq || hash !== row.hash || canonicalJson(rec) !== row.line || computeHash(body) !== hash) return db(row.seq, "does not match its hash (edited)");
+      if (rec.prev !== prev) return db(row.seq, "prev does not match the record before it (chain broken)");
+      prev = hash;
+      expect++;
+    }
+  }
+  if (expect !== firstSeq) return db(expect, "missing from state.db");
+  if (first.prev !== prev) return { ...at, message: `prev does not match the committed copy of seq ${firstSeq - 1} (chain broken)` };
+  return undefined;
 }

@@ -120,6 +120,7 @@ export function createBackupService(deps: BackupDeps) {
     target: { type: "tenant", id: tenant },
     tenant,
     requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId,
     src: { ip: ctx.ip },
     details,
     outcome,

@@ -67,3 +67,10 @@ export type Overlay = Static<typeof OverlaySchema>;
 export function overlayJsonSchema(): Record<string, unknown> {
   return JSON.parse(JSON.stringify(OverlaySchema)) as Record<string, unknown>;
 }
+
+/** Whether a tenant's overlay is in force: none (no file), valid, or invalid with the reason. */
+export const OverlayStatusSchema = T.Object({
+  state: T.Union([T.Literal("none"), T.Literal("valid"), T.Literal("invalid")]),
+  reason: T.Optional(T.String({ description: "why the overlay is refused (its file and key paths); calls that depend on it are refused until it is fixed" })),
+});
+export type OverlayStatus = Static<typeof OverlayStatusSchema>;

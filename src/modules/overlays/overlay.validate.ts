@@ -7,6 +7,7 @@ import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
 import { parseEgressEntry, type EgressRule } from "../sandbox/egress/policy.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox.types.ts";
 import { OverlaySchema, type Overlay } from "./overlay.schema.ts";
+import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 
 type Schema = TSchema & { properties?: Record<string, TSchema>; patternProperties?: Record<string, TSchema>; anyOf?: TSchema[]; items?: TSchema };
 
@@ -64,6 +65,8 @@ export interface OverlayContext {
 
 export function overlayProblems(raw: unknown, ctx: OverlayContext): Problem[] {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return [{ path: [], message: "must be a JSON object" }];
+  const reserved = findReservedKey(raw);
+  if (reserved) return [{ path: reserved, message: RESERVED_KEY_MESSAGE }];
   const out: Problem[] = [];
   keyProblems(raw, OverlaySchema as Schema, GatewayConfigSchema as Schema, [], out);
   if (out.length > 0) return out;

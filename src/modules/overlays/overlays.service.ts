@@ -1,17 +1,22 @@
 // Tenant overlays: read (validated), written only through config.set / config.patch after the same
-// validation, atomically and with an audit record. A bad overlay on disk stops the gateway at start.
+// validation, atomically and with an audit record. An overlay that does not validate (edited on disk,
+// a path swapped for a link, a ceiling the operator lowered) is never applied in part and never
+// ignored: every call that depends on it is refused with the reason until the tenant (or operator)
+// fixes it; the tenant itself, and every other tenant, is still served.
 import fs from "node:fs";
 import path from "node:path";
 import type { GatewayConfig } from "../../config/schema.ts";
+import type { Logger } from "../../core/logger.ts";
 import { configError } from "../../config/load.ts";
 import { parseJsonc } from "../../config/jsonc.ts";
 import { AppError } from "../../core/errors.ts";
 import { writeFileAtomic } from "../../lib/fs-durable.ts";
+import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
 import { resolveInRoot } from "../paths/path-resolver.ts";
 import { tenantDir } from "../tenants/tenant-dirs.ts";
 import type { OpContext } from "../tenants/tenants.service.ts";
-import type { Overlay } from "./overlay.schema.ts";
+import type { Overlay, OverlayStatus } from "./overlay.schema.ts";
 import { overlayProblems } from "./overlay.validate.ts";
 
 export const OVERLAY_FILE = "openclaw.json";
@@ -21,10 +26,15 @@ export function overlayLabel(tenantId: string): string {
   return `tenants/${tenantId}/${OVERLAY_FILE}`;
 }
 
-/** RFC 7396 JSON merge patch: objects merge, null deletes, everything else replaces. */
+/**
+ * RFC 7396 JSON merge patch: objects merge, null deletes, everything else replaces. Objects are built
+ * without a prototype, so no key — "__proto__" included — can do anything but be a key (callers
+ * refuse reserved names before merging; this is the second line).
+ */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!patch || typeof patch !== "object" || Array.isArray(patch)) return patch;
-  const base: Record<string, unknown> = target && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const base = Object.create(null) as Record<string, unknown>;
+  if (target && typeof target === "object" && !Array.isArray(target)) for (const [k, v] of Object.entries(target)) base[k] = v;
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete base[k];
     else base[k] = mergePatch(base[k], v);
@@ -32,7 +42,9 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return base;
 }
 
-export function createOverlaysService(deps: { home: string; audit: AuditLog; config: () => GatewayConfig }) {
+type Verdict = { ok: true; overlay: Overlay; exists: boolean } | { ok: false; error: AppError };
+
+export function createOverlaysService(deps: { home: string; audit: AuditLog; config: () => GatewayConfig; log?: Logger }) {
   const { home, audit } = deps;
 
   function file(tenantId: string): { root: string; path: string; exists: boolean } {
@@ -62,9 +74,10 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
     }
   }
 
-  // Overlays are read on every routed request: keep each parsed one until its file changes. The file
-  // is re-checked at most every RECHECK_MS (writes through config.set drop the entry at once).
-  const cache = new Map<string, { stamp: string; config: GatewayConfig; overlay: Overlay; checkedAt: number }>();
+  // Overlays are read on every routed request: keep each verdict (valid or not) until its file or the
+  // gateway config changes. The file is re-checked at most every RECHECK_MS (writes through
+  // config.set drop the entry at once; checkAll re-validates from scratch).
+  const cache = new Map<string, { stamp: string; config: GatewayConfig; verdict: Verdict; checkedAt: number }>();
   const RECHECK_MS = 250;
 
   function stampOf(tenantId: string): string {
@@ -73,12 +86,56 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
     return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "none";
   }
 
+  function evaluate(tenantId: string): Verdict {
+    try {
+      const exists = stampOf(tenantId) !== "none";
+      return { ok: true, overlay: validate(tenantId, readRaw(tenantId)), exists };
+    } catch (err) {
+      if (err instanceof AppError) return { ok: false, error: err };
+      // An unreadable file (EACCES, EIO…) refuses the tenant's overlay-dependent calls, like an invalid one.
+      return { ok: false, error: new AppError("CONFIG_INVALID", `${overlayLabel(tenantId)}: cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`) };
+    }
+  }
+
+  /**
+   * The cached verdict, re-validated when the file or the gateway config changed (or `fresh`). Only
+   * the enforcement path (current) logs a change of verdict: checkAll's callers log what they found
+   * themselves, and operator views (CLI included) show it rather than log it.
+   */
+  function verdictOf(tenantId: string, fresh = false, logChange = false): Verdict {
+    const config = deps.config();
+    const now = performance.now();
+    const hit = cache.get(tenantId);
+    if (!fresh && hit && hit.config === config && now - hit.checkedAt < RECHECK_MS) return hit.verdict;
+    const stamp = stampOf(tenantId);
+    if (!fresh && hit && hit.stamp === stamp && hit.config === config) {
+      hit.checkedAt = now;
+      return hit.verdict;
+    }
+    const verdict = evaluate(tenantId);
+    if (logChange && !verdict.ok && (!hit || hit.verdict.ok)) {
+      deps.log?.error("tenant config overlay refused: the calls that depend on it are refused until it is fixed", { tenant: tenantId, reason: verdict.error.message });
+    } else if (logChange && verdict.ok && hit && !hit.verdict.ok) {
+      deps.log?.info("tenant config overlay valid again", { tenant: tenantId });
+    }
+    cache.set(tenantId, { stamp, config, verdict, checkedAt: now });
+    return verdict;
+  }
+
+  /** What a call that needs the overlay gets when it is invalid: the reason, and how to fix it. */
+  function refusal(error: AppError): AppError {
+    return new AppError("CONFIG_INVALID", `the tenant's config overlay is invalid, so calls that depend on it are refused until it is fixed (config.set or config.patch): ${error.message}`, {
+      details: error.details,
+    });
+  }
+
   function write(tenantId: string, value: unknown, ctx: OpContext, action: string): Overlay {
     const overlay = validate(tenantId, value);
+    const was = cache.get(tenantId)?.verdict;
     const text = `${JSON.stringify(overlay, null, 2)}\n`;
     if (Buffer.byteLength(text) > MAX_OVERLAY_BYTES) throw new AppError("CONFIG_INVALID", `${overlayLabel(tenantId)}: larger than ${MAX_OVERLAY_BYTES} bytes`);
     audit.transact(
-      { actor: ctx.actor, action, target: { type: "tenant.config", id: tenantId }, tenant: tenantId, requestId: ctx.requestId, src: { ip: ctx.ip }, details: { keys: Object.keys(overlay) } },
+      { actor: ctx.actor, action, target: { type: "tenant.config", id: tenantId }, tenant: tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, src: { ip: ctx.ip }, details: { keys: Object.keys(overlay) } },
       (onRollback) => {
         const f = file(tenantId);
         const previous = f.exists ? fs.readFileSync(f.path) : null;
@@ -88,6 +145,7 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
       },
     );
     cache.delete(tenantId);
+    if (was && !was.ok) deps.log?.info("tenant config overlay valid again", { tenant: tenantId });
     return overlay;
   }
 
@@ -97,20 +155,34 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
       return validate(tenantId, readRaw(tenantId));
     },
 
-    /** The overlay as load() returns it, cached until the file or the gateway config changes. */
+    /**
+     * The overlay as load() returns it, cached until the file or the gateway config changes. When it
+     * does not validate, throws CONFIG_INVALID with the reason: a call that depends on a tenant's
+     * overlay never runs with part of it, nor without it (which could widen what the tenant asked for).
+     */
     current(tenantId: string): Overlay {
-      const config = deps.config();
-      const now = performance.now();
-      const hit = cache.get(tenantId);
-      if (hit && hit.config === config && now - hit.checkedAt < RECHECK_MS) return hit.overlay;
-      const stamp = stampOf(tenantId);
-      if (hit && hit.stamp === stamp && hit.config === config) {
-        hit.checkedAt = now;
-        return hit.overlay;
+      const v = verdictOf(tenantId, false, true);
+      if (!v.ok) throw refusal(v.error);
+      return v.overlay;
+    },
+
+    /**
+     * Whether the tenant's overlay is in force, and if not, why (operator views). Re-validated now,
+     * so a path swapped since the last check shows here, and is refused from here on.
+     */
+    status(tenantId: string): OverlayStatus {
+      const v = verdictOf(tenantId, true);
+      if (!v.ok) return { state: "invalid", reason: v.error.message };
+      return { state: v.exists ? "valid" : "none" };
+    },
+
+    /** The overlay file as parsed, valid or not (the operator's view; null if it does not parse). */
+    raw(tenantId: string): unknown {
+      try {
+        return readRaw(tenantId);
+      } catch {
+        return null;
       }
-      const overlay = this.load(tenantId);
-      cache.set(tenantId, { stamp, config, overlay, checkedAt: now });
-      return overlay;
     },
 
     set(tenantId: string, value: unknown, ctx: OpContext): Overlay {
@@ -119,20 +191,22 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
 
     patch(tenantId: string, patch: unknown, ctx: OpContext): Overlay {
       if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new AppError("INVALID_PARAMS", "patch must be a JSON object (RFC 7396 merge patch)");
+      const reserved = findReservedKey(patch);
+      if (reserved) throw configError(overlayLabel(tenantId), [{ path: reserved, message: RESERVED_KEY_MESSAGE }]);
       return write(tenantId, mergePatch(readRaw(tenantId), patch), ctx, "tenant.config.patch");
     },
 
-    /** Validates every tenant's overlay; returns one message per broken file. */
-    checkAll(tenantIds: string[]): string[] {
-      const errors: string[] = [];
+    /**
+     * Re-validates every tenant's overlay from disk now (start, config reload, doctor, config check)
+     * and returns the invalid ones. Their calls are refused from then on; nothing else is affected.
+     */
+    checkAll(tenantIds: string[]): { tenantId: string; message: string }[] {
+      const invalid: { tenantId: string; message: string }[] = [];
       for (const id of tenantIds) {
-        try {
-          this.load(id);
-        } catch (err) {
-          errors.push(err instanceof Error ? err.message : String(err));
-        }
+        const v = verdictOf(id, true);
+        if (!v.ok) invalid.push({ tenantId: id, message: v.error.message });
       }
-      return errors;
+      return invalid;
     },
 
     path: (tenantId: string) => path.join(tenantDir(home, tenantId), OVERLAY_FILE),

@@ -3,6 +3,7 @@
 // Application errors carry the gateway's error code in data.code.
 import { toAppError, type AppError } from "../../core/errors.ts";
 import { formatKeyPath, pointerToParts } from "../../config/key-path.ts";
+import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 import type { RpcContext, RpcRegistry } from "./registry.ts";
 
 type Id = string | number | null;
@@ -46,10 +47,23 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: RpcContext): Pr
   if (!method) {
     return hasId ? errorResponse(id, { code: -32601, message: `Method not found: ${r.method.slice(0, 100)}`, data: { code: "NOT_FOUND" } }) : null;
   }
+  if (method.returnsSecret && !hasId) {
+    // Answered although it is a notification: silently dropping it would hide why nothing happened.
+    return errorResponse(null, {
+      code: -32600,
+      message: `Invalid Request: ${method.name} returns a secret shown only once, so it must be called with an "id" (as a notification its result would be lost); it was not run`,
+      data: { code: "BAD_REQUEST", method: method.name },
+    });
+  }
   if (Array.isArray(r.params)) {
     return hasId ? errorResponse(id, { code: -32602, message: "Invalid params: pass params by name (a JSON object)", data: { code: "INVALID_PARAMS" } }) : null;
   }
   const params = (r.params ?? {}) as Record<string, unknown>;
+  const reserved = findReservedKey(params);
+  if (reserved) {
+    const where = formatKeyPath(["params", ...reserved]);
+    return hasId ? errorResponse(id, { code: -32602, message: `Invalid params: ${where} ${RESERVED_KEY_MESSAGE}`, data: { code: "INVALID_PARAMS", param: where } }) : null;
+  }
   if (!method.check.Check(params)) {
     const first = [...method.check.Errors(params)][0];
     const where = first ? formatKeyPath(["params", ...pointerToParts(first.path)]) : "params";

@@ -12,6 +12,7 @@ export interface RpcContext {
   tenantId: string;
   actor: Actor;
   requestId: string;
+  clientRequestId?: string;
   ip?: string;
   /**
    * Denied attempts (naming another tenant) count like failed authentication: after too many from
@@ -28,6 +29,12 @@ export interface MethodDef<P extends TSchema = TSchema> {
   /** True when a `tenantId` param may name a tenant (the isolation suite drives these). */
   tenantScoped: boolean;
   mutates: boolean;
+  /**
+   * The result holds a secret shown only once (a new token). Such a method is refused as a
+   * notification or a batch item without an id — its result would be discarded, and with it the only
+   * copy of the secret — and is never run then.
+   */
+  returnsSecret?: true;
   /** Example params, used by the OpenRPC document and by the generated test suites. */
   example: Static<P>;
   handler(ctx: RpcContext, params: Static<P>): unknown | Promise<unknown>;
@@ -81,6 +88,7 @@ export class RpcRegistry {
             schema,
           })),
           result: { name: "result", schema: plain(m.result) },
+          ...(m.returnsSecret ? { "x-shown-once": true, description: "The result is shown only once: call it with an id; as a notification it is refused, not run." } : {}),
           examples: [{ name: "example", params: Object.entries(m.example as Record<string, unknown>).map(([name, value]) => ({ name, value })), result: { name: "result", value: null } }],
         };
       }),

@@ -15,12 +15,12 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
       "/rpc",
       async ({ request, body }) => {
         const info = requestInfo(request);
-        const caller = { ip: info.ip, requestId: info.requestId, method: "POST", path: "/rpc" };
+        const caller = { ip: info.ip, requestId: info.requestId, clientRequestId: info.clientRequestId, method: "POST", path: "/rpc" };
         // Authenticated at the edge, before the body was read.
         const tenantId = info.tenantId!;
         const actor = info.actor!;
         const text = typeof body === "string" ? body : await readCapped(request, bodyLimit(core.config, "rpc"));
-        const out = await dispatch(registry, text, { core, tenantId, actor, requestId: info.requestId, ip: info.ip, denials: auth.denials(caller, tenantId) });
+        const out = await dispatch(registry, text, { core, tenantId, actor, requestId: info.requestId, clientRequestId: info.clientRequestId, ip: info.ip, denials: auth.denials(caller, tenantId) });
         if (out === null) return new Response(null, { status: 204 });
         return new Response(out, { headers: { "content-type": "application/json; charset=utf-8" } });
       },

@@ -24,6 +24,7 @@ export function selfOnly(ctx: RpcContext, named: string | undefined, action: str
       tenant: ctx.tenantId,
       outcome: "denied",
       requestId: ctx.requestId,
+      clientRequestId: ctx.clientRequestId,
       src: { ip: ctx.ip },
       details: { reason: "cross-tenant" },
     });
@@ -34,5 +35,5 @@ export function selfOnly(ctx: RpcContext, named: string | undefined, action: str
 }
 
 export function opContext(ctx: RpcContext): OpContext {
-  return { actor: ctx.actor, requestId: ctx.requestId, ip: ctx.ip };
+  return { actor: ctx.actor, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, ip: ctx.ip };
 }

@@ -6,6 +6,7 @@ import { AppError } from "../../core/errors.ts";
 import { parseDuration } from "../../lib/duration.ts";
 import { actorOf } from "../../http/request-info.ts";
 import { QuotaPatchSchema, QuotaViewSchema } from "../quotas/quotas.model.ts";
+import { OverlayStatusSchema } from "../overlays/overlay.schema.ts";
 import { CreatedTenantSchema, CreateTenantSchema, IssuedTokenSchema, RotateTokenSchema, TenantViewSchema, UpdateTenantSchema } from "./tenants.model.ts";
 
 const Id = t.Object({ id: t.String({ maxLength: 64 }) });
@@ -25,7 +26,11 @@ export function tenantsRoutes(core: Core) {
       },
       { body: CreateTenantSchema, response: { 201: CreatedTenantSchema }, ...doc("tenants.create", "Create a tenant; the token is in the response, once") },
     )
-    .get("/:id", ({ params }) => core.tenants.get(params.id), { params: Id, response: TenantViewSchema, ...doc("tenants.get", "Show a tenant") })
+    .get("/:id", ({ params }) => ({ ...core.tenants.get(params.id), overlay: core.overlays.status(params.id) }), {
+      params: Id,
+      response: t.Composite([TenantViewSchema, t.Object({ overlay: OverlayStatusSchema })]),
+      ...doc("tenants.get", "Show a tenant, with whether its config overlay is in force (and if not, why)"),
+    })
     .patch("/:id", ({ params, body, request }) => core.tenants.update(params.id, body, actorOf(request)), {
       params: Id,
       body: UpdateTenantSchema,
@@ -75,8 +80,9 @@ export function tenantsRoutes(core: Core) {
       "/:id/config",
       ({ params }) => {
         core.tenants.get(params.id);
-        return { config: core.overlays.load(params.id) };
+        // The operator sees the file as it is, valid or not, with the reason it is refused.
+        return { config: core.overlays.raw(params.id), overlay: core.overlays.status(params.id) };
       },
-      { params: Id, ...doc("tenants.getConfig", "A tenant's config overlay") },
+      { params: Id, ...doc("tenants.getConfig", "A tenant's config overlay (as on disk, null if it does not parse) and whether it is in force") },
     );
 }

@@ -28,6 +28,7 @@ export const tenantsRpc = [
     result: T.Object({ tenantId: T.String(), token: T.String(), tokenPrefix: T.String(), graceUntil: T.Union([T.String(), T.Null()]) }),
     tenantScoped: true,
     mutates: true,
+    returnsSecret: true,
     example: { grace: "0" },
     handler: (ctx, p) => {
       const id = selfOnly(ctx, p.tenantId, "tenants.rotate");

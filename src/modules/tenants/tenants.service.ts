@@ -22,6 +22,8 @@ import type { TenantView } from "./tenants.model.ts";
 export interface OpContext {
   actor: Actor;
   requestId: string;
+  /** A client's own x-request-id (HTTP callers), recorded beside ours. */
+  clientRequestId?: string;
   ip?: string;
 }
 
@@ -99,6 +101,7 @@ export function createTenantsService(deps: TenantsDeps) {
     target: { type: "tenant", id },
     tenant: id,
     requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId,
     src: { ip: ctx.ip },
     details,
   });
@@ -227,7 +230,7 @@ export function createTenantsService(deps: TenantsDeps) {
         throw new AppError("INVALID_PARAMS", "grace must be between 0 and 30 days");
       }
       const { result } = audit.transact(
-        (r: IssuedToken & { previous: string[] }) => entry(ctx, "tenant.token.rotate", id, { grace: formatDuration(graceMs), previous: r.previous, next: r.actorId }),
+        (r: IssuedToken & { previous: string[]; ended: string[] }) => entry(ctx, "tenant.token.rotate", id, { grace: formatDuration(graceMs), previous: r.previous, ended: r.ended, next: r.actorId }),
         () => {
           mustRow(id);
           return tokens.rotate(id, graceMs);

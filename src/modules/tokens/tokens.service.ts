@@ -78,25 +78,27 @@ export function createTokensService(deps: { db: Db; clock: Clock; changes: Chang
 
     /**
      * Replaces the current token. With graceMs = 0 the old token stops working at once; otherwise it
-     * keeps working until now + graceMs. Call inside an audited transaction.
+     * keeps working until now + graceMs. A tenant has at most two live tokens — the new one and one in
+     * grace — so a rotation with grace while another token is still in grace ends that one at once
+     * (repeated rotations cannot pile up live tokens). Call inside an audited transaction.
      */
-    rotate(tenantId: string, graceMs: number): IssuedToken & { previous: string[] } {
+    rotate(tenantId: string, graceMs: number): IssuedToken & { previous: string[]; ended: string[] } {
       const now = clock.now();
       db.delete(TenantTokenTable)
         .where(and(eq(TenantTokenTable.tenantId, tenantId), lte(TenantTokenTable.expiresAt, now)))
         .run();
-      const old = tokensOf.all({ id: tenantId });
-      if (graceMs <= 0) {
-        db.delete(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).run();
-      } else {
+      // Newest first: the token being replaced is the one that may stay live in grace.
+      const old = tokensOf.all({ id: tenantId }).sort((a, b) => b.id - a.id);
+      const kept = graceMs > 0 ? old.slice(0, 1) : [];
+      const ended = graceMs > 0 ? old.slice(1) : old;
+      for (const row of ended) db.delete(TenantTokenTable).where(eq(TenantTokenTable.id, row.id)).run();
+      for (const row of kept) {
         const until = now + graceMs;
-        for (const row of old) {
-          const expiresAt = row.expiresAt === null ? until : Math.min(row.expiresAt, until);
-          db.update(TenantTokenTable).set({ expiresAt }).where(eq(TenantTokenTable.id, row.id)).run();
-        }
+        const expiresAt = row.expiresAt === null ? until : Math.min(row.expiresAt, until);
+        db.update(TenantTokenTable).set({ expiresAt }).where(eq(TenantTokenTable.id, row.id)).run();
       }
       const issued = insert(tenantId);
-      return { ...issued, previous: old.map((r) => hashPrefix(r.hash, "tok")) };
+      return { ...issued, previous: old.map((r) => hashPrefix(r.hash, "tok")), ended: ended.map((r) => hashPrefix(r.hash, "tok")) };
     },
 
     /** Removes every token hash of a tenant (delete). */

@@ -64,10 +64,42 @@ describe("JSON-RPC 2.0", () => {
 
   test("only notifications: 204 and no body; a notification still runs", async () => {
     const { core, send } = setup();
-    const r = await send(JSON.stringify([{ jsonrpc: "2.0", method: "tenants.rotate" }]));
+    const r = await send(JSON.stringify([{ jsonrpc: "2.0", method: "config.patch", params: { patch: { agent: { maxTokens: 100 } } } }]));
     expect(r.status).toBe(204);
     expect(r.text).toBe("");
-    expect(core.audit.query({ action: "tenant.token.rotate" })).toHaveLength(1);
+    expect(core.audit.query({ action: "tenant.config.patch" })).toHaveLength(1);
+    core.close();
+  });
+
+  test("a method that returns a one-time secret is refused as a notification, alone or in a batch, and not run", async () => {
+    const { core, token, send } = setup();
+    const alone = await send('{"jsonrpc":"2.0","method":"tenants.rotate","params":{"grace":"1h"}}');
+    expect(alone.status).toBe(200);
+    expect(alone.json).toMatchObject({ id: null, error: { code: -32600, data: { code: "BAD_REQUEST", method: "tenants.rotate" } } });
+    expect(alone.json.error.message).toContain('must be called with an "id"');
+    const batch = await send(JSON.stringify([{ jsonrpc: "2.0", method: "tenants.rotate" }, { jsonrpc: "2.0", id: 7, method: "health" }]));
+    expect(batch.json).toHaveLength(2);
+    expect(batch.json[0]).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(batch.json[1]).toMatchObject({ id: 7, result: { status: "ok" } });
+    // Nothing rotated: the token still works, and no rotation was recorded.
+    expect(core.tokens.verify(token).ok).toBe(true);
+    expect(core.tenants.get("acme").token.inGrace).toHaveLength(0);
+    expect(core.audit.query({ action: "tenant.token.rotate" })).toHaveLength(0);
+    // With an id (null included) it runs and the token comes back.
+    const called = await send('{"jsonrpc":"2.0","id":null,"method":"tenants.rotate"}');
+    expect(called.json.result.token).toMatch(/^ocmu_acme_/);
+    core.close();
+  });
+
+  test("every method whose result holds a token string declares returnsSecret", () => {
+    const { core, registry } = setup();
+    type S = { type?: string; properties?: Record<string, S>; anyOf?: S[]; allOf?: S[] };
+    const secretString = (s: S): boolean =>
+      Object.entries(s.properties ?? {}).some(([k, v]) => (/token|secret|key$/i.test(k) && v.type === "string") || secretString(v)) || [...(s.anyOf ?? []), ...(s.allOf ?? [])].some(secretString);
+    const flagged = registry.list().filter((m) => secretString(m.result as S)).map((m) => m.name);
+    expect(flagged).toContain("tenants.rotate");
+    for (const name of flagged) expect({ name, returnsSecret: registry.get(name)!.returnsSecret }).toEqual({ name, returnsSecret: true });
+    expect(registry.openrpc("test").methods).toContainEqual(expect.objectContaining({ name: "tenants.rotate", "x-shown-once": true }));
     core.close();
   });
 

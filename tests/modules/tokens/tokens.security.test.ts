@@ -34,3 +34,28 @@ describe("no plaintext secret on disk", () => {
     core.close();
   });
 });
+
+describe("live tokens are bounded", () => {
+  test("40 rotations with grace over RPC leave two live tokens: the newest and the one it replaced", async () => {
+    const core = testCore();
+    const tokens = [createTenant(core, "acme")];
+    const { rpc } = testApp(core);
+    for (let i = 0; i < 40; i++) {
+      const r = await rpc(tokens.at(-1)!, "tenants.rotate", { grace: "1h" });
+      expect(r.error).toBeUndefined();
+      tokens.push(r.result.token);
+    }
+    const live = tokens.filter((t) => core.tokens.verify(t).ok);
+    expect(live).toEqual(tokens.slice(-2));
+    expect(core.tenants.get("acme").token.inGrace).toHaveLength(1);
+    expect(core.handle.sqlite.query("SELECT count(*) AS n FROM tenant_tokens WHERE tenant_id = 'acme'").get()).toEqual({ n: 2 });
+    // The rotation that ended a token in grace says so in its audit record.
+    const last = core.audit.query({ action: "tenant.token.rotate", limit: 1 })[0]!;
+    expect((last.details!.ended as string[]).length).toBe(1);
+    // Without grace, only the new token is live.
+    const r = core.tenants.rotateToken("acme", 0, operatorCtx);
+    expect(tokens.filter((t) => core.tokens.verify(t).ok)).toEqual([]);
+    expect(core.tokens.verify(r.token).ok).toBe(true);
+    core.close();
+  });
+});

@@ -22,7 +22,8 @@ export default defineCommand({
       const report = verifyAuditFiles(files, { anchor: args["no-anchor"] ? undefined : core.audit, liveFile: core.audit.file });
       emit(args, report, () => {
         for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-        if (report.ok) line(`ok: ${report.records} records, seq ${report.firstSeq ?? "-"}..${report.lastSeq ?? "-"}, ${files.length} file(s), head ${report.lastHash?.slice(0, 12) ?? "-"}`);
+        const rotated = report.rotatedAway ? `; seq ${report.rotatedAway.from}..${report.rotatedAway.to} rotated away, their committed copies in state.db verify` : "";
+        if (report.ok) line(`ok: ${report.records} records, seq ${report.firstSeq ?? "-"}..${report.lastSeq ?? "-"}, ${files.length} file(s), head ${report.lastHash?.slice(0, 12) ?? "-"}${rotated}`);
       });
       if (!report.ok) {
         const p = report.problem!;

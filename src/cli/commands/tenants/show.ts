@@ -7,7 +7,7 @@ export default defineCommand({
   args: { ...commonArgs, id: { type: "positional", required: true, description: "tenant id" } },
   run: action<CommonArgs & { id: string }>((args) =>
     withCore(args, (core) => {
-      const t = core.tenants.get(args.id);
+      const t = { ...core.tenants.get(args.id), overlay: core.overlays.status(args.id) };
       emit(args, t, () => {
         line(`Tenant:        ${t.tenantId}`);
         if (t.displayName) line(`Display name:  ${t.displayName}`);
@@ -17,6 +17,7 @@ export default defineCommand({
         for (const g of t.token.inGrace) line(`               ${g.prefix} valid until ${g.expiresAt} (rotation grace)`);
         line(`Quota:         ${describeLimits(t.quota.limits)}`);
         line(`Directory:     ${core.tenants.dir(t.tenantId)}`);
+        line(`Overlay:       ${t.overlay.state === "invalid" ? `REFUSED — its overlay-dependent calls are refused until it is fixed:\n  ${t.overlay.reason!.replaceAll("\n", "\n  ")}` : t.overlay.state}`);
       });
     }),
   ),
