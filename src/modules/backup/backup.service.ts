@@ -27,6 +27,7 @@ import { checkEncryptionKey } from "./encryption.ts";
 import { applyState, dumpState } from "./state.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { deleteLocation, formatLocation, listPrefix, openSink, openSource, parseLocation, type Location } from "./storage.ts";
+import type { DiskGuard } from "../sandbox/disk.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 
 export interface BackupDeps {
@@ -43,6 +44,8 @@ export interface BackupDeps {
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
+  /** The tenant disk limits and the gateway's reserve, which a restore must fit. */
+  disk: Pick<DiskGuard, "restoreGuard" | "forget">;
 }
 
 export interface Progress {
@@ -124,7 +127,7 @@ export function createBackupService(deps: BackupDeps) {
 
   function limits() {
     const b = deps.config().backup;
-    return { maxBytes: b.maxRestoreBytes, maxEntries: b.maxRestoreEntries };
+    return { maxBytes: b.maxRestoreBytes, maxEntries: b.maxRestoreEntries, tenant: deps.disk.restoreGuard() };
   }
 
   /** The tenant-prefixed default key: `<prefix>tenants/<id>/<time>-<backupId>.tar.zst`. */
@@ -318,6 +321,7 @@ export function createBackupService(deps: BackupDeps) {
         const id = sandboxIdentity();
         if (id.viaStage) chownTree(path.join(tenantDir(home, to), "workspace"), id.uid, id.gid);
         deps.quotaEngine.forget(to);
+        deps.disk.forget(to);
         deps.metrics?.backup("restore", "ok");
         // Whatever the replaced tenant left in the trash goes now.
         fs.rmSync(path.join(tenantsRoot(home), ".trash"), { recursive: true, force: true });
