@@ -38,12 +38,12 @@ function unescape(s: string): string {
 }
 
 /** The mount holding `p`: the longest mount point above it on the same device (from mountinfo). */
-export function mountOf(p: string): MountInfo | null {
+export function mountOf(p: string, mountinfo?: string): MountInfo | null {
   let text: string;
   let real: string;
   let dev: bigint;
   try {
-    text = fs.readFileSync("/proc/self/mountinfo", "utf8");
+    text = mountinfo ?? fs.readFileSync("/proc/self/mountinfo", "utf8");
     real = fs.realpathSync(p);
     dev = fs.statSync(real, { bigint: true }).dev;
   } catch {
@@ -74,8 +74,8 @@ export interface FilesystemReport {
   projectQuota: { mounted: boolean; detail: string };
 }
 
-export function describeFilesystem(p: string): FilesystemReport {
-  const m = mountOf(p);
+export function describeFilesystem(p: string, mountinfo?: string): FilesystemReport {
+  const m = mountOf(p, mountinfo);
   let fsType = m?.fsType ?? "unknown";
   try {
     fsType = m?.fsType || FS_TYPES[fs.statfsSync(p).type] || fsType;

@@ -7,6 +7,7 @@
 // the tree. Runs on the disk worker thread (disk-usage.worker.ts), or inline when a caller must
 // answer synchronously.
 import fs from "node:fs";
+import { workerSpecifier } from "../../lib/worker.ts";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 /** Linux O_PATH (x86_64 and aarch64): a descriptor that names an inode without opening it. */
@@ -160,4 +161,45 @@ export function measureTree(root: string, caps: TreeCaps): TreeUsage {
     fs.closeSync(rootFd);
   }
   return { bytes, entries, stoppedBy, detail, ms: Math.round(performance.now() - started) };
+}
+
+/** The disk worker thread (disk-usage.worker.ts): walks queued one at a time, off the main thread. */
+export class DiskWorker {
+  private worker: Worker | null = null;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve(u: TreeUsage): void; reject(e: Error): void }>();
+
+  constructor(private readonly onError: (message: string) => void) {}
+
+  walk(root: string, caps: TreeCaps): Promise<TreeUsage> {
+    const w = this.worker ?? this.start();
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, root, caps });
+    });
+  }
+
+  private start(): Worker {
+    const w = new Worker(workerSpecifier("modules/sandbox/disk-usage.worker.ts"));
+    w.unref();
+    w.addEventListener("message", (ev: MessageEvent<{ id: number; usage?: TreeUsage; error?: string }>) => {
+      const p = this.pending.get(ev.data.id);
+      this.pending.delete(ev.data.id);
+      if (ev.data.usage) p?.resolve(ev.data.usage);
+      else p?.reject(new Error(ev.data.error ?? "measurement failed"));
+    });
+    w.addEventListener("error", (e) => {
+      this.onError(String(e.message));
+      for (const p of this.pending.values()) p.reject(new Error("the disk worker failed"));
+      this.pending.clear();
+      this.worker = null;
+    });
+    return (this.worker = w);
+  }
+
+  close(): void {
+    this.worker?.terminate();
+    this.worker = null;
+  }
 }

@@ -11,14 +11,14 @@ import fs from "node:fs";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
-import { workerSpecifier } from "../../lib/worker.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
-import { tenantDir, tenantsRoot } from "../tenants/tenant-dirs.ts";
-import { describeFilesystem, freeSpace, sameFilesystem, type FilesystemReport, type FreeSpace } from "./disk-fs.ts";
-import { measureTree, type TreeCaps, type TreeUsage } from "./disk-usage.ts";
+import { tenantDir } from "../tenants/tenant-dirs.ts";
+import { createReserve, MiB, mib, type DiskLimits, type DiskStatus } from "./disk-reserve.ts";
+import { DiskWorker, measureTree, type TreeCaps, type TreeUsage } from "./disk-usage.ts";
 import { DEFAULT_LIMITS, type KilledReason } from "./sandbox.types.ts";
 
-const MiB = 1024 * 1024;
+export type { DiskLimits, DiskStatus };
+
 /** How often the free space is checked while runs are live (a statfs: microseconds). */
 const TICK_MS = 100;
 /** A tenant's directory is walked again no sooner than this, or 3× its last walk (≤ 25% of the worker). */
@@ -26,11 +26,6 @@ const MIN_MEASURE_GAP_MS = 200;
 const MEASURE_GAP_FACTOR = 3;
 /** A kept measurement is trusted this long when no run of the tenant is live. */
 const MAX_AGE_MS = 5 * 60_000;
-
-export interface DiskLimits {
-  bytes: number;
-  inodes: number;
-}
 
 interface Measured extends TreeUsage {
   at: number;
@@ -53,8 +48,6 @@ export interface RunGuard {
   end(): void;
 }
 
-const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
-
 export function createDiskGuard(deps: { home: string; config: () => GatewayConfig; overlays: OverlaysService; log: Logger; stateFiles?: string[] }) {
   const { home, log } = deps;
   const cache = new Map<string, Measured>();
@@ -64,48 +57,14 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
   const runs = new Map<object, LiveRun>();
   const nextMeasure = new Map<string, number>();
   let timer: ReturnType<typeof setInterval> | null = null;
-  let worker: Worker | null = null;
-  let seq = 0;
-  const pending = new Map<number, { resolve(u: TreeUsage): void; reject(e: Error): void }>();
-  let lastReserveWarning = 0;
-
-  const fsPath = () => (fs.existsSync(tenantsRoot(home)) ? tenantsRoot(home) : home);
+  const worker = new DiskWorker((error) => log.error("disk worker failed", { error }));
+  const reserve = createReserve(deps);
 
   function limits(tenantId: string): DiskLimits {
     const c = deps.config();
     const ceiling = { ...DEFAULT_LIMITS, ...c.sandbox.limits };
     const overlay = deps.overlays.current(tenantId).sandbox?.limits ?? {};
     return { bytes: Math.min(ceiling.diskMb, overlay.diskMb ?? Infinity) * MiB, inodes: Math.min(ceiling.inodes, overlay.inodes ?? Infinity) };
-  }
-
-  function reserve(): DiskLimits {
-    const g = deps.config().gateway;
-    return { bytes: g.diskReserveMb * MiB, inodes: g.diskReserveInodes };
-  }
-
-  function belowReserve(f: FreeSpace, addBytes = 0, addInodes = 0): boolean {
-    const r = reserve();
-    return f.bytes - addBytes < r.bytes || f.inodes - addInodes < r.inodes;
-  }
-
-  function warnReserve(f: FreeSpace, what: string): void {
-    const now = Date.now();
-    if (now - lastReserveWarning < 10_000) return;
-    lastReserveWarning = now;
-    const r = reserve();
-    log.warn(`free space under the reserve: ${what}`, { freeBytes: f.bytes, freeInodes: f.inodes, reserveBytes: r.bytes, reserveInodes: r.inodes, path: fsPath() });
-  }
-
-  /** Tenants are told only that writes are paused: the host's free space is not theirs to see. */
-  function reserveError(): AppError {
-    return new AppError("UNAVAILABLE", "the gateway is short of disk space: file writes and sandbox runs are paused until the operator frees some", { headers: { "retry-after": "60" } });
-  }
-
-  function checkReserve(addBytes: number, addInodes: number, what: string): void {
-    const f = freeSpace(fsPath());
-    if (!belowReserve(f, addBytes, addInodes)) return;
-    warnReserve(f, what);
-    throw reserveError();
   }
 
   function dirIno(tenantId: string): number {
@@ -123,31 +82,6 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     return m;
   }
 
-  function walkOnWorker(root: string, caps: TreeCaps): Promise<TreeUsage> {
-    if (!worker) {
-      const w = new Worker(workerSpecifier("modules/sandbox/disk-usage.worker.ts"));
-      w.unref();
-      w.addEventListener("message", (ev: MessageEvent<{ id: number; usage?: TreeUsage; error?: string }>) => {
-        const p = pending.get(ev.data.id);
-        pending.delete(ev.data.id);
-        if (ev.data.usage) p?.resolve(ev.data.usage);
-        else p?.reject(new Error(ev.data.error ?? "measurement failed"));
-      });
-      w.addEventListener("error", (e) => {
-        log.error("disk worker failed", { error: String(e.message) });
-        for (const p of pending.values()) p.reject(new Error("the disk worker failed"));
-        pending.clear();
-        worker = null;
-      });
-      worker = w;
-    }
-    const id = ++seq;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker!.postMessage({ id, root, caps });
-    });
-  }
-
   /** A walk that cannot finish (a permission the gateway cannot fix) counts as over the limit. */
   function unreadable(err: unknown): TreeUsage {
     return { bytes: 0, entries: 0, stoppedBy: "unreadable", detail: err instanceof Error ? err.message : String(err), ms: 0 };
@@ -158,7 +92,8 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     if (running) return running;
     const ino = dirIno(tenantId);
     sinceMeasure.set(tenantId, { bytes: 0, entries: 0 });
-    const p = walkOnWorker(tenantDir(home, tenantId), capsFor(limits(tenantId)))
+    const p = worker
+      .walk(tenantDir(home, tenantId), capsFor(limits(tenantId)))
       .catch(unreadable)
       .then((u) => store(tenantId, u, ino))
       .finally(() => {
@@ -211,39 +146,41 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
   }
 
   function tick(): void {
-    let f: FreeSpace | null = null;
+    let f: ReturnType<typeof reserve.free> | null = null;
     try {
-      f = freeSpace(fsPath());
+      f = reserve.free();
     } catch (err) {
       log.warn("cannot read the free space of the tenants' filesystem", { error: String(err) });
     }
-    if (f && belowReserve(f)) {
-      warnReserve(f, "killing every live sandbox run");
+    if (f && reserve.below(f)) {
+      reserve.warn(f, "killing every live sandbox run");
       for (const run of runs.values()) kill(run, "disk-reserve");
       return;
     }
     const now = Date.now();
     for (const tenantId of new Set([...runs.values()].map((r) => r.tenantId))) {
       if (inflight.has(tenantId) || now < (nextMeasure.get(tenantId) ?? 0)) continue;
-      void measure(tenantId).then((m) => {
-        nextMeasure.set(tenantId, Date.now() + Math.max(MIN_MEASURE_GAP_MS, MEASURE_GAP_FACTOR * m.ms));
-        const lim = limits(tenantId);
-        const why = overBy(m, lim);
-        if (!why) return;
-        const live = liveRuns(tenantId).filter((r) => !r.reason);
-        if (live.length) log.warn("sandbox run killed: the tenant's directory is over its disk limit", { tenant: tenantId, ...usageDetails(m, lim), stoppedBy: m.stoppedBy });
-        for (const run of live) kill(run, "disk-limit");
-      }).catch((err) => log.error("disk watchdog check failed", { tenant: tenantId, error: String(err) }));
+      Promise.resolve()
+        .then(() => measure(tenantId))
+        .then((m) => {
+          nextMeasure.set(tenantId, Date.now() + Math.max(MIN_MEASURE_GAP_MS, MEASURE_GAP_FACTOR * m.ms));
+          const lim = limits(tenantId);
+          if (!overBy(m, lim)) return;
+          const live = liveRuns(tenantId).filter((r) => !r.reason);
+          if (live.length) log.warn("sandbox run killed: the tenant's directory is over its disk limit", { tenant: tenantId, ...usageDetails(m, lim), stoppedBy: m.stoppedBy });
+          for (const run of live) kill(run, "disk-limit");
+        })
+        .catch((err) => log.error("disk watchdog check failed", { tenant: tenantId, error: String(err) }));
     }
   }
 
   return {
     limits,
-    reserve,
+    reserve: reserve.amount,
 
     /** Refuses a write of `addBytes` and `addEntries` new names into the tenant's directory that would not fit. */
     admitWrite(tenantId: string, addBytes: number, addEntries: number): void {
-      checkReserve(addBytes, addEntries, "a file write was refused");
+      reserve.check(addBytes, addEntries, "a file write was refused");
       const m = fresh(tenantId) ?? measureSync(tenantId);
       const lim = limits(tenantId);
       const over = overBy(m, lim);
@@ -286,7 +223,7 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
      * under the reserve. The returned signal is aborted when the run must be killed.
      */
     async beginRun(tenantId: string, outer?: AbortSignal): Promise<RunGuard> {
-      checkReserve(0, 0, "a sandbox run was refused");
+      reserve.check(0, 0, "a sandbox run was refused");
       const m = fresh(tenantId) ?? (await measure(tenantId));
       const lim = limits(tenantId);
       const over = overBy(m, lim);
@@ -314,7 +251,9 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
             // What the run left is measured now, so the next write or run need not wait for it.
             const m = cache.get(tenantId);
             if (m) m.stale = true;
-            void measure(tenantId).catch(() => {});
+            Promise.resolve()
+              .then(() => measure(tenantId))
+              .catch((err) => log.warn("could not measure a tenant's directory after a run", { tenant: tenantId, error: String(err) }));
           }
           if (runs.size === 0 && timer) {
             clearInterval(timer);
@@ -324,35 +263,8 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
       };
     },
 
-    /**
-     * A checker for a restore into `tenantId`: called before each entry of the tenant's directory is
-     * written, with its size; refuses past the gateway's ceilings (the overlay that could lower them
-     * is part of what is being restored) or under the reserve.
-     */
-    restoreGuard(): (e: { size: number; dir: boolean }) => void {
-      const c = { ...DEFAULT_LIMITS, ...deps.config().sandbox.limits };
-      const lim = { bytes: c.diskMb * MiB, inodes: c.inodes };
-      let bytes = 0;
-      let entries = 0;
-      let sinceCheck = Infinity;
-      return (e) => {
-        const alloc = Math.ceil(Math.max(e.size, 1) / 4096) * 4096;
-        bytes += alloc;
-        entries++;
-        if (bytes > lim.bytes || entries > lim.inodes) {
-          throw new AppError("QUOTA_EXCEEDED", `the archive's tenant directory is larger than a tenant may hold (${mib(lim.bytes)} and ${lim.inodes} files and directories: sandbox.limits.diskMb and .inodes)`);
-        }
-        sinceCheck += alloc;
-        if (sinceCheck >= 16 * MiB || entries % 1024 === 0) {
-          sinceCheck = 0;
-          const f = freeSpace(fsPath());
-          if (belowReserve(f, alloc + 16 * MiB, 1024)) {
-            warnReserve(f, "a restore was refused");
-            throw new AppError("UNAVAILABLE", "the restore would take the gateway's filesystem under its reserve (gateway.diskReserveMb / diskReserveInodes)");
-          }
-        }
-      };
-    },
+    /** A checker for one restore into a tenant's directory (see disk-reserve.ts). */
+    restoreGuard: reserve.restoreGuard,
 
     /** The tenant's usage and limits as last measured (measured now if nothing recent is kept). */
     async view(tenantId: string) {
@@ -367,42 +279,14 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     },
 
     /** What `doctor` and `sandbox status` show: the mechanism, the filesystem, the reserve. */
-    status(): DiskStatus {
-      const p = fsPath();
-      const f = freeSpace(p);
-      const c = { ...DEFAULT_LIMITS, ...deps.config().sandbox.limits };
-      const state = deps.stateFiles ?? [home];
-      return {
-        mechanism: "watchdog",
-        detail:
-          "files.write and restore are checked before writing; sandbox runs are watched (free space every 100 ms, the tenant's directory every 200 ms or more) and killed past a limit; inside sandboxes fallocate is refused and no file may grow past the tenant's limit",
-        filesystem: describeFilesystem(p),
-        sharedWithState: state.some((s) => sameFilesystem(p, s)),
-        free: f,
-        reserve: reserve(),
-        belowReserve: belowReserve(f),
-        ceilings: { diskMb: c.diskMb, inodes: c.inodes },
-      };
-    },
+    status: (): DiskStatus => reserve.status(),
 
     close(): void {
       if (timer) clearInterval(timer);
       timer = null;
-      worker?.terminate();
-      worker = null;
+      worker.close();
     },
   };
-}
-
-export interface DiskStatus {
-  mechanism: "watchdog";
-  detail: string;
-  filesystem: FilesystemReport;
-  sharedWithState: boolean;
-  free: FreeSpace;
-  reserve: DiskLimits;
-  belowReserve: boolean;
-  ceilings: { diskMb: number; inodes: number };
 }
 
 export type DiskGuard = ReturnType<typeof createDiskGuard>;
