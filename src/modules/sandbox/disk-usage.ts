@@ -61,7 +61,8 @@ function reopenReadable(parentFd: number, name: string): number | null {
     const st = fs.fstatSync(p);
     if (!st.isDirectory() || (typeof process.getuid === "function" && st.uid !== process.getuid())) return null;
     fs.chmodSync(at(p), (st.mode & 0o7777) | 0o700);
-    return fs.openSync(at(p), DIR_FLAGS);
+    // Through the pinned descriptor's own /proc link (O_NOFOLLOW would refuse that link itself).
+    return fs.openSync(at(p), O_RDONLY | O_DIRECTORY);
   } catch {
     return null;
   } finally {

@@ -56,6 +56,8 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
   const sinceMeasure = new Map<string, { bytes: number; entries: number }>();
   const runs = new Map<object, LiveRun>();
   const nextMeasure = new Map<string, number>();
+  /** Bumped by invalidate(): a measurement that began before it is kept as stale. */
+  const generation = new Map<string, number>();
   let timer: ReturnType<typeof setInterval> | null = null;
   const worker = new DiskWorker((error) => log.error("disk worker failed", { error }));
   const reserve = createReserve(deps);
@@ -75,9 +77,10 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     return { maxBytes: lim.bytes, maxEntries: lim.inodes };
   }
 
-  function store(tenantId: string, u: TreeUsage, ino: number): Measured {
+  function store(tenantId: string, u: TreeUsage, ino: number, gen: number): Measured {
     const extra = sinceMeasure.get(tenantId) ?? { bytes: 0, entries: 0 };
-    const m: Measured = { ...u, bytes: u.bytes + extra.bytes, entries: u.entries + extra.entries, at: Date.now(), dirIno: ino, stale: false };
+    const stale = (generation.get(tenantId) ?? 0) !== gen;
+    const m: Measured = { ...u, bytes: u.bytes + extra.bytes, entries: u.entries + extra.entries, at: Date.now(), dirIno: ino, stale };
     cache.set(tenantId, m);
     return m;
   }
@@ -91,17 +94,24 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     const running = inflight.get(tenantId);
     if (running) return running;
     const ino = dirIno(tenantId);
+    const gen = generation.get(tenantId) ?? 0;
     sinceMeasure.set(tenantId, { bytes: 0, entries: 0 });
     const p = worker
       .walk(tenantDir(home, tenantId), capsFor(limits(tenantId)))
       .catch(unreadable)
-      .then((u) => store(tenantId, u, ino))
+      .then((u) => store(tenantId, u, ino, gen))
       .finally(() => {
         inflight.delete(tenantId);
         sinceMeasure.delete(tenantId);
       });
     inflight.set(tenantId, p);
     return p;
+  }
+
+  /** A measurement that began after the last invalidate(): an in-flight older one is waited out first. */
+  async function measureFresh(tenantId: string): Promise<Measured> {
+    const m = await measure(tenantId);
+    return m.stale ? measure(tenantId) : m;
   }
 
   function liveRuns(tenantId: string): LiveRun[] {
@@ -117,13 +127,14 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
 
   function measureSync(tenantId: string): Measured {
     const ino = dirIno(tenantId);
+    const gen = generation.get(tenantId) ?? 0;
     let u: TreeUsage;
     try {
       u = measureTree(tenantDir(home, tenantId), capsFor(limits(tenantId)));
     } catch (err) {
       u = unreadable(err);
     }
-    return store(tenantId, u, ino);
+    return store(tenantId, u, ino, gen);
   }
 
   function overBy(m: Measured, lim: DiskLimits): string | null {
@@ -209,13 +220,14 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
 
     /** The tenant's directory changed in a way not recorded (delete, restore): measure it again. */
     invalidate(tenantId: string): void {
+      generation.set(tenantId, (generation.get(tenantId) ?? 0) + 1);
       const m = cache.get(tenantId);
       if (m) m.stale = true;
     },
 
     /** Makes sure a recent measurement is kept (off the main thread), so a later check is cheap. */
     async prepare(tenantId: string): Promise<void> {
-      if (!fresh(tenantId)) await measure(tenantId);
+      if (!fresh(tenantId)) await measureFresh(tenantId);
     },
 
     /**
@@ -224,7 +236,7 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
      */
     async beginRun(tenantId: string, outer?: AbortSignal): Promise<RunGuard> {
       reserve.check(0, 0, "a sandbox run was refused");
-      const m = fresh(tenantId) ?? (await measure(tenantId));
+      const m = fresh(tenantId) ?? (await measureFresh(tenantId));
       const lim = limits(tenantId);
       const over = overBy(m, lim);
       if (over) throw new AppError("QUOTA_EXCEEDED", `the tenant's directory is over its disk limit: ${over}; delete files (files.delete) before running`, { details: usageDetails(m, lim) });
