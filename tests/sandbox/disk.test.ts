@@ -57,7 +57,7 @@ function duBytes(dir: string): number {
 function emptyWorkspace(w: SandboxWorld, tenant: string): void {
   const ws = w.workspace(tenant);
   for (const name of fs.readdirSync(ws)) fs.rmSync(path.join(ws, name), { recursive: true, force: true });
-  w.core.disk.invalidate(tenant);
+  w.core.disk?.invalidate(tenant);
 }
 
 for (const m of MODES) {
@@ -169,7 +169,7 @@ describe("the reserve: the gateway's own state never starves", () => {
 
       // Once the operator frees space, tenants write again.
       for (const name of fs.readdirSync(w.workspace("alpha"))) fs.rmSync(path.join(w.workspace("alpha"), name), { force: true });
-      w.core.disk.invalidate("alpha");
+      w.core.disk?.invalidate("alpha");
       expect((await rpc(w.alpha, "files.write", { path: "small.txt", content: "x" })).error).toBeUndefined();
     }, 60_000);
   }

@@ -51,7 +51,7 @@ describe("files.write within the tenant's disk limit", () => {
   test("the limit covers the whole tenant directory, not only the workspace", async () => {
     const w = world({ diskMb: 4 });
     fs.writeFileSync(path.join(w.core.tenants.dir("alpha"), "sessions", "big.jsonl"), Buffer.alloc(4 * MiB, 1));
-    w.core.disk.invalidate("alpha");
+    w.core.disk?.invalidate("alpha");
     const r = await w.rpc(w.alpha, "files.write", { path: "x.txt", content: "x" });
     expect(r.error.data.code).toBe("QUOTA_EXCEEDED");
     expect(r.error.message).toContain("over its disk limit");
