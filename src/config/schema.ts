@@ -15,6 +15,12 @@ const GatewaySection = T.Object(
       default: [],
       description: "IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed",
     }),
+    diskReserveMb: T.Integer({
+      minimum: 0,
+      default: 1024,
+      description: "MiB kept free on the tenants' filesystem for the gateway's own state: below it, tenant writes are refused and sandbox runs killed",
+    }),
+    diskReserveInodes: T.Integer({ minimum: 0, default: 10_000, description: "free inodes kept for the gateway's own state, like diskReserveMb" }),
     limits: T.Object(
       {
         adminBodyBytes: PositiveInt(65_536, { maximum: 16 * 1024 * 1024 }),
@@ -122,6 +128,8 @@ export const SandboxLimits = T.Object(
     timeoutSeconds: T.Optional(T.Integer({ minimum: 1 })),
     tmpfsMb: T.Optional(T.Integer({ minimum: 1 })),
     outputBytes: T.Optional(T.Integer({ minimum: 1 })),
+    diskMb: T.Optional(T.Integer({ minimum: 1, description: "MiB the tenant's directory (workspace included) may hold" })),
+    inodes: T.Optional(T.Integer({ minimum: 1, description: "names (files, directories, links) the tenant's directory may hold" })),
   },
   strict,
 );

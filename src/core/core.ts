@@ -24,6 +24,7 @@ import { createLedger, type Ledger } from "../modules/usage/ledger.ts";
 import { createUsageService, type UsageService } from "../modules/usage/usage.service.ts";
 import { createSandboxService, type SandboxService } from "../modules/sandbox/sandbox.service.ts";
 import { sandboxIdentity } from "../modules/sandbox/host.ts";
+import { createDiskGuard, type DiskGuard } from "../modules/sandbox/disk.ts";
 import { createFilesService, type FilesService } from "../modules/files/files.service.ts";
 import { createBackupService, type BackupService } from "../modules/backup/backup.service.ts";
 import { createMetrics, type Metrics } from "../modules/metrics/metrics.ts";
@@ -61,6 +62,8 @@ export interface Core {
   readonly quotaEngine: QuotaEngine;
   readonly chat: ReturnType<typeof createChatService>;
   readonly sandbox: SandboxService;
+  /** Per-tenant disk limits and the gateway's disk reserve. */
+  readonly disk: DiskGuard;
   readonly files: FilesService;
   readonly backups: BackupService;
   readonly metrics: Metrics;
@@ -138,9 +141,10 @@ export function createCore(opts: CoreOptions = {}): Core {
     // Read (or made) on the first routed request, so CLI commands never create it.
     identity: createProviderIdentity(() => (gatewaySecret ??= loadGatewaySecret(home)), tenants.incarnation),
   });
-  const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics });
-  const files = createFilesService({ home, identity: sandboxIdentity });
-  const backups = createBackupService({ home, version: VERSION, schemaVersion: handle.schemaVersion, config: getConfig, handle, audit, tenants, tokens, quotaEngine, ledger, clock, log: log.withTag("backup"), metrics });
+  const disk = createDiskGuard({ home, config: getConfig, overlays, log: log.withTag("disk"), stateFiles: [home, path.dirname(auditFile)] });
+  const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics, disk });
+  const files = createFilesService({ home, identity: sandboxIdentity, disk });
+  const backups = createBackupService({ home, version: VERSION, schemaVersion: handle.schemaVersion, config: getConfig, handle, audit, tenants, tokens, quotaEngine, ledger, clock, log: log.withTag("backup"), metrics, disk });
   emptyTrash(home);
 
   let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
@@ -175,6 +179,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     quotaEngine,
     chat,
     sandbox,
+    disk,
     files,
     backups,
     metrics,
@@ -207,6 +212,7 @@ export function createCore(opts: CoreOptions = {}): Core {
       loaded = next;
     },
     close() {
+      disk.close();
       ledger.close();
       handle.close();
     },

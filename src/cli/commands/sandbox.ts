@@ -75,6 +75,8 @@ const exec = defineCommand({
     else {
       if (result.stdoutTruncated || result.stderrTruncated) process.stderr.write(`openclaw: output truncated at the tenant's limit\n`);
       if (result.timedOut) process.stderr.write(`openclaw: killed after the ${timeoutSeconds ?? "configured"}-second timeout\n`);
+      if (result.killedReason === "disk-limit") process.stderr.write(`openclaw: killed: the tenant's directory went past its disk limit (sandbox.limits.diskMb / inodes)\n`);
+      if (result.killedReason === "disk-reserve") process.stderr.write(`openclaw: killed: free space fell under the gateway's reserve (gateway.diskReserveMb / diskReserveInodes)\n`);
     }
     process.exit(result.exitCode ?? 1);
   }),
@@ -95,17 +97,22 @@ const imageBuild = defineCommand({
 });
 
 const status = defineCommand({
-  meta: { name: "status", description: "What this host offers the sandboxes: bwrap, seccomp, limits, Docker and gVisor" },
+  meta: { name: "status", description: "What this host offers the sandboxes: bwrap, seccomp, limits, disk limits and the reserve, Docker and gVisor" },
   args: { ...commonArgs },
   run: action<CommonArgs>((args) =>
     withCore(args, async (core) => {
       const s = await core.sandbox.status({ refresh: true, docker: true });
-      emit(args, s, () => {
+      const d = core.disk.status();
+      emit(args, { ...s, disk: d }, () => {
         line(`bwrap: ${s.modes.bwrap.usable ? "usable" : `unavailable (${s.modes.bwrap.reason})`}${s.host.bwrap.version ? ` — bubblewrap ${s.host.bwrap.version}` : ""}`);
         line(`docker: ${s.modes.docker.usable ? "usable" : `unavailable (${s.modes.docker.reason})`}${s.docker?.serverVersion ? ` — engine ${s.docker.serverVersion}, runtimes ${Object.keys(s.docker.runtimes).join(", ")}` : ""}`);
         line(`seccomp: ${s.host.seccomp.ok ? `self-test passed (${s.host.seccomp.instructions} instructions, ${s.host.arch})` : `self-test FAILED: ${s.host.seccomp.failures.join("; ")}`}`);
         line(`limits: ${s.host.cgroups.limiter} — ${s.host.cgroups.note}`);
         line(`identity: sandboxed code runs as host uid ${s.host.identity.uid}${s.host.identity.viaStage ? " (the gateway is root)" : ""}`);
+        line(
+          `disk: ${d.mechanism} — per tenant ${d.ceilings.diskMb} MiB and ${d.ceilings.inodes} names; reserve ${Math.floor(d.reserve.bytes / 1048576)} MiB and ${d.reserve.inodes} inodes` +
+            ` (${Math.floor(d.free.bytes / 1048576)} MiB free${d.belowReserve ? ", UNDER THE RESERVE: tenant writes are refused" : ""}); ${d.filesystem.projectQuota.detail}`,
+        );
       });
     }),
   ),

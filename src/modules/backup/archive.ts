@@ -54,6 +54,8 @@ export interface Manifest extends ArchiveHeader {
 export interface RestoreLimits {
   maxBytes: number;
   maxEntries: number;
+  /** Called before each entry of the tenant's directory is written; throws to refuse the archive. */
+  tenant?: (e: { size: number; dir: boolean }) => void;
 }
 
 const noop = () => {};
@@ -489,6 +491,7 @@ export async function extractArchive(opts: {
     const top = segs[0]!;
     const allowedTop = top === "tenant" || (top === "state" && segs.length === 2 && type === "file" && (STATE_TABLES as readonly string[]).includes(segs[1]!.replace(/\.jsonl$/, "")) && segs[1]!.endsWith(".jsonl"));
     if (!allowedTop) throw refuse(`entry ${JSON.stringify(key)} is outside the tenant (not tenant/…, state/<table>.jsonl or the format's own files)`);
+    if (top === "tenant" && segs.length > 1) opts.limits.tenant?.({ size, dir: type === "directory" });
     // Nothing may be written below an entry that was a file (the mkdir below would also refuse it).
     const abs = path.join(opts.into, ...segs);
     const parentKey = segs.slice(0, -1).join("/");

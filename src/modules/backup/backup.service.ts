@@ -28,6 +28,7 @@ import { checkEncryptionKey } from "./encryption.ts";
 import { applyState, dumpState } from "./state.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { deleteLocation, formatLocation, listPrefix, openSink, openSource, parseLocation, type Location } from "./storage.ts";
+import type { DiskGuard } from "../sandbox/disk.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { createBackupSlots } from "./backup-slots.ts";
 import { BACKUP_ID_META, objectNotOurs, overCaps } from "./retention.ts";
@@ -47,6 +48,8 @@ export interface BackupDeps {
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
+  /** The tenant disk limits and the gateway's reserve, which a restore must fit. */
+  disk: Pick<DiskGuard, "restoreGuard" | "forget">;
 }
 
 export interface Progress {
@@ -144,7 +147,7 @@ export function createBackupService(deps: BackupDeps) {
 
   function limits() {
     const b = deps.config().backup;
-    return { maxBytes: b.maxRestoreBytes, maxEntries: b.maxRestoreEntries };
+    return { maxBytes: b.maxRestoreBytes, maxEntries: b.maxRestoreEntries, tenant: deps.disk.restoreGuard() };
   }
 
   /** The tenant's current incarnation (it exists: callers looked it up first). */
@@ -377,6 +380,7 @@ export function createBackupService(deps: BackupDeps) {
         const id = sandboxIdentity();
         if (id.viaStage) chownTree(path.join(tenantDir(home, to), "workspace"), id.uid, id.gid);
         deps.quotaEngine.forget(to);
+        deps.disk.forget(to);
         deps.metrics?.backup("restore", "ok");
         // Whatever the replaced tenant left in the trash goes now.
         fs.rmSync(path.join(tenantsRoot(home), ".trash"), { recursive: true, force: true });

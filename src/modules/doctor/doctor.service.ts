@@ -85,6 +85,27 @@ async function sandboxChecks(core: Core, add: Add): Promise<void> {
       add(`gVisor runtime ${name}`, missing.length ? "warn" : "ok", missing.length ? `runtimeArgs lack ${missing.join(" and ")} (see README: sandboxes)` : `runtimeArgs ${args.join(" ")}`);
     }
   }
+  diskCheck(core, add);
   const { openat2Available } = await import("../../lib/openat2.ts");
   add("file tools", openat2Available() ? "ok" : "fail", openat2Available() ? "openat2 available (race-free workspace access)" : "openat2 is missing (Linux 5.6+ needed); files.* refuse to run");
+}
+
+const mib = (b: number) => `${Math.floor(b / (1024 * 1024))} MiB`;
+
+/** Which disk-limit mechanism is active, the reserve, and whether the disk is under it now. */
+function diskCheck(core: Core, add: Add): void {
+  const d = core.disk.status();
+  const reserve = `reserve ${mib(d.reserve.bytes)} and ${d.reserve.inodes} inodes (gateway.diskReserveMb / diskReserveInodes)`;
+  const free = `${mib(d.free.bytes)} and ${d.free.inodes} inodes free`;
+  if (d.belowReserve) {
+    add("disk", "fail", `${free} on ${d.filesystem.mountPoint ?? d.filesystem.path}, under the ${reserve}: tenant file writes and sandbox runs are refused until space is freed`);
+    return;
+  }
+  const tight = d.free.bytes - d.reserve.bytes < d.ceilings.diskMb * 1024 * 1024;
+  add(
+    "disk",
+    tight ? "warn" : "ok",
+    `limits enforced by the gateway (${d.mechanism}): each tenant's directory holds at most ${d.ceilings.diskMb} MiB and ${d.ceilings.inodes} names (sandbox.limits.diskMb / inodes); ${reserve}; ${free}` +
+      `${tight ? " — one tenant at its limit would reach the reserve" : ""}; ${d.filesystem.projectQuota.detail}${d.sharedWithState ? "" : "; the tenants' filesystem is not the one holding state.db and audit.log"}`,
+  );
 }

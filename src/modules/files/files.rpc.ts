@@ -54,7 +54,7 @@ export const filesRpc = [
   }),
   defineMethod({
     name: "files.write",
-    summary: `Writes a file in the calling tenant's workspace (at most ${FILES_LIMITS.maxWriteBytes} bytes). mode: overwrite (atomic replace, default), create (fails if it exists) or append.`,
+    summary: `Writes a file in the calling tenant's workspace (at most ${FILES_LIMITS.maxWriteBytes} bytes). mode: overwrite (atomic replace, default), create (fails if it exists) or append. Refused with QUOTA_EXCEEDED past the tenant's disk limits.`,
     params: T.Object(
       {
         tenantId: SelfTenantId,
@@ -70,8 +70,11 @@ export const filesRpc = [
     tenantScoped: true,
     mutates: true,
     example: { path: "notes.txt", content: "hello\n" },
-    handler: (ctx, p) => {
+    handler: async (ctx, p) => {
       const id = selfOnly(ctx, p.tenantId, "files.write");
+      // Measure the tenant's directory off the main thread if nothing recent is kept, so the write's
+      // disk check below is a lookup.
+      await ctx.core.disk.prepare(id);
       return ctx.core.files.write(id, p.path, decode(p.content, p.encoding), { mode: p.mode, mkdirs: p.mkdirs });
     },
   }),

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import { AppError } from "../../core/errors.ts";
 import { Openat2Error, openat2Available, openBeneath } from "../../lib/openat2.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
+import { allocated, type DiskGuard } from "../sandbox/disk.ts";
 import type { SandboxIdentity } from "../sandbox/sandbox.types.ts";
 import { tenantDir } from "../tenants/tenant-dirs.ts";
 
@@ -72,7 +73,7 @@ function translate(err: unknown, userPath: string): never {
   throw err;
 }
 
-export function createFilesService(deps: { home: string; identity: () => SandboxIdentity }) {
+export function createFilesService(deps: { home: string; identity: () => SandboxIdentity; disk: Pick<DiskGuard, "admitWrite" | "recordWrite" | "invalidate"> }) {
   function requireOpenat2() {
     if (!openat2Available()) throw new AppError("UNAVAILABLE", "file tools need openat2 (Linux 5.6 or later); this kernel does not have it");
   }
@@ -195,6 +196,8 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
       if (data.length > FILES_LIMITS.maxWriteBytes) throw new AppError("PAYLOAD_TOO_LARGE", `content is larger than ${FILES_LIMITS.maxWriteBytes} bytes`);
       const { segments, leaf } = split(userPath, false);
       const mode = opts.mode ?? "overwrite";
+      // The tenant's disk limit and the gateway's reserve: nothing is written past either.
+      deps.disk.admitWrite(tenantId, 0, 0);
       return withRoot(tenantId, (root) => {
         // Walk (and with mkdirs, create) the parents. Each is opened beneath the workspace root, so links
         // on the way may be followed only while they stay inside it.
@@ -208,6 +211,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
               next = openBeneath(root, prefix, O_RDONLY | O_DIRECTORY);
             } catch (err) {
               if (!(err instanceof Openat2Error && err.code === "ENOENT" && opts.mkdirs)) translate(err, userPath);
+              deps.disk.admitWrite(tenantId, 4096, 1);
               try {
                 fs.mkdirSync(fdPath(dirFd, parents[i]!), { mode: 0o700 });
               } catch (mkErr) {
@@ -215,6 +219,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
               }
               next = openBeneath(dirFd, parents[i]!, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
               own(next);
+              deps.disk.recordWrite(tenantId, fs.fstatSync(next).blocks * 512, 1);
             }
             fs.closeSync(dirFd);
             dirFd = next;
@@ -223,6 +228,9 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
           if (existing?.isSymbolicLink()) throw new PathError("final_symlink", userPath, `path ${shown(userPath)} is a symbolic link; links are not followed`);
           if (existing?.isDirectory()) throw new AppError("CONFLICT", `${shown(userPath)} is a directory`);
           if (existing && !existing.isFile()) throw new AppError("INVALID_PARAMS", `${shown(userPath)} is not a regular file`);
+          const before = existing ? existing.blocks * 512 : 0;
+          const after = allocated(mode === "append" && existing ? existing.size + data.length : data.length);
+          deps.disk.admitWrite(tenantId, Math.max(0, after - before), existing ? 0 : 1);
           const writeAll = (fd: number) => {
             let off = 0;
             while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
@@ -263,6 +271,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
             }
           }
           const st = lstatAt(dirFd, leaf!)!;
+          deps.disk.recordWrite(tenantId, st.blocks * 512 - before, existing ? 0 : 1);
           return { path: segments.join("/"), size: st.size, mtime: new Date(st.mtimeMs).toISOString() };
         } finally {
           fs.closeSync(dirFd);
@@ -322,6 +331,9 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
           } catch (err) {
             if (err instanceof AppError) throw err;
             translate(err, userPath);
+          } finally {
+            // Usage went down (a partial recursive delete too): measure again before the next write.
+            deps.disk.invalidate(tenantId);
           }
           return { path: segments.join("/"), deleted: true as const, kind: kindOf(st) };
         } finally {

@@ -111,7 +111,7 @@ export function createMetrics() {
     llmTokens(tenantId: string, tokens: number): void {
       if (tokens > 0) tenantTokens.inc({ tenant: tenantLabel(tenantId) }, tokens);
     },
-    sandboxRun(mode: string, outcome: "ok" | "failed" | "timeout" | "error", seconds: number): void {
+    sandboxRun(mode: string, outcome: "ok" | "failed" | "timeout" | "disk" | "error", seconds: number): void {
       sandboxRuns.inc({ mode, outcome });
       sandboxSeconds.inc({ mode }, seconds);
     },

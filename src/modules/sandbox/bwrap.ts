@@ -116,11 +116,19 @@ export interface BwrapHost {
  * per uid, which is why the gateway never runs sandboxes as root.
  */
 function rlimitScript(spec: LaunchSpec, cgroup: RunCgroup | null): string {
-  if (cgroup) return ":";
+  // No file may grow past the tenant's whole disk limit, in every limiter mode: a single large write
+  // is refused at once (EFBIG) instead of waiting for the disk watchdog. POSIX sh counts 512-byte blocks.
+  const fsize = `ulimit -f ${fileSizeBlocks(spec)}`;
+  if (cgroup) return fsize;
   const kb = spec.limits.memoryMb * 1024;
   const cpuSeconds = Math.max(1, Math.ceil(spec.limits.timeoutSeconds * spec.limits.cpus));
   // bash spells the process limit -u, dash (Debian's /bin/sh) -p.
-  return `{ ulimit -u ${spec.limits.pids} 2>/dev/null || ulimit -p ${spec.limits.pids}; }; ulimit -v ${kb}; ulimit -t ${cpuSeconds}`;
+  return `{ ulimit -u ${spec.limits.pids} 2>/dev/null || ulimit -p ${spec.limits.pids}; }; ulimit -v ${kb}; ulimit -t ${cpuSeconds}; ${fsize}`;
+}
+
+/** RLIMIT_FSIZE for the run, in the 512-byte blocks of `ulimit -f`: the tenant's disk limit. */
+export function fileSizeBlocks(spec: LaunchSpec): number {
+  return spec.limits.diskMb * 2048;
 }
 
 export function buildBwrapLaunch(spec: LaunchSpec, host: BwrapHost, cgroup: RunCgroup | null): BwrapLaunch {

@@ -83,6 +83,9 @@ export function buildDockerLaunch(spec: LaunchSpec, host: DockerHost): DockerLau
     `nofile=${FD_LIMIT}:${FD_LIMIT}`,
     "--ulimit",
     "core=0",
+    // No file may grow past the tenant's whole disk limit (see disk.ts); bytes here.
+    "--ulimit",
+    `fsize=${spec.limits.diskMb * 1024 * 1024}`,
     "--ipc",
     "private",
     "--hostname",

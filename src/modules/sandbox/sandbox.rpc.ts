@@ -17,6 +17,9 @@ export const RunResultSchema = T.Object({
   exitCode: T.Union([T.Integer(), T.Null()]),
   signal: T.Union([T.String(), T.Null()], { description: "the signal that ended the command (an exit code above 128 is read as 128 + signal)" }),
   timedOut: T.Boolean(),
+  killedReason: T.Union([T.Literal("timeout"), T.Literal("disk-limit"), T.Literal("disk-reserve"), T.Literal("aborted"), T.Null()], {
+    description: "why the gateway killed the run: its timeout, the tenant's disk limit (sandbox.limits.diskMb/inodes), the gateway's disk reserve, or the caller leaving",
+  }),
   stdout: T.String(),
   stderr: T.String(),
   stdoutTruncated: T.Boolean(),
@@ -78,15 +81,15 @@ export const sandboxRpc = [
   }),
   defineMethod({
     name: "sandbox.info",
-    summary: "The calling tenant's sandbox: mode, allowed modes, effective limits, tools with egress, and sandbox seconds used today.",
+    summary: "The calling tenant's sandbox: mode, allowed modes, effective limits, tools with egress, sandbox seconds used today, and its directory's disk usage against its limits.",
     params: T.Object({ tenantId: SelfTenantId }, strict),
     result: T.Record(T.String(), T.Unknown()),
     tenantScoped: true,
     mutates: false,
     example: {},
-    handler: (ctx, p) => {
+    handler: async (ctx, p) => {
       const id = selfOnly(ctx, p.tenantId, "sandbox.info");
-      return ctx.core.sandbox.info(id);
+      return { ...ctx.core.sandbox.info(id), disk: await ctx.core.disk.view(id) };
     },
   }),
 ];

@@ -21,6 +21,7 @@ import { tenantDir } from "../tenants/tenant-dirs.ts";
 import type { TenantsService } from "../tenants/tenants.service.ts";
 import { buildBwrapLaunch } from "./bwrap.ts";
 import { createRunCgroup } from "./cgroups.ts";
+import type { DiskGuard } from "./disk.ts";
 import { buildDockerLaunch } from "./docker.ts";
 import { buildAllowPrivate, parseEgressEntry, type EgressRule } from "./egress/policy.ts";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "./egress/proxy.ts";
@@ -144,6 +145,7 @@ export interface SandboxDeps {
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
+  disk: DiskGuard;
 }
 
 export function createSandboxService(deps: SandboxDeps) {
@@ -448,7 +450,11 @@ export function createSandboxService(deps: SandboxDeps) {
       const startedAt = deps.clock.now();
       let proxy: EgressProxy | null = null;
       let sockDir: string | null = null;
+      let diskWatch: Awaited<ReturnType<DiskGuard["beginRun"]>> | null = null;
       try {
+        // Refused when the tenant is over its disk limit or the disk under the reserve; killed (through
+        // this signal) when either happens while it runs.
+        diskWatch = await deps.disk.beginRun(req.tenantId, req.signal);
         const workspace = workspaceFor(req.tenantId, s.host);
         if (rules.length > 0) {
           // A short path (Unix socket paths are limited to 108 bytes) in a fresh 0700 directory.
@@ -471,12 +477,13 @@ export function createSandboxService(deps: SandboxDeps) {
           limits,
           egress: proxy ? { socketPath: proxy.socketPath, bridge: bridgeLaunch() } : null,
         };
-        const out = await launch(mode, s.host, docker, spec, req);
+        const out = await launch(mode, s.host, docker, spec, { ...req, signal: diskWatch.signal });
         let exitCode = out.exitCode;
         let signal = out.signal;
         if (exitCode === null && signal) exitCode = 128 + (Object.entries(os.constants.signals).find(([n]) => n === signal)?.[1] ?? 0);
         if (!signal && exitCode !== null && exitCode > 128 && exitCode <= 128 + 64) signal = signalName(exitCode - 128);
-        if (out.timedOut) signal = "SIGKILL";
+        const killedReason = diskWatch.reason ?? (out.timedOut ? "timeout" : out.aborted ? "aborted" : null);
+        if (killedReason) signal = "SIGKILL";
         const encoding = req.encoding ?? "utf8";
         const text = (b: Uint8Array) => (encoding === "base64" ? Buffer.from(b).toString("base64") : new TextDecoder().decode(b));
         const result: RunResult = {
@@ -486,6 +493,7 @@ export function createSandboxService(deps: SandboxDeps) {
           exitCode,
           signal,
           timedOut: out.timedOut,
+          killedReason,
           stdout: text(out.stdout),
           stderr: text(out.stderr),
           stdoutTruncated: out.stdoutTruncated,
@@ -515,9 +523,10 @@ export function createSandboxService(deps: SandboxDeps) {
             egressRefused: result.egress.refused,
           })
           .run();
-        deps.metrics?.sandboxRun(mode, out.timedOut ? "timeout" : exitCode === 0 ? "ok" : "failed", out.durationMs / 1000);
+        deps.metrics?.sandboxRun(mode, out.timedOut ? "timeout" : diskWatch.reason ? "disk" : exitCode === 0 ? "ok" : "failed", out.durationMs / 1000);
         return result;
       } finally {
+        diskWatch?.end();
         release();
         await proxy?.close();
         if (sockDir) fs.rmSync(sockDir, { recursive: true, force: true });

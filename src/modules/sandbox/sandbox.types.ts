@@ -10,6 +10,9 @@ export interface EffectiveLimits {
   timeoutSeconds: number;
   tmpfsMb: number;
   outputBytes: number;
+  /** The tenant's whole directory (workspace included): allocated MiB and names (see disk.ts). */
+  diskMb: number;
+  inodes: number;
 }
 
 /** Admin ceilings when the gateway config sets none. */
@@ -20,6 +23,8 @@ export const DEFAULT_LIMITS: EffectiveLimits = {
   timeoutSeconds: 60,
   tmpfsMb: 64,
   outputBytes: 1024 * 1024,
+  diskMb: 1024,
+  inodes: 100_000,
 };
 
 export const FD_LIMIT = 1024;
@@ -66,6 +71,9 @@ export interface RunResources {
   oomKilled?: boolean;
 }
 
+/** Why the gateway killed a run, when it did. */
+export type KilledReason = "timeout" | "disk-limit" | "disk-reserve" | "aborted";
+
 export interface RunResult {
   runId: string;
   mode: SandboxMode;
@@ -73,6 +81,7 @@ export interface RunResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  killedReason: KilledReason | null;
   stdout: string;
   stderr: string;
   stdoutTruncated: boolean;

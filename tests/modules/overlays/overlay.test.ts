@@ -22,7 +22,7 @@ function adminLeafPaths(schema: S, at: string[] = []): string[][] {
 }
 
 /** Paths that are overlay keys too (the overlay's own sandbox limits and mode). */
-const SHARED = new Set(["sandbox.mode", "sandbox.limits.memoryMb", "sandbox.limits.cpus", "sandbox.limits.pids", "sandbox.limits.timeoutSeconds", "sandbox.limits.tmpfsMb", "sandbox.limits.outputBytes", "$schema"]);
+const SHARED = new Set(["sandbox.mode", "sandbox.limits.memoryMb", "sandbox.limits.cpus", "sandbox.limits.pids", "sandbox.limits.timeoutSeconds", "sandbox.limits.tmpfsMb", "sandbox.limits.outputBytes", "sandbox.limits.diskMb", "sandbox.limits.inodes", "$schema"]);
 
 const nest = (parts: string[], leaf: unknown): Record<string, unknown> => parts.reduceRight<unknown>((acc, k) => ({ [k]: acc }), leaf) as Record<string, unknown>;
 

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { AUDIT_ARCH, decode, RET, run } from "../../../src/modules/sandbox/seccomp/bpf.ts";
-import { buildFilter, CLONE_NS_MASK, DENIED_SYSCALLS, ENOSYS_SYSCALLS, TIOCLINUX, TIOCSTI } from "../../../src/modules/sandbox/seccomp/policy.ts";
+import { buildFilter, CLONE_NS_MASK, DENIED_SYSCALLS, ENOSYS_SYSCALLS, EOPNOTSUPP_SYSCALLS, TIOCLINUX, TIOCSTI } from "../../../src/modules/sandbox/seccomp/policy.ts";
 import { X86_64_SYSCALLS } from "../../../src/modules/sandbox/seccomp/syscalls.generated.ts";
 
 const SCMP_ACT_ALLOW = 0x7fff0000;
@@ -45,6 +45,7 @@ function libseccompProgram(): Uint8Array {
   };
   for (const name of DENIED_SYSCALLS) add(errno(1), name);
   for (const name of ENOSYS_SYSCALLS) add(errno(38), name);
+  for (const name of EOPNOTSUPP_SYSCALLS) add(errno(95), name);
   for (let bit = 0; bit < 32; bit++) {
     const flag = 1 << bit;
     if ((CLONE_NS_MASK & flag) !== 0) add(errno(1), "clone", [[0, SCMP_CMP_MASKED_EQ, BigInt(flag >>> 0), BigInt(flag >>> 0)]]);

@@ -9,6 +9,7 @@ import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from "./syscalls.generated.ts";
 
 const EPERM = 1;
 const ENOSYS = 38;
+const EOPNOTSUPP = 95;
 const EAFNOSUPPORT = 97;
 
 /** Denied outright (EPERM). Names missing on an architecture are skipped for it. */
@@ -34,6 +35,13 @@ export const DENIED_SYSCALLS = [
 export const ENOSYS_SYSCALLS = [
   "clone3", "open_tree", "open_tree_attr", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
 ] as const;
+
+/**
+ * Answered with EOPNOTSUPP, as a filesystem without the feature would: fallocate reserves any amount
+ * of disk in one call, faster than the disk watchdog can look (see disk.ts); glibc's posix_fallocate
+ * then falls back to writing, which the watchdog and RLIMIT_FSIZE keep up with.
+ */
+export const EOPNOTSUPP_SYSCALLS = ["fallocate"] as const;
 
 /** clone(2) flags that create namespaces: NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET. */
 export const CLONE_NS_MASK = 0x7e020000;
@@ -99,6 +107,7 @@ export function buildFilter(arch: SeccompArch): Insn[] {
   p.push(jgt(maxKnown, 0, 1), ret(RET.errno(ENOSYS)));
   for (const nr of numbers(arch, DENIED_SYSCALLS)) p.push(...guarded(nr, [ret(RET.errno(EPERM))]));
   for (const nr of numbers(arch, ENOSYS_SYSCALLS)) p.push(...guarded(nr, [ret(RET.errno(ENOSYS))]));
+  for (const nr of numbers(arch, EOPNOTSUPP_SYSCALLS)) p.push(...guarded(nr, [ret(RET.errno(EOPNOTSUPP))]));
   // clone: any namespace flag in the low 32 bits of flags (arg 0 on x86_64 and aarch64) → EPERM.
   p.push(...guarded(table.clone!, [ld(DATA.argLow(0)), jset(CLONE_NS_MASK, 0, 1), ret(RET.errno(EPERM)), ret(RET.ALLOW)]));
   // ioctl: the command is an unsigned int, so only its low 32 bits count (CVE-2019-10063).
@@ -125,7 +134,7 @@ const SCMP_ARCH: Record<SeccompArch, string> = { x86_64: "SCMP_ARCH_X86_64", aar
  */
 export function dockerProfile(arch: SeccompArch, opts: { gvisor?: boolean } = {}): Record<string, unknown> {
   const table = ARCHES[arch].table;
-  const special = new Set<string>(["clone", "clone3", "ioctl", "socket", "personality", ...DENIED_SYSCALLS, ...ENOSYS_SYSCALLS]);
+  const special = new Set<string>(["clone", "clone3", "ioctl", "socket", "personality", ...DENIED_SYSCALLS, ...ENOSYS_SYSCALLS, ...EOPNOTSUPP_SYSCALLS]);
   const allowed = Object.keys(table).filter((n) => !special.has(n)).sort();
   const eq = (index: number, value: number) => ({ index, value, valueTwo: 0, op: "SCMP_CMP_EQ" });
   return {
@@ -137,6 +146,7 @@ export function dockerProfile(arch: SeccompArch, opts: { gvisor?: boolean } = {}
       { names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: CLONE_NS_MASK, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }] },
       { names: ENOSYS_SYSCALLS.filter((n) => !(opts.gvisor && n === "clone3")), action: "SCMP_ACT_ERRNO", errnoRet: ENOSYS },
       ...(opts.gvisor ? [{ names: ["clone3"], action: "SCMP_ACT_ALLOW" }] : []),
+      { names: [...EOPNOTSUPP_SYSCALLS], action: "SCMP_ACT_ERRNO", errnoRet: EOPNOTSUPP },
       ...ALLOWED_SOCKET_FAMILIES.filter((f) => f !== 0).map((f) => ({ names: ["socket"], action: "SCMP_ACT_ALLOW", args: [eq(0, f)] })),
       ...ALLOWED_PERSONALITIES.map((v) => ({ names: ["personality"], action: "SCMP_ACT_ALLOW", args: [eq(0, v)] })),
       ...ioctlAllowRules(),
@@ -230,6 +240,7 @@ export function selfTestProgram(arch: SeccompArch, program: Insn[]): SelfTestRes
   expect("unknown future syscall gets ENOSYS", 999, [], RET.errno(ENOSYS));
   for (const name of DENIED_SYSCALLS) if (name in t) expect(`${name} denied`, t[name]!, [], RET.errno(EPERM));
   for (const name of ENOSYS_SYSCALLS) if (name in t) expect(`${name} gets ENOSYS`, t[name]!, [], RET.errno(ENOSYS));
+  for (const name of EOPNOTSUPP_SYSCALLS) if (name in t) expect(`${name} gets EOPNOTSUPP`, t[name]!, [], RET.errno(EOPNOTSUPP));
   expect("clone(CLONE_NEWUSER) denied", t.clone!, [0x10000000n], RET.errno(EPERM));
   expect("clone(CLONE_NEWNS | high junk) denied", t.clone!, [HIGH | 0x20000n], RET.errno(EPERM));
   expect("clone(thread flags) allowed", t.clone!, [0x3d0f00n], RET.ALLOW);
