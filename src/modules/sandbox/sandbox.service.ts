@@ -383,15 +383,17 @@ export function createSandboxService(deps: SandboxDeps) {
       fs.rmSync(files.envFilePath, { force: true });
       fs.rmSync(files.envScriptPath, { force: true });
     }
-    if (out.exitCode === 125 && !out.timedOut && !mountChanged(out)) {
+    if (out.exitCode === 125 && !out.timedOut && !mountChanged(spec, out)) {
       const msg = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ?? "";
       throw new AppError("UNAVAILABLE", `docker could not start the sandbox: ${msg.replace(/^docker: /, "").slice(0, 300)}`);
     }
     return { ...out, resources: { limiter: "docker" } };
   }
 
-  function mountChanged(out: RunnerOutput): boolean {
-    return out.exitCode === 125 && new TextDecoder().decode(out.stderr.subarray(0, MOUNT_CHANGED.length)) === MOUNT_CHANGED;
+  /** The sandbox's own mount check stopped the run (only runs that have one: a command could print the same). */
+  function mountChanged(spec: LaunchSpec, out: RunnerOutput): boolean {
+    if (!spec.mountChecks?.length || out.exitCode !== 125) return false;
+    return new TextDecoder().decode(out.stderr.subarray(0, MOUNT_CHANGED.length)) === MOUNT_CHANGED;
   }
 
   function createRunCgroupOrFail(host: HostProbe, spec: LaunchSpec) {
@@ -497,7 +499,7 @@ export function createSandboxService(deps: SandboxDeps) {
           egress: proxy ? { socketPath: proxy.socketPath, bridge: bridgeLaunch() } : null,
         };
         const out = await launch(mode, s.host, docker, spec, req);
-        if (mountChanged(out)) {
+        if (mountChanged(spec, out)) {
           log.warn("a sandbox mount changed between the gateway's check and the bind; the run was stopped", { tenant: req.tenantId, runId });
           throw new AppError("CONFLICT", "a sandbox mount source changed while the run started; the command was not run");
         }
