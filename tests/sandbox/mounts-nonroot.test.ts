@@ -1,16 +1,17 @@
 // Overlay mounts when the gateway is not root: it cannot bind a descriptor, so bwrap (or dockerd)
 // binds the checked path and the sandbox compares the mounted object with the checked one before
 // the command starts. Run through the CLI as an unprivileged user (uid 4242), the way the systemd
-// unit runs the gateway. When the suite itself runs unprivileged, every other sandbox test already
-// takes this path in process, so this file needs root only to switch users.
+// unit runs the gateway — the compiled binary, copied where that user can reach it, wherever the
+// checkout lives. When the suite itself runs unprivileged, every other sandbox test already takes
+// this path in process, so this file needs root only to switch users.
 import { beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { binary } from "../helpers/binary.ts";
 import { ensureSandboxImage } from "../helpers/sandbox.ts";
 import { hostSwapper, LEGIT_OUTPUT, legitDir, listing, runMany, summary, verdictOf, type Verdict } from "./mount-race.ts";
 
-const ROOT = path.join(import.meta.dir, "..", "..");
 const UID = 4242;
 const owner = { uid: UID, gid: UID };
 const dockerGid = fs.statSync("/var/run/docker.sock", { throwIfNoEntry: false })?.gid;
@@ -34,10 +35,13 @@ function unprivilegedGateway(config: Record<string, unknown>): Gateway {
   const home = path.join(base, "home");
   fs.mkdirSync(home, { mode: 0o700 });
   fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify(config), { mode: 0o600 });
+  const bin = path.join(base, "openclaw");
+  fs.copyFileSync(binary(), bin);
+  fs.chmodSync(bin, 0o755);
   chownTree(base);
-  const argv = (args: string[]) => ["setpriv", `--reuid=${UID}`, `--regid=${UID}`, ...(dockerGid !== undefined ? [`--groups=${dockerGid}`] : ["--clear-groups"]), "--", process.execPath, "src/main.ts", ...args.slice(0, 2), "--home", home, ...args.slice(2)];
+  const argv = (args: string[]) => ["setpriv", `--reuid=${UID}`, `--regid=${UID}`, ...(dockerGid !== undefined ? [`--groups=${dockerGid}`] : ["--clear-groups"]), "--", bin, ...args.slice(0, 2), "--home", home, ...args.slice(2)];
   for (const id of ["alpha", "beta"]) {
-    const r = Bun.spawnSync(argv(["tenants", "create", id]), { cwd: ROOT, env: { PATH: "/usr/bin:/bin", HOME: base } });
+    const r = Bun.spawnSync(argv(["tenants", "create", id]), { cwd: "/", env: { PATH: "/usr/bin:/bin", HOME: base } });
     if (r.exitCode !== 0) throw new Error(`tenants create ${id} as uid ${UID}: ${r.stderr.toString()}`);
   }
   return {
@@ -45,7 +49,7 @@ function unprivilegedGateway(config: Record<string, unknown>): Gateway {
     tenant: (id) => path.join(home, "tenants", id),
     async exec(command, mode, env = {}) {
       const envArgs = Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]);
-      const p = Bun.spawn(argv(["sandbox", "exec", "--tenant", "alpha", "--mode", mode, "--json", ...envArgs, "--", ...command]), { cwd: ROOT, env: { PATH: "/usr/bin:/bin", HOME: base }, stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn(argv(["sandbox", "exec", "--tenant", "alpha", "--mode", mode, "--json", ...envArgs, "--", ...command]), { cwd: "/", env: { PATH: "/usr/bin:/bin", HOME: base }, stdout: "pipe", stderr: "pipe" });
       const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       // With --json a run that happened prints its result (whatever the command's exit code), a
       // refused one {"error": {code, message}}.
@@ -62,8 +66,8 @@ function unprivilegedGateway(config: Record<string, unknown>): Gateway {
 }
 
 const MODES = [
-  { label: "bwrap", mode: "bwrap", runtime: "runc", runs: 16 },
-  { label: "docker", mode: "docker", runtime: "runc", runs: 6 },
+  { label: "bwrap", mode: "bwrap", runtime: "runc", runs: 30 },
+  { label: "docker", mode: "docker", runtime: "runc", runs: 8 },
   { label: "runsc", mode: "docker", runtime: "runsc", runs: 0 },
 ];
 
