@@ -91,6 +91,8 @@ describe.if(process.getuid?.() === 0)("overlay mounts with an unprivileged gatew
       expect(ok.stdout?.startsWith(`${LEGIT_OUTPUT}${tricky}\n`)).toBe(true);
       // bwrap and runc show the host's device and inode numbers, so the sandbox checks them; gVisor does not.
       if (m.runtime === "runc") expect(ok.stdout).toContain("stat -c %d:%i /mnt/x");
+      // bwrap's pid 1 keeps the environment bwrap was started with: empty, nothing of the gateway's.
+      if (m.mode === "bwrap") expect((await g.exec(["/bin/sh", "-c", "tr '\\0' '\\n' < /proc/1/environ"], m.mode)).stdout).toBe("");
 
       // Under gVisor the sandbox cannot see the host's inode numbers, so nothing verifies the bind
       // there: that combination relies on the path having no component a tenant can change
