@@ -1,5 +1,7 @@
 // Validates a tenant overlay: admin-only and unknown keys first (walking the two schemas side by
 // side), then types, then the admin's ceilings, then every path through the path resolver.
+import fs from "node:fs";
+import path from "node:path";
 import { Kind, type TSchema } from "@sinclair/typebox";
 import { GatewayConfigSchema, type GatewayConfig } from "../../config/schema.ts";
 import { schemaProblems, type Problem } from "../../config/load.ts";
@@ -130,6 +132,20 @@ export function egressCovers(ceiling: string, entry: string): boolean {
   return c.wildcard && !e.ip && e.host.endsWith(`.${c.host}`);
 }
 
+/** The first component of `rel` (under `root`) that is a symbolic link, or null. */
+function linkOnPath(root: string, rel: string): string | null {
+  let p = fs.realpathSync(root);
+  const done: string[] = [];
+  for (const seg of rel.split("/").filter((s) => s !== "" && s !== ".")) {
+    p = path.join(p, seg);
+    done.push(seg);
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return null;
+    if (st.isSymbolicLink()) return done.join("/");
+  }
+  return null;
+}
+
 function pathProblems(o: Overlay, root: string): Problem[] {
   const out: Problem[] = [];
   const check = (value: string, at: (string | number)[]) => {
@@ -146,11 +162,17 @@ function pathProblems(o: Overlay, root: string): Problem[] {
   o.sandbox?.mounts?.forEach((m, i) => {
     const at = ["sandbox", "mounts", i];
     const r = check(m.source, [...at, "source"]);
-    // A mount is bound by the gateway, following the path as it is at the run's start. Sandboxes can
-    // change the workspace (and could change a writable mount), so a mount from there could be a link
-    // swapped in to aim the next run's bind at the host: mounts come from elsewhere, read-only.
-    if (r && (r.relative === "workspace" || r.relative.startsWith("workspace/"))) {
+    // Sandboxes can change the workspace (and could change a writable mount), so a mount from there
+    // could be a link swapped in to aim a later bind at the host: mounts come from elsewhere,
+    // read-only, with no link anywhere on the way. The sandbox service checks all of this again,
+    // on disk, at every run (sandbox/mounts.ts).
+    const first = r ? m.source.split("/").find((s) => s !== "" && s !== ".") : undefined;
+    if (r && r.relative === "") out.push({ path: [...at, "source"], message: "names the tenant directory itself, which holds the workspace; mount a directory inside it" });
+    else if (r && (first === "workspace" || r.relative === "workspace" || r.relative.startsWith("workspace/"))) {
       out.push({ path: [...at, "source"], message: "is in the workspace, which sandboxes can change (it is at /work already); mount a directory outside it" });
+    } else if (r) {
+      const link = linkOnPath(root, m.source);
+      if (link) out.push({ path: [...at, "source"], message: `goes through the symbolic link "${link}"; links are refused anywhere on a mount source` });
     }
     if (m.readOnly === false) out.push({ path: [...at, "readOnly"], message: "must be true: sandbox mounts are read-only (only /work is writable)" });
   });

@@ -7,10 +7,14 @@
 // When the gateway runs as root, sandboxed code must not map to host root: the run goes through a
 // private mount namespace that stages the workspace (and egress socket) on a tmpfs reachable by the
 // sandbox uid, then `setpriv` drops to that uid before bwrap starts.
+//
+// bwrap starts with an empty environment and `/` as its directory: its pid 1 inside the sandbox
+// keeps the environment it was started with, and must show nothing of the host's (no PWD).
 import fs from "node:fs";
 import path from "node:path";
 import { FD_LIMIT, SANDBOX_ENV_BASE, type LaunchSpec,
   withBridge, type MountSpec, type SandboxIdentity } from "./sandbox.types.ts";
+import { ENV_FILE_IN_SANDBOX, envScript, withMountCheck } from "./mounts.ts";
 import type { RunCgroup } from "./cgroups.ts";
 
 /** Host paths visible read-only inside: system binaries and libraries, and the few /etc files they need. */
@@ -85,7 +89,8 @@ else
   done
 fi
 shift
-exec "$@"`;
+cd /
+exec env -i "$@"`;
 
 // The same without staging (the gateway is not root): cgroups, rlimits, exec.
 const PLAIN_SCRIPT = `set -e
@@ -94,13 +99,16 @@ while [ "$n" -gt 0 ]; do echo $$ > "$1"; shift; n=$((n-1)); done
 ulimit -n ${FD_LIMIT}; ulimit -c 0
 eval "$1"; shift
 shift
-exec "$@"`;
+cd /
+exec env -i "$@"`;
 
 export interface BwrapLaunch {
   argv: string[];
-  /** Bytes for fd 3 (seccomp program) and fd 4 (NUL-separated bwrap options). */
-  fd3: Uint8Array;
-  fd4: Uint8Array;
+  /**
+   * Bytes for fd 3 (seccomp program), fd 4 (NUL-separated bwrap options) and, when the sandbox
+   * checks its mounts, fd 5 (the tenant's environment, sourced after the check).
+   */
+  extraFds: Uint8Array[];
 }
 
 export interface BwrapHost {
@@ -180,13 +188,16 @@ export function buildBwrapLaunch(spec: LaunchSpec, host: BwrapHost, cgroup: RunC
     "/work",
   ];
   for (const m of spec.mounts) opts.push(m.readOnly ? "--ro-bind" : "--bind", src(m), m.target);
-  const env: Record<string, string> = { ...SANDBOX_ENV_BASE, ...spec.env };
-  let command = spec.command;
+  const checks = spec.mountChecks ?? [];
+  // With mount checks, the tenant's variables reach only the command, after the check (fd 5).
+  const env: Record<string, string> = { ...SANDBOX_ENV_BASE, ...(checks.length ? {} : spec.env) };
+  if (checks.length) opts.push("--perms", "0444", "--ro-bind-data", "5", ENV_FILE_IN_SANDBOX);
+  let command = withMountCheck(checks, spec.command);
   if (spec.egress) {
     opts.push("--bind", src({ source: spec.egress.socketPath, kind: "file" }), "/run/egress.sock");
     for (const m of spec.egress.bridge.mounts) opts.push("--ro-bind", src(m), m.target);
     Object.assign(env, spec.egress.bridge.env);
-    command = withBridge(spec.egress.bridge, spec.command);
+    command = withBridge(spec.egress.bridge, command);
   }
   for (const [k, v] of Object.entries(env)) opts.push("--setenv", k, v);
   // The root bwrap assembled (a tmpfs holding the mount points) is read-only too: only /work, /tmp
@@ -229,5 +240,7 @@ export function buildBwrapLaunch(spec: LaunchSpec, host: BwrapHost, cgroup: RunC
   } else {
     argv = ["/bin/sh", "-c", PLAIN_SCRIPT, "openclaw-run", String(procs.length), ...procs, rlimitScript(spec, cgroup), "--", ...bwrap];
   }
-  return { argv, fd3: host.seccomp, fd4 };
+  const extraFds = [host.seccomp, fd4];
+  if (checks.length) extraFds.push(new TextEncoder().encode(envScript(spec.env)));
+  return { argv, extraFds };
 }

@@ -71,7 +71,9 @@ export function signalName(n: number): string | null {
 export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutput> {
   const started = performance.now();
   const stdio: ("pipe" | "ignore")[] = [input.stdin ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const)];
+  // cwd "/": the gateway's own directory is none of the sandbox's business (bwrap's pid 1 keeps it).
   const proc = Bun.spawn(input.argv, {
+    cwd: "/",
     env: input.env,
     stdio: stdio as ["pipe", "pipe", "pipe"],
   });

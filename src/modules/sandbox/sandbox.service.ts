@@ -18,11 +18,12 @@ import { randomBase62 } from "../../lib/base62.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { resolveInRoot } from "../paths/path-resolver.ts";
 import { tenantDir } from "../tenants/tenant-dirs.ts";
+import { MOUNT_CHANGED, prepareMounts, type MountPlan } from "./mounts.ts";
 import type { TenantsService } from "../tenants/tenants.service.ts";
 import { buildBwrapLaunch } from "./bwrap.ts";
 import { createRunCgroup } from "./cgroups.ts";
 import type { DiskGuard } from "./disk.ts";
-import { buildDockerLaunch } from "./docker.ts";
+import { buildDockerLaunch, dockerCliEnv } from "./docker.ts";
 import { buildAllowPrivate, parseEgressEntry, type EgressRule } from "./egress/policy.ts";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "./egress/proxy.ts";
 import { dockerImagePresent, probeDocker, probeHost, type DockerProbe, type HostProbe } from "./host.ts";
@@ -36,7 +37,6 @@ import {
   type BridgeLaunch,
   type EffectiveLimits,
   type LaunchSpec,
-  type MountSpec,
   type RunResult,
   type SandboxMode,
 } from "./sandbox.types.ts";
@@ -322,18 +322,6 @@ export function createSandboxService(deps: SandboxDeps) {
     return rules;
   }
 
-  function mountsFor(tenantId: string): MountSpec[] {
-    const root = tenantDir(home, tenantId);
-    return (deps.overlays.current(tenantId).sandbox?.mounts ?? []).map((m) => {
-      const r = resolveInRoot(root, m.source, { leaf: "inside" });
-      if (!r.exists || (r.kind !== "directory" && r.kind !== "file")) {
-        throw new AppError("CONFIG_INVALID", `sandbox mount ${JSON.stringify(m.source)} is not an existing file or directory in the tenant directory`);
-      }
-      // Read-only always (the overlay may not ask otherwise): only /work takes writes.
-      return { source: r.absolute, target: m.target, readOnly: true, kind: r.kind === "directory" ? "dir" : "file" };
-    });
-  }
-
   /** The tenant's workspace: a real directory inside the tenant root, owned by the sandbox identity. */
   function workspaceFor(tenantId: string, host: HostProbe): string {
     const root = tenantDir(home, tenantId);
@@ -354,7 +342,7 @@ export function createSandboxService(deps: SandboxDeps) {
         const out = await runSandboxProcess({
           argv: l.argv,
           env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-          extraFds: [l.fd3, l.fd4],
+          extraFds: l.extraFds,
           stdin: io.stdin ?? null,
           timeoutMs,
           outputBytes: spec.limits.outputBytes,
@@ -374,24 +362,40 @@ export function createSandboxService(deps: SandboxDeps) {
         }
       }
     }
-    const l = buildDockerLaunch(spec, { dockerPath: docker!.path, image: docker!.image, runtime: docker!.runtime, seccompProfilePath: dockerProfileFile(host, docker!.gvisor), identity: host.identity, homeLabel, gvisor: docker!.gvisor });
-    const out = await runSandboxProcess({
-      argv: l.argv,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}), ...l.env },
-      extraFds: [],
-      stdin: io.stdin ?? null,
-      timeoutMs,
-      outputBytes: spec.limits.outputBytes,
-      killTree: () => dockerKill(docker!.path, l.containerName),
-      onStdout: io.onStdout,
-      onStderr: io.onStderr,
-      signal: io.signal,
-    });
-    if (out.exitCode === 125 && !out.timedOut) {
+    // The container's variables travel in private files, never in the CLI's environment.
+    const files = { envFilePath: path.join(privateRunDir(), `${spec.runId}.env`), envScriptPath: path.join(privateRunDir(), `${spec.runId}.env.sh`) };
+    const l = buildDockerLaunch(spec, { dockerPath: docker!.path, image: docker!.image, runtime: docker!.runtime, seccompProfilePath: dockerProfileFile(host, docker!.gvisor), identity: host.identity, homeLabel, gvisor: docker!.gvisor, ...files });
+    let out: RunnerOutput;
+    try {
+      fs.writeFileSync(files.envFilePath, l.envFile, { mode: 0o600, flag: "wx" });
+      if (l.envScript !== null) fs.writeFileSync(files.envScriptPath, l.envScript, { mode: 0o600, flag: "wx" });
+      out = await runSandboxProcess({
+        argv: l.argv,
+        env: dockerCliEnv(),
+        extraFds: [],
+        stdin: io.stdin ?? null,
+        timeoutMs,
+        outputBytes: spec.limits.outputBytes,
+        killTree: () => dockerKill(docker!.path, l.containerName),
+        onStdout: io.onStdout,
+        onStderr: io.onStderr,
+        signal: io.signal,
+      });
+    } finally {
+      fs.rmSync(files.envFilePath, { force: true });
+      fs.rmSync(files.envScriptPath, { force: true });
+    }
+    if (out.exitCode === 125 && !out.timedOut && !mountChanged(spec, out)) {
       const msg = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ?? "";
       throw new AppError("UNAVAILABLE", `docker could not start the sandbox: ${msg.replace(/^docker: /, "").slice(0, 300)}`);
     }
     return { ...out, resources: { limiter: "docker" } };
+  }
+
+  /** The sandbox's own mount check stopped the run (only runs that have one: a command could print the same). */
+  function mountChanged(spec: LaunchSpec, out: RunnerOutput): boolean {
+    if (!spec.mountChecks?.length || out.exitCode !== 125) return false;
+    return new TextDecoder().decode(out.stderr.subarray(0, MOUNT_CHANGED.length)) === MOUNT_CHANGED;
   }
 
   function createRunCgroupOrFail(host: HostProbe, spec: LaunchSpec) {
@@ -403,7 +407,7 @@ export function createSandboxService(deps: SandboxDeps) {
   }
 
   async function dockerKill(dockerPath: string, name: string): Promise<void> {
-    const p = Bun.spawn([dockerPath, "kill", name], { stdout: "ignore", stderr: "ignore" });
+    const p = Bun.spawn([dockerPath, "kill", name], { stdout: "ignore", stderr: "ignore", env: dockerCliEnv(), cwd: "/" });
     await p.exited;
   }
 
@@ -427,9 +431,11 @@ export function createSandboxService(deps: SandboxDeps) {
       const command = checkCommand(req.command);
       const env = checkEnv(req.env);
       const mode = chooseMode(req.tenantId, req.mode);
+      if (mode === "docker") for (const [k, v] of Object.entries(env)) if (/[\r\n]/.test(v)) throw new AppError("INVALID_PARAMS", `environment variable ${k} holds a line break, which docker mode cannot pass (its --env-file is line-based)`);
       const limits = effectiveLimits(req.tenantId, req.timeoutSeconds);
       const rules = egressRules(req);
-      const mounts = mountsFor(req.tenantId);
+      // Re-checked on disk, and opened, once the run has its slot (./mounts.ts).
+      const mountRequests = deps.overlays.current(req.tenantId).sandbox?.mounts ?? [];
       const s = await getStatus({ docker: mode === "docker" });
       const ms = s.modes[mode];
       if (!ms.usable) throw new AppError("UNAVAILABLE", `sandbox mode "${mode}" is unavailable on this host: ${ms.reason}`);
@@ -451,11 +457,13 @@ export function createSandboxService(deps: SandboxDeps) {
       let proxy: EgressProxy | null = null;
       let sockDir: string | null = null;
       let diskWatch: Awaited<ReturnType<DiskGuard["beginRun"]>> | null = null;
+      let plan: MountPlan | null = null;
       try {
         // Refused when the tenant is over its disk limit or the disk under the reserve; killed (through
         // this signal) when either happens while it runs.
         diskWatch = await deps.disk.beginRun(req.tenantId, req.signal);
         const workspace = workspaceFor(req.tenantId, s.host);
+        plan = await prepareMounts({ home, tenantId: req.tenantId, runId, requests: mountRequests, identity: s.host.identity, unsharePath: s.host.unsharePath, log });
         if (rules.length > 0) {
           // A short path (Unix socket paths are limited to 108 bytes) in a fresh 0700 directory.
           sockDir = fs.mkdtempSync(path.join(os.tmpdir(), "oc-egress-"));
@@ -471,13 +479,19 @@ export function createSandboxService(deps: SandboxDeps) {
           runId,
           tenantId: req.tenantId,
           workspace,
-          mounts,
+          mounts: plan.mounts,
+          // gVisor shows its own device and inode numbers, so there the check cannot be made.
+          mountChecks: docker?.gvisor ? [] : plan.checks,
           command,
           env,
           limits,
           egress: proxy ? { socketPath: proxy.socketPath, bridge: bridgeLaunch() } : null,
         };
         const out = await launch(mode, s.host, docker, spec, { ...req, signal: diskWatch.signal });
+        if (mountChanged(spec, out)) {
+          log.warn("a sandbox mount changed between the gateway's check and the bind; the run was stopped", { tenant: req.tenantId, runId });
+          throw new AppError("CONFLICT", "a sandbox mount source changed while the run started; the command was not run");
+        }
         let exitCode = out.exitCode;
         let signal = out.signal;
         if (exitCode === null && signal) exitCode = 128 + (Object.entries(os.constants.signals).find(([n]) => n === signal)?.[1] ?? 0);
@@ -527,6 +541,7 @@ export function createSandboxService(deps: SandboxDeps) {
         return result;
       } finally {
         diskWatch?.end();
+        plan?.release();
         release();
         await proxy?.close();
         if (sockDir) fs.rmSync(sockDir, { recursive: true, force: true });

@@ -29,12 +29,18 @@ export const DEFAULT_LIMITS: EffectiveLimits = {
 
 export const FD_LIMIT = 1024;
 
-/** A host path validated by the path resolver, and where it appears inside the sandbox. */
+/** A host path checked at run time (./mounts.ts), and where it appears inside the sandbox. */
 export interface MountSpec {
   source: string;
   target: string;
   readOnly: boolean;
   kind: "dir" | "file";
+}
+
+/** A mount the sandbox verifies before the command starts: its target's "dev:ino" must be `id`. */
+export interface MountCheck {
+  target: string;
+  id: string;
 }
 
 /** How the in-sandbox egress bridge is started: what to mount and the argv prefix. */
@@ -50,6 +56,8 @@ export interface LaunchSpec {
   /** The tenant's workspace on the host; mounted read-write at /work. */
   workspace: string;
   mounts: MountSpec[];
+  /** Non-empty: the sandbox checks these before the command, and gets the tenant's env after the check. */
+  mountChecks?: MountCheck[];
   command: string[];
   env: Record<string, string>;
   limits: EffectiveLimits;

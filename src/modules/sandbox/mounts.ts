@@ -1,0 +1,211 @@
+// Overlay mounts (`sandbox.mounts[]`) at run time. Every rule of the overlay check is applied again
+// here, on what is on disk now, and the source is opened one component at a time beneath the
+// tenant root with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV): a symbolic
+// link anywhere on the path, a mount point, the workspace or the tenant directory itself are
+// refused. What is then bound is the object that was checked:
+//   - root gateway: the descriptor itself (open_tree → move_mount, ./mount-stage.ts);
+//   - otherwise the gateway cannot bind a descriptor (the kernel refuses binds across mount
+//     namespaces and an unprivileged process cannot mount), so bwrap or dockerd binds the checked
+//     path. No component of it is writable by anything a tenant controls, and the sandbox compares
+//     the mounted object's device and inode with the descriptor's before the command starts.
+import fs from "node:fs";
+import { AppError } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import { O_CLOEXEC, O_PATH } from "../../lib/mount-api.ts";
+import { Openat2Error, openat2Available, openBeneath, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
+import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
+import { tenantDir } from "../tenants/tenant-dirs.ts";
+import { stageFromDescriptors } from "./mount-stage.ts";
+import type { MountCheck, MountSpec, SandboxIdentity } from "./sandbox.types.ts";
+
+const RESOLVE_NO_XDEV = 0x01;
+const STEP = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+const { O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+
+/** The overlay schema's target pattern, checked again: targets are spliced into the check script. */
+export const MOUNT_TARGET = /^\/mnt(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+$/;
+
+export interface MountRequest {
+  source: string;
+  target: string;
+  readOnly?: boolean;
+}
+
+export interface MountPlan {
+  mounts: MountSpec[];
+  /** Identities the sandbox verifies before the command (binds made from a path, not a descriptor). */
+  checks: MountCheck[];
+  release(): void;
+}
+
+interface Opened {
+  fd: number;
+  kind: "dir" | "file";
+  dev: number;
+  ino: number;
+  segments: string[];
+  target: string;
+}
+
+function refuse(source: string, why: string): AppError {
+  return new AppError("CONFIG_INVALID", `sandbox mount ${JSON.stringify(source.slice(0, 200))}: ${why}`);
+}
+
+function why(err: unknown): string {
+  const code = err instanceof Openat2Error ? err.code : (err as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case "ELOOP":
+      return "goes through a symbolic link; links are refused anywhere on a mount source";
+    case "EXDEV":
+      return "crosses a mount point or leaves the tenant directory";
+    case "ENOENT":
+      return "does not exist";
+    case "ENOTDIR":
+      return "a parent component is not a directory";
+    default:
+      return `cannot be opened (${code ?? String(err)})`;
+  }
+}
+
+const same = (a: fs.Stats, b: fs.Stats | null) => !!b && a.dev === b.dev && a.ino === b.ino;
+
+/** Opens one source component by component beneath the tenant root; the caller closes `fd`. */
+function openSource(rootFd: number, workspace: fs.Stats | null, m: MountRequest, seen: Set<string>): Opened {
+  let segments: string[];
+  try {
+    segments = checkRelativePath(m.source);
+  } catch (err) {
+    if (err instanceof PathError) throw refuse(String(m.source), `${err.message.replace(/^path /, "")} (paths must stay inside the tenant directory)`);
+    throw err;
+  }
+  if (segments.length === 0) throw refuse(m.source, "names the tenant directory itself, which holds the workspace");
+  if (segments[0] === "workspace") throw refuse(m.source, "is in the workspace, which sandboxes can change (it is at /work already)");
+  if (m.readOnly === false) throw refuse(m.source, "must be read-only (only /work is writable)");
+  if (typeof m.target !== "string" || !MOUNT_TARGET.test(m.target)) throw refuse(m.source, `target ${JSON.stringify(String(m.target).slice(0, 200))} must be a path under /mnt`);
+  if (seen.has(m.target)) throw refuse(m.source, `target ${m.target} is used twice`);
+  seen.add(m.target);
+  let dir = rootFd;
+  try {
+    for (let i = 0; i < segments.length; i++) {
+      let next: number;
+      try {
+        next = openBeneath(dir, segments[i]!, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, STEP);
+      } catch (err) {
+        throw refuse(m.source, why(err));
+      }
+      if (dir !== rootFd) fs.closeSync(dir);
+      dir = next;
+      const st = fs.fstatSync(next);
+      if (st.isSymbolicLink()) throw refuse(m.source, why(new Openat2Error(40, "ELOOP")));
+      if (same(st, workspace)) throw refuse(m.source, "is the workspace, which sandboxes can change (it is at /work already)");
+      const last = i === segments.length - 1;
+      if (!last && !st.isDirectory()) throw refuse(m.source, why(new Openat2Error(20, "ENOTDIR")));
+      if (last) {
+        if (!st.isDirectory() && !st.isFile()) throw refuse(m.source, "is not a regular file or directory");
+        return { fd: next, kind: st.isDirectory() ? "dir" : "file", dev: st.dev, ino: st.ino, segments, target: m.target };
+      }
+    }
+    throw refuse(m.source, "is empty");
+  } catch (err) {
+    if (dir !== rootFd) fs.closeSync(dir);
+    throw err;
+  }
+}
+
+/** Checks every overlay mount as it is on disk now and opens it; throws CONFIG_INVALID naming the first problem. */
+export function openMountSources(home: string, tenantId: string, requests: MountRequest[]): { root: string; opened: Opened[] } {
+  if (!openat2Available()) throw new AppError("UNAVAILABLE", "sandbox mounts need openat2 (Linux 5.6 or later); this kernel does not have it");
+  const root = tenantDir(home, tenantId);
+  const rootFd = fs.openSync(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  const opened: Opened[] = [];
+  try {
+    let workspace: fs.Stats | null = null;
+    try {
+      const w = openBeneath(rootFd, "workspace", O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, STEP);
+      workspace = fs.fstatSync(w);
+      fs.closeSync(w);
+    } catch {
+      workspace = null; // not created yet: nothing can be inside it
+    }
+    const seen = new Set<string>();
+    for (const m of requests) opened.push(openSource(rootFd, workspace, m, seen));
+    return { root: fs.realpathSync(`/proc/self/fd/${rootFd}`), opened };
+  } catch (err) {
+    for (const o of opened) fs.closeSync(o.fd);
+    throw err;
+  } finally {
+    fs.closeSync(rootFd);
+  }
+}
+
+/**
+ * The mounts of one run, checked now. A root gateway binds each descriptor under a root-only
+ * staging directory; otherwise the checked path is bound and verified in the sandbox. `release()`
+ * (after the run) closes the descriptors and removes the staging mounts.
+ */
+export async function prepareMounts(opts: {
+  home: string;
+  tenantId: string;
+  runId: string;
+  requests: MountRequest[];
+  identity: SandboxIdentity;
+  unsharePath: string | null;
+  log: Logger;
+}): Promise<MountPlan> {
+  if (opts.requests.length === 0) return { mounts: [], checks: [], release() {} };
+  const { root, opened } = openMountSources(opts.home, opts.tenantId, opts.requests);
+  const closeAll = () => opened.forEach((o) => fs.closeSync(o.fd));
+  if (opts.identity.viaStage) {
+    try {
+      const staged = await stageFromDescriptors({ home: opts.home, runId: opts.runId, sources: opened, identity: opts.identity, unsharePath: opts.unsharePath, log: opts.log });
+      return {
+        mounts: opened.map((o, i) => ({ source: staged.paths[i]!, target: o.target, readOnly: true, kind: o.kind })),
+        checks: [],
+        release() {
+          staged.release();
+          closeAll();
+        },
+      };
+    } catch (err) {
+      closeAll();
+      throw err;
+    }
+  }
+  // The descriptors stay open until the run ends, so no other object can take these inode numbers.
+  return {
+    mounts: opened.map((o) => ({ source: [root, ...o.segments].join("/"), target: o.target, readOnly: true, kind: o.kind })),
+    checks: opened.map((o) => ({ target: o.target, id: `${o.dev}:${o.ino}` })),
+    release: closeAll,
+  };
+}
+
+/** First line of stderr when the sandbox found a mount that is not what the gateway checked. */
+export const MOUNT_CHANGED = "openclaw: a sandbox mount is not the file or directory the gateway checked; the command was not started";
+
+/** Where the tenant's environment is handed to the check script, as a file it sources. */
+export const ENV_FILE_IN_SANDBOX = "/run/oc-env";
+
+/**
+ * The command behind the mount check: `stat` of every target must print the checked identities,
+ * else the run ends (exit 125) before the tenant's command starts. The tenant's variables are only
+ * sourced after the check, so none of them (LD_PRELOAD, say) can reach the programs that check.
+ */
+export function withMountCheck(checks: MountCheck[], command: string[]): string[] {
+  if (checks.length === 0) return command;
+  const targets = checks.map((c) => {
+    if (!MOUNT_TARGET.test(c.target)) throw new Error(`unexpected mount target ${JSON.stringify(c.target)}`);
+    return c.target;
+  });
+  const script = `got=$(stat -c %d:%i ${targets.join(" ")} 2>/dev/null); if [ "$got" != "$1" ]; then echo "${MOUNT_CHANGED}" >&2; exit 125; fi; shift; . ${ENV_FILE_IN_SANDBOX}; exec "$@"`;
+  return ["/bin/sh", "-c", script, "sh", checks.map((c) => c.id).join("\n"), ...command];
+}
+
+/** The tenant's variables as `export NAME='value'` lines (names are checked; values may hold anything but NUL). */
+export function envScript(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || v.includes("\0")) throw new Error(`unexpected environment variable ${JSON.stringify(k)}`);
+      return `export ${k}='${v.replaceAll("'", "'\\''")}'\n`;
+    })
+    .join("");
+}
