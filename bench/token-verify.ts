@@ -6,9 +6,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { readEnvironment } from "../src/config/env.ts";
-import { createCore } from "../src/core/core.ts";
+import { createCore } from "../src/app/core.ts";
 import { silentLogger } from "../src/core/logger.ts";
-import { sha256 } from "../src/modules/tokens/token-format.ts";
+import { sha256 } from "../src/lib/token-format.ts";
 import { saveResult } from "./lib.ts";
 
 const arg = (name: string, def: number) => {

@@ -2,7 +2,7 @@
 // openclaw: the CLI root. Wiring only; each command lives in cli/commands/.
 import { defineCommand, runMain } from "citty";
 import { hoistGlobalOptions } from "./cli/argv.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "./lib/version.ts";
 
 // Inside a sandbox, the binary doubles as the egress bridge (see modules/sandbox/egress/bridge.ts).
 if (process.argv[2] === "__egress-bridge") {
@@ -16,8 +16,8 @@ const rawArgs = hoistGlobalOptions(process.argv.slice(2));
 // The gateway runs with its allocator tuned for steady latency (see lib/allocator.ts): it re-executes
 // itself once with the settings in its environment, before it opens anything.
 if (rawArgs[0] === "gateway") {
-  const { reexecWithAllocatorSettings } = await import("./lib/allocator.ts");
-  reexecWithAllocatorSettings();
+  const [{ reexecWithAllocatorSettings }, { environmentVariables }] = await Promise.all([import("./lib/allocator.ts"), import("./config/env.ts")]);
+  reexecWithAllocatorSettings(environmentVariables());
 }
 
 // Everything this process creates (state.db, WAL, audit log, overlays, directories) is private.

@@ -1,6 +1,7 @@
 // Shared CLI plumbing: the common flags, opening the core on the state directory, printing results
 // (human or --json), and turning any error into one line on stderr and a non-zero exit.
-import { createCore, type Core, type CoreOptions } from "../core/core.ts";
+import { createCore, type Core, type CoreOptions } from "../app/core.ts";
+import { readEnvironment } from "../config/env.ts";
 import { isAppError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import { newRequestId } from "../lib/ids.ts";
@@ -62,7 +63,7 @@ export function action<A>(fn: (args: A, rawArgs: string[]) => unknown | Promise<
       const code = isAppError(err) ? err.code : err instanceof CliError ? "CLI_ERROR" : "INTERNAL";
       if ((args as CommonArgs).json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
       process.stderr.write(`openclaw: ${message}\n`);
-      if (!isAppError(err) && !(err instanceof CliError) && process.env.OPENCLAW_DEBUG) console.error(err);
+      if (!isAppError(err) && !(err instanceof CliError) && readEnvironment().debug) console.error(err);
       process.exit(err instanceof CliError ? err.exitCode : 1);
     }
   };

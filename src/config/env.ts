@@ -9,6 +9,15 @@ export interface Environment {
   readonly home: string;
   readonly adminKey?: string;
   readonly osUser: string;
+  /** OPENCLAW_DEBUG: the CLI prints the stack of an unexpected error. */
+  readonly debug: boolean;
+  /** PATH, where the sandboxes' host tools (bwrap, docker, setpriv, unshare) are looked up. */
+  readonly path: string;
+}
+
+/** The process's variables as they are now (the gateway's allocator re-exec passes them on whole). */
+export function environmentVariables(): NodeJS.ProcessEnv {
+  return { ...process.env };
 }
 
 export function readEnvironment(source: Record<string, string | undefined> = process.env): Environment {
@@ -19,6 +28,8 @@ export function readEnvironment(source: Record<string, string | undefined> = pro
     home: vars.OPENCLAW_HOME ? path.resolve(vars.OPENCLAW_HOME) : path.join(os.homedir(), ".openclaw"),
     adminKey: vars.OPENCLAW_ADMIN_KEY || undefined,
     osUser,
+    debug: !!vars.OPENCLAW_DEBUG,
+    path: vars.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
   });
 }
 

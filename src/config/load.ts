@@ -6,7 +6,7 @@ import path from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import type { TSchema } from "@sinclair/typebox";
 import { AppError } from "../core/errors.ts";
-import { parseEgressEntry } from "../modules/sandbox/egress/policy.ts";
+import { parseEgressEntry } from "../lib/egress-rules.ts";
 import type { Environment } from "./env.ts";
 import { parseJsonc } from "./jsonc.ts";
 import { formatKeyPath, pointerToParts } from "./key-path.ts";

@@ -3,10 +3,10 @@
 import fs from "node:fs";
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
-import * as schema from "./schema.ts";
 import { migrate, refuseNewer } from "./migrate.ts";
 
-export type Db = BunSQLiteDatabase<typeof schema>;
+/** Drizzle over the connection. Tables belong to modules; none are registered here (no relational queries). */
+export type Db = BunSQLiteDatabase;
 
 export interface DbHandle {
   sqlite: Database;
@@ -28,7 +28,7 @@ export function openDatabase(file: string): DbHandle {
     for (const f of [file, `${file}-wal`, `${file}-shm`]) {
       if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
     }
-    const db = drizzle(sqlite, { schema });
+    const db = drizzle(sqlite);
     let closed = false;
     return {
       sqlite,

@@ -2,7 +2,7 @@
 // failure is the same 401; a credential is always verified first, and one that verifies is served
 // (the throttle answers only failing ones, 429 + Retry-After, per address and presented identity);
 // a tenant token presented to the control plane is a denied admin attempt and is audited.
-import type { Core } from "../core/core.ts";
+import type { Core } from "../app/core.ts";
 import { AppError } from "../core/errors.ts";
 import { verifyAdminKey } from "../modules/admin-key/admin-key.service.ts";
 import type { Actor } from "../modules/audit/audit.record.ts";

@@ -5,7 +5,7 @@ import { swagger } from "@elysiajs/swagger";
 import bundleJs from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import uiCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import initJs from "./assets/docs-init.js" with { type: "file" };
-import { VERSION } from "../version.ts";
+import { VERSION } from "../lib/version.ts";
 
 const PAGE = `<!DOCTYPE html>
 <html lang="en">

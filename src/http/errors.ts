@@ -3,8 +3,8 @@
 //   JSON-RPC       {"jsonrpc":"2.0","id":null,"error":{"code","message","data":{"code"}}}
 //   OpenAI routes  {"error":{"message","type","code","param"}}
 import { AppError, type ErrorCode } from "../core/errors.ts";
-import { API_HEADERS } from "./security-headers.ts";
-import type { Surface } from "./surface.ts";
+import { API_HEADERS } from "../edge/security-headers.ts";
+import type { Surface } from "../edge/surface.ts";
 
 const OPENAI_TYPE: Partial<Record<ErrorCode, { type: string; code: string | null }>> = {
   UNAUTHORIZED: { type: "invalid_request_error", code: "invalid_api_key" },

@@ -2,10 +2,10 @@
 // changes (and on SIGHUP), and shuts down cleanly. The HTTP surface itself is createApp (server.ts).
 import fs from "node:fs";
 import path from "node:path";
-import type { Core } from "../core/core.ts";
+import type { Core } from "../app/core.ts";
 import type { Logger } from "../core/logger.ts";
 import { AppError } from "../core/errors.ts";
-import { acquireGatewayLock } from "../core/gateway-lock.ts";
+import { acquireGatewayLock } from "./gateway-lock.ts";
 import { startCheckpointer } from "../db/checkpointer.ts";
 import { newRequestId } from "../lib/ids.ts";
 import { removeStaleRunCgroups } from "../modules/sandbox/cgroups.ts";

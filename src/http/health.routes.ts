@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Elysia, t } from "elysia";
-import type { Core } from "../core/core.ts";
+import type { Core } from "../app/core.ts";
 
 export function healthRoutes(core: Core, state: { draining: boolean }) {
   const detail = (operationId: string, summary: string) => ({ detail: { operationId, summary, tags: ["health"], security: [] } });

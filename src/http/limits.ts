@@ -2,7 +2,7 @@
 // (431), declared body size per surface (413), and a capped read for bodies without a length.
 import type { GatewayConfig } from "../config/schema.ts";
 import { AppError } from "../core/errors.ts";
-import type { Surface } from "./surface.ts";
+import type { Surface } from "../edge/surface.ts";
 
 export function bodyLimit(config: GatewayConfig, surface: Surface): number {
   const l = config.gateway.limits;

@@ -2,14 +2,14 @@
 // that assigns request ids, resolves the client IP, applies limits and security headers, and turns
 // every error into its surface's envelope. (gateway.ts listens, and handles reloads and shutdown.)
 import { Elysia } from "elysia";
-import type { Core } from "../core/core.ts";
+import type { Core } from "../app/core.ts";
 import { AppError, toAppError } from "../core/errors.ts";
 import { clientRequestId, newRequestId } from "../lib/ids.ts";
 import { findReservedKey, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
 import { formatKeyPath } from "../config/key-path.ts";
 import { auditRoutes } from "../modules/audit/audit.routes.ts";
-import { createRpcRegistry } from "../modules/rpc/methods.ts";
-import { rpcRoutes } from "../modules/rpc/rpc.routes.ts";
+import { createRpcRegistry } from "./rpc/methods.ts";
+import { rpcRoutes } from "./rpc/rpc.routes.ts";
 import { tenantsRoutes } from "../modules/tenants/tenants.routes.ts";
 import { chatRoutes } from "../modules/chat/chat.routes.ts";
 import { usageRoutes } from "../modules/usage/usage.routes.ts";
@@ -20,10 +20,10 @@ import { docsRoutes } from "./docs.routes.ts";
 import { errorResponse } from "./errors.ts";
 import { healthRoutes } from "./health.routes.ts";
 import { bodyLimit, checkDeclaredBody, checkHeaders, readCapped } from "./limits.ts";
-import { requestInfo, setRequestInfo, targetOf, type RequestInfo } from "./request-info.ts";
-import { API_HEADERS, DOCS_CSP } from "./security-headers.ts";
+import { requestInfo, setRequestInfo, targetOf, type RequestInfo } from "../edge/request-info.ts";
+import { API_HEADERS, DOCS_CSP } from "../edge/security-headers.ts";
 import { statusRoutes } from "./status.routes.ts";
-import { surfaceOf } from "./surface.ts";
+import { surfaceOf } from "../edge/surface.ts";
 
 export interface AppOptions {
   /** Socket peer address; tests inject one, the server asks Bun. */

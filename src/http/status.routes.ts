@@ -1,6 +1,6 @@
 // GET /admin/v1/status: what an operator checks first.
 import { Elysia } from "elysia";
-import type { Core } from "../core/core.ts";
+import type { Core } from "../app/core.ts";
 
 export function statusRoutes(core: Core) {
   return new Elysia().get(

@@ -24,8 +24,8 @@ export function allocatorEnv(env: NodeJS.ProcessEnv): Record<string, string> | n
 }
 
 /** Replaces this process with itself under the allocator settings; returns if they are in place or it cannot. */
-export function reexecWithAllocatorSettings(): void {
-  const env = allocatorEnv(process.env);
+export function reexecWithAllocatorSettings(current: NodeJS.ProcessEnv): void {
+  const env = allocatorEnv(current);
   const execve = (process as unknown as { execve?: (file: string, args: string[], env: Record<string, string>) => never }).execve;
   if (!env || process.platform !== "linux" || typeof execve !== "function") return;
   // argv[0] is the runtime; in the compiled binary argv[1] is its embedded entry point, not an argument.

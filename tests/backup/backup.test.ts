@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { Writable } from "node:stream";
-import type { Core } from "../../src/core/core.ts";
+import type { Core } from "../../src/app/core.ts";
 import { FORMAT, FORMAT_VERSION, writeArchive } from "../../src/modules/backup/archive.ts";
 import { ChunkReader } from "../../src/modules/backup/chunk-reader.ts";
 import { SandboxRunTable } from "../../src/modules/sandbox/sandbox.sql.ts";

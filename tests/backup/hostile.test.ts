@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import type { Core } from "../../src/core/core.ts";
+import type { Core } from "../../src/app/core.ts";
 import { baseEntries, craftArchive, TENANT_ROW, writeTemp, type CraftEntry, type CraftOptions } from "../helpers/backup.ts";
 import { operatorCtx, testCore } from "../helpers/core.ts";
 

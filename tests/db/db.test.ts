@@ -3,7 +3,7 @@ import path from "node:path";
 import fs from "node:fs";
 import { Database } from "bun:sqlite";
 import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
-import * as schema from "../../src/db/schema.ts";
+import * as schema from "../../src/app/schema.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { SCHEMA_VERSION } from "../../src/db/migrate.ts";
 import { makeHome } from "../helpers/core.ts";

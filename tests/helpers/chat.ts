@@ -1,7 +1,7 @@
 // A gateway routing to the fake provider, listening for real (the OpenAI SDK needs a URL).
 import OpenAI from "openai";
 import type { Clock } from "../../src/core/clock.ts";
-import type { Core } from "../../src/core/core.ts";
+import type { Core } from "../../src/app/core.ts";
 import { startGateway, type GatewayHandle } from "../../src/http/gateway.ts";
 import { startFakeProvider, type FakeProvider } from "../fake-provider/fake-provider.ts";
 import { createTenant, testCore } from "./core.ts";

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { readEnvironment } from "../../src/config/env.ts";
 import type { Clock } from "../../src/core/clock.ts";
-import { createCore, type Core } from "../../src/core/core.ts";
+import { createCore, type Core } from "../../src/app/core.ts";
 import { silentLogger, type Logger } from "../../src/core/logger.ts";
 import { createConsola } from "consola";
 import { createApp } from "../../src/http/server.ts";

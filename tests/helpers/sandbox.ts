@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Core } from "../../src/core/core.ts";
+import type { Core } from "../../src/app/core.ts";
 import { buildSandboxImage } from "../../src/modules/sandbox/image.ts";
 import { sandboxIdentity } from "../../src/modules/sandbox/host.ts";
 import { DEFAULT_IMAGE } from "../../src/modules/sandbox/sandbox.service.ts";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import path from "node:path";
 import { ManualClock } from "../../src/core/clock.ts";
-import { API_HEADERS } from "../../src/http/security-headers.ts";
+import { API_HEADERS } from "../../src/edge/security-headers.ts";
 import { adminKey, createTenant, makeHome, testApp, testCore } from "../helpers/core.ts";
 
 const ROOT = path.join(import.meta.dir, "..", "..");

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { createConsola } from "consola";
 import { readEnvironment } from "../../src/config/env.ts";
-import { createCore } from "../../src/core/core.ts";
+import { createCore } from "../../src/app/core.ts";
 import { createMetrics } from "../../src/modules/metrics/metrics.ts";
 import { adminKey, createTenant, makeHome, operatorCtx, testApp } from "../helpers/core.ts";
 

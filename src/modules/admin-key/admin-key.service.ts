@@ -7,7 +7,7 @@ import { CONFIG_FILE } from "../../config/load.ts";
 import { writeFileAtomic } from "../../lib/fs-durable.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
 import type { OpContext } from "../tenants/tenants.service.ts";
-import { ADMIN_KEY_ID, digestMatches, hashPrefix, mintToken, parseToken, sha256 } from "../tokens/token-format.ts";
+import { ADMIN_KEY_ID, digestMatches, hashPrefix, mintToken, parseToken, sha256 } from "../../lib/token-format.ts";
 
 export interface AdminKeyCheck {
   ok: boolean;

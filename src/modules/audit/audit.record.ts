@@ -1,6 +1,6 @@
 // Shape, canonical bytes and hash of one audit record. Shared by the writer and the verifier.
 import { canonicalJson } from "../../lib/canonical-json.ts";
-import { TOKEN_REGEX } from "../tokens/token-format.ts";
+import { TOKEN_REGEX } from "../../lib/token-format.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 

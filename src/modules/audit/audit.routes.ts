@@ -1,6 +1,6 @@
 // GET /admin/v1/audit: committed audit records, newest first, filtered; page with beforeSeq.
 import { Elysia, t } from "elysia";
-import type { Core } from "../../core/core.ts";
+import type { Core } from "../../app/core.ts";
 import { AppError } from "../../core/errors.ts";
 
 const parseTime = (v: string | undefined, name: string): number | undefined => {

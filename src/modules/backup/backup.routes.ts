@@ -1,7 +1,7 @@
 // Control-plane routes for backups: list, create, delete a tenant's backups; restore.
 import { Elysia, t } from "elysia";
-import type { Core } from "../../core/core.ts";
-import { actorOf } from "../../http/request-info.ts";
+import type { Core } from "../../app/core.ts";
+import { actorOf } from "../../edge/request-info.ts";
 
 const doc = (operationId: string, summary: string) => ({ detail: { operationId, summary, tags: ["backups"], security: [{ adminKey: [] }] } });
 

@@ -1,7 +1,7 @@
 // Tenant backup methods: a tenant may back itself up (always to the admin's bucket, under its own
 // prefix) and list its own backups. Restore and delete are the operator's.
 import { Type as T } from "@sinclair/typebox";
-import { defineMethod } from "../rpc/registry.ts";
+import { defineMethod } from "../../http/rpc/registry.ts";
 import { opContext, selfOnly } from "../rpc/tenant-scope.ts";
 import { SelfTenantId } from "../tenants/tenants.rpc.ts";
 

@@ -1,9 +1,9 @@
 // OpenAI-compatible routes (/v1): chat completions and the calling tenant's model list. The tenant
 // was authenticated at the edge; errors use OpenAI's envelope so OpenAI SDKs surface them.
 import { Elysia } from "elysia";
-import type { Core } from "../../core/core.ts";
+import type { Core } from "../../app/core.ts";
 import { AppError } from "../../core/errors.ts";
-import { requestInfo } from "../../http/request-info.ts";
+import { requestInfo } from "../../edge/request-info.ts";
 import { ClientGone } from "../providers/provider.ts";
 
 function modelObject(id: string, created: number) {

@@ -9,7 +9,7 @@
 import dns from "node:dns";
 import net from "node:net";
 import { AppError } from "../../core/errors.ts";
-import { allows, canonicalHost, refusedAddress, type EgressRule } from "../sandbox/egress/policy.ts";
+import { allows, canonicalHost, refusedAddress, type EgressRule } from "../../lib/egress-rules.ts";
 import type { ImageRef } from "./chat.fields.ts";
 
 export type Lookup = (host: string) => Promise<{ address: string }[]>;

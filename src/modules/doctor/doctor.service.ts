@@ -1,7 +1,7 @@
 // `openclaw doctor`: checks an operator can act on. Each check says ok, warn or fail and why.
 import fs from "node:fs";
 import path from "node:path";
-import type { Core } from "../../core/core.ts";
+import type { Core } from "../../app/core.ts";
 import { discoverLogFiles, verifyAuditFiles } from "../audit/audit.verify.ts";
 
 export interface DoctorCheck {

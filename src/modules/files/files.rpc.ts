@@ -2,7 +2,7 @@
 // the resolver and openat2 keep every step inside it.
 import { Type as T } from "@sinclair/typebox";
 import { AppError } from "../../core/errors.ts";
-import { defineMethod } from "../rpc/registry.ts";
+import { defineMethod } from "../../http/rpc/registry.ts";
 import { selfOnly } from "../rpc/tenant-scope.ts";
 import { SelfTenantId } from "../tenants/tenants.rpc.ts";
 import { FILES_LIMITS } from "./files.service.ts";

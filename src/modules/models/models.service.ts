@@ -1,7 +1,7 @@
 // The model catalogue: public model names → provider, upstream model and rates. A tenant sees the
 // admin's models, narrowed (never widened) by its overlay's models.allow.
 import type { GatewayConfig } from "../../config/schema.ts";
-import { parseEgressEntry, type EgressRule } from "../sandbox/egress/policy.ts";
+import { parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { FREE, type Rates } from "../usage/pricing.ts";
 

@@ -1,7 +1,7 @@
 // Tenant-facing config methods: they only ever read or write the caller's own overlay, and a write is
 // validated exactly like a load (admin-only keys, unknown keys, ceilings, paths) before anything lands.
 import { Type as T } from "@sinclair/typebox";
-import { defineMethod } from "../rpc/registry.ts";
+import { defineMethod } from "../../http/rpc/registry.ts";
 import { opContext, selfOnly } from "../rpc/tenant-scope.ts";
 import { SelfTenantId } from "../tenants/tenants.rpc.ts";
 import { overlayJsonSchema } from "./overlay.schema.ts";

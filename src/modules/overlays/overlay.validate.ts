@@ -6,7 +6,7 @@ import { Kind, type TSchema } from "@sinclair/typebox";
 import { GatewayConfigSchema, type GatewayConfig } from "../../config/schema.ts";
 import { schemaProblems, type Problem } from "../../config/load.ts";
 import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
-import { parseEgressEntry, type EgressRule } from "../sandbox/egress/policy.ts";
+import { parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
 import { DEFAULT_LIMITS } from "../sandbox/sandbox.types.ts";
 import { OverlaySchema, type Overlay } from "./overlay.schema.ts";
 import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";

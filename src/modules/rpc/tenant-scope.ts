@@ -3,7 +3,7 @@
 import { AppError } from "../../core/errors.ts";
 import { TENANT_ID_PATTERN } from "../../lib/ids.ts";
 import type { OpContext } from "../tenants/tenants.service.ts";
-import type { RpcContext } from "./registry.ts";
+import type { RpcContext } from "../../http/rpc/registry.ts";
 
 export function selfOnly(ctx: RpcContext, named: string | undefined, action: string): string {
   if (named === undefined || named === ctx.tenantId) return ctx.tenantId;

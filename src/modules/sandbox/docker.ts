@@ -14,7 +14,7 @@ import { FD_LIMIT, SANDBOX_ENV_BASE, type LaunchSpec,
 /** The operator's Docker settings, taken from the gateway's own environment; nothing else reaches the CLI. */
 const DOCKER_CLI_VARS = ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY"];
 
-export function dockerCliEnv(gateway: Record<string, string | undefined> = process.env): Record<string, string> {
+export function dockerCliEnv(gateway: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const env: Record<string, string> = { PATH: gateway.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", HOME: gateway.HOME ?? "/root" };
   for (const k of DOCKER_CLI_VARS) if (gateway[k]) env[k] = gateway[k]!;
   return env;

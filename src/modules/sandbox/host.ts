@@ -37,9 +37,9 @@ export function sandboxIdentity(): SandboxIdentity {
   return { uid, gid, viaStage: false };
 }
 
-function run(argv: string[], timeoutMs = 5000): { code: number | null; stdout: string; stderr: string } {
+function run(argv: string[], searchPath: string, timeoutMs = 5000): { code: number | null; stdout: string; stderr: string } {
   try {
-    const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", timeout: timeoutMs, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+    const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", timeout: timeoutMs, env: { PATH: searchPath } });
     return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   } catch (err) {
     return { code: null, stdout: "", stderr: err instanceof Error ? err.message : String(err) };
@@ -56,12 +56,13 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-export function probeBwrap(): BwrapProbe {
-  const path = Bun.which("bwrap", { PATH: process.env.PATH ?? "" });
+/** `searchPath`: the gateway's PATH (config/env.ts), where the host tools are looked up. */
+export function probeBwrap(searchPath: string): BwrapProbe {
+  const path = Bun.which("bwrap", { PATH: searchPath });
   if (!path) return { path: null, version: null, disableUserns: false, problem: "bwrap is not installed (apt-get install bubblewrap)" };
-  const v = run([path, "--version"]);
+  const v = run([path, "--version"], searchPath);
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(v.stdout)?.[1] ?? null;
-  const help = run([path, "--help"]);
+  const help = run([path, "--help"], searchPath);
   const disableUserns = /--disable-userns/.test(help.stdout + help.stderr);
   let problem: string | null = null;
   if (!version) problem = `cannot read the bwrap version (${v.stderr.trim() || "no output"})`;
@@ -69,12 +70,12 @@ export function probeBwrap(): BwrapProbe {
   return { path, version, disableUserns, problem };
 }
 
-export function probeDocker(): DockerProbe {
-  const path = Bun.which("docker", { PATH: process.env.PATH ?? "" });
+export function probeDocker(searchPath: string): DockerProbe {
+  const path = Bun.which("docker", { PATH: searchPath });
   if (!path) return { path: null, serverVersion: null, runtimes: {}, problem: "docker is not installed" };
-  const v = run([path, "version", "--format", "{{.Server.Version}}"]);
+  const v = run([path, "version", "--format", "{{.Server.Version}}"], searchPath);
   if (v.code !== 0) return { path, serverVersion: null, runtimes: {}, problem: `the Docker engine is not reachable: ${v.stderr.trim().split("\n")[0] || "no answer"}` };
-  const info = run([path, "info", "--format", "{{json .Runtimes}}"]);
+  const info = run([path, "info", "--format", "{{json .Runtimes}}"], searchPath);
   let runtimes: DockerProbe["runtimes"] = {};
   try {
     runtimes = JSON.parse(info.stdout.trim() || "{}");
@@ -84,19 +85,19 @@ export function probeDocker(): DockerProbe {
   return { path, serverVersion: v.stdout.trim(), runtimes, problem: null };
 }
 
-export function probeHost(): HostProbe {
+export function probeHost(searchPath: string): HostProbe {
   const arch = hostSeccompArch();
   return {
     arch,
     identity: sandboxIdentity(),
-    bwrap: probeBwrap(),
-    setprivPath: Bun.which("setpriv", { PATH: process.env.PATH ?? "" }),
-    unsharePath: Bun.which("unshare", { PATH: process.env.PATH ?? "" }),
+    bwrap: probeBwrap(searchPath),
+    setprivPath: Bun.which("setpriv", { PATH: searchPath }),
+    unsharePath: Bun.which("unshare", { PATH: searchPath }),
     seccomp: arch ? selfTest(arch) : { ok: false, instructions: 0, failures: [`no seccomp policy for architecture ${process.arch}`] },
     cgroups: detectCgroups(),
   };
 }
 
-export function dockerImagePresent(dockerPath: string, image: string): boolean {
-  return run([dockerPath, "image", "inspect", "--format", "{{.Id}}", image]).code === 0;
+export function dockerImagePresent(dockerPath: string, image: string, searchPath: string): boolean {
+  return run([dockerPath, "image", "inspect", "--format", "{{.Id}}", image], searchPath).code === 0;
 }

@@ -1,7 +1,7 @@
 // Tenant sandbox methods: run a command in the caller's own sandbox, and see what it may use.
 import { Type as T } from "@sinclair/typebox";
 import { AppError } from "../../core/errors.ts";
-import { defineMethod } from "../rpc/registry.ts";
+import { defineMethod } from "../../http/rpc/registry.ts";
 import { selfOnly } from "../rpc/tenant-scope.ts";
 import { SelfTenantId } from "../tenants/tenants.rpc.ts";
 import { SandboxModes } from "../../config/schema.ts";

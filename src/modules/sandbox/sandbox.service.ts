@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
+import type { Environment } from "../../config/env.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
@@ -24,7 +25,7 @@ import { buildBwrapLaunch } from "./bwrap.ts";
 import { createRunCgroup } from "./cgroups.ts";
 import type { DiskGuard } from "./disk.ts";
 import { buildDockerLaunch, dockerCliEnv } from "./docker.ts";
-import { buildAllowPrivate, parseEgressEntry, type EgressRule } from "./egress/policy.ts";
+import { buildAllowPrivate, parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "./egress/proxy.ts";
 import { dockerImagePresent, probeDocker, probeHost, type DockerProbe, type HostProbe } from "./host.ts";
 import { runSandboxProcess, signalName, type RunnerOutput } from "./runner.ts";
@@ -138,6 +139,8 @@ function proxyEnv(): Record<string, string> {
 
 export interface SandboxDeps {
   home: string;
+  /** The gateway's environment: PATH for the host tools, the operator's DOCKER_* settings. */
+  env: Environment;
   config: () => GatewayConfig;
   overlays: OverlaysService;
   tenants: TenantsService;
@@ -223,7 +226,7 @@ export function createSandboxService(deps: SandboxDeps) {
 
   async function computeStatus(opts: { docker: boolean }): Promise<SandboxStatus> {
     const c = deps.config();
-    const host = probeHost();
+    const host = probeHost(deps.env.path);
     const wanted = c.sandbox.limiter;
     let limiterProblem: string | null = null;
     if (wanted === "rlimits") host.cgroups = { limiter: "rlimits", note: "rlimits, as sandbox.limiter asks" };
@@ -246,9 +249,9 @@ export function createSandboxService(deps: SandboxDeps) {
     }
     let docker: SandboxStatus["docker"] = null;
     if (opts.docker || allowed.includes("docker")) {
-      const probe = probeDocker();
+      const probe = probeDocker(deps.env.path);
       const d = dockerSettings(c);
-      const imagePresent = probe.problem === null && dockerImagePresent(probe.path!, d.image);
+      const imagePresent = probe.problem === null && dockerImagePresent(probe.path!, d.image, deps.env.path);
       const runtimeAvailable = d.runtime === "runc" || d.runtime in probe.runtimes;
       docker = { ...probe, image: d.image, imagePresent, runtime: d.runtime, runtimeAvailable };
       const reason =
@@ -371,7 +374,7 @@ export function createSandboxService(deps: SandboxDeps) {
       if (l.envScript !== null) fs.writeFileSync(files.envScriptPath, l.envScript, { mode: 0o600, flag: "wx" });
       out = await runSandboxProcess({
         argv: l.argv,
-        env: dockerCliEnv(),
+        env: dockerCliEnv(deps.env.vars),
         extraFds: [],
         stdin: io.stdin ?? null,
         timeoutMs,
@@ -407,7 +410,7 @@ export function createSandboxService(deps: SandboxDeps) {
   }
 
   async function dockerKill(dockerPath: string, name: string): Promise<void> {
-    const p = Bun.spawn([dockerPath, "kill", name], { stdout: "ignore", stderr: "ignore", env: dockerCliEnv(), cwd: "/" });
+    const p = Bun.spawn([dockerPath, "kill", name], { stdout: "ignore", stderr: "ignore", env: dockerCliEnv(deps.env.vars), cwd: "/" });
     await p.exited;
   }
 

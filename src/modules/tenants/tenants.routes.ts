@@ -1,10 +1,10 @@
 // Control-plane routes for tenants (/admin/v1/tenants…). Authentication is the parent's guard; each
 // handler is one call into the tenants service.
 import { Elysia, t } from "elysia";
-import type { Core } from "../../core/core.ts";
+import type { Core } from "../../app/core.ts";
 import { AppError } from "../../core/errors.ts";
 import { parseDuration } from "../../lib/duration.ts";
-import { actorOf } from "../../http/request-info.ts";
+import { actorOf } from "../../edge/request-info.ts";
 import { QuotaPatchSchema, QuotaViewSchema } from "../quotas/quotas.model.ts";
 import { OverlayStatusSchema } from "../overlays/overlay.schema.ts";
 import { CreatedTenantSchema, CreateTenantSchema, IssuedTokenSchema, RotateTokenSchema, TenantViewSchema, UpdateTenantSchema } from "./tenants.model.ts";

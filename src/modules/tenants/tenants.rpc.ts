@@ -3,7 +3,7 @@
 import { Type as T } from "@sinclair/typebox";
 import { AppError } from "../../core/errors.ts";
 import { parseDuration } from "../../lib/duration.ts";
-import { defineMethod } from "../rpc/registry.ts";
+import { defineMethod } from "../../http/rpc/registry.ts";
 import { opContext, selfOnly } from "../rpc/tenant-scope.ts";
 import { TenantViewSchema } from "./tenants.model.ts";
 

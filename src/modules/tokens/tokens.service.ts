@@ -6,7 +6,7 @@ import type { Db } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import { TenantTable } from "../tenants/tenants.sql.ts";
 import { TenantTokenTable } from "./tokens.sql.ts";
-import { ADMIN_KEY_ID, digestMatches, hashPrefix, mintToken, parseToken, sha256 } from "./token-format.ts";
+import { ADMIN_KEY_ID, digestMatches, hashPrefix, mintToken, parseToken, sha256 } from "../../lib/token-format.ts";
 
 export type VerifyResult =
   | { ok: true; tenantId: string; actorId: string }

@@ -1,6 +1,6 @@
 // Control-plane usage: per tenant and across tenants.
 import { Elysia, t } from "elysia";
-import type { Core } from "../../core/core.ts";
+import type { Core } from "../../app/core.ts";
 
 const Range = t.Object({
   from: t.Optional(t.String({ maxLength: 10, description: "UTC date YYYY-MM-DD (default: 29 days ago)" })),

@@ -1,6 +1,6 @@
 // Tenant-facing usage methods: a tenant sees only its own usage.
 import { Type as T } from "@sinclair/typebox";
-import { defineMethod } from "../rpc/registry.ts";
+import { defineMethod } from "../../http/rpc/registry.ts";
 import { selfOnly } from "../rpc/tenant-scope.ts";
 import { SelfTenantId } from "../tenants/tenants.rpc.ts";
 

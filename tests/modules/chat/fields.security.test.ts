@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readEnvironment } from "../../../src/config/env.ts";
 import { loadGatewayConfig } from "../../../src/config/load.ts";
-import { loadGatewaySecret } from "../../../src/core/gateway-secret.ts";
+import { loadGatewaySecret } from "../../../src/modules/chat/gateway-secret.ts";
 import { chatWorld, type ChatWorld } from "../../helpers/chat.ts";
 import { makeHome, operatorCtx } from "../../helpers/core.ts";
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
-import type { Core } from "../../../src/core/core.ts";
+import type { Core } from "../../../src/app/core.ts";
 import { AppError } from "../../../src/core/errors.ts";
 import { FILES_LIMITS } from "../../../src/modules/files/files.service.ts";
 import { PathError } from "../../../src/modules/paths/path-resolver.ts";

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { createCore } from "../../../src/core/core.ts";
+import { createCore } from "../../../src/app/core.ts";
 import { readEnvironment } from "../../../src/config/env.ts";
 import { startGateway } from "../../../src/http/gateway.ts";
 import { runDoctor } from "../../../src/modules/doctor/doctor.service.ts";

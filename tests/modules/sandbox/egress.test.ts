@@ -7,7 +7,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseClientHello } from "../../../src/modules/sandbox/egress/client-hello.ts";
-import { allows, buildAllowPrivate, canonicalHost, parseEgressEntry, refusedAddress } from "../../../src/modules/sandbox/egress/policy.ts";
+import { allows, buildAllowPrivate, canonicalHost, parseEgressEntry, refusedAddress } from "../../../src/lib/egress-rules.ts";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "../../../src/modules/sandbox/egress/proxy.ts";
 import { clientHello } from "../../helpers/tls.ts";
 

@@ -4,7 +4,7 @@
 // happen in the gateway or through the CLI (another process). The operator keeps the old history.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { createCore } from "../../../src/core/core.ts";
+import { createCore } from "../../../src/app/core.ts";
 import { silentLogger } from "../../../src/core/logger.ts";
 import { readEnvironment } from "../../../src/config/env.ts";
 import { createApp } from "../../../src/http/server.ts";

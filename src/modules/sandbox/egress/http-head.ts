@@ -3,7 +3,7 @@
 // or header to a lenient server), NUL and other control characters, obs-fold continuation lines,
 // header names that are not tokens, whitespace before the colon. The proxy then writes a request of
 // its own from what was parsed; the client's bytes are never forwarded as they came.
-import { canonicalHost } from "./policy.ts";
+import { canonicalHost } from "../../../lib/egress-rules.ts";
 
 export const MAX_HEAD = 16 * 1024;
 

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import net from "node:net";
 import { parseClientHello } from "./client-hello.ts";
 import { ambiguity, parseHead, splitAuthority, type Head } from "./http-head.ts";
-import { allows, canonicalHost, refusedAddress, type EgressRule } from "./policy.ts";
+import { allows, canonicalHost, refusedAddress, type EgressRule } from "../../../lib/egress-rules.ts";
 
 export type EgressOutcome = "allowed" | "refused" | "failed";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { TENANT_ID_PATTERN } from "../../../src/lib/ids.ts";
-import { buildToken, digestMatches, displayPrefix, mintToken, parseToken, sha256, TOKEN_REGEX_SOURCE } from "../../../src/modules/tokens/token-format.ts";
+import { TENANT_ID_PATTERN } from "../../src/lib/ids.ts";
+import { buildToken, digestMatches, displayPrefix, mintToken, parseToken, sha256, TOKEN_REGEX_SOURCE } from "../../src/lib/token-format.ts";
 
 // Golden vectors computed independently (Python: zlib.crc32 + a base62 encoder), not by this code.
 const GOLDEN: [string, Uint8Array, string][] = [

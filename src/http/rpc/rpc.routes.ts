@@ -1,10 +1,10 @@
 // POST /rpc: tenant JSON-RPC 2.0 (single or batch) with the tenant token as Bearer.
 // GET /rpc/openrpc.json: the method registry as an OpenRPC document.
 import { Elysia } from "elysia";
-import type { Core } from "../../core/core.ts";
-import type { Auth } from "../../http/auth.ts";
-import { bodyLimit, readCapped } from "../../http/limits.ts";
-import { requestInfo } from "../../http/request-info.ts";
+import type { Core } from "../../app/core.ts";
+import type { Auth } from "../auth.ts";
+import { bodyLimit, readCapped } from "../limits.ts";
+import { requestInfo } from "../../edge/request-info.ts";
 import { dispatch } from "./dispatch.ts";
 import type { RpcRegistry } from "./registry.ts";
 

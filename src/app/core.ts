@@ -16,7 +16,7 @@ import { createTenantsService, type TenantsService } from "../modules/tenants/te
 import { createTokensService, type TokensService } from "../modules/tokens/tokens.service.ts";
 import { createChatService } from "../modules/chat/chat.service.ts";
 import { createProviderIdentity } from "../modules/chat/provider-identity.ts";
-import { loadGatewaySecret } from "./gateway-secret.ts";
+import { loadGatewaySecret } from "../modules/chat/gateway-secret.ts";
 import { createModelsService, type ModelsService } from "../modules/models/models.service.ts";
 import { createProvidersService } from "../modules/providers/providers.service.ts";
 import { createQuotaEngine, type QuotaEngine } from "../modules/quotas/quota-engine.ts";
@@ -28,10 +28,10 @@ import { createDiskGuard, type DiskGuard } from "../modules/sandbox/disk.ts";
 import { createFilesService, type FilesService } from "../modules/files/files.service.ts";
 import { createBackupService, type BackupService } from "../modules/backup/backup.service.ts";
 import { createMetrics, type Metrics } from "../modules/metrics/metrics.ts";
-import { systemClock, type Clock } from "./clock.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { VERSION } from "../version.ts";
-import { API_HEADERS } from "../http/security-headers.ts";
+import { systemClock, type Clock } from "../core/clock.ts";
+import { createLogger, type Logger } from "../core/logger.ts";
+import { VERSION } from "../lib/version.ts";
+import { API_HEADERS } from "../edge/security-headers.ts";
 
 export interface CoreOptions {
   home?: string;
@@ -142,7 +142,7 @@ export function createCore(opts: CoreOptions = {}): Core {
     identity: createProviderIdentity(() => (gatewaySecret ??= loadGatewaySecret(home)), tenants.incarnation),
   });
   const disk = createDiskGuard({ home, config: getConfig, overlays, log: log.withTag("disk"), stateFiles: [home, path.dirname(auditFile)] });
-  const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics, disk });
+  const sandbox = createSandboxService({ home, env, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics, disk });
   const files = createFilesService({ home, identity: sandboxIdentity, disk });
   const backups = createBackupService({ home, version: VERSION, schemaVersion: handle.schemaVersion, config: getConfig, handle, audit, tenants, tokens, quotaEngine, ledger, clock, log: log.withTag("backup"), metrics, disk });
   emptyTrash(home);

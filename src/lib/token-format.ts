@@ -4,8 +4,8 @@
 // The admin key is ocmu_admin_<secret22><check6> ("admin" is a reserved tenant id, so no clash).
 // Pure functions, no I/O.
 import { timingSafeEqual } from "node:crypto";
-import { bytesToBigInt, encodeBase62 } from "../../lib/base62.ts";
-import { TENANT_ID_PATTERN } from "../../lib/ids.ts";
+import { bytesToBigInt, encodeBase62 } from "./base62.ts";
+import { TENANT_ID_PATTERN } from "./ids.ts";
 
 export const TOKEN_PREFIX = "ocmu_";
 export const ADMIN_KEY_ID = "admin";

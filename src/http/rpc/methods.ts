@@ -1,11 +1,11 @@
 // The one registry of tenant RPC methods, assembled from each module's *.rpc.ts.
 import { Type as T } from "@sinclair/typebox";
-import { configRpc } from "../overlays/config.rpc.ts";
-import { tenantsRpc } from "../tenants/tenants.rpc.ts";
-import { usageRpc } from "../usage/usage.rpc.ts";
-import { filesRpc } from "../files/files.rpc.ts";
-import { sandboxRpc } from "../sandbox/sandbox.rpc.ts";
-import { backupRpc } from "../backup/backup.rpc.ts";
+import { configRpc } from "../../modules/overlays/config.rpc.ts";
+import { tenantsRpc } from "../../modules/tenants/tenants.rpc.ts";
+import { usageRpc } from "../../modules/usage/usage.rpc.ts";
+import { filesRpc } from "../../modules/files/files.rpc.ts";
+import { sandboxRpc } from "../../modules/sandbox/sandbox.rpc.ts";
+import { backupRpc } from "../../modules/backup/backup.rpc.ts";
 import { defineMethod, RpcRegistry } from "./registry.ts";
 
 export function createRpcRegistry(): RpcRegistry {

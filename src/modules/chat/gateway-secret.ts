@@ -4,7 +4,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { fsyncDir } from "../lib/fs-durable.ts";
+import { fsyncDir } from "../../lib/fs-durable.ts";
 
 const SIZE = 32;
 

@@ -3,8 +3,8 @@
 // OpenRPC document. No HTTP here: the dispatcher takes text and a context and returns text.
 import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import type { Actor } from "../audit/audit.record.ts";
-import type { Core } from "../../core/core.ts";
+import type { Actor } from "../../modules/audit/audit.record.ts";
+import type { Core } from "../../app/core.ts";
 
 export interface RpcContext {
   core: Core;

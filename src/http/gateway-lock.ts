@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../lib/fs-durable.ts";
-import { AppError } from "./errors.ts";
+import { AppError } from "../core/errors.ts";
 
 function alive(pid: number): boolean {
   try {
