@@ -21,8 +21,9 @@ import { parseEgressEntry } from "../src/lib/egress-rules.ts";
 import { buildAllowPrivate } from "../src/lib/egress-rules.ts";
 import { startEgressProxy } from "../src/modules/sandbox/egress/proxy.ts";
 import { buildSandboxImage } from "../src/modules/sandbox/image.ts";
-import { DEFAULT_IMAGE } from "../src/modules/sandbox/sandbox.service.ts";
+import { DEFAULT_IMAGE } from "../src/modules/sandbox/sandbox.types.ts";
 import { arg, median, saveResult, tmpdir } from "./lib.ts";
+import { scope } from "../tests/helpers/core.ts";
 
 const ROUNDS = arg("--rounds", 40);
 const EGRESS_MB = arg("--egress-mb", 256);
@@ -72,7 +73,7 @@ async function sandboxed(m: (typeof modes)[number]): Promise<number> {
     }
   }
   const t = performance.now();
-  const r = await core.sandbox.run({ tenantId: "bench", command: ["/bin/true"], mode: m.mode, origin: "operator" });
+  const r = await core.sandbox.run({ tenant: scope("bench"), command: ["/bin/true"], mode: m.mode, origin: "operator" });
   const ms = performance.now() - t;
   if (r.exitCode !== 0) throw new Error(`${m.label}: true exited ${r.exitCode}: ${r.stderr}`);
   return ms;
@@ -144,11 +145,11 @@ async function wgetOnHost(): Promise<number> {
   return payload.length / (Number(out.trim()) / 1e9);
 }
 
-core.overlays.set("bench", { tools: { egress: { bench: [`localhost:${port}`] } } }, { actor: { kind: "operator", id: "bench" }, requestId: "bench" });
+core.overlays.set(scope("bench"), { tools: { egress: { bench: [`localhost:${port}`] } } }, { actor: { kind: "operator", id: "bench" }, requestId: "bench" });
 async function fetchInSandbox(): Promise<number> {
   // Time measured inside the sandbox around the download only (busybox wget to /dev/null).
   const r = await core.sandbox.run({
-    tenantId: "bench",
+    tenant: scope("bench"),
     tool: "bench",
     mode: "bwrap",
     command: ["/bin/sh", "-c", WGET(`http://localhost:${port}/big`)],

@@ -1,8 +1,7 @@
 #!/usr/bin/env bun
-// openclaw: the CLI root. Wiring only; each command lives in cli/commands/.
-import { defineCommand, runMain } from "citty";
+// openclaw: the CLI root. Wiring only; the command tree is cli/run.ts (the CLI's own commands and
+// every module's).
 import { hoistGlobalOptions } from "./cli/argv.ts";
-import { VERSION } from "./lib/version.ts";
 
 // Inside a sandbox, the binary doubles as the egress bridge (see modules/sandbox/egress/bridge.ts).
 if (process.argv[2] === "__egress-bridge") {
@@ -23,19 +22,6 @@ if (rawArgs[0] === "gateway") {
 // Everything this process creates (state.db, WAL, audit log, overlays, directories) is private.
 process.umask(0o077);
 
-const main = defineCommand({
-  meta: { name: "openclaw", version: VERSION, description: "OpenClawMU: a self-hosted, multi-tenant AI gateway" },
-  subCommands: {
-    gateway: () => import("./cli/commands/gateway.ts").then((m) => m.default),
-    tenants: () => import("./cli/commands/tenants.ts").then((m) => m.default),
-    usage: () => import("./cli/commands/usage.ts").then((m) => m.default),
-    audit: () => import("./cli/commands/audit.ts").then((m) => m.default),
-    config: () => import("./cli/commands/config.ts").then((m) => m.default),
-    "admin-key": () => import("./cli/commands/admin-key.ts").then((m) => m.default),
-    doctor: () => import("./cli/commands/doctor.ts").then((m) => m.default),
-    sandbox: () => import("./cli/commands/sandbox.ts").then((m) => m.default),
-    healthcheck: () => import("./cli/commands/healthcheck.ts").then((m) => m.default),
-  },
-});
-
-await runMain(main, { rawArgs });
+const { runCli } = await import("./cli/run.ts");
+const code = await runCli(rawArgs);
+if (code !== undefined) process.exit(code);

@@ -3,7 +3,7 @@
 // A new route or method that this suite cannot classify fails it, so coverage keeps up by itself.
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
-import { adminKey, createTenant, operatorCtx, testApp, testCore } from "./helpers/core.ts";
+import { adminKey, createTenant, operatorCtx, testApp, testCore, scope } from "./helpers/core.ts";
 
 function world() {
   const core = testCore({
@@ -16,19 +16,19 @@ function world() {
   adminKey(core);
   const a = createTenant(core, "alpha");
   const b = createTenant(core, "beta");
-  core.overlays.set("beta", { agent: { systemPrompt: "beta's secret prompt" } }, operatorCtx);
-  core.tenants.setQuota("beta", { tokensPerDay: 4242 }, operatorCtx);
+  core.overlays.set(scope("beta"), { agent: { systemPrompt: "beta's secret prompt" } }, operatorCtx);
+  core.tenants.setQuota(scope("beta"), { tokensPerDay: 4242 }, operatorCtx);
   // Same file name in both workspaces: a method that read B's would show B's words.
-  core.files.write("alpha", "notes.txt", Buffer.from("alpha's own notes"));
-  core.files.write("beta", "notes.txt", Buffer.from("beta's secret notes"));
+  core.files.write(scope("alpha"), "notes.txt", Buffer.from("alpha's own notes"));
+  core.files.write(scope("beta"), "notes.txt", Buffer.from("beta's secret notes"));
   const h = testApp(core);
   const snapshot = () => ({
-    tenant: core.tenants.get("beta"),
+    tenant: core.tenants.get(scope("beta")),
     tokenWorks: core.tokens.verify(b).ok,
-    overlay: fs.readFileSync(core.overlays.path("beta"), "utf8"),
-    files: fs.readdirSync(core.tenants.dir("beta")).sort(),
-    workspace: fs.readdirSync(`${core.tenants.dir("beta")}/workspace`).sort(),
-    notes: fs.readFileSync(`${core.tenants.dir("beta")}/workspace/notes.txt`, "utf8"),
+    overlay: fs.readFileSync(core.overlays.path(scope("beta")), "utf8"),
+    files: fs.readdirSync(core.tenants.dir(scope("beta"))).sort(),
+    workspace: fs.readdirSync(`${core.tenants.dir(scope("beta"))}/workspace`).sort(),
+    notes: fs.readFileSync(`${core.tenants.dir(scope("beta"))}/workspace/notes.txt`, "utf8"),
   });
   return { core, a, b, ...h, snapshot };
 }
@@ -123,7 +123,7 @@ describe("isolation on the OpenAI routes", () => {
     const w = await chatWorld({ tenant: "alpha" });
     const ctx = { actor: { kind: "operator" as const, id: "t" }, requestId: "r" };
     const b = w.core.tenants.create({ id: "beta" }, ctx).token;
-    w.core.overlays.set("beta", { models: { allow: ["claude-x"] } }, ctx);
+    w.core.overlays.set(scope("beta"), { models: { allow: ["claude-x"] } }, ctx);
     await w.post({ model: "claude-x", messages: [{ role: "user", content: "beta secret words [[words:3]]" }] }, b);
     const routes = (await import("../src/http/server.ts")).createApp(w.core).app.routes.filter((r) => r.path.startsWith("/v1/"));
     expect(routes.length).toBeGreaterThanOrEqual(3);
@@ -137,7 +137,7 @@ describe("isolation on the OpenAI routes", () => {
     // A still sees the admin's full list (B's narrowing is B's alone), and only its own usage.
     const models = (await (await fetch(`${w.gw.url}/v1/models`, { headers: { authorization: `Bearer ${w.token}` } })).json()) as any;
     expect(models.data.map((m: any) => m.id)).toEqual(["gpt-4o-mini", "claude-x", "dead-model"]);
-    const usage = w.core.usage.summary("alpha");
+    const usage = w.core.usage.summary(scope("alpha"));
     expect(usage.today.requests).toBe(1);
     expect(ledgerRows(w.core).map((x) => x.tenant_id).sort()).toEqual(["alpha", "beta"]);
     // B, narrowed to claude-x, cannot use what A can.

@@ -1,37 +1,20 @@
-// createCore: the one set of services the CLI and the HTTP server share. Wiring only.
+// createCore: the composition root. Opens the state directory (config, database), builds every module
+// of src/app/modules.ts in order — each given the platform and the services of the modules it needs —
+// and offers their services, by name, to the HTTP layer, the CLI and tests. Wiring only.
 import fs from "node:fs";
 import path from "node:path";
 import { readEnvironment, type Environment } from "../config/env.ts";
 import { loadGatewayConfig, type ConfigOverrides, type LoadedConfig } from "../config/load.ts";
 import type { GatewayConfig } from "../config/schema.ts";
-import { openDatabase, type DbHandle } from "../db/client.ts";
-import { createChangeTracker, openGeneration } from "../db/change-tracker.ts";
-import { ensurePrivateDir } from "../lib/fs-durable.ts";
-import { acceptedAdminDigests } from "../modules/admin-key/admin-key.service.ts";
-import { createAuditLog, type AuditLog } from "../modules/audit/audit.service.ts";
-import { createOverlaysService, type OverlaysService } from "../modules/overlays/overlays.service.ts";
-import { createQuotasService, type QuotasService } from "../modules/quotas/quotas.service.ts";
-import { emptyTrash } from "../modules/tenants/tenant-dirs.ts";
-import { createTenantsService, type TenantsService } from "../modules/tenants/tenants.service.ts";
-import { createTokensService, type TokensService } from "../modules/tokens/tokens.service.ts";
-import { createChatService } from "../modules/chat/chat.service.ts";
-import { createProviderIdentity } from "../modules/chat/provider-identity.ts";
-import { loadGatewaySecret } from "../modules/chat/gateway-secret.ts";
-import { createModelsService, type ModelsService } from "../modules/models/models.service.ts";
-import { createProvidersService } from "../modules/providers/providers.service.ts";
-import { createQuotaEngine, type QuotaEngine } from "../modules/quotas/quota-engine.ts";
-import { createLedger, type Ledger } from "../modules/usage/ledger.ts";
-import { createUsageService, type UsageService } from "../modules/usage/usage.service.ts";
-import { createSandboxService, type SandboxService } from "../modules/sandbox/sandbox.service.ts";
-import { sandboxIdentity } from "../modules/sandbox/host.ts";
-import { createDiskGuard, type DiskGuard } from "../modules/sandbox/disk.ts";
-import { createFilesService, type FilesService } from "../modules/files/files.service.ts";
-import { createBackupService, type BackupService } from "../modules/backup/backup.service.ts";
-import { createMetrics, type Metrics } from "../modules/metrics/metrics.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
+import { createChangeTracker, openGeneration } from "../db/change-tracker.ts";
+import { openDatabase, type DbHandle } from "../db/client.ts";
+import { ensurePrivateDir, fileStamp } from "../lib/fs-durable.ts";
 import { VERSION } from "../lib/version.ts";
-import { API_HEADERS } from "../edge/security-headers.ts";
+import type { AnyModule, Platform, TenantDataRegistry } from "../modules/module.ts";
+import { MODULES, type Services } from "./modules.ts";
+import { collectTenantData } from "./tenant-data.ts";
 
 export interface CoreOptions {
   home?: string;
@@ -39,9 +22,11 @@ export interface CoreOptions {
   overrides?: ConfigOverrides;
   clock?: Clock;
   log?: Logger;
+  /** Modules built after the standard list (tests: a feature that does not exist yet). */
+  extraModules?: readonly AnyModule[];
 }
 
-export interface Core {
+export interface CoreBase {
   readonly version: string;
   readonly env: Environment;
   readonly home: string;
@@ -51,31 +36,21 @@ export interface Core {
   readonly clock: Clock;
   readonly log: Logger;
   readonly handle: DbHandle;
-  readonly audit: AuditLog;
-  readonly tokens: TokensService;
-  readonly quotas: QuotasService;
-  readonly tenants: TenantsService;
-  readonly overlays: OverlaysService;
-  readonly models: ModelsService;
-  readonly ledger: Ledger;
-  readonly usage: UsageService;
-  readonly quotaEngine: QuotaEngine;
-  readonly chat: ReturnType<typeof createChatService>;
-  readonly sandbox: SandboxService;
-  /** Per-tenant disk limits and the gateway's disk reserve. */
-  readonly disk: DiskGuard;
-  readonly files: FilesService;
-  readonly backups: BackupService;
-  readonly metrics: Metrics;
   readonly startedAt: number;
-  /** Limits, where they come from, today's usage and what remains. */
-  quotaStatus(tenantId: string): ReturnType<QuotasService["status"]> & { usage: ReturnType<QuotaEngine["snapshot"]> };
+  /** The modules this core was built from, in order. */
+  readonly modules: readonly AnyModule[];
+  /** Every module's tenant tables and directories, and their hooks. */
+  readonly tenantData: TenantDataRegistry;
+  /** A module's services together with those of the modules it needs (what its routes and commands get). */
+  servicesOf<S extends object>(m: AnyModule & { create(...args: never[]): S }): S & Record<string, unknown>;
   /** Admin-key digests accepted now (config hash + OPENCLAW_ADMIN_KEY). */
   adminDigests(): Buffer[];
   /** Re-reads openclaw.json; on error keeps the running config and throws. */
   reloadConfig(): void;
   close(): void;
 }
+
+export type Core = CoreBase & Services;
 
 export function createCore(opts: CoreOptions = {}): Core {
   const env = opts.env ?? readEnvironment();
@@ -93,68 +68,58 @@ export function createCore(opts: CoreOptions = {}): Core {
     log.warn(`tightened permissions of ${loaded.file} to 0600`);
   }
   const handle = openDatabase(path.join(home, "state.db"));
-  const getConfig = () => loaded.config;
-
-  const auditFile = path.resolve(home, loaded.config.audit.path);
-  fs.mkdirSync(path.dirname(auditFile), { recursive: true, mode: 0o700 });
   const generation = openGeneration(home);
-  const metrics = createMetrics();
-  const audit = createAuditLog({
-    handle,
-    file: auditFile,
-    clock,
-    log: log.withTag("audit"),
-    replayWindowMs: loaded.config.audit.copytruncateReplaySeconds * 1000,
-    onCommit: generation.bump,
-    onRecord: metrics.auditRecord,
-  });
-  const changes = createChangeTracker(handle.sqlite, generation, audit.generation);
-  const tokens = createTokensService({ db: handle.db, clock, changes });
-  const quotas = createQuotasService({ db: handle.db, clock, config: getConfig, changes });
-  // The quota engine is built from services that need the tenants service first; it learns of deletes late-bound.
-  let quotaEngineRef: QuotaEngine | null = null;
-  const tenants = createTenantsService({ db: handle.db, home, clock, log: log.withTag("tenants"), audit, tokens, quotas, changes, onRemoved: (id) => quotaEngineRef?.forget(id) });
-  const overlays = createOverlaysService({ home, audit, config: getConfig, log: log.withTag("overlays") });
-  const ledger = createLedger({ handle, clock, log: log.withTag("usage"), incarnationOf: tenants.incarnation });
-  const usage = createUsageService({ handle, ledger, clock, incarnationOf: tenants.incarnation });
-  const quotaEngine = createQuotaEngine({
-    clock,
-    limits: (t) => quotas.view(t).limits,
-    usedOn: usage.usedOn,
-    incarnation: tenants.incarnation,
-    observe: { refused: metrics.quotaRefusal, settled: metrics.llmTokens },
-  });
-  quotaEngineRef = quotaEngine;
-  const models = createModelsService({ config: getConfig, overlays });
-  const providers = createProvidersService({ config: getConfig });
-  let gatewaySecret: Buffer | undefined;
-  const chat = createChatService({
-    clock,
-    log: log.withTag("chat"),
-    models,
-    overlays,
-    providers,
-    quotas: quotaEngine,
-    ledger,
-    keepAliveMs: () => loaded.config.gateway.limits.streamKeepAliveSeconds * 1000,
-    responseHeaders: API_HEADERS,
-    // Read (or made) on the first routed request, so CLI commands never create it.
-    identity: createProviderIdentity(() => (gatewaySecret ??= loadGatewaySecret(home)), tenants.incarnation),
-  });
-  const disk = createDiskGuard({ home, config: getConfig, overlays, log: log.withTag("disk"), stateFiles: [home, path.dirname(auditFile)] });
-  const sandbox = createSandboxService({ home, env, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics, disk });
-  const files = createFilesService({ home, identity: sandboxIdentity, disk });
-  const backups = createBackupService({ home, version: VERSION, schemaVersion: handle.schemaVersion, config: getConfig, handle, audit, tenants, tokens, quotaEngine, ledger, clock, log: log.withTag("backup"), metrics, disk });
-  emptyTrash(home);
+  // Bumped after every commit made in this process, so its caches can tell at once.
+  let localCommits = 0;
+  const changes = createChangeTracker(handle.sqlite, generation, () => localCommits);
+  const startedAt = clock.now();
 
-  let adminCache: { hash: string | undefined; digests: Buffer[] } | null = null;
-  const fileStamp = () => {
-    const st = fs.statSync(loaded.file, { throwIfNoEntry: false });
-    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "missing";
+  const modules: readonly AnyModule[] = [...MODULES, ...(opts.extraModules ?? [])];
+  const tenantData = collectTenantData(modules);
+  const own = new Map<AnyModule, object>();
+  const views = new Map<AnyModule, object>();
+  const services: Record<string, unknown> = {};
+  for (const m of modules) {
+    const deps: Record<string, unknown> = {};
+    for (const need of m.needs ?? []) {
+      const built = own.get(need);
+      if (!built) throw new Error(`module ${m.name} needs ${need.name}, which is not before it in the module list`);
+      Object.assign(deps, built);
+    }
+    const platform: Platform = {
+      version: VERSION,
+      home,
+      env,
+      config: () => loaded.config,
+      configFile: loaded.file,
+      clock,
+      startedAt,
+      log: log.withTag(m.name),
+      handle,
+      changes,
+      committed: () => {
+        localCommits++;
+        generation.bump();
+      },
+      tenantData,
+    };
+    const svc = m.create(platform, deps as never);
+    for (const name of Object.keys(svc)) {
+      if (name in services) throw new Error(`module ${m.name} offers a service "${name}" that another module already offers`);
+    }
+    Object.assign(services, svc);
+    own.set(m, svc);
+    views.set(m, { ...deps, ...svc });
+  }
+  const servicesOf = (m: AnyModule) => {
+    const v = views.get(m);
+    if (!v) throw new Error(`module ${m.name} is not in this core`);
+    return v;
   };
-  let loadedStamp = fileStamp();
+  tenantData.bind(servicesOf);
 
-  return {
+  let loadedStamp = fileStamp(loaded.file) ?? "missing";
+  const core: CoreBase = {
     version: VERSION,
     env,
     home,
@@ -168,53 +133,38 @@ export function createCore(opts: CoreOptions = {}): Core {
     clock,
     log,
     handle,
-    audit,
-    tokens,
-    quotas,
-    tenants,
-    overlays,
-    models,
-    ledger,
-    usage,
-    quotaEngine,
-    chat,
-    sandbox,
-    disk,
-    files,
-    backups,
-    metrics,
-    startedAt: clock.now(),
-    quotaStatus(tenantId: string) {
-      return { ...quotas.status(tenantId), usage: quotaEngine.snapshot(tenantId) };
-    },
+    startedAt,
+    modules,
+    tenantData,
+    servicesOf: servicesOf as CoreBase["servicesOf"],
     adminDigests() {
       // An admin key rotated by the CLI must work on the very next admin request: if openclaw.json
       // changed since it was loaded, reload it now (a stat per admin request; the watcher may lag).
-      if (fileStamp() !== loadedStamp) {
+      if ((fileStamp(loaded.file) ?? "missing") !== loadedStamp) {
         try {
           this.reloadConfig();
         } catch (err) {
           log.error("openclaw.json changed but does not load; keeping the running config", { error: err instanceof Error ? err.message : String(err) });
-          loadedStamp = fileStamp();
+          loadedStamp = fileStamp(loaded.file) ?? "missing";
         }
       }
-      const hash = loaded.config.controlPlane.apiKeyHash;
-      if (!adminCache || adminCache.hash !== hash) adminCache = { hash, digests: acceptedAdminDigests(hash, env.adminKey) };
-      return adminCache.digests;
+      return (services as unknown as Services).adminKey.digests();
     },
     reloadConfig() {
-      const stamp = fileStamp();
+      const stamp = fileStamp(loaded.file) ?? "missing";
       const next = loadGatewayConfig(home, env, opts.overrides);
       loadedStamp = stamp;
-      if (path.resolve(home, next.config.audit.path) !== auditFile) {
+      if (path.resolve(home, next.config.audit.path) !== (services as unknown as Services).audit.file) {
         log.warn("audit.path changed; the new path takes effect at the next restart");
       }
       loaded = next;
     },
     close() {
-      disk.close();
-      ledger.close();
+      for (const m of [...modules].reverse()) m.close?.(servicesOf(m));
       handle.close();
     },
   };
+  // The services sit beside the core's own fields; no module may take one of their names.
+  for (const name of Object.keys(services)) if (name in core) throw new Error(`a module's service is named "${name}", which the core itself uses`);
+  return Object.defineProperties(core, Object.getOwnPropertyDescriptors(services)) as Core;
 }

@@ -1,70 +1,128 @@
-// Shared CLI plumbing: the common flags, opening the core on the state directory, printing results
-// (human or --json), and turning any error into one line on stderr and a non-zero exit.
+// The CLI's plumbing: where a command writes and reads (the process's streams, or a test's), opening
+// the core on the state directory around a command, the operator's context (it mints the scope of a
+// tenant the operator names), printing (human or --json), and turning any error into one line on
+// stderr and an exit code.
 import { createCore, type Core, type CoreOptions } from "../app/core.ts";
-import { readEnvironment } from "../config/env.ts";
-import { isAppError } from "../core/errors.ts";
+import { readEnvironment, type Environment } from "../config/env.ts";
+import { isAppError, notFound } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
+import type { AdminContext } from "../edge/actor.ts";
+import { mintTenantScope } from "../edge/tenant-scope.ts";
 import { newRequestId } from "../lib/ids.ts";
-import type { OpContext } from "../modules/tenants/tenants.service.ts";
+import { CliError, type CliIo } from "../modules/module-cli.ts";
+import { terminalProgress } from "./progress.ts";
 
-export const commonArgs = {
-  home: { type: "string", description: "state directory (default: $OPENCLAW_HOME or ~/.openclaw)" },
-  json: { type: "boolean", description: "print machine-readable JSON" },
-} as const;
+export { CliError };
+
+/** Where the CLI writes and reads: the process's own streams, or a test's. */
+export interface CliRuntime {
+  env: Environment;
+  stdout(chunk: string | Uint8Array): void;
+  stderr(chunk: string | Uint8Array): void;
+  /** Standard input when it is not a terminal, else null. */
+  stdin(): Promise<Uint8Array | null>;
+  /** Whether stderr is a terminal (progress displays). */
+  stderrIsTTY: boolean;
+  /** Aborted on SIGINT or SIGTERM (commands that run until stopped). */
+  signal: AbortSignal;
+  /** Modules built after the standard list (tests). */
+  extraModules?: CoreOptions["extraModules"];
+  /** Log lines go here rather than to the process's stderr (a test reading them). */
+  logWrite?: (text: string) => void;
+}
+
+export function processRuntime(): CliRuntime {
+  const abort = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => abort.abort());
+  return {
+    env: readEnvironment(),
+    stdout: (c) => void process.stdout.write(c),
+    stderr: (c) => void process.stderr.write(c),
+    stdin: async () => (process.stdin.isTTY ? null : new Uint8Array(await Bun.stdin.arrayBuffer())),
+    stderrIsTTY: !!process.stderr.isTTY,
+    signal: abort.signal,
+  };
+}
 
 export interface CommonArgs {
   home?: string;
   json?: boolean;
 }
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
+export function openCore(args: CommonArgs, rt: CliRuntime, extra: Partial<CoreOptions> = {}): Core {
+  const log = createLogger({ level: args.json ? 1 : 3, ...(rt.logWrite ? { write: rt.logWrite, json: true } : {}) });
+  return createCore({ home: args.home, env: rt.env, log, extraModules: rt.extraModules, ...extra });
 }
 
-export function openCore(args: CommonArgs, extra: Partial<CoreOptions> = {}): Core {
-  return createCore({ home: args.home, log: createLogger({ level: args.json ? 1 : 3 }), ...extra });
-}
-
-export async function withCore<T>(args: CommonArgs, fn: (core: Core) => T | Promise<T>, extra: Partial<CoreOptions> = {}): Promise<T> {
-  const core = openCore(args, extra);
-  try {
-    return await fn(core);
-  } finally {
-    core.close();
-  }
-}
-
-/** The operator at the terminal, for audit records: the OS user. */
-export function operator(core: Core): OpContext {
-  return { actor: { kind: "operator", id: core.env.osUser }, requestId: newRequestId() };
-}
-
-export function emit(args: CommonArgs, value: unknown, human: () => void): void {
-  if (args.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  else human();
-}
-
-export function line(text = ""): void {
-  process.stdout.write(`${text}\n`);
-}
-
-/** Wraps a command's run: errors become `openclaw: <reason>` on stderr and exit code 1 (or the CliError's). */
-export function action<A>(fn: (args: A, rawArgs: string[]) => unknown | Promise<unknown>) {
-  return async ({ args, rawArgs }: { args: A; rawArgs?: string[] }) => {
-    try {
-      await fn(args, rawArgs ?? []);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const code = isAppError(err) ? err.code : err instanceof CliError ? "CLI_ERROR" : "INTERNAL";
-      if ((args as CommonArgs).json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-      process.stderr.write(`openclaw: ${message}\n`);
-      if (!isAppError(err) && !(err instanceof CliError) && readEnvironment().debug) console.error(err);
-      process.exit(err instanceof CliError ? err.exitCode : 1);
-    }
+/** The operator at the terminal, for audit records: the OS user. It may name any tenant that exists. */
+export function operator(core: Core): AdminContext {
+  return {
+    actor: { kind: "operator", id: core.env.osUser },
+    requestId: newRequestId(),
+    tenant(id: string) {
+      if (!core.tenants.exists(id)) throw notFound(`tenant "${id}"`);
+      return mintTenantScope(id);
+    },
   };
+}
+
+/** The values of a repeatable flag (`--allow a --allow b`), read from the raw arguments before `--`. */
+export function repeated(rawArgs: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  const end = rawArgs.indexOf("--");
+  const args = end < 0 ? rawArgs : rawArgs.slice(0, end);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === `--${flag}`) {
+      const v = args[i + 1];
+      if (v === undefined || v.startsWith("--")) throw new CliError(`--${flag} needs a value`);
+      out.push(v);
+      i++;
+    } else if (a.startsWith(`--${flag}=`)) out.push(a.slice(flag.length + 3));
+  }
+  return out;
+}
+
+/** What a module's command is given (module-cli.ts: CliIo), for one run. `code` is what it asked to exit with. */
+export function cliIo(core: Core, args: CommonArgs, rawArgs: readonly string[], rt: CliRuntime): CliIo & { code: number | undefined } {
+  const line = (text = "") => rt.stdout(`${text}\n`);
+  const io = {
+    code: undefined as number | undefined,
+    json: !!args.json,
+    operator: operator(core),
+    raw: rawArgs,
+    emit(value: unknown, human: () => void) {
+      if (args.json) rt.stdout(`${JSON.stringify(value, null, 2)}\n`);
+      else human();
+    },
+    line,
+    warn: (text: string) => rt.stderr(`${text}\n`),
+    write: (chunk: Uint8Array | string) => rt.stdout(chunk),
+    writeErr: (chunk: Uint8Array | string) => rt.stderr(chunk),
+    repeated: (flag: string) => repeated(rawArgs, flag),
+    stdin: () => rt.stdin(),
+    signal: rt.signal,
+    progress: (label: string) => terminalProgress(label, !args.json && rt.stderrIsTTY, (s) => rt.stderr(s)),
+    exitCode(code: number) {
+      io.code = code;
+    },
+  };
+  return io;
+}
+
+/**
+ * Runs a command: errors become `openclaw: <reason>` on stderr (and a JSON error with --json) and
+ * exit code 1 (or the CliError's). Returns the exit code a command asked for, or undefined (success).
+ */
+export async function action(rt: CliRuntime, args: CommonArgs, fn: () => Promise<number | undefined>): Promise<number | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = isAppError(err) ? err.code : err instanceof CliError ? "CLI_ERROR" : "INTERNAL";
+    if (args.json) rt.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+    rt.stderr(`openclaw: ${message}\n`);
+    if (!isAppError(err) && !(err instanceof CliError) && rt.env.debug) console.error(err);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
 }

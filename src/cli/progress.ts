@@ -26,21 +26,22 @@ export function progressLine(label: string, done: number, total: number | null, 
   return parts.join(" · ");
 }
 
-export function terminalProgress(label: string, enabled: boolean): { update(done: number, total: number | null): void; end(): void } {
+/** `enabled`: a terminal, and not --json. `write` puts text on that terminal (stderr). */
+export function terminalProgress(label: string, enabled: boolean, write: (text: string) => void): { update(done: number, total: number | null): void; end(): void } {
   const started = performance.now();
   let last = 0;
   let shown = false;
-  if (!enabled || !process.stderr.isTTY) return { update() {}, end() {} };
+  if (!enabled) return { update() {}, end() {} };
   return {
     update(done, total) {
       const now = performance.now();
       if (now - last < 200) return;
       last = now;
       shown = true;
-      process.stderr.write(`\r\x1b[2K${progressLine(label, done, total, now - started)}`);
+      write(`\r\x1b[2K${progressLine(label, done, total, now - started)}`);
     },
     end() {
-      if (shown) process.stderr.write("\r\x1b[2K");
+      if (shown) write("\r\x1b[2K");
     },
   };
 }

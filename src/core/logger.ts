@@ -4,7 +4,7 @@ import { createConsola, type ConsolaInstance, type ConsolaReporter, type LogObje
 
 export type Logger = ConsolaInstance;
 
-const jsonReporter: ConsolaReporter = {
+const jsonReporter = (write: (text: string) => void): ConsolaReporter => ({
   log(obj: LogObject) {
     const [first, ...rest] = obj.args;
     const line: Record<string, unknown> = {
@@ -18,25 +18,29 @@ const jsonReporter: ConsolaReporter = {
       if (item instanceof Error) line.error = item.message;
       else if (item && typeof item === "object") Object.assign(line, item);
     }
-    process.stderr.write(`${JSON.stringify(line)}\n`);
+    write(`${JSON.stringify(line)}\n`);
   },
-};
+});
 
 export interface LoggerOptions {
   json?: boolean;
   level?: number;
+  /** Where lines go (default: stderr). */
+  write?: (text: string) => void;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const json = opts.json ?? !process.stderr.isTTY;
+  const write = opts.write ?? ((text: string) => void process.stderr.write(text));
+  const sink = { write } as unknown as NodeJS.WriteStream;
   return createConsola({
     level: opts.level ?? 3,
     // Every line is written: consola would otherwise fold repeats within a second into one (and
     // serialise each line a second time to find them); a log must not lose lines.
     throttle: 0,
-    reporters: json ? [jsonReporter] : undefined,
-    stdout: process.stderr,
-    stderr: process.stderr,
+    reporters: json ? [jsonReporter(write)] : undefined,
+    stdout: opts.write ? sink : process.stderr,
+    stderr: opts.write ? sink : process.stderr,
   });
 }
 

@@ -1,7 +1,9 @@
-// Per-request facts set once at the edge (request id, client IP, authenticated actor), looked up by
-// route modules without threading them through Elysia's type system.
-import type { Actor } from "../modules/audit/audit.record.ts";
+// Per-request facts set once at the edge (request id, client IP, the authenticated actor and, on the
+// tenant surfaces, the tenant's scope), looked up by routes without threading them through Elysia's
+// type system.
+import type { Actor, AdminContext } from "./actor.ts";
 import type { Surface } from "./surface.ts";
+import type { TenantScope } from "./tenant-scope.ts";
 
 export interface RequestInfo {
   /** Ours, always (never the client's). */
@@ -12,7 +14,10 @@ export interface RequestInfo {
   path: string;
   surface: Surface;
   actor?: Actor;
-  tenantId?: string;
+  /** The tenant surfaces (/rpc, /v1): the tenant the verified token belongs to. */
+  tenant?: TenantScope;
+  /** The control plane: the admin key's holder, who may name any tenant. */
+  admin?: AdminContext;
   /** performance.now() when the request arrived (metrics, access log). */
   startedAt?: number;
   /** The status of an error response made outside a route (metrics, access log). */
@@ -31,11 +36,18 @@ export function requestInfo(request: Request): RequestInfo {
   return info;
 }
 
-/** The authenticated actor of an admin or tenant route (set by the surface's guard). */
-export function actorOf(request: Request): { actor: Actor; requestId: string; clientRequestId?: string; ip: string } {
-  const info = requestInfo(request);
-  if (!info.actor) throw new Error("route reached without an authenticated actor");
-  return { actor: info.actor, requestId: info.requestId, clientRequestId: info.clientRequestId, ip: info.ip };
+/** The admin of a control-plane route (set by the edge's admin-key check). */
+export function adminOf(request: Request): AdminContext {
+  const admin = requestInfo(request).admin;
+  if (!admin) throw new Error("control-plane route reached without an authenticated admin");
+  return admin;
+}
+
+/** The tenant of a tenant-surface route (set by the edge's token check). */
+export function tenantOf(request: Request): TenantScope {
+  const tenant = requestInfo(request).tenant;
+  if (!tenant) throw new Error("tenant route reached without an authenticated tenant");
+  return tenant;
 }
 
 /**

@@ -2,12 +2,16 @@
 // failure is the same 401; a credential is always verified first, and one that verifies is served
 // (the throttle answers only failing ones, 429 + Retry-After, per address and presented identity);
 // a tenant token presented to the control plane is a denied admin attempt and is audited.
+// Authentication is where a TenantScope is minted: for the tenant a verified token belongs to, and —
+// through the admin's context — for a tenant the admin names (after checking it exists).
 import type { Core } from "../app/core.ts";
-import { AppError } from "../core/errors.ts";
+import { AppError, notFound } from "../core/errors.ts";
+import type { Actor, AdminContext, OpContext } from "../edge/actor.ts";
+import { mintTenantScope, type TenantScope } from "../edge/tenant-scope.ts";
+import { TENANT_ID_PATTERN } from "../lib/ids.ts";
 import { verifyAdminKey } from "../modules/admin-key/admin-key.service.ts";
-import type { Actor } from "../modules/audit/audit.record.ts";
-import { AuthThrottle } from "./throttle.ts";
 import { unauthorized } from "./errors.ts";
+import { AuthThrottle } from "./throttle.ts";
 
 export interface Caller {
   ip: string;
@@ -29,6 +33,17 @@ export function bearer(request: Request): string | null {
 }
 
 export function createAuth(core: Core) {
+  /** The admin path naming a tenant: its scope once it is known to exist (else NOT_FOUND, like any unknown one). */
+  const adminContext = (actor: Actor, caller: Caller): AdminContext => ({
+    actor,
+    requestId: caller.requestId,
+    clientRequestId: caller.clientRequestId,
+    ip: caller.ip,
+    tenant(id: string) {
+      if (!core.tenants.exists(id)) throw notFound(`tenant "${id}"`);
+      return mintTenantScope(id);
+    },
+  });
   const throttle = new AuthThrottle(() => core.config.gateway.authThrottle, core.clock);
   const log = core.log.withTag("auth");
 
@@ -94,14 +109,50 @@ export function createAuth(core: Core) {
       };
     },
 
-    /** Control plane: the admin key, from the config hash or OPENCLAW_ADMIN_KEY. */
-    admin(request: Request, caller: Caller): Actor {
+    /**
+     * A tenant's call that named another tenant (the RPC methods' `tenantId`): NOT_FOUND — the answer
+     * for a tenant that does not exist, so no existence oracle — a denied audit record, and a failure
+     * counted against the caller's (address, tenant) budget, throttled like failed authentication.
+     */
+    refuseOther(caller: Caller, op: OpContext, tenant: TenantScope): (named: string, action: string) => never {
+      const denials = this.denials(caller, tenant.tenantId);
+      return (named, action) => {
+        const shown = TENANT_ID_PATTERN.test(named) ? named : "(invalid id)";
+        const blocked = denials.blocked();
+        if (blocked) {
+          throw new AppError("RATE_LIMITED", "too many denied requests; retry later", {
+            details: { retryAfterSeconds: blocked.retryAfterSeconds },
+            headers: { "retry-after": String(blocked.retryAfterSeconds) },
+          });
+        }
+        denials.count();
+        try {
+          core.audit.record({
+            actor: op.actor,
+            action,
+            target: { type: "tenant", id: shown },
+            tenant: tenant.tenantId,
+            outcome: "denied",
+            requestId: op.requestId,
+            clientRequestId: op.clientRequestId,
+            src: { ip: op.ip },
+            details: { reason: "cross-tenant" },
+          });
+        } catch (err) {
+          core.log.withTag("rpc").error("could not record a denied cross-tenant attempt", { error: String(err) });
+        }
+        throw new AppError("NOT_FOUND", `tenant "${shown}" not found`);
+      };
+    },
+
+    /** Control plane: the admin key, from the config hash or OPENCLAW_ADMIN_KEY. The admin may name any tenant. */
+    admin(request: Request, caller: Caller): AdminContext {
       const presented = bearer(request);
       if (presented) {
         const check = verifyAdminKey(presented, core.adminDigests());
         if (check.ok) {
           throttle.succeed(caller.ip, "admin");
-          return { kind: "admin", id: check.actorId! };
+          return adminContext({ kind: "admin", id: check.actorId! }, caller);
         }
         const asTenant = core.tokens.verify(presented);
         if (asTenant.ok && !throttle.check(caller.ip, "admin").blocked) {
@@ -121,14 +172,14 @@ export function createAuth(core: Core) {
       return failed(caller, "admin", false);
     },
 
-    /** Tenant surfaces: a tenant token of an active tenant. */
-    tenant(request: Request, caller: Caller): { tenantId: string; actor: Actor } {
+    /** Tenant surfaces: a tenant token of an active tenant; the scope of the tenant it belongs to. */
+    tenant(request: Request, caller: Caller): { tenant: TenantScope; actor: Actor } {
       const presented = bearer(request);
       if (presented) {
         const r = core.tokens.verify(presented);
         if (r.ok) {
           throttle.succeed(caller.ip, r.tenantId);
-          return { tenantId: r.tenantId, actor: { kind: "tenant", id: r.actorId } };
+          return { tenant: mintTenantScope(r.tenantId), actor: { kind: "tenant", id: r.actorId } };
         }
       }
       // The identity is only what the token claims (attacker-chosen): it keys the throttle, and is

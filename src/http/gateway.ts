@@ -1,6 +1,6 @@
-// startGateway(core): checks tenant overlays and the sandboxes, listens, reloads the config when it
-// changes (and on SIGHUP), and shuts down cleanly. The HTTP surface itself is createApp (server.ts).
-import fs from "node:fs";
+// startGateway(core): checks tenant overlays, starts every module's background work (in the order of
+// src/app/modules.ts), listens, reloads the config when it changes (and on SIGHUP), and shuts down
+// cleanly: requests drain, then the modules stop in reverse order. The HTTP surface is createApp.
 import path from "node:path";
 import type { Core } from "../app/core.ts";
 import type { Logger } from "../core/logger.ts";
@@ -8,43 +8,17 @@ import { AppError } from "../core/errors.ts";
 import { acquireGatewayLock } from "./gateway-lock.ts";
 import { startCheckpointer } from "../db/checkpointer.ts";
 import { newRequestId } from "../lib/ids.ts";
-import { removeStaleRunCgroups } from "../modules/sandbox/cgroups.ts";
 import { errorResponse } from "./errors.ts";
 import { maxBodyLimit } from "./limits.ts";
 import { createApp, type AppOptions } from "./server.ts";
+import { fileStamp } from "../lib/fs-durable.ts";
+import type { Running } from "../modules/module.ts";
 
 export interface GatewayHandle {
   url: string;
   port: number;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the database. */
   stop(): Promise<void>;
-}
-
-/**
- * The sandbox self-test at start: each allowed mode is checked (bwrap: version, --disable-userns,
- * seccomp self-test, a live test sandbox; docker: engine, runtime, image). A mode that fails is
- * refused for every run with the reason logged here; the gateway itself still starts.
- */
-function checkSandboxes(core: Core, log: Logger): void {
-  const allowed = core.config.sandbox.allowedModes ?? ["bwrap"];
-  core.sandbox
-    .status({ docker: allowed.includes("docker") })
-    .then((s) => {
-      const stale = removeStaleRunCgroups(s.host.cgroups);
-      if (stale > 0) log.info(`removed ${stale} sandbox cgroup(s) left by an earlier process`);
-      for (const mode of allowed) {
-        const m = s.modes[mode];
-        if (m.usable) log.info(`sandbox mode ${mode} ready`, { limiter: mode === "bwrap" ? s.host.cgroups.limiter : "docker", runtime: mode === "docker" ? s.docker?.runtime : undefined });
-        else log.error(`sandbox mode ${mode} refused: ${m.reason}`);
-      }
-    })
-    .catch((err) => log.error("sandbox self-test failed", { error: err instanceof Error ? err.message : String(err) }));
-  if (allowed.includes("docker")) {
-    void core.sandbox
-      .reapOrphans()
-      .then((n) => n > 0 && log.warn(`killed ${n} sandbox container(s) left running by a previous gateway`))
-      .catch(() => {});
-  }
 }
 
 /**
@@ -58,15 +32,32 @@ function checkOverlays(core: Core, log: Logger, why: string): void {
   }
 }
 
-/** Checks tenant overlays (never refusing to start over one), then listens. */
+/** Stops the modules' background work, last started first; one that fails to stop does not keep the others running. */
+async function stopAll(running: Running[], log: Logger): Promise<void> {
+  for (const r of [...running].reverse()) {
+    try {
+      await r.stop();
+    } catch (err) {
+      log.error("a module's background work did not stop cleanly", { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+/** Checks tenant overlays (never refusing to start over one), starts the modules, then listens. */
 export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
   const log = core.log.withTag("gateway");
   checkOverlays(core, log, "start");
   const lock = acquireGatewayLock(core.home);
+  // In list order: the audit log adopts what a crash left, the ledger settles requests left in
+  // flight, the sandboxes test themselves… before the first request.
+  const running: Running[] = [];
   try {
-    core.audit.recover();
-    core.ledger.recoverInFlight();
+    for (const m of core.modules) {
+      const r = m.start?.(core.servicesOf(m));
+      if (r) running.push(r);
+    }
   } catch (err) {
+    void stopAll(running, log);
     lock.release();
     throw err;
   }
@@ -89,12 +80,12 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
       },
     });
   } catch (err) {
+    void stopAll(running, log);
     lock.release();
     throw err;
   }
   const server = app.server!;
   const checkpointer = startCheckpointer(core.handle, log);
-  checkSandboxes(core, log);
 
   // openclaw.json changes (admin-key rotate, edits) and SIGHUP reload the config in place. The file is
   // polled once a second (a directory watch would also fire for every database write).
@@ -107,10 +98,7 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
       log.error(`config reload failed (${why}); keeping the running config`, { error: err instanceof Error ? err.message : String(err) });
     }
   };
-  const stampOf = () => {
-    const st = fs.statSync(core.configFile, { throwIfNoEntry: false });
-    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "missing";
-  };
+  const stampOf = () => fileStamp(core.configFile) ?? "missing";
   let stamp = stampOf();
   const poll = setInterval(() => {
     const now = stampOf();
@@ -143,6 +131,7 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
           log.warn("shutdown grace period ended; closing remaining connections");
           await server.stop(true);
         }
+        await stopAll(running, log);
         await checkpointer.stop();
         core.close();
         lock.release();

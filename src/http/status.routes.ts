@@ -8,10 +8,7 @@ export function statusRoutes(core: Core) {
     () => {
       const tenants = core.tenants.list();
       const head = core.audit.head();
-      const refused = tenants.flatMap((x) => {
-        const s = core.overlays.status(x.tenantId);
-        return s.state === "invalid" ? [{ tenantId: x.tenantId, reason: s.reason! }] : [];
-      });
+      const refused = core.overlays.checkAll(tenants.map((x) => x.tenantId)).map((x) => ({ tenantId: x.tenantId, reason: x.message }));
       return {
         status: "ok" as const,
         version: core.version,

@@ -50,3 +50,13 @@ export function ensurePrivateDir(dir: string): { created: boolean; tightened: bo
   }
   return { created, tightened };
 }
+
+/**
+ * What a file is now, as a string that changes when it is replaced, resized or written (inode, size,
+ * mtime), or null when there is none: cheap enough to compare on every request. `nofollow`: a link
+ * is described itself, not what it points at.
+ */
+export function fileStamp(file: string, opts: { nofollow?: boolean } = {}): string | null {
+  const st = opts.nofollow ? fs.lstatSync(file, { throwIfNoEntry: false }) : fs.statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : null;
+}

@@ -6,7 +6,7 @@ import path from "node:path";
 import { Database } from "bun:sqlite";
 import { ManualClock } from "../../src/core/clock.ts";
 import { MIGRATIONS } from "../../src/db/migrations/index.ts";
-import { makeHome, testCore } from "../helpers/core.ts";
+import { makeHome, testCore, scope } from "../helpers/core.ts";
 
 const DAY = Date.UTC(2026, 0, 10);
 const at = (h: number) => DAY + h * 3_600_000;
@@ -66,10 +66,10 @@ describe("the incarnations migration", () => {
       { tenant_id: "beta", incarnation: beta, requests: 1, total_tokens: 5 },
       { tenant_id: "ghost", incarnation: "", requests: 1, total_tokens: 3 },
     ]);
-    expect(core.usage.summary("acme").today).toMatchObject({ requests: 1, totalTokens: 7 });
-    expect(core.quotaStatus("acme").usage.usedTokensToday).toBe(7);
-    expect(core.sandbox.seconds("acme").runs).toBe(1);
-    expect(core.backups.list("acme").map((b) => b.backupId)).toEqual(["b-new"]);
+    expect(core.usage.summary(scope("acme")).today).toMatchObject({ requests: 1, totalTokens: 7 });
+    expect(core.quotas.status(scope("acme")).usage.usedTokensToday).toBe(7);
+    expect(core.sandbox.seconds(scope("acme")).runs).toBe(1);
+    expect(core.backups.list(scope("acme")).map((b) => b.backupId)).toEqual(["b-new"]);
     expect(core.usage.byTenant({ from: "2026-01-10", to: "2026-01-10" }).map((t) => [t.tenantId, t.incarnation, t.totalTokens])).toEqual([
       ["acme", "", 100],
       ["acme", acme, 7],

@@ -4,10 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { readEnvironment } from "../../src/config/env.ts";
 import type { Clock } from "../../src/core/clock.ts";
-import { createCore, type Core } from "../../src/app/core.ts";
+import { createCore, type Core, type CoreOptions } from "../../src/app/core.ts";
 import { silentLogger, type Logger } from "../../src/core/logger.ts";
 import { createConsola } from "consola";
 import { createApp } from "../../src/http/server.ts";
+import type { AdminContext } from "../../src/edge/actor.ts";
+import { mintTenantScope, type TenantScope } from "../../src/edge/tenant-scope.ts";
 import { rotateAdminKey } from "../../src/modules/admin-key/admin-key.service.ts";
 
 export function makeHome(): string {
@@ -21,12 +23,20 @@ export interface TestCoreOptions {
   env?: Record<string, string>;
   clock?: Clock;
   log?: Logger;
+  /** Modules built after the standard list (a feature defined in a test). */
+  extraModules?: CoreOptions["extraModules"];
 }
 
 export function testCore(opts: TestCoreOptions = {}): Core {
   const home = opts.home ?? makeHome();
   if (opts.config) fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify(opts.config, null, 2), { mode: 0o600 });
-  return createCore({ home, env: readEnvironment({ ...opts.env }), clock: opts.clock, log: opts.log ?? silentLogger() });
+  // The gateway inherits the PATH it is started with (where it finds bwrap, docker, setpriv); nothing else.
+  return createCore({ home, env: readEnvironment({ PATH: process.env.PATH, ...opts.env }), clock: opts.clock, log: opts.log ?? silentLogger(), extraModules: opts.extraModules });
+}
+
+/** The scope of a tenant, as the edge mints it for a verified token (tests act as the tenant or the operator directly). */
+export function scope(tenantId: string): TenantScope {
+  return mintTenantScope(tenantId);
 }
 
 /** A logger that keeps every line as an object ({tag, msg, ...fields}), for tests that read the log. */
@@ -46,7 +56,8 @@ export function captureLog(): { log: Logger; lines: Record<string, unknown>[] } 
   return { log, lines };
 }
 
-export const operatorCtx = { actor: { kind: "operator" as const, id: "test" }, requestId: "req_test" };
+/** The operator, as the CLI's context is: it may name any tenant. */
+export const operatorCtx: AdminContext = { actor: { kind: "operator", id: "test" }, requestId: "req_test", tenant: (id) => mintTenantScope(id) };
 
 export function createTenant(core: Core, id: string, extra: { displayName?: string } = {}): string {
   return core.tenants.create({ id, ...extra }, operatorCtx).token;

@@ -7,8 +7,8 @@ import path from "node:path";
 import type { Core } from "../../src/app/core.ts";
 import { buildSandboxImage } from "../../src/modules/sandbox/image.ts";
 import { sandboxIdentity } from "../../src/modules/sandbox/host.ts";
-import { DEFAULT_IMAGE } from "../../src/modules/sandbox/sandbox.service.ts";
-import { createTenant, testCore } from "./core.ts";
+import { DEFAULT_IMAGE } from "../../src/modules/sandbox/sandbox.types.ts";
+import { createTenant, scope, testCore } from "./core.ts";
 
 export type ModeUnderTest = { label: "bwrap" | "docker" | "runsc"; mode: "bwrap" | "docker"; runtime?: string };
 
@@ -51,7 +51,7 @@ export function sandboxWorld(m: ModeUnderTest, config: Record<string, unknown> =
   });
   const alpha = createTenant(core, "alpha");
   const beta = createTenant(core, "beta");
-  const workspace = (t: string) => path.join(core.tenants.dir(t), "workspace");
+  const workspace = (t: string) => path.join(core.tenants.dir(scope(t)), "workspace");
   return { core, alpha, beta, workspace };
 }
 
@@ -69,11 +69,11 @@ export function placeInWorkspace(world: SandboxWorld, tenant: string, source: st
 
 let probeBinary: string | null = null;
 
-/** Compiles tests/sandbox/probe.c statically (once), so it runs unchanged in every backend. */
+/** Compiles tests/modules/sandbox/probe.c statically (once), so it runs unchanged in every backend. */
 export function compileProbe(): string {
   if (probeBinary) return probeBinary;
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "openclaw-probe-")), "probe");
-  const src = path.join(import.meta.dir, "../sandbox/probe.c");
+  const src = path.join(import.meta.dir, "../modules/sandbox/probe.c");
   const r = Bun.spawnSync(["gcc", "-static", "-O2", "-w", "-o", out, src], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`cannot compile the escape probes (gcc -static): ${r.stderr.toString()}`);
   fs.chmodSync(path.dirname(out), 0o755);

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import net from "node:net";
 import { startGateway } from "../../src/http/gateway.ts";
-import { adminKey, createTenant, operatorCtx, testApp, testCore } from "../helpers/core.ts";
+import { adminKey, createTenant, operatorCtx, testApp, testCore, scope } from "../helpers/core.ts";
 
 describe("limits", () => {
   test("bodies over the route's limit get 413 before authentication or parsing", async () => {
@@ -84,9 +84,9 @@ describe("authentication failures", () => {
     const core = testCore();
     const token = createTenant(core, "acme");
     const suspendedToken = createTenant(core, "sleepy");
-    core.tenants.suspend("sleepy", operatorCtx);
+    core.tenants.suspend(scope("sleepy"), operatorCtx);
     const revoked = createTenant(core, "rotated");
-    core.tenants.rotateToken("rotated", 0, operatorCtx);
+    core.tenants.rotateToken(scope("rotated"), 0, operatorCtx);
     const { call } = testApp(core);
     const wrongSecret = (() => {
       const other = createTenant(core, "zzz");

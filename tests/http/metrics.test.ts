@@ -8,7 +8,7 @@ import { createConsola } from "consola";
 import { readEnvironment } from "../../src/config/env.ts";
 import { createCore } from "../../src/app/core.ts";
 import { createMetrics } from "../../src/modules/metrics/metrics.ts";
-import { adminKey, createTenant, makeHome, operatorCtx, testApp } from "../helpers/core.ts";
+import { adminKey, createTenant, makeHome, operatorCtx, testApp, scope } from "../helpers/core.ts";
 
 function capturingCore(config: Record<string, unknown> = {}) {
   const home = makeHome();
@@ -58,7 +58,7 @@ describe("/metrics", () => {
     await rpc(t, "health");
     // The second chat request in a minute is refused at admission (requestsPerMinute: 1).
     for (let i = 0; i < 2; i++) await call("POST", "/v1/chat/completions", { token: t, body: { model: "m", messages: [{ role: "user", content: "hi" }] } });
-    await core.sandbox.run({ tenantId: "acme", command: ["true"], origin: "operator" });
+    await core.sandbox.run({ tenant: scope("acme"), command: ["true"], origin: "operator" });
     const text = (await call("GET", "/metrics", { token: key })).text;
     expect(value(text, 'openclaw_http_requests_total{route="/admin/v1/tenants/:id",method="GET",status="200"}')).toBe(3);
     expect(value(text, 'openclaw_http_requests_total{route="/admin/v1/tenants/:id",method="GET",status="404"}')).toBe(1);
@@ -104,7 +104,7 @@ describe("access log", () => {
     const all = JSON.stringify(lines);
     expect(all).not.toContain(t);
     expect(all).not.toContain(key);
-    core.tenants.remove("acme", operatorCtx);
+    core.tenants.remove(scope("acme"), operatorCtx);
     core.close();
   });
 

@@ -5,8 +5,8 @@ import { applyEdits, modify } from "jsonc-parser";
 import { parseJsonc } from "../../config/jsonc.ts";
 import { CONFIG_FILE } from "../../config/load.ts";
 import { writeFileAtomic } from "../../lib/fs-durable.ts";
+import type { OpContext } from "../../edge/actor.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
-import type { OpContext } from "../tenants/tenants.service.ts";
 import { ADMIN_KEY_ID, digestMatches, hashPrefix, mintToken, parseToken, sha256 } from "../../lib/token-format.ts";
 
 export interface AdminKeyCheck {
@@ -49,3 +49,19 @@ export function rotateAdminKey(deps: { configFile: string; audit: AuditLog }, ct
   );
   return { key: minted.token, keyId };
 }
+
+/** The admin key as the gateway holds it: the digests it accepts now, and rotation. */
+export function createAdminKeyService(deps: { configFile: string; audit: AuditLog; apiKeyHash: () => string | undefined; envKey: string | undefined }) {
+  let cache: { hash: string | undefined; digests: Buffer[] } | null = null;
+  return {
+    /** Digests accepted now: the config's controlPlane.apiKeyHash and OPENCLAW_ADMIN_KEY's. */
+    digests(): Buffer[] {
+      const hash = deps.apiKeyHash();
+      if (!cache || cache.hash !== hash) cache = { hash, digests: acceptedAdminDigests(hash, deps.envKey) };
+      return cache.digests;
+    },
+    rotate: (ctx: OpContext) => rotateAdminKey(deps, ctx),
+  };
+}
+
+export type AdminKeyService = ReturnType<typeof createAdminKeyService>;

@@ -1,15 +1,10 @@
 // Shape, canonical bytes and hash of one audit record. Shared by the writer and the verifier.
+import type { Actor } from "../../edge/actor.ts";
 import { canonicalJson } from "../../lib/canonical-json.ts";
 import { TOKEN_REGEX } from "../../lib/token-format.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 
-export type ActorKind = "admin" | "tenant" | "operator" | "system";
-export interface Actor {
-  kind: ActorKind;
-  /** admin-key or token hash prefix ("adm:…", "tok:…"), or the OS user for CLI use. */
-  id: string;
-}
 
 export type Outcome = "ok" | "denied" | "error";
 

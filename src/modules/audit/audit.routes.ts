@@ -1,7 +1,7 @@
 // GET /admin/v1/audit: committed audit records, newest first, filtered; page with beforeSeq.
 import { Elysia, t } from "elysia";
-import type { Core } from "../../app/core.ts";
 import { AppError } from "../../core/errors.ts";
+import type { AuditLog } from "./audit.service.ts";
 
 const parseTime = (v: string | undefined, name: string): number | undefined => {
   if (v === undefined) return undefined;
@@ -10,12 +10,12 @@ const parseTime = (v: string | undefined, name: string): number | undefined => {
   return ms;
 };
 
-export function auditRoutes(core: Core) {
+export function auditRoutes({ audit }: { audit: AuditLog }) {
   return new Elysia().get(
     "/audit",
     ({ query }) => {
       const limit = query.limit ?? 100;
-      const records = core.audit.query({
+      const records = audit.query({
         tenant: query.tenant,
         action: query.action,
         actorKind: query.actorKind,

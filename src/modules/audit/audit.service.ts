@@ -23,7 +23,7 @@ export interface AuditDeps {
   log: Logger;
   /** After a copytruncate, records newer than (truncation time − this) are written again. */
   replayWindowMs: number;
-  /** Called after each committed change, so other processes' caches notice it. */
+  /** Called after each committed change, so caches (this process's and others') notice it. */
   onCommit?: () => void;
   /** Called after every record is durably written (metrics). */
   onRecord?: () => void;
@@ -46,8 +46,6 @@ export function createAuditLog(deps: AuditDeps) {
   const { handle, clock, log } = deps;
   const { sqlite, db } = handle;
   const file = deps.file;
-  /** Bumped after every commit made through this log, so caches in this process can tell. */
-  let generation = 0;
 
   const headQuery = db.select({ seq: AuditEventTable.seq, hash: AuditEventTable.hash }).from(AuditEventTable).orderBy(desc(AuditEventTable.seq)).limit(1).prepare();
 
@@ -204,7 +202,6 @@ export function createAuditLog(deps: AuditDeps) {
         const result = mutate((fn) => undo.push(fn));
         const record = append(typeof input === "function" ? input(result) : input);
         sqlite.exec("COMMIT");
-        generation++;
         deps.onCommit?.();
         deps.onRecord?.();
         return { result, record };
@@ -236,8 +233,6 @@ export function createAuditLog(deps: AuditDeps) {
     },
 
     head,
-
-    generation: () => generation,
 
     /** Adopts records a crashed writer left uncommitted, so the file and the database agree again. */
     recover(): void {

@@ -1,28 +1,14 @@
 // Control-plane routes for backups: list, create, delete a tenant's backups; restore.
 import { Elysia, t } from "elysia";
-import type { Core } from "../../app/core.ts";
-import { actorOf } from "../../edge/request-info.ts";
+import { adminOf } from "../../edge/request-info.ts";
+import { BackupViewSchema } from "./backup.model.ts";
+import type { BackupService } from "./backup.service.ts";
 
 const doc = (operationId: string, summary: string) => ({ detail: { operationId, summary, tags: ["backups"], security: [{ adminKey: [] }] } });
 
-export const BackupViewSchema = t.Object({
-  backupId: t.String(),
-  tenantId: t.String(),
-  location: t.String(),
-  sizeBytes: t.Integer(),
-  sha256: t.String(),
-  encrypted: t.Boolean(),
-  files: t.Integer(),
-  contentBytes: t.Integer(),
-  formatVersion: t.Integer(),
-  gatewayVersion: t.String(),
-  origin: t.String(),
-  createdAt: t.String(),
-});
-
-export function backupRoutes(core: Core) {
+export function backupRoutes({ backups }: { backups: BackupService }) {
   return new Elysia()
-    .get("/tenants/:id/backups", ({ params }) => (core.tenants.get(params.id), { backups: core.backups.list(params.id) }), {
+    .get("/tenants/:id/backups", ({ params, request }) => ({ backups: backups.list(adminOf(request).tenant(params.id)) }), {
       params: t.Object({ id: t.String({ maxLength: 64 }) }),
       response: t.Object({ backups: t.Array(BackupViewSchema) }),
       ...doc("backups.list", "A tenant's backups, newest first"),
@@ -30,7 +16,8 @@ export function backupRoutes(core: Core) {
     .post(
       "/tenants/:id/backups",
       async ({ params, body, request, set }) => {
-        const r = await core.backups.backup(params.id, body.to ?? null, actorOf(request), { origin: "admin", keep: body.keep, overwrite: body.overwrite });
+        const admin = adminOf(request);
+        const r = await backups.backup(admin.tenant(params.id), body.to ?? null, admin, { origin: "admin", keep: body.keep, overwrite: body.overwrite });
         set.status = 201;
         return r;
       },
@@ -48,7 +35,7 @@ export function backupRoutes(core: Core) {
         ...doc("backups.create", "Back a tenant up to S3 or a file"),
       },
     )
-    .delete("/backups/:backupId", ({ params, request }) => core.backups.delete(params.backupId, actorOf(request)), {
+    .delete("/backups/:backupId", ({ params, request }) => backups.delete(params.backupId, adminOf(request)), {
       params: t.Object({ backupId: t.String({ maxLength: 64 }) }),
       response: t.Object({ backupId: t.String(), deleted: t.Literal(true), location: t.String(), objectDeleted: t.Boolean({ description: "false when the location no longer held this archive and was left alone" }) }),
       ...doc("backups.delete", "Delete a backup (its record, and the stored archive if the location still holds it)"),
@@ -56,7 +43,7 @@ export function backupRoutes(core: Core) {
     .post(
       "/restore",
       async ({ body, request, set }) => {
-        const r = await core.backups.restore(body.from, actorOf(request), { as: body.as, force: body.force });
+        const r = await backups.restore(body.from, adminOf(request), { as: body.as, force: body.force });
         set.status = 201;
         return r;
       },

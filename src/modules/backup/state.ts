@@ -1,27 +1,15 @@
-// A tenant's rows in state.db, out to JSON lines and back. On the way back nothing in the archive is
-// trusted: a table must be one we know, each column must exist in it (names are never interpolated
-// unchecked), values must be scalars, and every row must belong to the archive's tenant.
+// A tenant's rows in state.db, out to JSON lines and back, for the tables the modules declare
+// (modules/module.ts: TenantData.tables; db/tenant-rows.ts says what each option means). On the way
+// back nothing in the archive is trusted: a table must be one we back up, each column must exist in
+// it (names are never interpolated unchecked), values must be scalars, and every row must belong to
+// the archive's tenant.
 import type { Database } from "bun:sqlite";
 import fs from "node:fs";
 import path from "node:path";
 import { AppError } from "../../core/errors.ts";
+import { columnsOf, insertTenantRow, tenantRows, type Row, type TenantTable } from "../../db/tenant-rows.ts";
 import { INCARNATION_PATTERN, newIncarnation } from "../../lib/ids.ts";
-import { DailySums } from "../usage/usage-daily.ts";
-import { STATE_TABLES, type StateTable } from "./archive.ts";
-
-/** The column holding the tenant id in each table. */
-const TENANT_COLUMN: Record<StateTable, string> = {
-  tenants: "id",
-  tenant_quotas: "tenant_id",
-  tenant_tokens: "tenant_id",
-  usage_ledger: "tenant_id",
-  sandbox_runs: "tenant_id",
-};
-
-/** Tables whose rows outlive a tenant, keyed to its incarnation: only the current incarnation's are backed up. */
-const BY_INCARNATION: ReadonlySet<StateTable> = new Set(["usage_ledger", "sandbox_runs"]);
-
-type Scalar = string | number | null;
+import { refuse } from "./archive-format.ts";
 
 function encodeValue(v: unknown): unknown {
   if (v instanceof Uint8Array) return { $b64: Buffer.from(v).toString("base64") };
@@ -30,21 +18,18 @@ function encodeValue(v: unknown): unknown {
 }
 
 /** Writes each table's rows for the tenant (its current incarnation) to `<dir>/<table>.jsonl`; returns the files. */
-export function dumpState(sqlite: Database, tenantId: string, incarnation: string, dir: string): { table: StateTable; file: string }[] {
+export function dumpState(sqlite: Database, tables: readonly TenantTable[], tenantId: string, incarnation: string, dir: string): { table: string; file: string }[] {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const out: { table: StateTable; file: string }[] = [];
+  const out: { table: string; file: string }[] = [];
   // One read transaction: the rows of all tables are from the same moment.
   sqlite.exec("BEGIN");
   try {
-    for (const table of STATE_TABLES) {
-      const file = path.join(dir, `${table}.jsonl`);
+    for (const t of tables) {
+      const file = path.join(dir, `${t.table}.jsonl`);
       const fd = fs.openSync(file, "wx", 0o600);
       try {
         let batch = "";
-        const rows = BY_INCARNATION.has(table)
-          ? sqlite.query(`SELECT * FROM ${table} WHERE ${TENANT_COLUMN[table]} = ?1 AND incarnation = ?2`).iterate(tenantId, incarnation)
-          : sqlite.query(`SELECT * FROM ${table} WHERE ${TENANT_COLUMN[table]} = ?1`).iterate(tenantId);
-        for (const row of rows as Iterable<Record<string, unknown>>) {
+        for (const row of tenantRows(sqlite, t, tenantId, incarnation)) {
           const encoded: Record<string, unknown> = {};
           for (const [k, v] of Object.entries(row)) encoded[k] = encodeValue(v);
           batch += `${JSON.stringify(encoded)}\n`;
@@ -57,7 +42,7 @@ export function dumpState(sqlite: Database, tenantId: string, incarnation: strin
       } finally {
         fs.closeSync(fd);
       }
-      out.push({ table, file });
+      out.push({ table: t.table, file });
     }
   } finally {
     sqlite.exec("COMMIT");
@@ -89,11 +74,7 @@ function* lines(file: string): Generator<string> {
   }
 }
 
-function refuse(message: string): AppError {
-  return new AppError("INVALID_PARAMS", `refusing the archive: ${message}; nothing was restored`);
-}
-
-function decodeRow(table: StateTable, line: string, columns: Set<string>): Record<string, Scalar | Uint8Array> {
+function decodeRow(table: string, line: string, columns: Set<string>): Row {
   let raw: unknown;
   try {
     raw = JSON.parse(line);
@@ -101,7 +82,7 @@ function decodeRow(table: StateTable, line: string, columns: Set<string>): Recor
     throw refuse(`state/${table}.jsonl has a line that is not JSON`);
   }
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw refuse(`state/${table}.jsonl has a row that is not an object`);
-  const row: Record<string, Scalar | Uint8Array> = {};
+  const row: Row = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!columns.has(k)) throw refuse(`state/${table}.jsonl names a column ${JSON.stringify(k.slice(0, 64))} that ${table} does not have`);
     if (v === null || typeof v === "string" || (typeof v === "number" && Number.isFinite(v))) row[k] = v;
@@ -115,84 +96,62 @@ function decodeRow(table: StateTable, line: string, columns: Set<string>): Recor
 export interface ApplyOptions {
   sourceTenant: string;
   targetTenant: string;
-  /** Mint a new incarnation (a copy under another id); else the archive's own is kept (one is minted for archives made before incarnations). */
-  newIncarnation: boolean;
-  /** Restore the token hashes (same id) or not (a new token is minted for --as). */
-  keepTokens: boolean;
-  /** Give usage and sandbox rows new ids (restoring a copy beside the original). */
-  newIds: boolean;
+  /**
+   * A copy under another id (`--as`): the tenant gets a new incarnation and each table's restoreRow
+   * makes its rows the copy's (new ids; token hashes left out). Otherwise the archive's incarnation is
+   * kept (one is minted for archives made before incarnations) and the tenant comes back as itself.
+   */
+  copy: boolean;
   now: number;
   maxRows: number;
 }
 
 /**
- * Inserts the archive's rows; call inside the restore's transaction. Returns row counts per table.
- * Every row is keyed to the restored tenant's incarnation: its own (a restore of the same tenant), or a
- * new one. Usage and sandbox rows of the same incarnation already in state.db (the ledger keeps them
- * after a delete) are the same rows: they stay, and are the restored tenant's again.
+ * Inserts the archive's rows, the root table (the tenant record) first; call inside the restore's
+ * transaction. Returns row counts per table. Every row of an incarnation table is stamped with the
+ * restored tenant's incarnation: its own (a restore of the same tenant), or a new one. Rows of the
+ * same incarnation already in state.db (they outlive a delete) are the same rows: they stay, and are
+ * the restored tenant's again.
  */
-export function applyState(sqlite: Database, stateDir: string, o: ApplyOptions): Record<string, number> {
+export function applyState(sqlite: Database, tables: readonly TenantTable[], stateDir: string, o: ApplyOptions): Record<string, number> {
   const counts: Record<string, number> = {};
   let total = 0;
   let incarnation: string | null = null;
-  for (const table of STATE_TABLES) {
-    const file = path.join(stateDir, `${table}.jsonl`);
+  for (const t of tables) {
+    const file = path.join(stateDir, `${t.table}.jsonl`);
     if (!fs.existsSync(file)) {
-      if (table === "tenants") throw refuse("it has no state/tenants.jsonl");
+      if (t.root) throw refuse(`it has no state/${t.table}.jsonl`);
       continue;
     }
-    const columns = new Set((sqlite.query(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
-    const tenantCol = TENANT_COLUMN[table];
+    const columns = columnsOf(sqlite, t.table);
     let n = 0;
     for (const line of lines(file)) {
       if (++total > o.maxRows) throw refuse(`more than ${o.maxRows} rows of state`);
-      const row = decodeRow(table, line, columns);
-      if (row[tenantCol] !== o.sourceTenant) throw refuse(`state/${table}.jsonl has a row of another tenant`);
-      row[tenantCol] = o.targetTenant;
-      if (table === "tenants") {
-        if (n > 0) throw refuse("state/tenants.jsonl has more than one tenant");
-        row.updated_at = o.now;
-        if (row.status !== "active" && row.status !== "suspended") throw refuse("the tenant row has an unknown status");
+      const row = decodeRow(t.table, line, columns);
+      if (row[t.tenantColumn] !== o.sourceTenant) throw refuse(`state/${t.table}.jsonl has a row of another tenant`);
+      row[t.tenantColumn] = o.targetTenant;
+      if (t.root) {
+        if (n > 0) throw refuse(`state/${t.table}.jsonl has more than one tenant`);
         const own = typeof row.incarnation === "string" && INCARNATION_PATTERN.test(row.incarnation) ? row.incarnation : null;
-        incarnation = !o.newIncarnation && own ? own : newIncarnation();
+        incarnation = !o.copy && own ? own : newIncarnation();
         row.incarnation = incarnation;
-      } else if (BY_INCARNATION.has(table)) {
-        // STATE_TABLES puts tenants first, so the incarnation is known here.
+      } else if (t.keep === "incarnation") {
+        // The root table comes first, so the incarnation is known here.
         row.incarnation = incarnation;
       }
-      if (table === "tenant_tokens") {
-        if (!o.keepTokens) continue;
-        delete row.id;
-        const hash = row.hash;
-        if (!(hash instanceof Uint8Array) || hash.length !== 32) throw refuse("a token hash is not 32 bytes");
-      }
-      if ((table === "usage_ledger" || table === "sandbox_runs") && o.newIds) row.id = crypto.randomUUID();
-      const cols = Object.keys(row);
-      // A row already there (same id) is the same request or run: it becomes the restored incarnation's
-      // if it is this tenant id's (an archive from before incarnations brings back rows the migration
-      // could not attribute); another id's row is left as it is.
-      const conflict = BY_INCARNATION.has(table) ? ` ON CONFLICT (id) DO UPDATE SET incarnation = excluded.incarnation WHERE ${table}.tenant_id = excluded.tenant_id` : "";
+      const verdict = t.restoreRow?.(row, { copy: o.copy, now: o.now });
+      if (verdict === "skip") continue;
+      if (verdict) throw refuse(verdict);
       try {
-        sqlite.query(`INSERT INTO ${table} (${cols.map((c) => `"${c}"`).join(", ")}) VALUES (${cols.map((_, i) => `?${i + 1}`).join(", ")})${conflict}`).run(...(cols.map((c) => row[c]) as never[]));
+        insertTenantRow(sqlite, t, row);
       } catch (err) {
-        throw refuse(`a row of ${table} cannot be stored (${(err as Error).message})`);
+        throw refuse(`a row of ${t.table} cannot be stored (${(err as Error).message})`);
       }
       n++;
     }
-    if (table === "tenants" && n !== 1) throw refuse("state/tenants.jsonl has no tenant row");
-    counts[table] = n;
+    if (t.root && n !== 1) throw refuse(`state/${t.table}.jsonl has no tenant row`);
+    counts[t.table] = n;
   }
-  // usage_daily is derived: rebuilt from the restored incarnation's settled ledger rows.
-  sqlite.query("DELETE FROM usage_daily WHERE tenant_id = ?1 AND incarnation = ?2").run(o.targetTenant, incarnation);
-  const sums = new DailySums();
-  for (const r of sqlite
-    .query(
-      `SELECT tenant_id AS tenantId, incarnation, model, started_at AS startedAt, input_tokens AS inputTokens, output_tokens AS outputTokens, cache_read_tokens AS cacheReadTokens,
-              cache_write_tokens AS cacheWriteTokens, reasoning_tokens AS reasoningTokens, total_tokens AS totalTokens, cost_micro_usd AS costMicroUsd
-       FROM usage_ledger WHERE tenant_id = ?1 AND incarnation = ?2 AND status != 'in_flight'`,
-    )
-    .iterate(o.targetTenant, incarnation) as Iterable<Parameters<DailySums["add"]>[0]>)
-    sums.add(r);
-  sums.write(sqlite);
+  for (const t of tables) t.restored?.(sqlite, o.targetTenant, incarnation!);
   return counts;
 }

@@ -11,7 +11,7 @@ import zlib from "node:zlib";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import { openBeneath, Openat2Error, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
-import { FORMAT, HEADER_ENTRY } from "./archive.ts";
+import { FORMAT, HEADER_ENTRY } from "./archive-format.ts";
 import { ENCRYPTED_MAGIC } from "./encryption.ts";
 
 const AT_FDCWD = -100;

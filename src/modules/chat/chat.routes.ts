@@ -1,25 +1,27 @@
 // OpenAI-compatible routes (/v1): chat completions and the calling tenant's model list. The tenant
 // was authenticated at the edge; errors use OpenAI's envelope so OpenAI SDKs surface them.
 import { Elysia } from "elysia";
-import type { Core } from "../../app/core.ts";
 import { AppError } from "../../core/errors.ts";
-import { requestInfo } from "../../edge/request-info.ts";
+import { requestInfo, tenantOf } from "../../edge/request-info.ts";
+import type { ModelsService } from "../models/models.service.ts";
 import { ClientGone } from "../providers/provider.ts";
+import type { QuotaEngine } from "../quotas/quota-engine.ts";
+import type { ChatService } from "./chat.service.ts";
 
 function modelObject(id: string, created: number) {
   return { id, object: "model", created, owned_by: "openclaw" };
 }
 
-export function chatRoutes(core: Core) {
-  const created = Math.floor(core.startedAt / 1000);
+export function chatRoutes({ chat, models, quotaEngine }: { chat: ChatService; models: ModelsService; quotaEngine: QuotaEngine }) {
+  const created = Math.floor(chat.startedAt / 1000);
   return new Elysia({ prefix: "/v1" })
     .post(
       "/chat/completions",
       async ({ request, body, server }) => {
         const info = requestInfo(request);
         try {
-          const res = await core.chat.handle({
-            tenantId: info.tenantId!,
+          const res = await chat.handle({
+            tenant: tenantOf(request),
             requestId: info.requestId,
             body,
             clientSignal: () => request.signal,
@@ -38,9 +40,9 @@ export function chatRoutes(core: Core) {
     .get(
       "/models",
       ({ request, set }) => {
-        const tenantId = requestInfo(request).tenantId!;
-        Object.assign(set.headers, core.quotaEngine.headers(tenantId));
-        return { object: "list", data: core.models.listFor(tenantId).map((id) => modelObject(id, created)) };
+        const tenant = tenantOf(request);
+        Object.assign(set.headers, quotaEngine.headers(tenant));
+        return { object: "list", data: models.listFor(tenant).map((id) => modelObject(id, created)) };
       },
       { detail: { hide: true } },
     )
@@ -48,9 +50,9 @@ export function chatRoutes(core: Core) {
       "/models/*",
       ({ request, params, set }) => {
         const id = decodeURIComponent((params as { "*": string })["*"]);
-        const tenantId = requestInfo(request).tenantId!;
-        Object.assign(set.headers, core.quotaEngine.headers(tenantId));
-        if (!core.models.listFor(tenantId).includes(id)) {
+        const tenant = tenantOf(request);
+        Object.assign(set.headers, quotaEngine.headers(tenant));
+        if (!models.listFor(tenant).includes(id)) {
           throw new AppError("NOT_FOUND", `The model \`${id.slice(0, 200)}\` does not exist or you do not have access to it.`, { details: { param: "model" } });
         }
         return modelObject(id, created);

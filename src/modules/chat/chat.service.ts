@@ -8,6 +8,7 @@
 import type { Clock } from "../../core/clock.ts";
 import { AppError, toAppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { sseComment, sseData } from "../../lib/sse.ts";
 import type { ModelsService, ResolvedModel } from "../models/models.service.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
@@ -41,10 +42,13 @@ export interface ChatDeps {
   identity: ProviderIdentity;
   /** DNS for vetting https:// image URLs (tests stand in for it). */
   lookup?: Lookup;
+  /** When this gateway started: the `created` of the models it lists. */
+  startedAt: number;
 }
 
 export interface ChatCall {
-  tenantId: string;
+  /** The tenant the edge authenticated. */
+  tenant: TenantScope;
   requestId: string;
   body: unknown;
   /**
@@ -120,9 +124,12 @@ export function createChatService(deps: ChatDeps) {
   }
 
   return {
+    startedAt: deps.startedAt,
+
     async handle(call: ChatCall): Promise<Response> {
-      const req = parseChatRequest(call.body, models.defaultFor(call.tenantId));
-      const model = models.resolve(call.tenantId, req.model);
+      const tenantId = call.tenant.tenantId;
+      const req = parseChatRequest(call.body, models.defaultFor(call.tenant));
+      const model = models.resolve(call.tenant, req.model);
       if (!model) throw new AppError("NOT_FOUND", `The model \`${req.model}\` does not exist or you do not have access to it.`, { details: { param: "model" } });
       const provider = deps.providers.get(model.providerName);
       if (!provider) throw new AppError("UPSTREAM_ERROR", `provider "${model.providerName}" is not configured`);
@@ -131,17 +138,17 @@ export function createChatService(deps: ChatDeps) {
       const images = vetChatFields(req.body, model.provider.kind, model.passthrough);
       if (images.length > 0) await vetImageUrls(images, model.imageRules, deps.lookup);
 
-      const tenantCap = deps.overlays.current(call.tenantId).agent?.maxTokens;
+      const tenantCap = deps.overlays.current(call.tenant).agent?.maxTokens;
       const cap = Math.min(model.maxOutputTokens, tenantCap ?? Number.POSITIVE_INFINITY);
       const wanted = Math.min(req.requestedMaxTokens ?? cap, cap);
       // The bound is taken from the very bytes that will be sent (with the largest output cap this
       // request can have: a clamped cap only has fewer digits).
-      let body = upstreamBody(req, model, call.tenantId, wanted);
+      let body = upstreamBody(req, model, tenantId, wanted);
       let { upstream, bound: inputBound } = prepare(provider, req, body);
       const r = model.rates;
       // Rejected prediction tokens are billed as output: price the prompt's bytes at the dearest rate.
       const promptRates = body.prediction === undefined ? [r.input, r.cacheRead, r.cacheWrite] : [r.input, r.cacheRead, r.cacheWrite, r.output, r.reasoning];
-      const admission = quotas.admit(call.tenantId, {
+      const admission = quotas.admit(call.tenant, {
         promptTokens: inputBound,
         maxOutputTokens: wanted,
         choices: req.choices,
@@ -150,7 +157,7 @@ export function createChatService(deps: ChatDeps) {
       });
       if (!admission.ok) throw admission.error;
       if (admission.maxOutputTokens !== wanted) {
-        body = upstreamBody(req, model, call.tenantId, admission.maxOutputTokens);
+        body = upstreamBody(req, model, tenantId, admission.maxOutputTokens);
         ({ upstream, bound: inputBound } = prepare(provider, req, body));
       }
 
@@ -159,7 +166,7 @@ export function createChatService(deps: ChatDeps) {
       const { reservation } = admission;
       ledger.begin({
         id,
-        tenantId: call.tenantId,
+        tenantId,
         requestId: call.requestId,
         model: model.name,
         provider: model.providerName,
@@ -306,3 +313,5 @@ function relay(
     },
   });
 }
+
+export type ChatService = ReturnType<typeof createChatService>;

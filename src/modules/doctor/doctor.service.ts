@@ -1,8 +1,30 @@
 // `openclaw doctor`: checks an operator can act on. Each check says ok, warn or fail and why.
 import fs from "node:fs";
 import path from "node:path";
-import type { Core } from "../../app/core.ts";
+import type { GatewayConfig } from "../../config/schema.ts";
+import type { DbHandle } from "../../db/client.ts";
+import { openat2Available } from "../../lib/openat2.ts";
+import type { AdminKeyService } from "../admin-key/admin-key.service.ts";
+import type { AuditLog } from "../audit/audit.service.ts";
 import { discoverLogFiles, verifyAuditFiles } from "../audit/audit.verify.ts";
+import type { DiskGuard } from "../disk/disk.service.ts";
+import type { OverlaysService } from "../overlays/overlays.service.ts";
+import type { SandboxService } from "../sandbox/sandbox.service.ts";
+import type { TenantsService } from "../tenants/tenants.service.ts";
+
+/** What doctor looks at. */
+export interface DoctorDeps {
+  home: string;
+  configFile: string;
+  config: () => GatewayConfig;
+  handle: DbHandle;
+  tenants: TenantsService;
+  overlays: OverlaysService;
+  adminKey: AdminKeyService;
+  audit: AuditLog;
+  sandbox: SandboxService;
+  disk: DiskGuard;
+}
 
 export interface DoctorCheck {
   name: string;
@@ -14,7 +36,7 @@ function modeOf(p: string): number {
   return fs.statSync(p).mode & 0o777;
 }
 
-export async function runDoctor(core: Core): Promise<DoctorCheck[]> {
+export async function runDoctor(core: DoctorDeps): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const add = (name: string, status: DoctorCheck["status"], detail: string) => checks.push({ name, status, detail });
 
@@ -31,7 +53,7 @@ export async function runDoctor(core: Core): Promise<DoctorCheck[]> {
   const integrity = core.handle.sqlite.query("PRAGMA quick_check").get() as { quick_check: string } | null;
   add("database", integrity?.quick_check === "ok" ? "ok" : "fail", `state.db schema v${core.handle.schemaVersion}, quick_check ${integrity?.quick_check ?? "failed"}`);
 
-  add("config", "ok", core.loaded.exists ? "openclaw.json valid" : "no openclaw.json (defaults)");
+  add("config", "ok", fs.existsSync(core.configFile) ? "openclaw.json valid" : "no openclaw.json (defaults)");
   // A tenant's invalid overlay is the tenant's problem, not the gateway's: warn, naming each one.
   const tenantIds = core.tenants.list().map((t) => t.tenantId);
   const overlayErrors = core.overlays.checkAll(tenantIds);
@@ -43,7 +65,7 @@ export async function runDoctor(core: Core): Promise<DoctorCheck[]> {
       : `${tenantIds.length} checked, all valid`,
   );
 
-  const adminKey = core.adminDigests().length > 0;
+  const adminKey = core.adminKey.digests().length > 0;
   add("admin key", adminKey ? "ok" : "warn", adminKey ? "configured" : "none: the control plane refuses every call until you run `openclaw admin-key rotate`");
 
   const files = discoverLogFiles(core.audit.file);
@@ -58,8 +80,8 @@ export async function runDoctor(core: Core): Promise<DoctorCheck[]> {
 
 type Add = (name: string, status: DoctorCheck["status"], detail: string) => void;
 
-async function sandboxChecks(core: Core, add: Add): Promise<void> {
-  const allowed = core.config.sandbox.allowedModes ?? ["bwrap"];
+async function sandboxChecks(core: DoctorDeps, add: Add): Promise<void> {
+  const allowed = core.config().sandbox.allowedModes ?? ["bwrap"];
   const s = await core.sandbox.status({ refresh: true, docker: true });
   const level = (mode: "bwrap" | "docker") => (allowed.includes(mode) ? "fail" : "warn");
   const b = s.host.bwrap;
@@ -86,14 +108,13 @@ async function sandboxChecks(core: Core, add: Add): Promise<void> {
     }
   }
   diskCheck(core, add);
-  const { openat2Available } = await import("../../lib/openat2.ts");
   add("file tools", openat2Available() ? "ok" : "fail", openat2Available() ? "openat2 available (race-free workspace access)" : "openat2 is missing (Linux 5.6+ needed); files.* refuse to run");
 }
 
 const mib = (b: number) => `${Math.floor(b / (1024 * 1024))} MiB`;
 
 /** Which disk-limit mechanism is active, the reserve, and whether the disk is under it now. */
-function diskCheck(core: Core, add: Add): void {
+function diskCheck(core: DoctorDeps, add: Add): void {
   const d = core.disk.status();
   const reserve = `reserve ${mib(d.reserve.bytes)} and ${d.reserve.inodes} inodes (gateway.diskReserveMb / diskReserveInodes)`;
   const free = `${mib(d.free.bytes)} and ${d.free.inodes} inodes free`;

@@ -6,10 +6,11 @@
 import fs from "node:fs";
 import { AppError } from "../../core/errors.ts";
 import { Openat2Error, openat2Available, openBeneath } from "../../lib/openat2.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
+import { tenantDir } from "../../lib/tenant-dirs.ts";
+import { allocated, type DiskGuard } from "../disk/disk.service.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
-import { allocated, type DiskGuard } from "../sandbox/disk.ts";
 import type { SandboxIdentity } from "../sandbox/sandbox.types.ts";
-import { tenantDir } from "../tenants/tenant-dirs.ts";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
 
@@ -78,9 +79,9 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
     if (!openat2Available()) throw new AppError("UNAVAILABLE", "file tools need openat2 (Linux 5.6 or later); this kernel does not have it");
   }
 
-  function withRoot<T>(tenantId: string, fn: (rootFd: number) => T): T {
+  function withRoot<T>(tenant: TenantScope, fn: (rootFd: number) => T): T {
     requireOpenat2();
-    const tenantRoot = tenantDir(deps.home, tenantId);
+    const tenantRoot = tenantDir(deps.home, tenant.tenantId);
     let tenantFd: number;
     try {
       tenantFd = fs.openSync(tenantRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
@@ -158,14 +159,14 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
   }
 
   return {
-    read(tenantId: string, userPath: string, opts: { offset?: number; length?: number } = {}) {
+    read(tenant: TenantScope, userPath: string, opts: { offset?: number; length?: number } = {}) {
       const { segments } = split(userPath, false);
       const rel = segments.join("/");
       const offset = opts.offset ?? 0;
       const length = Math.min(opts.length ?? FILES_LIMITS.maxReadBytes, FILES_LIMITS.maxReadBytes);
       if (!Number.isInteger(offset) || offset < 0) throw new AppError("INVALID_PARAMS", "offset must be a non-negative integer");
       if (!Number.isInteger(length) || length < 0) throw new AppError("INVALID_PARAMS", "length must be a non-negative integer");
-      return withRoot(tenantId, (root) => {
+      return withRoot(tenant, (root) => {
         let fd: number;
         try {
           // O_NONBLOCK: a FIFO planted in the workspace must not hang the gateway.
@@ -192,13 +193,13 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
       });
     },
 
-    write(tenantId: string, userPath: string, data: Uint8Array, opts: { mode?: "overwrite" | "create" | "append"; mkdirs?: boolean } = {}) {
+    write(tenant: TenantScope, userPath: string, data: Uint8Array, opts: { mode?: "overwrite" | "create" | "append"; mkdirs?: boolean } = {}) {
       if (data.length > FILES_LIMITS.maxWriteBytes) throw new AppError("PAYLOAD_TOO_LARGE", `content is larger than ${FILES_LIMITS.maxWriteBytes} bytes`);
       const { segments, leaf } = split(userPath, false);
       const mode = opts.mode ?? "overwrite";
       // The tenant's disk limit and the gateway's reserve: nothing is written past either.
-      deps.disk.admitWrite(tenantId, 0, 0);
-      return withRoot(tenantId, (root) => {
+      deps.disk.admitWrite(tenant, 0, 0);
+      return withRoot(tenant, (root) => {
         // Walk (and with mkdirs, create) the parents. Each is opened beneath the workspace root, so links
         // on the way may be followed only while they stay inside it.
         let dirFd = fs.openSync(fdPath(root), O_RDONLY | O_DIRECTORY);
@@ -211,7 +212,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
               next = openBeneath(root, prefix, O_RDONLY | O_DIRECTORY);
             } catch (err) {
               if (!(err instanceof Openat2Error && err.code === "ENOENT" && opts.mkdirs)) translate(err, userPath);
-              deps.disk.admitWrite(tenantId, 4096, 1);
+              deps.disk.admitWrite(tenant, 4096, 1);
               try {
                 fs.mkdirSync(fdPath(dirFd, parents[i]!), { mode: 0o700 });
               } catch (mkErr) {
@@ -219,7 +220,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
               }
               next = openBeneath(dirFd, parents[i]!, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
               own(next);
-              deps.disk.recordWrite(tenantId, fs.fstatSync(next).blocks * 512, 1);
+              deps.disk.recordWrite(tenant, fs.fstatSync(next).blocks * 512, 1);
             }
             fs.closeSync(dirFd);
             dirFd = next;
@@ -230,7 +231,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
           if (existing && !existing.isFile()) throw new AppError("INVALID_PARAMS", `${shown(userPath)} is not a regular file`);
           const before = existing ? existing.blocks * 512 : 0;
           const after = allocated(mode === "append" && existing ? existing.size + data.length : data.length);
-          deps.disk.admitWrite(tenantId, Math.max(0, after - before), existing ? 0 : 1);
+          deps.disk.admitWrite(tenant, Math.max(0, after - before), existing ? 0 : 1);
           const writeAll = (fd: number) => {
             let off = 0;
             while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
@@ -271,7 +272,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
             }
           }
           const st = lstatAt(dirFd, leaf!)!;
-          deps.disk.recordWrite(tenantId, st.blocks * 512 - before, existing ? 0 : 1);
+          deps.disk.recordWrite(tenant, st.blocks * 512 - before, existing ? 0 : 1);
           return { path: segments.join("/"), size: st.size, mtime: new Date(st.mtimeMs).toISOString() };
         } finally {
           fs.closeSync(dirFd);
@@ -279,11 +280,11 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
       });
     },
 
-    list(tenantId: string, userPath: string | undefined, opts: { limit?: number } = {}) {
+    list(tenant: TenantScope, userPath: string | undefined, opts: { limit?: number } = {}) {
       const { segments } = split(userPath, true);
       const rel = segments.join("/") || ".";
       const limit = Math.min(opts.limit ?? FILES_LIMITS.defaultListEntries, FILES_LIMITS.maxListEntries);
-      return withRoot(tenantId, (root) => {
+      return withRoot(tenant, (root) => {
         const fd = openDir(root, rel, String(userPath ?? "."));
         try {
           const names = fs.readdirSync(fdPath(fd)).sort();
@@ -299,9 +300,9 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
       });
     },
 
-    stat(tenantId: string, userPath: string | undefined): FileStat {
+    stat(tenant: TenantScope, userPath: string | undefined): FileStat {
       const { segments, parent, leaf } = split(userPath, true);
-      return withRoot(tenantId, (root) => {
+      return withRoot(tenant, (root) => {
         if (leaf === null) {
           const st = fs.fstatSync(root);
           return { path: "", kind: "directory" as const, size: st.size, mtime: new Date(st.mtimeMs).toISOString(), mode: (st.mode & 0o7777).toString(8).padStart(4, "0") };
@@ -317,9 +318,9 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
       });
     },
 
-    delete(tenantId: string, userPath: string, opts: { recursive?: boolean } = {}) {
+    delete(tenant: TenantScope, userPath: string, opts: { recursive?: boolean } = {}) {
       const { segments, parent, leaf } = split(userPath, false);
-      return withRoot(tenantId, (root) => {
+      return withRoot(tenant, (root) => {
         const dirFd = openDir(root, parent, userPath);
         try {
           const st = lstatAt(dirFd, leaf!);
@@ -333,7 +334,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
             translate(err, userPath);
           } finally {
             // Usage went down (a partial recursive delete too): measure again before the next write.
-            deps.disk.invalidate(tenantId);
+            deps.disk.invalidate(tenant);
           }
           return { path: segments.join("/"), deleted: true as const, kind: kindOf(st) };
         } finally {

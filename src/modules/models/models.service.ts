@@ -1,6 +1,7 @@
 // The model catalogue: public model names → provider, upstream model and rates. A tenant sees the
 // admin's models, narrowed (never widened) by its overlay's models.allow.
 import type { GatewayConfig } from "../../config/schema.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { FREE, type Rates } from "../usage/pricing.ts";
@@ -54,9 +55,9 @@ export function createModelsService(deps: { config: () => GatewayConfig; overlay
     return built;
   }
 
-  function allowed(tenantId: string): string[] {
+  function allowed(tenant: TenantScope): string[] {
     const all = catalogue().names;
-    const allow = deps.overlays.current(tenantId).models?.allow;
+    const allow = deps.overlays.current(tenant).models?.allow;
     return allow ? all.filter((m) => allow.includes(m)) : all;
   }
 
@@ -65,16 +66,16 @@ export function createModelsService(deps: { config: () => GatewayConfig; overlay
     listFor: allowed,
 
     /** The model if the tenant may use it; null for unknown and not-allowed alike. */
-    resolve(tenantId: string, name: string): ResolvedModel | null {
+    resolve(tenant: TenantScope, name: string): ResolvedModel | null {
       const model = catalogue().models.get(name);
       if (!model) return null;
-      const allow = deps.overlays.current(tenantId).models?.allow;
+      const allow = deps.overlays.current(tenant).models?.allow;
       return !allow || allow.includes(name) ? model : null;
     },
 
     /** The tenant's default model (overlay models.default), if any. */
-    defaultFor(tenantId: string): string | undefined {
-      return deps.overlays.current(tenantId).models?.default;
+    defaultFor(tenant: TenantScope): string | undefined {
+      return deps.overlays.current(tenant).models?.default;
     },
   };
 }

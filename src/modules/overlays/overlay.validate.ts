@@ -7,7 +7,7 @@ import { GatewayConfigSchema, type GatewayConfig } from "../../config/schema.ts"
 import { schemaProblems, type Problem } from "../../config/load.ts";
 import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
 import { parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
-import { DEFAULT_LIMITS } from "../sandbox/sandbox.types.ts";
+import { sandboxCeilings } from "../../config/sandbox-limits.ts";
 import { OverlaySchema, type Overlay } from "./overlay.schema.ts";
 import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 
@@ -94,9 +94,9 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
   if (o.sandbox?.mode && !modes.includes(o.sandbox.mode)) {
     out.push({ path: ["sandbox", "mode"], message: `"${o.sandbox.mode}" is not allowed by the gateway (allowed: ${modes.join(", ")})` });
   }
-  const ceilings = { ...DEFAULT_LIMITS, ...c.sandbox.limits };
+  const ceilings = sandboxCeilings(c);
   for (const [k, v] of Object.entries(o.sandbox?.limits ?? {})) {
-    const max = (ceilings as Record<string, number | undefined>)[k];
+    const max = (ceilings as unknown as Record<string, number | undefined>)[k];
     if (max !== undefined && typeof v === "number" && v > max) out.push({ path: ["sandbox", "limits", k], message: `${v} exceeds the gateway's ceiling of ${max}` });
   }
   for (const [tool, entries] of Object.entries(o.tools?.egress ?? {})) {

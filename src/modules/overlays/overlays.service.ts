@@ -10,12 +10,13 @@ import type { Logger } from "../../core/logger.ts";
 import { configError } from "../../config/load.ts";
 import { parseJsonc } from "../../config/jsonc.ts";
 import { AppError } from "../../core/errors.ts";
-import { writeFileAtomic } from "../../lib/fs-durable.ts";
+import { fileStamp, writeFileAtomic } from "../../lib/fs-durable.ts";
 import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
+import type { OpContext } from "../../edge/actor.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
+import { tenantDir } from "../../lib/tenant-dirs.ts";
 import { resolveInRoot } from "../paths/path-resolver.ts";
-import { tenantDir } from "../tenants/tenant-dirs.ts";
-import type { OpContext } from "../tenants/tenants.service.ts";
 import type { Overlay, OverlayStatus } from "./overlay.schema.ts";
 import { overlayProblems } from "./overlay.validate.ts";
 
@@ -81,9 +82,8 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
   const RECHECK_MS = 250;
 
   function stampOf(tenantId: string): string {
-    // throwIfNoEntry: most tenants have no overlay, and an exception per request is expensive.
-    const st = fs.lstatSync(path.join(tenantDir(home, tenantId), OVERLAY_FILE), { throwIfNoEntry: false });
-    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "none";
+    // Most tenants have no overlay: that is "none", not an exception (one per request is expensive).
+    return fileStamp(path.join(tenantDir(home, tenantId), OVERLAY_FILE), { nofollow: true }) ?? "none";
   }
 
   function evaluate(tenantId: string): Verdict {
@@ -151,8 +151,8 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
 
   return {
     /** The tenant's overlay, validated; throws CONFIG_INVALID naming the file and key path. */
-    load(tenantId: string): Overlay {
-      return validate(tenantId, readRaw(tenantId));
+    load(tenant: TenantScope): Overlay {
+      return validate(tenant.tenantId, readRaw(tenant.tenantId));
     },
 
     /**
@@ -160,8 +160,8 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
      * does not validate, throws CONFIG_INVALID with the reason: a call that depends on a tenant's
      * overlay never runs with part of it, nor without it (which could widen what the tenant asked for).
      */
-    current(tenantId: string): Overlay {
-      const v = verdictOf(tenantId, false, true);
+    current(tenant: TenantScope): Overlay {
+      const v = verdictOf(tenant.tenantId, false, true);
       if (!v.ok) throw refusal(v.error);
       return v.overlay;
     },
@@ -170,26 +170,27 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
      * Whether the tenant's overlay is in force, and if not, why (operator views). Re-validated now,
      * so a path swapped since the last check shows here, and is refused from here on.
      */
-    status(tenantId: string): OverlayStatus {
-      const v = verdictOf(tenantId, true);
+    status(tenant: TenantScope): OverlayStatus {
+      const v = verdictOf(tenant.tenantId, true);
       if (!v.ok) return { state: "invalid", reason: v.error.message };
       return { state: v.exists ? "valid" : "none" };
     },
 
     /** The overlay file as parsed, valid or not (the operator's view; null if it does not parse). */
-    raw(tenantId: string): unknown {
+    raw(tenant: TenantScope): unknown {
       try {
-        return readRaw(tenantId);
+        return readRaw(tenant.tenantId);
       } catch {
         return null;
       }
     },
 
-    set(tenantId: string, value: unknown, ctx: OpContext): Overlay {
-      return write(tenantId, value, ctx, "tenant.config.set");
+    set(tenant: TenantScope, value: unknown, ctx: OpContext): Overlay {
+      return write(tenant.tenantId, value, ctx, "tenant.config.set");
     },
 
-    patch(tenantId: string, patch: unknown, ctx: OpContext): Overlay {
+    patch(tenant: TenantScope, patch: unknown, ctx: OpContext): Overlay {
+      const tenantId = tenant.tenantId;
       if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw new AppError("INVALID_PARAMS", "patch must be a JSON object (RFC 7396 merge patch)");
       const reserved = findReservedKey(patch);
       if (reserved) throw configError(overlayLabel(tenantId), [{ path: reserved, message: RESERVED_KEY_MESSAGE }]);
@@ -209,7 +210,7 @@ export function createOverlaysService(deps: { home: string; audit: AuditLog; con
       return invalid;
     },
 
-    path: (tenantId: string) => path.join(tenantDir(home, tenantId), OVERLAY_FILE),
+    path: (tenant: TenantScope) => path.join(tenantDir(home, tenant.tenantId), OVERLAY_FILE),
   };
 }
 

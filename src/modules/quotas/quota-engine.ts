@@ -5,9 +5,10 @@
 // runs one admission at a time, and this process is the only one that routes.
 import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { nextUtcMidnight, utcDayStart } from "../../lib/time.ts";
 import { TimeWindow } from "../../lib/time-window.ts";
-import type { QuotaLimits } from "./quotas.model.ts";
+import type { QuotaLimits } from "../tenants/quota.model.ts";
 
 const MICRO = 1_000_000;
 const WINDOW_MS = 60_000;
@@ -129,7 +130,8 @@ export function createQuotaEngine(deps: {
   }
 
   return {
-    admit(tenantId: string, req: AdmitRequest): Admission {
+    admit(tenant: TenantScope, req: AdmitRequest): Admission {
+      const { tenantId } = tenant;
       const now = deps.clock.now();
       const limits = deps.limits(tenantId);
       const a = account(tenantId, now);
@@ -195,12 +197,12 @@ export function createQuotaEngine(deps: {
       a.usedMicro += used.micro;
     },
 
-    headers(tenantId: string): Record<string, string> {
+    headers({ tenantId }: TenantScope): Record<string, string> {
       const now = deps.clock.now();
       return headers(deps.limits(tenantId), account(tenantId, now), now);
     },
 
-    snapshot(tenantId: string): QuotaSnapshot {
+    snapshot({ tenantId }: TenantScope): QuotaSnapshot {
       const now = deps.clock.now();
       const limits = deps.limits(tenantId);
       const a = account(tenantId, now);
@@ -224,7 +226,7 @@ export function createQuotaEngine(deps: {
     },
 
     /** Forgets a tenant's account (deleted tenant, or its usage restored from elsewhere). */
-    forget(tenantId: string): void {
+    forget({ tenantId }: TenantScope): void {
       accounts.delete(tenantId);
     },
   };

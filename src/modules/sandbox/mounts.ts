@@ -14,7 +14,7 @@ import type { Logger } from "../../core/logger.ts";
 import { O_CLOEXEC, O_PATH } from "../../lib/mount-api.ts";
 import { Openat2Error, openat2Available, openBeneath, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
-import { tenantDir } from "../tenants/tenant-dirs.ts";
+import { tenantDir } from "../../lib/tenant-dirs.ts";
 import { stageFromDescriptors } from "./mount-stage.ts";
 import type { MountCheck, MountSpec, SandboxIdentity } from "./sandbox.types.ts";
 

@@ -1,12 +1,11 @@
 // Tenant sandbox methods: run a command in the caller's own sandbox, and see what it may use.
 import { Type as T } from "@sinclair/typebox";
 import { AppError } from "../../core/errors.ts";
-import { defineMethod } from "../../http/rpc/registry.ts";
-import { selfOnly } from "../rpc/tenant-scope.ts";
-import { SelfTenantId } from "../tenants/tenants.rpc.ts";
 import { SandboxModes } from "../../config/schema.ts";
+import { defineTenantMethod } from "../../edge/rpc.ts";
+import type { DiskGuard } from "../disk/disk.service.ts";
+import type { SandboxService } from "./sandbox.service.ts";
 
-const strict = { additionalProperties: false } as const;
 const Mode = T.Union(SandboxModes.map((m) => T.Literal(m)));
 const Encoding = T.Union([T.Literal("utf8"), T.Literal("base64")]);
 
@@ -35,14 +34,13 @@ export const RunResultSchema = T.Object({
   egress: T.Object({ allowed: T.Integer(), refused: T.Integer() }),
 });
 
-export const sandboxRpc = [
-  defineMethod({
-    name: "sandbox.exec",
-    summary:
-      "Runs a command in the calling tenant's sandbox with its workspace at /work. No network unless `tool` names a tool whose egress the tenant opted into within the gateway's ceiling.",
-    params: T.Object(
-      {
-        tenantId: SelfTenantId,
+export function sandboxRpc({ sandbox, disk }: { sandbox: SandboxService; disk: DiskGuard }) {
+  return [
+    defineTenantMethod({
+      name: "sandbox.exec",
+      summary:
+        "Runs a command in the calling tenant's sandbox with its workspace at /work. No network unless `tool` names a tool whose egress the tenant opted into within the gateway's ceiling.",
+      params: {
         command: T.String({ minLength: 1, maxLength: 4096, description: "program to run (a path, or a name looked up on PATH)" }),
         args: T.Optional(T.Array(T.String({ maxLength: 65_536 }), { maxItems: 4096 })),
         stdin: T.Optional(T.String({ description: "bytes for the command's standard input" })),
@@ -53,43 +51,36 @@ export const sandboxRpc = [
         tool: T.Optional(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" })),
         encoding: T.Optional(Encoding),
       },
-      strict,
-    ),
-    result: RunResultSchema,
-    tenantScoped: true,
-    mutates: true,
-    example: { command: "echo", args: ["hello"] },
-    handler: async (ctx, p) => {
-      const id = selfOnly(ctx, p.tenantId, "sandbox.exec");
-      let stdin: Uint8Array | null = null;
-      if (p.stdin !== undefined) {
-        if (p.stdinEncoding === "base64" && !/^[A-Za-z0-9+/]*={0,2}$/.test(p.stdin)) throw new AppError("INVALID_PARAMS", "stdin is not valid base64");
-        stdin = Buffer.from(p.stdin, p.stdinEncoding === "base64" ? "base64" : "utf8");
-      }
-      return ctx.core.sandbox.run({
-        tenantId: id,
-        command: [p.command, ...(p.args ?? [])],
-        stdin,
-        env: p.env,
-        timeoutSeconds: p.timeoutSeconds,
-        mode: p.mode,
-        tool: p.tool,
-        encoding: p.encoding,
-        origin: "rpc",
-      });
-    },
-  }),
-  defineMethod({
-    name: "sandbox.info",
-    summary: "The calling tenant's sandbox: mode, allowed modes, effective limits, tools with egress, sandbox seconds used today, and its directory's disk usage against its limits.",
-    params: T.Object({ tenantId: SelfTenantId }, strict),
-    result: T.Record(T.String(), T.Unknown()),
-    tenantScoped: true,
-    mutates: false,
-    example: {},
-    handler: async (ctx, p) => {
-      const id = selfOnly(ctx, p.tenantId, "sandbox.info");
-      return { ...ctx.core.sandbox.info(id), disk: await ctx.core.disk.view(id) };
-    },
-  }),
-];
+      result: RunResultSchema,
+      mutates: true,
+      example: { command: "echo", args: ["hello"] },
+      handler: async (tenant, p) => {
+        let stdin: Uint8Array | null = null;
+        if (p.stdin !== undefined) {
+          if (p.stdinEncoding === "base64" && !/^[A-Za-z0-9+/]*={0,2}$/.test(p.stdin)) throw new AppError("INVALID_PARAMS", "stdin is not valid base64");
+          stdin = Buffer.from(p.stdin, p.stdinEncoding === "base64" ? "base64" : "utf8");
+        }
+        return sandbox.run({
+          tenant,
+          command: [p.command, ...(p.args ?? [])],
+          stdin,
+          env: p.env,
+          timeoutSeconds: p.timeoutSeconds,
+          mode: p.mode,
+          tool: p.tool,
+          encoding: p.encoding,
+          origin: "rpc",
+        });
+      },
+    }),
+    defineTenantMethod({
+      name: "sandbox.info",
+      summary: "The calling tenant's sandbox: mode, allowed modes, effective limits, tools with egress, sandbox seconds used today, and its directory's disk usage against its limits.",
+      params: {},
+      result: T.Record(T.String(), T.Unknown()),
+      mutates: false,
+      example: {},
+      handler: async (tenant) => ({ ...sandbox.info(tenant), disk: await disk.view(tenant) }),
+    }),
+  ];
+}

@@ -1,31 +1,31 @@
 // Shapes shared by the sandbox backends, the runner and the service.
+import type { EffectiveLimits } from "../../config/sandbox-limits.ts";
+import type { DiskKill } from "../disk/disk.service.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
 import type { Limiter } from "./cgroups.ts";
 
 export type SandboxMode = "bwrap" | "docker";
 
-export interface EffectiveLimits {
-  memoryMb: number;
-  cpus: number;
-  pids: number;
-  timeoutSeconds: number;
-  tmpfsMb: number;
-  outputBytes: number;
-  /** The tenant's whole directory (workspace included): allocated MiB and names (see disk.ts). */
-  diskMb: number;
-  inodes: number;
-}
+/** The docker-mode image when sandbox.docker.image names none (`openclaw sandbox image build` makes it). */
+export const DEFAULT_IMAGE = "openclaw-sandbox:latest";
 
-/** Admin ceilings when the gateway config sets none. */
-export const DEFAULT_LIMITS: EffectiveLimits = {
-  memoryMb: 512,
-  cpus: 1,
-  pids: 256,
-  timeoutSeconds: 60,
-  tmpfsMb: 64,
-  outputBytes: 1024 * 1024,
-  diskMb: 1024,
-  inodes: 100_000,
-};
+export interface SandboxRequest {
+  tenant: TenantScope;
+  command: string[];
+  stdin?: Uint8Array | null;
+  env?: Record<string, string>;
+  timeoutSeconds?: number;
+  mode?: SandboxMode;
+  /** Egress comes from this tool's allow-list (admin ceiling ∩ tenant overlay). */
+  tool?: string;
+  /** Operator only (CLI): explicit host:port entries. */
+  allow?: string[];
+  origin: "rpc" | "operator";
+  encoding?: "utf8" | "base64";
+  onStdout?(chunk: Uint8Array): void;
+  onStderr?(chunk: Uint8Array): void;
+  signal?: AbortSignal;
+}
 
 export const FD_LIMIT = 1024;
 
@@ -80,7 +80,7 @@ export interface RunResources {
 }
 
 /** Why the gateway killed a run, when it did. */
-export type KilledReason = "timeout" | "disk-limit" | "disk-reserve" | "aborted";
+export type KilledReason = "timeout" | DiskKill | "aborted";
 
 export interface RunResult {
   runId: string;

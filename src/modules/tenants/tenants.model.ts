@@ -1,5 +1,5 @@
 import { Type as T, type Static } from "@sinclair/typebox";
-import { QuotaPatchSchema, QuotaViewSchema } from "../quotas/quotas.model.ts";
+import { QuotaPatchSchema, QuotaViewSchema } from "./quota.model.ts";
 
 export const TenantIdParam = T.String({ minLength: 1, maxLength: 64, description: "tenant id", examples: ["acme"] });
 

@@ -1,49 +1,37 @@
-// Tenants: create, list, show, update, suspend, resume, delete, token rotation. Every change runs
-// through the audit log's transaction, so it is recorded durably or not made at all.
+// Tenants: create, list, show, update, suspend, resume, delete, token rotation, quota limits. Every
+// change runs through the audit log's transaction, so it is recorded durably or not made at all.
+// Owns the tenant record, its token hashes and its quota limits; deleting a tenant also deletes the
+// rows every other module declared as going with it (modules/module.ts: TenantData) and tells them.
 import fs from "node:fs";
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../../db/client.ts";
-import type { Clock } from "../../core/clock.ts";
 import { AppError, notFound } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import type { ChangeTracker } from "../../db/change-tracker.ts";
-import { checkTenantId, describeTenantIdProblem, newIncarnation } from "../../lib/ids.ts";
+import { deleteTenantRows } from "../../db/tenant-rows.ts";
+import type { OpContext } from "../../edge/actor.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { formatDuration } from "../../lib/duration.ts";
+import { checkTenantId, describeTenantIdProblem, newIncarnation } from "../../lib/ids.ts";
+import { createTenantDirs, moveToTrash, tenantDir } from "../../lib/tenant-dirs.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
-import type { Actor } from "../audit/audit.record.ts";
-import type { QuotasService } from "../quotas/quotas.service.ts";
-import type { QuotaPatch } from "../quotas/quotas.model.ts";
-import type { IssuedToken, TokensService } from "../tokens/tokens.service.ts";
-import { createTenantDirs, moveToTrash, tenantDir } from "./tenant-dirs.ts";
-import { TenantTable, type TenantRow } from "./tenants.sql.ts";
+import type { Platform } from "../module.ts";
+import type { QuotaLimitsService } from "./quota-limits.service.ts";
+import type { QuotaPatch } from "./quota.model.ts";
 import type { TenantView } from "./tenants.model.ts";
-
-/** Who is acting, for the audit record. */
-export interface OpContext {
-  actor: Actor;
-  requestId: string;
-  /** A client's own x-request-id (HTTP callers), recorded beside ours. */
-  clientRequestId?: string;
-  ip?: string;
-}
+import { TenantTable, type TenantRow } from "./tenants.sql.ts";
+import type { IssuedToken, TokensService } from "./tokens.service.ts";
 
 export interface TenantsDeps {
-  db: Db;
-  home: string;
-  clock: Clock;
-  log: Logger;
+  platform: Platform;
   audit: AuditLog;
   tokens: TokensService;
-  quotas: QuotasService;
-  changes: ChangeTracker;
-  /** Told after a tenant is deleted (in-memory state of other modules: the quota engine's account). */
-  onRemoved?: (tenantId: string) => void;
+  limits: QuotaLimitsService;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function createTenantsService(deps: TenantsDeps) {
-  const { db, audit, tokens, quotas, clock, home } = deps;
+  const { audit, tokens, limits } = deps;
+  const { clock, home, log, tenantData } = deps.platform;
+  const { db, sqlite } = deps.platform.handle;
 
   // Prepared once: drizzle builds SQL per call otherwise, which costs more than the query itself.
   const byId = db.select().from(TenantTable).where(eq(TenantTable.id, sql.placeholder("id"))).prepare();
@@ -57,7 +45,7 @@ export function createTenantsService(deps: TenantsDeps) {
   const incarnations = new Map<string, string | null>();
   let seen = "";
   function incarnationOf(id: string): string | null {
-    const version = deps.changes.version();
+    const version = deps.platform.changes.version();
     if (version !== seen || incarnations.size >= 50_000) {
       incarnations.clear();
       seen = version;
@@ -91,7 +79,7 @@ export function createTenantsService(deps: TenantsDeps) {
         createdAt: iso(tok.current?.createdAt ?? null),
         inGrace: tok.inGrace.map((g) => ({ prefix: g.displayPrefix, expiresAt: iso(g.expiresAt)! })),
       },
-      quota: quotas.view(r.id),
+      quota: limits.view(r.id),
     };
   }
 
@@ -141,8 +129,8 @@ export function createTenantsService(deps: TenantsDeps) {
      */
     incarnation: incarnationOf,
 
-    get(id: string): TenantView {
-      return view(mustRow(id));
+    get(tenant: TenantScope): TenantView {
+      return view(mustRow(tenant.tenantId));
     },
 
     count(): number {
@@ -153,11 +141,12 @@ export function createTenantsService(deps: TenantsDeps) {
       return db.select().from(TenantTable).orderBy(TenantTable.id).all().map(view);
     },
 
-    dir(id: string): string {
-      mustRow(id);
-      return tenantDir(home, id);
+    dir(tenant: TenantScope): string {
+      mustRow(tenant.tenantId);
+      return tenantDir(home, tenant.tenantId);
     },
 
+    /** Creates the tenant, its first token, its quota limits and its directories (every module's, see TenantData.dirs). */
     create(input: { id: string; displayName?: string | null; quota?: QuotaPatch }, ctx: OpContext) {
       validateId(input.id);
       // The incarnation is in the audit record, so the log ties each tenant of a reused id to its rows.
@@ -167,10 +156,10 @@ export function createTenantsService(deps: TenantsDeps) {
         if (row(input.id)) throw new AppError("CONFLICT", `tenant "${input.id}" already exists`);
         const now = clock.now();
         db.insert(TenantTable).values({ id: input.id, incarnation, displayName: input.displayName ?? null, status: "active", createdAt: now, updatedAt: now }).run();
-        if (input.quota) quotas.set(input.id, input.quota);
+        if (input.quota) limits.set(input.id, input.quota);
         const issued = tokens.issue(input.id);
         try {
-          createTenantDirs(home, input.id);
+          createTenantDirs(home, input.id, tenantData.dirs);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === "EEXIST") {
             throw new AppError("CONFLICT", `directory tenants/${input.id} already exists without a tenant record; move it away or restore it from a backup`);
@@ -184,7 +173,8 @@ export function createTenantsService(deps: TenantsDeps) {
       return { tenantId: input.id, token: result.token, tokenPrefix: result.displayPrefix, createdAt: tenant.createdAt, tenant };
     },
 
-    update(id: string, patch: { displayName?: string | null }, ctx: OpContext): TenantView {
+    update(tenant: TenantScope, patch: { displayName?: string | null }, ctx: OpContext): TenantView {
+      const id = tenant.tenantId;
       audit.transact(entry(ctx, "tenant.update", id, { displayName: patch.displayName ?? null }), () => {
         mustRow(id);
         db.update(TenantTable).set({ displayName: patch.displayName ?? null, updatedAt: clock.now() }).where(eq(TenantTable.id, id)).run();
@@ -192,20 +182,22 @@ export function createTenantsService(deps: TenantsDeps) {
       return view(mustRow(id));
     },
 
-    suspend: (id: string, ctx: OpContext) => setStatus(id, "suspended", ctx),
-    resume: (id: string, ctx: OpContext) => setStatus(id, "active", ctx),
+    suspend: (tenant: TenantScope, ctx: OpContext) => setStatus(tenant.tenantId, "suspended", ctx),
+    resume: (tenant: TenantScope, ctx: OpContext) => setStatus(tenant.tenantId, "active", ctx),
 
     /**
-     * Deletes the record, its token hashes and quotas, and wipes tenants/<id>. The audit log keeps its
-     * records; usage, sandbox runs and backup records stay for the operator, keyed to this incarnation,
-     * so a later tenant of the same id never sees them. Every module's forgetting of a deleted tenant
-     * happens here (or through onRemoved), in one place.
+     * Deletes the record, its token hashes and quota limits, the rows every module declared as going
+     * with the tenant, and wipes tenants/<id>. The audit log keeps its records; usage, sandbox runs and
+     * backup records stay for the operator, keyed to this incarnation, so a later tenant of the same id
+     * never sees them. Then every module forgets what it keeps in memory (TenantData.onDelete). What
+     * deleting a tenant does is declared by the modules, and done here, in one place.
      */
-    remove(id: string, ctx: OpContext): { tenantId: string; deleted: true } {
+    remove(tenant: TenantScope, ctx: OpContext): { tenantId: string; deleted: true } {
+      const id = tenant.tenantId;
       let trashed: string | null = null;
       audit.transact(entry(ctx, "tenant.delete", id, { incarnation: row(id)?.incarnation ?? null }), (onRollback) => {
         mustRow(id);
-        tokens.revokeAll(id);
+        deleteTenantRows(sqlite, tenantData.tables, id);
         db.delete(TenantTable).where(eq(TenantTable.id, id)).run();
         trashed = moveToTrash(home, id);
         if (trashed) {
@@ -214,18 +206,39 @@ export function createTenantsService(deps: TenantsDeps) {
         }
       });
       incarnations.delete(id);
-      deps.onRemoved?.(id);
+      tenantData.deleted(tenant);
       if (trashed) {
         try {
           fs.rmSync(trashed, { recursive: true, force: true });
         } catch (err) {
-          deps.log.warn("tenant deleted, but its trashed directory could not be removed yet", { tenant: id, error: String(err) });
+          log.warn("tenant deleted, but its trashed directory could not be removed yet", { tenant: id, error: String(err) });
         }
       }
       return { tenantId: id, deleted: true };
     },
 
-    rotateToken(id: string, graceMs: number, ctx: OpContext) {
+    /**
+     * Inside a restore's audited transaction: takes the existing tenant of `id` out of the way (its
+     * record and every row that goes with it; its directory to the trash, back if the restore fails),
+     * so the archive's tenant can take its place. The restore tells the modules afterwards.
+     */
+    replaceWithin(id: string, onRollback: (undo: () => void) => void): void {
+      deleteTenantRows(sqlite, tenantData.tables, id);
+      db.delete(TenantTable).where(eq(TenantTable.id, id)).run();
+      const trashed = moveToTrash(home, id);
+      if (trashed) onRollback(() => fs.renameSync(trashed, tenantDir(home, id)));
+    },
+
+    /**
+     * Inside a restore's transaction, once the rows are in: a copy under another id gets a token of its
+     * own; a tenant restored as itself keeps its old token hashes, and gets a token only if it has none.
+     */
+    tokenAfterRestore(id: string, copy: boolean): IssuedToken | null {
+      return copy || tokens.count(id) === 0 ? tokens.issue(id) : null;
+    },
+
+    rotateToken(tenant: TenantScope, graceMs: number, ctx: OpContext) {
+      const id = tenant.tenantId;
       if (!Number.isFinite(graceMs) || graceMs < 0 || graceMs > 30 * 86_400_000) {
         throw new AppError("INVALID_PARAMS", "grace must be between 0 and 30 days");
       }
@@ -244,12 +257,19 @@ export function createTenantsService(deps: TenantsDeps) {
       };
     },
 
-    setQuota(id: string, patch: QuotaPatch, ctx: OpContext) {
+    setQuota(tenant: TenantScope, patch: QuotaPatch, ctx: OpContext) {
+      const id = tenant.tenantId;
       audit.transact(entry(ctx, "tenant.quota.set", id, { quota: patch }), () => {
         mustRow(id);
-        quotas.set(id, patch);
+        limits.set(id, patch);
       });
-      return quotas.view(id);
+      return limits.view(id);
+    },
+
+    /** The tenant's quota limits, where each comes from, and when the daily counters reset. */
+    quotaLimits(tenant: TenantScope) {
+      mustRow(tenant.tenantId);
+      return limits.status(tenant.tenantId);
     },
   };
 }

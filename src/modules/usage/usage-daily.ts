@@ -57,3 +57,18 @@ export class DailySums {
     this.sums.clear();
   }
 }
+
+/** Rebuilds one incarnation's daily sums from its settled ledger rows (after a restore put them back). */
+export function rebuildDaily(sqlite: Database, tenantId: string, incarnation: string): void {
+  sqlite.query("DELETE FROM usage_daily WHERE tenant_id = ?1 AND incarnation = ?2").run(tenantId, incarnation);
+  const sums = new DailySums();
+  for (const r of sqlite
+    .query(
+      `SELECT tenant_id AS tenantId, incarnation, model, started_at AS startedAt, input_tokens AS inputTokens, output_tokens AS outputTokens, cache_read_tokens AS cacheReadTokens,
+              cache_write_tokens AS cacheWriteTokens, reasoning_tokens AS reasoningTokens, total_tokens AS totalTokens, cost_micro_usd AS costMicroUsd
+       FROM usage_ledger WHERE tenant_id = ?1 AND incarnation = ?2 AND status != 'in_flight'`,
+    )
+    .iterate(tenantId, incarnation) as Iterable<SettledRow>)
+    sums.add(r);
+  sums.write(sqlite);
+}

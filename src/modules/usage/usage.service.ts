@@ -3,6 +3,7 @@
 import type { DbHandle } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { DAY_MS, utcDayStart } from "../../lib/time.ts";
 import type { Ledger } from "./ledger.ts";
 import { utcDay } from "./usage-daily.ts";
@@ -37,6 +38,7 @@ const SUMS = `coalesce(sum(requests),0) AS requests, coalesce(sum(input_tokens),
   coalesce(sum(reasoning_tokens),0) AS reasoningTokens, coalesce(sum(total_tokens),0) AS totalTokens, coalesce(sum(cost_micro_usd),0) AS costMicroUsd`;
 
 type RawTotals = Omit<Totals, "costUsd">;
+type RawHistory = RawTotals & { date: string; tenantId: string; incarnation: string; model: string };
 const withUsd = <T extends RawTotals>(r: T): T & { costUsd: number } => ({ ...r, costUsd: r.costMicroUsd / 1_000_000 });
 
 /** "YYYY-MM-DD" → UTC midnight in ms; throws a clear error otherwise. */
@@ -88,7 +90,8 @@ export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clo
     },
 
     /** Today, this month and this month per model, for one tenant (its current incarnation). */
-    summary(tenantId: string) {
+    summary(tenant: TenantScope) {
+      const { tenantId } = tenant;
       deps.ledger.flush();
       const inc = scope(tenantId);
       const now = deps.clock.now();
@@ -105,21 +108,22 @@ export function createUsageService(deps: { handle: DbHandle; ledger: Ledger; clo
       };
     },
 
-    /**
-     * Per day and model (and tenant when none is named), from..to inclusive, UTC dates. A named tenant
-     * means its current incarnation, unless `allIncarnations` (the operator's billing view of an id).
-     */
-    history(opts: { tenantId?: string; allIncarnations?: boolean; from?: string; to?: string }): HistoryRow[] {
+    /** The tenant's usage per day and model, from..to inclusive, UTC dates (its current incarnation only). */
+    history(opts: { tenant: TenantScope; from?: string; to?: string }): HistoryRow[] {
       deps.ledger.flush();
       const [start, end] = range(opts.from, opts.to);
-      const rows = (
-        !opts.tenantId
-          ? q.historyAll.all(start, end)
-          : opts.allIncarnations
-            ? q.historyId.all(opts.tenantId, start, end)
-            : q.historyOne.all(opts.tenantId, scope(opts.tenantId), start, end)
-      ) as (RawTotals & { date: string; tenantId: string; incarnation: string; model: string })[];
-      return rows.map(withUsd);
+      const id = opts.tenant.tenantId;
+      return (q.historyOne.all(id, scope(id), start, end) as RawHistory[]).map(withUsd);
+    },
+
+    /**
+     * The operator's billing view: per day, tenant and model, from..to inclusive, each incarnation of
+     * an id apart (a deleted tenant's too); every tenant, or every incarnation of one id.
+     */
+    daily(opts: { tenantId?: string; from?: string; to?: string }): HistoryRow[] {
+      deps.ledger.flush();
+      const [start, end] = range(opts.from, opts.to);
+      return ((opts.tenantId ? q.historyId.all(opts.tenantId, start, end) : q.historyAll.all(start, end)) as RawHistory[]).map(withUsd);
     },
 
     /** Totals per tenant over a range, each incarnation of an id apart (the operator's view). */

@@ -6,13 +6,14 @@ import path from "node:path";
 import { buildRecord, computeHash, recordLine, type AuditRecord } from "../../../src/modules/audit/audit.record.ts";
 import { discoverLogFiles, verifyAuditFiles } from "../../../src/modules/audit/audit.verify.ts";
 import { canonicalJson } from "../../../src/lib/canonical-json.ts";
-import { createTenant, makeHome, operatorCtx, testCore } from "../../helpers/core.ts";
+import { createTenant, makeHome, operatorCtx, testCore, scope } from "../../helpers/core.ts";
+import { cli } from "../../helpers/cli.ts";
 
 function coreWithHistory(n = 6) {
   const core = testCore();
   for (let i = 0; i < n; i++) createTenant(core, `t${i}`);
-  core.tenants.suspend("t0", operatorCtx);
-  core.tenants.rotateToken("t1", 0, operatorCtx);
+  core.tenants.suspend(scope("t0"), operatorCtx);
+  core.tenants.rotateToken(scope("t1"), 0, operatorCtx);
   return core;
 }
 
@@ -29,12 +30,12 @@ describe("audit chain", () => {
   test("every change is one chained record with the contract's fields and no secret", () => {
     const core = testCore();
     const token = createTenant(core, "acme");
-    const rotated = core.tenants.rotateToken("acme", 0, operatorCtx).token;
-    core.tenants.setQuota("acme", { tokensPerDay: 5 }, operatorCtx);
-    core.tenants.suspend("acme", operatorCtx);
-    core.tenants.resume("acme", operatorCtx);
-    core.tenants.update("acme", { displayName: "Acme" }, operatorCtx);
-    core.tenants.remove("acme", operatorCtx);
+    const rotated = core.tenants.rotateToken(scope("acme"), 0, operatorCtx).token;
+    core.tenants.setQuota(scope("acme"), { tokensPerDay: 5 }, operatorCtx);
+    core.tenants.suspend(scope("acme"), operatorCtx);
+    core.tenants.resume(scope("acme"), operatorCtx);
+    core.tenants.update(scope("acme"), { displayName: "Acme" }, operatorCtx);
+    core.tenants.remove(scope("acme"), operatorCtx);
     const recs = lines(core.audit.file).map((l) => JSON.parse(l) as AuditRecord);
     expect(recs.map((r) => r.action)).toEqual(["tenant.create", "tenant.token.rotate", "tenant.quota.set", "tenant.suspend", "tenant.resume", "tenant.update", "tenant.delete"]);
     recs.forEach((r, i) => {
@@ -123,15 +124,15 @@ describe("audit verify finds tampering", () => {
     core.close();
   });
 
-  test("the CLI exits 1 and names the first bad line", () => {
+  test("the CLI exits 1 and names the first bad line", async () => {
     const core = coreWithHistory();
     const home = core.home;
     const file = core.audit.file;
     writeLines(file, lines(file).filter((_, i) => i !== 4));
     core.close();
-    const r = Bun.spawnSync(["bun", "src/main.ts", "audit", "verify", "--home", home], { cwd: path.join(import.meta.dir, "../../.."), env: { ...process.env, OPENCLAW_HOME: home } });
-    expect(r.exitCode).toBe(1);
-    expect(r.stderr.toString()).toMatch(/audit\.log:5: seq 6: seq 6 follows seq 4: 1 record\(s\) missing \(deleted\)/);
+    const r = await cli(home, ["audit", "verify", "--home", home]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/audit\.log:5: seq 6: seq 6 follows seq 4: 1 record\(s\) missing \(deleted\)/);
   });
 });
 
@@ -151,7 +152,7 @@ describe("audit fails closed", () => {
     const home = makeHome();
     const core = testCore({ home });
     createTenant(core, "acme");
-    fs.writeFileSync(path.join(core.tenants.dir("acme"), "workspace", "keep.txt"), "data");
+    fs.writeFileSync(path.join(core.tenants.dir(scope("acme")), "workspace", "keep.txt"), "data");
     core.close();
     fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify({ audit: { path: "blocked/audit.log" } }));
     fs.writeFileSync(path.join(home, "blocked-file"), "");
@@ -162,7 +163,7 @@ describe("audit fails closed", () => {
     const core2 = testCore({ home });
     fs.rmSync(path.join(home, "blocked"), { recursive: true });
     fs.writeFileSync(path.join(home, "blocked"), "not a directory");
-    expect(() => core2.tenants.remove("acme", operatorCtx)).toThrow(/audit log cannot be written/);
+    expect(() => core2.tenants.remove(scope("acme"), operatorCtx)).toThrow(/audit log cannot be written/);
     expect(core2.tenants.exists("acme")).toBe(true);
     expect(fs.readFileSync(path.join(home, "tenants", "acme", "workspace", "keep.txt"), "utf8")).toBe("data");
     core2.close();

@@ -5,16 +5,13 @@ import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { discoverLogFiles, verifyAuditFiles } from "../../../src/modules/audit/audit.verify.ts";
-import { runDoctor } from "../../../src/modules/doctor/doctor.service.ts";
-import { createTenant, testCore } from "../../helpers/core.ts";
+import { createTenant, makeHome, testCore } from "../../helpers/core.ts";
+import { cli } from "../../helpers/cli.ts";
 
-const ROOT = path.join(import.meta.dir, "../../..");
 const lines = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
 const writeLines = (file: string, ls: string[]) => fs.writeFileSync(file, ls.map((l) => `${l}\n`).join(""));
-const verifyCli = (home: string) => {
-  const r = Bun.spawnSync(["bun", "src/main.ts", "audit", "verify", "--home", home], { cwd: ROOT, env: { PATH: process.env.PATH! } });
-  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
-};
+// OPENCLAW_HOME points elsewhere: --home is what names the state directory.
+const verifyCli = (home: string) => cli(makeHome(), ["audit", "verify", "--home", home]);
 
 function withHistory(n: number) {
   const core = testCore();
@@ -30,16 +27,16 @@ describe("audit verify against state.db", () => {
     const report = verifyAuditFiles(discoverLogFiles(live), { anchor: core.audit, liveFile: live });
     expect(report.ok).toBe(false);
     expect(report.problem).toMatchObject({ line: 1, seq: 2, message: expect.stringContaining("records 1..1 were removed, not rotated away") });
-    const doctor = await runDoctor(core);
+    const doctor = await core.doctor.run();
     expect(doctor.find((c) => c.name === "audit log")).toMatchObject({ status: "fail", detail: expect.stringContaining("removed, not rotated away") });
     const home = core.home;
     core.close();
-    const cli = verifyCli(home);
+    const cli = await verifyCli(home);
     expect(cli.code).toBe(1);
     expect(cli.err).toContain("audit.log:1: seq 2: the log starts at seq 2, but the live log began at seq 1 (state.db)");
   });
 
-  test("records rotated away (their file since removed) are accepted when their committed copies verify", () => {
+  test("records rotated away (their file since removed) are accepted when their committed copies verify", async () => {
     const core = withHistory(3);
     const live = core.audit.file;
     fs.renameSync(live, `${live}.1`); // logrotate: move…
@@ -50,12 +47,12 @@ describe("audit verify against state.db", () => {
     expect(report).toMatchObject({ ok: true, firstSeq: 4, lastSeq: 5, rotatedAway: { from: 1, to: 3 }, warnings: [] });
     const home = core.home;
     core.close();
-    const cli = verifyCli(home);
+    const cli = await verifyCli(home);
     expect(cli.code).toBe(0);
     expect(cli.out).toContain("seq 1..3 rotated away, their committed copies in state.db verify");
   });
 
-  test("a rotated-away record whose committed copy was edited or removed fails, naming state.db", () => {
+  test("a rotated-away record whose committed copy was edited or removed fails, naming state.db", async () => {
     const core = withHistory(3);
     const live = core.audit.file;
     fs.renameSync(live, `${live}.1`);
@@ -73,7 +70,7 @@ describe("audit verify against state.db", () => {
     core.close();
   });
 
-  test("after a rotation, removing the first records of the new live file is still caught", () => {
+  test("after a rotation, removing the first records of the new live file is still caught", async () => {
     const core = withHistory(3);
     const live = core.audit.file;
     fs.renameSync(live, `${live}.1`);

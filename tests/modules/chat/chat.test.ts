@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { chatWorld, errorOf, ledgerRows, RATES, type ChatWorld } from "../../helpers/chat.ts";
+import { scope } from "../../helpers/core.ts";
 
 let w: ChatWorld;
 beforeAll(async () => {
@@ -99,7 +100,7 @@ describe("chat completions with the OpenAI SDK", () => {
 
   test("a tenant overlay narrows the models, never widens them", async () => {
     const token = w.core.tenants.create({ id: "narrow" }, { actor: { kind: "operator", id: "t" }, requestId: "r" }).token;
-    w.core.overlays.set("narrow", { models: { allow: ["claude-x"], default: "claude-x" } }, { actor: { kind: "operator", id: "t" }, requestId: "r" });
+    w.core.overlays.set(scope("narrow"), { models: { allow: ["claude-x"], default: "claude-x" } }, { actor: { kind: "operator", id: "t" }, requestId: "r" });
     const c = w.client(token);
     expect((await c.models.list()).data.map((m) => m.id)).toEqual(["claude-x"]);
     const e = await errorOf(c.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }));
@@ -113,7 +114,7 @@ describe("chat completions with the OpenAI SDK", () => {
 
   test("the overlay's agent.maxTokens caps max_tokens", async () => {
     const token = w.core.tenants.create({ id: "capped" }, { actor: { kind: "operator", id: "t" }, requestId: "r" }).token;
-    w.core.overlays.set("capped", { agent: { maxTokens: 7 } }, { actor: { kind: "operator", id: "t" }, requestId: "r" });
+    w.core.overlays.set(scope("capped"), { agent: { maxTokens: 7 } }, { actor: { kind: "operator", id: "t" }, requestId: "r" });
     await w.client(token).chat.completions.create({ model: "gpt-4o-mini", max_tokens: 500, messages: [{ role: "user", content: "x" }] });
     expect(lastUpstream().body.max_tokens).toBe(7);
     await w.client(token).chat.completions.create({ model: "gpt-4o-mini", max_completion_tokens: 3, messages: [{ role: "user", content: "x" }] });

@@ -8,7 +8,7 @@ import { readEnvironment } from "../../../src/config/env.ts";
 import { loadGatewayConfig } from "../../../src/config/load.ts";
 import { loadGatewaySecret } from "../../../src/modules/chat/gateway-secret.ts";
 import { chatWorld, type ChatWorld } from "../../helpers/chat.ts";
-import { makeHome, operatorCtx } from "../../helpers/core.ts";
+import { makeHome, operatorCtx, scope } from "../../helpers/core.ts";
 
 let w: ChatWorld;
 let betaToken: string;
@@ -180,7 +180,7 @@ describe("who the provider thinks sent it", () => {
     const gamma = w.core.tenants.create({ id: "gamma" }, operatorCtx).token;
     const before = await seen(gamma);
     expect(await seen(gamma)).toEqual(before);
-    w.core.tenants.remove("gamma", operatorCtx);
+    w.core.tenants.remove(scope("gamma"), operatorCtx);
     const again = w.core.tenants.create({ id: "gamma" }, operatorCtx).token;
     const after = await seen(again);
     expect(after[0]).not.toBe(before[0]);

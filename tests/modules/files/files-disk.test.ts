@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createTenant, makeHome, operatorCtx, testApp, testCore } from "../../helpers/core.ts";
+import { createTenant, makeHome, operatorCtx, testApp, testCore, scope } from "../../helpers/core.ts";
 
 const MiB = 1024 * 1024;
 const mb = (n: number) => Buffer.alloc(n * MiB, 7).toString("base64");
@@ -33,9 +33,9 @@ describe("files.write within the tenant's disk limit", () => {
     }
     expect(results.slice(0, 7)).toEqual(Array(7).fill(null));
     expect(results.slice(8)).toEqual(["QUOTA_EXCEEDED", "QUOTA_EXCEEDED"]);
-    const ws = path.join(w.core.tenants.dir("alpha"), "workspace");
+    const ws = path.join(w.core.tenants.dir(scope("alpha")), "workspace");
     expect(fs.readdirSync(ws).filter((n) => n.startsWith(".openclaw-tmp"))).toEqual([]);
-    const du = Number(Bun.spawnSync(["du", "-s", "-B1", w.core.tenants.dir("alpha")], { stdout: "pipe" }).stdout.toString().split(/\s/)[0]);
+    const du = Number(Bun.spawnSync(["du", "-s", "-B1", w.core.tenants.dir(scope("alpha"))], { stdout: "pipe" }).stdout.toString().split(/\s/)[0]);
     expect(du).toBeLessThanOrEqual(8 * MiB);
     // Another tenant's room is its own.
     expect((await w.rpc(w.beta, "files.write", { path: "b.bin", content: mb(1), encoding: "base64" })).error).toBeUndefined();
@@ -50,8 +50,8 @@ describe("files.write within the tenant's disk limit", () => {
 
   test("the limit covers the whole tenant directory, not only the workspace", async () => {
     const w = world({ diskMb: 4 });
-    fs.writeFileSync(path.join(w.core.tenants.dir("alpha"), "sessions", "big.jsonl"), Buffer.alloc(4 * MiB, 1));
-    w.core.disk?.invalidate("alpha");
+    fs.writeFileSync(path.join(w.core.tenants.dir(scope("alpha")), "sessions", "big.jsonl"), Buffer.alloc(4 * MiB, 1));
+    w.core.disk?.invalidate(scope("alpha"));
     const r = await w.rpc(w.alpha, "files.write", { path: "x.txt", content: "x" });
     expect(r.error.data.code).toBe("QUOTA_EXCEEDED");
     expect(r.error.message).toContain("over its disk limit");
@@ -66,7 +66,7 @@ describe("files.write within the tenant's disk limit", () => {
     let refused = 0;
     for (let i = 0; i < 30; i++) if ((await w.rpc(w.alpha, "files.write", { path: `n${i}`, content: "" })).error?.data.code === "QUOTA_EXCEEDED") refused++;
     expect(refused).toBeGreaterThan(0);
-    const names = Number(Bun.spawnSync(["sh", "-c", `find ${w.core.tenants.dir("alpha")} -mindepth 1 | wc -l`], { stdout: "pipe" }).stdout.toString());
+    const names = Number(Bun.spawnSync(["sh", "-c", `find ${w.core.tenants.dir(scope("alpha"))} -mindepth 1 | wc -l`], { stdout: "pipe" }).stdout.toString());
     expect(names).toBeLessThanOrEqual(20);
     w.core.close();
   });
@@ -95,17 +95,17 @@ describe("restore within the tenant's disk limit and the reserve", () => {
 
   test("an archive holding more than a tenant may hold is refused, and nothing of it is left", async () => {
     const source = world({ diskMb: 64 });
-    fs.writeFileSync(path.join(source.core.tenants.dir("alpha"), "workspace", "big.bin"), Buffer.alloc(12 * MiB, 3));
+    fs.writeFileSync(path.join(source.core.tenants.dir(scope("alpha")), "workspace", "big.bin"), Buffer.alloc(12 * MiB, 3));
     const file = path.join(makeHome(), "alpha.tar.zst");
     homes.push(path.dirname(file));
-    await source.core.backups.backup("alpha", file, operatorCtx, { origin: "operator" });
+    await source.core.backups.backup(scope("alpha"), file, operatorCtx, { origin: "operator" });
     source.core.close();
 
     const target = world({ diskMb: 8 });
     await expect(target.core.backups.restore(file, operatorCtx, { as: "copy" })).rejects.toThrow(/larger than a tenant may hold .*sandbox\.limits\.diskMb/);
-    expect(fs.existsSync(path.join(path.dirname(target.core.tenants.dir("alpha")), "copy"))).toBe(false);
-    expect(fs.readdirSync(path.dirname(target.core.tenants.dir("alpha"))).filter((n) => n.startsWith(".restore-"))).toEqual([]);
-    expect(() => target.core.tenants.get("copy")).toThrow();
+    expect(fs.existsSync(path.join(path.dirname(target.core.tenants.dir(scope("alpha"))), "copy"))).toBe(false);
+    expect(fs.readdirSync(path.dirname(target.core.tenants.dir(scope("alpha")))).filter((n) => n.startsWith(".restore-"))).toEqual([]);
+    expect(() => target.core.tenants.get(scope("copy"))).toThrow();
     // Within the ceiling it restores.
     const roomy = world({ diskMb: 64 });
     expect((await roomy.core.backups.restore(file, operatorCtx, { as: "copy" })).tenantId).toBe("copy");
@@ -121,16 +121,16 @@ describe("restore within the tenant's disk limit and the reserve", () => {
     expect(m.exitCode).toBe(0);
     try {
       const source = world({ diskMb: 64 });
-      fs.writeFileSync(path.join(source.core.tenants.dir("alpha"), "workspace", "big.bin"), Buffer.alloc(40 * MiB, 3));
+      fs.writeFileSync(path.join(source.core.tenants.dir(scope("alpha")), "workspace", "big.bin"), Buffer.alloc(40 * MiB, 3));
       const file = path.join(makeHome(), "alpha.tar.zst");
       homes.push(path.dirname(file));
-      await source.core.backups.backup("alpha", file, operatorCtx, { origin: "operator" });
+      await source.core.backups.backup(scope("alpha"), file, operatorCtx, { origin: "operator" });
       source.core.close();
 
       fs.mkdirSync(path.join(mnt, "home"), { mode: 0o700 });
       const target = world({ diskMb: 64 }, { diskReserveMb: 64 }, path.join(mnt, "home"));
       await expect(target.core.backups.restore(file, operatorCtx, { as: "copy" })).rejects.toThrow(/under its reserve \(gateway\.diskReserveMb/);
-      expect(fs.existsSync(path.join(path.dirname(target.core.tenants.dir("alpha")), "copy"))).toBe(false);
+      expect(fs.existsSync(path.join(path.dirname(target.core.tenants.dir(scope("alpha"))), "copy"))).toBe(false);
       expect(fs.readdirSync(path.join(mnt, "home", "tenants")).filter((n) => n.startsWith(".restore-"))).toEqual([]);
       target.core.close();
     } finally {

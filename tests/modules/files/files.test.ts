@@ -10,7 +10,7 @@ import { AppError } from "../../../src/core/errors.ts";
 import { FILES_LIMITS } from "../../../src/modules/files/files.service.ts";
 import { PathError } from "../../../src/modules/paths/path-resolver.ts";
 import { sandboxIdentity } from "../../../src/modules/sandbox/host.ts";
-import { createTenant, makeHome, testApp, testCore } from "../../helpers/core.ts";
+import { createTenant, makeHome, testApp, testCore, scope } from "../../helpers/core.ts";
 
 let core: Core;
 let token: string;
@@ -31,12 +31,12 @@ beforeAll(() => {
   core = testCore();
   token = createTenant(core, "alpha");
   createTenant(core, "beta");
-  ws = path.join(core.tenants.dir("alpha"), "workspace");
+  ws = path.join(core.tenants.dir(scope("alpha")), "workspace");
   outside = fs.realpathSync(makeHome());
   fs.writeFileSync(path.join(outside, "canary.txt"), "OUTSIDE");
   fs.mkdirSync(path.join(outside, "sub"));
   fs.writeFileSync(path.join(outside, "sub", "canary.txt"), "OUTSIDE");
-  fs.writeFileSync(path.join(core.tenants.dir("beta"), "workspace", "secret.txt"), "beta's secret");
+  fs.writeFileSync(path.join(core.tenants.dir(scope("beta")), "workspace", "secret.txt"), "beta's secret");
   fs.mkdirSync(path.join(ws, "docs"));
   fs.writeFileSync(path.join(ws, "docs", "a.txt"), "mine");
   fs.symlinkSync("/etc", path.join(ws, "etc-link"));
@@ -102,11 +102,11 @@ describe("files over RPC", () => {
 
   test("size caps: reads are capped per call, writes refused above the cap", () => {
     const big = Buffer.alloc(FILES_LIMITS.maxWriteBytes + 1, 1);
-    expect(() => core.files.write("alpha", "big.bin", big)).toThrow("larger than");
-    core.files.write("alpha", "big.bin", big.subarray(0, FILES_LIMITS.maxWriteBytes));
-    const r = core.files.read("alpha", "big.bin", { length: FILES_LIMITS.maxReadBytes * 4 });
+    expect(() => core.files.write(scope("alpha"), "big.bin", big)).toThrow("larger than");
+    core.files.write(scope("alpha"), "big.bin", big.subarray(0, FILES_LIMITS.maxWriteBytes));
+    const r = core.files.read(scope("alpha"), "big.bin", { length: FILES_LIMITS.maxReadBytes * 4 });
     expect(r.bytes.length).toBe(FILES_LIMITS.maxReadBytes);
-    core.files.delete("alpha", "big.bin");
+    core.files.delete(scope("alpha"), "big.bin");
   });
 });
 
@@ -121,22 +121,22 @@ describe("links, FIFOs and ownership", () => {
       }
       throw new Error("expected a refusal");
     };
-    expect(refused(() => core.files.read("alpha", "etc-link/passwd"))).toMatch(/outside the workspace/);
-    expect(refused(() => core.files.read("alpha", "out-link/canary.txt"))).toMatch(/outside the workspace/);
-    expect(refused(() => core.files.read("alpha", "canary-link"))).toMatch(/not followed/);
-    expect(refused(() => core.files.read("alpha", "up/workspace/docs/a.txt"))).toMatch(/outside the workspace/);
-    expect(refused(() => core.files.read("alpha", "beta-rel/secret.txt"))).toMatch(/outside the workspace/);
-    expect(refused(() => core.files.read("alpha", "root-link/etc/hostname"))).toMatch(/outside the workspace/);
-    expect(refused(() => core.files.write("alpha", "out-link/planted.txt", Buffer.from("x")))).toMatch(/outside the workspace/);
-    expect(refused(() => core.files.write("alpha", "canary-link", Buffer.from("x")))).toMatch(/not followed/);
-    expect(refused(() => core.files.list("alpha", "out-link"))).toMatch(/outside the workspace/);
-    expect(refused(() => core.files.delete("alpha", "out-link/canary.txt"))).toMatch(/outside the workspace/);
-    expect(refused(() => core.files.read("alpha", "a-link"))).toMatch(/not followed/);
+    expect(refused(() => core.files.read(scope("alpha"), "etc-link/passwd"))).toMatch(/outside the workspace/);
+    expect(refused(() => core.files.read(scope("alpha"), "out-link/canary.txt"))).toMatch(/outside the workspace/);
+    expect(refused(() => core.files.read(scope("alpha"), "canary-link"))).toMatch(/not followed/);
+    expect(refused(() => core.files.read(scope("alpha"), "up/workspace/docs/a.txt"))).toMatch(/outside the workspace/);
+    expect(refused(() => core.files.read(scope("alpha"), "beta-rel/secret.txt"))).toMatch(/outside the workspace/);
+    expect(refused(() => core.files.read(scope("alpha"), "root-link/etc/hostname"))).toMatch(/outside the workspace/);
+    expect(refused(() => core.files.write(scope("alpha"), "out-link/planted.txt", Buffer.from("x")))).toMatch(/outside the workspace/);
+    expect(refused(() => core.files.write(scope("alpha"), "canary-link", Buffer.from("x")))).toMatch(/not followed/);
+    expect(refused(() => core.files.list(scope("alpha"), "out-link"))).toMatch(/outside the workspace/);
+    expect(refused(() => core.files.delete(scope("alpha"), "out-link/canary.txt"))).toMatch(/outside the workspace/);
+    expect(refused(() => core.files.read(scope("alpha"), "a-link"))).toMatch(/not followed/);
     // Inside-pointing directory links may be walked through (they stay beneath the workspace).
-    expect(new TextDecoder().decode(core.files.read("alpha", "docs-link/a.txt").bytes)).toBe("mine");
-    expect(core.files.stat("alpha", "canary-link")).toMatchObject({ kind: "symlink", target: path.join(outside, "canary.txt") });
+    expect(new TextDecoder().decode(core.files.read(scope("alpha"), "docs-link/a.txt").bytes)).toBe("mine");
+    expect(core.files.stat(scope("alpha"), "canary-link")).toMatchObject({ kind: "symlink", target: path.join(outside, "canary.txt") });
     // Deleting a link removes the link, not what it points at.
-    core.files.delete("alpha", "canary-link");
+    core.files.delete(scope("alpha"), "canary-link");
     expect(fs.readFileSync(path.join(outside, "canary.txt"), "utf8")).toBe("OUTSIDE");
     fs.symlinkSync(path.join(outside, "canary.txt"), path.join(ws, "canary-link"));
   });
@@ -145,33 +145,33 @@ describe("links, FIFOs and ownership", () => {
     fs.mkdirSync(path.join(ws, "tree/deeper"), { recursive: true });
     fs.symlinkSync(outside, path.join(ws, "tree/deeper/out"));
     fs.writeFileSync(path.join(ws, "tree/file"), "x");
-    core.files.delete("alpha", "tree", { recursive: true });
+    core.files.delete(scope("alpha"), "tree", { recursive: true });
     expect(fs.existsSync(path.join(ws, "tree"))).toBe(false);
     expect(snapshot(outside)).toEqual({ "canary.txt": "OUTSIDE", sub: "dir", "sub/canary.txt": "OUTSIDE" });
   });
 
   test("a FIFO in the workspace is refused at once instead of hanging the gateway", () => {
     const started = performance.now();
-    expect(() => core.files.read("alpha", "fifo")).toThrow("not a regular file");
-    expect(() => core.files.write("alpha", "fifo", Buffer.from("x"), { mode: "append" })).toThrow();
+    expect(() => core.files.read(scope("alpha"), "fifo")).toThrow("not a regular file");
+    expect(() => core.files.write(scope("alpha"), "fifo", Buffer.from("x"), { mode: "append" })).toThrow();
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
   test("new files and directories belong to the sandbox's identity", () => {
-    core.files.write("alpha", "owned/x.txt", Buffer.from("x"), { mkdirs: true });
+    core.files.write(scope("alpha"), "owned/x.txt", Buffer.from("x"), { mkdirs: true });
     const id = sandboxIdentity();
     for (const p of ["owned", "owned/x.txt"]) {
       const st = fs.statSync(path.join(ws, p));
       expect({ p, uid: st.uid, gid: st.gid }).toEqual({ p, uid: id.uid, gid: id.gid });
     }
-    core.files.delete("alpha", "owned", { recursive: true });
+    core.files.delete(scope("alpha"), "owned", { recursive: true });
   });
 });
 
 describe("hostile paths through every operation", () => {
   test("generated paths: every call is refused or stays inside the workspace", () => {
     const before = snapshot(outside);
-    const betaBefore = snapshot(path.join(core.tenants.dir("beta"), "workspace"));
+    const betaBefore = snapshot(path.join(core.tenants.dir(scope("beta")), "workspace"));
     const segment = fc.constantFrom("..", ".", "", "etc-link", "out-link", "up", "beta-rel", "root-link", "docs", "docs-link", "a-link", "loop", "fifo", "canary-link", "x", "passwd", "secret.txt", "canary.txt", "%2e%2e", "a\\b", "\u0000", "/");
     const userPath = fc.array(segment, { minLength: 1, maxLength: 6 }).map((s) => s.join("/"));
     let refusals = 0;
@@ -181,19 +181,19 @@ describe("hostile paths through every operation", () => {
         calls++;
         try {
           if (op === "read") {
-            const r = core.files.read("alpha", p);
+            const r = core.files.read(scope("alpha"), p);
             expect(new TextDecoder().decode(r.bytes)).not.toContain("OUTSIDE");
             expect(new TextDecoder().decode(r.bytes)).not.toContain("beta's secret");
-          } else if (op === "write") core.files.write("alpha", p, Buffer.from("generated"), { mkdirs: true });
+          } else if (op === "write") core.files.write(scope("alpha"), p, Buffer.from("generated"), { mkdirs: true });
           else if (op === "list") {
             // What was listed is a directory inside the workspace, entry for entry.
-            const r = core.files.list("alpha", p);
+            const r = core.files.list(scope("alpha"), p);
             const real = fs.realpathSync(path.join(ws, r.path));
             expect(real === fs.realpathSync(ws) || real.startsWith(`${fs.realpathSync(ws)}/`)).toBe(true);
             expect(r.entries.map((e) => e.path)).toEqual(fs.readdirSync(real).sort());
           }
-          else if (op === "stat") core.files.stat("alpha", p);
-          else core.files.delete("alpha", p, { recursive: false });
+          else if (op === "stat") core.files.stat(scope("alpha"), p);
+          else core.files.delete(scope("alpha"), p, { recursive: false });
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           refusals++;
@@ -204,7 +204,7 @@ describe("hostile paths through every operation", () => {
     expect(calls).toBe(3000);
     expect(refusals).toBeGreaterThan(1000);
     expect(snapshot(outside)).toEqual(before);
-    expect(snapshot(path.join(core.tenants.dir("beta"), "workspace"))).toEqual(betaBefore);
+    expect(snapshot(path.join(core.tenants.dir(scope("beta")), "workspace"))).toEqual(betaBefore);
     expect(fs.readFileSync("/etc/hostname", "utf8").length).toBeGreaterThan(0);
   });
 });
@@ -233,14 +233,14 @@ describe("a sandbox racing the gateway", () => {
     const deadline = performance.now() + 3000;
     while (performance.now() < deadline) {
       try {
-        const text = new TextDecoder().decode(core.files.read("alpha", "swap/canary.txt").bytes);
+        const text = new TextDecoder().decode(core.files.read(scope("alpha"), "swap/canary.txt").bytes);
         expect(text).toBe("inside");
         reads++;
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
       }
       try {
-        core.files.write("alpha", "swap/planted.txt", Buffer.from("x"));
+        core.files.write(scope("alpha"), "swap/planted.txt", Buffer.from("x"));
         writes++;
       } catch (err) {
         if (!(err instanceof AppError)) throw err;

@@ -8,8 +8,7 @@ import path from "node:path";
 import { createCore } from "../../../src/app/core.ts";
 import { readEnvironment } from "../../../src/config/env.ts";
 import { startGateway } from "../../../src/http/gateway.ts";
-import { runDoctor } from "../../../src/modules/doctor/doctor.service.ts";
-import { adminKey, captureLog, createTenant, makeHome, operatorCtx } from "../../helpers/core.ts";
+import { adminKey, captureLog, createTenant, makeHome, operatorCtx, scope } from "../../helpers/core.ts";
 
 const baseConfig = {
   gateway: { port: 0 },
@@ -38,12 +37,12 @@ describe("a bad tenant overlay", () => {
     let { core } = open(home);
     const good = createTenant(core, "good");
     const bad = createTenant(core, "bad");
-    core.overlays.set("good", { models: { allow: ["gpt-4o-mini"] } }, operatorCtx);
-    fs.writeFileSync(path.join(core.tenants.dir("bad"), "workspace", "prompt.md"), "be brief");
-    core.overlays.set("bad", { agent: { systemPromptFile: "workspace/prompt.md" }, models: { allow: ["gpt-4o-mini"] } }, operatorCtx);
+    core.overlays.set(scope("good"), { models: { allow: ["gpt-4o-mini"] } }, operatorCtx);
+    fs.writeFileSync(path.join(core.tenants.dir(scope("bad")), "workspace", "prompt.md"), "be brief");
+    core.overlays.set(scope("bad"), { agent: { systemPromptFile: "workspace/prompt.md" }, models: { allow: ["gpt-4o-mini"] } }, operatorCtx);
     // What a sandbox of "bad" can do to its own workspace: replace the file with a link out of it.
-    fs.rmSync(path.join(core.tenants.dir("bad"), "workspace", "prompt.md"));
-    fs.symlinkSync(path.join(core.tenants.dir("good"), "workspace"), path.join(core.tenants.dir("bad"), "workspace", "prompt.md"));
+    fs.rmSync(path.join(core.tenants.dir(scope("bad")), "workspace", "prompt.md"));
+    fs.symlinkSync(path.join(core.tenants.dir(scope("good")), "workspace"), path.join(core.tenants.dir(scope("bad")), "workspace", "prompt.md"));
     const key = adminKey(core);
     core.close();
 
@@ -70,7 +69,7 @@ describe("a bad tenant overlay", () => {
       expect((await call("GET", "/admin/v1/tenants/good", key)).json.overlay).toEqual({ state: "valid" });
       expect((await call("GET", "/admin/v1/status", key)).json.tenants.overlaysRefused).toEqual([{ tenantId: "bad", reason: expect.stringContaining("agent.systemPromptFile") }]);
       expect((await call("GET", "/admin/v1/tenants/bad/config", key)).json).toMatchObject({ config: { agent: { systemPromptFile: "workspace/prompt.md" } }, overlay: { state: "invalid" } });
-      const doctor = await runDoctor(core);
+      const doctor = await core.doctor.run();
       expect(doctor.find((c) => c.name === "tenant overlays")).toMatchObject({ status: "warn", detail: expect.stringContaining('bad: tenants/bad/openclaw.json: "agent.systemPromptFile"') });
       expect(doctor.find((c) => c.name === "config")!.status).toBe("ok");
       // The tenant fixes it; its calls work again.
@@ -90,8 +89,8 @@ describe("a bad tenant overlay", () => {
     let { core, lines } = open(home);
     const big = createTenant(core, "big");
     const small = createTenant(core, "small");
-    core.overlays.set("big", { sandbox: { limits: { memoryMb: 400 } } }, operatorCtx);
-    core.overlays.set("small", { sandbox: { limits: { memoryMb: 100 } } }, operatorCtx);
+    core.overlays.set(scope("big"), { sandbox: { limits: { memoryMb: 400 } } }, operatorCtx);
+    core.overlays.set(scope("small"), { sandbox: { limits: { memoryMb: 100 } } }, operatorCtx);
     const key = adminKey(core);
     let gw = startGateway(core);
     try {

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import { mergePatch } from "../../../src/modules/overlays/overlays.service.ts";
-import { adminKey, createTenant, testApp, testCore } from "../../helpers/core.ts";
+import { adminKey, createTenant, testApp, testCore, scope } from "../../helpers/core.ts";
 
 const rpcRaw = (method: string, params: string) => `{"jsonrpc":"2.0","id":1,"method":"${method}","params":${params}}`;
 
@@ -18,15 +18,15 @@ describe("reserved key names", () => {
     const core = testCore();
     const token = createTenant(core, "acme");
     const { call } = testApp(core);
-    core.overlays.set("acme", { agent: { maxTokens: 100 } }, { actor: { kind: "operator", id: "t" }, requestId: "req_t" });
-    const before = fs.readFileSync(core.overlays.path("acme"), "utf8");
+    core.overlays.set(scope("acme"), { agent: { maxTokens: 100 } }, { actor: { kind: "operator", id: "t" }, requestId: "req_t" });
+    const before = fs.readFileSync(core.overlays.path(scope("acme")), "utf8");
     const seq = core.audit.head().seq;
     const r = await call("POST", "/rpc", { token, rawBody: rpcRaw(method, params), headers: { "content-type": "application/json" } });
     expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
     expect(r.json.error.message).toContain(`${where} is a reserved name`);
-    expect(fs.readFileSync(core.overlays.path("acme"), "utf8")).toBe(before);
+    expect(fs.readFileSync(core.overlays.path(scope("acme")), "utf8")).toBe(before);
     expect(core.audit.head().seq).toBe(seq); // nothing recorded as ok
-    expect(core.overlays.load("acme")).toEqual({ agent: { maxTokens: 100 } });
+    expect(core.overlays.load(scope("acme"))).toEqual({ agent: { maxTokens: 100 } });
     core.close();
   });
 
@@ -35,17 +35,17 @@ describe("reserved key names", () => {
     createTenant(core, "acme");
     const ctx = { actor: { kind: "operator" as const, id: "t" }, requestId: "req_t" };
     const patch = JSON.parse('{"__proto__":{"agent":{"maxTokens":5}}}');
-    expect(() => core.overlays.patch("acme", patch, ctx)).toThrow('tenants/acme/openclaw.json: "__proto__" is a reserved name');
-    expect(() => core.overlays.set("acme", JSON.parse('{"agent":{"constructor":1}}'), ctx)).toThrow('"agent.constructor" is a reserved name');
-    expect(fs.existsSync(core.overlays.path("acme"))).toBe(false);
+    expect(() => core.overlays.patch(scope("acme"), patch, ctx)).toThrow('tenants/acme/openclaw.json: "__proto__" is a reserved name');
+    expect(() => core.overlays.set(scope("acme"), JSON.parse('{"agent":{"constructor":1}}'), ctx)).toThrow('"agent.constructor" is a reserved name');
+    expect(fs.existsSync(core.overlays.path(scope("acme")))).toBe(false);
     core.close();
   });
 
   test("an overlay file on disk with __proto__ fails at load, naming the line and key path", () => {
     const core = testCore();
     createTenant(core, "acme");
-    fs.writeFileSync(core.overlays.path("acme"), '{\n  "agent": { "maxTokens": 10 },\n  "__proto__": { "sandbox": { "limits": { "memoryMb": 99999 } } }\n}\n');
-    expect(() => core.overlays.load("acme")).toThrow('tenants/acme/openclaw.json:3:3: "__proto__" is a reserved name');
+    fs.writeFileSync(core.overlays.path(scope("acme")), '{\n  "agent": { "maxTokens": 10 },\n  "__proto__": { "sandbox": { "limits": { "memoryMb": 99999 } } }\n}\n');
+    expect(() => core.overlays.load(scope("acme"))).toThrow('tenants/acme/openclaw.json:3:3: "__proto__" is a reserved name');
     core.close();
   });
 

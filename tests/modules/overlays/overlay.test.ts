@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { TSchema } from "@sinclair/typebox";
 import { GatewayConfigSchema } from "../../../src/config/schema.ts";
-import { createTenant, operatorCtx, testApp, testCore } from "../../helpers/core.ts";
+import { createTenant, operatorCtx, testApp, testCore, scope } from "../../helpers/core.ts";
 
 type S = TSchema & { properties?: Record<string, S>; patternProperties?: Record<string, S>; anyOf?: S[]; type?: string };
 
@@ -47,19 +47,19 @@ describe("tenant overlay validation", () => {
     const overlay = nest(dotted.split("."), "x");
     let message = "";
     try {
-      core.overlays.set("acme", overlay, operatorCtx);
+      core.overlays.set(scope("acme"), overlay, operatorCtx);
     } catch (err) {
       message = (err as Error).message;
     }
     expect(message).toContain(`tenants/acme/openclaw.json: "${dotted}" is admin-only`);
-    expect(fs.existsSync(core.overlays.path("acme"))).toBe(false);
+    expect(fs.existsSync(core.overlays.path(scope("acme")))).toBe(false);
     core.close();
   });
 
   test("the contract's example message", () => {
     const core = testCore({ config });
     createTenant(core, "acme");
-    expect(() => core.overlays.set("acme", { providers: { openai: { apiKey: "sk-x" } } }, operatorCtx)).toThrow('tenants/acme/openclaw.json: "providers.openai.apiKey" is admin-only');
+    expect(() => core.overlays.set(scope("acme"), { providers: { openai: { apiKey: "sk-x" } } }, operatorCtx)).toThrow('tenants/acme/openclaw.json: "providers.openai.apiKey" is admin-only');
     core.close();
   });
 
@@ -85,8 +85,8 @@ describe("tenant overlay validation", () => {
     const core = testCore({ config });
     createTenant(core, "acme");
     const seqBefore = core.audit.head().seq;
-    expect(() => core.overlays.set("acme", overlay, operatorCtx)).toThrow(message);
-    expect(fs.existsSync(core.overlays.path("acme"))).toBe(false);
+    expect(() => core.overlays.set(scope("acme"), overlay, operatorCtx)).toThrow(message);
+    expect(fs.existsSync(core.overlays.path(scope("acme")))).toBe(false);
     expect(core.audit.head().seq).toBe(seqBefore);
     core.close();
   });
@@ -95,8 +95,8 @@ describe("tenant overlay validation", () => {
     const core = testCore({ config });
     createTenant(core, "acme");
     createTenant(core, "beta");
-    fs.symlinkSync(core.tenants.dir("beta"), path.join(core.tenants.dir("acme"), "workspace", "b"));
-    expect(() => core.overlays.set("acme", { plugins: { paths: ["workspace/b/plugins"] } }, operatorCtx)).toThrow("leads outside the tenant root");
+    fs.symlinkSync(core.tenants.dir(scope("beta")), path.join(core.tenants.dir(scope("acme")), "workspace", "b"));
+    expect(() => core.overlays.set(scope("acme"), { plugins: { paths: ["workspace/b/plugins"] } }, operatorCtx)).toThrow("leads outside the tenant root");
     core.close();
   });
 
@@ -110,11 +110,11 @@ describe("tenant overlay validation", () => {
       sandbox: { mode: "bwrap" as const, limits: { memoryMb: 256 }, mounts: [{ source: "memory", target: "/mnt/memory", readOnly: true }] },
       plugins: { paths: ["plugins/hello"] },
     };
-    core.overlays.set("acme", overlay, operatorCtx);
-    expect(core.overlays.load("acme")).toEqual(overlay);
-    expect(fs.statSync(core.overlays.path("acme")).mode & 0o777).toBe(0o600);
+    core.overlays.set(scope("acme"), overlay, operatorCtx);
+    expect(core.overlays.load(scope("acme"))).toEqual(overlay);
+    expect(fs.statSync(core.overlays.path(scope("acme"))).mode & 0o777).toBe(0o600);
     expect(core.audit.query({ action: "tenant.config.set" })).toHaveLength(1);
-    const patched = core.overlays.patch("acme", { agent: { systemPrompt: null, maxTokens: 2048 }, plugins: null }, operatorCtx);
+    const patched = core.overlays.patch(scope("acme"), { agent: { systemPrompt: null, maxTokens: 2048 }, plugins: null }, operatorCtx);
     expect(patched.agent).toEqual({ maxTokens: 2048, systemPromptFile: "workspace/prompt.md" });
     expect(patched.plugins).toBeUndefined();
     core.close();
@@ -123,8 +123,8 @@ describe("tenant overlay validation", () => {
   test("an overlay edited on disk into an admin key fails at load, naming the file", () => {
     const core = testCore({ config });
     createTenant(core, "acme");
-    fs.writeFileSync(core.overlays.path("acme"), '{ "billing": { "rateCard": {} } }');
-    expect(() => core.overlays.load("acme")).toThrow('tenants/acme/openclaw.json: "billing.rateCard" is admin-only');
+    fs.writeFileSync(core.overlays.path(scope("acme")), '{ "billing": { "rateCard": {} } }');
+    expect(() => core.overlays.load(scope("acme"))).toThrow('tenants/acme/openclaw.json: "billing.rateCard" is admin-only');
     core.close();
   });
 
@@ -135,10 +135,10 @@ describe("tenant overlay validation", () => {
     const r = await rpc(token, "config.set", { config: { controlPlane: { apiKeyHash: "0".repeat(64) } } });
     expect(r.error).toMatchObject({ code: -32010, data: { code: "CONFIG_INVALID" } });
     expect(r.error.message).toContain('"controlPlane.apiKeyHash" is admin-only');
-    expect(fs.existsSync(core.overlays.path("acme"))).toBe(false);
+    expect(fs.existsSync(core.overlays.path(scope("acme")))).toBe(false);
 
-    fs.writeFileSync(core.overlays.path("acme"), '{ "audit": { "path": "/tmp/x" } }');
-    expect(() => core.overlays.load("acme")).toThrow('tenants/acme/openclaw.json: "audit.path" is admin-only');
+    fs.writeFileSync(core.overlays.path(scope("acme")), '{ "audit": { "path": "/tmp/x" } }');
+    expect(() => core.overlays.load(scope("acme"))).toThrow('tenants/acme/openclaw.json: "audit.path" is admin-only');
     expect(core.overlays.checkAll(["acme"])).toEqual([{ tenantId: "acme", message: expect.stringContaining('"audit.path" is admin-only') }]);
     core.close();
   });

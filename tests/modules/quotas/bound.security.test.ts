@@ -2,6 +2,7 @@
 // before the provider's closing usage is charged at least that bound plus the output it received.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chatWorld, ledgerRows, type ChatWorld } from "../../helpers/chat.ts";
+import { scope } from "../../helpers/core.ts";
 
 const BIG = 400_000; // bytes, so up to 400k tokens at the provider
 const pad = (n = BIG) => "lorem ".repeat(Math.ceil(n / 6)).slice(0, n);
@@ -60,7 +61,7 @@ describe("a 1,000-token/day tenant", () => {
   test("a small request still fits, and nothing was used by the refused ones", async () => {
     const res = await w.post({ model: "gpt-4o-mini", messages: ask, max_tokens: 10 });
     expect(res.status).toBe(200);
-    expect(w.core.quotaEngine.snapshot("acme").usedTokensToday).toBeLessThan(100);
+    expect(w.core.quotaEngine.snapshot(scope("acme")).usedTokensToday).toBeLessThan(100);
   });
 });
 
@@ -150,7 +151,7 @@ describe("a stream cut before the provider's closing usage", () => {
     expect(row.input_tokens).toBeGreaterThanOrEqual(row.input_bound);
     expect(row.output_tokens).toBeGreaterThanOrEqual((received.match(/w\d+/g) ?? []).length);
     expect(row.cost_micro_usd).toBeGreaterThanOrEqual(row.input_bound);
-    expect(w.core.quotaEngine.snapshot("acme")).toMatchObject({ inFlight: 0, reservedTokens: 0 });
+    expect(w.core.quotaEngine.snapshot(scope("acme"))).toMatchObject({ inFlight: 0, reservedTokens: 0 });
   });
 
   test("a stream that completes is charged the provider's usage, not the bound", async () => {
@@ -180,7 +181,7 @@ describe("a call that times out after the provider had it", () => {
         expect(row.output_tokens).toBe(50);
         expect(row.total_tokens).toBe(row.reserved_tokens);
       }
-      expect(w.core.quotaEngine.snapshot("acme")).toMatchObject({ inFlight: 0, reservedTokens: 0 });
+      expect(w.core.quotaEngine.snapshot(scope("acme"))).toMatchObject({ inFlight: 0, reservedTokens: 0 });
     } finally {
       await w.close();
     }

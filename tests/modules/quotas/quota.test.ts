@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { ManualClock } from "../../../src/core/clock.ts";
 import { chatWorld, inputBoundOf, ledgerRows, RATES } from "../../helpers/chat.ts";
+import { scope } from "../../helpers/core.ts";
 
 const MSG = [{ role: "user", content: "count please [[words:8]] [[slow:150]]" }];
 const MAX = 20;
@@ -29,7 +30,7 @@ describe("admission under concurrency", () => {
     const rows = ledgerRows(w.core);
     expect(rows).toHaveLength(10);
     expect(rows.reduce((a, r) => a + r.total_tokens, 0)).toBeLessThanOrEqual(budget);
-    expect(w.core.quotaEngine.snapshot("acme")).toMatchObject({ inFlight: 0, reservedTokens: 0 });
+    expect(w.core.quotaEngine.snapshot(scope("acme"))).toMatchObject({ inFlight: 0, reservedTokens: 0 });
     await w.close();
   }, 30_000);
 
@@ -94,7 +95,7 @@ describe("windows and days", () => {
     const next = await w.post({ model: "gpt-4o-mini", max_tokens: MAX, messages: FULL });
     expect(next.status).toBe(200);
     expect(Number(next.headers.get("x-ratelimit-remaining-tokens"))).toBeLessThan(reservation);
-    const days = w.core.usage.history({ tenantId: "acme", from: "2026-11-29", to: "2026-11-30" }).map((d) => [d.date, d.requests]);
+    const days = w.core.usage.history({ tenant: scope("acme"), from: "2026-11-29", to: "2026-11-30" }).map((d) => [d.date, d.requests]);
     expect(days).toEqual([
       ["2026-11-29", 1],
       ["2026-11-30", 1],
@@ -105,7 +106,7 @@ describe("windows and days", () => {
   test("a restarted gateway remembers today's usage from the ledger", async () => {
     const w = await chatWorld({ quota: { tokensPerDay: reservation } });
     expect((await w.post({ model: "gpt-4o-mini", max_tokens: MAX, messages: FULL })).status).toBe(200);
-    w.core.quotaEngine.forget("acme"); // what a restart does to the in-memory account
+    w.core.quotaEngine.forget(scope("acme")); // what a restart does to the in-memory account
     const r = await w.post({ model: "gpt-4o-mini", max_tokens: MAX, messages: FULL });
     expect(r.status).toBe(429);
     await w.close();
@@ -129,7 +130,7 @@ describe("settlement", () => {
     expect(row.input_tokens).toBeGreaterThanOrEqual(actualPromptTokens);
     expect(row.cost_micro_usd).toBeGreaterThanOrEqual(actualPromptTokens * RATES.input);
     expect(w.fake.requests.at(-1)!.aborted).toBe(true);
-    expect(w.core.quotaEngine.snapshot("acme")).toMatchObject({ inFlight: 0, reservedTokens: 0 });
+    expect(w.core.quotaEngine.snapshot(scope("acme"))).toMatchObject({ inFlight: 0, reservedTokens: 0 });
     await w.close();
   });
 
@@ -138,7 +139,7 @@ describe("settlement", () => {
     const failed = await w.post({ model: "gpt-4o-mini", max_tokens: MAX, messages: [{ role: "user", content: "count please [[words:8]] [[slow:15]] [[error:500]]".slice(0, 52) }] });
     expect(failed.status).toBe(502);
     expect(ledgerRows(w.core).at(-1)).toMatchObject({ status: "error", total_tokens: 0, cost_micro_usd: 0, http_status: 502 });
-    expect(w.core.quotaEngine.snapshot("acme")).toMatchObject({ usedTokensToday: 0, reservedTokens: 0, inFlight: 0 });
+    expect(w.core.quotaEngine.snapshot(scope("acme"))).toMatchObject({ usedTokensToday: 0, reservedTokens: 0, inFlight: 0 });
     // The whole budget is still there: two worst-case requests fit.
     const ok = await Promise.all([0, 1].map(() => w.post({ model: "gpt-4o-mini", max_tokens: MAX, messages: MSG })));
     expect(ok.map((r) => r.status)).toEqual([200, 200]);
@@ -177,7 +178,7 @@ describe("what clients see", () => {
     const w = await chatWorld();
     const good = await w.post({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
     expect(good.status).toBe(200);
-    w.core.tenants.suspend("acme", { actor: { kind: "operator", id: "t" }, requestId: "r" });
+    w.core.tenants.suspend(scope("acme"), { actor: { kind: "operator", id: "t" }, requestId: "r" });
     const suspended = await w.post({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
     const bogus = await w.post({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }, "ocmu_acme_000SYW7RiJxkEgOGusQGwp1HRH4J");
     expect(suspended.status).toBe(401);

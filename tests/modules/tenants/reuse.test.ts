@@ -10,7 +10,7 @@ import { readEnvironment } from "../../../src/config/env.ts";
 import { createApp } from "../../../src/http/server.ts";
 import { startS3, type S3World } from "../../helpers/backup.ts";
 import { chatWorld, ledgerRows } from "../../helpers/chat.ts";
-import { adminKey, operatorCtx, testApp } from "../../helpers/core.ts";
+import { adminKey, operatorCtx, testApp, scope } from "../../helpers/core.ts";
 
 let s3: S3World;
 beforeAll(async () => {
@@ -43,7 +43,7 @@ describe("a reused tenant id", () => {
     expect(ran.error).toBeUndefined();
     const backed = await rpc(old, "tenants.backup", {});
     expect(backed.error).toBeUndefined();
-    const oldIncarnation = core.tenants.get("acme").incarnation;
+    const oldIncarnation = core.tenants.get(scope("acme")).incarnation;
     // The old owner's state, as a baseline: everything below must be non-zero for it.
     const before = (await rpc(old, "tenants.usage", {})).result;
     expect(before.today.requests).toBe(3);
@@ -105,10 +105,10 @@ describe("a reused tenant id", () => {
   test("a request of the deleted tenant that ends after the id is reused is charged to the old owner", async () => {
     const w = await chatWorld({ quota: { tokensPerDay: 10_000 } });
     const { core } = w;
-    const oldIncarnation = core.tenants.get("acme").incarnation;
+    const oldIncarnation = core.tenants.get(scope("acme")).incarnation;
     const slow = w.post({ ...chat(6), stream: true, messages: [{ role: "user", content: "slow [[words:6]] [[slow:300]]" }] }).then((r) => r.text());
     await Bun.sleep(150);
-    core.tenants.remove("acme", operatorCtx);
+    core.tenants.remove(scope("acme"), operatorCtx);
     const fresh = core.tenants.create({ id: "acme", quota: { tokensPerDay: 10_000 } }, operatorCtx).token;
     expect(await slow).toContain("[DONE]");
     const { rpc } = testApp(core);
@@ -125,9 +125,9 @@ describe("a reused tenant id", () => {
     const w = await chatWorld({ quota: { tokensPerDay: 10_000 } });
     const { core } = w;
     for (let i = 0; i < 2; i++) expect((await w.post(chat(30))).status).toBe(200);
-    expect(core.quotaStatus("acme").usage.usedTokensToday).toBeGreaterThan(0);
+    expect(core.quotas.status(scope("acme")).usage.usedTokensToday).toBeGreaterThan(0);
     const cli = createCore({ home: core.home, env: readEnvironment({}), log: silentLogger() });
-    cli.tenants.remove("acme", operatorCtx);
+    cli.tenants.remove(scope("acme"), operatorCtx);
     const fresh = cli.tenants.create({ id: "acme", quota: { tokensPerDay: 10_000 } }, operatorCtx).token;
     cli.close();
     const app = createApp(core, { peerIp: () => "127.0.0.1" }).app;
@@ -144,17 +144,17 @@ describe("a reused tenant id", () => {
     const { core } = w;
     expect((await w.post(chat(4))).status).toBe(200);
     const inc = core.tenants.incarnation("acme");
-    const b = await core.backups.backup("acme", "s3://backups/", operatorCtx, { origin: "operator" });
-    core.tenants.remove("acme", operatorCtx);
+    const b = await core.backups.backup(scope("acme"), "s3://backups/", operatorCtx, { origin: "operator" });
+    core.tenants.remove(scope("acme"), operatorCtx);
     await core.backups.restore(b.location, operatorCtx);
     expect(core.tenants.incarnation("acme")).toBe(inc);
-    expect(core.usage.summary("acme").today.requests).toBe(1);
-    expect(core.backups.list("acme").map((x) => x.backupId)).toEqual([b.backupId]);
+    expect(core.usage.summary(scope("acme")).today.requests).toBe(1);
+    expect(core.backups.list(scope("acme")).map((x) => x.backupId)).toEqual([b.backupId]);
     const copy = await core.backups.restore(b.location, operatorCtx, { as: "acme-copy" });
     expect(copy.tenantId).toBe("acme-copy");
     expect(core.tenants.incarnation("acme-copy")).not.toBe(inc);
-    expect(core.usage.summary("acme-copy").today.requests).toBe(1);
-    expect(core.backups.list("acme-copy")).toEqual([]);
+    expect(core.usage.summary(scope("acme-copy")).today.requests).toBe(1);
+    expect(core.backups.list(scope("acme-copy"))).toEqual([]);
     await w.close();
     core.close();
   }, 30_000);

@@ -3,11 +3,11 @@
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { CSV_COLUMNS } from "../../../src/cli/commands/usage.ts";
+import { CSV_COLUMNS } from "../../../src/modules/usage/usage.cli.ts";
 import { adminKey } from "../../helpers/core.ts";
 import { chatWorld, ledgerRows } from "../../helpers/chat.ts";
+import { cli } from "../../helpers/cli.ts";
 
-const ROOT = path.join(import.meta.dir, "..", "..", "..");
 
 describe("usage ledger", () => {
   test("changing the rate card never reprices history", async () => {
@@ -69,19 +69,19 @@ describe("usage ledger", () => {
     await w.post({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x [[words:2]]" }] });
     await w.post({ model: "claude-x", messages: [{ role: "user", content: "y [[words:3]]" }] });
     w.core.ledger.flush();
-    const run = (args: string[]) => Bun.spawnSync(["bun", "src/main.ts", "usage", ...args], { cwd: ROOT, env: { PATH: process.env.PATH!, OPENCLAW_HOME: w.core.home }, stdout: "pipe", stderr: "pipe" });
-    const csv = run(["--csv"]).stdout.toString().trim().split("\n");
+    const run = (args: string[]) => cli(w.core.home, ["usage", ...args]);
+    const csv = (await run(["--csv"])).out.trim().split("\n");
     // Columns are only ever added at the end: `incarnation` tells apart tenants that had the same id.
     expect(csv[0]).toBe("date,tenant,model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,reasoning_tokens,total_tokens,cost_usd,incarnation");
     expect(csv[0]!.split(",")).toEqual([...CSV_COLUMNS]);
     const today = new Date().toISOString().slice(0, 10);
     const inc = w.core.tenants.incarnation("acme");
     expect(csv.slice(1)).toEqual([`${today},acme,claude-x,1,2,3,0,0,0,5,0.000008,${inc}`, `${today},acme,gpt-4o-mini,2,4,4,0,0,0,8,0.000012,${inc}`]);
-    const json = JSON.parse(run(["acme", "--json", "--from", today, "--to", today]).stdout.toString());
+    const json = JSON.parse((await run(["acme", "--json", "--from", today, "--to", today])).out);
     expect(json).toHaveLength(2);
-    const bad = run(["--from", "yesterday"]);
-    expect(bad.exitCode).toBe(1);
-    expect(bad.stderr.toString()).toContain("from must be a date as YYYY-MM-DD");
+    const bad = await run(["--from", "yesterday"]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("from must be a date as YYYY-MM-DD");
     await w.close();
   });
 });

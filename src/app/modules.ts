@@ -1,0 +1,23 @@
+// The feature modules, in the order they are built: each after the modules it needs. Adding a feature
+// is one folder under src/modules/ and one line here (see README "Architecture").
+import { adminKeyModule } from "../modules/admin-key/admin-key.module.ts";
+import { auditModule } from "../modules/audit/audit.module.ts";
+import { backupModule } from "../modules/backup/backup.module.ts";
+import { chatModule } from "../modules/chat/chat.module.ts";
+import { diskModule } from "../modules/disk/disk.module.ts";
+import { doctorModule } from "../modules/doctor/doctor.module.ts";
+import { filesModule } from "../modules/files/files.module.ts";
+import { metricsModule } from "../modules/metrics/metrics.module.ts";
+import { modelsModule } from "../modules/models/models.module.ts";
+import type { ServicesOf } from "../modules/module.ts";
+import { overlaysModule } from "../modules/overlays/overlays.module.ts";
+import { providersModule } from "../modules/providers/providers.module.ts";
+import { quotasModule } from "../modules/quotas/quotas.module.ts";
+import { sandboxModule } from "../modules/sandbox/sandbox.module.ts";
+import { tenantsModule } from "../modules/tenants/tenants.module.ts";
+import { usageModule } from "../modules/usage/usage.module.ts";
+
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, backupModule, doctorModule] as const;
+
+/** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
+export type Services = ServicesOf<typeof MODULES>;

@@ -1,0 +1,115 @@
+// The `openclaw` command tree: the CLI's own commands (gateway, config, healthcheck) and every
+// module's (src/app/modules.ts), merged by name — a module may add commands to another's group
+// (`tenants backup` is the backup module's). `runCli` runs it in this process and returns the exit
+// code, so tests call commands the way the binary does without spawning one.
+import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { MODULES } from "../app/modules.ts";
+import { VERSION } from "../lib/version.ts";
+import { isCliGroup, type CliCommand, type CliGroup, type CliTree } from "../modules/module-cli.ts";
+import type { AnyModule } from "../modules/module.ts";
+import { configCommand } from "./config.command.ts";
+import { gatewayCommand } from "./gateway.command.ts";
+import { healthcheckCommand } from "./healthcheck.command.ts";
+import { action, cliIo, openCore, processRuntime, type CliRuntime, type CommonArgs } from "./context.ts";
+
+/** What a run of the tree ended with: the exit code a command set, if any. */
+export interface Outcome {
+  code?: number;
+}
+
+/** A command that runs with the state directory open and the module's services in hand. */
+function moduleCommand(m: AnyModule, name: string, cmd: CliCommand<object, ArgsDef>, rt: CliRuntime, outcome: Outcome): CommandDef {
+  return defineCommand({
+    meta: { name, description: cmd.description },
+    args: cmd.args,
+    run: async ({ args, rawArgs }) => {
+      outcome.code = await action(rt, args as CommonArgs, async () => {
+        const core = openCore(args as CommonArgs, rt);
+        try {
+          const io = cliIo(core, args as CommonArgs, rawArgs ?? [], rt);
+          await cmd.run(core.servicesOf(m), args as never, io);
+          return io.code;
+        } finally {
+          core.close();
+        }
+      });
+    },
+  });
+}
+
+type Node = { description?: string; commands: Map<string, CommandDef | Node> };
+
+function mergeInto(node: Node, m: AnyModule, tree: CliTree<object>, rt: CliRuntime, outcome: Outcome, at: string[]): void {
+  for (const [name, entry] of Object.entries(tree)) {
+    const existing = node.commands.get(name);
+    if (isCliGroup(entry)) {
+      const group = (entry as CliGroup<object>);
+      if (existing && !("commands" in existing)) throw new Error(`openclaw ${[...at, name].join(" ")}: module ${m.name} adds commands to a command`);
+      const child: Node = (existing as Node | undefined) ?? { commands: new Map() };
+      child.description ??= group.description;
+      node.commands.set(name, child);
+      mergeInto(child, m, group.commands, rt, outcome, [...at, name]);
+    } else {
+      if (existing) throw new Error(`openclaw ${[...at, name].join(" ")} is declared twice (module ${m.name})`);
+      node.commands.set(name, moduleCommand(m, name, entry as CliCommand<object, ArgsDef>, rt, outcome));
+    }
+  }
+}
+
+function toCommand(name: string, node: Node): CommandDef {
+  const subCommands: Record<string, CommandDef> = {};
+  for (const [n, c] of node.commands) subCommands[n] = "commands" in c ? toCommand(n, c as Node) : (c as CommandDef);
+  return defineCommand({ meta: { name, description: node.description }, subCommands });
+}
+
+export function buildCli(rt: CliRuntime, outcome: Outcome, modules: readonly AnyModule[] = [...MODULES, ...(rt.extraModules ?? [])]): CommandDef {
+  const root: Node = { commands: new Map() };
+  root.commands.set("gateway", gatewayCommand(rt, outcome) as CommandDef);
+  for (const m of modules) if (m.cli) mergeInto(root, m, m.cli as CliTree<object>, rt, outcome, []);
+  root.commands.set("config", configCommand(rt, outcome) as CommandDef);
+  root.commands.set("healthcheck", healthcheckCommand(rt, outcome) as CommandDef);
+  const tree = toCommand("openclaw", root);
+  return { ...tree, meta: { name: "openclaw", version: VERSION, description: "OpenClawMU: a self-hosted, multi-tenant AI gateway" } };
+}
+
+/** The command a list of arguments names, and its parent (for usage). */
+async function resolve(root: CommandDef, rawArgs: string[]): Promise<[CommandDef, CommandDef | undefined]> {
+  let cmd = root;
+  let parent: CommandDef | undefined;
+  for (const a of rawArgs) {
+    if (a.startsWith("-")) continue;
+    const subs = (await (typeof cmd.subCommands === "function" ? cmd.subCommands() : cmd.subCommands)) as Record<string, CommandDef> | undefined;
+    const next = subs?.[a];
+    if (!next) break;
+    parent = cmd;
+    cmd = next;
+  }
+  return [cmd, parent];
+}
+
+/**
+ * Runs `openclaw <rawArgs>` in this process. `--help` prints the usage of the command named; an
+ * unknown or missing command prints its usage and exits 1. Returns the exit code, or undefined when
+ * the command succeeded without asking for one.
+ */
+export async function runCli(rawArgs: string[], rt: CliRuntime = processRuntime()): Promise<number | undefined> {
+  const outcome: Outcome = {};
+  const root = buildCli(rt, outcome);
+  if (rawArgs.some((a) => a === "--help" || a === "-h")) {
+    rt.stdout(`${await renderUsage(...(await resolve(root, rawArgs)))}\n`);
+    return 0;
+  }
+  if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
+    rt.stdout(`${VERSION}\n`);
+    return undefined;
+  }
+  try {
+    await runCommand(root, { rawArgs });
+  } catch (err) {
+    // citty's own refusals: an unknown or missing subcommand, a missing required argument.
+    rt.stdout(`${await renderUsage(...(await resolve(root, rawArgs)))}\n`);
+    rt.stderr(`${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  return outcome.code;
+}
