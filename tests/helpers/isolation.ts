@@ -1,0 +1,157 @@
+// The isolation suite, generated from what the core is built of: the route table and the RPC registry
+// say what to attack (tenant A's token naming tenant B's things, every tenant token on the control
+// plane), and the modules' tenant data (modules/module.ts: TenantData) says what of B's must not change
+// — every row of every declared table, every file under B's directory — besides B's record, token and
+// overlay. A route or method the suite cannot classify fails it, so coverage keeps up by itself; a
+// module added to the list (or passed in, as a test's toy module) is attacked and watched with no
+// change here.
+import { describe, expect, test } from "bun:test";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import type { Core } from "../../src/app/core.ts";
+import type { AnyModule } from "../../src/modules/module.ts";
+import { adminKey, createTenant, operatorCtx, scope, testApp, testCore } from "./core.ts";
+
+export interface IsolationOptions {
+  /** Modules built after the standard list. */
+  extraModules?: readonly AnyModule[];
+  /** Gives tenant B (and A) something of each extra module's, so that a leak would show. */
+  seed?: (core: Core, world: { a: string; b: string }) => void | Promise<void>;
+}
+
+/** Every file and directory under `dir`, with a hash of each file's bytes. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+      const p = path.join(d, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        out[`${r}/`] = "dir";
+        walk(p, r);
+      } else out[r] = e.isFile() ? crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex") : "other";
+    }
+  };
+  walk(dir, "");
+  return out;
+}
+
+export async function isolationWorld(opts: IsolationOptions = {}) {
+  const core = testCore({
+    config: {
+      gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 } },
+      providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
+      models: { m: { provider: "p", upstreamModel: "m" } },
+    },
+    extraModules: opts.extraModules,
+  });
+  adminKey(core);
+  const a = createTenant(core, "alpha");
+  const b = createTenant(core, "beta");
+  core.overlays.set(scope("beta"), { agent: { systemPrompt: "beta's secret prompt" } }, operatorCtx);
+  core.tenants.setQuota(scope("beta"), { tokensPerDay: 4242 }, operatorCtx);
+  // Same file name in both workspaces: a method that read B's would show B's words.
+  core.files.write(scope("alpha"), "notes.txt", Buffer.from("alpha's own notes"));
+  core.files.write(scope("beta"), "notes.txt", Buffer.from("beta's secret notes"));
+  await opts.seed?.(core, { a, b });
+  const h = testApp(core);
+  const betaDir = core.tenants.dir(scope("beta"));
+  const snapshot = () => ({
+    tenant: core.tenants.get(scope("beta")),
+    tokenWorks: core.tokens.verify(b).ok,
+    // Every row of beta's in every table a module declares (but the audit log, where the attempts
+    // themselves are recorded: the tests check those records), and everything under its directory.
+    rows: Object.fromEntries(core.tenantData.tables.filter((t) => t.keep !== "log").map((t) => [t.table, core.handle.sqlite.query(`SELECT * FROM ${t.table} WHERE ${t.tenantColumn} = ?1`).all("beta")])),
+    files: tree(betaDir),
+  });
+  return { core, a, b, ...h, snapshot };
+}
+
+export function surfaceOfRoute(p: string): "admin" | "rpc" | "openai" | "ws" | "public" | "unclassified" {
+  if (p.startsWith("/admin/v1/") || p === "/metrics") return "admin";
+  if (p === "/rpc") return "rpc";
+  if (p.startsWith("/v1/")) return "openai";
+  if (p.startsWith("/ws/")) return "ws";
+  if (["/healthz", "/readyz", "/rpc/openrpc.json", "/admin/openapi.json"].includes(p) || p.startsWith("/admin/docs")) return "public";
+  return "unclassified";
+}
+
+/** The generated isolation tests, over the standard modules and `opts.extraModules`. */
+export function describeIsolation(label: string, opts: IsolationOptions = {}) {
+  describe(label, () => {
+    test("every route is classified", async () => {
+      const { core, app } = await isolationWorld(opts);
+      const unclassified = app.routes.filter((r) => surfaceOfRoute(r.path) === "unclassified").map((r) => `${r.method} ${r.path}`);
+      expect(unclassified).toEqual([]);
+      core.close();
+    });
+
+    test("every RPC method that takes a tenantId declares itself tenant-scoped", async () => {
+      const { core, registry } = await isolationWorld(opts);
+      for (const m of registry.list()) {
+        const props = (m.params as { properties?: Record<string, unknown> }).properties ?? {};
+        expect({ method: m.name, scoped: "tenantId" in props }).toEqual({ method: m.name, scoped: m.tenantScoped });
+      }
+      core.close();
+    });
+
+    test("RPC: naming another tenant is NOT_FOUND (same as a tenant that does not exist), B unchanged, denial audited", async () => {
+      const { core, a, b, rpc, registry, snapshot } = await isolationWorld(opts);
+      const scoped = registry.list().filter((m) => m.tenantScoped);
+      expect(scoped.length).toBeGreaterThanOrEqual(6);
+      for (const m of scoped) {
+        const before = snapshot();
+        const seq = core.audit.head().seq;
+        const onB = await rpc(a, m.name, { ...(m.example as object), tenantId: "beta" });
+        const onGhost = await rpc(a, m.name, { ...(m.example as object), tenantId: "ghost" });
+        expect({ method: m.name, code: onB.error?.data?.code }).toEqual({ method: m.name, code: "NOT_FOUND" });
+        expect(onB.error.message.replace("beta", "X")).toBe(onGhost.error.message.replace("ghost", "X"));
+        expect(onB.error.code).toBe(onGhost.error.code);
+        expect(onB.text).not.toContain("secret prompt");
+        expect({ method: m.name, beta: snapshot() }).toEqual({ method: m.name, beta: before });
+        const denied = core.audit.query({ outcome: "denied" }).filter((r) => r.seq > seq);
+        expect(denied.map((r) => ({ action: r.action, target: r.target?.id, by: r.tenant }))).toEqual([
+          { action: m.name, target: "ghost", by: "alpha" },
+          { action: m.name, target: "beta", by: "alpha" },
+        ]);
+      }
+      expect(core.tokens.verify(b).ok).toBe(true);
+      core.close();
+    });
+
+    test("RPC: no method returns another tenant's data to A", async () => {
+      const { core, a, b, rpc, registry } = await isolationWorld(opts);
+      for (const m of registry.list()) {
+        if (m.mutates) continue;
+        const r = await rpc(a, m.name, m.example);
+        expect({ method: m.name, error: r.error ?? null }).toEqual({ method: m.name, error: null });
+        expect(r.text).not.toContain("beta");
+        expect(r.text).not.toContain("secret");
+        expect(r.text).not.toContain(b.slice(0, 14));
+      }
+      core.close();
+    });
+
+    test("control plane: every /admin/v1 route refuses tenant tokens (A's or B's), changes nothing, audits the attempt", async () => {
+      const { core, a, b, app, call, snapshot } = await isolationWorld(opts);
+      const routes = app.routes.filter((r) => surfaceOfRoute(r.path) === "admin");
+      expect(routes.length).toBeGreaterThanOrEqual(13);
+      for (const r of routes) {
+        const p = r.path.replace(":id", "beta");
+        for (const token of [a, b]) {
+          const before = snapshot();
+          const seq = core.audit.head().seq;
+          const res = await call(r.method, p, { token, body: r.method === "GET" || r.method === "DELETE" ? undefined : { id: "evil", displayName: "x", grace: "0", tokensPerDay: 1 } });
+          expect({ route: `${r.method} ${p}`, status: res.status }).toEqual({ route: `${r.method} ${p}`, status: 401 });
+          expect(snapshot()).toEqual(before);
+          const denied = core.audit.query({ action: "admin.access" }).filter((x) => x.seq > seq);
+          expect(denied).toHaveLength(1);
+          expect(denied[0]!.target?.id).toBe(`${r.method} ${p}`);
+        }
+      }
+      expect(core.tenants.exists("evil")).toBe(false);
+      core.close();
+    });
+  });
+}
