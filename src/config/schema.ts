@@ -231,7 +231,6 @@ export const GatewayConfigSchema = T.Object(
 );
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;
-export type QuotaDefaults = Static<typeof QuotaValues>;
 
 /** Key paths whose values are secrets: redacted by `config show`, never logged. */
 export const SECRET_KEY_NAMES: ReadonlySet<string> = new Set([

@@ -24,7 +24,6 @@ export const ERROR_TABLE = {
 } as const satisfies Record<string, { http: number; rpc: number }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
-export const ERROR_CODES = Object.keys(ERROR_TABLE) as ErrorCode[];
 
 export interface AppErrorOptions {
   /** Safe to show to the caller. */

@@ -27,8 +27,3 @@ export interface OpContext {
 export interface AdminContext extends OpContext {
   tenant(id: string): TenantScope;
 }
-
-/** The audit fields of a context (an AdminContext carries its minter too, which records must not). */
-export function opFields(ctx: OpContext): OpContext {
-  return { actor: ctx.actor, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, ip: ctx.ip };
-}

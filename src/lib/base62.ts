@@ -31,10 +31,6 @@ export function encodeBase62(value: bigint | number, width: number): string {
   return out.join("");
 }
 
-export function isBase62(s: string): boolean {
-  return /^[0-9A-Za-z]*$/.test(s);
-}
-
 /** `length` base62 characters from the OS CSPRNG (ids, not secrets). */
 export function randomBase62(length: number): string {
   const bytes = crypto.getRandomValues(new Uint8Array(length));

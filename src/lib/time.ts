@@ -8,7 +8,3 @@ export function nextUtcMidnight(now: number): number {
 export function utcDayStart(now: number): number {
   return Math.floor(now / DAY_MS) * DAY_MS;
 }
-
-export function isoUtc(ms: number): string {
-  return new Date(ms).toISOString();
-}

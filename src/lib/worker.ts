@@ -1,6 +1,5 @@
 // Where a worker's code is: compiled into the binary (named by its path under src/, see
 // scripts/build.ts) or, run from source, the file itself.
-import { fileURLToPath } from "node:url";
 
 /** True inside the compiled binary (its modules live in Bun's embedded file system). */
 export function isCompiledBinary(): boolean {
@@ -10,9 +9,4 @@ export function isCompiledBinary(): boolean {
 /** The specifier `new Worker()` takes for `fromSrc`, a path under src/ ("modules/usage/ledger.worker.ts"). */
 export function workerSpecifier(fromSrc: string): string {
   return isCompiledBinary() ? `./${fromSrc}` : new URL(`../${fromSrc}`, import.meta.url).href;
-}
-
-/** The source file of `fromSrc` (only meaningful outside the compiled binary). */
-export function sourcePath(fromSrc: string): string {
-  return fileURLToPath(new URL(`../${fromSrc}`, import.meta.url));
 }

@@ -35,5 +35,3 @@ export const AuditFileTable = sqliteTable("audit_file", {
   size: integer("size").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
-
-export type AuditEventRow = typeof AuditEventTable.$inferSelect;

@@ -7,7 +7,8 @@ import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import tar from "tar-stream";
 import { AppError } from "../../core/errors.ts";
-import { openBeneath, openat2Available, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
+import { DIR_NOFOLLOW, fdPath, lstatAt, openDirBeneath, STRICTLY_BENEATH } from "../../lib/confined-dir.ts";
+import { openBeneath, openat2Available } from "../../lib/openat2.ts";
 import { HEADER_ENTRY, MANIFEST_ENTRY, type ArchiveHeader, type Manifest, type ManifestEntry } from "./archive-format.ts";
 import { Tap, ZstdFeeder } from "./archive-streams.ts";
 import { CHUNK, ChunkReader } from "./chunk-reader.ts";
@@ -23,9 +24,7 @@ export interface TreeEntry {
   mtimeMs: number;
 }
 
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-/** Every step beneath the tenant directory, and no symbolic link on the way (a swap is refused). */
-const CONFINED = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
 /**
  * Directories and regular files under the directory `rootFd` (links never followed; anything else
@@ -37,14 +36,14 @@ export function walkTenant(rootFd: number): { entries: TreeEntry[]; skipped: { p
   const entries: TreeEntry[] = [];
   const skipped: { path: string; kind: string }[] = [];
   const visit = (dirFd: number, rel: string) => {
-    for (const name of fs.readdirSync(`/proc/self/fd/${dirFd}`).sort()) {
+    for (const name of fs.readdirSync(fdPath(dirFd)).sort()) {
       const r = rel ? `${rel}/${name}` : name;
-      const st = fs.lstatSync(`/proc/self/fd/${dirFd}/${name}`, { throwIfNoEntry: false });
+      const st = lstatAt(dirFd, name);
       if (!st) continue; // removed meanwhile
       if (st.isDirectory()) {
         let sub: number;
         try {
-          sub = openBeneath(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, CONFINED);
+          sub = openDirBeneath(dirFd, name);
         } catch {
           skipped.push({ path: r, kind: "changed" }); // swapped for something else since the lstat
           continue;
@@ -82,7 +81,7 @@ export async function writeArchive(opts: {
   onProgress?: (done: number, total: number) => void;
 }): Promise<WriteResult> {
   if (!openat2Available()) throw new AppError("UNAVAILABLE", "backups need openat2 (Linux 5.6 or later) to read a tenant's files safely");
-  const rootFd = fs.openSync(opts.tenantRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  const rootFd = fs.openSync(opts.tenantRoot, DIR_NOFOLLOW);
   let walked: ReturnType<typeof walkTenant>;
   try {
     walked = walkTenant(rootFd);
@@ -190,7 +189,7 @@ export async function writeArchive(opts: {
   const openTenantFile = (e: TreeEntry): number => {
     let fd: number;
     try {
-      fd = openBeneath(rootFd, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, CONFINED);
+      fd = openBeneath(rootFd, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, STRICTLY_BENEATH);
     } catch {
       throw changed(`tenant/${e.rel}`, 0, e.size);
     }

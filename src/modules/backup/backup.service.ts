@@ -20,7 +20,8 @@ import { BackupTable, type BackupRow } from "./backup.sql.ts";
 import { createRestore } from "./restore.ts";
 import { BACKUP_ID_META, objectNotOurs, overCaps } from "./retention.ts";
 import { dumpState } from "./state.ts";
-import { deleteLocation, formatLocation, listPrefix, openSink, parseLocation, type Location } from "./storage.ts";
+import { formatLocation, parseLocation, type Location } from "./location.ts";
+import { deleteLocation, listPrefix, openSink } from "./storage.ts";
 import { confineLocalFile, confineS3Key, generatedKey, incarnationPrefix, isOurArchive, tenantPrefix, type ConfinedFile } from "./targets.ts";
 
 export type { BackupDeps };

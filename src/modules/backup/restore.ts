@@ -16,7 +16,8 @@ import { extractArchive, verifyManifest } from "./archive-read.ts";
 import type { BackupDeps, BackupOps, Progress } from "./backup-ops.ts";
 import { applyState } from "./state.ts";
 import { confineLocalFile, type ConfinedFile } from "./targets.ts";
-import { formatLocation, openSource, parseLocation } from "./storage.ts";
+import { formatLocation, parseLocation } from "./location.ts";
+import { openSource } from "./storage.ts";
 
 /** Writes everything dirty on the filesystem holding `dir` to disk (syncfs, through coreutils' `sync -f`). */
 async function flushFilesystem(dir: string): Promise<void> {

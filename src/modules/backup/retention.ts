@@ -6,7 +6,8 @@
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import type { BackupRow } from "./backup.sql.ts";
-import { headObject, parseLocation } from "./storage.ts";
+import { parseLocation } from "./location.ts";
+import { headObject } from "./storage.ts";
 import { confineLocalFile, isOurArchive } from "./targets.ts";
 
 /** The S3 object metadata that names the backup an object holds. */

@@ -10,6 +10,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
+import { fdPath } from "../../lib/confined-dir.ts";
 import { openBeneath, Openat2Error, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
 import { FORMAT, HEADER_ENTRY } from "./archive-format.ts";
 import { ENCRYPTED_MAGIC } from "./encryption.ts";
@@ -128,7 +129,7 @@ export function confineLocalFile(home: string, file: string, what: "backup targe
     if (insideHome(fd, homeStat)) {
       throw new AppError("INVALID_PARAMS", `${what} ${file} is inside the gateway's home (${home}), where tenants read and write and the gateway keeps its state; choose a directory outside it`);
     }
-    const via = fs.existsSync(`/proc/self/fd/${fd}`) ? `/proc/self/fd/${fd}/${name}` : file;
+    const via = fs.existsSync(fdPath(fd)) ? fdPath(fd, name) : file;
     const existing = fs.lstatSync(via, { throwIfNoEntry: false }) ?? null;
     if (existing?.isSymbolicLink()) throw new AppError("INVALID_PARAMS", `${what} ${file} is a symbolic link`);
     if (existing && !existing.isFile()) throw new AppError("INVALID_PARAMS", `${what} ${file} exists and is not a regular file`);

@@ -118,5 +118,3 @@ export function createReserve(deps: { home: string; config: () => GatewayConfig;
     },
   };
 }
-
-export type Reserve = ReturnType<typeof createReserve>;

@@ -7,12 +7,12 @@
 // the tree. Runs on the disk worker thread (disk-usage.worker.ts), or inline when a caller must
 // answer synchronously.
 import fs from "node:fs";
+import { DIR_NOFOLLOW, fdPath, lstatAt } from "../../lib/confined-dir.ts";
 import { workerSpecifier } from "../../lib/worker.ts";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 /** Linux O_PATH (x86_64 and aarch64): a descriptor that names an inode without opening it. */
 const O_PATH = 0o10000000;
-const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 
 export const MAX_DEPTH = 256;
 
@@ -43,7 +43,6 @@ class Stop extends Error {
   }
 }
 
-const at = (fd: number, name?: string) => (name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`);
 
 /**
  * Makes a directory of ours readable again. A sandbox runs as the gateway's own uid when the gateway
@@ -53,16 +52,16 @@ const at = (fd: number, name?: string) => (name === undefined ? `/proc/self/fd/$
 function reopenReadable(parentFd: number, name: string): number | null {
   let p: number;
   try {
-    p = fs.openSync(at(parentFd, name), O_PATH | O_NOFOLLOW);
+    p = fs.openSync(fdPath(parentFd, name), O_PATH | O_NOFOLLOW);
   } catch {
     return null;
   }
   try {
     const st = fs.fstatSync(p);
     if (!st.isDirectory() || (typeof process.getuid === "function" && st.uid !== process.getuid())) return null;
-    fs.chmodSync(at(p), (st.mode & 0o7777) | 0o700);
+    fs.chmodSync(fdPath(p), (st.mode & 0o7777) | 0o700);
     // Through the pinned descriptor's own /proc link (O_NOFOLLOW would refuse that link itself).
-    return fs.openSync(at(p), O_RDONLY | O_DIRECTORY);
+    return fs.openSync(fdPath(p), O_RDONLY | O_DIRECTORY);
   } catch {
     return null;
   } finally {
@@ -73,7 +72,7 @@ function reopenReadable(parentFd: number, name: string): number | null {
 /** lstat of a name in a directory; a directory without search permission (ours) is given it back. */
 function lstatIn(fd: number, name: string, rel: string): fs.Stats | undefined {
   try {
-    return fs.lstatSync(at(fd, name), { throwIfNoEntry: false });
+    return lstatAt(fd, name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EACCES") throw err;
   }
@@ -81,7 +80,7 @@ function lstatIn(fd: number, name: string, rel: string): fs.Stats | undefined {
     const st = fs.fstatSync(fd);
     if (typeof process.getuid === "function" && st.uid !== process.getuid()) throw new Error("not ours");
     fs.fchmodSync(fd, (st.mode & 0o7777) | 0o700);
-    return fs.lstatSync(at(fd, name), { throwIfNoEntry: false });
+    return lstatAt(fd, name);
   } catch {
     throw new Stop("unreadable", rel || ".");
   }
@@ -95,7 +94,7 @@ export function measureTree(root: string, caps: TreeCaps): TreeUsage {
   const linked = new Set<string>();
   let rootFd: number;
   try {
-    rootFd = fs.openSync(root, DIR_FLAGS);
+    rootFd = fs.openSync(root, DIR_NOFOLLOW);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, entries: 0, stoppedBy: null, detail: null, ms: 0 };
     throw err;
@@ -106,7 +105,7 @@ export function measureTree(root: string, caps: TreeCaps): TreeUsage {
   const visit = (fd: number, depth: number, rel: string) => {
     let dir: fs.Dir;
     try {
-      dir = fs.opendirSync(at(fd));
+      dir = fs.opendirSync(fdPath(fd));
     } catch {
       throw new Stop("unreadable", rel || ".");
     }
@@ -131,7 +130,7 @@ export function measureTree(root: string, caps: TreeCaps): TreeUsage {
         if (depth + 1 > maxDepth) throw new Stop("depth", childRel);
         let child: number | null = null;
         try {
-          child = fs.openSync(at(fd, name), DIR_FLAGS);
+          child = fs.openSync(fdPath(fd, name), DIR_NOFOLLOW);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           // Gone, or swapped for a link or a file since the lstat: nothing of ours to count there.

@@ -5,6 +5,7 @@
 // never followed; FIFOs and devices are never opened for reading; sizes and counts are capped.
 import fs from "node:fs";
 import { AppError } from "../../core/errors.ts";
+import { DIR_NOFOLLOW, fdPath, lstatAt } from "../../lib/confined-dir.ts";
 import { Openat2Error, openat2Available, openBeneath } from "../../lib/openat2.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { tenantDir } from "../../lib/tenant-dirs.ts";
@@ -35,10 +36,6 @@ export interface FileStat {
 
 function kindOf(st: fs.Stats): FileKind {
   return st.isFile() ? "file" : st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symlink" : "other";
-}
-
-function fdPath(fd: number, name?: string): string {
-  return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
 }
 
 function shown(p: string): string {
@@ -84,7 +81,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
     const tenantRoot = tenantDir(deps.home, tenant.tenantId);
     let tenantFd: number;
     try {
-      tenantFd = fs.openSync(tenantRoot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      tenantFd = fs.openSync(tenantRoot, DIR_NOFOLLOW);
     } catch {
       throw new AppError("NOT_FOUND", "the tenant has no workspace");
     }
@@ -131,10 +128,6 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
     } catch (err) {
       translate(err, userPath);
     }
-  }
-
-  function lstatAt(dirFd: number, name: string): fs.Stats | undefined {
-    return fs.lstatSync(fdPath(dirFd, name), { throwIfNoEntry: false });
   }
 
   function statOf(relative: string, st: fs.Stats, dirFd: number, name: string): FileStat {

@@ -11,6 +11,7 @@
 import fs from "node:fs";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
+import { fdPath } from "../../lib/confined-dir.ts";
 import { O_CLOEXEC, O_PATH } from "../../lib/mount-api.ts";
 import { Openat2Error, openat2Available, openBeneath, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
@@ -129,7 +130,7 @@ export function openMountSources(home: string, tenantId: string, requests: Mount
     }
     const seen = new Set<string>();
     for (const m of requests) opened.push(openSource(rootFd, workspace, m, seen));
-    return { root: fs.realpathSync(`/proc/self/fd/${rootFd}`), opened };
+    return { root: fs.realpathSync(fdPath(rootFd)), opened };
   } catch (err) {
     for (const o of opened) fs.closeSync(o.fd);
     throw err;

@@ -95,5 +95,3 @@ export function createRunPolicy(deps: { config: () => GatewayConfig; overlays: O
     },
   };
 }
-
-export type RunPolicy = ReturnType<typeof createRunPolicy>;

@@ -24,5 +24,3 @@ export const SandboxRunTable = sqliteTable(
   },
   (t) => [index("sandbox_runs_tenant_time_idx").on(t.tenantId, t.startedAt)],
 );
-
-export type SandboxRunRow = typeof SandboxRunTable.$inferSelect;

@@ -1,7 +1,7 @@
 // `openclaw tenants create | list | show | suspend | resume | delete | token rotate`.
-import { parseDuration } from "../../lib/duration.ts";
 import { commandsFor, commonArgs, CliError, type CliTree } from "../module-cli.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
+import { parseGrace } from "./grace.ts";
 import { describeLimits, quotaArgs, quotaPatchFromArgs } from "./quota-args.ts";
 import type { TenantsService } from "./tenants.service.ts";
 
@@ -85,8 +85,7 @@ const rotate = command({
   description: "Mint a new token (shown once); the old one stops working now or after --grace",
   args: { ...commonArgs, id, grace: { type: "string", description: 'keep the old token working this long: "0" (default), "90s", "15m", "1h", "7d"' } },
   run({ tenants }, args, io) {
-    const grace = parseDuration(args.grace ?? "0");
-    if (grace === null) throw new CliError(`--grace ${JSON.stringify(args.grace)} is not a duration (e.g. 0, 90s, 15m, 1h, 7d)`);
+    const grace = parseGrace(args.grace, "--grace", (m) => new CliError(m));
     const r = tenants.rotateToken(io.operator.tenant(args.id), grace, io.operator);
     io.emit(r, () => {
       io.line(`✓ new token for ${r.tenantId} (copy now — shown once):`);

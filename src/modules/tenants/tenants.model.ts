@@ -1,8 +1,6 @@
 import { Type as T, type Static } from "@sinclair/typebox";
 import { QuotaPatchSchema, QuotaViewSchema } from "./quota.model.ts";
 
-export const TenantIdParam = T.String({ minLength: 1, maxLength: 64, description: "tenant id", examples: ["acme"] });
-
 export const CreateTenantSchema = T.Object(
   {
     id: T.String({ minLength: 1, maxLength: 64, description: "1-32 lowercase letters, digits, inner hyphens" }),
@@ -11,7 +9,6 @@ export const CreateTenantSchema = T.Object(
   },
   { additionalProperties: false },
 );
-export type CreateTenantInput = Static<typeof CreateTenantSchema>;
 
 export const UpdateTenantSchema = T.Object({ displayName: T.Union([T.String({ maxLength: 200 }), T.Null()]) }, { additionalProperties: false });
 

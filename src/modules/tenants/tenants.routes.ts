@@ -2,11 +2,10 @@
 // names its tenant through the admin's context (NOT_FOUND for an unknown id) and makes one call into
 // the tenants service.
 import { Elysia, t } from "elysia";
-import { AppError } from "../../core/errors.ts";
 import { adminOf } from "../../edge/request-info.ts";
-import { parseDuration } from "../../lib/duration.ts";
 import { OverlayStatusSchema } from "../overlays/overlay.schema.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
+import { parseGrace } from "./grace.ts";
 import { CreatedTenantSchema, CreateTenantSchema, IssuedTokenSchema, RotateTokenSchema, TenantViewSchema, UpdateTenantSchema } from "./tenants.model.ts";
 import type { TenantsService } from "./tenants.service.ts";
 
@@ -78,8 +77,7 @@ export function tenantsRoutes({ tenants, overlays }: { tenants: TenantsService; 
     .post(
       "/:id/token/rotate",
       ({ params, body, request }) => {
-        const grace = parseDuration(body?.grace ?? "0");
-        if (grace === null) throw new AppError("INVALID_PARAMS", `grace ${JSON.stringify(body?.grace)} is not a duration (e.g. 0, 90s, 15m, 1h, 7d)`);
+        const grace = parseGrace(body?.grace);
         const admin = adminOf(request);
         return tenants.rotateToken(admin.tenant(params.id), grace, admin);
       },

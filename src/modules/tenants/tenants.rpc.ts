@@ -1,8 +1,7 @@
 // Tenant-facing RPC methods of the tenants module: a tenant reads itself and rotates its own token.
 import { Type as T } from "@sinclair/typebox";
-import { AppError } from "../../core/errors.ts";
 import { defineTenantMethod } from "../../edge/rpc.ts";
-import { parseDuration } from "../../lib/duration.ts";
+import { parseGrace } from "./grace.ts";
 import { TenantViewSchema } from "./tenants.model.ts";
 import type { TenantsService } from "./tenants.service.ts";
 
@@ -26,9 +25,7 @@ export function tenantsRpc({ tenants }: { tenants: TenantsService }) {
       returnsSecret: true,
       example: { grace: "0" },
       handler: (tenant, p, ctx) => {
-        const grace = parseDuration(p.grace ?? "0");
-        if (grace === null) throw new AppError("INVALID_PARAMS", `grace ${JSON.stringify(p.grace)} is not a duration (e.g. 0, 90s, 15m, 1h, 7d)`);
-        return tenants.rotateToken(tenant, grace, ctx.op);
+        return tenants.rotateToken(tenant, parseGrace(p.grace), ctx.op);
       },
     }),
   ];

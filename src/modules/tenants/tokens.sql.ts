@@ -18,5 +18,3 @@ export const TenantTokenTable = sqliteTable(
   },
   (t) => [index("tenant_tokens_tenant_idx").on(t.tenantId)],
 );
-
-export type TenantTokenRow = typeof TenantTokenTable.$inferSelect;

@@ -18,7 +18,6 @@ export interface Rates {
   reasoning: number;
 }
 
-export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 export const FREE: Rates = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 };
 
 export function totalTokens(u: TokenUsage): number {
@@ -33,9 +32,4 @@ export function priceMicroUsd(u: TokenUsage, r: Rates): number {
   const plainOutput = u.outputTokens - reasoning;
   const micro = plainInput * r.input + u.cacheReadTokens * r.cacheRead + u.cacheWriteTokens * r.cacheWrite + plainOutput * r.output + reasoning * r.reasoning;
   return Math.round(micro);
-}
-
-/** The most a request can cost: every prompt token at the dearest input rate, every output token at the dearest output rate. */
-export function worstCaseMicroUsd(promptTokens: number, outputTokens: number, r: Rates): number {
-  return Math.ceil(promptTokens * Math.max(r.input, r.cacheWrite, r.cacheRead) + outputTokens * Math.max(r.output, r.reasoning));
 }
