@@ -12,6 +12,7 @@ import { tenantDir } from "../../lib/tenant-dirs.ts";
 import { allocated, type DiskGuard } from "../disk/disk.service.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
 import type { SandboxIdentity } from "../sandbox/sandbox.types.ts";
+import { kindOf, shown, translate, type FileStat } from "./file-errors.ts";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
 
@@ -22,54 +23,6 @@ export const FILES_LIMITS = {
   defaultListEntries: 1000,
   maxDeleteEntries: 100_000,
 };
-
-export type FileKind = "file" | "directory" | "symlink" | "other";
-
-export interface FileStat {
-  path: string;
-  kind: FileKind;
-  size: number;
-  mtime: string;
-  mode: string;
-  target?: string;
-}
-
-function kindOf(st: fs.Stats): FileKind {
-  return st.isFile() ? "file" : st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symlink" : "other";
-}
-
-function shown(p: string): string {
-  return JSON.stringify(p.slice(0, 200).replace(/[\u0000-\u001f\u007f]/g, "?"));
-}
-
-/** Maps kernel refusals to the resolver's errors, so callers see one vocabulary. */
-function translate(err: unknown, userPath: string): never {
-  if (err instanceof Openat2Error || (err as NodeJS.ErrnoException)?.code) {
-    const code = err instanceof Openat2Error ? err.code : (err as NodeJS.ErrnoException).code;
-    switch (code) {
-      case "EXDEV":
-        throw new PathError("symlink_escape", userPath, `path ${shown(userPath)} goes through a symbolic link that leads outside the workspace`);
-      case "ELOOP":
-        throw new PathError("final_symlink", userPath, `path ${shown(userPath)} is a symbolic link; links are not followed`);
-      case "ENOENT":
-        throw new AppError("NOT_FOUND", `${shown(userPath)} does not exist`);
-      case "ENOTDIR":
-        throw new PathError("not_a_directory", userPath, `path ${shown(userPath)}: a parent component is not a directory`);
-      case "EISDIR":
-        throw new AppError("CONFLICT", `${shown(userPath)} is a directory`);
-      case "EEXIST":
-        throw new AppError("CONFLICT", `${shown(userPath)} already exists`);
-      case "ENOTEMPTY":
-        throw new AppError("CONFLICT", `${shown(userPath)} is a directory that is not empty (pass recursive)`);
-      case "ENOSPC":
-      case "EDQUOT":
-        throw new AppError("PAYLOAD_TOO_LARGE", "no space left for the workspace");
-      case "ENAMETOOLONG":
-        throw new PathError("too_long", userPath, `path ${shown(userPath)} is too long`);
-    }
-  }
-  throw err;
-}
 
 export function createFilesService(deps: { home: string; identity: () => SandboxIdentity; disk: Pick<DiskGuard, "admitWrite" | "recordWrite" | "invalidate"> }) {
   function requireOpenat2() {
