@@ -22,6 +22,13 @@ if (rawArgs[0] === "gateway") {
 // Everything this process creates (state.db, WAL, audit log, overlays, directories) is private.
 process.umask(0o077);
 
+// `--version` needs nothing else loaded.
+if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
+  const { VERSION } = await import("./lib/version.ts");
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
+
 const { runCli } = await import("./cli/run.ts");
 const code = await runCli(rawArgs);
 if (code !== undefined) process.exit(code);

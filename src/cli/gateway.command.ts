@@ -1,6 +1,5 @@
 // `openclaw gateway`: run the gateway in the foreground until SIGTERM or SIGINT.
 import { defineCommand } from "citty";
-import { startGateway } from "../http/gateway.ts";
 import { commonArgs } from "../modules/module-cli.ts";
 import { action, CliError, openCore, type CliRuntime, type CommonArgs } from "./context.ts";
 import type { Outcome } from "./run.ts";
@@ -21,6 +20,8 @@ export function gatewayCommand(rt: CliRuntime, outcome: Outcome) {
           if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be an integer 0-65535 (got ${JSON.stringify(args.port)})`);
         }
         const core = openCore({ ...args, json: false }, rt, { overrides: { host: args.host, port } });
+        // Loaded only for this command: the HTTP layer (Elysia, the docs' assets) is no other command's business.
+        const { startGateway } = await import("../http/gateway.ts");
         let gateway;
         try {
           gateway = startGateway(core);
