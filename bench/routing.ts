@@ -5,8 +5,11 @@
 //   (c) the same through Portkey's open-source gateway (npm @portkey-ai/gateway), and the ratio —
 //       on Node, its documented runtime, and on Bun (the runtime we use) for a like-for-like row;
 //   (d) streaming time-to-first-byte overhead.
-// Usage: bun bench/routing.ts [--runs 5] [--seconds 8] [--connections 64]
-// Needs wrk, and Portkey installed in bench/.work (the script installs it with npm if missing).
+//   (e) with --baseline BIN: the same gateway measurements for another build of it (a previous
+//       commit's dist/openclaw), side by side, and the ratios.
+// Usage: bun bench/routing.ts [--runs 5] [--seconds 8] [--connections 64] [--baseline BIN] [--no-peers]
+// Needs wrk, and Portkey installed in bench/.work (the script installs it with npm if missing;
+// --no-peers leaves Portkey out).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +18,9 @@ import { arg, ensureBinary, freePort, median, ROOT, saveResult, startGovernedGat
 const runs = arg("--runs", 5);
 const seconds = arg("--seconds", 8);
 const connections = arg("--connections", 64);
+const baselineAt = process.argv.indexOf("--baseline");
+const baselineBin = baselineAt >= 0 ? process.argv[baselineAt + 1] : undefined;
+const peers = !process.argv.includes("--no-peers");
 
 function ensurePortkey(): string {
   const work = path.join(ROOT, "bench", ".work");
@@ -41,28 +47,32 @@ async function waitFor(url: string, init: RequestInit = {}): Promise<void> {
 }
 
 const bin = ensureBinary();
-const portkeyEntry = ensurePortkey();
 const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
 
 const gateway = await startGovernedGateway(bin, fake.url, "bench-routing-");
 const { token, home } = gateway;
 const env = { OPENCLAW_HOME: home };
+const baseline = baselineBin ? await startGovernedGateway(baselineBin, fake.url, "bench-routing-baseline-") : null;
 
 const portkeyPort = freePort();
 const portkeyBunPort = freePort();
-const portkey = Bun.spawn(["node", portkeyEntry, `--port=${portkeyPort}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" });
-const portkeyBun = Bun.spawn(["bun", portkeyEntry, `--port=${portkeyBunPort}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" });
-const children = [fake.proc, gateway.proc, portkey, portkeyBun];
+const portkeyEntry = peers ? ensurePortkey() : "";
+const portkey = peers ? Bun.spawn(["node", portkeyEntry, `--port=${portkeyPort}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" }) : null;
+const portkeyBun = peers ? Bun.spawn(["bun", portkeyEntry, `--port=${portkeyBunPort}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" }) : null;
+const children = [fake.proc, gateway.proc, ...(baseline ? [baseline.proc] : []), ...(portkey && portkeyBun ? [portkey, portkeyBun] : [])];
 process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
 const portkeyUrl = `http://127.0.0.1:${portkeyPort}`;
 const portkeyBunUrl = `http://127.0.0.1:${portkeyBunPort}`;
-await waitFor(`${portkeyUrl}/`);
-await waitFor(`${portkeyBunUrl}/`);
+if (peers) {
+  await waitFor(`${portkeyUrl}/`);
+  await waitFor(`${portkeyBunUrl}/`);
+}
 
 const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "benchmark prompt, answer with sixteen words [[words:16]]" }] });
-const targets = {
+const allTargets = {
   direct: { url: `${fake.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: "Bearer sk-fake" } },
   gateway: { url: `${gateway.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${token}` } },
+  baseline: { url: `${baseline?.url}/v1/chat/completions`, headers: { "content-type": "application/json", authorization: `Bearer ${baseline?.token}` } },
   portkey: {
     url: `${portkeyUrl}/v1/chat/completions`,
     headers: { "content-type": "application/json", authorization: "Bearer sk-fake", "x-portkey-provider": "openai", "x-portkey-custom-host": `${fake.url}/v1` },
@@ -72,13 +82,16 @@ const targets = {
     headers: { "content-type": "application/json", authorization: "Bearer sk-fake", "x-portkey-provider": "openai", "x-portkey-custom-host": `${fake.url}/v1` },
   },
 } as const;
-type Name = keyof typeof targets;
-const names = Object.keys(targets) as Name[];
+type Name = keyof typeof allTargets;
+const targets = allTargets as Record<Name, (typeof allTargets)[Name]>;
+const names = (Object.keys(allTargets) as Name[]).filter((n) => (n !== "baseline" || baseline) && ((n !== "portkey" && n !== "portkeyOnBun") || peers));
 
 // Only the target being measured runs (with the fake provider, which serves them all): the others are
 // paused with SIGSTOP, so their own background work — Node's and Bun's timers and collections, the
 // gateway's ledger and checkpoint threads — never lands in another target's figures on 2 shared cores.
-const procOf: Partial<Record<Name, ReturnType<typeof Bun.spawn>>> = { gateway: gateway.proc, portkey, portkeyOnBun: portkeyBun };
+const procOf: Partial<Record<Name, ReturnType<typeof Bun.spawn>>> = { gateway: gateway.proc };
+if (baseline) procOf.baseline = baseline.proc;
+if (portkey && portkeyBun) Object.assign(procOf, { portkey, portkeyOnBun: portkeyBun });
 const only = (name: Name) => {
   for (const [n, p] of Object.entries(procOf)) if (n !== name) p.kill("SIGSTOP");
   procOf[name]?.kill("SIGCONT");
@@ -135,6 +148,7 @@ const result = {
   benchmark: "routing",
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, bun: Bun.version, node: Bun.spawnSync(["node", "--version"]).stdout.toString().trim() },
+  baseline: baselineBin ?? null,
   method: `wrk --latency, POST /v1/chat/completions (non-streaming, 16-word answer) to the fake provider directly, through the compiled gateway (token auth, admission against all four quota limits, reservation, ledger write) and through Portkey 1.15.2 (node); c=1: -t1 -c1 -d${seconds}s; throughput: -t2 -c${connections} -d${seconds}s; ${runs} alternating runs each, medians; each target measured alone (the others paused with SIGSTOP) after a 1 s warm-up. TTFB: bun bench/ttfb.ts, 300 sequential streaming requests after 30 warm-up, ${Math.min(runs, 3)} runs, medians.`,
   concurrency1: {
     ...c1s,
@@ -143,8 +157,8 @@ const result = {
   },
   throughput: {
     ...cNs,
-    gatewayOverPortkey: Number((cNs.gateway.rps / cNs.portkey.rps).toFixed(2)),
-    gatewayOverPortkeyOnBun: Number((cNs.gateway.rps / cNs.portkeyOnBun.rps).toFixed(2)),
+    ...(peers ? { gatewayOverPortkey: Number((cNs.gateway.rps / cNs.portkey.rps).toFixed(2)), gatewayOverPortkeyOnBun: Number((cNs.gateway.rps / cNs.portkeyOnBun.rps).toFixed(2)) } : {}),
+    ...(baseline ? { gatewayOverBaseline: Number((cNs.gateway.rps / cNs.baseline.rps).toFixed(3)) } : {}),
   },
   streamingTtfb: {
     ...tts,
@@ -155,4 +169,4 @@ const result = {
   runs: { c1: Object.fromEntries(names.map((n) => [n, c1[n].map((x) => x.p99ms)])), throughputRps: Object.fromEntries(names.map((n) => [n, cN[n].map((x) => Math.round(x.rps))])) },
 };
 console.log(JSON.stringify(result, null, 2));
-saveResult("routing", result);
+saveResult(baseline ? "routing-vs-baseline" : "routing", result);

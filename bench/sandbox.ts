@@ -17,13 +17,12 @@ import path from "node:path";
 import { createCore } from "../src/app/core.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { readEnvironment } from "../src/config/env.ts";
-import { parseEgressEntry } from "../src/lib/egress-rules.ts";
-import { buildAllowPrivate } from "../src/lib/egress-rules.ts";
+import { mintTenantScope } from "../src/edge/tenant-scope.ts";
+import { buildAllowPrivate, parseEgressEntry } from "../src/lib/egress-rules.ts";
 import { startEgressProxy } from "../src/modules/sandbox/egress/proxy.ts";
 import { buildSandboxImage } from "../src/modules/sandbox/image.ts";
 import { DEFAULT_IMAGE } from "../src/modules/sandbox/sandbox.types.ts";
 import { arg, median, saveResult, tmpdir } from "./lib.ts";
-import { scope } from "../tests/helpers/core.ts";
 
 const ROUNDS = arg("--rounds", 40);
 const EGRESS_MB = arg("--egress-mb", 256);
@@ -46,7 +45,10 @@ fs.writeFileSync(
     },
   }),
 );
-const core = createCore({ home, env: readEnvironment({}), log: silentLogger() });
+// The gateway finds bwrap, docker and setpriv on the PATH it is started with.
+const core = createCore({ home, env: readEnvironment({ PATH: process.env.PATH }), log: silentLogger() });
+// The operator running this benchmark, acting for its one tenant.
+const scope = mintTenantScope;
 core.tenants.create({ id: "bench" }, { actor: { kind: "operator", id: "bench" }, requestId: "bench" });
 if (Bun.spawnSync(["docker", "image", "inspect", DEFAULT_IMAGE], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) await buildSandboxImage({ tag: DEFAULT_IMAGE });
 

@@ -94,7 +94,7 @@ export interface ModuleDef<Name extends string = string, Needs extends readonly 
 /** A module's own services and those of the modules it needs. */
 export type Uses<Needs extends readonly AnyModule[], S> = S & ServicesOf<Needs>;
 
-// biome-ignore lint: the module list is heterogeneous by design
+/** Any module (the list is heterogeneous: each has its own services). */
 export type AnyModule = ModuleDef<string, readonly any[], any>;
 
 type SvcOf<M> = M extends ModuleDef<string, readonly any[], infer S> ? S : never;
