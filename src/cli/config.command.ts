@@ -2,8 +2,7 @@
 import { defineCommand } from "citty";
 import { redactConfig } from "../config/redact.ts";
 import { commonArgs } from "../modules/module-cli.ts";
-import { action, CliError, openCore, type CliRuntime, type CommonArgs } from "./context.ts";
-import type { Outcome } from "./run.ts";
+import { action, CliError, openCore, type CliRuntime, type CommonArgs, type Outcome } from "./context.ts";
 
 export function configCommand(rt: CliRuntime, outcome: Outcome) {
   const emit = (args: CommonArgs, value: unknown, human: () => void) => (args.json ? rt.stdout(`${JSON.stringify(value, null, 2)}\n`) : human());

@@ -44,6 +44,11 @@ export function processRuntime(): CliRuntime {
   };
 }
 
+/** What a run of the command tree ended with: the exit code a command set, if any. */
+export interface Outcome {
+  code?: number;
+}
+
 export interface CommonArgs {
   home?: string;
   json?: boolean;

@@ -1,8 +1,7 @@
 // `openclaw gateway`: run the gateway in the foreground until SIGTERM or SIGINT.
 import { defineCommand } from "citty";
 import { commonArgs } from "../modules/module-cli.ts";
-import { action, CliError, openCore, type CliRuntime, type CommonArgs } from "./context.ts";
-import type { Outcome } from "./run.ts";
+import { action, CliError, openCore, type CliRuntime, type CommonArgs, type Outcome } from "./context.ts";
 
 export function gatewayCommand(rt: CliRuntime, outcome: Outcome) {
   return defineCommand({

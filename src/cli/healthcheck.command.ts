@@ -4,8 +4,7 @@ import path from "node:path";
 import { defineCommand } from "citty";
 import { loadGatewayConfig } from "../config/load.ts";
 import { commonArgs } from "../modules/module-cli.ts";
-import { action, CliError, type CliRuntime, type CommonArgs } from "./context.ts";
-import type { Outcome } from "./run.ts";
+import { action, CliError, type CliRuntime, type CommonArgs, type Outcome } from "./context.ts";
 
 export function healthcheckCommand(rt: CliRuntime, outcome: Outcome) {
   return defineCommand({

@@ -10,12 +10,7 @@ import type { AnyModule } from "../modules/module.ts";
 import { configCommand } from "./config.command.ts";
 import { gatewayCommand } from "./gateway.command.ts";
 import { healthcheckCommand } from "./healthcheck.command.ts";
-import { action, cliIo, openCore, processRuntime, type CliRuntime, type CommonArgs } from "./context.ts";
-
-/** What a run of the tree ended with: the exit code a command set, if any. */
-export interface Outcome {
-  code?: number;
-}
+import { action, cliIo, openCore, processRuntime, type CliRuntime, type CommonArgs, type Outcome } from "./context.ts";
 
 /** A command that runs with the state directory open and the module's services in hand. */
 function moduleCommand(m: AnyModule, name: string, cmd: CliCommand<object, ArgsDef>, rt: CliRuntime, outcome: Outcome): CommandDef {
