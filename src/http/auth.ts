@@ -6,6 +6,7 @@ import type { Core } from "../core/core.ts";
 import { AppError } from "../core/errors.ts";
 import { verifyAdminKey } from "../modules/admin-key/admin-key.service.ts";
 import type { Actor } from "../modules/audit/audit.record.ts";
+import { bindTenantScope, type TenantScope } from "../modules/tokens/tenant-scope.ts";
 import { AuthThrottle } from "./throttle.ts";
 import { unauthorized } from "./errors.ts";
 
@@ -121,14 +122,17 @@ export function createAuth(core: Core) {
       return failed(caller, "admin", false);
     },
 
-    /** Tenant surfaces: a tenant token of an active tenant. */
-    tenant(request: Request, caller: Caller): { tenantId: string; actor: Actor } {
+    /**
+     * Tenant surfaces: a tenant token of an active tenant, bound to the tenant's incarnation and to
+     * that token for the rest of the request (`scope.assertCurrent()` before each long step).
+     */
+    tenant(request: Request, caller: Caller): { tenantId: string; actor: Actor; scope: TenantScope } {
       const presented = bearer(request);
       if (presented) {
-        const r = core.tokens.verify(presented);
-        if (r.ok) {
-          throttle.succeed(caller.ip, r.tenantId);
-          return { tenantId: r.tenantId, actor: { kind: "tenant", id: r.actorId } };
+        const scope = bindTenantScope({ tokens: core.tokens, incarnation: core.tenants.incarnation }, presented);
+        if (scope) {
+          throttle.succeed(caller.ip, scope.tenantId);
+          return { tenantId: scope.tenantId, actor: scope.actor, scope };
         }
       }
       // The identity is only what the token claims (attacker-chosen): it keys the throttle, and is
