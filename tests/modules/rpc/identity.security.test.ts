@@ -110,7 +110,7 @@ describe("a batch overtaken by a change of identity stops before its next item",
     push('{"model":"none","messages":[{"role":"user","content":"hi"}]}');
     const res = await pending;
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe("invalid_api_key");
+    expect(((await res.json()) as any).error.code).toBe("invalid_api_key");
     w.core.close();
   }, 30_000);
 });
