@@ -56,7 +56,8 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
     const parts = out.parts;
     let next = 0;
     const encoder = new TextEncoder();
-    signal.addEventListener("abort", release, { once: true });
+    if (signal.aborted) release();
+    else signal.addEventListener("abort", release, { once: true });
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
         if (next >= parts.length) {
