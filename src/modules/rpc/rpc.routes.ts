@@ -12,6 +12,7 @@ import type { Auth } from "../../http/auth.ts";
 import { bodyLimit, readCapped } from "../../http/limits.ts";
 import { requestInfo } from "../../http/request-info.ts";
 import { TokenBuckets } from "../../lib/token-bucket.ts";
+import { IdentityEnded } from "../tokens/tenant-scope.ts";
 import { dispatch, type DispatchOutput } from "./dispatch.ts";
 import type { RpcRegistry } from "./registry.ts";
 
@@ -116,6 +117,7 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
           return respond(out, release, request.signal);
         } catch (err) {
           release();
+          if (err instanceof IdentityEnded) core.log.withTag("rpc").info("request ended: its tenant's token or incarnation changed while it ran", { requestId: info.requestId, tenant: tenantId });
           throw err;
         }
       },
