@@ -1,11 +1,13 @@
 // Authentication at the edge: the admin key for /admin/v1, tenant tokens for /rpc and /v1. Every
 // failure is the same 401; a credential is always verified first, and one that verifies is served
-// (the throttle answers only failing ones, 429 + Retry-After, per address and presented identity);
+// (the throttle answers only failing ones, 429 + Retry-After, per source — an address, or an IPv6
+// /64 — and presented identity);
 // a tenant token presented to the control plane is a denied admin attempt and is audited.
 import type { Core } from "../core/core.ts";
 import { AppError } from "../core/errors.ts";
 import { verifyAdminKey } from "../modules/admin-key/admin-key.service.ts";
 import type { Actor } from "../modules/audit/audit.record.ts";
+import { bindTenantScope, type TenantScope } from "../modules/tokens/tenant-scope.ts";
 import { AuthThrottle } from "./throttle.ts";
 import { unauthorized } from "./errors.ts";
 
@@ -55,13 +57,29 @@ export function createAuth(core: Core) {
       });
     }
     const trip = throttle.fail(caller.ip, identity);
+    if (trip.summary) {
+      audit({
+        actor: { kind: "system", id: "auth-throttle" },
+        action: "auth.throttle.summary",
+        target: { type: "client", id: "*" },
+        outcome: "denied",
+        requestId: caller.requestId,
+        details: {
+          unauditedTrips: trip.summary.unauditedTrips,
+          sources: trip.summary.sources,
+          windowStart: new Date(trip.summary.windowStart).toISOString(),
+          windowEnd: new Date(trip.summary.windowEnd).toISOString(),
+          note: "throttle trips past gateway.authThrottle.maxAuditRecordsPerWindow in that window, each logged but not audited",
+        },
+      });
+    }
     if (trip.tripped.length > 0) {
-      log.warn("authentication failures tripped the throttle", { ip: caller.ip, [verified ? "tenant" : "claimed"]: identity, keys: trip.tripped, blockSeconds: trip.blockSeconds, audited: trip.audit });
+      log.warn("authentication failures tripped the throttle", { ip: caller.ip, source: trip.source, [verified ? "tenant" : "claimed"]: identity, keys: trip.tripped, blockSeconds: trip.blockSeconds, audited: trip.audit });
       if (trip.audit) {
         audit({
           actor: { kind: "system", id: "auth-throttle" },
           action: "auth.throttle",
-          target: { type: "client", id: caller.ip },
+          target: { type: "client", id: trip.source },
           tenant: verified ? identity : undefined,
           outcome: "denied",
           requestId: caller.requestId,
@@ -121,14 +139,17 @@ export function createAuth(core: Core) {
       return failed(caller, "admin", false);
     },
 
-    /** Tenant surfaces: a tenant token of an active tenant. */
-    tenant(request: Request, caller: Caller): { tenantId: string; actor: Actor } {
+    /**
+     * Tenant surfaces: a tenant token of an active tenant, bound to the tenant's incarnation and to
+     * that token for the rest of the request (`scope.assertCurrent()` before each long step).
+     */
+    tenant(request: Request, caller: Caller): { tenantId: string; actor: Actor; scope: TenantScope } {
       const presented = bearer(request);
       if (presented) {
-        const r = core.tokens.verify(presented);
-        if (r.ok) {
-          throttle.succeed(caller.ip, r.tenantId);
-          return { tenantId: r.tenantId, actor: { kind: "tenant", id: r.actorId } };
+        const scope = bindTenantScope({ tokens: core.tokens, incarnation: core.tenants.incarnation }, presented);
+        if (scope) {
+          throttle.succeed(caller.ip, scope.tenantId);
+          return { tenantId: scope.tenantId, actor: scope.actor, scope };
         }
       }
       // The identity is only what the token claims (attacker-chosen): it keys the throttle, and is

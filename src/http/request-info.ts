@@ -1,6 +1,7 @@
 // Per-request facts set once at the edge (request id, client IP, authenticated actor), looked up by
 // route modules without threading them through Elysia's type system.
 import type { Actor } from "../modules/audit/audit.record.ts";
+import type { TenantScope } from "../modules/tokens/tenant-scope.ts";
 import type { Surface } from "./surface.ts";
 
 export interface RequestInfo {
@@ -13,6 +14,8 @@ export interface RequestInfo {
   surface: Surface;
   actor?: Actor;
   tenantId?: string;
+  /** Tenant surfaces: the identity bound at authentication, to re-check before each long step. */
+  scope?: TenantScope;
   /** performance.now() when the request arrived (metrics, access log). */
   startedAt?: number;
   /** The status of an error response made outside a route (metrics, access log). */

@@ -5,7 +5,7 @@ import { Elysia } from "elysia";
 import type { Core } from "../core/core.ts";
 import { AppError, toAppError } from "../core/errors.ts";
 import { clientRequestId, newRequestId } from "../lib/ids.ts";
-import { findReservedKey, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
+import { depthMessage, findReservedKey, jsonDepthExcess, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
 import { formatKeyPath } from "../config/key-path.ts";
 import { auditRoutes } from "../modules/audit/audit.routes.ts";
 import { createRpcRegistry } from "../modules/rpc/methods.ts";
@@ -144,6 +144,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
         const who = auth.tenant(request, caller);
         info.actor = who.actor;
         info.tenantId = who.tenantId;
+        info.scope = who.scope;
         // (x-ratelimit-* headers: admission sets them on routed responses; see onError and /v1/models.)
       }
     } catch (err) {
@@ -168,6 +169,11 @@ export function createApp(core: Core, opts: AppOptions = {}) {
       if (info.surface === "rpc") return text;
       if (text.trim() === "") return {};
       if (!/[/+]json\b/i.test(contentType)) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "request body must be application/json");
+      // Refused before parsing, in one pass: nothing after this (reserved-key walk, validation,
+      // translation, JSON.stringify) ever sees a document deeper than the limit.
+      const depth = core.config.gateway.limits.jsonMaxDepth;
+      const tooDeep = jsonDepthExcess(text, depth);
+      if (tooDeep !== null) throw new AppError("BAD_REQUEST", `request body is ${depthMessage(depth, "gateway.limits.jsonMaxDepth")} (at character ${tooDeep})`);
       let parsed: unknown;
       try {
         parsed = JSON.parse(text) as unknown;

@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { hoistGlobalOptions } from "../../src/cli/argv.ts";
-import { makeHome } from "../helpers/core.ts";
+import { startGateway } from "../../src/http/gateway.ts";
+import { makeHome, testCore } from "../helpers/core.ts";
 
 const ROOT = path.join(import.meta.dir, "..", "..");
 
@@ -114,6 +115,29 @@ describe("openclaw CLI", () => {
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/✗ file permissions: readable by others: audit\.log/);
   });
+
+  test("healthcheck --url with a base URL asks its /readyz (red team 11: it used to poll / and get 404s)", async () => {
+    const core = testCore({ config: { gateway: { port: 0 } } });
+    const gw = startGateway(core);
+    try {
+      const check = async (url: string) => {
+        const p = Bun.spawn(["bun", "src/main.ts", "healthcheck", "--url", url, "--wait", "3", "--json"], { cwd: ROOT, env: { PATH: process.env.PATH!, OPENCLAW_HOME: makeHome() }, stdout: "pipe", stderr: "pipe" });
+        return { code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text() };
+      };
+      for (const base of [gw.url, `${gw.url}/`]) {
+        const r = await check(base);
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.out)).toEqual({ ready: true, url: `${gw.url}/readyz` });
+      }
+      expect((await check(`${gw.url}/healthz`)).code).toBe(0); // an explicit path is asked as given
+      const wrong = await check(`${gw.url}/nope`);
+      expect(wrong.code).toBe(1);
+      expect(wrong.err).toContain("HTTP 404");
+      expect((await check("not a url")).err).toContain("is not a URL");
+    } finally {
+      await gw.stop();
+    }
+  }, 30_000);
 
   test("unknown commands and --help", () => {
     const home = makeHome();

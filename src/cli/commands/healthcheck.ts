@@ -10,11 +10,11 @@ export default defineCommand({
   meta: { name: "healthcheck", description: "Exit 0 if the gateway answers /readyz (default: the configured port on 127.0.0.1)" },
   args: {
     ...commonArgs,
-    url: { type: "string", description: "readiness URL to ask instead" },
+    url: { type: "string", description: "readiness URL to ask instead (a base URL such as http://host:port asks its /readyz)" },
     wait: { type: "string", description: "keep asking for up to this many seconds (a gateway that is starting)" },
   },
   run: action<CommonArgs & { url?: string; wait?: string }>(async (args) => {
-    let url = args.url;
+    let url = args.url ? readinessUrl(args.url) : undefined;
     if (!url) {
       // Only the config is read (no database): this runs every few seconds in a container.
       const env = readEnvironment();
@@ -40,3 +40,15 @@ export default defineCommand({
     else line(JSON.stringify({ ready: true, url }));
   }),
 });
+
+/** A base URL (no path, or just "/") means the gateway at that address: ask its /readyz. */
+export function readinessUrl(given: string): string {
+  let u: URL;
+  try {
+    u = new URL(given);
+  } catch {
+    throw new CliError(`--url ${JSON.stringify(given)} is not a URL (e.g. http://127.0.0.1:18789)`);
+  }
+  if (u.pathname === "/" || u.pathname === "") u.pathname = "/readyz";
+  return u.toString();
+}

@@ -29,6 +29,7 @@ export const backupRpc = [
     result: Backup,
     tenantScoped: true,
     mutates: true,
+    audited: true,
     example: {},
     handler: async (ctx, p) => {
       const id = selfOnly(ctx, p.tenantId, "tenants.backup");

@@ -17,6 +17,8 @@ export function chatRoutes(core: Core) {
       "/chat/completions",
       async ({ request, body, server }) => {
         const info = requestInfo(request);
+        // The body may have taken a while to arrive: the identity must still be the one admitted.
+        info.scope!.assertCurrent();
         try {
           const res = await core.chat.handle({
             tenantId: info.tenantId!,

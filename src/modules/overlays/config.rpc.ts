@@ -31,6 +31,7 @@ export const configRpc = [
     result: OverlayResult,
     tenantScoped: true,
     mutates: true,
+    audited: true,
     example: { config: { agent: { maxTokens: 1024 } } },
     handler: (ctx, p) => {
       const id = selfOnly(ctx, p.tenantId, "config.set");
@@ -44,6 +45,7 @@ export const configRpc = [
     result: OverlayResult,
     tenantScoped: true,
     mutates: true,
+    audited: true,
     example: { patch: { agent: { systemPrompt: "Be brief." } } },
     handler: (ctx, p) => {
       const id = selfOnly(ctx, p.tenantId, "config.patch");

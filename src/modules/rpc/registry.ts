@@ -5,12 +5,15 @@ import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import type { Actor } from "../audit/audit.record.ts";
 import type { Core } from "../../core/core.ts";
+import type { TenantScope } from "../tokens/tenant-scope.ts";
 
 export interface RpcContext {
   core: Core;
   /** The authenticated tenant: the only tenant any method may act on. */
   tenantId: string;
   actor: Actor;
+  /** The identity the request authenticated as; the dispatcher re-checks it before every item. */
+  scope: TenantScope;
   requestId: string;
   clientRequestId?: string;
   ip?: string;
@@ -19,6 +22,11 @@ export interface RpcContext {
    * one client the caller is throttled, so denials cannot be used to flood the audit log.
    */
   denials?: { blocked(): { retryAfterSeconds: number } | null; count(): void };
+  /**
+   * Takes one of the tenant's audited changes (a token bucket): null when granted, else the seconds
+   * until the next one. Asked by the dispatcher before every method that declares `audited`.
+   */
+  takeChange?: () => number | null;
 }
 
 export interface MethodDef<P extends TSchema = TSchema> {
@@ -29,6 +37,13 @@ export interface MethodDef<P extends TSchema = TSchema> {
   /** True when a `tenantId` param may name a tenant (the isolation suite drives these). */
   tenantScoped: boolean;
   mutates: boolean;
+  /**
+   * The method writes an audit record (a change to the tenant's state, or a recorded failure): it
+   * counts against the tenant's rate of audited changes (gateway.limits.tenantChangesPerMinute),
+   * which keeps one tenant from growing the audit log and state.db without bound. A test checks
+   * that every method that writes a record declares this.
+   */
+  audited?: true;
   /**
    * The result holds a secret shown only once (a new token). Such a method is refused as a
    * notification or a batch item without an id — its result would be discarded, and with it the only

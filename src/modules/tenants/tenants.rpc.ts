@@ -28,13 +28,17 @@ export const tenantsRpc = [
     result: T.Object({ tenantId: T.String(), token: T.String(), tokenPrefix: T.String(), graceUntil: T.Union([T.String(), T.Null()]) }),
     tenantScoped: true,
     mutates: true,
+    audited: true,
     returnsSecret: true,
     example: { grace: "0" },
     handler: (ctx, p) => {
       const id = selfOnly(ctx, p.tenantId, "tenants.rotate");
       const grace = parseDuration(p.grace ?? "0");
       if (grace === null) throw new AppError("INVALID_PARAMS", `grace ${JSON.stringify(p.grace)} is not a duration (e.g. 0, 90s, 15m, 1h, 7d)`);
-      return ctx.core.tenants.rotateToken(id, grace, opContext(ctx));
+      const rotated = ctx.core.tenants.rotateToken(id, grace, opContext(ctx));
+      // This request now holds the new token: the rest of its batch goes on as that token's holder.
+      ctx.scope.adopt(rotated.token);
+      return rotated;
     },
   }),
   defineMethod({
