@@ -77,6 +77,7 @@ const exec = defineCommand({
       if (result.timedOut) process.stderr.write(`openclaw: killed after the ${timeoutSeconds ?? "configured"}-second timeout\n`);
       if (result.killedReason === "disk-limit") process.stderr.write(`openclaw: killed: the tenant's directory went past its disk limit (sandbox.limits.diskMb / inodes)\n`);
       if (result.killedReason === "disk-reserve") process.stderr.write(`openclaw: killed: free space fell under the gateway's reserve (gateway.diskReserveMb / diskReserveInodes)\n`);
+      if (result.killedReason?.startsWith("tenant-")) process.stderr.write(`openclaw: killed: the tenant was ${result.killedReason.slice("tenant-".length)}\n`);
     }
     process.exit(result.exitCode ?? 1);
   }),

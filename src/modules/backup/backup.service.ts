@@ -344,6 +344,7 @@ export function createBackupService(deps: BackupDeps) {
         const staged = path.join(tmp, "tenant");
         if (!fs.existsSync(staged)) fs.mkdirSync(staged, { mode: 0o700 });
         let replaced = false;
+        let replacedIncarnation: string | null = null;
         const { result } = deps.audit.transact(
           (r: { token: string | null; actorId: string | null; counts: Record<string, number> }) =>
             entry(ctx, "tenant.restore", to, { from: where, archiveSha256: x.archiveSha256, sourceTenant: source_, as: opts.as ?? null, force: !!opts.force, replaced, token: r.actorId, rows: r.counts }),
@@ -352,6 +353,7 @@ export function createBackupService(deps: BackupDeps) {
             if (existing && !opts.force) throw new AppError("CONFLICT", `tenant "${to}" already exists; restore with --force to replace it, or --as <newid>`);
             if (existing) {
               replaced = true;
+              replacedIncarnation = deps.tenants.incarnation(to);
               deps.tokens.revokeAll(to);
               db.delete(TenantTable).where(eq(TenantTable.id, to)).run();
               const trashed = moveToTrash(home, to);
@@ -382,6 +384,8 @@ export function createBackupService(deps: BackupDeps) {
         deps.quotaEngine.forget(to);
         deps.disk.forget(to);
         deps.metrics?.backup("restore", "ok");
+        // The replaced tenant's running work ends (its runs wrote into the directory now in the trash).
+        if (replacedIncarnation) await deps.tenants.tenantStopped({ tenantId: to, incarnation: replacedIncarnation, reason: "replaced" });
         // Whatever the replaced tenant left in the trash goes now.
         fs.rmSync(path.join(tenantsRoot(home), ".trash"), { recursive: true, force: true });
         const files = [...x.seen].filter(([k, e]) => k.startsWith("tenant/") && e.type === "file").length;

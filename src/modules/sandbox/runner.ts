@@ -12,8 +12,11 @@ export interface RunnerInput {
   stdin: Uint8Array | null;
   timeoutMs: number;
   outputBytes: number;
-  /** Kills every process of the run (cgroup, container). Called on timeout and abort. */
-  killTree(): void | Promise<void>;
+  /**
+   * Kills every process of the run (cgroup, container). Called on timeout and abort; `alive` says
+   * whether the direct child still runs (a container may not exist yet while its CLI starts it).
+   */
+  killTree(alive: () => boolean): void | Promise<void>;
   onStdout?(chunk: Uint8Array): void;
   onStderr?(chunk: Uint8Array): void;
   signal?: AbortSignal;
@@ -102,9 +105,11 @@ export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutpu
   const err = new Capped(input.outputBytes);
   let timedOut = false;
   let aborted = false;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
   const kill = async () => {
     try {
-      await input.killTree();
+      await input.killTree(() => !exited);
     } catch {
       // fall through to killing the direct child
     }
