@@ -30,6 +30,7 @@ import { dockerImagePresent, probeDocker, probeHost, type DockerProbe, type Host
 import { runSandboxProcess, signalName, type RunnerOutput } from "./runner.ts";
 import { createRunSlots } from "./run-slots.ts";
 import { createLiveRuns } from "./live-runs.ts";
+import { createUidTurns, RLIMITS_WARNING } from "./uid-turns.ts";
 import { SandboxRunTable } from "./sandbox.sql.ts";
 import {
   BRIDGE_PORT,
@@ -78,6 +79,8 @@ export interface SandboxStatus {
   live: { ok: boolean; detail: string } | null;
   docker: (DockerProbe & { image: string; imagePresent: boolean; runtime: string; runtimeAvailable: boolean }) | null;
   modes: Record<SandboxMode, ModeStatus>;
+  /** What the operator should know about how (badly) tenants are kept apart here. */
+  warnings: string[];
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -158,6 +161,8 @@ export function createSandboxService(deps: SandboxDeps) {
   const slots = createRunSlots();
   // Runs in progress, ended when their tenant stops (core wiring registers `endTenantWork`).
   const liveRuns = createLiveRuns({ watch: deps.tenants.watchWork });
+  // Under the rlimits limiter, tenants' runs never overlap (they share one uid's process count).
+  const uidTurns = createUidTurns();
   const egressCounters = new Map<string, { allowed: number; refused: number; failed: number }>();
   const homeLabel = crypto.createHash("sha256").update(path.resolve(home)).digest("hex").slice(0, 16);
   const runDir = path.join(home, "run");
@@ -264,7 +269,8 @@ export function createSandboxService(deps: SandboxDeps) {
       modes.docker = reason ? { usable: false, reason } : { usable: true, reason: null };
     } else modes.docker = { usable: false, reason: "not among sandbox.allowedModes" };
     if (!allowed.includes("bwrap") && modes.bwrap.usable) modes.bwrap = { usable: false, reason: "not among sandbox.allowedModes" };
-    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes };
+    const warnings = host.cgroups.limiter === "rlimits" && allowed.includes("bwrap") ? [RLIMITS_WARNING] : [];
+    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes, warnings };
   }
 
   async function getStatus(opts: { refresh?: boolean; docker?: boolean } = {}): Promise<SandboxStatus> {
@@ -468,7 +474,19 @@ export function createSandboxService(deps: SandboxDeps) {
       }
       // Slots are per incarnation: a deleted tenant's run, while it is being killed, never holds a
       // slot of the tenant created again under its id.
-      const release = slots.acquire(`${req.tenantId}/${incarnation}`, deps.config().sandbox);
+      const slotKey = `${req.tenantId}/${incarnation}`;
+      const releaseSlot = slots.acquire(slotKey, deps.config().sandbox);
+      let releaseTurn: () => void;
+      try {
+        releaseTurn = uidTurns.acquire(slotKey, mode === "bwrap" && s.host.cgroups.limiter === "rlimits");
+      } catch (err) {
+        releaseSlot();
+        throw err;
+      }
+      const release = () => {
+        releaseTurn();
+        releaseSlot();
+      };
       const live = liveRuns.begin({ tenantId: req.tenantId, incarnation, token: req.token });
       const runId = randomBase62(12);
       const startedAt = deps.clock.now();
