@@ -31,6 +31,7 @@ import { deleteLocation, formatLocation, listPrefix, openSink, openSource, parse
 import type { DiskGuard } from "../sandbox/disk.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { createBackupSlots } from "./backup-slots.ts";
+import { createSelfBackupInterval } from "./self-backup-interval.ts";
 import { BACKUP_ID_META, objectNotOurs, overCaps } from "./retention.ts";
 import { confineLocalFile, confineS3Key, generatedKey, incarnationPrefix, isOurArchive, tenantPrefix, type ConfinedFile } from "./targets.ts";
 
@@ -180,7 +181,12 @@ export function createBackupService(deps: BackupDeps) {
     return fs.mkdtempSync(path.join(base, `${kind}-`));
   }
 
-  const slots = createBackupSlots();
+  const slots = createBackupSlots(undefined, undefined, () => deps.clock.now());
+
+  const selfInterval = createSelfBackupInterval({
+    minutes: () => deps.config().backup.tenantMinIntervalMinutes,
+    lastRecorded: (tenantId) => rowsOf(tenantId).find((r) => r.origin === "tenant")?.createdAt ?? null,
+  });
 
   /** A tenant's backup records, its current incarnation's only, newest first. */
   function rowsOf(tenantId: string): BackupRow[] {
@@ -223,7 +229,10 @@ export function createBackupService(deps: BackupDeps) {
         // A place another tenant's (or an earlier tenant of this id's) record points at is not ours to replace.
         const holder = db.select().from(BackupTable).where(eq(BackupTable.location, where)).all().find((b) => b.tenantId !== tenantId || b.incarnation !== incarnation);
         if (holder) throw new AppError("CONFLICT", `${where} holds backup ${holder.id} of another tenant; choose another target`);
+        if (byTenant) selfInterval.check(tenantId, incarnation, now);
         slot = slots.acquire(tenantId, byTenant);
+        // An attempt that got a slot counts, whatever its outcome (a failed one may have uploaded as much).
+        if (byTenant) selfInterval.started(tenantId, incarnation, now);
       } catch (err) {
         file?.close();
         throw err;
