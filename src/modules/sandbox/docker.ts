@@ -7,6 +7,7 @@
 // the container's variables go through an `--env-file` in a private directory, a file the CLI only
 // copies into the container's configuration — never on its command line, never interpreted.
 import { AppError } from "../../core/errors.ts";
+import { dockerHostMasks } from "./host-masks.ts";
 import { ENV_FILE_IN_SANDBOX, envScript, withMountCheck } from "./mounts.ts";
 import { FD_LIMIT, SANDBOX_ENV_BASE, type LaunchSpec,
   withBridge, type SandboxIdentity } from "./sandbox.types.ts";
@@ -110,6 +111,7 @@ export function buildDockerLaunch(spec: LaunchSpec, host: DockerHost): DockerLau
     "private",
     "--hostname",
     "sandbox",
+    ...dockerHostMasks(),
     "--init",
     "--mount",
     mountArg(spec.workspace, "/work", false),
