@@ -9,6 +9,8 @@ export interface RunnerInput {
   env: Record<string, string>;
   /** Bytes written to fd 3, 4, ... of the child, then closed. */
   extraFds: Uint8Array[];
+  /** Open descriptors the child inherits, numbered after the extra fds (the caller closes its own). */
+  passFds?: number[];
   stdin: Uint8Array | null;
   timeoutMs: number;
   outputBytes: number;
@@ -73,7 +75,7 @@ export function signalName(n: number): string | null {
 
 export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutput> {
   const started = performance.now();
-  const stdio: ("pipe" | "ignore")[] = [input.stdin ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const)];
+  const stdio: ("pipe" | "ignore" | number)[] = [input.stdin ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const), ...(input.passFds ?? [])];
   // cwd "/": the gateway's own directory is none of the sandbox's business (bwrap's pid 1 keeps it).
   const proc = Bun.spawn(input.argv, {
     cwd: "/",

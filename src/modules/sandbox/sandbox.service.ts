@@ -30,6 +30,7 @@ import { dockerImagePresent, probeDocker, probeHost, type DockerProbe, type Host
 import { runSandboxProcess, signalName, type RunnerOutput } from "./runner.ts";
 import { createRunSlots } from "./run-slots.ts";
 import { createLiveRuns } from "./live-runs.ts";
+import { envScriptFile, openNamelessFile, sweepRunFiles } from "./run-files.ts";
 import { createUidTurns, RLIMITS_WARNING } from "./uid-turns.ts";
 import { SandboxRunTable } from "./sandbox.sql.ts";
 import {
@@ -168,6 +169,8 @@ export function createSandboxService(deps: SandboxDeps) {
   const runDir = path.join(home, "run");
   const seccompFiles = new Map<string, string>();
   const cleanups = new Set<Promise<unknown>>();
+  // A gateway (or CLI) that died mid-run left its runs' variables here: they go at start.
+  sweepRunFiles(runDir, log);
 
   function privateRunDir(): string {
     fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
@@ -373,17 +376,20 @@ export function createSandboxService(deps: SandboxDeps) {
         }
       }
     }
-    // The container's variables travel in private files, never in the CLI's environment.
-    const files = { envFilePath: path.join(privateRunDir(), `${spec.runId}.env`), envScriptPath: path.join(privateRunDir(), `${spec.runId}.env.sh`) };
+    // The container's variables travel in private files, never in the CLI's environment: the
+    // --env-file is a nameless file the CLI gets as its fd 3 (./run-files.ts).
+    const files = { envFilePath: "/dev/fd/3", envScriptPath: envScriptFile(privateRunDir(), spec.runId) };
     const l = buildDockerLaunch(spec, { dockerPath: docker!.path, image: docker!.image, runtime: docker!.runtime, seccompProfilePath: dockerProfileFile(host, docker!.gvisor), identity: host.identity, homeLabel, gvisor: docker!.gvisor, ...files });
     let out: RunnerOutput;
+    let envFd: number | null = null;
     try {
-      fs.writeFileSync(files.envFilePath, l.envFile, { mode: 0o600, flag: "wx" });
+      envFd = openNamelessFile(privateRunDir(), spec.runId, l.envFile);
       if (l.envScript !== null) fs.writeFileSync(files.envScriptPath, l.envScript, { mode: 0o600, flag: "wx" });
       out = await runSandboxProcess({
         argv: l.argv,
         env: dockerCliEnv(),
         extraFds: [],
+        passFds: [envFd],
         stdin: io.stdin ?? null,
         timeoutMs,
         outputBytes: spec.limits.outputBytes,
@@ -393,7 +399,7 @@ export function createSandboxService(deps: SandboxDeps) {
         signal: io.signal,
       });
     } finally {
-      fs.rmSync(files.envFilePath, { force: true });
+      if (envFd !== null) fs.closeSync(envFd);
       fs.rmSync(files.envScriptPath, { force: true });
     }
     if (out.exitCode === 125 && !out.timedOut && !mountChanged(spec, out)) {
