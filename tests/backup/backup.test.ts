@@ -333,16 +333,16 @@ describe("history, retention and audit", () => {
     const made = await rpc(a, "tenants.backup", {});
     expect(made.error).toBeUndefined();
     // (The tenant sees its key below its prefix, not the bucket: see tenant-backups.test.ts.)
-    expect(made.result.key).toStartWith(`${core.tenants.incarnation("alpha")}/`);
+    expect(made.result.location).toStartWith(`${core.tenants.incarnation("alpha")}/`);
     expect(made.result.origin).toBe("tenant");
     await rpc(b, "tenants.backup", {});
     const mine = await rpc(a, "tenants.backups.list", {});
     expect(mine.result.backups.map((x: { backupId: string }) => x.backupId)).toEqual([made.result.backupId]);
     expect((await rpc(a, "tenants.backups.list", { tenantId: "beta" })).error.data.code).toBe("NOT_FOUND");
     // There is no tenant method to restore or delete.
-    expect((await rpc(a, "tenants.restore", { from: `s3://backups/tenants/alpha/${made.result.key}` })).error.code).toBe(-32601);
+    expect((await rpc(a, "tenants.restore", { from: `s3://backups/tenants/alpha/${made.result.location}` })).error.code).toBe(-32601);
     expect((await rpc(a, "tenants.backups.delete", { backupId: made.result.backupId })).error.code).toBe(-32601);
-    expect((await core.backups.listBucket("alpha", "backups")).map((o) => o.location)).toEqual([`s3://backups/tenants/alpha/${made.result.key}`]);
+    expect((await core.backups.listBucket("alpha", "backups")).map((o) => o.location)).toEqual([`s3://backups/tenants/alpha/${made.result.location}`]);
     core.close();
   });
 

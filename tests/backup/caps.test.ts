@@ -35,10 +35,10 @@ describe("a tenant's own backups", () => {
     for (let i = 0; i < 4; i++) {
       const r = await rpc(token, "tenants.backup", {});
       expect(r.error).toBeUndefined();
-      made.push(`s3://backups/tenants/acme/${r.result.key}`); // the tenant sees the key below its prefix
+      made.push(`s3://backups/tenants/acme/${r.result.location}`); // the tenant sees its key below its prefix
       await Bun.sleep(5);
     }
-    const listed = (await rpc(token, "tenants.backups.list", {})).result.backups.map((b: { key: string }) => `s3://backups/tenants/acme/${b.key}`);
+    const listed = (await rpc(token, "tenants.backups.list", {})).result.backups.map((b: { location: string }) => `s3://backups/tenants/acme/${b.location}`);
     expect(listed).toEqual([made[3]!, made[2]!]);
     expect(await keysUnder(`tenants/acme/${core.tenants.incarnation("acme")}/`)).toEqual([made[2]!, made[3]!].sort());
     // The operator's own backups of the tenant are not the tenant's to rotate.
@@ -68,7 +68,7 @@ describe("a tenant's own backups", () => {
     for (let i = 0; i < 3; i++) {
       const r = await rpc(token, "tenants.backup", {});
       expect(r.error).toBeUndefined();
-      made.push(`s3://backups/tenants/acme/${r.result.key}`); // the tenant sees the key below its prefix
+      made.push(`s3://backups/tenants/acme/${r.result.location}`); // the tenant sees its key below its prefix
       sizes.push(r.result.sizeBytes);
       await Bun.sleep(5);
     }

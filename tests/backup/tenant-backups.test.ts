@@ -113,8 +113,8 @@ describe("what a tenant sees of its backups", () => {
     const own = await rpc(a, "tenants.backup", {});
     expect(own.error).toBeUndefined();
     const inc = core.tenants.incarnation("alpha")!;
-    expect(Object.keys(own.result).sort()).toEqual(["backupId", "createdAt", "key", "origin", "sha256", "sizeBytes"]);
-    expect(own.result.key).toMatch(new RegExp(`^${inc}/\\d{8}T\\d{6}Z-${own.result.backupId}\\.tar\\.zst$`));
+    expect(Object.keys(own.result).sort()).toEqual(["backupId", "createdAt", "location", "origin", "sha256", "sizeBytes"]);
+    expect(own.result.location).toMatch(new RegExp(`^${inc}/\\d{8}T\\d{6}Z-${own.result.backupId}\\.tar\\.zst$`));
 
     const listed = (await rpc(a, "tenants.backups.list", {})).result.backups;
     expect(listed.map((b: { backupId: string }) => b.backupId).sort()).toEqual([viaFile.backupId, viaOther.backupId, own.result.backupId].sort());
@@ -122,7 +122,7 @@ describe("what a tenant sees of its backups", () => {
       const full = core.backups.get(b.backupId);
       expect({ size: b.sizeBytes, sha: b.sha256, at: b.createdAt }).toEqual({ size: full.sizeBytes, sha: full.sha256, at: full.createdAt });
       expect(b.origin).toBe(b.backupId === own.result.backupId ? "tenant" : "operator");
-      if (b.backupId !== own.result.backupId) expect(b.key).toBeUndefined();
+      if (b.backupId !== own.result.backupId) expect(b.location).toBeUndefined();
     }
     const text = JSON.stringify(listed) + JSON.stringify(own.result);
     for (const secret of [dir, hostFile, "s3://", "other", "backups", core.home]) expect({ secret, shown: text.includes(secret) }).toEqual({ secret, shown: false });

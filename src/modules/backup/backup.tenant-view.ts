@@ -13,7 +13,7 @@ export const TenantBackupSchema = T.Object({
   sizeBytes: T.Integer(),
   sha256: T.String({ description: "SHA-256 of the stored archive" }),
   origin: T.Union([T.Literal("tenant"), T.Literal("operator")], { description: "who made it: the tenant (tenants.backup) or the operator" }),
-  key: T.Optional(T.String({ description: "own backups only: where it is stored, below the tenant's prefix in the gateway's backup bucket" })),
+  location: T.Optional(T.String({ description: "own backups only: where it is stored, as the key below the tenant's prefix in the gateway's backup bucket" })),
 });
 
 export type TenantBackupView = Static<typeof TenantBackupSchema>;
@@ -22,6 +22,6 @@ export function tenantBackupView(b: BackupView, config: GatewayConfig): TenantBa
   const out: TenantBackupView = { backupId: b.backupId, createdAt: b.createdAt, sizeBytes: b.sizeBytes, sha256: b.sha256, origin: b.origin === "tenant" ? "tenant" : "operator" };
   const bucket = config.backup.s3?.bucket;
   const under = `s3://${bucket}/${tenantPrefix(config, b.tenantId)}`;
-  if (out.origin === "tenant" && bucket && b.location.startsWith(under)) out.key = b.location.slice(under.length);
+  if (out.origin === "tenant" && bucket && b.location.startsWith(under)) out.location = b.location.slice(under.length);
   return out;
 }
