@@ -197,6 +197,12 @@ const BackupSection = T.Object(
     maxRestoreEntries: T.Integer({ minimum: 1, default: 1_000_000, description: "most entries a restore accepts" }),
     tenantMaxBackups: T.Integer({ minimum: 1, maximum: 10_000, default: 10, description: "a tenant's own backups (RPC tenants.backup) kept; older ones are pruned" }),
     tenantMaxBytes: T.Integer({ minimum: 1, default: 10 * 1024 ** 3, description: "bytes a tenant's own backups may hold in all; a larger one is refused, older ones are pruned" }),
+    tenantMinIntervalMinutes: T.Integer({
+      minimum: 0,
+      maximum: 7 * 24 * 60,
+      default: 15,
+      description: "a tenant's own backups (RPC tenants.backup) start at most once per this many minutes (0: no interval); sooner ones get RATE_LIMITED with Retry-After",
+    }),
   },
   { ...strict, default: {} },
 );

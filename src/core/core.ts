@@ -143,6 +143,9 @@ export function createCore(opts: CoreOptions = {}): Core {
   });
   const disk = createDiskGuard({ home, config: getConfig, overlays, log: log.withTag("disk"), stateFiles: [home, path.dirname(auditFile)] });
   const sandbox = createSandboxService({ home, config: getConfig, overlays, tenants, handle, clock, log: log.withTag("sandbox"), metrics, disk });
+  // What a tenant runs ends when it is suspended, deleted, replaced by a restore, or the token that
+  // started it stops working. Later features with running work register here too.
+  tenants.onTenantStopped(sandbox.endTenantWork);
   const files = createFilesService({ home, identity: sandboxIdentity, disk });
   const backups = createBackupService({ home, version: VERSION, schemaVersion: handle.schemaVersion, config: getConfig, handle, audit, tenants, tokens, quotaEngine, ledger, clock, log: log.withTag("backup"), metrics, disk });
   emptyTrash(home);

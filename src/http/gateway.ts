@@ -32,6 +32,7 @@ function checkSandboxes(core: Core, log: Logger): void {
     .then((s) => {
       const stale = removeStaleRunCgroups(s.host.cgroups);
       if (stale > 0) log.info(`removed ${stale} sandbox cgroup(s) left by an earlier process`);
+      for (const w of s.warnings) log.warn(w);
       for (const mode of allowed) {
         const m = s.modes[mode];
         if (m.usable) log.info(`sandbox mode ${mode} ready`, { limiter: mode === "bwrap" ? s.host.cgroups.limiter : "docker", runtime: mode === "docker" ? s.docker?.runtime : undefined });

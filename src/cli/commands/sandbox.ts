@@ -77,6 +77,7 @@ const exec = defineCommand({
       if (result.timedOut) process.stderr.write(`openclaw: killed after the ${timeoutSeconds ?? "configured"}-second timeout\n`);
       if (result.killedReason === "disk-limit") process.stderr.write(`openclaw: killed: the tenant's directory went past its disk limit (sandbox.limits.diskMb / inodes)\n`);
       if (result.killedReason === "disk-reserve") process.stderr.write(`openclaw: killed: free space fell under the gateway's reserve (gateway.diskReserveMb / diskReserveInodes)\n`);
+      if (result.killedReason?.startsWith("tenant-")) process.stderr.write(`openclaw: killed: the tenant was ${result.killedReason.slice("tenant-".length)}\n`);
     }
     process.exit(result.exitCode ?? 1);
   }),
@@ -108,6 +109,7 @@ const status = defineCommand({
         line(`docker: ${s.modes.docker.usable ? "usable" : `unavailable (${s.modes.docker.reason})`}${s.docker?.serverVersion ? ` — engine ${s.docker.serverVersion}, runtimes ${Object.keys(s.docker.runtimes).join(", ")}` : ""}`);
         line(`seccomp: ${s.host.seccomp.ok ? `self-test passed (${s.host.seccomp.instructions} instructions, ${s.host.arch})` : `self-test FAILED: ${s.host.seccomp.failures.join("; ")}`}`);
         line(`limits: ${s.host.cgroups.limiter} — ${s.host.cgroups.note}`);
+        for (const w of s.warnings) line(`WARNING: ${w}`);
         line(`identity: sandboxed code runs as host uid ${s.host.identity.uid}${s.host.identity.viaStage ? " (the gateway is root)" : ""}`);
         line(
           `disk: ${d.mechanism} — per tenant ${d.ceilings.diskMb} MiB and ${d.ceilings.inodes} names; reserve ${Math.floor(d.reserve.bytes / 1048576)} MiB and ${d.reserve.inodes} inodes` +

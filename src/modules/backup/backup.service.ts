@@ -31,6 +31,7 @@ import { deleteLocation, formatLocation, listPrefix, openSink, openSource, parse
 import type { DiskGuard } from "../sandbox/disk.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { createBackupSlots } from "./backup-slots.ts";
+import { createSelfBackupInterval } from "./self-backup-interval.ts";
 import { BACKUP_ID_META, objectNotOurs, overCaps } from "./retention.ts";
 import { confineLocalFile, confineS3Key, generatedKey, incarnationPrefix, isOurArchive, tenantPrefix, type ConfinedFile } from "./targets.ts";
 
@@ -180,7 +181,12 @@ export function createBackupService(deps: BackupDeps) {
     return fs.mkdtempSync(path.join(base, `${kind}-`));
   }
 
-  const slots = createBackupSlots();
+  const slots = createBackupSlots(undefined, undefined, () => deps.clock.now());
+
+  const selfInterval = createSelfBackupInterval({
+    minutes: () => deps.config().backup.tenantMinIntervalMinutes,
+    lastRecorded: (tenantId) => rowsOf(tenantId).find((r) => r.origin === "tenant")?.createdAt ?? null,
+  });
 
   /** A tenant's backup records, its current incarnation's only, newest first. */
   function rowsOf(tenantId: string): BackupRow[] {
@@ -223,7 +229,10 @@ export function createBackupService(deps: BackupDeps) {
         // A place another tenant's (or an earlier tenant of this id's) record points at is not ours to replace.
         const holder = db.select().from(BackupTable).where(eq(BackupTable.location, where)).all().find((b) => b.tenantId !== tenantId || b.incarnation !== incarnation);
         if (holder) throw new AppError("CONFLICT", `${where} holds backup ${holder.id} of another tenant; choose another target`);
+        if (byTenant) selfInterval.check(tenantId, incarnation, now);
         slot = slots.acquire(tenantId, byTenant);
+        // An attempt that got a slot counts, whatever its outcome (a failed one may have uploaded as much).
+        if (byTenant) selfInterval.started(tenantId, incarnation, now);
       } catch (err) {
         file?.close();
         throw err;
@@ -344,6 +353,7 @@ export function createBackupService(deps: BackupDeps) {
         const staged = path.join(tmp, "tenant");
         if (!fs.existsSync(staged)) fs.mkdirSync(staged, { mode: 0o700 });
         let replaced = false;
+        let replacedIncarnation: string | null = null;
         const { result } = deps.audit.transact(
           (r: { token: string | null; actorId: string | null; counts: Record<string, number> }) =>
             entry(ctx, "tenant.restore", to, { from: where, archiveSha256: x.archiveSha256, sourceTenant: source_, as: opts.as ?? null, force: !!opts.force, replaced, token: r.actorId, rows: r.counts }),
@@ -352,6 +362,7 @@ export function createBackupService(deps: BackupDeps) {
             if (existing && !opts.force) throw new AppError("CONFLICT", `tenant "${to}" already exists; restore with --force to replace it, or --as <newid>`);
             if (existing) {
               replaced = true;
+              replacedIncarnation = deps.tenants.incarnation(to);
               deps.tokens.revokeAll(to);
               db.delete(TenantTable).where(eq(TenantTable.id, to)).run();
               const trashed = moveToTrash(home, to);
@@ -382,6 +393,8 @@ export function createBackupService(deps: BackupDeps) {
         deps.quotaEngine.forget(to);
         deps.disk.forget(to);
         deps.metrics?.backup("restore", "ok");
+        // The replaced tenant's running work ends (its runs wrote into the directory now in the trash).
+        if (replacedIncarnation) await deps.tenants.tenantStopped({ tenantId: to, incarnation: replacedIncarnation, reason: "replaced" });
         // Whatever the replaced tenant left in the trash goes now.
         fs.rmSync(path.join(tenantsRoot(home), ".trash"), { recursive: true, force: true });
         const files = [...x.seen].filter(([k, e]) => k.startsWith("tenant/") && e.type === "file").length;

@@ -29,6 +29,9 @@ import { startEgressProxy, type EgressEvent, type EgressProxy } from "./egress/p
 import { dockerImagePresent, probeDocker, probeHost, type DockerProbe, type HostProbe } from "./host.ts";
 import { runSandboxProcess, signalName, type RunnerOutput } from "./runner.ts";
 import { createRunSlots } from "./run-slots.ts";
+import { createLiveRuns } from "./live-runs.ts";
+import { envScriptFile, openNamelessFile, sweepRunFiles } from "./run-files.ts";
+import { createUidTurns, RLIMITS_WARNING } from "./uid-turns.ts";
 import { SandboxRunTable } from "./sandbox.sql.ts";
 import {
   BRIDGE_PORT,
@@ -62,6 +65,8 @@ export interface SandboxRequest {
   onStdout?(chunk: Uint8Array): void;
   onStderr?(chunk: Uint8Array): void;
   signal?: AbortSignal;
+  /** The tenant token (actor id) that asked for the run: the run ends if that token stops working. */
+  token?: string;
 }
 
 export interface ModeStatus {
@@ -75,6 +80,8 @@ export interface SandboxStatus {
   live: { ok: boolean; detail: string } | null;
   docker: (DockerProbe & { image: string; imagePresent: boolean; runtime: string; runtimeAvailable: boolean }) | null;
   modes: Record<SandboxMode, ModeStatus>;
+  /** What the operator should know about how (badly) tenants are kept apart here. */
+  warnings: string[];
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -153,11 +160,17 @@ export function createSandboxService(deps: SandboxDeps) {
   let status: SandboxStatus | null = null;
   let statusPromise: Promise<SandboxStatus> | null = null;
   const slots = createRunSlots();
+  // Runs in progress, ended when their tenant stops (core wiring registers `endTenantWork`).
+  const liveRuns = createLiveRuns({ watch: deps.tenants.watchWork });
+  // Under the rlimits limiter, tenants' runs never overlap (they share one uid's process count).
+  const uidTurns = createUidTurns();
   const egressCounters = new Map<string, { allowed: number; refused: number; failed: number }>();
   const homeLabel = crypto.createHash("sha256").update(path.resolve(home)).digest("hex").slice(0, 16);
   const runDir = path.join(home, "run");
   const seccompFiles = new Map<string, string>();
   const cleanups = new Set<Promise<unknown>>();
+  // A gateway (or CLI) that died mid-run left its runs' variables here: they go at start.
+  sweepRunFiles(runDir, log);
 
   function privateRunDir(): string {
     fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
@@ -259,7 +272,8 @@ export function createSandboxService(deps: SandboxDeps) {
       modes.docker = reason ? { usable: false, reason } : { usable: true, reason: null };
     } else modes.docker = { usable: false, reason: "not among sandbox.allowedModes" };
     if (!allowed.includes("bwrap") && modes.bwrap.usable) modes.bwrap = { usable: false, reason: "not among sandbox.allowedModes" };
-    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes };
+    const warnings = host.cgroups.limiter === "rlimits" && allowed.includes("bwrap") ? [RLIMITS_WARNING] : [];
+    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes, warnings };
   }
 
   async function getStatus(opts: { refresh?: boolean; docker?: boolean } = {}): Promise<SandboxStatus> {
@@ -362,27 +376,30 @@ export function createSandboxService(deps: SandboxDeps) {
         }
       }
     }
-    // The container's variables travel in private files, never in the CLI's environment.
-    const files = { envFilePath: path.join(privateRunDir(), `${spec.runId}.env`), envScriptPath: path.join(privateRunDir(), `${spec.runId}.env.sh`) };
+    // The container's variables travel in private files, never in the CLI's environment: the
+    // --env-file is a nameless file the CLI gets as its fd 3 (./run-files.ts).
+    const files = { envFilePath: "/dev/fd/3", envScriptPath: envScriptFile(privateRunDir(), spec.runId) };
     const l = buildDockerLaunch(spec, { dockerPath: docker!.path, image: docker!.image, runtime: docker!.runtime, seccompProfilePath: dockerProfileFile(host, docker!.gvisor), identity: host.identity, homeLabel, gvisor: docker!.gvisor, ...files });
     let out: RunnerOutput;
+    let envFd: number | null = null;
     try {
-      fs.writeFileSync(files.envFilePath, l.envFile, { mode: 0o600, flag: "wx" });
+      envFd = openNamelessFile(privateRunDir(), spec.runId, l.envFile);
       if (l.envScript !== null) fs.writeFileSync(files.envScriptPath, l.envScript, { mode: 0o600, flag: "wx" });
       out = await runSandboxProcess({
         argv: l.argv,
         env: dockerCliEnv(),
         extraFds: [],
+        passFds: [envFd],
         stdin: io.stdin ?? null,
         timeoutMs,
         outputBytes: spec.limits.outputBytes,
-        killTree: () => dockerKill(docker!.path, l.containerName),
+        killTree: (alive) => dockerKill(docker!.path, l.containerName, alive),
         onStdout: io.onStdout,
         onStderr: io.onStderr,
         signal: io.signal,
       });
     } finally {
-      fs.rmSync(files.envFilePath, { force: true });
+      if (envFd !== null) fs.closeSync(envFd);
       fs.rmSync(files.envScriptPath, { force: true });
     }
     if (out.exitCode === 125 && !out.timedOut && !mountChanged(spec, out)) {
@@ -406,9 +423,18 @@ export function createSandboxService(deps: SandboxDeps) {
     }
   }
 
-  async function dockerKill(dockerPath: string, name: string): Promise<void> {
-    const p = Bun.spawn([dockerPath, "kill", name], { stdout: "ignore", stderr: "ignore", env: dockerCliEnv(), cwd: "/" });
-    await p.exited;
+  /**
+   * Kills the run's container. Right after `docker run` starts, the container may not exist yet: while
+   * the CLI still runs, the kill is tried again until it lands (or 15 s pass), so a run stopped early
+   * never leaves its container running after the CLI is gone.
+   */
+  async function dockerKill(dockerPath: string, name: string, alive: () => boolean): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (true) {
+      const p = Bun.spawn([dockerPath, "kill", name], { stdout: "ignore", stderr: "ignore", env: dockerCliEnv(), cwd: "/" });
+      if ((await p.exited) === 0 || !alive() || Date.now() > deadline) return;
+      await Bun.sleep(100);
+    }
   }
 
   function countEgress(tenantId: string, e: EgressEvent) {
@@ -428,6 +454,8 @@ export function createSandboxService(deps: SandboxDeps) {
     async run(req: SandboxRequest): Promise<RunResult> {
       const tenant = deps.tenants.get(req.tenantId);
       if (tenant.status !== "active") throw new AppError("FORBIDDEN", `tenant "${req.tenantId}" is suspended`);
+      // The incarnation seen now: a run of a tenant deleted (and created again) meanwhile is refused.
+      const incarnation = tenant.incarnation;
       const command = checkCommand(req.command);
       const env = checkEnv(req.env);
       const mode = chooseMode(req.tenantId, req.mode);
@@ -450,8 +478,22 @@ export function createSandboxService(deps: SandboxDeps) {
         const runtimePath = s.docker?.runtimes[runtime]?.path ?? "";
         docker = { path: s.docker!.path!, image: d.image, runtime, gvisor: runtime.startsWith("runsc") || /(^|\/)runsc$/.test(runtimePath) };
       }
-      const release = slots.acquire(req.tenantId, deps.config().sandbox);
-      const incarnation = deps.tenants.incarnation(req.tenantId) ?? "";
+      // Slots are per incarnation: a deleted tenant's run, while it is being killed, never holds a
+      // slot of the tenant created again under its id.
+      const slotKey = `${req.tenantId}/${incarnation}`;
+      const releaseSlot = slots.acquire(slotKey, deps.config().sandbox);
+      let releaseTurn: () => void;
+      try {
+        releaseTurn = uidTurns.acquire(slotKey, mode === "bwrap" && s.host.cgroups.limiter === "rlimits");
+      } catch (err) {
+        releaseSlot();
+        throw err;
+      }
+      const release = () => {
+        releaseTurn();
+        releaseSlot();
+      };
+      const live = liveRuns.begin({ tenantId: req.tenantId, incarnation, token: req.token });
       const runId = randomBase62(12);
       const startedAt = deps.clock.now();
       let proxy: EgressProxy | null = null;
@@ -459,9 +501,12 @@ export function createSandboxService(deps: SandboxDeps) {
       let diskWatch: Awaited<ReturnType<DiskGuard["beginRun"]>> | null = null;
       let plan: MountPlan | null = null;
       try {
+        // The tenant may have stopped while the mode was checked; from here on its stop kills the run.
+        live.assertLive();
+        const stopSignal = req.signal ? AbortSignal.any([req.signal, live.signal]) : live.signal;
         // Refused when the tenant is over its disk limit or the disk under the reserve; killed (through
-        // this signal) when either happens while it runs.
-        diskWatch = await deps.disk.beginRun(req.tenantId, req.signal);
+        // this signal) when either happens while it runs, or when the tenant stops.
+        diskWatch = await deps.disk.beginRun(req.tenantId, stopSignal);
         const workspace = workspaceFor(req.tenantId, s.host);
         plan = await prepareMounts({ home, tenantId: req.tenantId, runId, requests: mountRequests, identity: s.host.identity, unsharePath: s.host.unsharePath, log });
         if (rules.length > 0) {
@@ -474,6 +519,7 @@ export function createSandboxService(deps: SandboxDeps) {
             maxConnections: c.sandbox.egress?.maxConnectionsPerRun ?? 32,
             onEvent: (e) => countEgress(req.tenantId, e),
           });
+          live.attachProxy(proxy.close);
         }
         const spec: LaunchSpec = {
           runId,
@@ -487,6 +533,7 @@ export function createSandboxService(deps: SandboxDeps) {
           limits,
           egress: proxy ? { socketPath: proxy.socketPath, bridge: bridgeLaunch() } : null,
         };
+        live.assertLive();
         const out = await launch(mode, s.host, docker, spec, { ...req, signal: diskWatch.signal });
         if (mountChanged(spec, out)) {
           log.warn("a sandbox mount changed between the gateway's check and the bind; the run was stopped", { tenant: req.tenantId, runId });
@@ -496,7 +543,7 @@ export function createSandboxService(deps: SandboxDeps) {
         let signal = out.signal;
         if (exitCode === null && signal) exitCode = 128 + (Object.entries(os.constants.signals).find(([n]) => n === signal)?.[1] ?? 0);
         if (!signal && exitCode !== null && exitCode > 128 && exitCode <= 128 + 64) signal = signalName(exitCode - 128);
-        const killedReason = diskWatch.reason ?? (out.timedOut ? "timeout" : out.aborted ? "aborted" : null);
+        const killedReason = live.reason ?? diskWatch.reason ?? (out.timedOut ? "timeout" : out.aborted ? "aborted" : null);
         if (killedReason) signal = "SIGKILL";
         const encoding = req.encoding ?? "utf8";
         const text = (b: Uint8Array) => (encoding === "base64" ? Buffer.from(b).toString("base64") : new TextDecoder().decode(b));
@@ -545,8 +592,15 @@ export function createSandboxService(deps: SandboxDeps) {
         release();
         await proxy?.close();
         if (sockDir) fs.rmSync(sockDir, { recursive: true, force: true });
+        live.end();
       }
     },
+
+    /** The tenants service's onTenantStopped listener: kills the tenant's runs (settles when they have ended). */
+    endTenantWork: liveRuns.stop,
+
+    /** Runs in progress (all, or one tenant's). */
+    liveRuns: liveRuns.count,
 
     /** Sandbox seconds and runs of a tenant (its current incarnation: never a previous owner's of the id) in [from, to) (epoch ms). */
     seconds(tenantId: string, from = 0, to = Number.MAX_SAFE_INTEGER): { runs: number; seconds: number } {

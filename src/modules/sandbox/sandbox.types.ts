@@ -79,8 +79,8 @@ export interface RunResources {
   oomKilled?: boolean;
 }
 
-/** Why the gateway killed a run, when it did. */
-export type KilledReason = "timeout" | "disk-limit" | "disk-reserve" | "aborted";
+/** Why the gateway killed a run, when it did. The tenant-* and token-* reasons: the tenant stopped (live-runs.ts). */
+export type KilledReason = "timeout" | "disk-limit" | "disk-reserve" | "aborted" | "tenant-suspended" | "tenant-deleted" | "tenant-replaced" | "token-revoked";
 
 export interface RunResult {
   runId: string;

@@ -15,6 +15,7 @@ import type { QuotasService } from "../quotas/quotas.service.ts";
 import type { QuotaPatch } from "../quotas/quotas.model.ts";
 import type { IssuedToken, TokensService } from "../tokens/tokens.service.ts";
 import { createTenantDirs, moveToTrash, tenantDir } from "./tenant-dirs.ts";
+import { createTenantLifecycle, type TenantStop } from "./tenant-lifecycle.ts";
 import { TenantTable, type TenantRow } from "./tenants.sql.ts";
 import type { TenantView } from "./tenants.model.ts";
 
@@ -70,6 +71,17 @@ export function createTenantsService(deps: TenantsDeps) {
     return inc;
   }
 
+  // Suspend, delete, a restore over the tenant and a token's end stop everything the tenant runs:
+  // modules register their listeners at core wiring (see tenant-lifecycle.ts).
+  const lifecycle = createTenantLifecycle({
+    state: (id) => {
+      const r = row(id);
+      return r ? { status: r.status, incarnation: r.incarnation, dirIno: fs.lstatSync(tenantDir(home, id), { throwIfNoEntry: false })?.ino ?? 0 } : null;
+    },
+    tokenLive: tokens.isLive,
+    log: deps.log,
+  });
+
   function mustRow(id: string): TenantRow {
     const r = row(id);
     if (!r) throw notFound(`tenant "${id}"`);
@@ -113,8 +125,10 @@ export function createTenantsService(deps: TenantsDeps) {
 
   function setStatus(id: string, status: "active" | "suspended", ctx: OpContext): TenantView {
     const action = status === "suspended" ? "tenant.suspend" : "tenant.resume";
+    let incarnation = "";
     audit.transact(entry(ctx, action, id), () => {
       const r = mustRow(id);
+      incarnation = r.incarnation;
       if (r.status === status) throw new AppError("CONFLICT", `tenant "${id}" is already ${status}`);
       const now = clock.now();
       db.update(TenantTable)
@@ -122,6 +136,7 @@ export function createTenantsService(deps: TenantsDeps) {
         .where(eq(TenantTable.id, id))
         .run();
     });
+    if (status === "suspended") lifecycle.stopped({ tenantId: id, incarnation, reason: "suspended" });
     return view(mustRow(id));
   }
 
@@ -152,6 +167,15 @@ export function createTenantsService(deps: TenantsDeps) {
     list(): TenantView[] {
       return db.select().from(TenantTable).orderBy(TenantTable.id).all().map(view);
     },
+
+    /** Registers what ends a tenant's running work when it stops (suspend, delete, restore over it, a token's end). */
+    onTenantStopped: lifecycle.onTenantStopped,
+
+    /** Announces a stop this service did not make itself (a restore replacing the tenant). */
+    tenantStopped: (stop: TenantStop) => lifecycle.stopped(stop),
+
+    /** Watches live work for stops made by another process (the CLI); `check()` says if it must end now. */
+    watchWork: lifecycle.watch,
 
     dir(id: string): string {
       mustRow(id);
@@ -199,12 +223,14 @@ export function createTenantsService(deps: TenantsDeps) {
      * Deletes the record, its token hashes and quotas, and wipes tenants/<id>. The audit log keeps its
      * records; usage, sandbox runs and backup records stay for the operator, keyed to this incarnation,
      * so a later tenant of the same id never sees them. Every module's forgetting of a deleted tenant
-     * happens here (or through onRemoved), in one place.
+     * happens here (or through onRemoved), in one place; its running work is ended through the
+     * onTenantStopped listeners before its directory is wiped.
      */
     remove(id: string, ctx: OpContext): { tenantId: string; deleted: true } {
       let trashed: string | null = null;
+      let incarnation = "";
       audit.transact(entry(ctx, "tenant.delete", id, { incarnation: row(id)?.incarnation ?? null }), (onRollback) => {
-        mustRow(id);
+        incarnation = mustRow(id).incarnation;
         tokens.revokeAll(id);
         db.delete(TenantTable).where(eq(TenantTable.id, id)).run();
         trashed = moveToTrash(home, id);
@@ -215,12 +241,20 @@ export function createTenantsService(deps: TenantsDeps) {
       });
       incarnations.delete(id);
       deps.onRemoved?.(id);
-      if (trashed) {
+      // Its runs are killed first; the directory goes once they have ended, so none writes into it
+      // after it is gone from the tenant's measurements.
+      const ended = lifecycle.stopped({ tenantId: id, incarnation, reason: "deleted" });
+      const wipe = (dir: string) => {
         try {
-          fs.rmSync(trashed, { recursive: true, force: true });
+          fs.rmSync(dir, { recursive: true, force: true });
         } catch (err) {
           deps.log.warn("tenant deleted, but its trashed directory could not be removed yet", { tenant: id, error: String(err) });
         }
+      };
+      if (trashed) {
+        const dir: string = trashed;
+        if (ended) void ended.then(() => wipe(dir));
+        else wipe(dir);
       }
       return { tenantId: id, deleted: true };
     },
@@ -236,6 +270,8 @@ export function createTenantsService(deps: TenantsDeps) {
           return tokens.rotate(id, graceMs);
         },
       );
+      // Work started with a token that stops working now (no grace, or one already in grace) ends with it.
+      if (result.ended.length > 0) lifecycle.stopped({ tenantId: id, incarnation: mustRow(id).incarnation, reason: "token-revoked", tokens: result.ended });
       return {
         tenantId: id,
         token: result.token,

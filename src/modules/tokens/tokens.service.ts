@@ -101,6 +101,12 @@ export function createTokensService(deps: { db: Db; clock: Clock; changes: Chang
       return { ...issued, previous: old.map((r) => hashPrefix(r.hash, "tok")), ended: ended.map((r) => hashPrefix(r.hash, "tok")) };
     },
 
+    /** Whether the token with this actor id ("tok:…") still works (not revoked, not past its grace). */
+    isLive(tenantId: string, actorId: string): boolean {
+      const now = clock.now();
+      return lookup(tenantId).hashes.some((h) => h.actorId === actorId && (h.expiresAt === null || h.expiresAt > now));
+    },
+
     /** Removes every token hash of a tenant (delete). */
     revokeAll(tenantId: string): void {
       db.delete(TenantTokenTable).where(eq(TenantTokenTable.tenantId, tenantId)).run();
