@@ -2,7 +2,7 @@
 // known before any module is built) and the hooks, bound to each module's services once all are.
 import { checkTenantTables } from "../db/tenant-rows.ts";
 import type { TenantScope } from "../edge/tenant-scope.ts";
-import type { AnyModule, TenantDataRegistry } from "../modules/module.ts";
+import type { AnyModule, TenantDataRegistry, TenantStop } from "../modules/module.ts";
 
 export interface BoundTenantData extends TenantDataRegistry {
   /** Hands the registry each module's services; hooks are refused before (a module must not call them while it is being built). */
@@ -30,6 +30,15 @@ export function collectTenantData(modules: readonly AnyModule[]): BoundTenantDat
     beforeBackup: (tenant) => run("beforeBackup", tenant),
     deleted: (tenant) => run("onDelete", tenant),
     restored: (tenant) => run("onRestore", tenant),
+    stopped(stop: TenantStop) {
+      if (!servicesOf) throw new Error("tenant data hooks run only once every module is built");
+      const pending: Promise<unknown>[] = [];
+      for (const m of modules) {
+        const r = m.tenantData?.onStop?.(servicesOf(m), stop);
+        if (r) pending.push(r);
+      }
+      return pending.length === 0 ? null : Promise.allSettled(pending).then(() => undefined);
+    },
     bind(fn) {
       servicesOf = fn;
     },

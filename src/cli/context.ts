@@ -6,7 +6,7 @@ import { createCore, type Core, type CoreOptions } from "../app/core.ts";
 import { readEnvironment, type Environment } from "../config/env.ts";
 import { isAppError, notFound } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
-import type { AdminContext } from "../edge/actor.ts";
+import type { AdminContext } from "../edge/tenant-scope.ts";
 import { mintTenantScope } from "../edge/tenant-scope.ts";
 import { newRequestId } from "../lib/ids.ts";
 import { CliError, type CliIo } from "../modules/module-cli.ts";

@@ -11,12 +11,12 @@ export function healthcheckCommand(rt: CliRuntime, outcome: Outcome) {
     meta: { name: "healthcheck", description: "Exit 0 if the gateway answers /readyz (default: the configured port on 127.0.0.1)" },
     args: {
       ...commonArgs,
-      url: { type: "string", description: "readiness URL to ask instead" },
+      url: { type: "string", description: "readiness URL to ask instead (a base URL such as http://host:port asks its /readyz)" },
       wait: { type: "string", description: "keep asking for up to this many seconds (a gateway that is starting)" },
     },
     run: async ({ args }) => {
       outcome.code = await action(rt, args as CommonArgs, async () => {
-        let url = args.url;
+        let url = args.url ? readinessUrl(args.url) : undefined;
         if (!url) {
           // Only the config is read (no database): this runs every few seconds in a container.
           const { config } = loadGatewayConfig(path.resolve(args.home ?? rt.env.home), rt.env);
@@ -42,4 +42,16 @@ export function healthcheckCommand(rt: CliRuntime, outcome: Outcome) {
       });
     },
   });
+}
+
+/** A base URL (no path, or just "/") means the gateway at that address: ask its /readyz. */
+export function readinessUrl(given: string): string {
+  let u: URL;
+  try {
+    u = new URL(given);
+  } catch {
+    throw new CliError(`--url ${JSON.stringify(given)} is not a URL (e.g. http://127.0.0.1:18789)`);
+  }
+  if (u.pathname === "/" || u.pathname === "") u.pathname = "/readyz";
+  return u.toString();
 }

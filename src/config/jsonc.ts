@@ -1,10 +1,17 @@
 // JSON with comments and trailing commas, as the contract allows for config files.
 import { parse, printParseErrorCode, visit, type ParseError } from "jsonc-parser";
 import { AppError } from "../core/errors.ts";
-import { RESERVED_KEY_MESSAGE, RESERVED_KEYS } from "../lib/json-safe.ts";
+import { DEFAULT_MAX_JSON_DEPTH, depthMessage, jsonDepthExcess, RESERVED_KEY_MESSAGE, RESERVED_KEYS } from "../lib/json-safe.ts";
 import { formatKeyPath } from "./key-path.ts";
 
 export function parseJsonc(text: string, label: string): unknown {
+  // jsonc-parser recurses per level: a deep file would overflow the stack (or, in a tenant's
+  // overlay, stall whoever loads it). Checked in one pass before anything is built.
+  const tooDeep = jsonDepthExcess(text, DEFAULT_MAX_JSON_DEPTH, { comments: true });
+  if (tooDeep !== null) {
+    const { line, column } = lineColumn(text, tooDeep);
+    throw new AppError("CONFIG_INVALID", `${label}:${line}:${column}: ${depthMessage(DEFAULT_MAX_JSON_DEPTH)}`);
+  }
   // jsonc-parser builds objects by assignment, so a "__proto__" key would set the object's prototype
   // (invisible to validation, yet read through): refuse reserved names before building anything.
   let reserved: { at: (string | number)[]; line: number; column: number } | null = null;

@@ -1,9 +1,9 @@
 // Per-request facts set once at the edge (request id, client IP, the authenticated actor and, on the
-// tenant surfaces, the tenant's scope), looked up by routes without threading them through Elysia's
-// type system.
-import type { Actor, AdminContext } from "./actor.ts";
+// tenant surfaces, the tenant's identity), looked up by routes without threading them through
+// Elysia's type system.
+import type { Actor } from "./actor.ts";
 import type { Surface } from "./surface.ts";
-import type { TenantScope } from "./tenant-scope.ts";
+import type { AdminContext, TenantIdentity } from "./tenant-scope.ts";
 
 export interface RequestInfo {
   /** Ours, always (never the client's). */
@@ -14,8 +14,11 @@ export interface RequestInfo {
   path: string;
   surface: Surface;
   actor?: Actor;
-  /** The tenant surfaces (/rpc, /v1): the tenant the verified token belongs to. */
-  tenant?: TenantScope;
+  /**
+   * The tenant surfaces (/rpc, /v1, /ws): the tenant the verified token belongs to, bound to its
+   * incarnation and that token (`assertCurrent()` before each long step).
+   */
+  tenant?: TenantIdentity;
   /** The control plane: the admin key's holder, who may name any tenant. */
   admin?: AdminContext;
   /** performance.now() when the request arrived (metrics, access log). */
@@ -44,7 +47,7 @@ export function adminOf(request: Request): AdminContext {
 }
 
 /** The tenant of a tenant-surface route (set by the edge's token check). */
-export function tenantOf(request: Request): TenantScope {
+export function tenantOf(request: Request): TenantIdentity {
   const tenant = requestInfo(request).tenant;
   if (!tenant) throw new Error("tenant route reached without an authenticated tenant");
   return tenant;

@@ -3,11 +3,14 @@
 // registry, dispatch and POST /rpc — is the http layer's (http/rpc-*.ts).
 import { Type as T, type Static, type TObject, type TProperties, type TSchema } from "@sinclair/typebox";
 import type { OpContext } from "./actor.ts";
-import type { TenantScope } from "./tenant-scope.ts";
+import type { TenantIdentity } from "./tenant-scope.ts";
 
 export interface RpcContext {
-  /** The authenticated tenant: the only tenant any method may act on. */
-  readonly tenant: TenantScope;
+  /**
+   * The authenticated tenant: the only tenant any method may act on, bound to the incarnation and
+   * token the request was admitted with (the transport re-checks it before each batch item).
+   */
+  readonly tenant: TenantIdentity;
   /** Who is calling, for audit records. */
   readonly op: OpContext;
   /**
@@ -26,6 +29,13 @@ export interface MethodDef<P extends TSchema = TSchema> {
   /** True when a `tenantId` param may name a tenant (the isolation suite drives these). */
   tenantScoped: boolean;
   mutates: boolean;
+  /**
+   * The method writes an audit record (a change to the tenant's state, or a recorded failure): it
+   * counts against the tenant's rate of audited changes (gateway.limits.tenantChangesPerMinute),
+   * which keeps one tenant from growing the audit log and state.db without bound. A test checks
+   * that every method that writes a record declares this.
+   */
+  audited?: true;
   /**
    * The result holds a secret shown only once (a new token). Such a method is refused as a
    * notification or a batch item without an id — its result would be discarded, and with it the only
@@ -52,10 +62,12 @@ export interface TenantMethodDef<P extends TProperties> {
   params: P;
   result: TSchema;
   mutates: boolean;
+  /** See MethodDef.audited. */
+  audited?: true;
   returnsSecret?: true;
   example: Static<TObject<P>>;
   /** Runs for the caller's own scope only: a call naming another tenant never reaches it. */
-  handler(tenant: TenantScope, params: Static<TObject<P>>, ctx: RpcContext): unknown | Promise<unknown>;
+  handler(tenant: TenantIdentity, params: Static<TObject<P>>, ctx: RpcContext): unknown | Promise<unknown>;
 }
 
 /**
@@ -71,6 +83,7 @@ export function defineTenantMethod<P extends TProperties>(def: TenantMethodDef<P
     result: def.result,
     tenantScoped: true,
     mutates: def.mutates,
+    ...(def.audited ? { audited: true as const } : {}),
     ...(def.returnsSecret ? { returnsSecret: true as const } : {}),
     example: def.example as never,
     handler(ctx, params) {

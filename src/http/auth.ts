@@ -1,16 +1,18 @@
 // Authentication at the edge: the admin key for /admin/v1, tenant tokens for /rpc and /v1. Every
 // failure is the same 401; a credential is always verified first, and one that verifies is served
-// (the throttle answers only failing ones, 429 + Retry-After, per address and presented identity);
-// a tenant token presented to the control plane is a denied admin attempt and is audited.
-// Authentication is where a TenantScope is minted: for the tenant a verified token belongs to, and —
-// through the admin's context — for a tenant the admin names (after checking it exists).
+// (the throttle answers only failing ones, 429 + Retry-After, per source — an address, or an IPv6
+// /64 — and presented identity); a tenant token presented to the control plane is a denied admin
+// attempt and is audited. Authentication is where a TenantScope is minted: for the tenant a verified
+// token belongs to (its identity, http/tenant-identity.ts), and — through the admin's context — for
+// a tenant the admin names (after checking it exists).
 import type { Core } from "../app/core.ts";
 import { AppError, notFound } from "../core/errors.ts";
-import type { Actor, AdminContext, OpContext } from "../edge/actor.ts";
-import { mintTenantScope, type TenantScope } from "../edge/tenant-scope.ts";
+import type { Actor, OpContext } from "../edge/actor.ts";
+import { mintTenantScope, type AdminContext, type TenantIdentity, type TenantScope } from "../edge/tenant-scope.ts";
 import { TENANT_ID_PATTERN } from "../lib/ids.ts";
 import { verifyAdminKey } from "../modules/admin-key/admin-key.service.ts";
 import { unauthorized } from "./errors.ts";
+import { bindTenantIdentity } from "./tenant-identity.ts";
 import { AuthThrottle } from "./throttle.ts";
 
 export interface Caller {
@@ -70,13 +72,29 @@ export function createAuth(core: Core) {
       });
     }
     const trip = throttle.fail(caller.ip, identity);
+    if (trip.summary) {
+      audit({
+        actor: { kind: "system", id: "auth-throttle" },
+        action: "auth.throttle.summary",
+        target: { type: "client", id: "*" },
+        outcome: "denied",
+        requestId: caller.requestId,
+        details: {
+          unauditedTrips: trip.summary.unauditedTrips,
+          sources: trip.summary.sources,
+          windowStart: new Date(trip.summary.windowStart).toISOString(),
+          windowEnd: new Date(trip.summary.windowEnd).toISOString(),
+          note: "throttle trips past gateway.authThrottle.maxAuditRecordsPerWindow in that window, each logged but not audited",
+        },
+      });
+    }
     if (trip.tripped.length > 0) {
-      log.warn("authentication failures tripped the throttle", { ip: caller.ip, [verified ? "tenant" : "claimed"]: identity, keys: trip.tripped, blockSeconds: trip.blockSeconds, audited: trip.audit });
+      log.warn("authentication failures tripped the throttle", { ip: caller.ip, source: trip.source, [verified ? "tenant" : "claimed"]: identity, keys: trip.tripped, blockSeconds: trip.blockSeconds, audited: trip.audit });
       if (trip.audit) {
         audit({
           actor: { kind: "system", id: "auth-throttle" },
           action: "auth.throttle",
-          target: { type: "client", id: caller.ip },
+          target: { type: "client", id: trip.source },
           tenant: verified ? identity : undefined,
           outcome: "denied",
           requestId: caller.requestId,
@@ -172,14 +190,18 @@ export function createAuth(core: Core) {
       return failed(caller, "admin", false);
     },
 
-    /** Tenant surfaces: a tenant token of an active tenant; the scope of the tenant it belongs to. */
-    tenant(request: Request, caller: Caller): { tenant: TenantScope; actor: Actor } {
+    /**
+     * Tenant surfaces: a tenant token of an active tenant; the identity of the tenant it belongs to,
+     * bound to the tenant's incarnation and to that token for the rest of the request
+     * (`tenant.assertCurrent()` before each long step).
+     */
+    tenant(request: Request, caller: Caller): { tenant: TenantIdentity; actor: Actor } {
       const presented = bearer(request);
       if (presented) {
-        const r = core.tokens.verify(presented);
-        if (r.ok) {
-          throttle.succeed(caller.ip, r.tenantId);
-          return { tenant: mintTenantScope(r.tenantId), actor: { kind: "tenant", id: r.actorId } };
+        const tenant = bindTenantIdentity({ tokens: core.tokens, incarnation: core.tenants.incarnation }, presented);
+        if (tenant) {
+          throttle.succeed(caller.ip, tenant.tenantId);
+          return { tenant, actor: tenant.actor };
         }
       }
       // The identity is only what the token claims (attacker-chosen): it keys the throttle, and is

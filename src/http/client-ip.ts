@@ -36,3 +36,38 @@ export function resolveClientIp(peer: string | undefined, forwardedFor: string |
   }
   return hops[0] ?? socketIp;
 }
+
+/** The eight 16-bit words of an IPv6 address (zone dropped, an IPv4 tail converted), or null. */
+export function ipv6Words(ip: string): number[] | null {
+  let s = ip.split("%", 1)[0]!;
+  if (!net.isIPv6(s)) return null;
+  const v4 = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(2).map(Number) as [number, number, number, number];
+    s = `${v4[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = s.split("::");
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length > 1 && halves[1] ? halves[1].split(":") : [];
+  const fill = halves.length > 1 ? 8 - head.length - tail.length : 0;
+  const words = [...head, ...Array<string>(Math.max(0, fill)).fill("0"), ...tail].map((w) => parseInt(w, 16));
+  return words.length === 8 && words.every((w) => w >= 0 && w <= 0xffff) ? words : null;
+}
+
+/**
+ * The source a client address counts as for throttling and audit bounds: an IPv4 address itself; an
+ * IPv6 address's network of `v6Bits` (a /64 is what one subscriber or host usually gets, so its 2^64
+ * addresses are one source, not 2^64 fresh budgets).
+ */
+export function sourceNetwork(ip: string, v6Bits: number): string {
+  if (net.isIPv4(ip)) return ip;
+  const words = ipv6Words(ip);
+  if (!words) return ip;
+  const masked = words.map((w, i) => {
+    const keep = Math.max(0, Math.min(16, v6Bits - i * 16));
+    return keep === 0 ? 0 : w & ((0xffff << (16 - keep)) & 0xffff);
+  });
+  const whole = Math.ceil(v6Bits / 16);
+  const shown = masked.slice(0, whole).map((w) => w.toString(16));
+  return `${shown.join(":")}${whole < 8 ? "::" : ""}/${v6Bits}`;
+}

@@ -9,7 +9,7 @@ import { requestInfo, setRequestInfo, targetOf, type RequestInfo } from "../edge
 import { API_HEADERS, DOCS_CSP } from "../edge/security-headers.ts";
 import { surfaceOf } from "../edge/surface.ts";
 import { clientRequestId, newRequestId } from "../lib/ids.ts";
-import { findReservedKey, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
+import { depthMessage, findReservedKey, jsonDepthExcess, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
 import type { Auth } from "./auth.ts";
 import { buildTrustList, resolveClientIp } from "./client-ip.ts";
 import { errorResponse } from "./errors.ts";
@@ -162,6 +162,11 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
       if (info.surface === "rpc") return text;
       if (text.trim() === "") return {};
       if (!/[/+]json\b/i.test(contentType)) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "request body must be application/json");
+      // Refused before parsing, in one pass: nothing after this (reserved-key walk, validation,
+      // translation, JSON.stringify) ever sees a document deeper than the limit.
+      const depth = core.config.gateway.limits.jsonMaxDepth;
+      const tooDeep = jsonDepthExcess(text, depth);
+      if (tooDeep !== null) throw new AppError("BAD_REQUEST", `request body is ${depthMessage(depth, "gateway.limits.jsonMaxDepth")} (at character ${tooDeep})`);
       let parsed: unknown;
       try {
         parsed = JSON.parse(text) as unknown;

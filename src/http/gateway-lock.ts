@@ -4,15 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "../lib/fs-durable.ts";
 import { AppError } from "../core/errors.ts";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+import { processAlive } from "../lib/pid.ts";
 
 export function acquireGatewayLock(home: string): { release(): void } {
   const file = path.join(home, "gateway.pid");
@@ -22,7 +14,7 @@ export function acquireGatewayLock(home: string): { release(): void } {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     const other = Number(fs.readFileSync(file, "utf8").trim());
-    if (Number.isInteger(other) && other > 0 && alive(other)) {
+    if (Number.isInteger(other) && other > 0 && processAlive(other)) {
       throw new AppError("CONFLICT", `another gateway (pid ${other}) is already running on ${home}; stop it first`);
     }
     writeFileAtomic(file, `${mine}\n`); // stale: its process is gone

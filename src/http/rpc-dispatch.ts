@@ -1,11 +1,15 @@
 // JSON-RPC 2.0 dispatch: single calls and batches, notifications, and the spec's error codes
 // (-32700 parse error, -32600 invalid request, -32601 method not found, -32602 invalid params).
-// Application errors carry the gateway's error code in data.code.
-import { toAppError, type AppError } from "../core/errors.ts";
+// Application errors carry the gateway's error code in data.code. What one request may cost is
+// bounded here: its nesting depth (checked before parsing), the bytes of results it returns (a
+// batch counted together), and its tenant's rate of audited changes; and its identity is checked
+// again before every item, so a batch never outlives the tenant or token it was admitted as.
 import { formatKeyPath, pointerToParts } from "../config/key-path.ts";
-import { findReservedKey, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
+import { AppError, toAppError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { RpcContext } from "../edge/rpc.ts";
+import { IdentityEnded } from "../edge/tenant-scope.ts";
+import { depthMessage, findReservedKey, jsonDepthExcess, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
 import type { RpcRegistry } from "./rpc-registry.ts";
 
 type Id = string | number | null;
@@ -30,7 +34,7 @@ export function appErrorToRpc(err: AppError, requestId: string): RpcError {
   return { code: err.rpcCode, message: err.message, data: { code: err.code, requestId, ...(err.details ?? {}) } };
 }
 
-async function callOne(registry: RpcRegistry, req: unknown, ctx: RpcContext, log: Logger): Promise<RpcResponse | null> {
+async function callOne(registry: RpcRegistry, req: unknown, ctx: DispatchContext): Promise<RpcResponse | null> {
   if (!req || typeof req !== "object" || Array.isArray(req)) {
     return errorResponse(null, { code: -32600, message: "Invalid Request: each request must be a JSON object", data: { code: "BAD_REQUEST" } });
   }
@@ -72,37 +76,136 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: RpcContext, log
     const message = first?.message === "Unexpected property" ? `${where} is not a known parameter` : `${where}: ${first?.message.toLowerCase() ?? "invalid"}`;
     return hasId ? errorResponse(id, { code: -32602, message: `Invalid params: ${message}`, data: { code: "INVALID_PARAMS" } }) : null;
   }
+  const requestId = ctx.rpc.op.requestId;
+  if (method.audited && ctx.opts.takeChange) {
+    const retryAfterSeconds = ctx.opts.takeChange();
+    if (retryAfterSeconds !== null) {
+      const limited = new AppError("RATE_LIMITED", `too many changes: ${method.name} was not run; a tenant may make ${ctx.opts.changesPerMinute ?? "a limited number of"} audited changes a minute (gateway.limits.tenantChangesPerMinute); retry in ${retryAfterSeconds} s`, {
+        details: { retryAfterSeconds, method: method.name },
+      });
+      ctx.retryAfterSeconds = Math.max(ctx.retryAfterSeconds ?? 0, retryAfterSeconds);
+      return hasId ? errorResponse(id, appErrorToRpc(limited, requestId)) : null;
+    }
+  }
   try {
-    const result = await method.handler(ctx, params as never);
+    const result = await method.handler(ctx.rpc, params as never);
     return hasId ? { jsonrpc: "2.0", id, result: result ?? null } : null;
   } catch (err) {
+    // A stale identity ends the whole request (as a 401), not just this item.
+    if (err instanceof IdentityEnded) throw err;
     const app = toAppError(err);
-    if (app.code === "INTERNAL") log.error("rpc method failed", { method: method.name, requestId: ctx.op.requestId, error: String(err) });
-    return hasId ? errorResponse(id, appErrorToRpc(app, ctx.op.requestId)) : null;
+    if (app.code === "INTERNAL") ctx.opts.log.error("rpc method failed", { method: method.name, requestId, error: String(err) });
+    return hasId ? errorResponse(id, appErrorToRpc(app, requestId)) : null;
   }
 }
 
-/** Returns the response body, or null when there is nothing to send (only notifications). */
-export async function dispatch(registry: RpcRegistry, text: string, ctx: RpcContext, log: Logger): Promise<string | null> {
+export interface DispatchLimits {
+  /** Nesting depth of the request's JSON (gateway.limits.jsonMaxDepth). */
+  maxDepth: number;
+  /** Bytes of responses one request may return, a batch counted together (gateway.limits.rpcResponseBytes). */
+  responseBytes: number;
+  /**
+   * Takes one of the tenant's audited changes (a token bucket): null when granted, else the seconds
+   * until the next one. Asked before every method that declares `audited`.
+   */
+  takeChange?: () => number | null;
+  /** gateway.limits.tenantChangesPerMinute, for the refusal's message. */
+  changesPerMinute?: number;
+  log: Logger;
+}
+
+/** What to send: serialised responses, each counted against the budget as soon as it was made. */
+export interface DispatchOutput {
+  /** The single response, or the batch's responses (the caller joins them into an array). */
+  parts: string[];
+  batch: boolean;
+  bytes: number;
+  /** Set when an item was refused by the change rate: the largest wait, for a Retry-After header. */
+  retryAfterSeconds?: number;
+}
+
+interface DispatchContext {
+  rpc: RpcContext;
+  opts: DispatchLimits;
+  retryAfterSeconds?: number;
+}
+
+const batchError = (message: string): DispatchOutput => single(errorResponse(null, { code: -32600, message, data: { code: "BAD_REQUEST" } }));
+
+function single(res: RpcResponse): DispatchOutput {
+  const text = JSON.stringify(res);
+  return { parts: [text], batch: false, bytes: Buffer.byteLength(text) };
+}
+
+function tooLarge(id: Id, message: string, ran: boolean, limit: number, requestId: string): RpcResponse {
+  return errorResponse(id, appErrorToRpc(new AppError("PAYLOAD_TOO_LARGE", message, { details: { ran, limit } }), requestId));
+}
+
+/**
+ * Runs a request: one call or a batch, in order. Returns null when there is nothing to send (only
+ * notifications). Throws IdentityEnded when the request's identity stopped being valid before an
+ * item: nothing after that point runs, and the edge answers the one 401.
+ */
+export async function dispatch(registry: RpcRegistry, text: string, rpc: RpcContext, limits: DispatchLimits): Promise<DispatchOutput | null> {
+  const ctx: DispatchContext = { rpc, opts: limits };
+  const requestId = rpc.op.requestId;
+  const tooDeep = jsonDepthExcess(text, limits.maxDepth);
+  if (tooDeep !== null) return batchError(`Invalid Request: the request is ${depthMessage(limits.maxDepth, "gateway.limits.jsonMaxDepth")} (at character ${tooDeep})`);
   let payload: unknown;
   try {
     payload = JSON.parse(text);
   } catch (err) {
-    return JSON.stringify(errorResponse(null, { code: -32700, message: `Parse error: ${(err as Error).message}`, data: { code: "BAD_REQUEST" } }));
+    return single(errorResponse(null, { code: -32700, message: `Parse error: ${(err as Error).message}`, data: { code: "BAD_REQUEST" } }));
   }
-  if (Array.isArray(payload)) {
-    if (payload.length === 0) return JSON.stringify(errorResponse(null, { code: -32600, message: "Invalid Request: empty batch", data: { code: "BAD_REQUEST" } }));
-    if (payload.length > MAX_BATCH) {
-      return JSON.stringify(errorResponse(null, { code: -32600, message: `Invalid Request: batch of ${payload.length} exceeds the limit of ${MAX_BATCH}`, data: { code: "BAD_REQUEST" } }));
+  const budget = limits.responseBytes;
+  if (!Array.isArray(payload)) {
+    rpc.tenant.assertCurrent();
+    const res = await callOne(registry, payload, ctx);
+    if (!res) return null;
+    const out = single(res);
+    if (out.bytes > budget) {
+      return single(tooLarge(res.id, `the result (${out.bytes} bytes) is larger than the response limit of ${budget} bytes (gateway.limits.rpcResponseBytes); the call ran, but its result is not sent: ask for less at a time`, true, budget, requestId));
     }
-    const out: RpcResponse[] = [];
-    for (const item of payload) {
-      const res = await callOne(registry, item, ctx, log);
-      if (res) out.push(res);
-    }
-    return out.length ? JSON.stringify(out) : null;
+    return { ...out, retryAfterSeconds: ctx.retryAfterSeconds };
   }
-  const res = await callOne(registry, payload, ctx, log);
-  return res ? JSON.stringify(res) : null;
+  if (payload.length === 0) return batchError("Invalid Request: empty batch");
+  if (payload.length > MAX_BATCH) return batchError(`Invalid Request: batch of ${payload.length} exceeds the limit of ${MAX_BATCH}`);
+  const parts: string[] = [];
+  let bytes = 2; // the brackets
+  let full = false;
+  const push = (res: RpcResponse) => {
+    const s = JSON.stringify(res);
+    parts.push(s);
+    bytes += Buffer.byteLength(s) + 1;
+  };
+  for (const item of payload) {
+    const itemId = idOf(item);
+    if (full) {
+      // Not run: results already reached the budget. Notifications get no answer, as always.
+      if (itemId !== undefined) push(tooLarge(itemId, `not run: this batch's results reached the response limit of ${budget} bytes (gateway.limits.rpcResponseBytes); send the rest in another request`, false, budget, requestId));
+      continue;
+    }
+    rpc.tenant.assertCurrent();
+    const res = await callOne(registry, item, ctx);
+    if (!res) continue;
+    const s = JSON.stringify(res);
+    const size = Buffer.byteLength(s) + 1;
+    if (bytes + size > budget) {
+      // Dropped as soon as it is known to be too much: what a request holds stays near the budget.
+      full = true;
+      push(tooLarge(res.id, `this item ran, but its result (${size - 1} bytes) would take the batch past the response limit of ${budget} bytes (gateway.limits.rpcResponseBytes), so it is not sent; later items were not run`, true, budget, requestId));
+      continue;
+    }
+    parts.push(s);
+    bytes += size;
+  }
+  return parts.length ? { parts, batch: true, bytes, retryAfterSeconds: ctx.retryAfterSeconds } : null;
 }
 
+/** The id a batch item would be answered with, or undefined for a notification. */
+function idOf(item: unknown): Id | undefined {
+  if (!item || typeof item !== "object" || Array.isArray(item)) return null;
+  const r = item as Record<string, unknown>;
+  if (!("id" in r)) return undefined;
+  return validId(r.id) ? r.id : null;
+}

@@ -1,29 +1,123 @@
 // POST /rpc: tenant JSON-RPC 2.0 (single or batch) with the tenant token as Bearer.
 // GET /rpc/openrpc.json: the method registry as an OpenRPC document.
+//
+// What one tenant can make the gateway hold is bounded: at most `rpcConcurrentPerTenant` of its
+// requests are in progress at once (more get RATE_LIMITED with Retry-After), each returns at most
+// `rpcResponseBytes` of results, and a request keeps its place until its response has been sent —
+// a large one is streamed out, so a client that reads slowly holds its own slot, not more memory.
 import { Elysia } from "elysia";
 import type { Core } from "../app/core.ts";
+import { AppError } from "../core/errors.ts";
 import { requestInfo } from "../edge/request-info.ts";
+import { IdentityEnded } from "../edge/tenant-scope.ts";
+import { TokenBuckets } from "../lib/token-bucket.ts";
 import type { Auth } from "./auth.ts";
 import { bodyLimit, readCapped } from "./limits.ts";
-import { dispatch } from "./rpc-dispatch.ts";
+import { dispatch, type DispatchOutput } from "./rpc-dispatch.ts";
 import type { RpcRegistry } from "./rpc-registry.ts";
+
+/** Below this a response is sent as one string (the socket's buffer takes it); above, it is streamed. */
+const STREAM_FROM_BYTES = 64 * 1024;
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
   const log = core.log.withTag("rpc");
+  const inProgress = new Map<string, number>();
+  const changes = new TokenBuckets();
+
+  /** A place for one request of this tenant, or RATE_LIMITED. Release is idempotent. */
+  function admit(tenantId: string): () => void {
+    const max = core.config.gateway.limits.rpcConcurrentPerTenant;
+    const n = inProgress.get(tenantId) ?? 0;
+    if (n >= max) {
+      throw new AppError("RATE_LIMITED", `too many RPC requests in progress for this tenant (at most ${max}: gateway.limits.rpcConcurrentPerTenant); retry when one has finished`, {
+        headers: { "retry-after": "1" },
+        details: { retryAfterSeconds: 1, limit: max },
+      });
+    }
+    inProgress.set(tenantId, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (inProgress.get(tenantId) ?? 1) - 1;
+      if (left > 0) inProgress.set(tenantId, left);
+      else inProgress.delete(tenantId);
+    };
+  }
+
+  function respond(out: DispatchOutput, release: () => void, signal: AbortSignal): Response {
+    const headers: Record<string, string> = { ...JSON_HEADERS };
+    if (out.retryAfterSeconds) headers["retry-after"] = String(out.retryAfterSeconds);
+    if (out.bytes < STREAM_FROM_BYTES) {
+      release();
+      return new Response(out.batch ? `[${out.parts.join(",")}]` : out.parts[0]!, { headers });
+    }
+    // Streamed part by part, each dropped once it is handed over; the place is kept until the last
+    // byte is taken, or the client goes.
+    const parts = out.parts;
+    let next = 0;
+    const encoder = new TextEncoder();
+    if (signal.aborted) release();
+    else signal.addEventListener("abort", release, { once: true });
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (next >= parts.length) {
+          if (out.batch) controller.enqueue(encoder.encode("]"));
+          controller.close();
+          release();
+          return;
+        }
+        const i = next++;
+        const text = out.batch ? `${i === 0 ? "[" : ","}${parts[i]}` : parts[i]!;
+        parts[i] = "";
+        controller.enqueue(encoder.encode(text));
+      },
+      cancel() {
+        parts.length = 0;
+        release();
+      },
+    });
+    return new Response(body, { headers });
+  }
+
   return new Elysia()
     .get("/rpc/openrpc.json", () => registry.openrpc(core.version), { detail: { hide: true } })
     .post(
       "/rpc",
       async ({ request, body }) => {
         const info = requestInfo(request);
-        const caller = { ip: info.ip, requestId: info.requestId, clientRequestId: info.clientRequestId, method: "POST", path: "/rpc" };
-        // Authenticated at the edge, before the body was read.
+        // Authenticated at the edge, before the body was read; the identity is re-checked per item.
         const tenant = info.tenant!;
-        const op = { actor: info.actor!, requestId: info.requestId, clientRequestId: info.clientRequestId, ip: info.ip };
-        const text = typeof body === "string" ? body : await readCapped(request, bodyLimit(core.config, "rpc"));
-        const out = await dispatch(registry, text, { tenant, op, refuseOther: auth.refuseOther(caller, op, tenant) }, log);
-        if (out === null) return new Response(null, { status: 204 });
-        return new Response(out, { headers: { "content-type": "application/json; charset=utf-8" } });
+        const tenantId = tenant.tenantId;
+        const release = admit(tenantId);
+        try {
+          const caller = { ip: info.ip, requestId: info.requestId, clientRequestId: info.clientRequestId, method: "POST", path: "/rpc" };
+          const op = { actor: info.actor!, requestId: info.requestId, clientRequestId: info.clientRequestId, ip: info.ip };
+          const text = typeof body === "string" ? body : await readCapped(request, bodyLimit(core.config, "rpc"));
+          const l = core.config.gateway.limits;
+          const out = await dispatch(
+            registry,
+            text,
+            { tenant, op, refuseOther: auth.refuseOther(caller, op, tenant) },
+            {
+              maxDepth: l.jsonMaxDepth,
+              responseBytes: l.rpcResponseBytes,
+              takeChange: () => changes.take(tenantId, core.clock.now(), { perMinute: l.tenantChangesPerMinute, burst: l.tenantChangesBurst }),
+              changesPerMinute: l.tenantChangesPerMinute,
+              log,
+            },
+          );
+          if (out === null) {
+            release();
+            return new Response(null, { status: 204 });
+          }
+          return respond(out, release, request.signal);
+        } catch (err) {
+          release();
+          if (err instanceof IdentityEnded) log.info("request ended: its tenant's token or incarnation changed while it ran", { requestId: info.requestId, tenant: tenantId });
+          throw err;
+        }
       },
       { detail: { hide: true } },
     );

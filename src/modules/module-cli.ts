@@ -3,7 +3,7 @@
 // directory around each run, prints, and turns errors into one line on stderr and an exit code;
 // modules never import it.
 import type { ArgsDef, ParsedArgs } from "citty";
-import type { AdminContext } from "../edge/actor.ts";
+import type { AdminContext } from "../edge/tenant-scope.ts";
 
 /** The options every command takes, before or after the subcommand (see cli/argv.ts). */
 export const commonArgs = {

@@ -51,6 +51,25 @@ export interface TenantData<S> {
   onDelete?(svc: S, tenant: TenantScope): void;
   /** After a restore of the tenant committed: its rows and directory were replaced. */
   onRestore?(svc: S, tenant: TenantScope): void;
+  /**
+   * The tenant stopped — suspended, deleted, replaced by a restore, or a token of its stopped working
+   * (in this process or, for live work the tenants service watches, in another): end what the module
+   * runs for that incarnation. A returned promise settles once that work has really ended (a delete
+   * wipes the tenant's directory only then).
+   */
+  onStop?(svc: S, stop: TenantStop): void | null | Promise<unknown>;
+}
+
+export type TenantStopReason = "suspended" | "deleted" | "replaced" | "token-revoked";
+
+/** A tenant incarnation whose running work must end (TenantData.onStop). */
+export interface TenantStop {
+  tenantId: string;
+  /** The incarnation whose work ends (a tenant created again under the id is not touched). */
+  incarnation: string;
+  reason: TenantStopReason;
+  /** With "token-revoked": the tokens (actor ids, "tok:…") that stopped working. */
+  tokens?: string[];
 }
 
 /** The tenant data of every module, in list order, with the hooks bound to their services. */
@@ -60,6 +79,8 @@ export interface TenantDataRegistry {
   beforeBackup(tenant: TenantScope): void;
   deleted(tenant: TenantScope): void;
   restored(tenant: TenantScope): void;
+  /** Every module's onStop, in list order; settles when all the work they ended has ended (null: none had any). */
+  stopped(stop: TenantStop): Promise<void> | null;
 }
 
 /** Background work of a running gateway (not of CLI commands): started in list order, stopped in reverse. */

@@ -1,7 +1,8 @@
 // A feature that exists only in this file: a module with a table (made by its own DDL: migrations are
 // compiled into the binary), a tenant RPC method, a tenant directory and a WebSocket route. Passed to
 // createCore, and touching no other file, it is backed up and restored with its tenant, deleted with
-// it, attacked by the generated isolation suite, and its WebSocket route is behind tenant tokens.
+// it, told when its tenant stops, attacked by the generated isolation suite, and its WebSocket route
+// is behind tenant tokens.
 import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
@@ -66,6 +67,7 @@ const toyModule = defineModule({
     dirs: ["toy"],
     onDelete: (_svc, tenant) => void told.push(`deleted ${tenant.tenantId}`),
     onRestore: (_svc, tenant) => void told.push(`restored ${tenant.tenantId}`),
+    onStop: (_svc, stop) => void told.push(`stopped ${stop.tenantId}: ${stop.reason}`),
   },
 });
 
@@ -84,7 +86,7 @@ describe("a module defined in a test", () => {
     core.close();
   });
 
-  test("backed up and restored with its tenant (rows and directory), deleted with it, and told of both", async () => {
+  test("backed up and restored with its tenant (rows and directory), deleted with it, and told of each", async () => {
     const core = testCore({ extraModules: [toyModule] });
     createTenant(core, "acme");
     createTenant(core, "other");
@@ -96,17 +98,25 @@ describe("a module defined in a test", () => {
     await core.backups.backup(scope("acme"), archive, operatorCtx);
 
     told.length = 0;
+    core.tenants.suspend(scope("acme"), operatorCtx);
+    core.tenants.resume(scope("acme"), operatorCtx);
+    expect(told).toEqual(["stopped acme: suspended"]);
     core.tenants.remove(scope("acme"), operatorCtx);
     expect(count(core, "acme")).toBe(0);
     expect(fs.existsSync(tenantDir(core.home, "acme"))).toBe(false);
     expect(count(core, "other")).toBe(1);
-    expect(told).toEqual(["deleted acme"]);
+    expect(told).toEqual(["stopped acme: suspended", "deleted acme", "stopped acme: deleted"]);
 
+    told.length = 0;
     const r = await core.backups.restore(archive, operatorCtx);
     expect(r.rows.toy_notes).toBe(2);
     expect(toy.notes(scope("acme"))).toEqual(["keep me", "and me"]);
     expect(toy.file(scope("acme"))).toBe("keep me\nand me\n");
-    expect(told).toEqual(["deleted acme", "restored acme"]);
+    expect(told).toEqual(["restored acme"]);
+    // Over the tenant (--force): the replaced incarnation's work ends.
+    told.length = 0;
+    await core.backups.restore(archive, operatorCtx, { force: true });
+    expect(told).toEqual(["restored acme", "stopped acme: replaced"]);
 
     // A copy under another id carries them too, under its own id.
     await core.backups.restore(archive, operatorCtx, { as: "acme-copy" });

@@ -4,8 +4,9 @@ import { describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { hoistGlobalOptions } from "../../src/cli/argv.ts";
+import { startGateway } from "../../src/http/gateway.ts";
 import { cli as run } from "../helpers/cli.ts";
-import { makeHome } from "../helpers/core.ts";
+import { makeHome, testCore } from "../helpers/core.ts";
 
 const cli = (home: string, args: string[], env: Record<string, string> = {}) => run(home, args, { env });
 
@@ -112,6 +113,26 @@ describe("openclaw CLI", () => {
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/✗ file permissions: readable by others: audit\.log/);
   });
+
+  test("healthcheck --url with a base URL asks its /readyz (red team 11: it used to poll / and get 404s)", async () => {
+    const core = testCore({ config: { gateway: { port: 0 } } });
+    const gw = startGateway(core);
+    try {
+      const check = (url: string) => cli(makeHome(), ["healthcheck", "--url", url, "--wait", "3", "--json"]);
+      for (const base of [gw.url, `${gw.url}/`]) {
+        const r = await check(base);
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.out)).toEqual({ ready: true, url: `${gw.url}/readyz` });
+      }
+      expect((await check(`${gw.url}/healthz`)).code).toBe(0); // an explicit path is asked as given
+      const wrong = await check(`${gw.url}/nope`);
+      expect(wrong.code).toBe(1);
+      expect(wrong.err).toContain("HTTP 404");
+      expect((await check("not a url")).err).toContain("is not a URL");
+    } finally {
+      await gw.stop();
+    }
+  }, 30_000);
 
   test("unknown commands and --help", async () => {
     const home = makeHome();

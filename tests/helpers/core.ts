@@ -8,7 +8,7 @@ import { createCore, type Core, type CoreOptions } from "../../src/app/core.ts";
 import { silentLogger, type Logger } from "../../src/core/logger.ts";
 import { createConsola } from "consola";
 import { createApp } from "../../src/http/server.ts";
-import type { AdminContext } from "../../src/edge/actor.ts";
+import type { AdminContext } from "../../src/edge/tenant-scope.ts";
 import { mintTenantScope, type TenantScope } from "../../src/edge/tenant-scope.ts";
 import { rotateAdminKey } from "../../src/modules/admin-key/admin-key.service.ts";
 

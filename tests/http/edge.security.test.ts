@@ -6,6 +6,7 @@ import net from "node:net";
 import path from "node:path";
 import { ManualClock } from "../../src/core/clock.ts";
 import { API_HEADERS } from "../../src/edge/security-headers.ts";
+import { sourceNetwork } from "../../src/http/client-ip.ts";
 import { adminKey, createTenant, makeHome, testApp, testCore } from "../helpers/core.ts";
 
 const ROOT = path.join(import.meta.dir, "..", "..");
@@ -83,6 +84,72 @@ describe("authentication throttle", () => {
     expect(codes.at(-1)).toBe("RATE_LIMITED");
     expect((await rpc(bob, "tenants.get", {}, { ip })).result.tenantId).toBe("bob");
     expect((await rpc(mallory, "tenants.get", {}, { ip })).result.tenantId).toBe("mallory");
+    core.close();
+  });
+});
+
+describe("authentication throttle: sources, not addresses (red team 11, finding 14)", () => {
+  const v6 = (i: number) => `2001:db8:aa:bb:${((i * 7919) % 0xffff).toString(16)}:${i.toString(16)}:1:${(i % 9) + 1}`;
+
+  test("twenty addresses of one IPv6 /64 are one source: one budget, one audit record a window", async () => {
+    const clock = new ManualClock(Date.parse("2026-12-01T00:00:00Z"));
+    const core = testCore({ clock, config: { gateway: { authThrottle: { perIpMaxFailures: 30, windowSeconds: 60, blockSeconds: 1, maxBlockSeconds: 1 } } } });
+    const token = createTenant(core, "acme");
+    const { call } = testApp(core);
+    const before = core.audit.head().seq;
+    const statuses: number[] = [];
+    // Twenty addresses, ten wrong admin keys each: 200 failures, as in the report.
+    for (let a = 0; a < 20; a++) for (let i = 0; i < 10; i++) statuses.push((await call("GET", "/admin/v1/tenants", { token: `wrong-${a}-${i}`, ip: v6(a) })).status);
+    expect(statuses.slice(0, 9)).toEqual(Array(9).fill(401));
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(180); // the budget is the /64's, not each address's
+    const records = core.audit.query({ action: "auth.throttle", limit: 1000 }).filter((r) => r.seq > before);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.target).toEqual({ type: "client", id: "2001:db8:aa:bb::/64" });
+    // Another /64 is another source; a valid credential from the blocked one is still served.
+    expect((await call("GET", "/admin/v1/tenants", { token: "wrong", ip: "2001:db8:aa:cc::1" })).status).toBe(401);
+    expect((await call("POST", "/rpc", { token, ip: v6(3), body: rpcBody })).status).toBe(200);
+    core.close();
+  });
+
+  test("what counts as one source", () => {
+    expect(sourceNetwork("2001:db8:aa:bb:1:2:3:4", 64)).toBe("2001:db8:aa:bb::/64");
+    expect(sourceNetwork("2001:0DB8:00aa:bb::9", 64)).toBe("2001:db8:aa:bb::/64");
+    expect(sourceNetwork("fe80::1%eth0", 64)).toBe("fe80:0:0:0::/64");
+    expect(sourceNetwork("::1", 64)).toBe("0:0:0:0::/64");
+    expect(sourceNetwork("64:ff9b::198.51.100.7", 96)).toBe("64:ff9b:0:0:0:0::/96");
+    expect(sourceNetwork("2001:db8:aa:bb:1:2:3:4", 56)).toBe("2001:db8:aa:0::/56");
+    expect(sourceNetwork("2001:db8:aa:bb:1:2:3:4", 128)).toBe("2001:db8:aa:bb:1:2:3:4/128");
+    expect(sourceNetwork("198.51.100.7", 64)).toBe("198.51.100.7");
+  });
+
+  test("IPv4 addresses stay separate sources", async () => {
+    const core = testCore({ config: { gateway: { authThrottle: { perIpMaxFailures: 5, perIpTenantMaxFailures: 100 } } } });
+    const { call } = testApp(core);
+    for (let i = 0; i < 5; i++) await call("GET", "/admin/v1/tenants", { token: "wrong", ip: "198.51.100.1" });
+    expect((await call("GET", "/admin/v1/tenants", { token: "wrong", ip: "198.51.100.1" })).status).toBe(429);
+    expect((await call("GET", "/admin/v1/tenants", { token: "wrong", ip: "198.51.100.2" })).status).toBe(401);
+    core.close();
+  });
+
+  test("throttle records are capped per window across all sources; the rest are counted in one summary record", async () => {
+    const clock = new ManualClock(Date.parse("2026-12-01T00:00:00Z"));
+    const core = testCore({ clock, config: { gateway: { authThrottle: { perIpMaxFailures: 3, perIpTenantMaxFailures: 100, windowSeconds: 60, maxAuditRecordsPerWindow: 5 } } } });
+    const { call } = testApp(core);
+    const before = core.audit.head().seq;
+    // 100 IPv4 sources (or 100 IPv6 /64s) each trip the throttle once in the same window.
+    for (let a = 0; a < 100; a++) {
+      const ip = a % 2 ? `198.51.${Math.floor(a / 250)}.${a % 250}` : `2001:db8:${a.toString(16)}::1`;
+      for (let i = 0; i < 3; i++) await call("GET", "/admin/v1/tenants", { token: "wrong", ip });
+    }
+    const inWindow = core.audit.query({ limit: 1000 }).filter((r) => r.seq > before);
+    expect(inWindow.map((r) => r.action)).toEqual(Array(5).fill("auth.throttle"));
+    // The next failure after the window ends writes the summary of the 95 left out.
+    clock.advance(61_000);
+    await call("GET", "/admin/v1/tenants", { token: "wrong", ip: "203.0.113.1" });
+    const summary = core.audit.query({ action: "auth.throttle.summary" });
+    expect(summary).toHaveLength(1);
+    expect(summary[0]!.details).toMatchObject({ unauditedTrips: 95, sources: 95 });
+    expect(core.audit.query({ limit: 1000 }).filter((r) => r.seq > before)).toHaveLength(6);
     core.close();
   });
 });

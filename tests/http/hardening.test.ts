@@ -221,7 +221,7 @@ describe("response headers", () => {
     createTenant(core, "acme");
     const { call } = testApp(core);
     for (const p of ["/healthz", "/readyz"]) expect((await call("GET", p)).text).not.toContain("acme");
-    expect((await call("GET", "/readyz")).json).toEqual({ status: "ready", checks: { database: true, auditLog: true, accepting: true } });
+    expect((await call("GET", "/readyz")).json).toEqual({ status: "ready", checks: { database: true, auditLog: true, stateDisk: true, diskReserve: true, accepting: true } });
     core.close();
   });
 });

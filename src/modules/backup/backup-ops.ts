@@ -53,7 +53,7 @@ export function backupOps(deps: BackupDeps) {
 
   return {
     entry,
-    slots: createBackupSlots(),
+    slots: createBackupSlots(undefined, undefined, () => deps.clock.now()),
 
     recordFailure(ctx: OpContext, action: string, tenant: string, details: Record<string, unknown>, err: unknown) {
       const refused = err instanceof AppError && (err.code === "INVALID_PARAMS" || err.code === "CONFLICT" || err.code === "PAYLOAD_TOO_LARGE");

@@ -17,8 +17,10 @@ import { writeArchive } from "./archive-write.ts";
 import { backupOps, type BackupDeps, type Progress } from "./backup-ops.ts";
 import { backupView, type BackupView } from "./backup.model.ts";
 import { BackupTable, type BackupRow } from "./backup.sql.ts";
+import { tenantBackupView, type TenantBackupView } from "./backup.tenant-view.ts";
 import { createRestore } from "./restore.ts";
 import { BACKUP_ID_META, objectNotOurs, overCaps } from "./retention.ts";
+import { createSelfBackupInterval } from "./self-backup-interval.ts";
 import { dumpState } from "./state.ts";
 import { formatLocation, parseLocation, type Location } from "./location.ts";
 import { deleteLocation, listPrefix, openSink } from "./storage.ts";
@@ -87,6 +89,11 @@ export function createBackupService(deps: BackupDeps) {
       .all();
   }
 
+  const selfInterval = createSelfBackupInterval({
+    minutes: () => deps.config().backup.tenantMinIntervalMinutes,
+    lastRecorded: (tenantId) => rowsOf(tenantId).find((r) => r.origin === "tenant")?.createdAt ?? null,
+  });
+
   return {
     /**
      * Backs a tenant up to `to` (`s3://bucket/key` under the tenant's prefix, `s3://bucket/` or a prefix
@@ -117,7 +124,10 @@ export function createBackupService(deps: BackupDeps) {
         // A place another tenant's (or an earlier tenant of this id's) record points at is not ours to replace.
         const holder = db.select().from(BackupTable).where(eq(BackupTable.location, where)).all().find((b) => b.tenantId !== tenantId || b.incarnation !== incarnation);
         if (holder) throw new AppError("CONFLICT", `${where} holds backup ${holder.id} of another tenant; choose another target`);
+        if (byTenant) selfInterval.check(tenantId, incarnation, now);
         slot = slots.acquire(tenantId, byTenant);
+        // An attempt that got a slot counts, whatever its outcome (a failed one may have uploaded as much).
+        if (byTenant) selfInterval.started(tenantId, incarnation, now);
       } catch (err) {
         file?.close();
         throw err;
@@ -179,6 +189,9 @@ export function createBackupService(deps: BackupDeps) {
     },
 
     restore: createRestore(deps, ops),
+
+    /** What the tenant itself may see of one of its backups (nothing of where the operator keeps them). */
+    tenantView: (b: BackupView): TenantBackupView => tenantBackupView(b, deps.config()),
 
     /** The tenant's backups (its current incarnation's: never a previous owner's of the id), newest first. */
     list(tenant: TenantScope): BackupView[] {

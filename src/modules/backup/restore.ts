@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { AppError } from "../../core/errors.ts";
 import { backedUp } from "../../db/tenant-rows.ts";
-import type { AdminContext } from "../../edge/actor.ts";
+import type { AdminContext } from "../../edge/tenant-scope.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { checkTenantId, describeTenantIdProblem } from "../../lib/ids.ts";
 import { emptyTrash, tenantDir, tenantsRoot } from "../../lib/tenant-dirs.ts";
@@ -103,6 +103,7 @@ export function createRestore(deps: BackupDeps, ops: BackupOps) {
       const staged = path.join(tmp, "tenant");
       if (!fs.existsSync(staged)) fs.mkdirSync(staged, { mode: 0o700 });
       let replaced = false;
+      let replacedIncarnation: string | null = null;
       const { result } = deps.audit.transact(
         (r: { token: string | null; actorId: string | null; counts: Record<string, number> }) =>
           ops.entry(ctx, "tenant.restore", to, { from: where, archiveSha256: x.archiveSha256, sourceTenant, as: opts.as ?? null, force: !!opts.force, replaced, token: r.actorId, rows: r.counts }),
@@ -111,7 +112,7 @@ export function createRestore(deps: BackupDeps, ops: BackupOps) {
           if (existing && !opts.force) throw taken(to);
           if (existing) {
             replaced = true;
-            deps.tenants.replaceWithin(to, onRollback);
+            replacedIncarnation = deps.tenants.replaceWithin(to, onRollback);
           }
           const counts = applyState(deps.handle.sqlite, tables, path.join(tmp, "state"), { sourceTenant, targetTenant: to, copy, now: deps.clock.now(), maxRows: 50_000_000 });
           const issued = deps.tenants.tokenAfterRestore(to, copy);
@@ -123,6 +124,8 @@ export function createRestore(deps: BackupDeps, ops: BackupOps) {
       fsyncDir(tenantsRoot(home)); // the rename into place
       deps.tenantData.restored(ctx.tenant(to));
       deps.metrics?.backup("restore", "ok");
+      // The replaced tenant's running work ends (its runs wrote into the directory now in the trash).
+      if (replacedIncarnation) await deps.tenants.tenantStopped({ tenantId: to, incarnation: replacedIncarnation, reason: "replaced" });
       // Whatever the replaced tenant left in the trash goes now.
       emptyTrash(home);
       const files = [...x.seen].filter(([k, e]) => k.startsWith("tenant/") && e.type === "file").length;

@@ -19,9 +19,12 @@ export function chatRoutes({ chat, models, quotaEngine }: { chat: ChatService; m
       "/chat/completions",
       async ({ request, body, server }) => {
         const info = requestInfo(request);
+        const tenant = tenantOf(request);
+        // The body may have taken a while to arrive: the identity must still be the one admitted.
+        tenant.assertCurrent();
         try {
           const res = await chat.handle({
-            tenant: tenantOf(request),
+            tenant,
             requestId: info.requestId,
             body,
             clientSignal: () => request.signal,

@@ -93,7 +93,7 @@ async function sandboxChecks(core: DoctorDeps, add: Add): Promise<void> {
   );
   add("user namespaces", s.live ? (s.live.ok ? "ok" : level("bwrap")) : "warn", s.live ? s.live.detail : "not tested (bwrap unavailable)");
   const cg = s.host.cgroups;
-  add("sandbox limits", cg.limiter === "rlimits" ? "warn" : "ok", cg.limiter === "rlimits" ? `rlimits only — ${cg.note}` : `${cg.limiter}: ${cg.note}`);
+  add("sandbox limits", cg.limiter === "rlimits" ? "warn" : "ok", cg.limiter === "rlimits" ? `rlimits only (${cg.note}) — ${s.warnings.join(" ") || "bwrap is not among sandbox.allowedModes"}` : `${cg.limiter}: ${cg.note}`);
   add("sandbox identity", s.host.identity.viaStage ? "warn" : "ok", s.host.identity.viaStage ? `the gateway runs as root; sandboxed code runs as uid ${s.host.identity.uid} (run the gateway as a dedicated user instead)` : `sandboxed code runs as the gateway's uid ${s.host.identity.uid}, without capabilities`);
   const d = s.docker;
   if (!d || d.problem) add("docker", level("docker"), d?.problem ?? "not checked");

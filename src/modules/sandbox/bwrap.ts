@@ -16,6 +16,7 @@ import { FD_LIMIT, SANDBOX_ENV_BASE, type LaunchSpec,
   withBridge, type MountSpec, type SandboxIdentity } from "./sandbox.types.ts";
 import { ENV_FILE_IN_SANDBOX, envScript, withMountCheck } from "./mounts.ts";
 import type { RunCgroup } from "./cgroups.ts";
+import { bwrapProcMasks } from "./host-masks.ts";
 
 /** Host paths visible read-only inside: system binaries and libraries, and the few /etc files they need. */
 const SYSTEM_PATHS = [
@@ -169,6 +170,7 @@ export function buildBwrapLaunch(spec: LaunchSpec, host: BwrapHost, cgroup: RunC
     ...systemBindArgs(),
     "--proc",
     "/proc",
+    ...bwrapProcMasks(),
     "--dev",
     "/dev",
     "--perms",

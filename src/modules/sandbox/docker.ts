@@ -4,9 +4,14 @@
 // workspace. `runtime: runsc` selects gVisor.
 //
 // Nothing of a tenant's reaches the docker CLI's own environment, which is fixed (dockerCliEnv):
-// the container's variables go through an `--env-file` in a private directory, a file the CLI only
-// copies into the container's configuration — never on its command line, never interpreted.
+// the container's variables go through an `--env-file` — a nameless file the CLI gets as a descriptor
+// (./run-files.ts) and only copies into the container's configuration: never on its command line,
+// never interpreted.
+//
+// With `--network none` the engine would still bind its own resolv.conf, hosts and hostname, and the
+// host's sysfs: ./host-masks.ts replaces them.
 import { AppError } from "../../core/errors.ts";
+import { dockerHostMasks } from "./host-masks.ts";
 import { ENV_FILE_IN_SANDBOX, envScript, withMountCheck } from "./mounts.ts";
 import { FD_LIMIT, SANDBOX_ENV_BASE, type LaunchSpec,
   withBridge, type SandboxIdentity } from "./sandbox.types.ts";
@@ -31,7 +36,7 @@ export interface DockerHost {
   homeLabel: string;
   /** gVisor: its kernel's own threads count against the container's pids limit. */
   gvisor?: boolean;
-  /** A path in a private directory for the container's variables (`--env-file`), written by the caller. */
+  /** Where the CLI reads the container's variables (`--env-file`): the caller's nameless file, /dev/fd/3. */
   envFilePath: string;
   /** With mount checks: a path in a private directory for the tenant's variables, sourced after the check. */
   envScriptPath: string;
@@ -42,7 +47,7 @@ export const GVISOR_PIDS_HEADROOM = 256;
 
 export interface DockerLaunch {
   argv: string[];
-  /** Contents for `envFilePath` (and `envScriptPath`, when not null), mode 0600. */
+  /** Contents for the `--env-file` (and `envScriptPath`, when not null), mode 0600. */
   envFile: string;
   envScript: string | null;
   containerName: string;
@@ -110,6 +115,7 @@ export function buildDockerLaunch(spec: LaunchSpec, host: DockerHost): DockerLau
     "private",
     "--hostname",
     "sandbox",
+    ...dockerHostMasks(),
     "--init",
     "--mount",
     mountArg(spec.workspace, "/work", false),

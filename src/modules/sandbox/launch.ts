@@ -16,6 +16,7 @@ import { buildDockerLaunch, dockerCliEnv } from "./docker.ts";
 import type { HostProbe } from "./host.ts";
 import { MOUNT_CHANGED } from "./mounts.ts";
 import { runSandboxProcess, type RunnerOutput } from "./runner.ts";
+import { envScriptFile, openNamelessFile, sweepRunFiles } from "./run-files.ts";
 import { BRIDGE_PORT, DEFAULT_IMAGE, EGRESS_SOCKET_IN_SANDBOX, type BridgeLaunch, type LaunchSpec, type RunResult, type SandboxMode, type SandboxRequest } from "./sandbox.types.ts";
 import { dockerProfileText, filterBytes } from "./seccomp/policy.ts";
 
@@ -77,6 +78,8 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
   const runDir = path.join(deps.home, "run");
   const seccompFiles = new Map<string, string>();
   const cleanups = new Set<Promise<unknown>>();
+  // A gateway (or CLI) that died mid-run left its runs' variables here: they go at start.
+  sweepRunFiles(runDir, log);
 
   function privateRunDir(): string {
     fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
@@ -103,9 +106,18 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
     }
   }
 
-  async function dockerKill(dockerPath: string, name: string): Promise<void> {
-    const p = Bun.spawn([dockerPath, "kill", name], { stdout: "ignore", stderr: "ignore", env: dockerCliEnv(deps.env.vars), cwd: "/" });
-    await p.exited;
+  /**
+   * Kills the run's container. Right after `docker run` starts, the container may not exist yet: while
+   * the CLI still runs, the kill is tried again until it lands (or 15 s pass), so a run stopped early
+   * never leaves its container running after the CLI is gone.
+   */
+  async function dockerKill(dockerPath: string, name: string, alive: () => boolean): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (true) {
+      const p = Bun.spawn([dockerPath, "kill", name], { stdout: "ignore", stderr: "ignore", env: dockerCliEnv(deps.env.vars), cwd: "/" });
+      if ((await p.exited) === 0 || !alive() || Date.now() > deadline) return;
+      await Bun.sleep(100);
+    }
   }
 
   async function launchBwrap(host: HostProbe, spec: LaunchSpec, io: Partial<SandboxRequest>): Promise<LaunchOutput> {
@@ -137,27 +149,30 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
   }
 
   async function launchDocker(host: HostProbe, docker: DockerTarget, spec: LaunchSpec, io: Partial<SandboxRequest>): Promise<LaunchOutput> {
-    // The container's variables travel in private files, never in the CLI's environment.
-    const files = { envFilePath: path.join(privateRunDir(), `${spec.runId}.env`), envScriptPath: path.join(privateRunDir(), `${spec.runId}.env.sh`) };
+    // The container's variables travel in private files, never in the CLI's environment: the
+    // --env-file is a nameless file the CLI gets as its fd 3 (./run-files.ts).
+    const files = { envFilePath: "/dev/fd/3", envScriptPath: envScriptFile(privateRunDir(), spec.runId) };
     const l = buildDockerLaunch(spec, { dockerPath: docker.path, image: docker.image, runtime: docker.runtime, seccompProfilePath: dockerProfileFile(host, docker.gvisor), identity: host.identity, homeLabel, gvisor: docker.gvisor, ...files });
     let out: RunnerOutput;
+    let envFd: number | null = null;
     try {
-      fs.writeFileSync(files.envFilePath, l.envFile, { mode: 0o600, flag: "wx" });
+      envFd = openNamelessFile(privateRunDir(), spec.runId, l.envFile);
       if (l.envScript !== null) fs.writeFileSync(files.envScriptPath, l.envScript, { mode: 0o600, flag: "wx" });
       out = await runSandboxProcess({
         argv: l.argv,
         env: dockerCliEnv(deps.env.vars),
         extraFds: [],
+        passFds: [envFd],
         stdin: io.stdin ?? null,
         timeoutMs: spec.limits.timeoutSeconds * 1000,
         outputBytes: spec.limits.outputBytes,
-        killTree: () => dockerKill(docker.path, l.containerName),
+        killTree: (alive) => dockerKill(docker.path, l.containerName, alive),
         onStdout: io.onStdout,
         onStderr: io.onStderr,
         signal: io.signal,
       });
     } finally {
-      fs.rmSync(files.envFilePath, { force: true });
+      if (envFd !== null) fs.closeSync(envFd);
       fs.rmSync(files.envScriptPath, { force: true });
     }
     if (out.exitCode === 125 && !out.timedOut && !mountChanged(spec, out)) {

@@ -20,6 +20,7 @@ import {
   umountDetach,
 } from "../../lib/mount-api.ts";
 import type { SandboxIdentity } from "./sandbox.types.ts";
+import { processAlive } from "../../lib/pid.ts";
 
 export interface Staged {
   paths: string[];
@@ -86,15 +87,6 @@ function removeStaging(dir: string, log: Logger): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** The staging root, <home>/run/mnt (0700, root's); left-overs of gateways that died are removed once. */
 function stagingRoot(home: string, log: Logger): string {
   const root = path.join(home, "run", "mnt");
@@ -105,7 +97,7 @@ function stagingRoot(home: string, log: Logger): string {
     swept = true;
     for (const name of fs.readdirSync(root)) {
       const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-      if (pid && pid !== process.pid && !alive(pid)) removeStaging(path.join(root, name), log);
+      if (pid && pid !== process.pid && !processAlive(pid)) removeStaging(path.join(root, name), log);
     }
   }
   return root;

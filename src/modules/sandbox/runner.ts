@@ -9,11 +9,16 @@ export interface RunnerInput {
   env: Record<string, string>;
   /** Bytes written to fd 3, 4, ... of the child, then closed. */
   extraFds: Uint8Array[];
+  /** Open descriptors the child inherits, numbered after the extra fds (the caller closes its own). */
+  passFds?: number[];
   stdin: Uint8Array | null;
   timeoutMs: number;
   outputBytes: number;
-  /** Kills every process of the run (cgroup, container). Called on timeout and abort. */
-  killTree(): void | Promise<void>;
+  /**
+   * Kills every process of the run (cgroup, container). Called on timeout and abort; `alive` says
+   * whether the direct child still runs (a container may not exist yet while its CLI starts it).
+   */
+  killTree(alive: () => boolean): void | Promise<void>;
   onStdout?(chunk: Uint8Array): void;
   onStderr?(chunk: Uint8Array): void;
   signal?: AbortSignal;
@@ -70,7 +75,7 @@ export function signalName(n: number): string | null {
 
 export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutput> {
   const started = performance.now();
-  const stdio: ("pipe" | "ignore")[] = [input.stdin ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const)];
+  const stdio: ("pipe" | "ignore" | number)[] = [input.stdin ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const), ...(input.passFds ?? [])];
   // cwd "/": the gateway's own directory is none of the sandbox's business (bwrap's pid 1 keeps it).
   const proc = Bun.spawn(input.argv, {
     cwd: "/",
@@ -102,9 +107,11 @@ export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutpu
   const err = new Capped(input.outputBytes);
   let timedOut = false;
   let aborted = false;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
   const kill = async () => {
     try {
-      await input.killTree();
+      await input.killTree(() => !exited);
     } catch {
       // fall through to killing the direct child
     }

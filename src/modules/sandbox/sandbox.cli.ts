@@ -58,6 +58,7 @@ const exec = command({
       if (result.timedOut) io.warn(`openclaw: killed after the ${timeoutSeconds ?? "configured"}-second timeout`);
       if (result.killedReason === "disk-limit") io.warn("openclaw: killed: the tenant's directory went past its disk limit (sandbox.limits.diskMb / inodes)");
       if (result.killedReason === "disk-reserve") io.warn("openclaw: killed: free space fell under the gateway's reserve (gateway.diskReserveMb / diskReserveInodes)");
+      if (result.killedReason?.startsWith("tenant-")) io.warn(`openclaw: killed: the tenant was ${result.killedReason.slice("tenant-".length)}`);
     }
     io.exitCode(result.exitCode ?? 1);
   },
@@ -88,6 +89,7 @@ const status = command({
       io.line(`docker: ${s.modes.docker.usable ? "usable" : `unavailable (${s.modes.docker.reason})`}${s.docker?.serverVersion ? ` — engine ${s.docker.serverVersion}, runtimes ${Object.keys(s.docker.runtimes).join(", ")}` : ""}`);
       io.line(`seccomp: ${s.host.seccomp.ok ? `self-test passed (${s.host.seccomp.instructions} instructions, ${s.host.arch})` : `self-test FAILED: ${s.host.seccomp.failures.join("; ")}`}`);
       io.line(`limits: ${s.host.cgroups.limiter} — ${s.host.cgroups.note}`);
+      for (const w of s.warnings) io.line(`WARNING: ${w}`);
       io.line(`identity: sandboxed code runs as host uid ${s.host.identity.uid}${s.host.identity.viaStage ? " (the gateway is root)" : ""}`);
       io.line(
         `disk: ${d.mechanism} — per tenant ${d.ceilings.diskMb} MiB and ${d.ceilings.inodes} names; reserve ${Math.floor(d.reserve.bytes / 1048576)} MiB and ${d.reserve.inodes} inodes` +

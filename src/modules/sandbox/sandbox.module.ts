@@ -24,6 +24,8 @@ export const sandboxModule = defineModule({
     tables: [{ table: "sandbox_runs", tenantColumn: "tenant_id", keep: "incarnation", restoreRow: freshIdOnCopy }],
     dirs: ["workspace"],
     onRestore: ({ sandbox }, tenant) => sandbox.adoptWorkspace(tenant),
+    // Suspend, delete, a restore over the tenant or a token's end kills its runs and closes their egress.
+    onStop: ({ sandbox }, stop) => sandbox.endTenantWork(stop),
   },
   start: ({ sandbox }) => sandbox.startupCheck(),
 });

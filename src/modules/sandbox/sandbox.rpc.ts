@@ -16,9 +16,16 @@ export const RunResultSchema = T.Object({
   exitCode: T.Union([T.Integer(), T.Null()]),
   signal: T.Union([T.String(), T.Null()], { description: "the signal that ended the command (an exit code above 128 is read as 128 + signal)" }),
   timedOut: T.Boolean(),
-  killedReason: T.Union([T.Literal("timeout"), T.Literal("disk-limit"), T.Literal("disk-reserve"), T.Literal("aborted"), T.Null()], {
-    description: "why the gateway killed the run: its timeout, the tenant's disk limit (sandbox.limits.diskMb/inodes), the gateway's disk reserve, or the caller leaving",
-  }),
+  killedReason: T.Union(
+    [
+      ...(["timeout", "disk-limit", "disk-reserve", "aborted", "tenant-suspended", "tenant-deleted", "tenant-replaced", "token-revoked"] as const).map((r) => T.Literal(r)),
+      T.Null(),
+    ],
+    {
+      description:
+        "why the gateway killed the run: its timeout, the tenant's disk limit (sandbox.limits.diskMb/inodes), the gateway's disk reserve, the caller leaving, the tenant being suspended, deleted or replaced by a restore, or the token that started it being revoked",
+    },
+  ),
   stdout: T.String(),
   stderr: T.String(),
   stdoutTruncated: T.Boolean(),
@@ -70,6 +77,8 @@ export function sandboxRpc({ sandbox, disk }: { sandbox: SandboxService; disk: D
           tool: p.tool,
           encoding: p.encoding,
           origin: "rpc",
+          // The run lives no longer than the token that started it (see tenants/tenant-lifecycle.ts).
+          token: tenant.actor.id,
         });
       },
     }),

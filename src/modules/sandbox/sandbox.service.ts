@@ -1,8 +1,9 @@
 // Sandbox runs for tenants: the run's policy (sandbox.policy.ts: mode, limits, egress, always within
-// the admin's ceilings), a run slot (run-slots.ts), the disk watchdog, the overlay's mounts checked
-// and opened (mounts.ts), an egress proxy when the run may reach anything, the launch in bwrap or
-// docker (launch.ts), and its record (runs.ts). Refuses to run — with the reason — when the host
-// fails the self-test (sandbox.status.ts).
+// the admin's ceilings), a run slot (run-slots.ts; under rlimits, a turn: uid-turns.ts), the disk
+// watchdog, the overlay's mounts checked and opened (mounts.ts), an egress proxy when the run may
+// reach anything, the launch in bwrap or docker (launch.ts) in the tenant's workspace (workspace.ts),
+// and its record (runs.ts). A run ends when its tenant stops (live-runs.ts). Refuses to run — with the
+// reason — when the host fails the self-test (sandbox.status.ts).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,23 +16,23 @@ import type { Db } from "../../db/client.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { randomBase62 } from "../../lib/base62.ts";
 import { buildAllowPrivate } from "../../lib/egress-rules.ts";
-import { tenantDir } from "../../lib/tenant-dirs.ts";
 import type { DiskGuard } from "../disk/disk.service.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
-import { resolveInRoot } from "../paths/path-resolver.ts";
 import type { TenantsService } from "../tenants/tenants.service.ts";
 import { startEgressProxy, type EgressEvent, type EgressProxy } from "./egress/proxy.ts";
 import { removeStaleRunCgroups } from "./cgroups.ts";
-import { sandboxIdentity, type HostProbe } from "./host.ts";
 import { bridgeLaunch, createLauncher, dockerSettings, mountChanged, type DockerTarget } from "./launch.ts";
 import { prepareMounts, type MountPlan } from "./mounts.ts";
 import { signalName } from "./runner.ts";
 import { createRunRecords } from "./runs.ts";
+import { createLiveRuns } from "./live-runs.ts";
 import { createRunSlots } from "./run-slots.ts";
 import { checkCommand, checkEnv, createRunPolicy } from "./sandbox.policy.ts";
 import { createStatusCheck } from "./sandbox.status.ts";
 import type { LaunchSpec, RunResult, SandboxRequest } from "./sandbox.types.ts";
+import { createUidTurns } from "./uid-turns.ts";
+import { adoptWorkspace, workspaceFor } from "./workspace.ts";
 
 export interface SandboxDeps {
   home: string;
@@ -47,31 +48,18 @@ export interface SandboxDeps {
   disk: DiskGuard;
 }
 
-function chownTree(root: string, uid: number, gid: number): void {
-  if (!fs.existsSync(root)) return;
-  fs.lchownSync(root, uid, gid);
-  for (const e of fs.readdirSync(root, { recursive: true, withFileTypes: true })) fs.lchownSync(path.join(e.parentPath, e.name), uid, gid);
-}
-
 export function createSandboxService(deps: SandboxDeps) {
   const { home, log } = deps;
   const slots = createRunSlots();
+  // Runs in progress, ended when their tenant stops (the module's TenantData.onStop is `endTenantWork`).
+  const liveRuns = createLiveRuns({ watch: deps.tenants.watchWork });
+  // Under the rlimits limiter, tenants' runs never overlap (they share one uid's process count).
+  const uidTurns = createUidTurns();
   const policy = createRunPolicy(deps);
   const launcher = createLauncher(deps);
   const getStatus = createStatusCheck({ ...deps, launcher });
   const records = createRunRecords({ db: deps.db, clock: deps.clock, incarnation: deps.tenants.incarnation });
   const egressCounters = new Map<string, { allowed: number; refused: number; failed: number }>();
-
-  /** The tenant's workspace: a real directory inside the tenant root, owned by the sandbox identity. */
-  function workspaceFor(tenantId: string, host: HostProbe): string {
-    const root = tenantDir(home, tenantId);
-    const r = resolveInRoot(root, "workspace", { leaf: "nofollow" });
-    if (!r.exists) fs.mkdirSync(r.absolute, { mode: 0o700 });
-    else if (r.kind !== "directory") throw new AppError("CONFIG_INVALID", "the tenant's workspace is not a directory");
-    const st = fs.lstatSync(r.absolute);
-    if (host.identity.viaStage && (st.uid !== host.identity.uid || st.gid !== host.identity.gid)) fs.chownSync(r.absolute, host.identity.uid, host.identity.gid);
-    return r.absolute;
-  }
 
   function countEgress(tenantId: string, e: EgressEvent) {
     const c = egressCounters.get(tenantId) ?? { allowed: 0, refused: 0, failed: 0 };
@@ -91,6 +79,8 @@ export function createSandboxService(deps: SandboxDeps) {
       const tenantId = req.tenant.tenantId;
       const tenant = deps.tenants.get(req.tenant);
       if (tenant.status !== "active") throw new AppError("FORBIDDEN", `tenant "${tenantId}" is suspended`);
+      // The incarnation seen now: a run of a tenant deleted (and created again) meanwhile is refused.
+      const incarnation = tenant.incarnation;
       const command = checkCommand(req.command);
       const env = checkEnv(req.env);
       const mode = policy.mode(req.tenant, req.mode);
@@ -113,8 +103,22 @@ export function createSandboxService(deps: SandboxDeps) {
         const runtimePath = s.docker?.runtimes[runtime]?.path ?? "";
         docker = { path: s.docker!.path!, image: d.image, runtime, gvisor: runtime.startsWith("runsc") || /(^|\/)runsc$/.test(runtimePath) };
       }
-      const release = slots.acquire(tenantId, deps.config().sandbox);
-      const incarnation = deps.tenants.incarnation(tenantId) ?? "";
+      // Slots are per incarnation: a deleted tenant's run, while it is being killed, never holds a
+      // slot of the tenant created again under its id.
+      const slotKey = `${tenantId}/${incarnation}`;
+      const releaseSlot = slots.acquire(slotKey, deps.config().sandbox);
+      let releaseTurn: () => void;
+      try {
+        releaseTurn = uidTurns.acquire(slotKey, mode === "bwrap" && s.host.cgroups.limiter === "rlimits");
+      } catch (err) {
+        releaseSlot();
+        throw err;
+      }
+      const release = () => {
+        releaseTurn();
+        releaseSlot();
+      };
+      const live = liveRuns.begin({ tenantId, incarnation, token: req.token });
       const runId = randomBase62(12);
       const startedAt = deps.clock.now();
       let proxy: EgressProxy | null = null;
@@ -122,10 +126,13 @@ export function createSandboxService(deps: SandboxDeps) {
       let diskWatch: Awaited<ReturnType<DiskGuard["beginRun"]>> | null = null;
       let plan: MountPlan | null = null;
       try {
+        // The tenant may have stopped while the mode was checked; from here on its stop kills the run.
+        live.assertLive();
+        const stopSignal = req.signal ? AbortSignal.any([req.signal, live.signal]) : live.signal;
         // Refused when the tenant is over its disk limit or the disk under the reserve; killed (through
-        // this signal) when either happens while it runs.
-        diskWatch = await deps.disk.beginRun(req.tenant, req.signal);
-        const workspace = workspaceFor(tenantId, s.host);
+        // this signal) when either happens while it runs, or when the tenant stops.
+        diskWatch = await deps.disk.beginRun(req.tenant, stopSignal);
+        const workspace = workspaceFor(home, tenantId, s.host);
         plan = await prepareMounts({ home, tenantId, runId, requests: mountRequests, identity: s.host.identity, unsharePath: s.host.unsharePath, log });
         if (rules.length > 0) {
           // A short path (Unix socket paths are limited to 108 bytes) in a fresh 0700 directory.
@@ -137,6 +144,7 @@ export function createSandboxService(deps: SandboxDeps) {
             maxConnections: c.sandbox.egress?.maxConnectionsPerRun ?? 32,
             onEvent: (e) => countEgress(tenantId, e),
           });
+          live.attachProxy(proxy.close);
         }
         const spec: LaunchSpec = {
           runId,
@@ -150,6 +158,7 @@ export function createSandboxService(deps: SandboxDeps) {
           limits,
           egress: proxy ? { socketPath: proxy.socketPath, bridge: bridgeLaunch() } : null,
         };
+        live.assertLive();
         const out = await launcher.launch(mode, s.host, docker, spec, { ...req, signal: diskWatch.signal });
         if (mountChanged(spec, out)) {
           log.warn("a sandbox mount changed between the gateway's check and the bind; the run was stopped", { tenant: tenantId, runId });
@@ -159,7 +168,7 @@ export function createSandboxService(deps: SandboxDeps) {
         let signal = out.signal;
         if (exitCode === null && signal) exitCode = 128 + (Object.entries(os.constants.signals).find(([n]) => n === signal)?.[1] ?? 0);
         if (!signal && exitCode !== null && exitCode > 128 && exitCode <= 128 + 64) signal = signalName(exitCode - 128);
-        const killedReason = diskWatch.reason ?? (out.timedOut ? "timeout" : out.aborted ? "aborted" : null);
+        const killedReason = live.reason ?? diskWatch.reason ?? (out.timedOut ? "timeout" : out.aborted ? "aborted" : null);
         if (killedReason) signal = "SIGKILL";
         const encoding = req.encoding ?? "utf8";
         const text = (b: Uint8Array) => (encoding === "base64" ? Buffer.from(b).toString("base64") : new TextDecoder().decode(b));
@@ -205,8 +214,15 @@ export function createSandboxService(deps: SandboxDeps) {
         release();
         await proxy?.close();
         if (sockDir) fs.rmSync(sockDir, { recursive: true, force: true });
+        live.end();
       }
     },
+
+    /** The module's TenantData.onStop: kills the tenant's runs (settles when they have ended). */
+    endTenantWork: liveRuns.stop,
+
+    /** Runs in progress (all, or one tenant's). */
+    liveRuns: liveRuns.count,
 
     seconds: records.seconds,
     usage: records.usage,
@@ -233,8 +249,7 @@ export function createSandboxService(deps: SandboxDeps) {
 
     /** Hands a tenant's workspace (restored from a backup, say) to the sandbox identity, so sandboxed code can use it. */
     adoptWorkspace(tenant: TenantScope): void {
-      const id = sandboxIdentity();
-      if (id.viaStage) chownTree(path.join(tenantDir(home, tenant.tenantId), "workspace"), id.uid, id.gid);
+      adoptWorkspace(home, tenant.tenantId);
     },
 
     /**
@@ -249,6 +264,7 @@ export function createSandboxService(deps: SandboxDeps) {
         .then((s) => {
           const stale = removeStaleRunCgroups(s.host.cgroups);
           if (stale > 0) log.info(`removed ${stale} sandbox cgroup(s) left by an earlier process`);
+          for (const w of s.warnings) log.warn(w);
           for (const mode of allowed) {
             const m = s.modes[mode];
             if (m.usable) log.info(`sandbox mode ${mode} ready`, { limiter: mode === "bwrap" ? s.host.cgroups.limiter : "docker", runtime: mode === "docker" ? s.docker?.runtime : undefined });
@@ -266,6 +282,9 @@ export function createSandboxService(deps: SandboxDeps) {
 
     /** The docker-mode image the config names (or the default). */
     dockerImage: () => dockerSettings(deps.config()).image,
+
+    /** Kills the containers of this home that a dead process left running; how many. */
+    reapOrphans: launcher.reapOrphans,
 
     drain: launcher.drain,
     homeLabel: launcher.homeLabel,

@@ -12,6 +12,7 @@ import { randomBase62 } from "../../lib/base62.ts";
 import { dockerImagePresent, probeDocker, probeHost, type DockerProbe, type HostProbe } from "./host.ts";
 import { dockerSettings, type Launcher } from "./launch.ts";
 import type { SandboxMode } from "./sandbox.types.ts";
+import { RLIMITS_WARNING } from "./uid-turns.ts";
 
 export interface ModeStatus {
   usable: boolean;
@@ -24,6 +25,8 @@ export interface SandboxStatus {
   live: { ok: boolean; detail: string } | null;
   docker: (DockerProbe & { image: string; imagePresent: boolean; runtime: string; runtimeAvailable: boolean }) | null;
   modes: Record<SandboxMode, ModeStatus>;
+  /** What the operator should know about how (badly) tenants are kept apart here. */
+  warnings: string[];
 }
 
 export function createStatusCheck(deps: { config: () => GatewayConfig; env: Environment; clock: Clock; launcher: Launcher }) {
@@ -105,7 +108,8 @@ export function createStatusCheck(deps: { config: () => GatewayConfig; env: Envi
       modes.docker = reason ? { usable: false, reason } : { usable: true, reason: null };
     } else modes.docker = { usable: false, reason: "not among sandbox.allowedModes" };
     if (!allowed.includes("bwrap") && modes.bwrap.usable) modes.bwrap = { usable: false, reason: "not among sandbox.allowedModes" };
-    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes };
+    const warnings = host.cgroups.limiter === "rlimits" && allowed.includes("bwrap") ? [RLIMITS_WARNING] : [];
+    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes, warnings };
   }
 
   /** The kept status, computed on first use; `refresh` checks again, `docker` includes Docker even if not allowed. */

@@ -25,6 +25,8 @@ export interface SandboxRequest {
   onStdout?(chunk: Uint8Array): void;
   onStderr?(chunk: Uint8Array): void;
   signal?: AbortSignal;
+  /** The tenant token (actor id) that asked for the run: the run ends if that token stops working. */
+  token?: string;
 }
 
 export const FD_LIMIT = 1024;
@@ -79,8 +81,8 @@ export interface RunResources {
   oomKilled?: boolean;
 }
 
-/** Why the gateway killed a run, when it did. */
-export type KilledReason = "timeout" | DiskKill | "aborted";
+/** Why the gateway killed a run, when it did. The tenant-* and token-* reasons: the tenant stopped (live-runs.ts). */
+export type KilledReason = "timeout" | DiskKill | "aborted" | "tenant-suspended" | "tenant-deleted" | "tenant-replaced" | "token-revoked";
 
 export interface RunResult {
   runId: string;

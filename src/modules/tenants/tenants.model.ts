@@ -1,5 +1,6 @@
 import { Type as T, type Static } from "@sinclair/typebox";
-import { QuotaPatchSchema, QuotaViewSchema } from "./quota.model.ts";
+import { QuotaPatchSchema, QuotaViewSchema, type QuotaView } from "./quota.model.ts";
+import type { TenantRow } from "./tenants.sql.ts";
 
 export const CreateTenantSchema = T.Object(
   {
@@ -47,3 +48,28 @@ export const CreatedTenantSchema = T.Object({
   createdAt: T.String({ format: "date-time" }),
   tenant: TenantViewSchema,
 });
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** A tenant as the API shows it: its record, its token's prefix (never the token), its quota limits. */
+export function tenantView(
+  r: TenantRow,
+  tok: { current: { displayPrefix: string; createdAt: number } | null; inGrace: { displayPrefix: string; expiresAt: number }[] },
+  quota: QuotaView,
+): TenantView {
+  return {
+    tenantId: r.id,
+    incarnation: r.incarnation,
+    displayName: r.displayName,
+    status: r.status,
+    createdAt: iso(r.createdAt)!,
+    updatedAt: iso(r.updatedAt)!,
+    suspendedAt: iso(r.suspendedAt),
+    token: {
+      prefix: tok.current?.displayPrefix ?? null,
+      createdAt: iso(tok.current?.createdAt ?? null),
+      inGrace: tok.inGrace.map((g) => ({ prefix: g.displayPrefix, expiresAt: iso(g.expiresAt)! })),
+    },
+    quota,
+  };
+}

@@ -22,10 +22,14 @@ export function tenantsRpc({ tenants }: { tenants: TenantsService }) {
       params: { grace: T.Optional(T.String({ maxLength: 32, description: '"0" (default), "90s", "15m", "1h", up to "30d"' })) },
       result: T.Object({ tenantId: T.String(), token: T.String(), tokenPrefix: T.String(), graceUntil: T.Union([T.String(), T.Null()]) }),
       mutates: true,
+      audited: true,
       returnsSecret: true,
       example: { grace: "0" },
       handler: (tenant, p, ctx) => {
-        return tenants.rotateToken(tenant, parseGrace(p.grace), ctx.op);
+        const rotated = tenants.rotateToken(tenant, parseGrace(p.grace), ctx.op);
+        // This request now holds the new token: the rest of its batch goes on as that token's holder.
+        tenant.adopt(rotated.token);
+        return rotated;
       },
     }),
   ];

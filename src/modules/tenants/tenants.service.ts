@@ -15,7 +15,9 @@ import type { AuditLog } from "../audit/audit.service.ts";
 import type { Platform } from "../module.ts";
 import type { QuotaLimitsService } from "./quota-limits.service.ts";
 import type { QuotaPatch } from "./quota.model.ts";
-import type { TenantView } from "./tenants.model.ts";
+import { createIncarnationCache } from "./incarnations.ts";
+import { createTenantLifecycle, type TenantStop } from "./tenant-lifecycle.ts";
+import { tenantView, type TenantView } from "./tenants.model.ts";
 import { TenantTable, type TenantRow } from "./tenants.sql.ts";
 import type { IssuedToken, TokensService } from "./tokens.service.ts";
 
@@ -25,8 +27,6 @@ export interface TenantsDeps {
   tokens: TokensService;
   limits: QuotaLimitsService;
 }
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function createTenantsService(deps: TenantsDeps) {
   const { audit, tokens, limits } = deps;
@@ -40,23 +40,20 @@ export function createTenantsService(deps: TenantsDeps) {
     return byId.get({ id });
   }
 
-  // The incarnation is asked for on every routed request (ledger rows and quota accounts are keyed
-  // by it): cached until any process commits a change, like token digests.
-  const incarnations = new Map<string, string | null>();
-  let seen = "";
-  function incarnationOf(id: string): string | null {
-    const version = deps.platform.changes.version();
-    if (version !== seen || incarnations.size >= 50_000) {
-      incarnations.clear();
-      seen = version;
-    }
-    let inc = incarnations.get(id);
-    if (inc === undefined) {
-      inc = row(id)?.incarnation ?? null;
-      incarnations.set(id, inc);
-    }
-    return inc;
-  }
+  const incarnations = createIncarnationCache({ row, changes: deps.platform.changes });
+
+  // Suspend, delete, a restore over the tenant and a token's end stop everything the tenant runs:
+  // modules register their listeners at core wiring (see tenant-lifecycle.ts).
+  const lifecycle = createTenantLifecycle({
+    state: (id) => {
+      const r = row(id);
+      return r ? { status: r.status, incarnation: r.incarnation, dirIno: fs.lstatSync(tenantDir(home, id), { throwIfNoEntry: false })?.ino ?? 0 } : null;
+    },
+    tokenLive: tokens.isLive,
+    log,
+  });
+  // The modules' own hooks first (TenantData.onStop: the sandbox's runs, …).
+  lifecycle.onTenantStopped((stop) => tenantData.stopped(stop));
 
   function mustRow(id: string): TenantRow {
     const r = row(id);
@@ -64,24 +61,7 @@ export function createTenantsService(deps: TenantsDeps) {
     return r;
   }
 
-  function view(r: TenantRow): TenantView {
-    const tok = tokens.describe(r.id);
-    return {
-      tenantId: r.id,
-      incarnation: r.incarnation,
-      displayName: r.displayName,
-      status: r.status,
-      createdAt: iso(r.createdAt)!,
-      updatedAt: iso(r.updatedAt)!,
-      suspendedAt: iso(r.suspendedAt),
-      token: {
-        prefix: tok.current?.displayPrefix ?? null,
-        createdAt: iso(tok.current?.createdAt ?? null),
-        inGrace: tok.inGrace.map((g) => ({ prefix: g.displayPrefix, expiresAt: iso(g.expiresAt)! })),
-      },
-      quota: limits.view(r.id),
-    };
-  }
+  const view = (r: TenantRow): TenantView => tenantView(r, tokens.describe(r.id), limits.view(r.id));
 
   const entry = (ctx: OpContext, action: string, id: string, details?: Record<string, unknown>) => ({
     actor: ctx.actor,
@@ -101,8 +81,10 @@ export function createTenantsService(deps: TenantsDeps) {
 
   function setStatus(id: string, status: "active" | "suspended", ctx: OpContext): TenantView {
     const action = status === "suspended" ? "tenant.suspend" : "tenant.resume";
+    let incarnation = "";
     audit.transact(entry(ctx, action, id), () => {
       const r = mustRow(id);
+      incarnation = r.incarnation;
       if (r.status === status) throw new AppError("CONFLICT", `tenant "${id}" is already ${status}`);
       const now = clock.now();
       db.update(TenantTable)
@@ -110,6 +92,7 @@ export function createTenantsService(deps: TenantsDeps) {
         .where(eq(TenantTable.id, id))
         .run();
     });
+    if (status === "suspended") lifecycle.stopped({ tenantId: id, incarnation, reason: "suspended" });
     return view(mustRow(id));
   }
 
@@ -127,7 +110,7 @@ export function createTenantsService(deps: TenantsDeps) {
      * carry it, and every tenant-scoped read filters by it: a new tenant that reuses a deleted
      * tenant's id starts with nothing of the previous owner's.
      */
-    incarnation: incarnationOf,
+    incarnation: incarnations.of,
 
     get(tenant: TenantScope): TenantView {
       return view(mustRow(tenant.tenantId));
@@ -140,6 +123,15 @@ export function createTenantsService(deps: TenantsDeps) {
     list(): TenantView[] {
       return db.select().from(TenantTable).orderBy(TenantTable.id).all().map(view);
     },
+
+    /** Registers what ends a tenant's running work when it stops, besides the modules' TenantData.onStop (tests). */
+    onTenantStopped: lifecycle.onTenantStopped,
+
+    /** Announces a stop this service did not make itself (a restore replacing the tenant). */
+    tenantStopped: (stop: TenantStop) => lifecycle.stopped(stop),
+
+    /** Watches live work for stops made by another process (the CLI); `check()` says if it must end now. */
+    watchWork: lifecycle.watch,
 
     dir(tenant: TenantScope): string {
       mustRow(tenant.tenantId);
@@ -189,14 +181,16 @@ export function createTenantsService(deps: TenantsDeps) {
      * Deletes the record, its token hashes and quota limits, the rows every module declared as going
      * with the tenant, and wipes tenants/<id>. The audit log keeps its records; usage, sandbox runs and
      * backup records stay for the operator, keyed to this incarnation, so a later tenant of the same id
-     * never sees them. Then every module forgets what it keeps in memory (TenantData.onDelete). What
-     * deleting a tenant does is declared by the modules, and done here, in one place.
+     * never sees them. Then every module forgets what it keeps in memory (TenantData.onDelete) and ends
+     * what it runs for the tenant (TenantData.onStop) before its directory is wiped. What deleting a
+     * tenant does is declared by the modules, and done here, in one place.
      */
     remove(tenant: TenantScope, ctx: OpContext): { tenantId: string; deleted: true } {
       const id = tenant.tenantId;
       let trashed: string | null = null;
+      let incarnation = "";
       audit.transact(entry(ctx, "tenant.delete", id, { incarnation: row(id)?.incarnation ?? null }), (onRollback) => {
-        mustRow(id);
+        incarnation = mustRow(id).incarnation;
         deleteTenantRows(sqlite, tenantData.tables, id);
         db.delete(TenantTable).where(eq(TenantTable.id, id)).run();
         trashed = moveToTrash(home, id);
@@ -205,14 +199,22 @@ export function createTenantsService(deps: TenantsDeps) {
           onRollback(() => fs.renameSync(from, tenantDir(home, id)));
         }
       });
-      incarnations.delete(id);
+      incarnations.forget(id);
       tenantData.deleted(tenant);
-      if (trashed) {
+      // Its runs are killed first; the directory goes once they have ended, so none writes into it
+      // after it is gone from the tenant's measurements.
+      const ended = lifecycle.stopped({ tenantId: id, incarnation, reason: "deleted" });
+      const wipe = (dir: string) => {
         try {
-          fs.rmSync(trashed, { recursive: true, force: true });
+          fs.rmSync(dir, { recursive: true, force: true });
         } catch (err) {
           log.warn("tenant deleted, but its trashed directory could not be removed yet", { tenant: id, error: String(err) });
         }
+      };
+      if (trashed) {
+        const dir: string = trashed;
+        if (ended) void ended.then(() => wipe(dir));
+        else wipe(dir);
       }
       return { tenantId: id, deleted: true };
     },
@@ -220,13 +222,16 @@ export function createTenantsService(deps: TenantsDeps) {
     /**
      * Inside a restore's audited transaction: takes the existing tenant of `id` out of the way (its
      * record and every row that goes with it; its directory to the trash, back if the restore fails),
-     * so the archive's tenant can take its place. The restore tells the modules afterwards.
+     * so the archive's tenant can take its place. The restore tells the modules afterwards (and ends the
+     * replaced incarnation's work: tenantStopped). Returns that incarnation.
      */
-    replaceWithin(id: string, onRollback: (undo: () => void) => void): void {
+    replaceWithin(id: string, onRollback: (undo: () => void) => void): string {
+      const incarnation = mustRow(id).incarnation;
       deleteTenantRows(sqlite, tenantData.tables, id);
       db.delete(TenantTable).where(eq(TenantTable.id, id)).run();
       const trashed = moveToTrash(home, id);
       if (trashed) onRollback(() => fs.renameSync(trashed, tenantDir(home, id)));
+      return incarnation;
     },
 
     /**
@@ -249,6 +254,8 @@ export function createTenantsService(deps: TenantsDeps) {
           return tokens.rotate(id, graceMs);
         },
       );
+      // Work started with a token that stops working now (no grace, or one already in grace) ends with it.
+      if (result.ended.length > 0) lifecycle.stopped({ tenantId: id, incarnation: mustRow(id).incarnation, reason: "token-revoked", tokens: result.ended });
       return {
         tenantId: id,
         token: result.token,

@@ -106,6 +106,12 @@ export function createTokensService(deps: { db: Db; clock: Clock; changes: Chang
       return tokensOf.all({ id: tenantId }).length;
     },
 
+    /** Whether the token with this actor id ("tok:…") still works (not revoked, not past its grace). */
+    isLive(tenantId: string, actorId: string): boolean {
+      const now = clock.now();
+      return lookup(tenantId).hashes.some((h) => h.actorId === actorId && (h.expiresAt === null || h.expiresAt > now));
+    },
+
     /** Display prefix and creation time of the current token; grace-window tokens listed separately. */
     describe(tenantId: string): { current: { displayPrefix: string; createdAt: number } | null; inGrace: { displayPrefix: string; expiresAt: number }[] } {
       const now = clock.now();

@@ -28,17 +28,17 @@ async function keysUnder(prefix: string): Promise<string[]> {
 
 describe("a tenant's own backups", () => {
   test("keep at most backup.tenantMaxBackups: the oldest are pruned, archive and record", async () => {
-    const core = testCore({ config: s3.config({ tenantMaxBackups: 2 }) });
+    const core = testCore({ config: s3.config({ tenantMaxBackups: 2, tenantMinIntervalMinutes: 0 }) });
     const token = createTenant(core, "acme");
     const { rpc } = testApp(core);
     const made: string[] = [];
     for (let i = 0; i < 4; i++) {
       const r = await rpc(token, "tenants.backup", {});
       expect(r.error).toBeUndefined();
-      made.push(r.result.location);
+      made.push(`s3://backups/tenants/acme/${r.result.location}`); // the tenant sees its key below its prefix
       await Bun.sleep(5);
     }
-    const listed = (await rpc(token, "tenants.backups.list", {})).result.backups.map((b: { location: string }) => b.location);
+    const listed = (await rpc(token, "tenants.backups.list", {})).result.backups.map((b: { location: string }) => `s3://backups/tenants/acme/${b.location}`);
     expect(listed).toEqual([made[3]!, made[2]!]);
     expect(await keysUnder(`tenants/acme/${core.tenants.incarnation("acme")}/`)).toEqual([made[2]!, made[3]!].sort());
     // The operator's own backups of the tenant are not the tenant's to rotate.
@@ -50,7 +50,7 @@ describe("a tenant's own backups", () => {
   });
 
   test("hold at most backup.tenantMaxBytes: a larger one is refused and stores nothing; older ones make room", async () => {
-    const core = testCore({ config: s3.config({ tenantMaxBytes: 600_000 }) });
+    const core = testCore({ config: s3.config({ tenantMaxBytes: 600_000, tenantMinIntervalMinutes: 0 }) });
     const token = createTenant(core, "acme");
     const ws = path.join(core.tenants.dir(scope("acme")), "workspace");
     const { rpc } = testApp(core);
@@ -68,7 +68,7 @@ describe("a tenant's own backups", () => {
     for (let i = 0; i < 3; i++) {
       const r = await rpc(token, "tenants.backup", {});
       expect(r.error).toBeUndefined();
-      made.push(r.result.location);
+      made.push(`s3://backups/tenants/acme/${r.result.location}`); // the tenant sees its key below its prefix
       sizes.push(r.result.sizeBytes);
       await Bun.sleep(5);
     }

@@ -52,3 +52,64 @@ describe("the sandbox sees nothing of the host's layout it need not", () => {
     }, 60_000);
   }
 });
+
+// What else a sandbox could read of the host (red team 11 #12): the kernel command line and host-wide
+// /proc tables (masked in bwrap), and in docker mode the engine's resolv.conf, hosts and hostname
+// (naming the host's resolver, the engine's root and the container id), the host's sysfs and the
+// container id in the cgroup mounts. Under runc, /proc/cmdline stays (runc refuses mounts in /proc;
+// README "Sandbox mounts and the host's layout"); gVisor shows its own.
+const HOST_SCRIPT = [
+  "sleep 1.5",
+  "echo \"hostname=$(hostname)\"",
+  "for f in /etc/resolv.conf /etc/hosts /etc/hostname; do [ -e $f ] && echo \"$f=$(wc -c < $f)\"; done",
+  "echo \"sys=$(ls -A /sys 2>/dev/null | tr '\\n' ' ')\"",
+  "echo ---; cat /proc/cmdline; echo ---; cat /proc/self/cgroup /proc/self/mountinfo",
+].join("; ");
+
+describe("the sandbox reads nothing of the host's configuration it need not", () => {
+  const hostCmdline = fs.readFileSync("/proc/cmdline", "utf8");
+  for (const m of MODES) {
+    test(`${m.label}: no host resolver, hosts, sysfs${m.runtime === "runc" ? ", container id" : ""}${m.mode === "bwrap" ? ", kernel command line or host-wide /proc tables" : ""}`, async () => {
+      const w = sandboxWorld(m);
+      const run = w.core.sandbox.run({ tenant: scope("alpha"), command: ["/bin/sh", "-c", HOST_SCRIPT], origin: "rpc" });
+      // The container's id, read from the engine while the run lives.
+      let containerId = "";
+      for (let i = 0; m.mode === "docker" && !containerId && i < 40; i++) {
+        const ps = Bun.spawnSync(["docker", "ps", "-q", "--no-trunc", "--filter", `label=openclaw.home=${w.core.sandbox.homeLabel}`], { stdout: "pipe" });
+        containerId = ps.stdout.toString().trim();
+        if (!containerId) await Bun.sleep(50);
+      }
+      const r = await run;
+      expect({ exit: r.exitCode, stderr: r.stderr }).toEqual({ exit: 0, stderr: "" });
+      const [head, cmdline, tables] = r.stdout.split("---\n") as [string, string, string];
+      expect(head).toContain("hostname=sandbox\n");
+
+      if (m.mode === "bwrap") {
+        // No resolver, hosts or sysfs at all; the command line and host-wide tables read empty.
+        expect(head).not.toContain("/etc/");
+        expect(head).toContain("sys=\n");
+        expect(cmdline).toBe("");
+        const probe = await w.core.sandbox.run({
+          tenant: scope("alpha"),
+          command: ["/bin/sh", "-c", "for f in /proc/cmdline /proc/keys /proc/key-users /proc/timer_list /proc/sched_debug /proc/timer_stats /proc/latency_stats; do [ -e $f ] && echo \"$f $(cat $f | wc -c)\"; done; for d in /proc/acpi /proc/asound /proc/scsi; do [ -e $d ] && echo \"$d $(ls -A $d | wc -l)\"; done"],
+          origin: "rpc",
+        });
+        const sizes = probe.stdout.trim().split("\n").filter(Boolean);
+        expect(sizes.length).toBeGreaterThan(0);
+        for (const line of sizes) expect(line).toMatch(/ 0$/);
+        expect(probe.stderr).toBe("");
+      } else {
+        // docker: neutral (empty) resolver, hosts and hostname files; an empty /sys.
+        expect(head).toContain("/etc/resolv.conf=0\n/etc/hosts=0\n/etc/hostname=0\n");
+        expect(head).toContain("sys=\n");
+        expect(tables).not.toContain("/var/lib/docker/containers");
+        expect(tables).not.toMatch(/ - sysfs /);
+        expect(containerId).toMatch(/^[0-9a-f]{64}$/);
+        expect(tables).not.toContain(containerId);
+        expect(tables).not.toContain(containerId.slice(0, 12));
+        if (m.runtime === "runsc") expect(cmdline).not.toBe(hostCmdline);
+      }
+      w.core.close();
+    }, 60_000);
+  }
+});

@@ -37,7 +37,8 @@ describe("no plaintext secret on disk", () => {
 
 describe("live tokens are bounded", () => {
   test("40 rotations with grace over RPC leave two live tokens: the newest and the one it replaced", async () => {
-    const core = testCore();
+    // A burst of audited changes large enough for 40 rotations at once (the default is 30).
+    const core = testCore({ config: { gateway: { limits: { tenantChangesBurst: 100 } } } });
     const tokens = [createTenant(core, "acme")];
     const { rpc } = testApp(core);
     for (let i = 0; i < 40; i++) {

@@ -1,0 +1,38 @@
+// Binding a tenant request to the identity its token verified as (see TenantIdentity in
+// edge/tenant-scope.ts): the tenant surfaces' authentication mints the request's scope here.
+import { IdentityEnded, mintTenantScope, type TenantIdentity } from "../edge/tenant-scope.ts";
+import type { TokensService } from "../modules/tenants/tokens.service.ts";
+
+export interface IdentityDeps {
+  tokens: Pick<TokensService, "verify">;
+  incarnation(tenantId: string): string | null;
+}
+
+/**
+ * Binds a request to the identity `token` verified as, now. Null when there is none (the token does
+ * not verify, or its tenant vanished in between): the caller answers that as any failed credential.
+ */
+export function bindTenantIdentity(deps: IdentityDeps, token: string): TenantIdentity | null {
+  const first = deps.tokens.verify(token);
+  if (!first.ok) return null;
+  const { tenantId } = first;
+  const incarnation = deps.incarnation(tenantId);
+  if (incarnation === null) return null;
+  let current = token;
+  let ended = false;
+  return mintTenantScope(tenantId, {
+    incarnation,
+    actor: { kind: "tenant" as const, id: first.actorId },
+    assertCurrent() {
+      if (!ended) {
+        const r = deps.tokens.verify(current);
+        ended = !r.ok || r.tenantId !== tenantId || deps.incarnation(tenantId) !== incarnation;
+      }
+      if (ended) throw new IdentityEnded();
+    },
+    adopt(token: string) {
+      const r = deps.tokens.verify(token);
+      if (r.ok && r.tenantId === tenantId && deps.incarnation(tenantId) === incarnation) current = token;
+    },
+  });
+}

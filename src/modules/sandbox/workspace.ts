@@ -1,0 +1,31 @@
+// The tenant's workspace, /work inside its sandboxes: a real directory inside the tenant root, owned
+// by the identity sandboxed code runs as.
+import fs from "node:fs";
+import path from "node:path";
+import { AppError } from "../../core/errors.ts";
+import { tenantDir } from "../../lib/tenant-dirs.ts";
+import { resolveInRoot } from "../paths/path-resolver.ts";
+import { sandboxIdentity, type HostProbe } from "./host.ts";
+
+/** The workspace's path, made if missing (never through a symbolic link), handed to the sandbox identity. */
+export function workspaceFor(home: string, tenantId: string, host: HostProbe): string {
+  const root = tenantDir(home, tenantId);
+  const r = resolveInRoot(root, "workspace", { leaf: "nofollow" });
+  if (!r.exists) fs.mkdirSync(r.absolute, { mode: 0o700 });
+  else if (r.kind !== "directory") throw new AppError("CONFIG_INVALID", "the tenant's workspace is not a directory");
+  const st = fs.lstatSync(r.absolute);
+  if (host.identity.viaStage && (st.uid !== host.identity.uid || st.gid !== host.identity.gid)) fs.chownSync(r.absolute, host.identity.uid, host.identity.gid);
+  return r.absolute;
+}
+
+/** Hands a whole workspace (restored from a backup, say) to the sandbox identity, so sandboxed code can use it. */
+export function adoptWorkspace(home: string, tenantId: string): void {
+  const id = sandboxIdentity();
+  if (id.viaStage) chownTree(path.join(tenantDir(home, tenantId), "workspace"), id.uid, id.gid);
+}
+
+function chownTree(root: string, uid: number, gid: number): void {
+  if (!fs.existsSync(root)) return;
+  fs.lchownSync(root, uid, gid);
+  for (const e of fs.readdirSync(root, { recursive: true, withFileTypes: true })) fs.lchownSync(path.join(e.parentPath, e.name), uid, gid);
+}
