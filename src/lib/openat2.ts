@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 
+export const RESOLVE_NO_XDEV = 0x01;
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const RESOLVE_NO_SYMLINKS = 0x04;
 export const RESOLVE_BENEATH = 0x08;

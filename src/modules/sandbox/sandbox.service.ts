@@ -18,6 +18,7 @@ import { randomBase62 } from "../../lib/base62.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { resolveInRoot } from "../paths/path-resolver.ts";
 import { tenantDir } from "../tenants/tenant-dirs.ts";
+import { probeMountStaging, type MountStaging } from "./mount-stage.ts";
 import { MOUNT_CHANGED, prepareMounts, type MountPlan } from "./mounts.ts";
 import type { TenantsService } from "../tenants/tenants.service.ts";
 import { buildBwrapLaunch } from "./bwrap.ts";
@@ -75,6 +76,8 @@ export interface SandboxStatus {
   live: { ok: boolean; detail: string } | null;
   docker: (DockerProbe & { image: string; imagePresent: boolean; runtime: string; runtimeAvailable: boolean }) | null;
   modes: Record<SandboxMode, ModeStatus>;
+  /** How overlay mounts (`sandbox.mounts[]`) are made readable on the home's file system (./mount-stage.ts). */
+  mounts: MountStaging;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -259,7 +262,8 @@ export function createSandboxService(deps: SandboxDeps) {
       modes.docker = reason ? { usable: false, reason } : { usable: true, reason: null };
     } else modes.docker = { usable: false, reason: "not among sandbox.allowedModes" };
     if (!allowed.includes("bwrap") && modes.bwrap.usable) modes.bwrap = { usable: false, reason: "not among sandbox.allowedModes" };
-    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes };
+    const mounts = await probeMountStaging({ home, identity: host.identity, unsharePath: host.unsharePath, log });
+    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes, mounts };
   }
 
   async function getStatus(opts: { refresh?: boolean; docker?: boolean } = {}): Promise<SandboxStatus> {
