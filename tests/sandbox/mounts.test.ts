@@ -191,6 +191,10 @@ describe("the mount race of the review: none of the runs ever sees outside conte
       // still never get a link bound, only the directory that was checked.
       writeOverlay(w, "alpha", {});
       w.core.overlays.set("alpha", { sandbox: { mounts: [{ source: "plugins/sub", target: "/mnt/x" }] } }, operatorCtx);
+      // One run before the swapping starts: the overlay's verdict is then cached as valid (until its
+      // file changes), so every run below reaches the run-time check, whatever the swapper's timing —
+      // a verdict first taken while the name is a link would refuse them all at the overlay instead.
+      expect(await attempt(w, "/mnt/x")).toEqual({ kind: "legit" });
       const swap = hostSwapper(path.join(root, "plugins"), "sub", ["/", beta]);
       const b = await runMany(RUNS[m.label]!.b, 2, () => attempt(w, "/mnt/x"));
       await swap.stop();
