@@ -67,11 +67,25 @@ export class MountApiError extends Error {
   }
 }
 
-function call(name: string, nr: keyof (typeof NR)["x64"], ...args: number[]): number {
+/**
+ * The buffers of the call in progress. A pointer (ptr()) does not keep its buffer alive: a temporary
+ * could be collected before the kernel reads it — a path or key that is garbage by then (an
+ * intermittent EINVAL, or worse a different path). Held here until the syscall returns.
+ */
+let held: Array<Uint8Array | BigUint64Array> = [];
+
+/** Arguments: numbers as they are; buffers passed by address, kept alive for the call. */
+function call(name: string, nr: keyof (typeof NR)["x64"], ...args: (number | Uint8Array | BigUint64Array)[]): number {
   const l = load();
   const n = NR[process.arch]?.[nr];
   if (!l || n === undefined) throw new MountApiError(name, "ENOSYS");
-  const r = l.sys(n, ...args);
+  held = args.filter((a): a is Uint8Array | BigUint64Array => typeof a !== "number");
+  let r: number;
+  try {
+    r = l.sys(n, ...args.map((a) => (typeof a === "number" ? a : ptr(a))));
+  } finally {
+    held = [];
+  }
   if (r < 0) {
     const e = l.errno();
     throw new MountApiError(name, CODES[e] ?? `errno ${e}`);
@@ -84,23 +98,23 @@ const cstr = (s: string) => Buffer.from(`${s}\0`);
 
 /** A detached copy of the mount at `fd` (not recursive), as a new close-on-exec descriptor. */
 export function openTreeClone(fd: number): number {
-  return call("open_tree", "openTree", fd, ptr(EMPTY), OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
+  return call("open_tree", "openTree", fd, EMPTY, OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
 }
 
 /** Sets attributes on a detached mount; `usernsFd` (with MOUNT_ATTR_IDMAP) gives it an id-mapping. */
 export function mountSetattr(mountFd: number, attrSet: number, usernsFd = 0): void {
   const attr = new BigUint64Array([BigInt(attrSet), 0n, 0n, BigInt(usernsFd)]);
-  call("mount_setattr", "mountSetattr", mountFd, ptr(EMPTY), AT_EMPTY_PATH, ptr(attr), 32);
+  call("mount_setattr", "mountSetattr", mountFd, EMPTY, AT_EMPTY_PATH, attr, 32);
 }
 
 /** Attaches a detached mount onto an existing file or directory (an absolute path). */
 export function moveMount(mountFd: number, target: string): void {
-  call("move_mount", "moveMount", mountFd, ptr(EMPTY), AT_FDCWD, ptr(Buffer.from(`${target}\0`)), MOVE_MOUNT_F_EMPTY_PATH);
+  call("move_mount", "moveMount", mountFd, EMPTY, AT_FDCWD, cstr(target), MOVE_MOUNT_F_EMPTY_PATH);
 }
 
 /** Detaches the mount at `target` (lazily: users of it keep their copy). */
 export function umountDetach(target: string): void {
-  call("umount2", "umount2", ptr(Buffer.from(`${target}\0`)), MNT_DETACH);
+  call("umount2", "umount2", cstr(target), MNT_DETACH);
 }
 
 /**
@@ -108,9 +122,9 @@ export function umountDetach(target: string): void {
  * can reach it until move_mount. `options` are tmpfs's (size, nr_inodes, mode); `attrs` MOUNT_ATTR_*.
  */
 export function tmpfsDetached(options: Record<string, string>, attrs: number): number {
-  const fsfd = call("fsopen", "fsopen", ptr(cstr("tmpfs")), FSOPEN_CLOEXEC);
+  const fsfd = call("fsopen", "fsopen", cstr("tmpfs"), FSOPEN_CLOEXEC);
   try {
-    for (const [k, v] of Object.entries(options)) call("fsconfig", "fsconfig", fsfd, FSCONFIG_SET_STRING, ptr(cstr(k)), ptr(cstr(v)), 0);
+    for (const [k, v] of Object.entries(options)) call("fsconfig", "fsconfig", fsfd, FSCONFIG_SET_STRING, cstr(k), cstr(v), 0);
     call("fsconfig", "fsconfig", fsfd, FSCONFIG_CMD_CREATE, 0, 0, 0);
     return call("fsmount", "fsmount", fsfd, FSMOUNT_CLOEXEC, attrs);
   } finally {
@@ -120,9 +134,9 @@ export function tmpfsDetached(options: Record<string, string>, attrs: number): n
 
 /** Makes the file system of the mount at `mountFd` read-only (the superblock, not only this mount). */
 export function superblockReadOnly(mountFd: number): void {
-  const fsfd = call("fspick", "fspick", mountFd, ptr(EMPTY), FSPICK_CLOEXEC | FSPICK_EMPTY_PATH);
+  const fsfd = call("fspick", "fspick", mountFd, EMPTY, FSPICK_CLOEXEC | FSPICK_EMPTY_PATH);
   try {
-    call("fsconfig", "fsconfig", fsfd, FSCONFIG_SET_FLAG, ptr(cstr("ro")), 0, 0);
+    call("fsconfig", "fsconfig", fsfd, FSCONFIG_SET_FLAG, cstr("ro"), 0, 0);
     call("fsconfig", "fsconfig", fsfd, FSCONFIG_CMD_RECONFIGURE, 0, 0, 0);
   } finally {
     closeFd(fsfd);
