@@ -231,13 +231,14 @@ export async function probeMountStaging(opts: { home: string; identity: SandboxI
       fs.closeSync(fd);
     }
   } catch (err) {
-    if (!(err instanceof MountApiError)) throw err;
+    // Reported, never thrown: the rest of the sandbox status does not depend on it.
+    if (!(err instanceof MountApiError)) return { method: "unavailable", filesystem, detail: `${where} cannot be checked for id-mapped mounts (${String(err)})` };
     return { method: "unavailable", filesystem, detail: `mounts cannot be bound from a descriptor (${err.message}; Linux 5.2 or later is needed): overlay mounts are refused` };
   }
   try {
     fs.closeSync(tmpfsDetached({ size: "4096" }, 0));
   } catch (err) {
-    if (!(err instanceof MountApiError)) throw err;
+    if (!(err instanceof MountApiError)) return { method: "unavailable", filesystem, detail: `${where}: ${refused}, and no tmpfs can be made to copy mounts into (${String(err)})` };
     return { method: "unavailable", filesystem, detail: `${filesystem} (${where}): ${refused}, and no tmpfs can be made to copy mounts into (${err.message}): overlay mounts are refused` };
   }
   const limit = `${COPY_LIMITS.bytes / 1048576} MiB and ${COPY_LIMITS.entries} entries per run`;
