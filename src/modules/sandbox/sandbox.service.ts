@@ -18,6 +18,7 @@ import { randomBase62 } from "../../lib/base62.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { resolveInRoot } from "../paths/path-resolver.ts";
 import { tenantDir } from "../tenants/tenant-dirs.ts";
+import { probeMountStaging, type MountStaging } from "./mount-stage.ts";
 import { MOUNT_CHANGED, prepareMounts, type MountPlan } from "./mounts.ts";
 import type { TenantsService } from "../tenants/tenants.service.ts";
 import { buildBwrapLaunch } from "./bwrap.ts";
@@ -82,6 +83,8 @@ export interface SandboxStatus {
   modes: Record<SandboxMode, ModeStatus>;
   /** What the operator should know about how (badly) tenants are kept apart here. */
   warnings: string[];
+  /** How overlay mounts (`sandbox.mounts[]`) are made readable on the home's file system (./mount-stage.ts). */
+  mounts: MountStaging;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -273,7 +276,8 @@ export function createSandboxService(deps: SandboxDeps) {
     } else modes.docker = { usable: false, reason: "not among sandbox.allowedModes" };
     if (!allowed.includes("bwrap") && modes.bwrap.usable) modes.bwrap = { usable: false, reason: "not among sandbox.allowedModes" };
     const warnings = host.cgroups.limiter === "rlimits" && allowed.includes("bwrap") ? [RLIMITS_WARNING] : [];
-    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes, warnings };
+    const mounts = await probeMountStaging({ home, identity: host.identity, unsharePath: host.unsharePath, log });
+    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes, warnings, mounts };
   }
 
   async function getStatus(opts: { refresh?: boolean; docker?: boolean } = {}): Promise<SandboxStatus> {
