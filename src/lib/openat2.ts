@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
 
+export const RESOLVE_NO_XDEV = 0x01;
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const RESOLVE_NO_SYMLINKS = 0x04;
 export const RESOLVE_BENEATH = 0x08;
@@ -42,6 +43,8 @@ export class Openat2Error extends Error {
 
 const CODES: Record<number, string> = { 2: "ENOENT", 13: "EACCES", 17: "EEXIST", 18: "EXDEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 36: "ENAMETOOLONG", 38: "ENOSYS", 40: "ELOOP", 1: "EPERM", 28: "ENOSPC", 30: "EROFS" };
 
+let held: Array<Uint8Array | BigUint64Array> = [];
+
 /** Opens `rel` beneath the directory `dirfd`; returns the new fd or throws Openat2Error. */
 export function openBeneath(dirfd: number, rel: string, flags: number, mode = 0, resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): number {
   const l = load();
@@ -49,7 +52,15 @@ export function openBeneath(dirfd: number, rel: string, flags: number, mode = 0,
   if (!l || nr === undefined) throw new Openat2Error(38, "ENOSYS");
   const how = new BigUint64Array([BigInt(flags), BigInt(mode), BigInt(resolve)]);
   const name = Buffer.from(`${rel}\0`);
-  const fd = l.syscall(nr, dirfd, ptr(name), ptr(how), 24);
+  // ptr() does not keep a buffer alive: held until the syscall returns, or the kernel could read a
+  // collected (reused) buffer — another path.
+  held = [name, how];
+  let fd: number;
+  try {
+    fd = l.syscall(nr, dirfd, ptr(name), ptr(how), 24);
+  } finally {
+    held = [];
+  }
   if (fd < 0) {
     const e = l.errno();
     throw new Openat2Error(e, CODES[e] ?? `errno ${e}`);

@@ -36,9 +36,11 @@ export interface SandboxWorld {
   workspace(tenant: string): string;
 }
 
-export function sandboxWorld(m: ModeUnderTest, config: Record<string, unknown> = {}): SandboxWorld {
+/** `home`: a directory of the caller's (a home on a file system of its choice); a fresh one otherwise. */
+export function sandboxWorld(m: ModeUnderTest, config: Record<string, unknown> = {}, home?: string): SandboxWorld {
   const sandbox = (config.sandbox ?? {}) as Record<string, unknown>;
   const core = testCore({
+    home,
     config: {
       ...config,
       sandbox: {

@@ -107,6 +107,8 @@ async function sandboxChecks(core: DoctorDeps, add: Add): Promise<void> {
       add(`gVisor runtime ${name}`, missing.length ? "warn" : "ok", missing.length ? `runtimeArgs lack ${missing.join(" and ")} (see README: sandboxes)` : `runtimeArgs ${args.join(" ")}`);
     }
   }
+  const mounts = { idmap: "ok", path: "ok", copy: "warn", unavailable: "warn" } as const;
+  add("sandbox mounts", mounts[s.mounts.method], s.mounts.detail);
   diskCheck(core, add);
   add("file tools", openat2Available() ? "ok" : "fail", openat2Available() ? "openat2 available (race-free workspace access)" : "openat2 is missing (Linux 5.6+ needed); files.* refuse to run");
 }

@@ -4,6 +4,7 @@
 // kills every process in the cgroup.
 import fs from "node:fs";
 import path from "node:path";
+import { processAlive } from "../../lib/pid.ts";
 
 export type Limiter = "cgroup-v2" | "cgroup-v1" | "rlimits";
 
@@ -204,7 +205,9 @@ async function rmdirWhenEmpty(dirs: string[]): Promise<void> {
 
 /** Creates the run's cgroup with its limits, or returns null in rlimits mode. Throws if it cannot. */
 export function createRunCgroup(support: CgroupSupport, runId: string, limits: RunLimits): RunCgroup | null {
-  const name = `openclaw-sb-${runId}`;
+  // The creating process's pid is in the name, so another gateway's (or CLI's) start-up sweep never
+  // removes a cgroup in the moment between its mkdir and its first process joining it.
+  const name = `openclaw-sb-${process.pid}-${runId}`;
   const periodUs = 100_000;
   const quotaUs = Math.max(1000, Math.round(limits.cpus * periodUs));
   if (support.limiter === "cgroup-v2") {
@@ -297,8 +300,9 @@ export function createRunCgroup(support: CgroupSupport, runId: string, limits: R
 }
 
 /**
- * Removes run cgroups left behind by a process that died mid-run (the CLI killed, a crash). A cgroup
- * still in use by another gateway's live run is not empty, so rmdir refuses it and it stays.
+ * Removes run cgroups left behind by a process that died mid-run (the CLI killed, a crash); a live
+ * process's are its own business. A cgroup still in use by another gateway's live run is not empty,
+ * so rmdir refuses it and it stays.
  */
 export function removeStaleRunCgroups(support: CgroupSupport): number {
   const bases = support.limiter === "cgroup-v2" ? [support.v2Base!] : support.limiter === "cgroup-v1" ? [...new Set(Object.values(support.v1Bases ?? {}))] : [];
@@ -311,6 +315,8 @@ export function removeStaleRunCgroups(support: CgroupSupport): number {
       continue;
     }
     for (const n of names) {
+      const owner = /^openclaw-sb-(\d+)-/.exec(n)?.[1];
+      if (owner && Number(owner) !== process.pid && processAlive(Number(owner))) continue;
       try {
         fs.rmdirSync(path.join(base, n));
         removed++;

@@ -3,7 +3,9 @@
 // attaches it — onto an entry of a staging directory, <home>/run/mnt/<pid>-<run>/<n>, that only root
 // can reach. bwrap's stage script and dockerd bind that entry; nothing on its path can be changed by
 // a tenant. The id-mapping shows files owned by root as owned by the sandbox user, so the mount is
-// readable inside although the tenant directory is root's and 0700.
+// readable inside although the tenant directory is root's and 0700. Where the file system refuses
+// id-mapped mounts (overlayfs, NFS, Linux before 5.12) the checked source is copied into a read-only
+// tmpfs for the run instead (./mount-copy.ts), which shows the same owners: readable everywhere.
 import fs from "node:fs";
 import path from "node:path";
 import { AppError } from "../../core/errors.ts";
@@ -16,9 +18,13 @@ import {
   MountApiError,
   mountSetattr,
   moveMount,
+  O_CLOEXEC,
+  O_PATH,
   openTreeClone,
+  tmpfsDetached,
   umountDetach,
 } from "../../lib/mount-api.ts";
+import { COPY_LIMITS, copyToTmpfs, newCopyBudget } from "./mount-copy.ts";
 import type { SandboxIdentity } from "./sandbox.types.ts";
 import { processAlive } from "../../lib/pid.ts";
 
@@ -103,11 +109,11 @@ function stagingRoot(home: string, log: Logger): string {
   return root;
 }
 
-/** Binds every descriptor onto its own staging entry; returns the entries' paths in order. */
+/** Binds every descriptor (id-mapped, or a copy where that is refused) onto its own staging entry; returns the paths in order. */
 export async function stageFromDescriptors(opts: {
   home: string;
   runId: string;
-  sources: { fd: number; kind: "dir" | "file" }[];
+  sources: { fd: number; kind: "dir" | "file"; label: string }[];
   identity: SandboxIdentity;
   unsharePath: string | null;
   log: Logger;
@@ -117,12 +123,11 @@ export async function stageFromDescriptors(opts: {
   fs.mkdirSync(dir, { mode: 0o700 });
   const release = () => removeStaging(dir, log);
   const userns = await idmapUserns(opts.identity, opts.unsharePath, log);
+  const budget = newCopyBudget();
   const paths: string[] = [];
   try {
     for (const [i, s] of opts.sources.entries()) {
       const p = path.join(dir, String(i));
-      if (s.kind === "dir") fs.mkdirSync(p, { mode: 0o700 });
-      else fs.writeFileSync(p, "", { mode: 0o600, flag: "wx" });
       let tree: number;
       try {
         tree = openTreeClone(s.fd);
@@ -130,13 +135,28 @@ export async function stageFromDescriptors(opts: {
         if (err instanceof MountApiError && err.code === "ENOSYS") throw new AppError("UNAVAILABLE", "sandbox mounts need open_tree and move_mount (Linux 5.2 or later) when the gateway runs as root");
         throw err;
       }
+      let refused: string | null;
       try {
-        setAttributes(tree, userns, log);
-        moveMount(tree, p);
+        refused = idmapped(tree, userns);
+        if (refused === null) {
+          if (s.kind === "dir") fs.mkdirSync(p, { mode: 0o700 });
+          else fs.writeFileSync(p, "", { mode: 0o600, flag: "wx" });
+          moveMount(tree, p);
+          paths.push(p);
+          continue;
+        }
       } finally {
         fs.closeSync(tree);
       }
-      paths.push(p);
+      noteCopying(refused, log);
+      const copy = await copyToTmpfs({ fd: s.fd, kind: s.kind, label: s.label, owner: opts.identity, budget });
+      try {
+        fs.mkdirSync(p, { mode: 0o700 });
+        moveMount(copy.mountFd, p);
+      } finally {
+        fs.closeSync(copy.mountFd);
+      }
+      paths.push(copy.inner === null ? p : path.join(p, copy.inner));
     }
   } catch (err) {
     release();
@@ -145,25 +165,74 @@ export async function stageFromDescriptors(opts: {
   return { paths, release };
 }
 
-let warnedNoIdmap = false;
+const BASE_ATTRS = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 
-function setAttributes(tree: number, userns: number | null, log: Logger): void {
-  const base = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+/** Makes `tree` read-only, nosuid, nodev and id-mapped; null when done, else why the id-mapping was refused. */
+function idmapped(tree: number, userns: number | null): string | null {
+  if (userns === null) return "no user namespace could be made for the id-mapping";
   try {
-    if (userns !== null) return mountSetattr(tree, base | MOUNT_ATTR_IDMAP, userns);
+    mountSetattr(tree, BASE_ATTRS | MOUNT_ATTR_IDMAP, userns);
+    return null;
   } catch (err) {
-    if (!(err instanceof MountApiError) || err.code === "ENOSYS") {
-      if (err instanceof MountApiError) return; // Linux < 5.12: bwrap and docker still bind it read-only
-      throw err;
+    if (err instanceof MountApiError) return `id-mapped mounts are refused here (${err.message})`;
+    throw err;
+  }
+}
+
+let notedCopying = false;
+
+function noteCopying(why: string, log: Logger): void {
+  if (notedCopying) return;
+  notedCopying = true;
+  log.warn("sandbox mounts are copied into a read-only tmpfs for each run: the tenant directories' file system has no id-mapped mounts", {
+    reason: why,
+    limit: `${COPY_LIMITS.bytes / 1048576} MiB and ${COPY_LIMITS.entries} entries per run`,
+  });
+}
+
+export interface MountStaging {
+  /** idmap: bound id-mapped; copy: copied into a tmpfs per run; path: bound from the checked path (not root); unavailable: refused. */
+  method: "idmap" | "copy" | "path" | "unavailable";
+  /** The file system under the tenant directories (overlay, ext4, …). */
+  filesystem: string;
+  detail: string;
+}
+
+const FS_NAMES: Record<number, string> = { 0xef53: "ext4", 0x58465342: "xfs", 0x9123683e: "btrfs", 0x01021994: "tmpfs", 0x794c7630: "overlay", 0x6969: "nfs", 0x65735546: "fuse", 0x2fc12fc1: "zfs", 0xf2f52010: "f2fs" };
+
+/** How a root gateway stages overlay mounts on the file system of `<home>/tenants`: tried, not assumed. */
+export async function probeMountStaging(opts: { home: string; identity: SandboxIdentity; unsharePath: string | null; log: Logger }): Promise<MountStaging> {
+  const tenants = path.join(opts.home, "tenants");
+  const where = fs.existsSync(tenants) ? tenants : opts.home;
+  const type = fs.statfsSync(where).type;
+  const filesystem = FS_NAMES[type] ?? `0x${type.toString(16)}`;
+  if (!opts.identity.viaStage) return { method: "path", filesystem, detail: `the gateway is not root: mounts are bound from their checked path and verified inside the sandbox (${filesystem})` };
+  let refused: string;
+  try {
+    const fd = fs.openSync(where, O_PATH | fs.constants.O_DIRECTORY | O_CLOEXEC);
+    try {
+      const tree = openTreeClone(fd);
+      try {
+        const r = idmapped(tree, await idmapUserns(opts.identity, opts.unsharePath, opts.log));
+        if (r === null) return { method: "idmap", filesystem, detail: `id-mapped mounts work on ${filesystem} (${where}): mounts are bound read-only, root's files shown as uid ${opts.identity.uid}'s` };
+        refused = r;
+      } finally {
+        fs.closeSync(tree);
+      }
+    } finally {
+      fs.closeSync(fd);
     }
-    if (!warnedNoIdmap) {
-      warnedNoIdmap = true;
-      log.warn("a sandbox mount source is on a filesystem without id-mapped mounts: inside the sandbox it is readable only where its permissions let the sandbox user read", { error: err.message });
-    }
+  } catch (err) {
+    // Reported, never thrown: the rest of the sandbox status does not depend on it.
+    if (!(err instanceof MountApiError)) return { method: "unavailable", filesystem, detail: `${where} cannot be checked for id-mapped mounts (${String(err)})` };
+    return { method: "unavailable", filesystem, detail: `mounts cannot be bound from a descriptor (${err.message}; Linux 5.2 or later is needed): overlay mounts are refused` };
   }
   try {
-    mountSetattr(tree, base);
+    fs.closeSync(tmpfsDetached({ size: "4096" }, 0));
   } catch (err) {
-    if (!(err instanceof MountApiError && err.code === "ENOSYS")) throw err;
+    if (!(err instanceof MountApiError)) return { method: "unavailable", filesystem, detail: `${where}: ${refused}, and no tmpfs can be made to copy mounts into (${String(err)})` };
+    return { method: "unavailable", filesystem, detail: `${filesystem} (${where}): ${refused}, and no tmpfs can be made to copy mounts into (${err.message}): overlay mounts are refused` };
   }
+  const limit = `${COPY_LIMITS.bytes / 1048576} MiB and ${COPY_LIMITS.entries} entries per run`;
+  return { method: "copy", filesystem, detail: `${filesystem} (${where}): ${refused}; mounts are copied into a read-only tmpfs for each run (at most ${limit}) — a home on ext4, xfs, btrfs or tmpfs avoids the copy` };
 }

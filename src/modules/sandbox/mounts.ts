@@ -3,7 +3,8 @@
 // tenant root with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV): a symbolic
 // link anywhere on the path, a mount point, the workspace or the tenant directory itself are
 // refused. What is then bound is the object that was checked:
-//   - root gateway: the descriptor itself (open_tree → move_mount, ./mount-stage.ts);
+//   - root gateway: the descriptor itself (open_tree → move_mount, ./mount-stage.ts), or where the
+//     file system refuses id-mapped mounts a read-only tmpfs copy made from it (./mount-copy.ts);
 //   - otherwise the gateway cannot bind a descriptor (the kernel refuses binds across mount
 //     namespaces and an unprivileged process cannot mount), so bwrap or dockerd binds the checked
 //     path. No component of it is writable by anything a tenant controls, and the sandbox compares
@@ -13,13 +14,12 @@ import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { fdPath } from "../../lib/confined-dir.ts";
 import { O_CLOEXEC, O_PATH } from "../../lib/mount-api.ts";
-import { Openat2Error, openat2Available, openBeneath, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS } from "../../lib/openat2.ts";
+import { Openat2Error, openat2Available, openBeneath, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV } from "../../lib/openat2.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
 import { tenantDir } from "../../lib/tenant-dirs.ts";
 import { stageFromDescriptors } from "./mount-stage.ts";
 import type { MountCheck, MountSpec, SandboxIdentity } from "./sandbox.types.ts";
 
-const RESOLVE_NO_XDEV = 0x01;
 const STEP = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 const { O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
@@ -158,7 +158,8 @@ export async function prepareMounts(opts: {
   const closeAll = () => opened.forEach((o) => fs.closeSync(o.fd));
   if (opts.identity.viaStage) {
     try {
-      const staged = await stageFromDescriptors({ home: opts.home, runId: opts.runId, sources: opened, identity: opts.identity, unsharePath: opts.unsharePath, log: opts.log });
+      const sources = opened.map((o) => ({ fd: o.fd, kind: o.kind, label: o.segments.join("/") }));
+      const staged = await stageFromDescriptors({ home: opts.home, runId: opts.runId, sources, identity: opts.identity, unsharePath: opts.unsharePath, log: opts.log });
       return {
         mounts: opened.map((o, i) => ({ source: staged.paths[i]!, target: o.target, readOnly: true, kind: o.kind })),
         checks: [],

@@ -91,6 +91,7 @@ const status = command({
       io.line(`limits: ${s.host.cgroups.limiter} — ${s.host.cgroups.note}`);
       for (const w of s.warnings) io.line(`WARNING: ${w}`);
       io.line(`identity: sandboxed code runs as host uid ${s.host.identity.uid}${s.host.identity.viaStage ? " (the gateway is root)" : ""}`);
+      io.line(`mounts: ${s.mounts.method} — ${s.mounts.detail}`);
       io.line(
         `disk: ${d.mechanism} — per tenant ${d.ceilings.diskMb} MiB and ${d.ceilings.inodes} names; reserve ${Math.floor(d.reserve.bytes / 1048576)} MiB and ${d.reserve.inodes} inodes` +
           ` (${Math.floor(d.free.bytes / 1048576)} MiB free${d.belowReserve ? ", UNDER THE RESERVE: tenant writes are refused" : ""}); ${d.filesystem.projectQuota.detail}`,

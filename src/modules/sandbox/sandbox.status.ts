@@ -8,9 +8,11 @@ import type { Environment } from "../../config/env.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { DEFAULT_LIMITS } from "../../config/sandbox-limits.ts";
 import type { Clock } from "../../core/clock.ts";
+import type { Logger } from "../../core/logger.ts";
 import { randomBase62 } from "../../lib/base62.ts";
 import { dockerImagePresent, probeDocker, probeHost, type DockerProbe, type HostProbe } from "./host.ts";
 import { dockerSettings, type Launcher } from "./launch.ts";
+import { probeMountStaging, type MountStaging } from "./mount-stage.ts";
 import type { SandboxMode } from "./sandbox.types.ts";
 import { RLIMITS_WARNING } from "./uid-turns.ts";
 
@@ -27,9 +29,11 @@ export interface SandboxStatus {
   modes: Record<SandboxMode, ModeStatus>;
   /** What the operator should know about how (badly) tenants are kept apart here. */
   warnings: string[];
+  /** How overlay mounts (`sandbox.mounts[]`) are made readable on the home's file system (./mount-stage.ts). */
+  mounts: MountStaging;
 }
 
-export function createStatusCheck(deps: { config: () => GatewayConfig; env: Environment; clock: Clock; launcher: Launcher }) {
+export function createStatusCheck(deps: { home: string; config: () => GatewayConfig; env: Environment; clock: Clock; log: Logger; launcher: Launcher }) {
   let status: SandboxStatus | null = null;
   let statusPromise: Promise<SandboxStatus> | null = null;
 
@@ -109,7 +113,8 @@ export function createStatusCheck(deps: { config: () => GatewayConfig; env: Envi
     } else modes.docker = { usable: false, reason: "not among sandbox.allowedModes" };
     if (!allowed.includes("bwrap") && modes.bwrap.usable) modes.bwrap = { usable: false, reason: "not among sandbox.allowedModes" };
     const warnings = host.cgroups.limiter === "rlimits" && allowed.includes("bwrap") ? [RLIMITS_WARNING] : [];
-    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes, warnings };
+    const mounts = await probeMountStaging({ home: deps.home, identity: host.identity, unsharePath: host.unsharePath, log: deps.log });
+    return { checkedAt: new Date(deps.clock.now()).toISOString(), host, live, docker, modes, warnings, mounts };
   }
 
   /** The kept status, computed on first use; `refresh` checks again, `docker` includes Docker even if not allowed. */

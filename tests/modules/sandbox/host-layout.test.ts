@@ -2,24 +2,61 @@
 // the mount table. Pid 1 shows nothing of the gateway's (no PWD, no home); the mount table shows no
 // other tenant, no staging directory, no gateway directory — the one thing the kernel always prints
 // is the path, inside its file system, of each directory bound in (/work and the /mnt mounts;
-// gVisor hides even that), which README "Sandbox mounts and the host's layout" explains.
-import { beforeAll, describe, expect, test } from "bun:test";
+// gVisor hides even that; a mount copied into a tmpfs shows only the tmpfs), which README "Sandbox
+// mounts and the host's layout" explains.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { operatorCtx, scope } from "../../helpers/core.ts";
 import { ensureSandboxImage, MODES, sandboxWorld } from "../../helpers/sandbox.ts";
+import { homeOn, unmountHomes } from "./mount-fs.ts";
 import { legitDir } from "./mount-race.ts";
 
 beforeAll(async () => {
   await ensureSandboxImage();
 });
+afterAll(unmountHomes);
+
+/**
+ * Whether `dir` appears in `text` as a path: the directory itself or anything under it, compared
+ * component by component — "/p" is not in "/proc", "/home-1" is not in "/home-12". Paths end at
+ * white space and at the separators of mount options and variables (`,` `:` `=`).
+ */
+function mentionsPath(text: string, dir: string): boolean {
+  const d = dir.replace(/\/+$/, "") || "/";
+  return text.split(/[\s,:=]+/).some((tok) => {
+    const p = tok.replace(/\/+$/, "");
+    return p === d || p.startsWith(d === "/" ? "/" : `${d}/`);
+  });
+}
 
 const SCRIPT = "tr '\\0' '\\n' < /proc/1/environ; echo ---; cat /proc/self/mountinfo; echo ---; readlink /proc/1/cwd; readlink /proc/self/cwd";
 
+/** `p` as the kernel prints it in a bind mount's line: its path inside the file system that holds it. */
+function pathInItsFs(p: string): string {
+  const entries = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter(Boolean).map((l) => l.split(" "));
+  const holder = entries.filter((f) => mentionsPath(p, f[4]!)).sort((a, b) => b[4]!.length - a[4]!.length)[0]!;
+  return path.join(holder[3]!, path.relative(holder[4]!, p));
+}
+
+describe("mentionsPath compares path components, not substrings", () => {
+  test("a directory, its children, in mount options and variables; never a longer name", () => {
+    expect(mentionsPath("177 176 0:51 / /proc rw - proc proc rw", "/p")).toBe(false);
+    expect(mentionsPath("x /home-12/run y", "/home-1")).toBe(false);
+    expect(mentionsPath("x /p y", "/p")).toBe(true);
+    expect(mentionsPath("x /p/ y", "/p")).toBe(true);
+    expect(mentionsPath("194 176 0:41 /p/src /work rw", "/p")).toBe(true);
+    expect(mentionsPath("overlay rw,lowerdir=/a:/p/l,upperdir=/u", "/p")).toBe(true);
+    expect(mentionsPath("PWD=/p/tests\nPATH=/usr/bin:/p/bin", "/p")).toBe(true);
+    expect(mentionsPath("PATH=/usr/local/bin:/usr/bin", "/p")).toBe(false);
+    expect(mentionsPath("/tmp/x", "/")).toBe(true);
+  });
+});
+
 describe("the sandbox sees nothing of the host's layout it need not", () => {
-  for (const m of MODES) {
-    test(`${m.label}: pid 1's environment and directory, and the mount table`, async () => {
-      const w = sandboxWorld(m);
+  for (const [kind, m] of (["suite", "overlay"] as const).flatMap((k) => MODES.map((m) => [k, m] as const))) {
+    test(`${kind} home, ${m.label}: pid 1's environment and directory, and the mount table`, async () => {
+      const w = sandboxWorld(m, {}, homeOn(kind));
       const root = w.core.tenants.dir(scope("alpha"));
       legitDir(path.join(root, "plugins", "tools"));
       w.core.overlays.set(scope("alpha"), { sandbox: { mounts: [{ source: "plugins/tools", target: "/mnt/tools" }] } }, operatorCtx);
@@ -33,20 +70,26 @@ describe("the sandbox sees nothing of the host's layout it need not", () => {
       const names = environ.split("\n").filter(Boolean).map((l) => l.slice(0, l.indexOf("=")));
       expect(names.filter((n) => !["PATH", "HOSTNAME", "HOME", "TMPDIR", "LANG", "OWN"].includes(n))).toEqual([]);
       if (m.mode === "bwrap") expect(names).toEqual([]);
-      for (const host of [home, gatewayDir, "beta"]) expect({ host, inEnviron: environ.includes(host) }).toEqual({ host, inEnviron: false });
+      for (const host of [home, gatewayDir]) expect({ host, inEnviron: mentionsPath(environ, host) }).toEqual({ host, inEnviron: false });
+      expect(environ).not.toContain("beta");
       // (gVisor does not let the sandbox read pid 1's directory at all.)
       expect(cwds).toBe(m.runtime === "runsc" ? "/work\n" : "/work\n/work\n");
 
       // The mount table: nothing of another tenant, of the staging directory, of the gateway's directory.
       expect(mountinfo).not.toContain("beta");
-      expect(mountinfo).not.toContain(path.join(home, "run"));
-      expect(mountinfo).not.toContain(gatewayDir);
-      const withHome = mountinfo.split("\n").filter((l) => l.includes(home));
+      expect(mentionsPath(mountinfo, path.join(home, "run"))).toBe(false);
+      expect(mentionsPath(mountinfo, gatewayDir)).toBe(false);
+      const tenantInFs = pathInItsFs(root);
+      const withHome = mountinfo.split("\n").filter((l) => mentionsPath(l, home) || mentionsPath(l, tenantInFs));
       if (m.runtime === "runsc") expect(withHome).toEqual([]);
       else {
-        // Only the directories bound in, each under its own name: /work and the overlay mount.
+        // Only the directories bound in, each under its own name: /work and the overlay mount —
+        // unless the mount is a copy (no id-mapped mounts on this file system): then only the copy's
+        // tmpfs shows, at its root.
+        const copied = (await w.core.sandbox.status()).mounts.method === "copy";
         const seen = withHome.map((l) => l.split(" ").slice(3, 5).join(" ")).sort();
-        expect(seen).toEqual([`${root}/plugins/tools /mnt/tools`, `${root}/workspace /work`].sort());
+        expect(seen).toEqual(copied ? [`${tenantInFs}/workspace /work`] : [`${tenantInFs}/plugins/tools /mnt/tools`, `${tenantInFs}/workspace /work`].sort());
+        if (copied) expect(mountinfo.split("\n").find((l) => l.split(" ")[4] === "/mnt/tools")).toMatch(/^\S+ \S+ \S+ \/ \/mnt\/tools .* - tmpfs /);
       }
       w.core.close();
     }, 60_000);

@@ -12,12 +12,23 @@ export const LEGIT_OUTPUT = `${LEGIT}\nlegit content\n`;
 /** The command every run executes: list the mount and read the legitimate file. */
 export const listing = (target: string) => ["/bin/sh", "-c", `ls ${target}; cat ${target}/${LEGIT}`];
 
-export type Verdict = { kind: "refused"; detail: string } | { kind: "legit" } | { kind: "LEAK"; detail: string };
+/**
+ * One run's outcome. `LEAK` is anything the checked directory could not have shown: a line of output
+ * that is not the legitimate listing, or a listing cut short for any reason but a refused read.
+ * `unreadable` (the run saw no outside content, but the mount could not be read: permission denied)
+ * is a failure of the feature, not a leak; the tests refuse both.
+ */
+export type Verdict = { kind: "refused"; detail: string } | { kind: "legit" } | { kind: "unreadable"; detail: string } | { kind: "LEAK"; detail: string };
 
-export function verdictOf(stdout: string | null, error: string | null): Verdict {
+const LEGIT_LINES = new Set(LEGIT_OUTPUT.split("\n").filter(Boolean));
+
+export function verdictOf(stdout: string | null, error: string | null, stderr = ""): Verdict {
   if (error !== null) return { kind: "refused", detail: error };
   if (stdout === LEGIT_OUTPUT) return { kind: "legit" };
-  return { kind: "LEAK", detail: (stdout ?? "").slice(0, 300) };
+  const out = stdout ?? "";
+  const onlyLegit = out.split("\n").every((l) => l === "" || LEGIT_LINES.has(l));
+  if (onlyLegit && /Permission denied/.test(stderr)) return { kind: "unreadable", detail: stderr.slice(0, 300) };
+  return { kind: "LEAK", detail: `stdout: ${out.slice(0, 300)} stderr: ${stderr.slice(0, 200)}` };
 }
 
 /** Makes `dir` a directory holding only the legitimate file, readable by `owner`. */
@@ -83,7 +94,7 @@ export async function runMany(n: number, width: number, one: () => Promise<Verdi
 }
 
 export function summary(vs: Verdict[]): Record<string, number> {
-  const s: Record<string, number> = { legit: 0, refused: 0, LEAK: 0 };
+  const s: Record<string, number> = { legit: 0, refused: 0, unreadable: 0, LEAK: 0 };
   for (const v of vs) s[v.kind]!++;
   return s;
 }

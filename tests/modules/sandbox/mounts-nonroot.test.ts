@@ -103,11 +103,12 @@ describe.if(process.getuid?.() === 0)("overlay mounts with an unprivileged gatew
         const r = await g.exec(listing("/mnt/x"), m.mode);
         // bwrap itself may refuse a source that changes under it; then nothing ran.
         if (r.stdout === "" && r.stderr.startsWith("bwrap: ")) return verdictOf(null, r.stderr.trim());
-        return verdictOf(r.stdout, r.stdout === null ? r.stderr : null);
+        return verdictOf(r.stdout, r.stdout === null ? r.stderr : null, r.stderr);
       });
       await swap.stop();
       console.log(`${m.label} (uid ${UID}) mount race: ${JSON.stringify(summary(verdicts))}; outcomes: ${[...new Set(verdicts.map((v) => (v.kind === "refused" ? v.detail.replace(/"[^"]*"/g, '"…"') : v.kind)))].join(" | ")}`);
       expect(verdicts.filter((v) => v.kind === "LEAK")).toEqual([]);
+      expect(verdicts.filter((v) => v.kind === "unreadable")).toEqual([]);
       expect((await g.exec(listing("/mnt/x"), m.mode)).stdout).toBe(LEGIT_OUTPUT);
     }, 180_000);
   }

@@ -1,19 +1,23 @@
 // Overlay mounts (sandbox.mounts[]) in bwrap, docker and gVisor: readable inside although the
-// tenant directory is root's and 0700; every overlay rule applied again at run time on what is on
-// disk (links anywhere on the path, the workspace, an overlay edited by hand); and the race of the
-// outside review: while runs with a mount start, another run of the same tenant (or any writer)
-// swaps a directory for a link to `/` or to another tenant's workspace. No run may ever see either.
-import { beforeAll, describe, expect, test } from "bun:test";
+// tenant directory is root's and 0700, whatever file system the home is on (id-mapped where the file
+// system allows it, a read-only tmpfs copy where it does not — overlayfs, a home inside a container),
+// and `doctor` says which; every overlay rule applied again at run time on what is on disk (links
+// anywhere on the path, the workspace, an overlay edited by hand); and the race of the outside
+// review: while runs with a mount start, another run of the same tenant (or any writer) swaps a
+// directory for a link to `/` or to another tenant's workspace. No run may ever see either.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { openMountSources } from "../../../src/modules/sandbox/mounts.ts";
 import { operatorCtx, scope } from "../../helpers/core.ts";
 import { ensureSandboxImage, MODES, placeInWorkspace, sandboxWorld, type SandboxWorld } from "../../helpers/sandbox.ts";
+import { HOME_FILESYSTEMS, homeOn, unmountHomes, type HomeFs } from "./mount-fs.ts";
 import { hostSwapper, LEGIT_OUTPUT, legitDir, listing, runMany, sandboxOwner, compileSwapper, summary, verdictOf, type Verdict } from "./mount-race.ts";
 
 beforeAll(async () => {
   await ensureSandboxImage();
 });
+afterAll(unmountHomes);
 
 function writeOverlay(w: SandboxWorld, tenant: string, overlay: unknown) {
   fs.writeFileSync(path.join(w.core.tenants.dir(scope(tenant)), "openclaw.json"), JSON.stringify(overlay));
@@ -22,7 +26,7 @@ function writeOverlay(w: SandboxWorld, tenant: string, overlay: unknown) {
 async function attempt(w: SandboxWorld, target: string): Promise<Verdict> {
   try {
     const r = await w.core.sandbox.run({ tenant: scope("alpha"), command: listing(target), origin: "rpc" });
-    return verdictOf(r.stdout, null);
+    return verdictOf(r.stdout, null, r.stderr);
   } catch (err) {
     return verdictOf(null, (err as Error).message);
   }
@@ -30,23 +34,49 @@ async function attempt(w: SandboxWorld, target: string): Promise<Verdict> {
 
 const RUNS: Record<string, { a: number; b: number }> = { bwrap: { a: 20, b: 40 }, docker: { a: 6, b: 12 }, runsc: { a: 4, b: 8 } };
 
-describe("overlay mounts work with a root gateway", () => {
-  for (const m of MODES) {
-    test(`${m.label}: a root-owned 0700 directory and a 0600 file are readable inside, and read-only`, async () => {
-      const w = sandboxWorld(m);
-      const plugins = path.join(w.core.tenants.dir(scope("alpha")), "plugins");
-      legitDir(path.join(plugins, "tools"));
-      fs.chmodSync(plugins, 0o700);
-      w.core.overlays.set(scope("alpha"), { sandbox: { mounts: [{ source: "plugins/tools", target: "/mnt/tools" }, { source: "plugins/tools/legit.txt", target: "/mnt/one.txt" }] } }, operatorCtx);
-      const r = await w.core.sandbox.run({ tenant: scope("alpha"), command: ["/bin/sh", "-c", "ls /mnt/tools; cat /mnt/tools/legit.txt /mnt/one.txt; (echo x > /mnt/tools/new) 2>/dev/null || echo read-only"], origin: "rpc" });
-      expect({ stdout: r.stdout, stderr: r.stderr }).toEqual({ stdout: `${LEGIT_OUTPUT}legit content\nread-only\n`, stderr: "" });
-      expect(fs.readdirSync(path.join(plugins, "tools"))).toEqual(["legit.txt"]);
-      // Nothing is left mounted or staged on the host once the run is over.
-      expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(w.core.home);
-      const staging = path.join(w.core.home, "run", "mnt");
-      expect(fs.existsSync(staging) ? fs.readdirSync(staging) : []).toEqual([]);
-      w.core.close();
-    }, 60_000);
+/** The line of a mount table (/proc/<pid>/mountinfo) whose mount point is `target`. */
+const mountLine = (mountinfo: string, target: string) => mountinfo.split("\n").find((l) => l.split(" ")[4] === target) ?? "";
+
+describe("overlay mounts work with a root gateway, whatever file system the home is on", () => {
+  for (const kind of HOME_FILESYSTEMS) {
+    for (const m of MODES) {
+      test(`${kind} home, ${m.label}: a root-owned 0700 directory and a 0600 file are readable inside, and read-only; doctor says how`, async () => {
+        const w = sandboxWorld(m, {}, homeOn(kind));
+        const plugins = path.join(w.core.tenants.dir(scope("alpha")), "plugins");
+        legitDir(path.join(plugins, "tools"));
+        fs.chmodSync(plugins, 0o700);
+        w.core.overlays.set(scope("alpha"), { sandbox: { mounts: [{ source: "plugins/tools", target: "/mnt/tools" }, { source: "plugins/tools/legit.txt", target: "/mnt/one.txt" }] } }, operatorCtx);
+        const r = await w.core.sandbox.run({ tenant: scope("alpha"), command: ["/bin/sh", "-c", "ls /mnt/tools; cat /mnt/tools/legit.txt /mnt/one.txt; (echo x > /mnt/tools/new) 2>/dev/null || echo read-only; echo ---; cat /proc/self/mountinfo"], origin: "rpc" });
+        const [out, mountinfo] = r.stdout.split("---\n") as [string, string];
+        expect({ stdout: out, stderr: r.stderr }).toEqual({ stdout: `${LEGIT_OUTPUT}legit content\nread-only\n`, stderr: "" });
+        expect(fs.readdirSync(path.join(plugins, "tools"))).toEqual(["legit.txt"]);
+
+        // How the mount was made readable is what `sandbox status` and `doctor` report for this home.
+        const status = await w.core.sandbox.status();
+        const expectedFs: Record<HomeFs, string | null> = { suite: null, tmpfs: "tmpfs", overlay: "overlay" };
+        if (expectedFs[kind]) expect(status.mounts.filesystem).toBe(expectedFs[kind]!);
+        expect(["idmap", "copy"]).toContain(status.mounts.method);
+        // gVisor shows its own mount table; bwrap and runc show the host's mount of /mnt/tools.
+        if (m.runtime !== "runsc") {
+          const line = mountLine(mountinfo, "/mnt/tools");
+          expect(line.split(" ")[5]).toStartWith("ro");
+          if (status.mounts.method === "idmap") expect(line).toContain("idmapped");
+          else expect(line.split(" - ")[1]).toStartWith("tmpfs ");
+        }
+        if (m.label === "bwrap") {
+          const check = (await w.core.doctor.run()).find((c) => c.name === "sandbox mounts")!;
+          expect(check.status).toBe(status.mounts.method === "idmap" ? "ok" : "warn");
+          expect(check.detail).toContain(status.mounts.filesystem);
+          expect(check.detail).toContain(status.mounts.method === "idmap" ? "id-mapped mounts work" : "copied into a read-only tmpfs");
+        }
+
+        // Nothing is left mounted or staged on the host once the run is over.
+        expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(w.core.home);
+        const staging = path.join(w.core.home, "run", "mnt");
+        expect(fs.existsSync(staging) ? fs.readdirSync(staging) : []).toEqual([]);
+        w.core.close();
+      }, 60_000);
+    }
   }
 });
 
@@ -126,9 +156,9 @@ describe("every mount rule is applied again at run time", () => {
 });
 
 describe("the mount race of the review: none of the runs ever sees outside content", () => {
-  for (const m of MODES) {
-    test(`${m.label}: a workspace link re-pointed by the tenant, and a source swapped for a link on the host`, async () => {
-      const w = sandboxWorld(m, { sandbox: { maxConcurrentPerTenant: 4 } });
+  for (const [kind, m] of (["suite", "overlay"] as const).flatMap((k) => MODES.map((m) => [k, m] as const))) {
+    test(`${kind} home, ${m.label}: a workspace link re-pointed by the tenant, and a source swapped for a link on the host`, async () => {
+      const w = sandboxWorld(m, { sandbox: { maxConcurrentPerTenant: 4 } }, homeOn(kind));
       const root = w.core.tenants.dir(scope("alpha"));
       const beta = w.workspace("beta");
       fs.writeFileSync(path.join(beta, "secret.txt"), "beta's secret");
@@ -160,12 +190,18 @@ describe("the mount race of the review: none of the runs ever sees outside conte
       // still never get a link bound, only the directory that was checked.
       writeOverlay(w, "alpha", {});
       w.core.overlays.set(scope("alpha"), { sandbox: { mounts: [{ source: "plugins/sub", target: "/mnt/x" }] } }, operatorCtx);
+      // One run before the swapping starts: the overlay's verdict is then cached as valid (until its
+      // file changes), so every run below reaches the run-time check, whatever the swapper's timing —
+      // a verdict first taken while the name is a link would refuse them all at the overlay instead.
+      expect(await attempt(w, "/mnt/x")).toEqual({ kind: "legit" });
       const swap = hostSwapper(path.join(root, "plugins"), "sub", ["/", beta]);
       const b = await runMany(RUNS[m.label]!.b, 2, () => attempt(w, "/mnt/x"));
       await swap.stop();
       const why = [...new Set([...a, ...b].map((v) => (v.kind === "refused" ? v.detail.replace(/"[^"]*"/g, '"…"') : v.kind)))];
       console.log(`${m.label} mount race: review's workspace link ${JSON.stringify(summary(a))}; host-side swap ${JSON.stringify(summary(b))}; outcomes: ${why.join(" | ")}`);
       expect([...a, ...b].filter((v) => v.kind === "LEAK")).toEqual([]);
+      // And no run got a mount it could not read (that would be a broken feature, not a leak).
+      expect([...a, ...b].filter((v) => v.kind === "unreadable")).toEqual([]);
       // Afterwards the mount works as before.
       expect(await attempt(w, "/mnt/x")).toEqual({ kind: "legit" });
       w.core.close();
