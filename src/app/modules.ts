@@ -6,6 +6,7 @@ import { backupModule } from "../modules/backup/backup.module.ts";
 import { chatModule } from "../modules/chat/chat.module.ts";
 import { diskModule } from "../modules/disk/disk.module.ts";
 import { doctorModule } from "../modules/doctor/doctor.module.ts";
+import { eventsModule } from "../modules/events/events.module.ts";
 import { filesModule } from "../modules/files/files.module.ts";
 import { metricsModule } from "../modules/metrics/metrics.module.ts";
 import { modelsModule } from "../modules/models/models.module.ts";
@@ -17,7 +18,7 @@ import { sandboxModule } from "../modules/sandbox/sandbox.module.ts";
 import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;
