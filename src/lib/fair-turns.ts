@@ -18,7 +18,10 @@ export interface Turns {
 
 export function createTurns(opts: { ttlMs: number; now?: () => number }): Turns {
   const now = opts.now ?? Date.now;
-  const line = new Map<string, { since: number; last: number }>();
+  // Order is by arrival (a counter), not by time: two callers refused in the same millisecond are
+  // still one before the other.
+  const line = new Map<string, { order: number; last: number }>();
+  let arrivals = 0;
 
   function prune(t: number): void {
     for (const [k, w] of line) if (t - w.last > opts.ttlMs) line.delete(k);
@@ -28,7 +31,7 @@ export function createTurns(opts: { ttlMs: number; now?: () => number }): Turns 
     isFirst(key) {
       prune(now());
       const mine = line.get(key);
-      for (const [k, w] of line) if (k !== key && (!mine || w.since < mine.since)) return false;
+      for (const [k, w] of line) if (k !== key && (!mine || w.order < mine.order)) return false;
       return true;
     },
     refused(key) {
@@ -36,14 +39,14 @@ export function createTurns(opts: { ttlMs: number; now?: () => number }): Turns 
       prune(t);
       const w = line.get(key);
       if (w) w.last = t;
-      else line.set(key, { since: t, last: t });
+      else line.set(key, { order: arrivals++, last: t });
     },
     served(key) {
       line.delete(key);
     },
     waiting() {
       prune(now());
-      return [...line.entries()].sort((a, b) => a[1].since - b[1].since).map(([k]) => k);
+      return [...line.entries()].sort((a, b) => a[1].order - b[1].order).map(([k]) => k);
     },
   };
 }

@@ -148,4 +148,12 @@ describe("uid turns: the rule", () => {
     line.served("c");
     expect(line.isFirst("a")).toBe(true);
   });
+
+  test("callers refused in the same millisecond still keep their order (the clock does not tie them)", () => {
+    const line = createTurns({ ttlMs: 1000, now: () => 5 });
+    line.refused("beta");
+    line.refused("gamma");
+    expect(line.waiting()).toEqual(["beta", "gamma"]);
+    expect([line.isFirst("beta"), line.isFirst("gamma")]).toEqual([true, false]);
+  });
 });
