@@ -1,5 +1,6 @@
 // The feature modules, in the order they are built: each after the modules it needs. Adding a feature
 // is one folder under src/modules/ and one line here (see README "Architecture").
+import { agentsModule } from "../modules/agents/agents.module.ts";
 import { adminKeyModule } from "../modules/admin-key/admin-key.module.ts";
 import { auditModule } from "../modules/audit/audit.module.ts";
 import { backupModule } from "../modules/backup/backup.module.ts";
@@ -18,7 +19,7 @@ import { sandboxModule } from "../modules/sandbox/sandbox.module.ts";
 import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, agentsModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

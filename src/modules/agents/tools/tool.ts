@@ -1,0 +1,65 @@
+// What an agent tool is and what it is given. Each built-in tool is one file in this folder exporting
+// one `AgentTool`; ./registry.ts lists them. A tool acts only for the run's tenant, through that
+// tenant's services (files through the one path resolver rooted at the workspace, commands through the
+// tenant's sandbox and its limits, egress through the tool's allow-list), and never throws at the run:
+// a refusal or failure is a result with `isError`, which goes back to the model as the tool's output.
+import type { TenantScope } from "../../../edge/tenant-scope.ts";
+import type { FilesService } from "../../files/files.service.ts";
+import type { SandboxService } from "../../sandbox/sandbox.service.ts";
+import type { SandboxMode } from "../../sandbox/sandbox.types.ts";
+
+/** A session as the tenant's own session tools see it. */
+export interface ToolSessionSummary {
+  key: string;
+  sessionId: string;
+  agentId: string;
+  createdAt: number;
+  updatedAt: number;
+  entries: number;
+}
+
+/** The tenant's sessions, read-only, as the `sessions_list` and `session_history` tools use them. */
+export interface ToolSessions {
+  list(tenant: TenantScope, opts: { limit: number; cursor?: string }): { sessions: ToolSessionSummary[]; nextCursor: string | null };
+  /** Transcript entries of the session's current id, oldest first; NOT_FOUND (AppError) when the tenant has no such session. */
+  history(tenant: TenantScope, key: string, opts: { limit: number; cursor?: string }): { entries: Record<string, unknown>[]; nextCursor: string | null };
+}
+
+export interface ToolServices {
+  files: FilesService;
+  sandbox: SandboxService;
+  sessions: ToolSessions;
+}
+
+export interface ToolContext {
+  tenant: TenantScope;
+  agentId: string;
+  sessionKey: string;
+  runId: string;
+  /** Aborted when the run is aborted, hits a limit, or the tenant stops: a tool stops what it started. */
+  signal: AbortSignal;
+  /** The tenant token that started the run (sandbox runs end when it stops working). */
+  token?: string;
+  /** The agent's sandbox mode (undefined: the tenant's default). */
+  sandboxMode?: SandboxMode;
+  /** Seconds left in the turn: a tool never outlives it. */
+  secondsLeft: number;
+  /** The agent's cap on one tool result's bytes; longer output is cut and marked truncated. */
+  maxOutputBytes: number;
+  services: ToolServices;
+}
+
+export interface ToolResult {
+  /** What the model reads back. */
+  content: string;
+  isError: boolean;
+  truncated: boolean;
+}
+
+export interface AgentTool {
+  name: string;
+  description: string;
+  /** JSON Schema (draft 2020-12 subset the providers take) of the arguments object. */
+  parameters: Record<string, unknown>;
+  run(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
+}
