@@ -1,0 +1,223 @@
+// A tenant's sessions: the index (agent_sessions rows) and the transcripts (JSONL files under
+// tenants/<id>/sessions/). Every call takes the tenant's scope and reads only that tenant's rows, so
+// another tenant's session is the same NOT_FOUND as one that does not exist. Caps: sessions per
+// tenant and bytes per transcript (gateway config `agents`), each a clear error, never a silent drop.
+import fs from "node:fs";
+import path from "node:path";
+import type { Database } from "bun:sqlite";
+import type { GatewayConfig } from "../../config/schema.ts";
+import type { Clock } from "../../core/clock.ts";
+import { AppError } from "../../core/errors.ts";
+import type { OpContext } from "../../edge/actor.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
+import { tenantDir } from "../../lib/tenant-dirs.ts";
+import type { AuditLog } from "../audit/audit.service.ts";
+import type { DiskGuard } from "../disk/disk.service.ts";
+import type { EventsService } from "../events/events.service.ts";
+import type { ToolSessions } from "./tools/tool.ts";
+import { appendLine, encodeEntry, newSessionId, readEntries, syncFile, transcriptPath, type TranscriptEntry } from "./transcript.ts";
+
+export const SESSIONS_DIR = "sessions";
+export const SESSION_KEY = /^[a-z0-9:_-]{1,128}$/;
+/** Room kept past the transcript cap for the entry that says why a run ended (it is never dropped). */
+const CLOSING_ENTRY_ROOM = 4096;
+
+export interface SessionRow {
+  key: string;
+  sessionId: string;
+  agentId: string;
+  createdAt: number;
+  updatedAt: number;
+  entries: number;
+  bytes: number;
+  inputTokens: number;
+  outputTokens: number;
+  costMicroUsd: number;
+  runs: number;
+}
+
+const COLS = "key, session_id AS sessionId, agent_id AS agentId, created_at AS createdAt, updated_at AS updatedAt, entries, bytes, input_tokens AS inputTokens, output_tokens AS outputTokens, cost_micro_usd AS costMicroUsd, runs";
+
+export function checkSessionKey(key: unknown): string {
+  if (typeof key !== "string" || !SESSION_KEY.test(key)) throw new AppError("INVALID_PARAMS", "sessionKey must be 1-128 characters of a-z, 0-9, ':', '_' and '-'", { details: { param: "sessionKey" } });
+  return key;
+}
+
+const notFound = () => new AppError("NOT_FOUND", "session not found");
+
+export function createSessionsService(deps: { home: string; sqlite: Database; clock: Clock; config: () => GatewayConfig; audit: AuditLog; events: EventsService; disk: Pick<DiskGuard, "admitWrite" | "recordWrite"> }) {
+  const { sqlite, clock } = deps;
+  const q = {
+    get: sqlite.prepare(`SELECT ${COLS} FROM agent_sessions WHERE tenant_id = ?1 AND key = ?2`),
+    count: sqlite.prepare("SELECT count(*) AS n FROM agent_sessions WHERE tenant_id = ?1"),
+    insert: sqlite.prepare("INSERT INTO agent_sessions (tenant_id, key, session_id, agent_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"),
+    appended: sqlite.prepare("UPDATE agent_sessions SET entries = entries + 1, bytes = bytes + ?3, updated_at = ?4 WHERE tenant_id = ?1 AND key = ?2"),
+    usage: sqlite.prepare("UPDATE agent_sessions SET input_tokens = input_tokens + ?3, output_tokens = output_tokens + ?4, cost_micro_usd = cost_micro_usd + ?5 WHERE tenant_id = ?1 AND key = ?2"),
+    runStarted: sqlite.prepare("UPDATE agent_sessions SET runs = runs + 1, agent_id = ?3 WHERE tenant_id = ?1 AND key = ?2"),
+    reset: sqlite.prepare("UPDATE agent_sessions SET session_id = ?3, entries = 0, bytes = 0, updated_at = ?4 WHERE tenant_id = ?1 AND key = ?2"),
+    del: sqlite.prepare("DELETE FROM agent_sessions WHERE tenant_id = ?1 AND key = ?2"),
+    totals: sqlite.prepare("SELECT count(*) AS sessions, coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_micro_usd), 0) AS costMicroUsd, coalesce(sum(runs), 0) AS runs, coalesce(sum(bytes), 0) AS bytes FROM agent_sessions WHERE tenant_id = ?1"),
+  };
+
+  const dirOf = (tenant: TenantScope) => path.join(tenantDir(deps.home, tenant.tenantId), SESSIONS_DIR);
+  const fileOf = (tenant: TenantScope, sessionId: string) => transcriptPath(dirOf(tenant), sessionId);
+
+  function find(tenant: TenantScope, key: string): SessionRow | null {
+    return (q.get.get(tenant.tenantId, key) as SessionRow | null) ?? null;
+  }
+
+  function get(tenant: TenantScope, key: string): SessionRow {
+    return find(tenant, checkSessionKey(key)) ?? (() => {
+      throw notFound();
+    })();
+  }
+
+  function audit(tenant: TenantScope, ctx: OpContext, action: string, key: string, details: Record<string, unknown>) {
+    deps.audit.record({ actor: ctx.actor, action, target: { type: "session", id: key }, tenant: tenant.tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, details });
+  }
+
+  function changed(tenant: TenantScope, row: { key: string; sessionId: string }, reason: "created" | "reset" | "deleted" | "updated") {
+    deps.events.publish(tenant, { method: "sessions.changed", params: { sessionKey: row.key, sessionId: row.sessionId, reason }, sessionKey: row.key });
+  }
+
+  function removeFile(tenant: TenantScope, sessionId: string) {
+    const file = fileOf(tenant, sessionId);
+    const size = fs.lstatSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    fs.rmSync(file, { force: true });
+    deps.disk.recordWrite(tenant, -size, -1);
+  }
+
+  function page<T>(items: T[], limit: number, cursor: string | undefined): { items: T[]; next: string | null } {
+    const start = cursor === undefined ? 0 : Number(cursor);
+    if (!Number.isInteger(start) || start < 0) throw new AppError("INVALID_PARAMS", "cursor is not one this method returned", { details: { param: "cursor" } });
+    const slice = items.slice(start, start + limit);
+    return { items: slice, next: start + limit < items.length ? String(start + limit) : null };
+  }
+
+  const service = {
+    dirOf,
+    fileOf,
+    find,
+    get,
+
+    /** The session under `key`, made (audited, announced) if the tenant has none and is under its cap. */
+    ensure(tenant: TenantScope, key: string, agentId: string, ctx: OpContext): SessionRow {
+      const existing = find(tenant, checkSessionKey(key));
+      if (existing) return existing;
+      const max = deps.config().agents.maxSessionsPerTenant;
+      const { n } = q.count.get(tenant.tenantId) as { n: number };
+      if (n >= max) throw new AppError("QUOTA_EXCEEDED", `the tenant has ${n} sessions, the most it may hold (agents.maxSessionsPerTenant = ${max}); delete one first`);
+      const sessionId = newSessionId();
+      fs.mkdirSync(dirOf(tenant), { recursive: true, mode: 0o700 });
+      q.insert.run(tenant.tenantId, key, sessionId, agentId, clock.now());
+      audit(tenant, ctx, "sessions.create", key, { sessionId, agentId });
+      changed(tenant, { key, sessionId }, "created");
+      return find(tenant, key)!;
+    },
+
+    /**
+     * Appends one entry to the session's current transcript. Past the transcript cap it is refused
+     * (QUOTA_EXCEEDED), except a `closing` entry (why a run ended), which has a little room of its own.
+     */
+    append(tenant: TenantScope, row: SessionRow, entry: TranscriptEntry, opts: { closing?: boolean } = {}): void {
+      const line = encodeEntry(entry);
+      const max = deps.config().agents.maxTranscriptBytes;
+      const current = find(tenant, row.key);
+      if (!current || current.sessionId !== row.sessionId) throw new AppError("CONFLICT", "the session was reset or deleted while the run was writing to it");
+      if (current.bytes + line.length > max + (opts.closing ? CLOSING_ENTRY_ROOM : 0)) {
+        throw new AppError("QUOTA_EXCEEDED", `session "${row.key}" has reached its transcript cap of ${max} bytes (agents.maxTranscriptBytes); reset it to start a new transcript`);
+      }
+      if (!opts.closing) deps.disk.admitWrite(tenant, line.length, current.entries === 0 ? 1 : 0);
+      appendLine(fileOf(tenant, row.sessionId), line);
+      deps.disk.recordWrite(tenant, line.length, current.entries === 0 ? 1 : 0);
+      q.appended.run(tenant.tenantId, row.key, line.length, entry.ts);
+    },
+
+    /** Whether the transcript has room for another turn. */
+    assertRoom(tenant: TenantScope, row: SessionRow): void {
+      const max = deps.config().agents.maxTranscriptBytes;
+      if (row.bytes >= max) throw new AppError("QUOTA_EXCEEDED", `session "${row.key}" has reached its transcript cap of ${max} bytes (agents.maxTranscriptBytes); reset it to start a new transcript`);
+    },
+
+    addUsage(tenant: TenantScope, key: string, u: { inputTokens: number; outputTokens: number; costMicroUsd: number }): void {
+      q.usage.run(tenant.tenantId, key, u.inputTokens, u.outputTokens, u.costMicroUsd);
+    },
+
+    runStarted(tenant: TenantScope, key: string, agentId: string): void {
+      q.runStarted.run(tenant.tenantId, key, agentId);
+    },
+
+    sync(tenant: TenantScope, sessionId: string): void {
+      syncFile(fileOf(tenant, sessionId));
+    },
+
+    entries(tenant: TenantScope, sessionId: string): TranscriptEntry[] {
+      return readEntries(fileOf(tenant, sessionId));
+    },
+
+    /** A new session id (and an empty transcript); the old transcript is removed. */
+    reset(tenant: TenantScope, key: string, ctx: OpContext): SessionRow {
+      const row = get(tenant, key);
+      const sessionId = newSessionId();
+      q.reset.run(tenant.tenantId, row.key, sessionId, clock.now());
+      removeFile(tenant, row.sessionId);
+      audit(tenant, ctx, "sessions.reset", row.key, { sessionId, previous: row.sessionId });
+      changed(tenant, { key: row.key, sessionId }, "reset");
+      return find(tenant, row.key)!;
+    },
+
+    delete(tenant: TenantScope, key: string, ctx: OpContext): { sessionKey: string; deleted: true } {
+      const row = get(tenant, key);
+      q.del.run(tenant.tenantId, row.key);
+      removeFile(tenant, row.sessionId);
+      audit(tenant, ctx, "sessions.delete", row.key, { sessionId: row.sessionId });
+      changed(tenant, row, "deleted");
+      return { sessionKey: row.key, deleted: true };
+    },
+
+    list(tenant: TenantScope, opts: { limit?: number; cursor?: string; agentId?: string; prefix?: string } = {}): { sessions: SessionRow[]; nextCursor: string | null } {
+      const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
+      const after = opts.cursor ?? "";
+      if (opts.cursor !== undefined && !SESSION_KEY.test(opts.cursor)) throw new AppError("INVALID_PARAMS", "cursor is not one this method returned", { details: { param: "cursor" } });
+      const where = ["tenant_id = ?1", "key > ?2"];
+      const args: (string | number)[] = [tenant.tenantId, after];
+      if (opts.agentId !== undefined) where.push(`agent_id = ?${args.push(opts.agentId)}`);
+      if (opts.prefix !== undefined) where.push(`substr(key, 1, length(?${args.push(opts.prefix)})) = ?${args.length}`);
+      const rows = sqlite.query(`SELECT ${COLS} FROM agent_sessions WHERE ${where.join(" AND ")} ORDER BY key LIMIT ${limit + 1}`).all(...args) as SessionRow[];
+      const more = rows.length > limit;
+      const sessions = rows.slice(0, limit);
+      return { sessions, nextCursor: more ? sessions.at(-1)!.key : null };
+    },
+
+    history(tenant: TenantScope, key: string, opts: { limit?: number; cursor?: string } = {}): { sessionId: string; entries: TranscriptEntry[]; nextCursor: string | null } {
+      const row = get(tenant, key);
+      const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
+      const { items, next } = page(readEntries(fileOf(tenant, row.sessionId)), limit, opts.cursor);
+      return { sessionId: row.sessionId, entries: items, nextCursor: next };
+    },
+
+    usage(tenant: TenantScope, key?: string) {
+      if (key !== undefined) {
+        const r = get(tenant, key);
+        return { sessionKey: r.key, runs: r.runs, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costMicroUsd: r.costMicroUsd, bytes: r.bytes };
+      }
+      return q.totals.get(tenant.tenantId) as { sessions: number; inputTokens: number; outputTokens: number; costMicroUsd: number; runs: number; bytes: number };
+    },
+  };
+
+  /** The read-only view the `sessions_list` and `session_history` tools use. */
+  const forTools: ToolSessions = {
+    list(tenant, opts) {
+      const { sessions, nextCursor } = service.list(tenant, opts);
+      return { sessions: sessions.map((s) => ({ key: s.key, sessionId: s.sessionId, agentId: s.agentId, createdAt: s.createdAt, updatedAt: s.updatedAt, entries: s.entries })), nextCursor };
+    },
+    history(tenant, key, opts) {
+      const { entries, nextCursor } = service.history(tenant, key, opts);
+      return { entries, nextCursor };
+    },
+  };
+
+  return { ...service, forTools };
+}
+
+export type SessionsService = ReturnType<typeof createSessionsService>;
