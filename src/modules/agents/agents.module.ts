@@ -8,6 +8,7 @@ import { chatModule } from "../chat/chat.module.ts";
 import { diskModule } from "../disk/disk.module.ts";
 import { eventsModule } from "../events/events.module.ts";
 import { filesModule } from "../files/files.module.ts";
+import { modelsModule } from "../models/models.module.ts";
 import { defineModule } from "../module.ts";
 import { overlaysModule } from "../overlays/overlays.module.ts";
 import { sandboxModule } from "../sandbox/sandbox.module.ts";
@@ -21,8 +22,8 @@ import type { AgentTool } from "./tools/tool.ts";
 
 export const agentsModule = defineModule({
   name: "agents",
-  needs: [auditModule, tenantsModule, overlaysModule, eventsModule, diskModule, sandboxModule, filesModule, chatModule],
-  create(platform, { audit, tenants, overlays, events, disk, sandbox, files, chat }) {
+  needs: [auditModule, tenantsModule, overlaysModule, eventsModule, diskModule, sandboxModule, filesModule, modelsModule, chatModule],
+  create(platform, { audit, tenants, overlays, events, disk, sandbox, files, models, chat }) {
     const sessions = createSessionsService({ home: platform.home, sqlite: platform.handle.sqlite, clock: platform.clock, config: platform.config, audit, events, disk });
     // Tools beyond the built-ins (tests; later, plugins): still only those the admin enables and the agent allows.
     const extraTools = new Map<string, AgentTool>();
@@ -35,6 +36,7 @@ export const agentsModule = defineModule({
       overlays,
       tenants,
       sessions,
+      defaultModel: (tenant) => models.defaultFor(tenant) ?? models.listFor(tenant)[0] ?? null,
       loop: { clock: platform.clock, chat, events, tool: (name) => builtinTool(name) ?? extraTools.get(name), services: { files, sandbox, sessions: sessions.forTools } },
     });
     chat.useAgents(createAgentSurface({ runs, events, responseHeaders: API_HEADERS }));

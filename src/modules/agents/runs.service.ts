@@ -58,6 +58,8 @@ export function createRunsService(deps: {
   overlays: OverlaysService;
   tenants: TenantsService;
   sessions: SessionsService;
+  /** The model an agent that names none uses: the tenant's default, else the first it may use. */
+  defaultModel(tenant: TenantScope): string | null;
   loop: Omit<LoopDeps, "sessions">;
 }) {
   const { sqlite, clock, sessions } = deps;
@@ -77,9 +79,13 @@ export function createRunsService(deps: {
   const loopDeps: LoopDeps = { ...deps.loop, sessions };
 
   function agentFor(tenant: TenantScope, id: string): EffectiveAgent {
-    const agent = effectiveAgent(deps.config(), deps.overlays.current(tenant), id);
+    const config = deps.config();
+    const agent = effectiveAgent(config, deps.overlays.current(tenant), id);
     if (!agent) throw new AppError("NOT_FOUND", `agent "${id.slice(0, 64)}" not found`, { details: { param: "agentId" } });
-    return agent;
+    if (agent.model !== null) return agent;
+    const model = deps.defaultModel(tenant);
+    const windows = config.agents.contextWindow;
+    return { ...agent, model, contextWindow: (model && windows.models?.[model]) || windows.default };
   }
 
   function finish(tenantId: string, runId: string, end: RunEnd): void {
@@ -147,7 +153,7 @@ export function createRunsService(deps: {
     agentFor,
     agents(tenant: TenantScope): EffectiveAgent[] {
       const overlay = deps.overlays.current(tenant);
-      return agentIds(overlay).map((id) => effectiveAgent(deps.config(), overlay, id)!);
+      return agentIds(overlay).map((id) => agentFor(tenant, id));
     },
 
     /** Starts a turn; resolves with its run id once it is recorded (the turn goes on by itself). */
