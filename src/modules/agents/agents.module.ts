@@ -58,10 +58,13 @@ export const agentsModule = defineModule({
       { table: "agent_runs", tenantColumn: "tenant_id" },
     ],
     dirs: [SESSIONS_DIR],
+    // Session counters a run keeps in memory are written before the rows are read.
+    beforeBackup: ({ sessions }, tenant) => sessions.flushAll(tenant.tenantId),
     // A restore brings back rows of runs that were running when the backup was taken: interrupted.
     onRestore: ({ runs }, tenant) => void runs.recover(tenant.tenantId),
     onStop: ({ runs }, stop) => runs.stopTenant(stop),
   },
   // Runs still recorded as running when the gateway starts were interrupted by a crash or a stop.
   start: ({ runs }) => void runs.recover(),
+  close: ({ sessions }) => sessions.flushAll(),
 });

@@ -128,13 +128,13 @@ export function createRunsService(deps: {
       clearTimeout(timer);
       watch.end();
     }
-    try {
-      sessions.sync(tenant, session.sessionId);
-    } catch {
-      // The session was deleted while the run ended.
-    }
-    const row = q.get.get(tenant.tenantId, run.id) as { steps: number } | null;
-    if (row) finish(tenant.tenantId, run.id, end);
+    // The transcript reaches the disk in the background (a session deleted meanwhile has nothing to sync).
+    sessions.sync(tenant, session.sessionId).catch((e) => deps.log.warn("could not fsync a transcript", { tenant: tenant.tenantId, error: String(e) }));
+    // One commit for the run's end and its session's counters (each commit is a synchronous write).
+    sqlite.transaction(() => {
+      sessions.flush(tenant, session.key);
+      finish(tenant.tenantId, run.id, end);
+    })();
     return end;
   }
 
@@ -178,8 +178,10 @@ export function createRunsService(deps: {
       const runId = `run_${Bun.randomUUIDv7().replaceAll("-", "")}`;
       const now = clock.now();
       sessions.append(tenant, session, { type: "user", ts: now, runId, content: p.message, agentId: agent.id });
-      q.insert.run(tenant.tenantId, runId, key, session.sessionId, agent.id, p.idempotencyKey ?? null, now);
-      sessions.runStarted(tenant, key, agent.id);
+      sqlite.transaction(() => {
+        q.insert.run(tenant.tenantId, runId, key, session.sessionId, agent.id, p.idempotencyKey ?? null, now);
+        sessions.runStarted(tenant, key, agent.id);
+      })();
       const token = identity.actor?.kind === "tenant" ? identity.actor.id : undefined;
       const run: ActiveRun = { id: runId, tenantId: tenant.tenantId, incarnation, token, sessionKey: key, controller: new AbortController(), done: null as never };
       active.set(k(tenant.tenantId, key), run);
@@ -257,6 +259,8 @@ export function createRunsService(deps: {
         try {
           const file = transcriptPath(path.join(tenantDir(deps.home, r.tenantId), "sessions"), r.sessionId);
           if (fs.existsSync(file)) appendLine(file, encodeEntry({ type: "abort", ts: clock.now(), runId: r.id, reason: "interrupted", code: "INTERRUPTED", message }));
+          // The session's counters were kept in memory by the process that died: count them again.
+          sessions.recount(r.tenantId, r.sessionKey);
         } catch (err) {
           deps.log.warn("could not mark an interrupted run in its transcript", { tenant: r.tenantId, run: r.id, error: String(err) });
         }

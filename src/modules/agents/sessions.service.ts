@@ -51,19 +51,44 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     get: sqlite.prepare(`SELECT ${COLS} FROM agent_sessions WHERE tenant_id = ?1 AND key = ?2`),
     count: sqlite.prepare("SELECT count(*) AS n FROM agent_sessions WHERE tenant_id = ?1"),
     insert: sqlite.prepare("INSERT INTO agent_sessions (tenant_id, key, session_id, agent_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)"),
-    appended: sqlite.prepare("UPDATE agent_sessions SET entries = entries + 1, bytes = bytes + ?3, updated_at = ?4 WHERE tenant_id = ?1 AND key = ?2"),
-    usage: sqlite.prepare("UPDATE agent_sessions SET input_tokens = input_tokens + ?3, output_tokens = output_tokens + ?4, cost_micro_usd = cost_micro_usd + ?5 WHERE tenant_id = ?1 AND key = ?2"),
+    flush: sqlite.prepare(
+      "UPDATE agent_sessions SET entries = entries + ?4, bytes = bytes + ?5, updated_at = max(updated_at, ?6), input_tokens = input_tokens + ?7, output_tokens = output_tokens + ?8, cost_micro_usd = cost_micro_usd + ?9 WHERE tenant_id = ?1 AND key = ?2 AND session_id = ?3",
+    ),
     runStarted: sqlite.prepare("UPDATE agent_sessions SET runs = runs + 1, agent_id = ?3 WHERE tenant_id = ?1 AND key = ?2"),
     reset: sqlite.prepare("UPDATE agent_sessions SET session_id = ?3, entries = 0, bytes = 0, updated_at = ?4 WHERE tenant_id = ?1 AND key = ?2"),
     del: sqlite.prepare("DELETE FROM agent_sessions WHERE tenant_id = ?1 AND key = ?2"),
     totals: sqlite.prepare("SELECT count(*) AS sessions, coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_micro_usd), 0) AS costMicroUsd, coalesce(sum(runs), 0) AS runs, coalesce(sum(bytes), 0) AS bytes FROM agent_sessions WHERE tenant_id = ?1"),
   };
 
+  // What appends and usage added since the row was last written: kept in memory during a run and
+  // written once when it ends (a commit per entry would cost a synchronous WAL write each), read
+  // together with the row, so the caps see every byte. A crash loses only these counters; the
+  // transcript is the truth, and recovery recounts it (recount).
+  interface Delta { sessionId: string; entries: number; bytes: number; updatedAt: number; inputTokens: number; outputTokens: number; costMicroUsd: number }
+  const deltas = new Map<string, Delta>();
+  const dk = (tenantId: string, key: string) => `${tenantId}\u0000${key}`;
+  function deltaFor(tenant: TenantScope, row: SessionRow): Delta {
+    const k = dk(tenant.tenantId, row.key);
+    let d = deltas.get(k);
+    if (!d || d.sessionId !== row.sessionId) deltas.set(k, (d = { sessionId: row.sessionId, entries: 0, bytes: 0, updatedAt: 0, inputTokens: 0, outputTokens: 0, costMicroUsd: 0 }));
+    return d;
+  }
+  function flush(tenantId: string, key: string): void {
+    const k = dk(tenantId, key);
+    const d = deltas.get(k);
+    if (!d) return;
+    deltas.delete(k);
+    q.flush.run(tenantId, key, d.sessionId, d.entries, d.bytes, d.updatedAt, d.inputTokens, d.outputTokens, d.costMicroUsd);
+  }
+
   const dirOf = (tenant: TenantScope) => path.join(tenantDir(deps.home, tenant.tenantId), SESSIONS_DIR);
   const fileOf = (tenant: TenantScope, sessionId: string) => transcriptPath(dirOf(tenant), sessionId);
 
   function find(tenant: TenantScope, key: string): SessionRow | null {
-    return (q.get.get(tenant.tenantId, key) as SessionRow | null) ?? null;
+    const row = (q.get.get(tenant.tenantId, key) as SessionRow | null) ?? null;
+    const d = row && deltas.get(dk(tenant.tenantId, key));
+    if (!row || !d || d.sessionId !== row.sessionId) return row;
+    return { ...row, entries: row.entries + d.entries, bytes: row.bytes + d.bytes, updatedAt: Math.max(row.updatedAt, d.updatedAt), inputTokens: row.inputTokens + d.inputTokens, outputTokens: row.outputTokens + d.outputTokens, costMicroUsd: row.costMicroUsd + d.costMicroUsd };
   }
 
   function get(tenant: TenantScope, key: string): SessionRow {
@@ -130,7 +155,34 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
       if (!opts.closing) deps.disk.admitWrite(tenant, line.length, current.entries === 0 ? 1 : 0);
       appendLine(fileOf(tenant, row.sessionId), line);
       deps.disk.recordWrite(tenant, line.length, current.entries === 0 ? 1 : 0);
-      q.appended.run(tenant.tenantId, row.key, line.length, entry.ts);
+      const d = deltaFor(tenant, current);
+      d.entries++;
+      d.bytes += line.length;
+      d.updatedAt = Math.max(d.updatedAt, entry.ts);
+    },
+
+    /** Writes the session's counters kept in memory (a run's end, a backup, close). */
+    flush(tenant: TenantScope, key: string): void {
+      flush(tenant.tenantId, key);
+    },
+
+    flushAll(tenantId?: string): void {
+      for (const k of [...deltas.keys()]) {
+        const [t, key] = k.split("\u0000") as [string, string];
+        if (tenantId === undefined || t === tenantId) flush(t, key);
+      }
+    },
+
+    /** After a crash: the counters of a session from its transcript on disk. */
+    recount(tenantId: string, key: string): void {
+      const tenant = { tenantId } as TenantScope;
+      const row = q.get.get(tenantId, key) as SessionRow | null;
+      if (!row) return;
+      deltas.delete(dk(tenantId, key));
+      const file = fileOf(tenant, row.sessionId);
+      const size = fs.lstatSync(file, { throwIfNoEntry: false })?.size ?? 0;
+      const entries = readEntries(file).length;
+      sqlite.query("UPDATE agent_sessions SET entries = ?3, bytes = ?4 WHERE tenant_id = ?1 AND key = ?2").run(tenantId, key, entries, size);
     },
 
     /** Whether the transcript has room for another turn. */
@@ -140,15 +192,20 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     },
 
     addUsage(tenant: TenantScope, key: string, u: { inputTokens: number; outputTokens: number; costMicroUsd: number }): void {
-      q.usage.run(tenant.tenantId, key, u.inputTokens, u.outputTokens, u.costMicroUsd);
+      const row = find(tenant, key);
+      if (!row) return;
+      const d = deltaFor(tenant, row);
+      d.inputTokens += u.inputTokens;
+      d.outputTokens += u.outputTokens;
+      d.costMicroUsd += u.costMicroUsd;
     },
 
     runStarted(tenant: TenantScope, key: string, agentId: string): void {
       q.runStarted.run(tenant.tenantId, key, agentId);
     },
 
-    sync(tenant: TenantScope, sessionId: string): void {
-      syncFile(fileOf(tenant, sessionId));
+    sync(tenant: TenantScope, sessionId: string): Promise<void> {
+      return syncFile(fileOf(tenant, sessionId));
     },
 
     entries(tenant: TenantScope, sessionId: string): TranscriptEntry[] {
@@ -157,6 +214,7 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
 
     /** A new session id (and an empty transcript); the old transcript is removed. */
     reset(tenant: TenantScope, key: string, ctx: OpContext): SessionRow {
+      flush(tenant.tenantId, checkSessionKey(key));
       const row = get(tenant, key);
       const sessionId = newSessionId();
       q.reset.run(tenant.tenantId, row.key, sessionId, clock.now());
@@ -168,6 +226,7 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
 
     delete(tenant: TenantScope, key: string, ctx: OpContext): { sessionKey: string; deleted: true } {
       const row = get(tenant, key);
+      deltas.delete(dk(tenant.tenantId, row.key));
       q.del.run(tenant.tenantId, row.key);
       removeFile(tenant, row.sessionId);
       audit(tenant, ctx, "sessions.delete", row.key, { sessionId: row.sessionId });
@@ -183,6 +242,7 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
       const args: (string | number)[] = [tenant.tenantId, after];
       if (opts.agentId !== undefined) where.push(`agent_id = ?${args.push(opts.agentId)}`);
       if (opts.prefix !== undefined) where.push(`substr(key, 1, length(?${args.push(opts.prefix)})) = ?${args.length}`);
+      service.flushAll(tenant.tenantId);
       const rows = sqlite.query(`SELECT ${COLS} FROM agent_sessions WHERE ${where.join(" AND ")} ORDER BY key LIMIT ${limit + 1}`).all(...args) as SessionRow[];
       const more = rows.length > limit;
       const sessions = rows.slice(0, limit);
@@ -197,6 +257,7 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     },
 
     usage(tenant: TenantScope, key?: string) {
+      if (key === undefined) service.flushAll(tenant.tenantId);
       if (key !== undefined) {
         const r = get(tenant, key);
         return { sessionKey: r.key, runs: r.runs, inputTokens: r.inputTokens, outputTokens: r.outputTokens, costMicroUsd: r.costMicroUsd, bytes: r.bytes };

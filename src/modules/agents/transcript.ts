@@ -1,7 +1,7 @@
 // Session transcripts: append-only JSONL files, one per session id, under tenants/<id>/sessions/. The
 // file name is the gateway's session id (never the client's key). Durability: each entry is one
 // write(2) of a whole line with no fsync (a process crash loses nothing once write returned; a power
-// loss may lose the last entries), and the file is fsynced when a run ends.
+// loss may lose the last entries), and the file is fsynced, in the background, when a run ends.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -41,17 +41,18 @@ export function appendLine(file: string, line: Buffer): void {
   }
 }
 
-export function syncFile(file: string): void {
-  let fd: number;
+/** fsync off the event loop (the thread pool): the run's answer does not wait for the disk. */
+export async function syncFile(file: string): Promise<void> {
+  let handle: fs.promises.FileHandle;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch {
     return;
   }
   try {
-    fs.fsyncSync(fd);
+    await handle.sync();
   } finally {
-    fs.closeSync(fd);
+    await handle.close();
   }
 }
 
