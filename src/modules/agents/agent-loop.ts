@@ -4,7 +4,8 @@
 // session's transcript and published on the tenant's event bus. A tool's failure is a tool result the
 // model reads, never the run's end; a limit, an abort, a quota or an upstream error ends the run with
 // a transcript entry that says so.
-import { AppError, toAppError } from "../../core/errors.ts";
+import { AppError, ERROR_TABLE, toAppError, type ErrorCode } from "../../core/errors.ts";
+import { parseSse } from "../../lib/sse.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { ChatService, Settled } from "../chat/chat.service.ts";
@@ -84,14 +85,15 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
     if (remaining <= 0) throw stop("error", "max_output_tokens", "OUTPUT_LIMIT", `the turn reached its limit of ${agent.limits.maxOutputTokens} output tokens (limits.maxOutputTokens)`);
     const steps = ++run.progress.steps;
     const { messages } = buildContext({ system: opts.system, history: opts.history, current, contextWindow: agent.contextWindow, reserveOutput: Math.min(remaining, 4096) });
-    const body: Record<string, unknown> = { messages, max_tokens: remaining, stream: false };
+    const body: Record<string, unknown> = { messages, max_tokens: remaining, stream: true, stream_options: { include_usage: true } };
     if (agent.model) body.model = agent.model;
     if (toolDefs.length) body.tools = toolDefs.map((t) => ({ type: "function", function: { name: t.name, description: t.description, parameters: t.parameters } }));
     let charged: Settled | null = null;
-    let answer: any;
+    let answer: ModelAnswer;
     try {
       const res = await deps.chat.handle({ tenant, requestId: `${run.id}.${steps}`, body, run: { sessionKey: key, runId: run.id }, signal: run.signal, onSettled: (c) => (charged = c) });
-      answer = await res.json();
+      answer = await readAnswer(res, run.signal, (delta) => publish("chat.delta", { delta }));
+      if (run.signal.aborted && isRunStop(run.signal.reason)) throw run.signal.reason;
     } catch (err) {
       if (run.signal.aborted && isRunStop(run.signal.reason)) throw run.signal.reason;
       throw err;
@@ -104,16 +106,10 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
         sessions.addUsage(tenant, key, { inputTokens: c.usage.inputTokens, outputTokens: c.usage.outputTokens, costMicroUsd: c.costMicroUsd });
       }
     }
-    const msg = answer?.choices?.[0]?.message ?? {};
-    const text = typeof msg.content === "string" ? msg.content : "";
-    const calls: { id: string; name: string; arguments: string }[] = (Array.isArray(msg.tool_calls) ? msg.tool_calls : []).map((c: any, i: number) => ({
-      id: typeof c?.id === "string" && c.id ? c.id : `call_${steps}_${i}`,
-      name: String(c?.function?.name ?? ""),
-      arguments: typeof c?.function?.arguments === "string" ? c.function.arguments : JSON.stringify(c?.function?.arguments ?? {}),
-    }));
+    const text = answer.text;
+    const calls = answer.calls.map((c, i) => ({ id: c.id || `call_${steps}_${i}`, name: c.name, arguments: c.arguments }));
     const c = charged as Settled | null;
-    write({ type: "assistant", model: answer?.model ?? agent.model, step: steps, text, ...(calls.length ? { toolCalls: calls } : {}), usage: c?.usage ?? null, costMicroUsd: c?.costMicroUsd ?? 0, finishReason: answer?.choices?.[0]?.finish_reason ?? null });
-    if (text) publish("chat.delta", { delta: text });
+    write({ type: "assistant", model: answer.model ?? agent.model, step: steps, text, ...(calls.length ? { toolCalls: calls } : {}), usage: c?.usage ?? null, costMicroUsd: c?.costMicroUsd ?? 0, finishReason: answer.finishReason });
     if (calls.length === 0) {
       publish("chat.final", { text, usage, stopReason: "stop" });
       return { status: "ok", stopReason: "stop", text, error: null, usage, steps };
@@ -132,6 +128,54 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
       current.push({ role: "tool", tool_call_id: call.id, content: capped.content });
     }
   }
+}
+
+interface ModelAnswer {
+  model: string | null;
+  text: string;
+  calls: { id: string; name: string; arguments: string }[];
+  finishReason: string | null;
+}
+
+/**
+ * The model's answer from the chat service's SSE response (chat.completion.chunk events): text
+ * deltas as they come (each one published as chat.delta), tool calls assembled by index. An error
+ * event mid-stream is the run's error, with the gateway's code.
+ */
+async function readAnswer(res: Response, signal: AbortSignal, onDelta: (d: string) => void): Promise<ModelAnswer> {
+  const out: ModelAnswer = { model: null, text: "", calls: [], finishReason: null };
+  if (!res.body) return out;
+  for await (const ev of parseSse(res.body, signal)) {
+    if (ev.data === "[DONE]") break;
+    let chunk: any;
+    try {
+      chunk = JSON.parse(ev.data);
+    } catch {
+      continue;
+    }
+    if (chunk.error) {
+      const code = String(chunk.error.code ?? "").toUpperCase();
+      throw new AppError(code in ERROR_TABLE ? (code as ErrorCode) : "UPSTREAM_ERROR", String(chunk.error.message ?? "the model call failed"));
+    }
+    if (typeof chunk.model === "string") out.model = chunk.model;
+    const choice = chunk.choices?.[0];
+    if (!choice) continue;
+    if (choice.finish_reason) out.finishReason = choice.finish_reason;
+    const d = choice.delta ?? {};
+    if (typeof d.content === "string" && d.content) {
+      out.text += d.content;
+      onDelta(d.content);
+    }
+    for (const tc of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
+      const i = Number.isInteger(tc.index) ? tc.index : out.calls.length;
+      const slot = (out.calls[i] ??= { id: "", name: "", arguments: "" });
+      if (typeof tc.id === "string") slot.id = tc.id;
+      if (typeof tc.function?.name === "string") slot.name += tc.function.name;
+      if (typeof tc.function?.arguments === "string") slot.arguments += tc.function.arguments;
+    }
+  }
+  out.calls = out.calls.filter(Boolean);
+  return out;
 }
 
 export function stop(status: RunStop["status"], stopReason: string, code: string, message: string): RunStop {
