@@ -1,5 +1,5 @@
 // Gateway-added time per agent step, and transcript append latency, in process.
-//   direct: the same two model calls straight to the fake provider (a tool call, then the answer),
+//   direct: the same two streamed model calls straight to the fake provider (a tool call, then the answer),
 //           with the tool's work (a 2 KB workspace file read through the files service) in between;
 //   loop:   one agent turn (chat.send's run) doing exactly that through the agent loop — context,
 //           the chat service's admission, quotas and ledger, the tool call, the transcript, events.
@@ -13,6 +13,7 @@ import { createCore } from "../src/app/core.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { mintTenantScope } from "../src/edge/tenant-scope.ts";
 import type { AgentTool } from "../src/modules/agents/tools/tool.ts";
+import { parseSse } from "../src/lib/sse.ts";
 import { startFakeProvider } from "../tests/fake-provider/fake-provider.ts";
 import { arg, median, saveResult, tmpdir } from "./lib.ts";
 
@@ -52,13 +53,29 @@ const steps = () => [{ toolCalls: [{ id: "call_1", name: "bench_read", arguments
 async function directTurn(i: number): Promise<number> {
   fake.script(steps());
   const t0 = performance.now();
-  const post = (body: unknown) => fetch(`${fake.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer sk-bench" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+  // Streamed, as the loop calls the model: text and tool calls assembled from the chunks.
+  const post = async (body: unknown) => {
+    const res = await fetch(`${fake.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer sk-bench" }, body: JSON.stringify(body) });
+    const msg: any = { role: "assistant", content: "", tool_calls: [] as any[] };
+    for await (const ev of parseSse(res.body!)) {
+      if (ev.data === "[DONE]") break;
+      const d = JSON.parse(ev.data).choices?.[0]?.delta ?? {};
+      if (d.content) msg.content += d.content;
+      for (const tc of d.tool_calls ?? []) {
+        const slot = (msg.tool_calls[tc.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+        if (tc.id) slot.id = tc.id;
+        if (tc.function?.name) slot.function.name += tc.function.name;
+        if (tc.function?.arguments) slot.function.arguments += tc.function.arguments;
+      }
+    }
+    return msg;
+  };
   const messages: any[] = [{ role: "user", content: `read notes ${i}` }];
-  const first = await post({ model: "up", messages, max_tokens: 4096 });
-  const call = first.choices[0].message.tool_calls[0];
+  const first = await post({ model: "up", messages, max_tokens: 4096, stream: true, stream_options: { include_usage: true } });
+  const call = first.tool_calls[0];
   const content = Buffer.from(core.files.read(tenant, JSON.parse(call.function.arguments).path).bytes).toString("utf8");
-  messages.push(first.choices[0].message, { role: "tool", tool_call_id: call.id, content });
-  await post({ model: "up", messages, max_tokens: 4096 });
+  messages.push(first, { role: "tool", tool_call_id: call.id, content });
+  await post({ model: "up", messages, max_tokens: 4096, stream: true, stream_options: { include_usage: true } });
   return performance.now() - t0;
 }
 
