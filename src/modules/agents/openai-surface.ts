@@ -91,8 +91,8 @@ export function createAgentSurface(deps: { runs: RunsService; events: EventsServ
               send(sseData({ error: { message: e.message, type: "api_error", code: e.code.toLowerCase(), param: null } }));
             }
             send(sseData("[DONE]"));
+            if (open) controller.close();
             open = false;
-            controller.close();
           });
         },
         cancel() {

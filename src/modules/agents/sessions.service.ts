@@ -153,6 +153,9 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
         throw new AppError("QUOTA_EXCEEDED", `session "${row.key}" has reached its transcript cap of ${max} bytes (agents.maxTranscriptBytes); reset it to start a new transcript`);
       }
       if (!opts.closing) deps.disk.admitWrite(tenant, line.length, current.entries === 0 ? 1 : 0);
+      // The directory is the gateway's, never a link (a restored archive could hold one).
+      const dir = dirOf(tenant);
+      if (!fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) fs.mkdirSync(dir, { recursive: false, mode: 0o700 });
       appendLine(fileOf(tenant, row.sessionId), line);
       deps.disk.recordWrite(tenant, line.length, current.entries === 0 ? 1 : 0);
       const d = deltaFor(tenant, current);

@@ -59,4 +59,23 @@ describe("openclaw/<agentId> with the OpenAI SDK", () => {
     expect(bad.status).toBe(400);
     expect(bad.message).toContain("sessionKey");
   });
+
+  test("a client that goes away mid-stream leaves the run going: its answer is in the session", async () => {
+    w = await agentWorld();
+    w.fake.script([{ text: "slow answer", delayMs: 600 }]);
+    const stop = new AbortController();
+    const res = await fetch(`${w.gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${w.token}`, "content-type": "application/json", "x-openclaw-session-key": "gone" },
+      body: JSON.stringify({ model: "openclaw/main", stream: true, messages: [{ role: "user", content: "hi" }] }),
+      signal: stop.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the role chunk
+    stop.abort();
+    for (let i = 0; i < 100 && w.core.runs.activeCount("acme") > 0; i++) await Bun.sleep(20);
+    const entries = w.core.sessions.history(scope("acme"), "gone").entries;
+    expect(entries.map((e) => e.type)).toEqual(["user", "assistant"]);
+    expect(entries[1]).toMatchObject({ text: "slow answer" });
+  });
 });
