@@ -80,7 +80,7 @@ export function agentsRpc({ runs, sessions }: { runs: RunsService; sessions: Ses
       result: Any,
       mutates: false,
       example: { sessionKey: "main" },
-      handler: (tenant, p) => sessions.get(tenant, p.sessionKey),
+      handler: (tenant, p) => ({ ...sessions.get(tenant, p.sessionKey), activeRunId: runs.activeRun(tenant, p.sessionKey) }),
     }),
     defineTenantMethod({
       name: "sessions.history",

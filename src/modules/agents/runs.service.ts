@@ -269,6 +269,11 @@ export function createRunsService(deps: {
       return n;
     },
 
+    /** The session's run in progress, if any. */
+    activeRun(tenant: TenantScope, key: string): string | null {
+      return active.get(k(tenant.tenantId, key))?.id ?? null;
+    },
+
     activeCount(tenantId?: string): number {
       return tenantId === undefined ? active.size : [...active.values()].filter((r) => r.tenantId === tenantId).length;
     },

@@ -73,6 +73,7 @@ describe("sessions", () => {
     w.fake.script([{ text: "slow", delayMs: 10_000 }]);
     const sent = (await w.rpc("chat.send", { sessionKey: "tok", message: "hi" })).result;
     expect((await w.rpc("chat.wait", { runId: sent.runId, timeoutMs: 50 })).result.status).toBe("running");
+    expect((await w.rpc("sessions.get", { sessionKey: "tok" })).result.activeRunId).toBe(sent.runId);
     w.core.tenants.rotateToken(scope("acme"), 0, operatorCtx);
     for (let i = 0; i < 100 && w.core.runs.activeCount("acme") > 0; i++) await Bun.sleep(20);
     expect(w.core.runs.activeCount("acme")).toBe(0);
