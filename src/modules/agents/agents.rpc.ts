@@ -118,7 +118,7 @@ export function agentsRpc({ runs, sessions }: { runs: RunsService; sessions: Ses
       name: "sessions.delete",
       summary: "Deletes the session and its transcript (its run in progress is aborted first).",
       params: { sessionKey: Key },
-      result: T.Object({ sessionKey: T.String(), deleted: T.Boolean() }),
+      result: Any,
       mutates: true,
       audited: true,
       example: { sessionKey: "main" },

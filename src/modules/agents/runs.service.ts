@@ -131,10 +131,15 @@ export function createRunsService(deps: {
     // The transcript reaches the disk in the background (a session deleted meanwhile has nothing to sync).
     sessions.sync(tenant, session.sessionId).catch((e) => deps.log.warn("could not fsync a transcript", { tenant: tenant.tenantId, error: String(e) }));
     // One commit for the run's end and its session's counters (each commit is a synchronous write).
-    sqlite.transaction(() => {
-      sessions.flush(tenant, session.key);
-      finish(tenant.tenantId, run.id, end);
-    })();
+    try {
+      sqlite.transaction(() => {
+        sessions.flush(tenant, session.key);
+        finish(tenant.tenantId, run.id, end);
+      })();
+    } catch (e) {
+      // The database is closing (the gateway stops): the row stays `running` and the next start marks it interrupted.
+      deps.log.warn("could not record a run's end", { tenant: tenant.tenantId, run: run.id, error: String(e) });
+    }
     return end;
   }
 
@@ -144,10 +149,7 @@ export function createRunsService(deps: {
     return stop("error", "error", e.code, e.message);
   }
 
-  function view(tenantId: string, runId: string) {
-    const row = q.get.get(tenantId, runId) as Record<string, unknown> | null;
-    return row;
-  }
+  const view = (tenantId: string, runId: string) => q.get.get(tenantId, runId) as Record<string, unknown> | null;
 
   return {
     agentFor,

@@ -109,7 +109,7 @@ describe("chat completions with the OpenAI SDK", () => {
     const res = await w.post({ messages: [{ role: "user", content: "x [[words:1]]" }] }, token);
     expect(((await res.json()) as any).model).toBe("claude-x");
     // Other tenants still see everything.
-    expect((await w.client().models.list()).data).toHaveLength(3);
+    expect((await w.client().models.list()).data).toHaveLength(4); // three models and the agent openclaw/main
   });
 
   test("the overlay's agent.maxTokens caps max_tokens", async () => {
