@@ -55,6 +55,20 @@ describe("a turn with tools", () => {
     expect((await w.rpc("sessions.usage", { sessionKey: "s1" })).result).toMatchObject({ runs: 1, costMicroUsd: run.costMicroUsd });
   });
 
+  test("the same loop on an Anthropic model: tool_use out, tool_result back, through the translation", async () => {
+    w = await agentWorld();
+    w.core.overlays.set(scope("acme"), { agents: { main: { model: "claude-x" } } }, { actor: { kind: "operator", id: "t" }, requestId: "r" });
+    w.fake.script([{ text: "Checking.", toolCalls: [{ id: "call_q", name: "echo_tool", arguments: { text: "anthropic" } }] }, { text: "done on claude" }]);
+    const run = await w.turn({ sessionKey: "claude", message: "go" });
+    expect(run).toMatchObject({ status: "ok", text: "done on claude", steps: 2 });
+    const calls = w.fake.requests.filter((r) => r.path.endsWith("/messages"));
+    expect(calls).toHaveLength(2);
+    expect(calls[0]!.body.tools.map((t: any) => t.name)).toContain("echo_tool");
+    const last = calls[1]!.body.messages.at(-1);
+    expect(last.role).toBe("user");
+    expect(last.content).toContainEqual(expect.objectContaining({ type: "tool_result", tool_use_id: "toolu_q", content: "echo: anthropic" }));
+  });
+
   test("the next turn carries the session's history; a tool error goes back to the model and the run goes on", async () => {
     w = await agentWorld();
     w.fake.script([{ text: "first answer" }]);
