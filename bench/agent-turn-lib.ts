@@ -10,7 +10,20 @@ export interface ProviderCall {
   end: number;
   path: string;
   requestBytes: number;
-  stream: boolean;
+  /** What the gateway sent the model: message count, system-prompt characters, tool definitions, streamed or not. */
+  shape: { messages: number; systemChars: number; tools: number; stream: boolean } | null;
+}
+
+function shapeOf(body: ArrayBuffer | undefined): ProviderCall["shape"] {
+  if (!body || body.byteLength > 50e6) return null;
+  try {
+    const b = JSON.parse(new TextDecoder().decode(body)) as { messages?: { role?: string; content?: unknown }[]; system?: unknown; tools?: unknown[]; stream?: boolean };
+    const text = (c: unknown): number => (typeof c === "string" ? c.length : Array.isArray(c) ? c.reduce((a: number, p) => a + (typeof p?.text === "string" ? p.text.length : 0), 0) : 0);
+    const systemChars = (b.messages ?? []).filter((m) => m.role === "system" || m.role === "developer").reduce((a, m) => a + text(m.content), 0) + text(b.system);
+    return { messages: b.messages?.length ?? 0, systemChars, tools: b.tools?.length ?? 0, stream: b.stream === true };
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -36,13 +49,7 @@ export function startTimingProxy(providerUrl: string): { url: string; calls: Pro
       const res = await fetch(`${providerUrl}${u.pathname}${u.search}`, { method: req.method, headers, body });
       const answer = await res.arrayBuffer();
       const end = performance.now();
-      let stream = false;
-      if (body && body.byteLength < 50e6) {
-        try {
-          stream = (JSON.parse(new TextDecoder().decode(body)) as { stream?: boolean }).stream === true;
-        } catch {}
-      }
-      if (req.method === "POST") calls.push({ start, end, path: u.pathname, requestBytes: body?.byteLength ?? 0, stream });
+      if (req.method === "POST") calls.push({ start, end, path: u.pathname, requestBytes: body?.byteLength ?? 0, shape: shapeOf(body) });
       const out = new Headers();
       for (const k of ["content-type", "cache-control", "retry-after"]) {
         const v = res.headers.get(k);
@@ -55,7 +62,7 @@ export function startTimingProxy(providerUrl: string): { url: string; calls: Pro
 }
 
 /** Total length of the union of the calls' intervals inside [from, to] (parallel calls count once). */
-export function providerTimeWithin(calls: ProviderCall[], from: number, to: number): { ms: number; count: number; requestBytes: number } {
+export function providerTimeWithin(calls: ProviderCall[], from: number, to: number): { ms: number; count: number; requestBytes: number; shape: ProviderCall["shape"] } {
   const inside = calls.filter((c) => c.end > from && c.start < to).map((c) => [Math.max(c.start, from), Math.min(c.end, to)] as const);
   inside.sort((a, b) => a[0] - b[0]);
   let ms = 0;
@@ -70,7 +77,7 @@ export function providerTimeWithin(calls: ProviderCall[], from: number, to: numb
   }
   if (curE > curS) ms += curE - curS;
   const whole = calls.filter((c) => c.start >= from && c.end <= to);
-  return { ms, count: inside.length, requestBytes: whole.reduce((a, c) => a + c.requestBytes, 0) };
+  return { ms, count: inside.length, requestBytes: whole.reduce((a, c) => a + c.requestBytes, 0), shape: whole.at(-1)?.shape ?? null };
 }
 
 /** `pid` and all its descendants, from /proc. */

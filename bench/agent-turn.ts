@@ -23,7 +23,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { cpuNs, memoryOf, type Memory, providerTimeWithin, signalTree, startTimingProxy, startUpstreamGateway, UPSTREAM_TOKEN, waitReady } from "./agent-turn-lib.ts";
+import { cpuNs, memoryOf, type Memory, type ProviderCall, providerTimeWithin, signalTree, startTimingProxy, startUpstreamGateway, UPSTREAM_TOKEN, waitReady } from "./agent-turn-lib.ts";
 import { arg, ensureBinary, median, ROOT, saveResult, startGovernedGateway, startJsonPrinter } from "./lib.ts";
 
 const rounds = arg("--rounds", 5);
@@ -85,6 +85,7 @@ interface Turn {
   modelCalls: number;
   requestBytes: number;
   promptTokens: number;
+  shape: ProviderCall["shape"];
 }
 
 async function turn(name: Name): Promise<Turn> {
@@ -109,7 +110,7 @@ async function turn(name: Name): Promise<Turn> {
   const p = providerTimeWithin(proxy.calls, from, to);
   if (p.count === 0) throw new Error(`${name}: the turn made no model call through the fake provider (answer: ${content.slice(0, 200)})`);
   proxy.calls.length = 0;
-  return { wallMs: to - from, providerMs: p.ms, addedMs: to - from - p.ms, modelCalls: p.count, requestBytes: p.requestBytes, promptTokens: body.usage?.prompt_tokens ?? 0 };
+  return { wallMs: to - from, providerMs: p.ms, addedMs: to - from - p.ms, modelCalls: p.count, requestBytes: p.requestBytes, promptTokens: body.usage?.prompt_tokens ?? 0, shape: p.shape };
 }
 
 // Our agent surface: present, or a clear failure (or, with --upstream-only, left out and said so).
@@ -172,6 +173,7 @@ const summary = (ts: Turn[], cpu: number[]) => ({
   modelCallsPerTurn: r3(median(ts.map((t) => t.modelCalls))),
   requestBytesToModelP50: Math.round(median(ts.map((t) => t.requestBytes))),
   promptTokensP50: Math.round(median(ts.map((t) => t.promptTokens))),
+  lastModelRequest: ts.at(-1)?.shape ?? null,
 });
 const sums = Object.fromEntries(names.map((n) => [n, summary(measured[n], cpuPerTurnMs[n])])) as Record<Name, ReturnType<typeof summary>>;
 const ratio = (a: number, b: number) => (b > 0 ? Number((a / b).toFixed(1)) : null);
@@ -204,9 +206,12 @@ const result = {
   },
   goals: { addedTimeRatioAtLeast: 50, memoryRatioAtLeast: 5 },
   oursAgentMissing,
+  gatewayCpuPerTurnMsByRound: Object.fromEntries(names.filter((n) => cpuPerTurnMs[n].length).map((n) => [n, cpuPerTurnMs[n].map(r3)])),
   perTurnAddedMs: Object.fromEntries(names.map((n) => [n, measured[n].map((t) => r3(t.addedMs))])),
 };
 console.log(JSON.stringify(result, null, 2));
 saveResult(oursAgentMissing ? "agent-turn-upstream-only" : "agent-turn", result);
 proxy.stop();
 cleanup();
+// The gateways' state (upstream's is ~70 MB after a run) goes with them.
+for (const dir of [upstream.home, ours.home]) fs.rmSync(dir, { recursive: true, force: true });
