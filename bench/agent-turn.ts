@@ -15,7 +15,7 @@
 // SIGSTOP and resumed for their turn, then one warm-up turn. Memory: RSS and PSS of each gateway's
 // process tree when idle after start (after --settle seconds) and after all the turns.
 //
-// Usage: nice -n 10 bun bench/agent-turn.ts [--rounds 5] [--turns 8] [--warmup 5] [--settle 15]
+// Usage: nice -n 10 bun bench/agent-turn.ts [--rounds 5] [--turns 10] [--warmup 5] [--settle 15]
 //          [--upstream DIR] [--upstream-only] [--ours-config JSON]
 //   --upstream DIR    where upstream is installed (default bench/.work/upstream; see bench/README.md)
 //   --upstream-only   our agent surface is not there yet: measure upstream and our plain model call
@@ -27,7 +27,7 @@ import { cpuNs, memoryOf, type Memory, type ProviderCall, providerTimeWithin, si
 import { arg, ensureBinary, median, ROOT, saveResult, startGovernedGateway, startJsonPrinter } from "./lib.ts";
 
 const rounds = arg("--rounds", 5);
-const turnsPerRound = arg("--turns", 8);
+const turnsPerRound = arg("--turns", 10);
 const warmup = arg("--warmup", 5);
 const settleS = arg("--settle", 15);
 const strArg = (name: string): string | undefined => {
