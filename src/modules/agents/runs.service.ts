@@ -175,15 +175,22 @@ export function createRunsService(deps: {
       const agent = agentFor(tenant, p.agentId ?? existing?.agentId ?? "main");
       const incarnation = deps.tenants.incarnation(tenant.tenantId);
       if (incarnation === null) throw new AppError("NOT_FOUND", "tenant not found");
-      const session = sessions.ensure(tenant, key, agent.id, ctx);
-      sessions.assertRoom(tenant, session);
       const runId = `run_${Bun.randomUUIDv7().replaceAll("-", "")}`;
       const now = clock.now();
-      sessions.append(tenant, session, { type: "user", ts: now, runId, content: p.message, agentId: agent.id });
-      sqlite.transaction(() => {
-        q.insert.run(tenant.tenantId, runId, key, session.sessionId, agent.id, p.idempotencyKey ?? null, now);
+      if (existing) sessions.assertRoom(tenant, existing);
+      // The run's row commits with the session's creation (one commit, one audit record).
+      const session = sessions.ensure(tenant, key, agent.id, ctx, (row) => {
+        q.insert.run(tenant.tenantId, runId, key, row.sessionId, agent.id, p.idempotencyKey ?? null, now);
         sessions.runStarted(tenant, key, agent.id);
-      })();
+      });
+      try {
+        sessions.append(tenant, session, { type: "user", ts: now, runId, content: p.message, agentId: agent.id });
+      } catch (err) {
+        // The message did not fit (transcript cap, disk limit): the run ends before it starts.
+        const e = toAppError(err);
+        finish(tenant.tenantId, runId, { status: "error", stopReason: "error", text: null, error: { code: e.code, message: e.message }, usage: { inputTokens: 0, outputTokens: 0, costMicroUsd: 0 }, steps: 0 });
+        throw err;
+      }
       const token = identity.actor?.kind === "tenant" ? identity.actor.id : undefined;
       const run: ActiveRun = { id: runId, tenantId: tenant.tenantId, incarnation, token, sessionKey: key, controller: new AbortController(), done: null as never };
       active.set(k(tenant.tenantId, key), run);

@@ -97,8 +97,9 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     })();
   }
 
-  function audit(tenant: TenantScope, ctx: OpContext, action: string, key: string, details: Record<string, unknown>) {
-    deps.audit.record({ actor: ctx.actor, action, target: { type: "session", id: key }, tenant: tenant.tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, details });
+  /** The change and its audit record commit together, or neither does (audit.transact). */
+  function audited<T>(tenant: TenantScope, ctx: OpContext, action: string, key: string, details: Record<string, unknown>, change: () => T): T {
+    return deps.audit.transact({ actor: ctx.actor, action, target: { type: "session", id: key }, tenant: tenant.tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, details }, change).result;
   }
 
   function changed(tenant: TenantScope, row: { key: string; sessionId: string }, reason: "created" | "reset" | "deleted" | "updated") {
@@ -126,18 +127,29 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     get,
 
     /** The session under `key`, made (audited, announced) if the tenant has none and is under its cap. */
-    ensure(tenant: TenantScope, key: string, agentId: string, ctx: OpContext): SessionRow {
+    /**
+     * The session under `key`, made (audited, announced) if the tenant has none and is under its cap.
+     * `alongside` runs in the same transaction (a run's row: one commit for both).
+     */
+    ensure(tenant: TenantScope, key: string, agentId: string, ctx: OpContext, alongside?: (row: SessionRow) => void): SessionRow {
       const existing = find(tenant, checkSessionKey(key));
-      if (existing) return existing;
+      if (existing) {
+        if (alongside) sqlite.transaction(() => alongside(existing))();
+        return existing;
+      }
       const max = deps.config().agents.maxSessionsPerTenant;
-      const { n } = q.count.get(tenant.tenantId) as { n: number };
-      if (n >= max) throw new AppError("QUOTA_EXCEEDED", `the tenant has ${n} sessions, the most it may hold (agents.maxSessionsPerTenant = ${max}); delete one first`);
       const sessionId = newSessionId();
       fs.mkdirSync(dirOf(tenant), { recursive: true, mode: 0o700 });
-      q.insert.run(tenant.tenantId, key, sessionId, agentId, clock.now());
-      audit(tenant, ctx, "sessions.create", key, { sessionId, agentId });
+      const row = audited(tenant, ctx, "sessions.create", key, { sessionId, agentId }, () => {
+        const { n } = q.count.get(tenant.tenantId) as { n: number };
+        if (n >= max) throw new AppError("QUOTA_EXCEEDED", `the tenant has ${n} sessions, the most it may hold (agents.maxSessionsPerTenant = ${max}); delete one first`);
+        q.insert.run(tenant.tenantId, key, sessionId, agentId, clock.now());
+        const made = find(tenant, key)!;
+        alongside?.(made);
+        return made;
+      });
       changed(tenant, { key, sessionId }, "created");
-      return find(tenant, key)!;
+      return row;
     },
 
     /**
@@ -220,9 +232,8 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
       flush(tenant.tenantId, checkSessionKey(key));
       const row = get(tenant, key);
       const sessionId = newSessionId();
-      q.reset.run(tenant.tenantId, row.key, sessionId, clock.now());
+      audited(tenant, ctx, "sessions.reset", row.key, { sessionId, previous: row.sessionId }, () => q.reset.run(tenant.tenantId, row.key, sessionId, clock.now()));
       removeFile(tenant, row.sessionId);
-      audit(tenant, ctx, "sessions.reset", row.key, { sessionId, previous: row.sessionId });
       changed(tenant, { key: row.key, sessionId }, "reset");
       return find(tenant, row.key)!;
     },
@@ -230,9 +241,8 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     delete(tenant: TenantScope, key: string, ctx: OpContext): { sessionKey: string; deleted: true } {
       const row = get(tenant, key);
       deltas.delete(dk(tenant.tenantId, row.key));
-      q.del.run(tenant.tenantId, row.key);
+      audited(tenant, ctx, "sessions.delete", row.key, { sessionId: row.sessionId }, () => q.del.run(tenant.tenantId, row.key));
       removeFile(tenant, row.sessionId);
-      audit(tenant, ctx, "sessions.delete", row.key, { sessionId: row.sessionId });
       changed(tenant, row, "deleted");
       return { sessionKey: row.key, deleted: true };
     },
