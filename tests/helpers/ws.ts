@@ -3,6 +3,7 @@
 import net from "node:net";
 import type { Core } from "../../src/app/core.ts";
 import { startGateway, type GatewayHandle } from "../../src/http/gateway.ts";
+import type { AnyModule } from "../../src/modules/module.ts";
 import { createTenant, testCore } from "./core.ts";
 
 export interface WsWorld {
@@ -15,8 +16,8 @@ export interface WsWorld {
 }
 
 /** A gateway with tenants alpha (token a) and beta (token b), listening on 127.0.0.1:<free>. */
-export function wsWorld(gateway: Record<string, unknown> = {}): WsWorld {
-  const core = testCore({ config: { gateway: { port: 0, accessLog: false, ...gateway } } });
+export function wsWorld(gateway: Record<string, unknown> = {}, extraModules?: readonly AnyModule[]): WsWorld {
+  const core = testCore({ config: { gateway: { port: 0, accessLog: false, ...gateway } }, extraModules });
   const a = createTenant(core, "alpha");
   const b = createTenant(core, "beta");
   const gw = startGateway(core);

@@ -3,6 +3,9 @@
 // never the URL, the one 401), the origin policy, caps, a slow client closed while the publisher
 // goes on, and connections ended when their tenant stops.
 import { afterEach, describe, expect, test } from "bun:test";
+import { Type as T } from "@sinclair/typebox";
+import { defineTenantMethod } from "../../src/edge/rpc.ts";
+import { defineModule } from "../../src/modules/module.ts";
 import { operatorCtx, scope, testCore } from "../helpers/core.ts";
 import { rawHandshake, WsClient, wsWorld, type WsWorld } from "../helpers/ws.ts";
 
@@ -21,6 +24,22 @@ async function open(url: string, opts: Parameters<typeof WsClient.open>[1]): Pro
 }
 
 const port = () => w!.gw.port;
+
+/** A method that waits until the test lets it go: to hold a tenant's RPC place. */
+let letGo: (() => void) | null = null;
+const holdModule = defineModule({ name: "hold", create: () => ({}) }).with({
+  rpc: () => [
+    defineTenantMethod({
+      name: "test.hold",
+      summary: "waits until the test lets it go",
+      params: {},
+      result: T.Null(),
+      mutates: true,
+      example: {},
+      handler: () => new Promise<null>((resolve) => (letGo = () => resolve(null))),
+    }),
+  ],
+});
 
 describe("WebSocket RPC: calls", () => {
   test("a method call, a batch with a notification, and the spec's errors, as over POST /rpc", async () => {
@@ -68,6 +87,25 @@ describe("WebSocket RPC: calls", () => {
     for (let i = 1; i <= 5; i++) c.send({ jsonrpc: "2.0", id: i, method: "health" });
     const answers = await Promise.all([1, 2, 3, 4, 5].map((id) => c.next((m) => m.id === id)));
     expect(answers.map((m) => (m.result ? "ok" : m.error.data.code))).toEqual(["ok", "ok", "ok", "RATE_LIMITED", "RATE_LIMITED"]);
+  });
+
+  test("the tenant's RPC places are shared with POST /rpc: a frame past them is RATE_LIMITED, not run", async () => {
+    w = wsWorld({ limits: { rpcConcurrentPerTenant: 1 } }, [holdModule]);
+    const c = await open(w.url, { token: w.a });
+    c.send({ jsonrpc: "2.0", id: "held", method: "test.hold" });
+    for (let i = 0; i < 100 && !letGo; i++) await Bun.sleep(10);
+    expect(letGo).not.toBeNull();
+    const refused = await c.call("health");
+    expect(refused.error.data.code).toBe("RATE_LIMITED");
+    expect(refused.error.message).toContain("rpcConcurrentPerTenant");
+    const overHttp = await fetch(`${w.gw.url}/rpc`, { method: "POST", headers: { authorization: `Bearer ${w.a}`, "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"method":"health"}' });
+    expect(overHttp.status).toBe(429);
+    // Another tenant is not affected.
+    const b = await open(w.url, { token: w.b });
+    expect((await b.call("health")).result.tenantId).toBe("beta");
+    letGo!();
+    expect((await c.next((m) => m.id === "held")).result).toBeNull();
+    expect((await c.call("health")).result.tenantId).toBe("alpha");
   });
 
   test("a frame larger than gateway.websocket.maxMessageBytes closes the connection (1009)", async () => {
