@@ -48,7 +48,7 @@ const GatewaySection = T.Object(
         maxBufferedBytes: PositiveInt(1_048_576, { minimum: 16_384, maximum: 256 * 1024 * 1024, description: "bytes the gateway may hold unsent for one connection; a client that reads slower is closed (4008). Also the response budget of one frame" }),
         messagesPerSecond: PositiveInt(50, { maximum: 100_000, description: "frames a connection may send per second (refilled evenly); more are answered RATE_LIMITED, not run" }),
         messagesBurst: PositiveInt(100, { maximum: 100_000, description: "frames a connection may send at once before messagesPerSecond applies" }),
-        idleTimeoutSeconds: PositiveInt(120, { minimum: 10, maximum: 960, description: "a connection that answers neither data nor the server's pings for this long is closed" }),
+        idleTimeoutSeconds: PositiveInt(120, { minimum: 5, maximum: 960, description: "a connection that answers neither data nor the server's pings for this long is closed" }),
         allowedOrigins: T.Array(T.String({ minLength: 1, maxLength: 300 }), {
           default: [],
           description: "browser origins (scheme://host[:port]) allowed to open a WebSocket besides the gateway's own; a handshake with any other Origin is refused (403)",

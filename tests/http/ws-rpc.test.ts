@@ -307,6 +307,27 @@ describe("WebSocket RPC: limits and lifetime", () => {
     expect(code).toBe(4008);
   }, 60_000);
 
+  test("ping/pong: the gateway pings a quiet connection; a client that answers stays, one that never does is closed", async () => {
+    w = wsWorld({ websocket: { idleTimeoutSeconds: 5 } });
+    const dead = await rawHandshake(port(), "/rpc", { authorization: `Bearer ${w.a}` });
+    expect(dead.status).toBe(101);
+    let deadFrames = Buffer.alloc(0);
+    const deadClosed = new Promise<number>((resolve) => {
+      dead.socket.on("data", (d: Buffer) => (deadFrames = Buffer.concat([deadFrames, d])));
+      dead.socket.on("close", () => resolve(performance.now()));
+    });
+    dead.socket.resume(); // reads, but never answers a ping
+    const alive = await open(w.url, { token: w.a }); // Bun's client answers pings by itself
+    const started = performance.now();
+    const closedAt = await deadClosed;
+    expect(closedAt - started).toBeGreaterThan(4_000);
+    expect(closedAt - started).toBeLessThan(25_000);
+    expect(deadFrames[0]! & 0x0f).toBe(0x9); // it was pinged first
+    await Bun.sleep(2_000);
+    expect(alive.closed).toBeNull();
+    expect((await alive.call("health")).result.tenantId).toBe("alpha");
+  }, 40_000);
+
   test("suspending the tenant closes its connections (4001); another tenant's stay open", async () => {
     w = wsWorld();
     const a = await open(w.url, { token: w.a });
