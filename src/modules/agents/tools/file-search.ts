@@ -16,6 +16,8 @@ export const SEARCH_LIMITS = {
   maxLineChars: 300,
 };
 
+const YIELD_EVERY_MS = 10;
+
 export const fileSearchTool = defineTool({
   name: "file_search",
   description:
@@ -31,7 +33,7 @@ export const fileSearchTool = defineTool({
     },
     { additionalProperties: false },
   ),
-  run(args, ctx) {
+  async run(args, ctx) {
     const { files } = ctx.services;
     const match = args.regex ? regexMatcher(args.pattern, args.ignoreCase ?? false) : literalMatcher(args.pattern, args.ignoreCase ?? false);
     const globOk = args.glob ? globMatcher(args.glob) : () => true;
@@ -44,6 +46,7 @@ export const fileSearchTool = defineTool({
     let filesScanned = 0;
     let dirsScanned = 0;
     let bytesScanned = 0;
+    let lastYield = Date.now();
     const queue: string[] = [start.path];
     walk: while (queue.length > 0) {
       const dir = queue.shift()!;
@@ -85,9 +88,17 @@ export const fileSearchTool = defineTool({
         if (r.bytes.length === 0 || looksBinary(r.bytes)) continue;
         const lines = new TextDecoder().decode(r.bytes).split("\n");
         for (let i = 0; i < lines.length; i++) {
-          if (i % 256 === 0 && Date.now() > deadline) {
+          // Every line: one line of the worst allowed regex costs tens of milliseconds. The search
+          // yields to the event loop every few milliseconds so other tenants' requests go on.
+          const now = Date.now();
+          if (now > deadline) {
             stopped.push(`the ${SEARCH_LIMITS.maxMillis / 1000} s time budget`);
             break walk;
+          }
+          if (now - lastYield > YIELD_EVERY_MS) {
+            await new Promise((resolve) => setImmediate(resolve));
+            lastYield = Date.now();
+            if (ctx.signal.aborted) return ok("ABORTED: the run was stopped during the search");
           }
           const line = lines[i]!;
           if (!match(line)) continue;
