@@ -11,6 +11,7 @@ import { capText, defineTool, fail, looksBinary } from "./common.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 3;
+const MAX_HEADER_BYTES = 64 * 1024;
 const STATUS_MARK = "\nopenclaw-fetch-status:";
 const REFUSED_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "te", "upgrade", "expect", "keep-alive", "trailer"]);
 
@@ -40,7 +41,7 @@ export const httpFetchTool = defineTool({
     if (url.username || url.password) return fail("INVALID_PARAMS: credentials in the URL are not allowed; send an Authorization header");
     const method = args.method ?? "GET";
     if (args.body !== undefined && method !== "POST") return fail("INVALID_PARAMS: a body is sent only with POST");
-    const curl = ["-sS", "-L", "--max-redirs", String(MAX_REDIRECTS), "--proto", "=http,https", "--proto-redir", "=http,https", "--suppress-connect-headers", "-D", "/dev/stderr"];
+    const curl = ["-sS", "-L", "--max-redirs", String(MAX_REDIRECTS), "--proto", "=http,https", "--proto-redir", "=http,https", "--suppress-connect-headers", "-D", "-"];
     for (const [name, value] of Object.entries(args.headers ?? {})) {
       const lower = name.toLowerCase();
       if (REFUSED_HEADERS.has(lower) || lower.startsWith("proxy-")) return fail(`INVALID_PARAMS: header ${name} is set by the gateway`);
@@ -54,10 +55,11 @@ export const httpFetchTool = defineTool({
     if (runSeconds < 3) return fail("UNAVAILABLE: not enough time is left in this turn for a fetch");
     curl.push("--max-time", String(runSeconds - 2), "-w", `%{stderr}${STATUS_MARK} %{http_code} %{num_redirects} %{url_effective}\\n`, url.href);
     const cap = Math.min(MAX_BODY_BYTES, ctx.maxOutputBytes);
+    // stdout is each response's headers (-D -), then the last body: room for the headers, then the cap.
     const r = await ctx.services.sandbox.run({
       tenant: ctx.tenant,
       // The body is cut by head at cap+1 bytes: curl stops when the pipe closes. curl's arguments stay in "$@".
-      command: ["/bin/sh", "-c", `command -v curl >/dev/null || { echo "openclaw: curl is not installed in this sandbox" >&2; exit 127; }; curl "$@" | head -c ${cap + 1}`, "sh", ...curl],
+      command: ["/bin/sh", "-c", `command -v curl >/dev/null || { echo "openclaw: curl is not installed in this sandbox" >&2; exit 127; }; curl "$@" | head -c ${MAX_HEADER_BYTES + cap + 1}`, "sh", ...curl],
       stdin: method === "POST" ? Buffer.from(args.body ?? "", "utf8") : null,
       timeoutSeconds: runSeconds,
       mode: ctx.sandboxMode,
@@ -88,16 +90,27 @@ function describeResponse(r: Awaited<ReturnType<import("../../sandbox/sandbox.se
     const refused = /CONNECT tunnel failed, response 403|403/.test(why) ? " (refused by the egress policy: the host is not in the http_fetch allow-list, or resolves to a private or local address)" : "";
     return fail(`UPSTREAM_ERROR: the request failed: ${why.slice(0, 500)}${refused}`);
   }
-  // The headers of the last response (each hop's block is dumped in turn).
-  const blocks = before.split(/\r?\n\r?\n/).filter((b) => /^HTTP\/\S+ \d{3}/.test(b.trimStart()));
-  const headerText = (blocks.at(-1) ?? "").trim().split(/\r?\n/).slice(1).join("\n");
+  // stdout: the header block of each response in turn (1xx ones too), then the last one's body.
+  let pos = 0;
+  let headerText = "";
+  let finals = 0;
+  while (finals < redirects + 1) {
+    const end = body.indexOf("\r\n\r\n", pos);
+    if (end < 0 || !body.subarray(pos, pos + 5).equals(Buffer.from("HTTP/"))) break;
+    const block = body.subarray(pos, end).toString("latin1");
+    pos = end + 4;
+    if (/^HTTP\/\S+ 1\d\d/.test(block)) continue;
+    finals++;
+    headerText = block.split("\r\n").slice(1).join("\n");
+  }
+  const payload = body.subarray(pos);
   const head = capText(headerText, 4096);
   const hop = redirects > 0 ? ` after ${redirects} redirect(s), from ${finalUrl}` : "";
   let text = `HTTP ${status}${hop}\n${head.text}${head.truncated ? "\n[headers truncated]" : ""}\n\n`;
   let truncated = head.truncated;
   if (method !== "HEAD") {
-    const cut = body.length > cap;
-    const shown = cut ? body.subarray(0, cap) : body;
+    const cut = payload.length > cap;
+    const shown = cut ? payload.subarray(0, cap) : payload;
     if (shown.length > 0 && looksBinary(shown)) text += `[binary body, ${cut ? `more than ${cap}` : shown.length} bytes; not shown]`;
     else text += new TextDecoder().decode(shown);
     if (cut || r.stdoutTruncated) {

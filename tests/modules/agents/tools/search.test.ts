@@ -60,7 +60,7 @@ describe("file_search", () => {
       ["a{0,1000}a{0,1000}a{0,1000}b", "more than two long repeats"],
       ["x".repeat(201), "200"],
       ["(", "not a valid regular expression"],
-    ]) {
+    ] as [string, string][]) {
       const res = await w.call("file_search", { pattern: p, regex: true }, alpha);
       expect({ p, isError: res.isError }).toEqual({ p, isError: true });
       expect(res.content).toContain(why);
