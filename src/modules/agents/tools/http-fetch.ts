@@ -41,7 +41,8 @@ export const httpFetchTool = defineTool({
     if (url.username || url.password) return fail("INVALID_PARAMS: credentials in the URL are not allowed; send an Authorization header");
     const method = args.method ?? "GET";
     if (args.body !== undefined && method !== "POST") return fail("INVALID_PARAMS: a body is sent only with POST");
-    const curl = ["-sS", "-L", "--max-redirs", String(MAX_REDIRECTS), "--proto", "=http,https", "--proto-redir", "=http,https", "--suppress-connect-headers", "-D", "-"];
+    // -q first: curl reads no config file (HOME is /work, so a .curlrc there would be the tenant's).
+    const curl = ["-q", "-sS", "-L", "--max-redirs", String(MAX_REDIRECTS), "--proto", "=http,https", "--proto-redir", "=http,https", "--suppress-connect-headers", "-D", "-"];
     for (const [name, value] of Object.entries(args.headers ?? {})) {
       const lower = name.toLowerCase();
       if (REFUSED_HEADERS.has(lower) || lower.startsWith("proxy-")) return fail(`INVALID_PARAMS: header ${name} is set by the gateway`);

@@ -3,6 +3,7 @@
 // allowPrivate is the only exception); responses are capped. exec's own allow-list is separate.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { operatorCtx, scope } from "../../../helpers/core.ts";
+import { ensureSandboxImage } from "../../../helpers/sandbox.ts";
 import { toolWorld, type ToolWorld } from "./world.ts";
 
 let server: ReturnType<typeof Bun.serve>;
@@ -64,6 +65,12 @@ describe("http_fetch where the admin lets 127.0.0.1 through (allowPrivate)", () 
     expect(h.content).not.toContain("hello from upstream");
     const bad = await w.call("http_fetch", { url: `http://127.0.0.1:${server.port}/echo`, headers: { Host: "evil.example" } }, w.ctx("alpha"));
     expect(bad).toMatchObject({ isError: true, content: "INVALID_PARAMS: header Host is set by the gateway" });
+  }, 30_000);
+
+  test("a .curlrc in the workspace (HOME in the sandbox) is not read", async () => {
+    await w.call("file_write", { path: ".curlrc", content: 'header = "X-Token: from-curlrc"\n' }, w.ctx("alpha"));
+    const r = await w.call("http_fetch", { url: `http://127.0.0.1:${server.port}/echo` }, w.ctx("alpha"));
+    expect(r.content).toEndWith("\n\nGET null ");
   }, 30_000);
 
   test("a redirect to an allowed address is followed", async () => {
@@ -159,4 +166,19 @@ describe("http_fetch without an admin ceiling for the tool", () => {
       w.core.close();
     }
   });
+});
+
+describe("http_fetch in a sandbox without curl (the default docker-mode image)", () => {
+  test("is a clear UNAVAILABLE result, not a crash", async () => {
+    await ensureSandboxImage();
+    const w = toolWorld({ sandbox: { mode: "docker", allowedModes: ["bwrap", "docker"], docker: { runtime: "runc" }, egress: { tools: { http_fetch: ["127.0.0.1:*"] }, allowPrivate: ["127.0.0.1/32"] } } });
+    try {
+      w.core.overlays.set(scope("alpha"), { tools: { egress: { http_fetch: [`127.0.0.1:${server.port}`] } } }, operatorCtx);
+      const r = await w.call("http_fetch", { url: `http://127.0.0.1:${server.port}/hello` }, w.ctx("alpha"));
+      expect(r.isError).toBe(true);
+      expect(r.content).toStartWith("UNAVAILABLE: http_fetch needs curl inside the sandbox");
+    } finally {
+      w.core.close();
+    }
+  }, 60_000);
 });
