@@ -42,7 +42,8 @@ export const httpFetchTool = defineTool({
     const method = args.method ?? "GET";
     if (args.body !== undefined && method !== "POST") return fail("INVALID_PARAMS: a body is sent only with POST");
     // -q first: curl reads no config file (HOME is /work, so a .curlrc there would be the tenant's).
-    const curl = ["-q", "-sS", "-L", "--max-redirs", String(MAX_REDIRECTS), "--proto", "=http,https", "--proto-redir", "=http,https", "--suppress-connect-headers", "-D", "-"];
+    // -g: no URL globbing ([1-1000] in a URL would otherwise be a thousand requests).
+    const curl = ["-q", "-g", "-sS", "-L", "--max-redirs", String(MAX_REDIRECTS), "--proto", "=http,https", "--proto-redir", "=http,https", "--suppress-connect-headers", "-D", "-"];
     for (const [name, value] of Object.entries(args.headers ?? {})) {
       const lower = name.toLowerCase();
       if (REFUSED_HEADERS.has(lower) || lower.startsWith("proxy-")) return fail(`INVALID_PARAMS: header ${name} is set by the gateway`);

@@ -73,6 +73,13 @@ describe("http_fetch where the admin lets 127.0.0.1 through (allowPrivate)", () 
     expect(r.content).toEndWith("\n\nGET null ");
   }, 30_000);
 
+  test("one call is one request: curl's URL globbing is off", async () => {
+    hits.length = 0;
+    const r = await w.call("http_fetch", { url: `http://127.0.0.1:${server.port}/echo?n=[1-5]` }, w.ctx("alpha"));
+    expect(r.isError).toBe(false);
+    expect(hits).toEqual(["/echo"]);
+  }, 30_000);
+
   test("a redirect to an allowed address is followed", async () => {
     const r = await w.call("http_fetch", { url: `http://127.0.0.1:${server.port}/to-hello` }, w.ctx("alpha"));
     expect(r.content).toStartWith(`HTTP 200 after 1 redirect(s), from http://127.0.0.1:${server.port}/hello`);

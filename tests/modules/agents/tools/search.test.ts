@@ -84,11 +84,12 @@ describe("file_search", () => {
     const r = await w.call("file_search", { pattern: ".*.*x", regex: true, path: "slow" }, alpha);
     clearInterval(timer);
     const ms = performance.now() - t0;
-    expect(ticks).toBeGreaterThan(50);
-    expect(worstGap).toBeLessThan(250);
+    // Blocked, it would be no tick and one 5 s gap; the bounds leave room for a loaded machine.
+    expect(ticks).toBeGreaterThan(20);
+    expect(worstGap).toBeLessThan(1000);
     expect(r.isError).toBe(false);
     expect(r.content).toContain("time budget");
     expect(r.truncated).toBe(true);
-    expect(ms).toBeLessThan(SEARCH_LIMITS.maxMillis + 1500);
+    expect(ms).toBeLessThan(SEARCH_LIMITS.maxMillis + 4000);
   }, 30_000);
 });
