@@ -23,6 +23,7 @@ beforeAll(() => {
       if (u.pathname === "/to-metadata") return Response.redirect("http://169.254.169.254/latest/meta-data/", 302);
       if (u.pathname === "/to-private") return Response.redirect(`http://127.0.0.2:${server.port}/secret`, 302);
       if (u.pathname === "/secret") return new Response("SECRET-FROM-PRIVATE");
+      if (u.pathname === "/slow") return Bun.sleep(20_000).then(() => new Response("late"));
       return new Response("nope", { status: 404 });
     },
   });
@@ -78,6 +79,19 @@ describe("http_fetch where the admin lets 127.0.0.1 through (allowPrivate)", () 
     const r = await w.call("http_fetch", { url: `http://127.0.0.1:${server.port}/echo?n=[1-5]` }, w.ctx("alpha"));
     expect(r.isError).toBe(false);
     expect(hits).toEqual(["/echo"]);
+  }, 30_000);
+
+  test("aborted by ctx.signal mid-request: the result comes promptly", async () => {
+    const ac = new AbortController();
+    const running = w.call("http_fetch", { url: `http://127.0.0.1:${server.port}/slow` }, w.ctx("alpha", { signal: ac.signal }));
+    await Bun.sleep(1000);
+    const t0 = performance.now();
+    ac.abort();
+    const r = await running;
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(r.isError).toBe(true);
+    expect(r.content).toContain("stopped (aborted)");
+    expect(w.core.sandbox.liveRuns("alpha")).toBe(0);
   }, 30_000);
 
   test("a redirect to an allowed address is followed", async () => {
