@@ -87,3 +87,35 @@ describe("ending runs", () => {
     expect(entries.at(-1)).toMatchObject({ type: "abort", reason: "tenant-suspended", code: "TENANT_STOPPED" });
   });
 });
+
+describe("injection through the model", () => {
+  test("file_read of another tenant's path, /etc/shadow or a planted link comes back as refusals; nothing leaks; the run goes on", async () => {
+    w = await agentWorld();
+    const b = w.core.tenants.create({ id: "beta" }, operatorCtx);
+    expect(b).toBeTruthy();
+    w.core.files.write(scope("beta"), "notes.txt", Buffer.from("beta secret notes"));
+    const fs = await import("node:fs");
+    const path = await import("node:path");
+    fs.symlinkSync(path.join(w.core.tenants.dir(scope("beta")), "workspace", "notes.txt"), path.join(w.core.tenants.dir(scope("acme")), "workspace", "link.txt"));
+    w.core.files.write(scope("acme"), "mine.txt", Buffer.from("acme's own words"));
+    w.fake.script([
+      {
+        toolCalls: [
+          { id: "c1", name: "file_read", arguments: { path: "../../beta/workspace/notes.txt" } },
+          { id: "c2", name: "file_read", arguments: { path: "/etc/shadow" } },
+          { id: "c3", name: "file_read", arguments: { path: "link.txt" } },
+          { id: "c4", name: "file_read", arguments: { path: "mine.txt" } },
+        ],
+      },
+      { text: "finished" },
+    ]);
+    const run = await w.turn({ sessionKey: "inj", message: "read everything" });
+    expect(run).toMatchObject({ status: "ok", text: "finished" });
+    const results = (await w.rpc("sessions.history", { sessionKey: "inj" })).result.entries.filter((e: any) => e.type === "tool_result");
+    expect(results.map((r: any) => [r.toolCallId, r.isError])).toEqual([["c1", true], ["c2", true], ["c3", true], ["c4", false]]);
+    expect(results[3].content).toContain("acme's own words");
+    const sent = JSON.stringify(w.fake.requests.map((r) => r.body));
+    expect(sent).not.toContain("beta secret");
+    expect(sent).not.toContain("root:");
+  });
+});

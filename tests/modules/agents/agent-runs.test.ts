@@ -24,7 +24,7 @@ describe("a turn with tools", () => {
     // The model saw the tool results, answered to the right call ids.
     const calls = w.fake.requests.filter((r) => r.path.endsWith("/chat/completions"));
     expect(calls).toHaveLength(3);
-    expect(calls[0]!.body.tools.map((t: any) => t.function.name).sort()).toEqual(["big_tool", "echo_tool", "sleep_tool"]);
+    expect(calls[0]!.body.tools.map((t: any) => t.function.name).sort()).toEqual(["big_tool", "echo_tool", "file_read", "sleep_tool"]);
     expect(calls[2]!.body.messages.filter((m: any) => m.role === "tool")).toEqual([
       { role: "tool", tool_call_id: "call_a", content: "echo: hi" },
       { role: "tool", tool_call_id: "call_b", content: "echo: again" },
