@@ -105,6 +105,7 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
               responseBytes: l.rpcResponseBytes,
               takeChange: () => changes.take(tenantId, core.clock.now(), { perMinute: l.tenantChangesPerMinute, burst: l.tenantChangesBurst }),
               changesPerMinute: l.tenantChangesPerMinute,
+              admitChange: (method) => core.disk.assertTenantWritable(`a tenant's ${method} was refused`),
               log,
             },
           );
