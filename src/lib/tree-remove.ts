@@ -180,7 +180,7 @@ export function* removeSteps(parentFd: number, name: string, opts: { maxEntries?
 /** Removes `parentFd`/`name` and everything beneath it in time slices; resolves to the entries removed. */
 export async function removeTree(parentFd: number, name: string, opts: { maxEntries?: number; sliceMs?: number; signal?: AbortSignal } = {}): Promise<number> {
   const steps = removeSteps(parentFd, name, opts);
-  const pause = timeSlicer(opts.sliceMs ?? 5);
+  const pause = timeSlicer(opts.sliceMs ?? 20);
   try {
     while (true) {
       const r = steps.next();

@@ -33,12 +33,18 @@ export interface Extracted {
 }
 
 
+/**
+ * The longest entry name: a tenant tree may be MAX_TREE_DEPTH levels deep with 255-byte names, far
+ * past PATH_MAX; entries are created one directory at a time (./extract-dirs.ts), never by one path.
+ */
+const MAX_ENTRY_PATH = (MAX_TREE_DEPTH + 3) * 256;
+
 /** Splits an entry name into checked segments; the top level must be one the format defines. */
 function entryPath(raw: string, type: string): string[] {
   const name = type === "directory" && raw.endsWith("/") ? raw.slice(0, -1) : raw;
   let segs: string[];
   try {
-    segs = checkRelativePath(name);
+    segs = checkRelativePath(name, MAX_ENTRY_PATH);
   } catch (err) {
     if (err instanceof PathError) throw refuse(`entry ${JSON.stringify(raw.slice(0, 120))}: ${err.message.replace(/^path /, "")}`);
     throw err;
