@@ -87,24 +87,39 @@ export function saveResult(name: string, result: unknown): void {
   fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
 }
 
+/** `extra` laid over `base`: objects merge key by key, anything else replaces. */
+export function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(extra)) {
+    const b = out[k];
+    const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+    out[k] = isObj(b) && isObj(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
 /**
  * The gateway as the routing benchmarks run it: the compiled binary in a fresh home, routing
  * `gpt-4o-mini` to the fake provider at `providerUrl`, with governance on — every quota limit set (high
  * enough never to refuse), so each request is admitted against all four, reserved, reconciled and
  * written to the ledger — and one tenant. The access log stays on (a line per request is formatted
  * and written) but goes to /dev/null: where an operator's log lands is not what is measured.
+ * `extraConfig` is laid over that admin config (the agent-turn benchmark's agent settings).
  */
-export async function startGovernedGateway(bin: string, providerUrl: string, prefix: string): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: string; token: string; home: string }> {
+export async function startGovernedGateway(
+  bin: string,
+  providerUrl: string,
+  prefix: string,
+  extraConfig: Record<string, unknown> = {},
+): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: string; token: string; home: string }> {
   const home = tmpdir(prefix);
-  fs.writeFileSync(
-    path.join(home, "openclaw.json"),
-    JSON.stringify({
-      providers: { fake: { kind: "openai", baseUrl: `${providerUrl}/v1`, apiKey: "sk-fake" } },
-      models: { "gpt-4o-mini": { provider: "fake", upstreamModel: "fake-mini" } },
-      billing: { rateCard: { "gpt-4o-mini": { input: 0.15, output: 0.6, cacheRead: 0.075 } } },
-      quotas: { defaults: { tokensPerDay: 1e12, costPerDayUsd: 1e6, requestsPerMinute: 1e9, maxConcurrent: 1e6 } },
-    }),
-  );
+  const config = {
+    providers: { fake: { kind: "openai", baseUrl: `${providerUrl}/v1`, apiKey: "sk-fake" } },
+    models: { "gpt-4o-mini": { provider: "fake", upstreamModel: "fake-mini" } },
+    billing: { rateCard: { "gpt-4o-mini": { input: 0.15, output: 0.6, cacheRead: 0.075 } } },
+    quotas: { defaults: { tokensPerDay: 1e12, costPerDayUsd: 1e6, requestsPerMinute: 1e9, maxConcurrent: 1e6 } },
+  };
+  fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify(deepMerge(config, extraConfig)));
   const env = { OPENCLAW_HOME: home };
   const created = Bun.spawnSync([bin, "tenants", "create", "bench", "--json"], { env: { ...process.env, ...env }, stdout: "pipe" });
   const token = (JSON.parse(created.stdout.toString()) as { token: string }).token;

@@ -40,6 +40,22 @@ const GatewaySection = T.Object(
       },
       { ...strict, default: {} },
     ),
+    websocket: T.Object(
+      {
+        maxConnections: PositiveInt(4096, { maximum: 1_000_000, description: "tenant WebSocket connections (GET /rpc) open at once, all tenants; more are refused with 503" }),
+        maxConnectionsPerTenant: PositiveInt(16, { maximum: 100_000, description: "WebSocket connections one tenant may have open at once; more are refused with 429" }),
+        maxMessageBytes: PositiveInt(1_048_576, { minimum: 1024, maximum: 64 * 1024 * 1024, description: "bytes of one frame a client may send; a larger one closes the connection (1009)" }),
+        maxBufferedBytes: PositiveInt(1_048_576, { minimum: 16_384, maximum: 256 * 1024 * 1024, description: "bytes the gateway may hold unsent for one connection; a client that reads slower is closed (4008). Also the response budget of one frame" }),
+        messagesPerSecond: PositiveInt(50, { maximum: 100_000, description: "frames a connection may send per second (refilled evenly); more are answered RATE_LIMITED, not run" }),
+        messagesBurst: PositiveInt(100, { maximum: 100_000, description: "frames a connection may send at once before messagesPerSecond applies" }),
+        idleTimeoutSeconds: PositiveInt(120, { minimum: 5, maximum: 960, description: "a connection that answers neither data nor the server's pings for this long is closed" }),
+        allowedOrigins: T.Array(T.String({ minLength: 1, maxLength: 300 }), {
+          default: [],
+          description: "browser origins (scheme://host[:port]) allowed to open a WebSocket besides the gateway's own; a handshake with any other Origin is refused (403)",
+        }),
+      },
+      { ...strict, default: {} },
+    ),
     authThrottle: T.Object(
       {
         perIpMaxFailures: PositiveInt(30),

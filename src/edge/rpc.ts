@@ -19,6 +19,19 @@ export interface RpcContext {
    * failed authentication, so denials cannot flood the audit log.
    */
   refuseOther(named: string, method: string): never;
+  /**
+   * The WebSocket the call came over (GET /rpc), for the methods that shape what it is told
+   * (sessions.subscribe); absent over POST /rpc.
+   */
+  readonly connection?: RpcConnection;
+}
+
+/** What a method may change about the WebSocket connection it was called over. */
+export interface RpcConnection {
+  /** Adds sessions to the connection's filter; returns the whole filter. */
+  subscribe(sessionKeys: readonly string[]): string[];
+  /** Removes those sessions (all when omitted: the connection hears every event again); returns what is left. */
+  unsubscribe(sessionKeys?: readonly string[]): string[];
 }
 
 export interface MethodDef<P extends TSchema = TSchema> {

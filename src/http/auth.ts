@@ -34,6 +34,26 @@ export function bearer(request: Request): string | null {
   return m ? m[1]! : null;
 }
 
+/** The subprotocol a WebSocket client offers (and the gateway answers) for this API. */
+export const WS_PROTOCOL = "openclaw.v1";
+const WS_BEARER_PREFIX = "bearer.";
+
+/** The protocols a WebSocket handshake offers, in order (Sec-WebSocket-Protocol, comma-separated). */
+export function offeredProtocols(request: Request): string[] {
+  const h = request.headers.get("sec-websocket-protocol");
+  return h ? h.split(",").map((p) => p.trim()).filter(Boolean) : [];
+}
+
+/**
+ * A browser cannot set headers on a WebSocket handshake, so it may carry its token as an offered
+ * subprotocol `bearer.<token>` (next to `openclaw.v1`, the one the gateway answers with — a token is
+ * never echoed). Null unless exactly one such entry is offered.
+ */
+export function subprotocolBearer(request: Request): string | null {
+  const found = offeredProtocols(request).filter((p) => p.startsWith(WS_BEARER_PREFIX));
+  return found.length === 1 && found[0]!.length > WS_BEARER_PREFIX.length ? found[0]!.slice(WS_BEARER_PREFIX.length) : null;
+}
+
 export function createAuth(core: Core) {
   /** The admin path naming a tenant: its scope once it is known to exist (else NOT_FOUND, like any unknown one). */
   const adminContext = (actor: Actor, caller: Caller): AdminContext => ({
@@ -195,8 +215,12 @@ export function createAuth(core: Core) {
      * bound to the tenant's incarnation and to that token for the rest of the request
      * (`tenant.assertCurrent()` before each long step).
      */
-    tenant(request: Request, caller: Caller): { tenant: TenantIdentity; actor: Actor } {
-      const presented = bearer(request);
+    tenant(request: Request, caller: Caller, opts: { websocket?: boolean } = {}): { tenant: TenantIdentity; actor: Actor } {
+      // A WebSocket handshake may carry the token as a subprotocol (browsers cannot send headers),
+      // never in the URL: URLs end up in logs, proxies and browser history. A handshake with any
+      // query string is the same failure as a wrong token, whatever else it presents.
+      const inUrl = opts.websocket === true && new URL(request.url).search !== "";
+      const presented = inUrl ? null : (bearer(request) ?? (opts.websocket ? subprotocolBearer(request) : null));
       if (presented) {
         const tenant = bindTenantIdentity({ tokens: core.tokens, incarnation: core.tenants.incarnation }, presented);
         if (tenant) {

@@ -133,7 +133,8 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
           info.actor = info.admin.actor;
         }
       } else if (surface === "openai" || surface === "ws" || (surface === "rpc" && !(request.method === "GET" && pathname === "/rpc/openrpc.json"))) {
-        const who = auth.tenant(request, caller);
+        // GET /rpc is the WebSocket's handshake: its token may come as a subprotocol too.
+        const who = auth.tenant(request, caller, { websocket: surface === "rpc" && request.method === "GET" && pathname === "/rpc" });
         info.actor = who.actor;
         info.tenant = who.tenant;
         // (x-ratelimit-* headers: admission sets them on routed responses; see onError and /v1/models.)

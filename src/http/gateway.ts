@@ -123,6 +123,8 @@ export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
     stop() {
       stopped ??= (async () => {
         state.draining = true;
+        // Open WebSockets would hold the drain for the whole grace period: they are told (1001) now.
+        core.wsConnections.closeAll();
         clearInterval(poll);
         process.off("SIGHUP", onHup);
         const grace = Bun.sleep(limits.shutdownGraceSeconds * 1000).then(() => "timeout" as const);

@@ -112,6 +112,8 @@ export interface DispatchLimits {
   maxDepth: number;
   /** Bytes of responses one request may return, a batch counted together (gateway.limits.rpcResponseBytes). */
   responseBytes: number;
+  /** The config key that sets `responseBytes`, named in the refusal (default gateway.limits.rpcResponseBytes). */
+  responseBytesKey?: string;
   /**
    * Takes one of the tenant's audited changes (a token bucket): null when granted, else the seconds
    * until the next one. Asked before every method that declares `audited`.
@@ -171,13 +173,14 @@ export async function dispatch(registry: RpcRegistry, text: string, rpc: RpcCont
     return single(errorResponse(null, { code: -32700, message: `Parse error: ${(err as Error).message}`, data: { code: "BAD_REQUEST" } }));
   }
   const budget = limits.responseBytes;
+  const budgetKey = limits.responseBytesKey ?? "gateway.limits.rpcResponseBytes";
   if (!Array.isArray(payload)) {
     rpc.tenant.assertCurrent();
     const res = await callOne(registry, payload, ctx);
     if (!res) return null;
     const out = single(res);
     if (out.bytes > budget) {
-      return single(tooLarge(res.id, `the result (${out.bytes} bytes) is larger than the response limit of ${budget} bytes (gateway.limits.rpcResponseBytes); the call ran, but its result is not sent: ask for less at a time`, true, budget, requestId));
+      return single(tooLarge(res.id, `the result (${out.bytes} bytes) is larger than the response limit of ${budget} bytes (${budgetKey}); the call ran, but its result is not sent: ask for less at a time`, true, budget, requestId));
     }
     return { ...out, retryAfterSeconds: ctx.retryAfterSeconds };
   }
@@ -195,7 +198,7 @@ export async function dispatch(registry: RpcRegistry, text: string, rpc: RpcCont
     const itemId = idOf(item);
     if (full) {
       // Not run: results already reached the budget. Notifications get no answer, as always.
-      if (itemId !== undefined) push(tooLarge(itemId, `not run: this batch's results reached the response limit of ${budget} bytes (gateway.limits.rpcResponseBytes); send the rest in another request`, false, budget, requestId));
+      if (itemId !== undefined) push(tooLarge(itemId, `not run: this batch's results reached the response limit of ${budget} bytes (${budgetKey}); send the rest in another request`, false, budget, requestId));
       continue;
     }
     rpc.tenant.assertCurrent();
@@ -206,7 +209,7 @@ export async function dispatch(registry: RpcRegistry, text: string, rpc: RpcCont
     if (bytes + size > budget) {
       // Dropped as soon as it is known to be too much: what a request holds stays near the budget.
       full = true;
-      push(tooLarge(res.id, `this item ran, but its result (${size - 1} bytes) would take the batch past the response limit of ${budget} bytes (gateway.limits.rpcResponseBytes), so it is not sent; later items were not run`, true, budget, requestId));
+      push(tooLarge(res.id, `this item ran, but its result (${size - 1} bytes) would take the batch past the response limit of ${budget} bytes (${budgetKey}), so it is not sent; later items were not run`, true, budget, requestId));
       continue;
     }
     parts.push(s);
@@ -221,4 +224,27 @@ function idOf(item: unknown): Id | undefined {
   const r = item as Record<string, unknown>;
   if (!("id" in r)) return undefined;
   return validId(r.id) ? r.id : null;
+}
+
+/**
+ * Refuses a whole request without running any of it (the WebSocket's rate limit or the tenant's
+ * concurrency): the same error for each item that has an id, so every call is answered and can be
+ * retried; nothing for notifications. Null when there is nothing to send.
+ */
+export function refuseAll(text: string, err: AppError, requestId: string, maxDepth: number): string | null {
+  let payload: unknown = null;
+  if (jsonDepthExcess(text, maxDepth) === null) {
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      payload = null;
+    }
+  }
+  const error = appErrorToRpc(err, requestId);
+  if (!Array.isArray(payload)) {
+    const id = idOf(payload);
+    return id === undefined ? null : JSON.stringify(errorResponse(id, error));
+  }
+  const parts = payload.slice(0, MAX_BATCH).map(idOf).filter((id): id is Id => id !== undefined).map((id) => JSON.stringify(errorResponse(id, error)));
+  return parts.length ? `[${parts.join(",")}]` : null;
 }

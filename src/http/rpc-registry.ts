@@ -35,7 +35,7 @@ export class RpcRegistry {
       info: {
         title: "OpenClawMU tenant RPC",
         version,
-        description: "JSON-RPC 2.0 over POST /rpc with Authorization: Bearer <tenant token>. A tenant can only act on itself.",
+        description: "JSON-RPC 2.0 over POST /rpc with Authorization: Bearer <tenant token>, or over a WebSocket on GET /rpc (the same methods, plus the tenant's events as notifications; token by header or the subprotocol bearer.<token>). A tenant can only act on itself.",
       },
       methods: this.list().map((m) => {
         const p = plain(m.params) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };

@@ -7,44 +7,21 @@
 // a large one is streamed out, so a client that reads slowly holds its own slot, not more memory.
 import { Elysia } from "elysia";
 import type { Core } from "../app/core.ts";
-import { AppError } from "../core/errors.ts";
 import { requestInfo } from "../edge/request-info.ts";
 import { IdentityEnded } from "../edge/tenant-scope.ts";
-import { TokenBuckets } from "../lib/token-bucket.ts";
 import type { Auth } from "./auth.ts";
 import { bodyLimit, readCapped } from "./limits.ts";
 import { dispatch, type DispatchOutput } from "./rpc-dispatch.ts";
+import type { RpcAdmission } from "./rpc-admission.ts";
 import type { RpcRegistry } from "./rpc-registry.ts";
 
 /** Below this a response is sent as one string (the socket's buffer takes it); above, it is streamed. */
 const STREAM_FROM_BYTES = 64 * 1024;
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
-export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
+export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry, admission: RpcAdmission) {
   const log = core.log.withTag("rpc");
-  const inProgress = new Map<string, number>();
-  const changes = new TokenBuckets();
-
-  /** A place for one request of this tenant, or RATE_LIMITED. Release is idempotent. */
-  function admit(tenantId: string): () => void {
-    const max = core.config.gateway.limits.rpcConcurrentPerTenant;
-    const n = inProgress.get(tenantId) ?? 0;
-    if (n >= max) {
-      throw new AppError("RATE_LIMITED", `too many RPC requests in progress for this tenant (at most ${max}: gateway.limits.rpcConcurrentPerTenant); retry when one has finished`, {
-        headers: { "retry-after": "1" },
-        details: { retryAfterSeconds: 1, limit: max },
-      });
-    }
-    inProgress.set(tenantId, n + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (inProgress.get(tenantId) ?? 1) - 1;
-      if (left > 0) inProgress.set(tenantId, left);
-      else inProgress.delete(tenantId);
-    };
-  }
+  const admit = (tenantId: string) => admission.admit(tenantId);
 
   function respond(out: DispatchOutput, release: () => void, signal: AbortSignal): Response {
     const headers: Record<string, string> = { ...JSON_HEADERS };
@@ -103,9 +80,9 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry) {
             {
               maxDepth: l.jsonMaxDepth,
               responseBytes: l.rpcResponseBytes,
-              takeChange: () => changes.take(tenantId, core.clock.now(), { perMinute: l.tenantChangesPerMinute, burst: l.tenantChangesBurst }),
+              takeChange: () => admission.takeChange(tenantId),
               changesPerMinute: l.tenantChangesPerMinute,
-              admitChange: (method) => core.disk.assertTenantWritable(`a tenant's ${method} was refused`),
+              admitChange: admission.admitChange,
               log,
             },
           );

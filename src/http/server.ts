@@ -1,5 +1,5 @@
 // createApp(core): the one HTTP surface — health, control plane, docs, tenant RPC, the OpenAI routes,
-// tenant WebSockets — behind one edge (edge.ts). Every module of src/app/modules.ts mounts its routes
+// the tenant WebSocket on GET /rpc, tenant WebSockets — behind one edge (edge.ts). Every module of src/app/modules.ts mounts its routes
 // here: control-plane routes under /admin/v1 (admin key), tenant routes at the root and WebSocket
 // routes under /ws (tenant tokens). (gateway.ts listens, and handles reloads and shutdown.)
 import { Elysia } from "elysia";
@@ -9,8 +9,10 @@ import { docsRoutes } from "./docs.routes.ts";
 import { createEdge, type EdgeOptions } from "./edge.ts";
 import { healthRoutes } from "./health.routes.ts";
 import { createRpcRegistry } from "./rpc-methods.ts";
+import { createRpcAdmission } from "./rpc-admission.ts";
 import { rpcRoutes } from "./rpc.routes.ts";
 import { statusRoutes } from "./status.routes.ts";
+import { websocketOptions, wsRpcRoutes } from "./ws-rpc.routes.ts";
 
 export type AppOptions = EdgeOptions;
 
@@ -19,6 +21,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
   const registry = createRpcRegistry(core);
   const state = { draining: false };
   const edge = createEdge(core, auth, opts);
+  const admission = createRpcAdmission(core);
 
   const admin = new Elysia({ prefix: "/admin/v1" });
   const tenant = new Elysia();
@@ -32,7 +35,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
   admin.use(statusRoutes(core));
 
   // normalize: false — unknown fields in a request are an error, not silently dropped.
-  const app = new Elysia({ normalize: false })
+  const app = new Elysia({ normalize: false, websocket: websocketOptions(core) })
     .onRequest(edge.onRequest)
     .onParse(edge.onParse)
     .onError(edge.onError)
@@ -43,7 +46,8 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     .use(healthRoutes(core, state))
     .use(docsRoutes())
     .use(admin)
-    .use(rpcRoutes(core, auth, registry))
+    .use(rpcRoutes(core, auth, registry, admission))
+    .use(wsRpcRoutes(core, auth, registry, admission))
     .use(tenant)
     .use(ws);
 

@@ -6,7 +6,7 @@
 //   [[error:STATUS]]   answer STATUS with the provider's error envelope
 //   [[midstream-fail]] send two chunks, then drop the connection
 //   [[hang]]           accept the request and never answer
-//   [[tools]]          answer with a tool call to "get_weather"
+//   [[tools]]          answer with a tool call to "get_weather" (both wire formats, JSON and SSE)
 //   [[cache:R:W]]      report R cache-read and W cache-write prompt tokens
 //   [[no-usage]]       never report usage
 // Prompt tokens are the words of every message's text; completion tokens the words generated.
@@ -149,10 +149,42 @@ function openAi(body: any, signal: AbortSignal): Response | Promise<Response> {
   );
 }
 
+/**
+ * What the real Messages API refuses about tools and turns (so a translation that breaks it fails
+ * here as it would there): alternating turns starting with the user, tool names and ids in their
+ * patterns, every tool_use answered by a tool_result first in the next user turn, a named tool_choice
+ * among the tools.
+ */
+function anthropicContractError(body: any): string | null {
+  const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+  const ID = /^[a-zA-Z0-9_-]+$/;
+  const tools: any[] = body.tools ?? [];
+  if (tools.some((t) => !NAME.test(t?.name) || typeof t?.input_schema !== "object")) return "tools: each needs a name matching ^[a-zA-Z0-9_-]{1,64}$ and an input_schema";
+  if (body.tool_choice?.type === "tool" && !tools.some((t) => t.name === body.tool_choice.name)) return "tool_choice: names a tool that is not in tools";
+  if (body.tool_choice && tools.length === 0 && body.tool_choice.type !== "none" && body.tool_choice.type !== "auto") return "tool_choice: requires tools";
+  let open: string[] = [];
+  for (const [i, m] of (body.messages ?? []).entries()) {
+    if (m.role !== (i % 2 === 0 ? "user" : "assistant")) return `messages.${i}: roles must alternate, starting with user`;
+    const blocks: any[] = typeof m.content === "string" ? [{ type: "text" }] : m.content;
+    if (m.role === "user") {
+      const results = blocks.filter((b) => b.type === "tool_result").map((b) => b.tool_use_id);
+      if (blocks.slice(0, results.length).some((b) => b.type !== "tool_result")) return `messages.${i}: tool_result blocks must come first`;
+      if (open.length !== results.length || open.some((id) => !results.includes(id))) return `messages.${i}: tool_use ids were found without tool_result blocks immediately after`;
+      open = [];
+    } else {
+      open = blocks.filter((b) => b.type === "tool_use").map((b) => b.id);
+      if (blocks.some((b) => b.type === "tool_use" && (!ID.test(b.id) || !NAME.test(b.name) || typeof b.input !== "object"))) return `messages.${i}: bad tool_use block`;
+    }
+  }
+  return null;
+}
+
 function anthropic(body: any, signal: AbortSignal): Response | Promise<Response> {
   const p = plan(body, body.max_tokens);
   if (p.error) return anthropicError(p.error);
   if (typeof body.max_tokens !== "number") return anthropicError(400);
+  const broken = anthropicContractError(body);
+  if (broken) return Response.json({ type: "error", error: { type: "invalid_request_error", message: broken } }, { status: 400 });
   const id = `msg_fake${Math.random().toString(36).slice(2, 10)}`;
   const outTokens = p.tools ? 12 : p.words;
   const usage = { input_tokens: p.promptTokens, output_tokens: outTokens, cache_read_input_tokens: p.cacheRead, cache_creation_input_tokens: p.cacheWrite };

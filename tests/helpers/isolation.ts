@@ -12,6 +12,13 @@ import path from "node:path";
 import type { Core } from "../../src/app/core.ts";
 import type { AnyModule } from "../../src/modules/module.ts";
 import { adminKey, createTenant, operatorCtx, scope, testApp, testCore } from "./core.ts";
+import { WsClient } from "./ws.ts";
+
+/**
+ * The notifications the tenant events carry (issue 13: the agent runtime publishes them on the events
+ * bus). Events have no registry to generate from; a new event method is added here.
+ */
+export const TENANT_EVENT_METHODS = ["chat.delta", "chat.tool", "chat.final", "chat.error", "sessions.changed"] as const;
 
 export interface IsolationOptions {
   /** Modules built after the standard list. */
@@ -40,7 +47,7 @@ function tree(dir: string): Record<string, string> {
 export async function isolationWorld(opts: IsolationOptions = {}) {
   const core = testCore({
     config: {
-      gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 } },
+      gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000 } },
       providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
       models: { m: { provider: "p", upstreamModel: "m" } },
     },
@@ -130,6 +137,58 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
         expect(r.text).not.toContain("secret");
         expect(r.text).not.toContain(b.slice(0, 14));
       }
+      core.close();
+    });
+
+    test("WebSocket (GET /rpc): every method as over POST /rpc — B named is NOT_FOUND, B unchanged, denial audited, nothing of B's returned — and A never hears B's events", async () => {
+      const { core, a, b, app, registry, snapshot } = await isolationWorld(opts);
+      app.listen({ port: 0, hostname: "127.0.0.1" });
+      const url = `ws://127.0.0.1:${app.server!.port}/rpc`;
+      const ca = await WsClient.open(url, { token: a });
+      const cb = await WsClient.open(url, { token: b });
+      const scoped = registry.list().filter((m) => m.tenantScoped);
+      expect(scoped.length).toBeGreaterThanOrEqual(6);
+      for (const m of scoped) {
+        const before = snapshot();
+        const seq = core.audit.head().seq;
+        const onB = await ca.call(m.name, { ...(m.example as object), tenantId: "beta" });
+        const onGhost = await ca.call(m.name, { ...(m.example as object), tenantId: "ghost" });
+        expect({ method: m.name, code: onB.error?.data?.code }).toEqual({ method: m.name, code: "NOT_FOUND" });
+        expect(onB.error.message.replace("beta", "X")).toBe(onGhost.error.message.replace("ghost", "X"));
+        expect({ method: m.name, beta: snapshot() }).toEqual({ method: m.name, beta: before });
+        const denied = core.audit.query({ outcome: "denied" }).filter((r) => r.seq > seq);
+        expect(denied.map((r) => ({ action: r.action, target: r.target?.id, by: r.tenant }))).toEqual([
+          { action: m.name, target: "ghost", by: "alpha" },
+          { action: m.name, target: "beta", by: "alpha" },
+        ]);
+      }
+      for (const m of registry.list()) {
+        if (m.mutates) continue;
+        const r = await ca.call(m.name, m.example);
+        expect({ method: m.name, error: r.error ?? null }).toEqual({ method: m.name, error: null });
+        const text = JSON.stringify(r);
+        expect(text).not.toContain("beta");
+        expect(text).not.toContain("secret");
+      }
+      // B's events, on session keys A subscribes to as well: A hears none; B hears all of them.
+      const ca2 = await WsClient.open(url, { token: a });
+      await ca2.call("sessions.subscribe", { sessionKeys: ["main"] });
+      for (const method of TENANT_EVENT_METHODS) {
+        core.events.publish(scope("beta"), { method, params: { sessionKey: "main", runId: "run_b", note: "beta-secret" }, sessionKey: "main", runId: "run_b" });
+        core.events.publish(scope("beta"), { method, params: { note: "beta-secret" } });
+      }
+      core.events.publish(scope("alpha"), { method: "sessions.changed", params: { sessionKey: "main", marker: true }, sessionKey: "main" });
+      await ca.next((x) => x.params?.marker === true, "A's own event");
+      await ca2.next((x) => x.params?.marker === true, "A's own event");
+      await cb.next((x) => x.method === TENANT_EVENT_METHODS.at(-1) && x.params.sessionKey === undefined, "B's last event");
+      expect(cb.notifications()).toHaveLength(TENANT_EVENT_METHODS.length * 2);
+      for (const c of [ca, ca2]) {
+        expect(c.notifications().map((x) => x.method)).toEqual(["sessions.changed"]);
+        expect(JSON.stringify(c.messages)).not.toContain("beta-secret");
+      }
+      expect(core.tokens.verify(b).ok).toBe(true);
+      for (const c of [ca, ca2, cb]) c.close();
+      await app.stop(true);
       core.close();
     });
 

@@ -68,6 +68,9 @@ const SPECS: Record<ProviderKind, KindSpec> = {
   },
 };
 
+/** Every message field the gateway knows, for any kind. */
+const MESSAGE_KEYS: ReadonlySet<string> = new Set(Object.values(SPECS.openai.message).flatMap((k) => [...k]));
+
 const PART_KEYS: Record<string, ReadonlySet<string>> = { text: set("type", "text"), image_url: set("type", "image_url"), refusal: set("type", "refusal") };
 
 const bad = (param: string, message: string) => new AppError("INVALID_PARAMS", `${param}: ${message}`, { details: { param } });
@@ -165,6 +168,9 @@ export function vetChatFields(body: Json, kind: ProviderKind, enabled: ReadonlyS
     const role = m.role as string;
     const keys = spec.message[role];
     if (!keys) throw bad(`${at}.role`, `role ${JSON.stringify(role)} is not supported for this model`);
+    // A null message field this kind does not take is "not set", as at the top level: an SDK that
+    // sends back the assistant message it got (`refusal: null`) is not refused for it.
+    for (const k of Object.keys(m)) if (m[k] === null && !keys.has(k) && MESSAGE_KEYS.has(k)) delete m[k];
     onlyKeys(m, keys, at);
     content(m.content, role, spec, `${at}.content`, images);
     if (role === "assistant") toolCalls(m.tool_calls, `${at}.tool_calls`);

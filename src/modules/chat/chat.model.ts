@@ -74,8 +74,9 @@ export const TOOLS_TOKEN_BOUND = 1_000;
  * An upper bound of the input tokens a provider can bill for `req`, computed from the bytes that are
  * sent (after translation): no tokenizer emits more tokens than the text has bytes, so the payload's
  * size bounds every field in it, known or not. Image data is the one thing a provider does not read as
- * text: it counts a fixed amount per image instead of its bytes (no provider charges more).
+ * text: it counts a fixed amount per image instead of its bytes (no provider charges more). Framing a
+ * provider adds around tool calls and results in the history is added as the provider declares it.
  */
 export function inputTokenBound(req: UpstreamRequest): number {
-  return Buffer.byteLength(req.payload) - req.imageBytes + req.images * IMAGE_TOKEN_BOUND + (req.structured ? TOOLS_TOKEN_BOUND : 0) + 16;
+  return Buffer.byteLength(req.payload) - req.imageBytes + req.images * IMAGE_TOKEN_BOUND + (req.structured ? TOOLS_TOKEN_BOUND : 0) + req.framingTokens + 16;
 }

@@ -2,6 +2,7 @@
 // completions (see anthropic.translate.ts).
 import { parseSse } from "../../lib/sse.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
+import { framingTokens } from "./anthropic.tools.ts";
 import { AnthropicStreamTranslator, fromAnthropicResponse, toAnthropicRequest } from "./anthropic.translate.ts";
 import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
@@ -25,7 +26,7 @@ const imageData = (part: Json): string | null => {
 export function prepareAnthropic(body: Json, stream: boolean): UpstreamRequest {
   const req = toAnthropicRequest(body, String(body.model), Number(body.max_completion_tokens ?? body.max_tokens));
   if (stream) req.stream = true;
-  return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.tools !== undefined };
+  return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.tools !== undefined, framingTokens: framingTokens(req) };
 }
 
 export function createAnthropicProvider(name: string, cfg: ProviderConfig): ChatProvider {

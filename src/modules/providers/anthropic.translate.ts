@@ -3,6 +3,7 @@
 // usage with cache reads and writes) and the stream events.
 import { AppError } from "../../core/errors.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
+import { anthropicToolFields, ToolPairing, toolUseBlocks } from "./anthropic.tools.ts";
 import type { Json } from "./provider.ts";
 
 type Block = Json;
@@ -43,26 +44,6 @@ function userBlocks(content: unknown, param: string): Block[] {
   });
 }
 
-function toolUseBlocks(calls: unknown, param: string): Block[] {
-  if (calls === undefined || calls === null) return [];
-  if (!Array.isArray(calls)) throw bad(param, "must be an array");
-  return calls.map((c, i) => {
-    const call = c as Json;
-    const fn = call.function as Json | undefined;
-    if (typeof call.id !== "string" || typeof fn?.name !== "string") throw bad(`${param}[${i}]`, "needs an id and function.name");
-    let input: unknown = {};
-    const args = fn.arguments;
-    if (typeof args === "string" && args.trim() !== "") {
-      try {
-        input = JSON.parse(args);
-      } catch {
-        throw bad(`${param}[${i}].function.arguments`, "is not valid JSON");
-      }
-    }
-    return { type: "tool_use", id: call.id, name: fn.name, input };
-  });
-}
-
 export function toAnthropicRequest(body: Json, upstreamModel: string, maxTokens: number): Json {
   const messages = body.messages as Json[];
   const system: string[] = [];
@@ -73,29 +54,39 @@ export function toAnthropicRequest(body: Json, upstreamModel: string, maxTokens:
     if (last && last.role === role) last.content.push(...blocks);
     else out.push({ role, content: blocks });
   };
+  const pairing = new ToolPairing();
   messages.forEach((m, i) => {
     const p = `messages[${i}]`;
     switch (m.role) {
       case "system":
       case "developer":
+        // Hoisted into `system`: no turn of the conversation, so it does not interrupt tool calls.
         system.push(textOf(m.content, `${p}.content`));
         break;
       case "user":
+        pairing.settle(p);
         push("user", userBlocks(m.content, `${p}.content`));
         break;
       case "assistant": {
         const text = textOf(m.content, `${p}.content`);
-        push("assistant", [...(text ? [{ type: "text", text }] : []), ...toolUseBlocks(m.tool_calls, `${p}.tool_calls`)]);
+        const calls = toolUseBlocks(m.tool_calls, `${p}.tool_calls`);
+        pairing.calls(calls, `${p}.tool_calls`);
+        push("assistant", [...(text ? [{ type: "text", text }] : []), ...calls]);
         break;
       }
-      case "tool":
+      case "tool": {
         if (typeof m.tool_call_id !== "string") throw bad(`${p}.tool_call_id`, "is required for tool messages");
-        push("user", [{ type: "tool_result", tool_use_id: m.tool_call_id, content: textOf(m.content, `${p}.content`) }]);
+        const id = pairing.result(m.tool_call_id, `${p}.tool_call_id`);
+        // Consecutive tool messages land in one user turn (push merges): Messages wants all of an
+        // assistant turn's results in the next user turn, before any text.
+        push("user", [{ type: "tool_result", tool_use_id: id, content: textOf(m.content, `${p}.content`) }]);
         break;
+      }
       default:
         throw bad(`${p}.role`, `role ${JSON.stringify(m.role)} is not supported`);
     }
   });
+  pairing.settle("");
 
   const req: Json = { model: upstreamModel, max_tokens: maxTokens, messages: out };
   if (system.length) req.system = system.join("\n\n");
@@ -103,25 +94,7 @@ export function toAnthropicRequest(body: Json, upstreamModel: string, maxTokens:
   if (body.top_p !== undefined) req.top_p = body.top_p;
   if (body.stop !== undefined && body.stop !== null) req.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop];
   if (typeof body.user === "string") req.metadata = { user_id: body.user };
-  if (Array.isArray(body.tools)) {
-    req.tools = (body.tools as Json[]).map((t, i) => {
-      const fn = t.function as Json | undefined;
-      if (t.type !== "function" || typeof fn?.name !== "string") throw bad(`tools[${i}]`, 'only {"type":"function"} tools with a name are supported');
-      return { name: fn.name, ...(fn.description ? { description: fn.description } : {}), input_schema: fn.parameters ?? { type: "object", properties: {} } };
-    });
-  }
-  const choice = body.tool_choice;
-  if (choice !== undefined) {
-    if (choice === "auto") req.tool_choice = { type: "auto" };
-    else if (choice === "none") req.tool_choice = { type: "none" };
-    else if (choice === "required") req.tool_choice = { type: "any" };
-    else if (choice && typeof choice === "object" && typeof ((choice as Json).function as Json | undefined)?.name === "string") {
-      req.tool_choice = { type: "tool", name: ((choice as Json).function as Json).name };
-    } else throw bad("tool_choice", 'must be "auto", "none", "required" or {"type":"function","function":{"name"}}');
-  }
-  if (body.parallel_tool_calls === false) {
-    req.tool_choice = { ...((req.tool_choice as Json | undefined) ?? { type: "auto" }), disable_parallel_tool_use: true };
-  }
+  Object.assign(req, anthropicToolFields(body));
   return req;
 }
 
@@ -182,6 +155,8 @@ export function fromAnthropicResponse(msg: Json, model: string, created: number)
 export class AnthropicStreamTranslator {
   private id = "";
   private toolIndex = new Map<number, number>();
+  /** Tool blocks that have streamed no argument bytes yet (a call without input). */
+  private noArgs = new Set<number>();
   private tools = 0;
   private raw: Record<string, unknown> = {};
   usage: TokenUsage | null = null;
@@ -218,6 +193,7 @@ export class AnthropicStreamTranslator {
         if (block.type === "tool_use") {
           const index = this.tools++;
           this.toolIndex.set(ev.index as number, index);
+          this.noArgs.add(ev.index as number);
           return [this.chunk({ tool_calls: [{ index, id: block.id, type: "function", function: { name: block.name, arguments: "" } }] })];
         }
         if (block.type === "text" && typeof block.text === "string" && block.text) return [this.chunk({ content: block.text })];
@@ -228,10 +204,18 @@ export class AnthropicStreamTranslator {
         if (d.type === "text_delta") return [this.chunk({ content: d.text })];
         if (d.type === "input_json_delta") {
           const index = this.toolIndex.get(ev.index as number);
-          if (index === undefined) return [];
+          if (index === undefined || typeof d.partial_json !== "string" || d.partial_json === "") return [];
+          this.noArgs.delete(ev.index as number);
           return [this.chunk({ tool_calls: [{ index, function: { arguments: d.partial_json } }] })];
         }
         return [];
+      }
+      case "content_block_stop": {
+        // A call without input streams no JSON at all; OpenAI clients parse the arguments they
+        // concatenated, so they get "{}" (what the JSON answer says) rather than "".
+        const index = this.toolIndex.get(ev.index as number);
+        if (index === undefined || !this.noArgs.delete(ev.index as number)) return [];
+        return [this.chunk({ tool_calls: [{ index, function: { arguments: "{}" } }] })];
       }
       case "message_delta": {
         const d = (ev.delta ?? {}) as Json;
@@ -247,7 +231,7 @@ export class AnthropicStreamTranslator {
         throw new AppError(e.type === "overloaded_error" ? "UNAVAILABLE" : "UPSTREAM_ERROR", `provider failed mid-stream: ${String(e.message ?? e.type ?? "error")}`);
       }
       default:
-        return []; // ping, content_block_stop, and event types added later
+        return []; // ping, and event types added later
     }
   }
 

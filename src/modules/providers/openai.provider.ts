@@ -35,6 +35,8 @@ export function prepareOpenAi(body: Json, stream: boolean): UpstreamRequest {
     payload: JSON.stringify(payload),
     ...countImages(body.messages, imageData),
     structured: body.tools !== undefined || body.functions !== undefined || body.response_format !== undefined,
+    // Tool call arguments travel as JSON strings, escaped: the payload holds more bytes than the model reads.
+    framingTokens: 0,
   };
 }
 

@@ -23,6 +23,8 @@ export interface UpstreamRequest {
   imageBytes: number;
   /** The payload declares tools, functions or a response schema (providers add framing text for them). */
   structured: boolean;
+  /** Tokens the provider adds around structures in the payload beyond their bytes (Anthropic's tool framing). */
+  framingTokens: number;
 }
 
 export interface CallContext {

@@ -16,7 +16,7 @@ import type { Platform } from "../module.ts";
 import type { QuotaLimitsService } from "./quota-limits.service.ts";
 import type { QuotaPatch } from "./quota.model.ts";
 import { createIncarnationCache } from "./incarnations.ts";
-import { createTenantLifecycle, type TenantStop } from "./tenant-lifecycle.ts";
+import { createTenantLifecycle, type TenantState, type TenantStop } from "./tenant-lifecycle.ts";
 import { tenantView, type TenantView } from "./tenants.model.ts";
 import { TenantTable, type TenantRow } from "./tenants.sql.ts";
 import type { IssuedToken, TokensService } from "./tokens.service.ts";
@@ -44,10 +44,25 @@ export function createTenantsService(deps: TenantsDeps) {
 
   // Suspend, delete, a restore over the tenant and a token's end stop everything the tenant runs:
   // modules register their listeners at core wiring (see tenant-lifecycle.ts).
+  // What the watches of live work poll (4 times a second, per watched tenant): cached until any
+  // process commits a change — a suspension, delete or restore is audited, so it bumps the tracker —
+  // so an idle poll costs no query and no lstat (100 watched tenants took ~5 ms of every poll).
+  const stateCache = new Map<string, TenantState | null>();
+  let stateSeen = "";
   const lifecycle = createTenantLifecycle({
     state: (id) => {
-      const r = row(id);
-      return r ? { status: r.status, incarnation: r.incarnation, dirIno: fs.lstatSync(tenantDir(home, id), { throwIfNoEntry: false })?.ino ?? 0 } : null;
+      const version = deps.platform.changes.version();
+      if (version !== stateSeen || stateCache.size >= 50_000) {
+        stateCache.clear();
+        stateSeen = version;
+      }
+      let s = stateCache.get(id);
+      if (s === undefined) {
+        const r = row(id);
+        s = r ? { status: r.status, incarnation: r.incarnation, dirIno: fs.lstatSync(tenantDir(home, id), { throwIfNoEntry: false })?.ino ?? 0 } : null;
+        stateCache.set(id, s);
+      }
+      return s;
     },
     tokenLive: tokens.isLive,
     log,

@@ -79,7 +79,8 @@ describe("request: chat completions → Messages", () => {
     ["none", { type: "none" }],
     ["required", { type: "any" }],
   ])("tool_choice %s", (choice, expected) => {
-    expect(toAnthropicRequest({ messages: [{ role: "user", content: "x" }], tool_choice: choice }, "m", 1).tool_choice).toEqual(expected);
+    const tools = [{ type: "function", function: { name: "f" } }];
+    expect(toAnthropicRequest({ messages: [{ role: "user", content: "x" }], tools, tool_choice: choice }, "m", 1).tool_choice).toEqual(expected);
   });
 
   test.each([

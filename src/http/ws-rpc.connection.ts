@@ -1,0 +1,235 @@
+// One tenant WebSocket on GET /rpc, after its handshake: JSON-RPC 2.0 frames in (the same registry and
+// dispatcher as POST /rpc, the same per-item identity check, depth cap and budgets), responses and the
+// tenant's events out, each event as a notification with the connection's own `seq`.
+//
+// Nothing a client does can make the gateway hold much for it: a frame is at most maxMessageBytes
+// (Bun closes with 1009 past it), frames are rate-limited, each takes one of the tenant's RPC places
+// while it runs, and what waits to be sent is bounded — a client that reads slower than it is told
+// things is closed (4008) instead of being buffered for, and the publisher (an agent run) never waits
+// for it or hears of it.
+import type { ServerWebSocket } from "bun";
+import type { Core } from "../app/core.ts";
+import { AppError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { OpContext } from "../edge/actor.ts";
+import type { RpcConnection } from "../edge/rpc.ts";
+import { IdentityEnded, type TenantIdentity } from "../edge/tenant-scope.ts";
+import { newRequestId } from "../lib/ids.ts";
+import type { TenantEvent } from "../modules/events/events.service.ts";
+import { CLOSE } from "../modules/ws/ws.connections.ts";
+import { MAX_SUBSCRIBED } from "../modules/ws/ws.rpc.ts";
+import { dispatch, refuseAll } from "./rpc-dispatch.ts";
+import type { RpcAdmission } from "./rpc-admission.ts";
+import type { RpcRegistry } from "./rpc-registry.ts";
+
+/** What every connection shares (one per app). */
+export interface WsShared {
+  core: Core;
+  registry: RpcRegistry;
+  admission: RpcAdmission;
+  log: Logger;
+}
+
+/** How long a closing connection may take to finish its close handshake before it is dropped. */
+const CLOSE_GRACE_MS = 2_000;
+
+type Socket = ServerWebSocket<WsRpcConnection>;
+
+export class WsRpcConnection implements RpcConnection {
+  private ws: Socket | null = null;
+  private seq = 0;
+  /** null: every event of the tenant; else only these sessions' (and events that name none). */
+  private sessions: Set<string> | null = null;
+  private tokens: number;
+  private tokensAt: number;
+  private ended = false;
+  private cleanup: (() => void)[] = [];
+
+  constructor(
+    private readonly shared: WsShared,
+    private readonly tenant: TenantIdentity,
+    private readonly caller: { ip: string; clientRequestId?: string },
+    private readonly refuseOther: (named: string, method: string) => never,
+    releaseSlot: () => void,
+  ) {
+    this.cleanup.push(releaseSlot);
+    this.tokens = shared.core.config.gateway.websocket.messagesBurst;
+    this.tokensAt = performance.now();
+  }
+
+  // Bun's websocket handlers (Elysia's server calls ws.data.open/message/close/drain).
+
+  open(ws: Socket): void {
+    this.ws = ws;
+    if (this.ended) return void ws.close(CLOSE.identityEnded, "identity ended");
+    const { core } = this.shared;
+    try {
+      // Checked in the same tick as the subscription: the bus listens to the tenant's current
+      // incarnation, which must be the one the handshake authenticated.
+      this.tenant.assertCurrent();
+    } catch {
+      return this.end(CLOSE.identityEnded, "identity ended");
+    }
+    this.cleanup.push(core.events.subscribe(this.tenant, (e) => this.onEvent(e)));
+    this.cleanup.push(core.wsConnections.add({ work: { tenantId: this.tenant.tenantId, incarnation: this.tenant.incarnation, token: this.tenant.actor.id }, end: (code, reason) => this.end(code, reason) }));
+  }
+
+  message(_ws: Socket, message: string | Buffer): void {
+    if (this.ended) return;
+    const requestId = newRequestId();
+    const limits = this.shared.core.config.gateway.limits;
+    if (typeof message !== "string") {
+      this.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: send JSON-RPC as text frames", data: { code: "BAD_REQUEST", requestId } } }));
+      return;
+    }
+    const wait = this.takeMessage();
+    if (wait !== null) {
+      const ws = this.shared.core.config.gateway.websocket;
+      const err = new AppError("RATE_LIMITED", `too many frames on this connection (${ws.messagesPerSecond} a second after a burst of ${ws.messagesBurst}: gateway.websocket.messagesPerSecond); it was not run; retry in ${wait} s`, { details: { retryAfterSeconds: wait } });
+      const out = refuseAll(message, err, requestId, limits.jsonMaxDepth);
+      if (out) this.send(out);
+      return;
+    }
+    void this.run(message, requestId);
+  }
+
+  close(): void {
+    this.end(1000, "");
+  }
+
+  // RpcConnection (sessions.subscribe / sessions.unsubscribe).
+
+  subscribe(keys: readonly string[]): string[] {
+    const next = new Set(this.sessions ?? []);
+    for (const k of keys) next.add(k);
+    if (next.size > MAX_SUBSCRIBED) {
+      throw new AppError("INVALID_PARAMS", `a connection may single out at most ${MAX_SUBSCRIBED} sessions (it has ${this.sessions?.size ?? 0}); unsubscribe some first`, { details: { limit: MAX_SUBSCRIBED } });
+    }
+    this.sessions = next;
+    return [...next];
+  }
+
+  unsubscribe(keys?: readonly string[]): string[] {
+    if (!keys) this.sessions = null;
+    else if (this.sessions) {
+      for (const k of keys) this.sessions.delete(k);
+      if (this.sessions.size === 0) this.sessions = null;
+    }
+    return [...(this.sessions ?? [])];
+  }
+
+  /** Ends the connection with a close code (idempotent): stops listening, frees its place, closes. */
+  end(code: number, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const f of this.cleanup.splice(0)) {
+      try {
+        f();
+      } catch (err) {
+        this.shared.log.warn("cleaning up a WebSocket failed", { error: String(err) });
+      }
+    }
+    const ws = this.ws;
+    if (!ws || code === 1000) return;
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closed
+    }
+    // A client that does not read never completes the close handshake: it is dropped after a grace.
+    setTimeout(() => {
+      try {
+        if (ws.readyState !== 3) ws.terminate();
+      } catch {
+        // gone
+      }
+    }, CLOSE_GRACE_MS).unref();
+    if (code !== CLOSE.goingAway) this.shared.log.info("WebSocket closed by the gateway", { tenant: this.tenant.tenantId, code, reason, ip: this.caller.ip });
+  }
+
+  /** A frame the tenant sent: dispatched like a POST /rpc body, holding one of the tenant's places while it runs. */
+  private async run(text: string, requestId: string): Promise<void> {
+    const { core, registry, admission, log } = this.shared;
+    const l = core.config.gateway.limits;
+    const tenantId = this.tenant.tenantId;
+    let release: () => void;
+    try {
+      release = admission.admit(tenantId);
+    } catch (err) {
+      const out = refuseAll(text, err as AppError, requestId, l.jsonMaxDepth);
+      if (out) this.send(out);
+      return;
+    }
+    try {
+      const op: OpContext = { actor: this.tenant.actor, requestId, clientRequestId: this.caller.clientRequestId, ip: this.caller.ip };
+      const budget = Math.min(l.rpcResponseBytes, core.config.gateway.websocket.maxBufferedBytes);
+      const out = await dispatch(
+        registry,
+        text,
+        { tenant: this.tenant, op, refuseOther: this.refuseOther, connection: this },
+        {
+          maxDepth: l.jsonMaxDepth,
+          responseBytes: budget,
+          responseBytesKey: budget === l.rpcResponseBytes ? "gateway.limits.rpcResponseBytes" : "gateway.websocket.maxBufferedBytes",
+          takeChange: () => admission.takeChange(tenantId),
+          changesPerMinute: l.tenantChangesPerMinute,
+          admitChange: admission.admitChange,
+          log,
+        },
+      );
+      if (out) this.send(out.batch ? `[${out.parts.join(",")}]` : out.parts[0]!);
+    } catch (err) {
+      if (err instanceof IdentityEnded) this.end(CLOSE.identityEnded, "identity ended");
+      else {
+        log.error("WebSocket frame failed", { requestId, error: String(err) });
+        this.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32603, message: "internal error", data: { code: "INTERNAL", requestId } } }));
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** A tenant event: told unless the connection singled out other sessions. Never throws (the bus would drop it). */
+  private onEvent(e: TenantEvent): void {
+    if (this.ended) return;
+    if (this.sessions && e.sessionKey !== undefined && !this.sessions.has(e.sessionKey)) return;
+    let text: string;
+    try {
+      text = JSON.stringify({ jsonrpc: "2.0", method: e.method, params: { ...e.params, seq: ++this.seq } });
+    } catch (err) {
+      this.shared.log.warn("an event could not be serialised", { method: e.method, error: String(err) });
+      return;
+    }
+    this.send(text);
+  }
+
+  /**
+   * Sends unless too much already waits for this client: past gateway.websocket.maxBufferedBytes the
+   * connection is closed (4008) — so at most that plus one message is ever held for it.
+   */
+  private send(text: string): void {
+    const ws = this.ws;
+    if (!ws || this.ended) return;
+    const max = this.shared.core.config.gateway.websocket.maxBufferedBytes;
+    try {
+      if (ws.getBufferedAmount() > max) return this.end(CLOSE.slowConsumer, "slow consumer: too much unsent");
+      if (ws.send(text) === 0) this.end(CLOSE.slowConsumer, "slow consumer: message dropped");
+    } catch (err) {
+      this.end(1011, "send failed");
+      this.shared.log.warn("WebSocket send failed", { error: String(err) });
+    }
+  }
+
+  /** The connection's frame bucket: null when a frame may run, else seconds until one may. */
+  private takeMessage(): number | null {
+    const { messagesPerSecond, messagesBurst } = this.shared.core.config.gateway.websocket;
+    const now = performance.now();
+    this.tokens = Math.min(messagesBurst, this.tokens + ((now - this.tokensAt) * messagesPerSecond) / 1000);
+    this.tokensAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return null;
+    }
+    return Math.max(1, Math.ceil((1 - this.tokens) / messagesPerSecond));
+  }
+}

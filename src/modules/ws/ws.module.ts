@@ -1,0 +1,21 @@
+// Tenant WebSockets: the live connections of GET /rpc (counted, capped, ended when their tenant
+// stops) and the two methods that choose what a connection is told. The transport — handshake,
+// frames, events, backpressure — is in src/http/ws-rpc.*.ts.
+import { defineModule } from "../module.ts";
+import { eventsModule } from "../events/events.module.ts";
+import { tenantsModule } from "../tenants/tenants.module.ts";
+import { createConnections } from "./ws.connections.ts";
+import { wsRpc } from "./ws.rpc.ts";
+
+export const wsModule = defineModule({
+  name: "ws",
+  needs: [tenantsModule, eventsModule],
+  create(platform, { tenants }) {
+    return { wsConnections: createConnections({ config: platform.config, watch: tenants.watchWork }) };
+  },
+}).with({
+  rpc: wsRpc,
+  tenantData: {
+    onStop: ({ wsConnections }, stop) => wsConnections.stop(stop),
+  },
+});
