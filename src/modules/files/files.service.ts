@@ -259,11 +259,7 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
       });
     },
 
-    /**
-     * Deletes a file, link or directory. Bad input is refused at once (a throw); a recursive delete
-     * then runs in time slices (a tree may be any depth: lib/tree-remove.ts), so the gateway keeps
-     * serving while it works.
-     */
+    /** Bad input is refused at once (a throw); a recursive delete then runs in time slices (any depth: lib/tree-remove.ts). */
     delete(tenant: TenantScope, userPath: string, opts: { recursive?: boolean } = {}): Promise<{ path: string; deleted: true; kind: ReturnType<typeof kindOf> }> {
       const { segments, parent, leaf } = split(userPath, false);
       return withRoot(tenant, (root) => {
@@ -287,13 +283,10 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
           throw err;
         }
         return removal
-          .then(
-            () => ({ path: segments.join("/"), deleted: true as const, kind }),
-            (err) => {
-              if (err instanceof TooManyEntries) throw new AppError("PAYLOAD_TOO_LARGE", `more than ${FILES_LIMITS.maxDeleteEntries} entries to delete in one call; what was deleted stays deleted, call again for the rest`);
-              translate(err, userPath);
-            },
-          )
+          .then(() => ({ path: segments.join("/"), deleted: true as const, kind }), (err) => {
+            if (err instanceof TooManyEntries) throw new AppError("PAYLOAD_TOO_LARGE", `more than ${FILES_LIMITS.maxDeleteEntries} entries to delete in one call; what was deleted stays deleted, call again for the rest`);
+            translate(err, userPath);
+          })
           .finally(() => {
             fs.closeSync(dirFd);
             // Usage went down (a partial recursive delete too): measure again before the next write.
