@@ -50,6 +50,11 @@ export interface MethodDef<P extends TSchema = TSchema> {
    */
   audited?: true;
   /**
+   * Only frees space (files.delete): still allowed while the gateway is short of disk space, when
+   * every other mutating call of a tenant is refused (README "Disk limits and the reserve").
+   */
+  freesSpace?: true;
+  /**
    * The result holds a secret shown only once (a new token). Such a method is refused as a
    * notification or a batch item without an id — its result would be discarded, and with it the only
    * copy of the secret — and is never run then.
@@ -77,6 +82,8 @@ export interface TenantMethodDef<P extends TProperties> {
   mutates: boolean;
   /** See MethodDef.audited. */
   audited?: true;
+  /** See MethodDef.freesSpace. */
+  freesSpace?: true;
   returnsSecret?: true;
   example: Static<TObject<P>>;
   /** Runs for the caller's own scope only: a call naming another tenant never reaches it. */
@@ -97,6 +104,7 @@ export function defineTenantMethod<P extends TProperties>(def: TenantMethodDef<P
     tenantScoped: true,
     mutates: def.mutates,
     ...(def.audited ? { audited: true as const } : {}),
+    ...(def.freesSpace ? { freesSpace: true as const } : {}),
     ...(def.returnsSecret ? { returnsSecret: true as const } : {}),
     example: def.example as never,
     handler(ctx, params) {

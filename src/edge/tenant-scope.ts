@@ -36,6 +36,16 @@ export interface TenantIdentity extends TenantScope {
 }
 
 /**
+ * Re-checks a scope that came from a tenant request (a TenantIdentity) before a long step begins:
+ * throws IdentityEnded once its token, incarnation or status has changed. The operator's scopes (CLI,
+ * admin API) carry no such identity and pass.
+ */
+export function assertCurrent(scope: TenantScope): void {
+  const identity = scope as Partial<TenantIdentity>;
+  if (typeof identity.assertCurrent === "function") identity.assertCurrent();
+}
+
+/**
  * The operator (CLI) or an admin-key holder (control plane): it may name any tenant. `tenant(id)`
  * gives that tenant's scope, or NOT_FOUND when no tenant has the id. A tenant's own context never has
  * this: a tenant acts only within the scope its token established.

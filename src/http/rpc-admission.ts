@@ -1,7 +1,8 @@
 // What every tenant RPC request takes before it runs, over POST /rpc and the WebSocket alike: a place
 // among the tenant's requests in progress (gateway.limits.rpcConcurrentPerTenant; more get
-// RATE_LIMITED), and, per audited method, one of its audited changes (a token bucket). Shared by both
-// transports, so a tenant's WebSocket frames and HTTP requests count against the same budgets.
+// RATE_LIMITED), per changing method room above the disk reserve, and, per audited method, one of its
+// audited changes (a token bucket). Shared by both transports, so a tenant's WebSocket frames and
+// HTTP requests count against the same budgets.
 import type { Core } from "../app/core.ts";
 import { AppError } from "../core/errors.ts";
 import { TokenBuckets } from "../lib/token-bucket.ts";
@@ -29,6 +30,13 @@ export function createRpcAdmission(core: Core) {
         if (left > 0) inProgress.set(tenantId, left);
         else inProgress.delete(tenantId);
       };
+    },
+    /**
+     * The dispatcher's reserve hook: under the disk reserve (on any filesystem of the gateway's state)
+     * a tenant's changes wait, UNAVAILABLE; the operator's do not go through here.
+     */
+    admitChange(method: string): void {
+      core.disk.assertTenantWritable(`a tenant's ${method} was refused`);
     },
     /** The dispatcher's change-rate hook for this tenant: null when granted, else seconds to wait. */
     takeChange(tenantId: string): number | null {

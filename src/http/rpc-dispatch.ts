@@ -77,6 +77,14 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: DispatchContext
     return hasId ? errorResponse(id, { code: -32602, message: `Invalid params: ${message}`, data: { code: "INVALID_PARAMS" } }) : null;
   }
   const requestId = ctx.rpc.op.requestId;
+  if (method.mutates && !method.freesSpace && ctx.opts.admitChange) {
+    // Under the disk reserve a tenant's changes wait (before the change rate is spent on them).
+    try {
+      ctx.opts.admitChange(method.name);
+    } catch (err) {
+      return hasId ? errorResponse(id, appErrorToRpc(toAppError(err), requestId)) : null;
+    }
+  }
   if (method.audited && ctx.opts.takeChange) {
     const retryAfterSeconds = ctx.opts.takeChange();
     if (retryAfterSeconds !== null) {
@@ -113,6 +121,11 @@ export interface DispatchLimits {
   takeChange?: () => number | null;
   /** gateway.limits.tenantChangesPerMinute, for the refusal's message. */
   changesPerMinute?: number;
+  /**
+   * Throws when a tenant's change may not be made now (the disk reserve: UNAVAILABLE). Asked before
+   * every method that `mutates`, except those that only free space.
+   */
+  admitChange?: (method: string) => void;
   log: Logger;
 }
 

@@ -82,6 +82,7 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry, admissi
               responseBytes: l.rpcResponseBytes,
               takeChange: () => admission.takeChange(tenantId),
               changesPerMinute: l.tenantChangesPerMinute,
+              admitChange: admission.admitChange,
               log,
             },
           );

@@ -173,6 +173,7 @@ export class WsRpcConnection implements RpcConnection {
           responseBytesKey: budget === l.rpcResponseBytes ? "gateway.limits.rpcResponseBytes" : "gateway.websocket.maxBufferedBytes",
           takeChange: () => admission.takeChange(tenantId),
           changesPerMinute: l.tenantChangesPerMinute,
+          admitChange: admission.admitChange,
           log,
         },
       );

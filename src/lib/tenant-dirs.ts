@@ -2,6 +2,7 @@
 // keeps there (modules/module.ts: TenantData.dirs), and the trash a delete moves a directory to.
 import fs from "node:fs";
 import path from "node:path";
+import { removePath } from "./tree-remove.ts";
 
 export const TRASH_DIR = ".trash";
 
@@ -34,8 +35,49 @@ export function moveToTrash(home: string, id: string): string | null {
   return dest;
 }
 
-/** Removes whatever earlier deletes left in the trash (e.g. after a crash between commit and wipe). */
-export function emptyTrash(home: string): void {
+/** Removals of trashed directories still running (in this process). */
+const pending = new Map<string, Promise<void>>();
+
+/**
+ * Removes a trashed directory (or a restore's scratch copy) in the background, in time slices
+ * (./tree-remove.ts): a tenant's tree may be any size or depth (a sandbox shaped it), and neither a
+ * request nor the gateway's start may wait for it. What is in the trash is out of every tenant's
+ * reach already; a removal the process did not finish is finished by the next start (emptyTrash).
+ */
+export function discardTree(dir: string, onError?: (err: unknown) => void): Promise<void> {
+  const running = pending.get(dir);
+  if (running) return running;
+  const p: Promise<void> = removePath(dir)
+    .then(
+      () => {},
+      (err) => onError?.(err),
+    )
+    .finally(() => pending.delete(dir));
+  pending.set(dir, p);
+  return p;
+}
+
+/**
+ * Removes whatever earlier deletes left in the trash (e.g. a crash between commit and wipe), then the
+ * trash itself, in time slices (discardTree); the gateway's start does not wait for it.
+ */
+export async function emptyTrash(home: string, onError?: (err: unknown) => void): Promise<void> {
   const trash = path.join(tenantsRoot(home), TRASH_DIR);
-  if (fs.existsSync(trash)) fs.rmSync(trash, { recursive: true, force: true });
+  let names: string[];
+  try {
+    names = fs.readdirSync(trash);
+  } catch {
+    return; // no trash
+  }
+  await Promise.all(names.map((n) => discardTree(path.join(trash, n), onError)));
+  try {
+    fs.rmdirSync(trash);
+  } catch {
+    // something was trashed meanwhile (its own removal is under way), or another removal won
+  }
+}
+
+/** Resolves once every removal started so far has ended (the CLI waits for it before saying "wiped"). */
+export async function trashDrained(): Promise<void> {
+  while (pending.size > 0) await Promise.all([...pending.values()]);
 }

@@ -4,6 +4,7 @@ import { afterAll } from "bun:test";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { removePath } from "../../src/lib/tree-remove.ts";
 
 process.umask(0o077);
 for (const key of Object.keys(process.env)) {
@@ -18,10 +19,12 @@ fs.chmodSync(root, 0o711);
 process.env.TMPDIR = root;
 // Removed when the run ends (a run leaves a few hundred MB of homes, archives and workspaces there).
 // A hook in the preload runs once, after every test file.
-afterAll(() => {
+// Through the gateway's own iterative removal: tests leave tenant trees thousands of levels deep, on
+// which fs.rmSync takes minutes (red team 11 #2).
+afterAll(async () => {
   if (process.env.OPENCLAW_KEEP_TEST_ROOT) return;
   try {
-    fs.rmSync(root, { recursive: true, force: true });
+    await removePath(root);
   } catch {
     // best effort: a file still in use stays
   }

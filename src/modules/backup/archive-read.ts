@@ -9,10 +9,14 @@ import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import tar from "tar-stream";
 import { AppError } from "../../core/errors.ts";
+import { fdPath } from "../../lib/confined-dir.ts";
+import { DEFAULT_MAX_JSON_DEPTH, depthMessage, jsonDepthExcess } from "../../lib/json-safe.ts";
+import { MAX_TREE_DEPTH } from "../../lib/tree-walk.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
 import { checkHeader, FORMAT, HEADER_ENTRY, MANIFEST_ENTRY, refuse, type ArchiveHeader, type Manifest, type RestoreLimits } from "./archive-format.ts";
 import { Cap, readStart, Tap, ZSTD_MAGIC } from "./archive-streams.ts";
 import { DecryptStream, ENCRYPTED_MAGIC } from "./encryption.ts";
+import { ExtractDirs } from "./extract-dirs.ts";
 import { ExtractWriter } from "./extract-writer.ts";
 
 const noop = () => {};
@@ -29,12 +33,18 @@ export interface Extracted {
 }
 
 
+/**
+ * The longest entry name: a tenant tree may be MAX_TREE_DEPTH levels deep with 255-byte names, far
+ * past PATH_MAX; entries are created one directory at a time (./extract-dirs.ts), never by one path.
+ */
+const MAX_ENTRY_PATH = (MAX_TREE_DEPTH + 3) * 256;
+
 /** Splits an entry name into checked segments; the top level must be one the format defines. */
 function entryPath(raw: string, type: string): string[] {
   const name = type === "directory" && raw.endsWith("/") ? raw.slice(0, -1) : raw;
   let segs: string[];
   try {
-    segs = checkRelativePath(name);
+    segs = checkRelativePath(name, MAX_ENTRY_PATH);
   } catch (err) {
     if (err instanceof PathError) throw refuse(`entry ${JSON.stringify(raw.slice(0, 120))}: ${err.message.replace(/^path /, "")}`);
     throw err;
@@ -69,6 +79,7 @@ export async function extractArchive(opts: {
 
   const extract = tar.extract();
   const writer = new ExtractWriter();
+  const dirs = new ExtractDirs(opts.into, (key) => refuse(`entry ${JSON.stringify(key.slice(0, 120))} has a parent that is not a directory`));
   /** One per file: settles once the writer thread has written and hashed it and its descriptor is closed. */
   const filesDone: Promise<void>[] = [];
   const handleEntry = async (h: tar.Header, stream: Readable) => {
@@ -94,9 +105,13 @@ export async function extractArchive(opts: {
       if (type !== "file" || size > 64 * 1024 * 1024) throw refuse(`${key} is not a small file`);
       const chunks: Buffer[] = [];
       for await (const c of stream) chunks.push(c as Buffer);
+      const text = Buffer.concat(chunks).toString("utf8");
+      // The same depth cap as every JSON the gateway is sent: an archive is input too.
+      const tooDeep = jsonDepthExcess(text, DEFAULT_MAX_JSON_DEPTH);
+      if (tooDeep !== null) throw refuse(`${key} is ${depthMessage(DEFAULT_MAX_JSON_DEPTH)} (at character ${tooDeep})`);
       let parsed: unknown;
       try {
-        parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        parsed = JSON.parse(text);
       } catch {
         throw refuse(`${key} is not valid JSON`);
       }
@@ -111,23 +126,24 @@ export async function extractArchive(opts: {
     const top = segs[0]!;
     const allowedTop = top === "tenant" || (top === "state" && segs.length === 2 && type === "file" && opts.tables.includes(segs[1]!.replace(/\.jsonl$/, "")) && segs[1]!.endsWith(".jsonl"));
     if (!allowedTop) throw refuse(`entry ${JSON.stringify(key)} is outside the tenant (not tenant/…, state/<table>.jsonl or the format's own files)`);
+    // The tenant's tree is held to the depth every tenant tree is (tenant/ is its level 0).
+    const dirDepth = segs.length - (type === "directory" ? 1 : 2);
+    if (top === "tenant" && dirDepth > MAX_TREE_DEPTH) throw refuse(`entry ${JSON.stringify(key.slice(0, 120))}… is nested more than ${MAX_TREE_DEPTH} directories deep`);
     if (top === "tenant" && segs.length > 1) opts.limits.tenant?.({ size, dir: type === "directory" });
     // Nothing may be written below an entry that was a file (the mkdir below would also refuse it).
-    const abs = path.join(opts.into, ...segs);
     const parentKey = segs.slice(0, -1).join("/");
     if (seen.get(parentKey)?.type === "file") throw refuse(`entry ${JSON.stringify(key)} is inside ${JSON.stringify(parentKey)}, which is a file`);
+    // Directories are made and opened one name at a time (paths may be longer than PATH_MAX).
     if (type === "directory") {
-      fs.mkdirSync(abs, { recursive: true, mode: 0o700 });
+      dirs.ensure(segs);
       seen.set(key, { type: "dir", size: 0 });
       stream.resume();
       return;
     }
-    fs.mkdirSync(path.dirname(abs), { recursive: true, mode: 0o700 });
-    const st = fs.lstatSync(path.dirname(abs));
-    if (!st.isDirectory() || st.isSymbolicLink()) throw refuse(`entry ${JSON.stringify(key)} has a parent that is not a directory`);
+    const parentFd = dirs.ensure(segs.slice(0, -1));
     let fd: number;
     try {
-      fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+      fd = fs.openSync(fdPath(parentFd, segs[segs.length - 1]!), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     } catch (err) {
       throw refuse(`entry ${JSON.stringify(key)} cannot be created (${(err as NodeJS.ErrnoException).code})`);
     }
@@ -189,14 +205,14 @@ export async function extractArchive(opts: {
     );
   });
 
-  // Decide the decoder from the first bytes.
-  const firstBytes = await readStart(opts.source, 8);
-  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = [firstBytes.stream, tap];
-  if (firstBytes.head.subarray(0, 8).equals(ENCRYPTED_MAGIC)) stages.push(new DecryptStream(opts.encryptionKey));
-  else if (!firstBytes.head.subarray(0, 4).equals(ZSTD_MAGIC)) throw refuse("it is neither a zstd stream nor an encrypted backup");
-  stages.push(zlib.createZstdDecompress({ chunkSize: 1 << 20 }), new Cap(opts.limits.maxBytes + 64 * 1024 * 1024), extract);
   let written: PromiseSettledResult<void>[];
   try {
+    // Decide the decoder from the first bytes.
+    const firstBytes = await readStart(opts.source, 8);
+    const stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = [firstBytes.stream, tap];
+    if (firstBytes.head.subarray(0, 8).equals(ENCRYPTED_MAGIC)) stages.push(new DecryptStream(opts.encryptionKey));
+    else if (!firstBytes.head.subarray(0, 4).equals(ZSTD_MAGIC)) throw refuse("it is neither a zstd stream nor an encrypted backup");
+    stages.push(zlib.createZstdDecompress({ chunkSize: 1 << 20 }), new Cap(opts.limits.maxBytes + 64 * 1024 * 1024), extract);
     await pipeline(stages as never);
   } catch (err) {
     if (err instanceof AppError) throw err;
@@ -205,6 +221,7 @@ export async function extractArchive(opts: {
     // Nothing may still be writing (or hold a descriptor) once this returns or throws.
     written = await Promise.allSettled(filesDone);
     writer.close();
+    dirs.close();
   }
   const failed = written.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw new AppError("INTERNAL", `restore could not write a file: ${String(failed.reason?.message ?? failed.reason)}`);

@@ -9,6 +9,7 @@ import tar from "tar-stream";
 import { AppError } from "../../core/errors.ts";
 import { DIR_NOFOLLOW, fdPath, lstatAt, openDirBeneath, STRICTLY_BENEATH } from "../../lib/confined-dir.ts";
 import { openBeneath, openat2Available } from "../../lib/openat2.ts";
+import { MAX_TREE_DEPTH, openInPieces, timeSlicer, TreeTooDeep, walkTree } from "../../lib/tree-walk.ts";
 import { HEADER_ENTRY, MANIFEST_ENTRY, type ArchiveHeader, type Manifest, type ManifestEntry } from "./archive-format.ts";
 import { Tap, ZstdFeeder } from "./archive-streams.ts";
 import { CHUNK, ChunkReader } from "./chunk-reader.ts";
@@ -26,40 +27,47 @@ export interface TreeEntry {
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
+/** Refused trees: a backup that cannot hold all of the tenant says so and stores nothing. */
+function tooDeep(err: TreeTooDeep): AppError {
+  return new AppError("QUOTA_EXCEEDED", `the tenant's directory cannot be backed up: ${err.message}, past the limit of every tenant tree; delete it (files.delete) and back up again; nothing was stored`);
+}
+
 /**
  * Directories and regular files under the directory `rootFd` (links never followed; anything else
- * is listed as skipped). Each directory is opened with openat2 beneath its parent and read through
- * its descriptor, so a sandbox of the tenant that swaps a directory for a symlink while the backup
- * runs cannot make the gateway list — or later read — anything outside the tenant.
+ * is listed as skipped). The walk is iterative (lib/tree-walk.ts): a tree a sandbox made thousands of
+ * levels deep is refused at MAX_TREE_DEPTH (never silently cut short), and the event loop gets a
+ * turn every few milliseconds. Each directory is opened with openat2 beneath its parent and read
+ * through its descriptor, so a sandbox of the tenant that swaps a directory for a symlink while the
+ * backup runs cannot make the gateway list — or later read — anything outside the tenant.
  */
-export function walkTenant(rootFd: number): { entries: TreeEntry[]; skipped: { path: string; kind: string }[] } {
+export async function walkTenant(rootFd: number): Promise<{ entries: TreeEntry[]; skipped: { path: string; kind: string }[] }> {
   const entries: TreeEntry[] = [];
   const skipped: { path: string; kind: string }[] = [];
-  const visit = (dirFd: number, rel: string) => {
-    for (const name of fs.readdirSync(fdPath(dirFd)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const st = lstatAt(dirFd, name);
-      if (!st) continue; // removed meanwhile
-      if (st.isDirectory()) {
-        let sub: number;
-        try {
-          sub = openDirBeneath(dirFd, name);
-        } catch {
-          skipped.push({ path: r, kind: "changed" }); // swapped for something else since the lstat
-          continue;
-        }
-        try {
-          entries.push({ rel: r, type: "dir", size: 0, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
-          visit(sub, r);
-        } finally {
-          fs.closeSync(sub);
-        }
-      } else if (st.isFile()) entries.push({ rel: r, type: "file", size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
-      else skipped.push({ path: r, kind: st.isSymbolicLink() ? "symlink" : st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : "device" });
+  const pause = timeSlicer();
+  const open = (dirFd: number, name: string, rel: string): number | null => {
+    try {
+      return openDirBeneath(dirFd, name);
+    } catch {
+      skipped.push({ path: rel, kind: "changed" }); // swapped for something else since the lstat
+      return null;
     }
   };
-  visit(rootFd, "");
-  return { entries, skipped };
+  try {
+    for (const e of walkTree(rootFd, { maxDepth: MAX_TREE_DEPTH, sorted: true, lstat: (fd, name) => lstatAt(fd, name), open })) {
+      const { st, rel } = e;
+      if (st.isDirectory()) entries.push({ rel, type: "dir", size: 0, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
+      else if (st.isFile()) entries.push({ rel, type: "file", size: st.size, mode: st.mode & 0o777, mtimeMs: st.mtimeMs });
+      else skipped.push({ path: rel, kind: st.isSymbolicLink() ? "symlink" : st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : "device" });
+      const p = pause();
+      if (p) await p;
+    }
+  } catch (err) {
+    if (err instanceof TreeTooDeep) throw tooDeep(err);
+    throw err;
+  }
+  // A directory that was listed but could not be opened is listed as changed, not archived empty.
+  const changed = new Set(skipped.filter((s) => s.kind === "changed").map((s) => s.path));
+  return { entries: changed.size ? entries.filter((e) => !changed.has(e.rel)) : entries, skipped };
 }
 
 export interface WriteResult {
@@ -82,9 +90,9 @@ export async function writeArchive(opts: {
 }): Promise<WriteResult> {
   if (!openat2Available()) throw new AppError("UNAVAILABLE", "backups need openat2 (Linux 5.6 or later) to read a tenant's files safely");
   const rootFd = fs.openSync(opts.tenantRoot, DIR_NOFOLLOW);
-  let walked: ReturnType<typeof walkTenant>;
+  let walked: Awaited<ReturnType<typeof walkTenant>>;
   try {
-    walked = walkTenant(rootFd);
+    walked = await walkTenant(rootFd);
   } catch (err) {
     fs.closeSync(rootFd);
     throw err;
@@ -189,7 +197,8 @@ export async function writeArchive(opts: {
   const openTenantFile = (e: TreeEntry): number => {
     let fd: number;
     try {
-      fd = openBeneath(rootFd, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, STRICTLY_BENEATH);
+      // In pieces: a tree at the depth limit with long names has paths longer than PATH_MAX.
+      fd = openInPieces(rootFd, e.rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, (dir, rel, flags) => openBeneath(dir, rel, flags, 0, STRICTLY_BENEATH));
     } catch {
       throw changed(`tenant/${e.rel}`, 0, e.size);
     }

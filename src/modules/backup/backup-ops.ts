@@ -30,8 +30,8 @@ export interface BackupDeps {
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
-  /** The tenant disk limits and the gateway's reserve, which a restore must fit. */
-  disk: Pick<DiskGuard, "restoreGuard">;
+  /** The tenant disk limits and the gateway's reserve, which a restore must fit (and a tenant's own backup). */
+  disk: Pick<DiskGuard, "restoreGuard" | "assertUnderLimits">;
 }
 
 export interface Progress {

@@ -107,6 +107,8 @@ export function createBackupService(deps: BackupDeps) {
       const backupId = crypto.randomUUID().replace(/-/g, "").slice(0, 16);
       const now = deps.clock.now();
       const byTenant = opts.origin === "tenant";
+      // A tenant over its limits (a tree past the depth limit, say) backs up nothing until it deletes.
+      if (byTenant) await deps.disk.assertUnderLimits(tenant, "backing up");
       if (opts.keep !== undefined && (!Number.isInteger(opts.keep) || opts.keep < 1)) throw new AppError("INVALID_PARAMS", "--keep must be a whole number of at least 1");
       let location: Location;
       let file: ConfinedFile | null = null;

@@ -11,7 +11,7 @@ import { backedUp } from "../../db/tenant-rows.ts";
 import type { AdminContext } from "../../edge/tenant-scope.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { checkTenantId, describeTenantIdProblem } from "../../lib/ids.ts";
-import { emptyTrash, tenantDir, tenantsRoot } from "../../lib/tenant-dirs.ts";
+import { discardTree, emptyTrash, tenantDir, tenantsRoot } from "../../lib/tenant-dirs.ts";
 import { extractArchive, verifyManifest } from "./archive-read.ts";
 import type { BackupDeps, BackupOps, Progress } from "./backup-ops.ts";
 import { applyState } from "./state.ts";
@@ -126,8 +126,8 @@ export function createRestore(deps: BackupDeps, ops: BackupOps) {
       deps.metrics?.backup("restore", "ok");
       // The replaced tenant's running work ends (its runs wrote into the directory now in the trash).
       if (replacedIncarnation) await deps.tenants.tenantStopped({ tenantId: to, incarnation: replacedIncarnation, reason: "replaced" });
-      // Whatever the replaced tenant left in the trash goes now.
-      emptyTrash(home);
+      // Whatever the replaced tenant left in the trash goes now (in time slices: any depth or size).
+      await emptyTrash(home, (err) => deps.log.warn("a trashed tenant directory could not be removed yet (the next start tries again)", { error: String(err) }));
       const files = [...x.seen].filter(([k, e]) => k.startsWith("tenant/") && e.type === "file").length;
       return { tenantId: to, sourceTenant, token: result.token, replaced, files, archiveSha256: x.archiveSha256, createdAt: x.header.createdAt, rows: result.counts };
     } catch (err) {
@@ -137,7 +137,8 @@ export function createRestore(deps: BackupDeps, ops: BackupOps) {
       slot.release();
       source?.close();
       file?.close();
-      fs.rmSync(tmp, { recursive: true, force: true });
+      // The scratch copy (what was not renamed into place) goes in time slices, like the trash.
+      if (fs.existsSync(tmp)) await discardTree(tmp, (err) => deps.log.warn("a restore's scratch directory could not be removed", { dir: path.basename(tmp), error: String(err) }));
     }
   };
 }

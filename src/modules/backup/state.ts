@@ -9,6 +9,7 @@ import path from "node:path";
 import { AppError } from "../../core/errors.ts";
 import { columnsOf, insertTenantRow, tenantRows, type Row, type TenantTable } from "../../db/tenant-rows.ts";
 import { INCARNATION_PATTERN, newIncarnation } from "../../lib/ids.ts";
+import { DEFAULT_MAX_JSON_DEPTH, depthMessage, jsonDepthExcess } from "../../lib/json-safe.ts";
 import { refuse } from "./archive-format.ts";
 
 function encodeValue(v: unknown): unknown {
@@ -75,6 +76,9 @@ function* lines(file: string): Generator<string> {
 }
 
 function decodeRow(table: string, line: string, columns: Set<string>): Row {
+  // The same depth cap as every JSON the gateway is sent (a row is a flat object; deeper is refused unparsed).
+  const tooDeep = jsonDepthExcess(line, DEFAULT_MAX_JSON_DEPTH);
+  if (tooDeep !== null) throw refuse(`state/${table}.jsonl has a row ${depthMessage(DEFAULT_MAX_JSON_DEPTH)} (at character ${tooDeep})`);
   let raw: unknown;
   try {
     raw = JSON.parse(line);

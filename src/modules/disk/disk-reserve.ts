@@ -1,8 +1,8 @@
 // The reserve: free space (bytes and inodes) on the tenants' filesystem that tenant writes may never
 // take, so the gateway's own state — state.db, audit.log, both fail-closed — always has room. Below
-// it, every tenant write is refused and every live sandbox run killed (disk.ts); a restore is refused
-// before it would reach it. Tenants are only told that writes are paused: the host's free space is
-// not theirs to see. The operator sees the figures in the log, `doctor` and `sandbox status`.
+// it, every change a tenant asks for is refused and the sandbox run that grew most is killed
+// (disk-watch.ts); a restore is refused before it would reach it. Tenants are only told that changes
+// are paused: the host's free space is not theirs to see. The operator sees the figures in the log, `doctor` and `sandbox status`.
 import fs from "node:fs";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
@@ -31,6 +31,10 @@ export interface DiskStatus {
   ceilings: { diskMb: number; inodes: number };
 }
 
+/** What a tenant is told: changes wait; the host's free space is not theirs to see. */
+export const SHORT_OF_SPACE = "the gateway is short of disk space: changes by tenants (file writes, sandbox runs, config, tokens, backups) are paused until the operator frees some";
+const shortOfSpace = () => new AppError("UNAVAILABLE", SHORT_OF_SPACE, { headers: { "retry-after": "60" } });
+
 export function createReserve(deps: { home: string; config: () => GatewayConfig; log: Logger; stateFiles?: string[] }) {
   const { home, log } = deps;
   let lastWarning = 0;
@@ -54,6 +58,23 @@ export function createReserve(deps: { home: string; config: () => GatewayConfig;
     log.warn(`free space under the reserve: ${what}`, { freeBytes: f.bytes, freeInodes: f.inodes, reserveBytes: r.bytes, reserveInodes: r.inodes, path: fsPath() });
   }
 
+  /** One path per filesystem the reserve protects: the tenants', and the state's where it is another. */
+  function watched(): string[] {
+    const out: string[] = [];
+    const devs = new Set<number>();
+    for (const p of [fsPath(), ...(deps.stateFiles ?? [home])]) {
+      try {
+        const dev = fs.statSync(p).dev;
+        if (devs.has(dev)) continue;
+        devs.add(dev);
+        out.push(p);
+      } catch {
+        // not there yet
+      }
+    }
+    return out;
+  }
+
   return {
     amount,
     free: () => freeSpace(fsPath()),
@@ -65,7 +86,22 @@ export function createReserve(deps: { home: string; config: () => GatewayConfig;
       const f = freeSpace(fsPath());
       if (!below(f, addBytes, addInodes)) return;
       warn(f, what);
-      throw new AppError("UNAVAILABLE", "the gateway is short of disk space: file writes and sandbox runs are paused until the operator frees some", { headers: { "retry-after": "60" } });
+      throw shortOfSpace();
+    },
+
+    /**
+     * Refuses a tenant-initiated change while any filesystem holding the gateway's own state (the
+     * tenants' directories, state.db, the audit log) is under the reserve: each such change writes an
+     * audit record, a state.db row or tenant files, and a flood of them once filled the disk until the
+     * operator's own changes failed. The operator's changes (CLI, admin API) are not held to this.
+     */
+    assertTenantWritable(what = "a tenant's change was refused"): void {
+      for (const p of watched()) {
+        const f = freeSpace(p);
+        if (!below(f)) continue;
+        warn(f, `${what} (${p})`);
+        throw shortOfSpace();
+      }
     },
 
     /**
@@ -107,7 +143,7 @@ export function createReserve(deps: { home: string; config: () => GatewayConfig;
       return {
         mechanism: "watchdog",
         detail:
-          "files.write and restore are checked before writing; sandbox runs are watched (free space every 100 ms, the tenant's directory every 200 ms or more) and killed past a limit; inside sandboxes fallocate is refused and no file may grow past the tenant's limit",
+          "files.write and restore are checked before writing; sandbox runs are watched (free space every 25 ms, the tenant's directory every 50 ms or more, at once when the space lost could have taken it past its limit, with the unlinked files its runs hold open) and killed past a limit; inside sandboxes fallocate is refused and no file may grow past the tenant's limit",
         filesystem: describeFilesystem(p),
         sharedWithState: (deps.stateFiles ?? [home]).some((s) => sameFilesystem(p, s)),
         free: f,

@@ -8,13 +8,15 @@
 // answer synchronously.
 import fs from "node:fs";
 import { DIR_NOFOLLOW, fdPath, lstatAt } from "../../lib/confined-dir.ts";
+import { MAX_TREE_DEPTH, TreeTooDeep, walkTree } from "../../lib/tree-walk.ts";
 import { workerSpecifier } from "../../lib/worker.ts";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 /** Linux O_PATH (x86_64 and aarch64): a descriptor that names an inode without opening it. */
 const O_PATH = 0o10000000;
 
-export const MAX_DEPTH = 256;
+/** The walk stops (the tenant is over its limit) at the depth every tenant tree is held to. */
+export const MAX_DEPTH = MAX_TREE_DEPTH;
 
 export interface TreeCaps {
   /** Stop once more than this many bytes are counted. */
@@ -102,61 +104,49 @@ export function measureTree(root: string, caps: TreeCaps): TreeUsage {
   const rootSt = fs.fstatSync(rootFd);
   bytes += rootSt.blocks * 512;
 
-  const visit = (fd: number, depth: number, rel: string) => {
-    let dir: fs.Dir;
+  const open = (fd: number, name: string, rel: string): number | null => {
     try {
-      dir = fs.opendirSync(fdPath(fd));
-    } catch {
-      throw new Stop("unreadable", rel || ".");
-    }
-    try {
-      for (let e = dir.readSync(); e; e = dir.readSync()) {
-        const name = e.name;
-        const st = lstatIn(fd, name, rel);
-        if (st === undefined) continue; // removed meanwhile
-        entries++;
-        if (st.isDirectory() || st.nlink <= 1) bytes += st.blocks * 512;
-        else {
-          const key = `${st.dev}:${st.ino}`;
-          if (!linked.has(key)) {
-            linked.add(key);
-            bytes += st.blocks * 512;
-          }
-        }
-        if (entries > caps.maxEntries) throw new Stop("entries");
-        if (bytes > caps.maxBytes) throw new Stop("bytes");
-        if (!st.isDirectory() || st.dev !== rootSt.dev) continue;
-        const childRel = rel ? `${rel}/${name}` : name;
-        if (depth + 1 > maxDepth) throw new Stop("depth", childRel);
-        let child: number | null = null;
-        try {
-          child = fs.openSync(fdPath(fd, name), DIR_NOFOLLOW);
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          // Gone, or swapped for a link or a file since the lstat: nothing of ours to count there.
-          if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") continue;
-          if (code === "EACCES") child = reopenReadable(fd, name);
-          if (child === null) throw new Stop("unreadable", childRel);
-        }
-        try {
-          visit(child, depth + 1, childRel);
-        } finally {
-          fs.closeSync(child);
-        }
-      }
-    } finally {
-      dir.closeSync();
+      return fs.openSync(fdPath(fd, name), DIR_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Gone, or swapped for a link or a file since the lstat: nothing of ours to count there.
+      if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") return null;
+      const child = code === "EACCES" ? reopenReadable(fd, name) : null;
+      if (child === null) throw new Stop("unreadable", rel);
+      return child;
     }
   };
 
   let stoppedBy: TreeUsage["stoppedBy"] = null;
   let detail: string | null = null;
   try {
-    visit(rootFd, 0, "");
+    // Iterative, one descriptor per level, depth-bounded (lib/tree-walk.ts): a tree a sandbox made
+    // thousands of levels deep stops the walk at the limit (the tenant is over it), never the stack.
+    const walk = walkTree(rootFd, { maxDepth, lstat: lstatIn, open, descend: (e) => e.st.dev === rootSt.dev });
+    for (const { st } of walk) {
+      entries++;
+      if (st.isDirectory() || st.nlink <= 1) bytes += st.blocks * 512;
+      else {
+        const key = `${st.dev}:${st.ino}`;
+        if (!linked.has(key)) {
+          linked.add(key);
+          bytes += st.blocks * 512;
+        }
+      }
+      if (entries > caps.maxEntries) throw new Stop("entries");
+      if (bytes > caps.maxBytes) throw new Stop("bytes");
+    }
   } catch (err) {
-    if (!(err instanceof Stop)) throw err;
-    stoppedBy = err.reason;
-    detail = err.detail;
+    if (err instanceof TreeTooDeep) {
+      stoppedBy = "depth";
+      detail = err.rel;
+    } else if (err instanceof Stop) {
+      stoppedBy = err.reason;
+      detail = err.detail;
+    } else if ((err as NodeJS.ErrnoException).code === "EACCES") {
+      stoppedBy = "unreadable";
+      detail = ".";
+    } else throw err;
   } finally {
     fs.closeSync(rootFd);
   }

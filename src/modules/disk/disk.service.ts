@@ -1,12 +1,12 @@
 // Disk limits per tenant, and the reserve that keeps the gateway's own state (state.db, audit.log)
 // from starving. A tenant's directory (workspace included) may hold at most `sandbox.limits.diskMb`
-// of allocated space and `sandbox.limits.inodes` names. Everything that writes there goes through
-// here: `files.write` and restore are checked before they write (admitWrite / restoreGuard), and a
-// sandbox run is watched while it lives (beginRun): the free space of the filesystem every 100 ms,
-// the tenant's directory as often as its size allows; a run that takes its tenant past a limit, or
-// the filesystem under the reserve, is killed. Below the reserve every tenant write is refused.
-// Measurements run on a worker thread (disk-usage.worker.ts) and are kept per tenant, adjusted by
-// the gateway's own writes, and taken again after every run. See README "Disk limits and the reserve".
+// of allocated space and `sandbox.limits.inodes` names, counting the unlinked files its live runs
+// hold open. Everything that writes there goes through here: `files.write` and restore are checked
+// before they write (admitWrite / restoreGuard), and a sandbox run is watched while it lives
+// (beginRun, ./disk-watch.ts). Below the reserve every tenant-initiated change is refused
+// (assertTenantWritable); the operator's still proceed. Measurements run on a worker thread
+// (disk-usage.worker.ts) and are kept per tenant, adjusted by the gateway's own writes, and taken
+// again after every run. See README "Disk limits and the reserve".
 import fs from "node:fs";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
@@ -16,18 +16,13 @@ import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { tenantDir } from "../../lib/tenant-dirs.ts";
 import { createReserve, MiB, mib, type DiskLimits, type DiskStatus } from "./disk-reserve.ts";
 import { DiskWorker, measureTree, type TreeCaps, type TreeUsage } from "./disk-usage.ts";
+import { createDiskWatch, type DiskKill, type RunGuard, type Usage } from "./disk-watch.ts";
+import { tenantsRoot } from "../../lib/tenant-dirs.ts";
+import { MAX_TREE_DEPTH } from "../../lib/tree-walk.ts";
 import { sandboxCeilings } from "../../config/sandbox-limits.ts";
 
-export type { DiskLimits, DiskStatus };
-
-/** Why the guard killed a sandbox run: the tenant went past its limit, or the disk under the reserve. */
-export type DiskKill = "disk-limit" | "disk-reserve";
-
-/** How often the free space is checked while runs are live (a statfs: microseconds). */
-const TICK_MS = 100;
-/** A tenant's directory is walked again no sooner than this, or 3× its last walk (≤ 25% of the worker). */
-const MIN_MEASURE_GAP_MS = 200;
-const MEASURE_GAP_FACTOR = 3;
+export type { DiskKill, DiskLimits, DiskStatus, RunGuard };
+export type { RunProcs } from "./held-files.ts";
 /** A kept measurement is trusted this long when no run of the tenant is live. */
 const MAX_AGE_MS = 5 * 60_000;
 
@@ -38,31 +33,14 @@ interface Measured extends TreeUsage {
   stale: boolean;
 }
 
-interface LiveRun {
-  tenant: TenantScope;
-  abort: AbortController;
-  reason: DiskKill | null;
-}
-
-export interface RunGuard {
-  /** Aborted when the run must be killed (disk, or the caller's own signal). */
-  readonly signal: AbortSignal;
-  /** Set when the guard killed the run. */
-  readonly reason: DiskKill | null;
-  end(): void;
-}
-
 export function createDiskGuard(deps: { home: string; config: () => GatewayConfig; overlays: OverlaysService; log: Logger; stateFiles?: string[] }) {
   const { home, log } = deps;
   const cache = new Map<string, Measured>();
   const inflight = new Map<string, Promise<Measured>>();
   /** Writes recorded while a measurement is in flight: added to its result (it may not have seen them). */
   const sinceMeasure = new Map<string, { bytes: number; entries: number }>();
-  const runs = new Map<object, LiveRun>();
-  const nextMeasure = new Map<string, number>();
   /** Bumped by invalidate(): a measurement that began before it is kept as stale. */
   const generation = new Map<string, number>();
-  let timer: ReturnType<typeof setInterval> | null = null;
   const worker = new DiskWorker((error) => log.error("disk worker failed", { error }));
   const reserve = createReserve(deps);
 
@@ -119,15 +97,11 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     return m.stale ? measure(tenant) : m;
   }
 
-  function liveRuns(tenantId: string): LiveRun[] {
-    return [...runs.values()].filter((r) => r.tenant.tenantId === tenantId);
-  }
-
   function fresh(tenant: TenantScope): Measured | null {
     const { tenantId } = tenant;
     const m = cache.get(tenantId);
     if (!m || m.dirIno !== dirIno(tenantId)) return null;
-    if (liveRuns(tenantId).length > 0) return m;
+    if (watch.liveCount(tenantId) > 0) return m;
     return !m.stale && Date.now() - m.at < MAX_AGE_MS ? m : null;
   }
 
@@ -144,8 +118,8 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     return store(tenantId, u, ino, gen);
   }
 
-  function overBy(m: Measured, lim: DiskLimits): string | null {
-    if (m.stoppedBy === "depth") return `a directory is nested more than 256 levels deep (${JSON.stringify(m.detail)})`;
+  function overBy(m: Usage, lim: DiskLimits): string | null {
+    if (m.stoppedBy === "depth") return `a directory is nested more than ${MAX_TREE_DEPTH} levels deep (${JSON.stringify((m.detail ?? "").slice(0, 200))})`;
     if (m.stoppedBy === "unreadable") return `part of it cannot be read to measure it (${m.detail})`;
     // A walk stopped at a cap has counted just past it: the rest was not looked at.
     if (m.bytes > lim.bytes) return m.stoppedBy ? `it holds more than its limit of ${mib(lim.bytes)} (sandbox.limits.diskMb)` : `it holds ${mib(m.bytes)}, over its limit of ${mib(lim.bytes)} (sandbox.limits.diskMb)`;
@@ -153,45 +127,40 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     return null;
   }
 
-  function usageDetails(m: Measured, lim: DiskLimits) {
+  function usageDetails(m: Usage, lim: DiskLimits) {
     return { usedBytes: m.bytes, limitBytes: lim.bytes, usedInodes: m.entries, limitInodes: lim.inodes };
   }
 
-  function kill(run: LiveRun, reason: DiskKill): void {
-    if (run.reason) return;
-    run.reason = reason;
-    run.abort.abort(reason);
+  /** The directory as measured, plus the unlinked files the tenant's live runs hold (last counted). */
+  function withHeld(tenantId: string, m: Measured): Usage {
+    const h = watch.heldOf(tenantId);
+    return { bytes: m.bytes + h.bytes, entries: m.entries + h.files, stoppedBy: m.stoppedBy, detail: m.detail };
   }
 
-  function tick(): void {
-    let f: ReturnType<typeof reserve.free> | null = null;
-    try {
-      f = reserve.free();
-    } catch (err) {
-      log.warn("cannot read the free space of the tenants' filesystem", { error: String(err) });
-    }
-    if (f && reserve.below(f)) {
-      reserve.warn(f, "killing every live sandbox run");
-      for (const run of runs.values()) kill(run, "disk-reserve");
-      return;
-    }
-    const now = Date.now();
-    for (const tenant of new Map([...runs.values()].map((r) => [r.tenant.tenantId, r.tenant])).values()) {
-      const { tenantId } = tenant;
-      if (inflight.has(tenantId) || now < (nextMeasure.get(tenantId) ?? 0)) continue;
+  function refuseOver(tenant: TenantScope, m: Measured, what: string): void {
+    const u = withHeld(tenant.tenantId, m);
+    const lim = limits(tenant);
+    const over = overBy(u, lim);
+    if (over) throw new AppError("QUOTA_EXCEEDED", `the tenant's directory is over its disk limit: ${over}; delete files (files.delete) before ${what}`, { details: usageDetails(u, lim) });
+  }
+
+  const watch = createDiskWatch({
+    log,
+    reserve,
+    limits,
+    measure,
+    current: (tenantId) => cache.get(tenantId) ?? null,
+    overBy,
+    device: () => fs.statSync(tenantsRoot(home)).dev,
+    ended(tenant) {
+      // What the run left is measured now, so the next write or run need not wait for it.
+      const m = cache.get(tenant.tenantId);
+      if (m) m.stale = true;
       Promise.resolve()
         .then(() => measure(tenant))
-        .then((m) => {
-          nextMeasure.set(tenantId, Date.now() + Math.max(MIN_MEASURE_GAP_MS, MEASURE_GAP_FACTOR * m.ms));
-          const lim = limits(tenant);
-          if (!overBy(m, lim)) return;
-          const live = liveRuns(tenantId).filter((r) => !r.reason);
-          if (live.length) log.warn("sandbox run killed: the tenant's directory is over its disk limit", { tenant: tenantId, ...usageDetails(m, lim), stoppedBy: m.stoppedBy });
-          for (const run of live) kill(run, "disk-limit");
-        })
-        .catch((err) => log.error("disk watchdog check failed", { tenant: tenantId, error: String(err) }));
-    }
-  }
+        .catch((err) => log.warn("could not measure a tenant's directory after a run", { tenant: tenant.tenantId, error: String(err) }));
+    },
+  });
 
   return {
     limits,
@@ -200,7 +169,8 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     /** Refuses a write of `addBytes` and `addEntries` new names into the tenant's directory that would not fit. */
     admitWrite(tenant: TenantScope, addBytes: number, addEntries: number): void {
       reserve.check(addBytes, addEntries, "a file write was refused");
-      const m = fresh(tenant) ?? measureSync(tenant);
+      reserve.assertTenantWritable("a file write was refused");
+      const m = withHeld(tenant.tenantId, fresh(tenant) ?? measureSync(tenant));
       const lim = limits(tenant);
       const over = overBy(m, lim);
       if (over) throw new AppError("QUOTA_EXCEEDED", `the tenant's directory is over its disk limit: ${over}; delete files to make room`, { details: usageDetails(m, lim) });
@@ -239,49 +209,27 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     },
 
     /**
+     * Refuses a change a tenant asked for (a file write, a run, a config change, a token, a backup)
+     * while a filesystem holding the gateway's state is under the reserve: each such change writes an
+     * audit record, a state.db row or tenant files. The operator's changes may use the reserve.
+     */
+    assertTenantWritable: reserve.assertTenantWritable,
+
+    /** Refuses (QUOTA_EXCEEDED, naming why) while the tenant is over a disk limit; measured now if need be. */
+    async assertUnderLimits(tenant: TenantScope, what: string): Promise<void> {
+      refuseOver(tenant, fresh(tenant) ?? (await measureFresh(tenant)), what);
+    },
+
+    /**
      * Starts watching a sandbox run. Refused when the tenant is already over a limit or the disk is
-     * under the reserve. The returned signal is aborted when the run must be killed.
+     * under the reserve. The returned signal is aborted when the run must be killed; `attach` tells
+     * the watchdog the run's processes (their unlinked files count against the tenant).
      */
     async beginRun(tenant: TenantScope, outer?: AbortSignal): Promise<RunGuard> {
-      const { tenantId } = tenant;
-      reserve.check(0, 0, "a sandbox run was refused");
+      reserve.assertTenantWritable("a sandbox run was refused");
       const m = fresh(tenant) ?? (await measureFresh(tenant));
-      const lim = limits(tenant);
-      const over = overBy(m, lim);
-      if (over) throw new AppError("QUOTA_EXCEEDED", `the tenant's directory is over its disk limit: ${over}; delete files (files.delete) before running`, { details: usageDetails(m, lim) });
-      const key = {};
-      const run: LiveRun = { tenant, abort: new AbortController(), reason: null };
-      if (outer) {
-        if (outer.aborted) run.abort.abort("aborted");
-        else outer.addEventListener("abort", () => run.abort.abort("aborted"), { once: true });
-      }
-      runs.set(key, run);
-      if (!timer) {
-        timer = setInterval(tick, TICK_MS);
-        timer.unref();
-      }
-      return {
-        signal: run.abort.signal,
-        get reason() {
-          return run.reason;
-        },
-        end: () => {
-          if (!runs.delete(key)) return;
-          if (liveRuns(tenantId).length === 0) {
-            nextMeasure.delete(tenantId);
-            // What the run left is measured now, so the next write or run need not wait for it.
-            const m = cache.get(tenantId);
-            if (m) m.stale = true;
-            Promise.resolve()
-              .then(() => measure(tenant))
-              .catch((err) => log.warn("could not measure a tenant's directory after a run", { tenant: tenantId, error: String(err) }));
-          }
-          if (runs.size === 0 && timer) {
-            clearInterval(timer);
-            timer = null;
-          }
-        },
-      };
+      refuseOver(tenant, m, "running");
+      return watch.begin(tenant, { bytes: m.bytes, entries: m.entries }, outer);
     },
 
     /** A checker for one restore into a tenant's directory (see disk-reserve.ts). */
@@ -303,8 +251,7 @@ export function createDiskGuard(deps: { home: string; config: () => GatewayConfi
     status: (): DiskStatus => reserve.status(),
 
     close(): void {
-      if (timer) clearInterval(timer);
-      timer = null;
+      watch.close();
       worker.close();
     },
   };

@@ -92,6 +92,7 @@ export function filesRpc({ files, disk }: { files: FilesService; disk: DiskGuard
       params: { path: RelPath, recursive: T.Optional(T.Boolean()) },
       result: T.Object({ path: T.String(), deleted: T.Literal(true), kind: T.String() }),
       mutates: true,
+      freesSpace: true,
       example: { path: "notes.txt" },
       handler: (tenant, p) => files.delete(tenant, p.path, { recursive: p.recursive }),
     }),

@@ -13,6 +13,8 @@ import { allocated, type DiskGuard } from "../disk/disk.service.ts";
 import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
 import type { SandboxIdentity } from "../sandbox/sandbox.types.ts";
 import { kindOf, shown, translate, type FileStat } from "./file-errors.ts";
+import { removeTree, TooManyEntries } from "../../lib/tree-remove.ts";
+import { MAX_TREE_DEPTH } from "../../lib/tree-walk.ts";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
 
@@ -50,11 +52,17 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
     } finally {
       fs.closeSync(tenantFd);
     }
+    let result: T;
     try {
-      return fn(rootFd);
-    } finally {
+      result = fn(rootFd);
+    } catch (err) {
       fs.closeSync(rootFd);
+      throw err;
     }
+    // An operation that runs in time slices (a recursive delete) keeps the descriptor until it is done.
+    if (result instanceof Promise) return result.finally(() => fs.closeSync(rootFd)) as T;
+    fs.closeSync(rootFd);
+    return result;
   }
 
   /** New files and directories belong to the sandbox identity, so sandboxed code can use them. */
@@ -87,21 +95,6 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
     const out: FileStat = { path: relative, kind: kindOf(st), size: st.size, mtime: new Date(st.mtimeMs).toISOString(), mode: (st.mode & 0o7777).toString(8).padStart(4, "0") };
     if (st.isSymbolicLink()) out.target = fs.readlinkSync(fdPath(dirFd, name));
     return out;
-  }
-
-  function removeTree(dirFd: number, name: string, budget: { left: number }): void {
-    const fd = openBeneath(dirFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    try {
-      for (const entry of fs.readdirSync(fdPath(fd))) {
-        if (--budget.left < 0) throw new AppError("PAYLOAD_TOO_LARGE", `more than ${FILES_LIMITS.maxDeleteEntries} entries to delete in one call`);
-        const st = lstatAt(fd, entry);
-        if (st?.isDirectory()) removeTree(fd, entry, budget);
-        else if (st) fs.unlinkSync(fdPath(fd, entry));
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.rmdirSync(fdPath(dirFd, name));
   }
 
   return {
@@ -142,6 +135,8 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
     write(tenant: TenantScope, userPath: string, data: Uint8Array, opts: { mode?: "overwrite" | "create" | "append"; mkdirs?: boolean } = {}) {
       if (data.length > FILES_LIMITS.maxWriteBytes) throw new AppError("PAYLOAD_TOO_LARGE", `content is larger than ${FILES_LIMITS.maxWriteBytes} bytes`);
       const { segments, leaf } = split(userPath, false);
+      // The workspace is level 1 of the tenant's tree: its directories may go no deeper than every tree may.
+      if (segments.length > MAX_TREE_DEPTH) throw new AppError("INVALID_PARAMS", `path ${shown(userPath)} is nested more than ${MAX_TREE_DEPTH} directories deep (the limit of every tenant tree)`);
       const mode = opts.mode ?? "overwrite";
       // The tenant's disk limit and the gateway's reserve: nothing is written past either.
       deps.disk.admitWrite(tenant, 0, 0);
@@ -264,28 +259,39 @@ export function createFilesService(deps: { home: string; identity: () => Sandbox
       });
     },
 
-    delete(tenant: TenantScope, userPath: string, opts: { recursive?: boolean } = {}) {
+    /** Bad input is refused at once (a throw); a recursive delete then runs in time slices (any depth: lib/tree-remove.ts). */
+    delete(tenant: TenantScope, userPath: string, opts: { recursive?: boolean } = {}): Promise<{ path: string; deleted: true; kind: ReturnType<typeof kindOf> }> {
       const { segments, parent, leaf } = split(userPath, false);
       return withRoot(tenant, (root) => {
         const dirFd = openDir(root, parent, userPath);
+        let removal: Promise<unknown>;
+        let kind: ReturnType<typeof kindOf>;
         try {
           const st = lstatAt(dirFd, leaf!);
           if (!st) throw new AppError("NOT_FOUND", `${shown(userPath)} does not exist`);
+          kind = kindOf(st);
           try {
             if (!st.isDirectory()) fs.unlinkSync(fdPath(dirFd, leaf!));
-            else if (opts.recursive) removeTree(dirFd, leaf!, { left: FILES_LIMITS.maxDeleteEntries });
-            else fs.rmdirSync(fdPath(dirFd, leaf!));
+            else if (!opts.recursive) fs.rmdirSync(fdPath(dirFd, leaf!));
           } catch (err) {
-            if (err instanceof AppError) throw err;
+            deps.disk.invalidate(tenant);
             translate(err, userPath);
-          } finally {
+          }
+          removal = st.isDirectory() && opts.recursive ? removeTree(dirFd, leaf!, { maxEntries: FILES_LIMITS.maxDeleteEntries }) : Promise.resolve();
+        } catch (err) {
+          fs.closeSync(dirFd);
+          throw err;
+        }
+        return removal
+          .then(() => ({ path: segments.join("/"), deleted: true as const, kind }), (err) => {
+            if (err instanceof TooManyEntries) throw new AppError("PAYLOAD_TOO_LARGE", `more than ${FILES_LIMITS.maxDeleteEntries} entries to delete in one call; what was deleted stays deleted, call again for the rest`);
+            translate(err, userPath);
+          })
+          .finally(() => {
+            fs.closeSync(dirFd);
             // Usage went down (a partial recursive delete too): measure again before the next write.
             deps.disk.invalidate(tenant);
-          }
-          return { path: segments.join("/"), deleted: true as const, kind: kindOf(st) };
-        } finally {
-          fs.closeSync(dirFd);
-        }
+          });
       });
     },
   };

@@ -39,13 +39,14 @@ function safeEcho(input: string): string {
 /**
  * Lexical checks on user input, before touching the filesystem. Returns the path's segments
  * (with "." and empty segments dropped). Absolute paths, "..", backslashes, NUL and other control
- * characters are rejected outright rather than normalised away.
+ * characters are rejected outright rather than normalised away. `maxLength`: longer than the
+ * default only for what is never opened as one path (a backup archive's entries: opened by parts).
  */
-export function checkRelativePath(input: unknown): string[] {
+export function checkRelativePath(input: unknown, maxLength = MAX_PATH): string[] {
   if (typeof input !== "string") throw new PathError("not_a_string", String(input), "path must be a string");
   const shown = JSON.stringify(safeEcho(input));
   if (input.length === 0) throw new PathError("empty", input, "path is empty");
-  if (input.length > MAX_PATH) throw new PathError("too_long", input, `path is longer than ${MAX_PATH} characters`);
+  if (input.length > maxLength) throw new PathError("too_long", input, `path is longer than ${maxLength} characters`);
   if (/[\u0000-\u001f\u007f]/.test(input)) throw new PathError("control_char", input, `path ${shown} contains a NUL or control character`);
   if (input.startsWith("/") || input.startsWith("\\") || /^[A-Za-z]:/.test(input) || input.startsWith("~")) {
     throw new PathError("absolute", input, `path ${shown} is absolute; give a path relative to the tenant root`);

@@ -15,7 +15,9 @@ import { createRunCgroup } from "./cgroups.ts";
 import { buildDockerLaunch, dockerCliEnv } from "./docker.ts";
 import type { HostProbe } from "./host.ts";
 import { MOUNT_CHANGED } from "./mounts.ts";
+import type { RunProcs } from "../disk/disk.service.ts";
 import { runSandboxProcess, type RunnerOutput } from "./runner.ts";
+import { cgroupProcs, dockerProcs, treeProcs } from "./run-procs.ts";
 import { envScriptFile, openNamelessFile, sweepRunFiles } from "./run-files.ts";
 import { BRIDGE_PORT, DEFAULT_IMAGE, EGRESS_SOCKET_IN_SANDBOX, type BridgeLaunch, type LaunchSpec, type RunResult, type SandboxMode, type SandboxRequest } from "./sandbox.types.ts";
 import { dockerProfileText, filterBytes } from "./seccomp/policy.ts";
@@ -29,6 +31,9 @@ export interface DockerTarget {
 }
 
 export type LaunchOutput = RunnerOutput & { resources: RunResult["resources"] };
+
+/** What the caller gives a launch: the request's streams and signal, and who wants the run's processes. */
+export type LaunchIo = Partial<SandboxRequest> & { onProcs?(procs: RunProcs): void };
 
 /** The operator's docker settings, with their defaults (the egress runtime: `<runtime>-egress` for gVisor). */
 export function dockerSettings(c: GatewayConfig) {
@@ -120,7 +125,7 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
     }
   }
 
-  async function launchBwrap(host: HostProbe, spec: LaunchSpec, io: Partial<SandboxRequest>): Promise<LaunchOutput> {
+  async function launchBwrap(host: HostProbe, spec: LaunchSpec, io: LaunchIo): Promise<LaunchOutput> {
     const cgroup = host.cgroups.limiter === "rlimits" ? null : createRunCgroupOrFail(host, spec);
     try {
       const l = buildBwrapLaunch(spec, { bwrapPath: host.bwrap.path!, setprivPath: host.setprivPath, unsharePath: host.unsharePath, identity: host.identity, seccomp: filterBytes(host.arch!) }, cgroup);
@@ -135,6 +140,7 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
         onStdout: io.onStdout,
         onStderr: io.onStderr,
         signal: io.signal,
+        onStart: (pid) => io.onProcs?.(cgroup ? cgroupProcs(cgroup.procsFiles[0]!) : treeProcs(pid)),
       });
       const stats = cgroup?.stats();
       return { ...out, resources: { limiter: host.cgroups.limiter, cpuMs: stats?.cpuMs, memoryPeakBytes: stats?.memoryPeakBytes, oomKilled: stats?.oomKilled } };
@@ -148,7 +154,7 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
     }
   }
 
-  async function launchDocker(host: HostProbe, docker: DockerTarget, spec: LaunchSpec, io: Partial<SandboxRequest>): Promise<LaunchOutput> {
+  async function launchDocker(host: HostProbe, docker: DockerTarget, spec: LaunchSpec, io: LaunchIo): Promise<LaunchOutput> {
     // The container's variables travel in private files, never in the CLI's environment: the
     // --env-file is a nameless file the CLI gets as its fd 3 (./run-files.ts).
     const files = { envFilePath: "/dev/fd/3", envScriptPath: envScriptFile(privateRunDir(), spec.runId) };
@@ -170,6 +176,7 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
         onStdout: io.onStdout,
         onStderr: io.onStderr,
         signal: io.signal,
+        onStart: () => io.onProcs?.(dockerProcs(() => dockerPid(docker.path, l.containerName), io.signal)),
       });
     } finally {
       if (envFd !== null) fs.closeSync(envFd);
@@ -182,10 +189,17 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
     return { ...out, resources: { limiter: "docker" } };
   }
 
+  /** The container's first process on the host, once the engine has started it. */
+  async function dockerPid(dockerPath: string, name: string): Promise<number | null> {
+    const p = Bun.spawn([dockerPath, "inspect", "--format", "{{.State.Pid}}", name], { stdout: "pipe", stderr: "ignore", env: dockerCliEnv(deps.env.vars), cwd: "/" });
+    const out = (await new Response(p.stdout).text()).trim();
+    return (await p.exited) === 0 && /^[1-9][0-9]*$/.test(out) ? Number(out) : null;
+  }
+
   return {
     homeLabel,
 
-    launch(mode: SandboxMode, host: HostProbe, docker: DockerTarget | null, spec: LaunchSpec, io: Partial<SandboxRequest> = {}): Promise<LaunchOutput> {
+    launch(mode: SandboxMode, host: HostProbe, docker: DockerTarget | null, spec: LaunchSpec, io: LaunchIo = {}): Promise<LaunchOutput> {
       return mode === "bwrap" ? launchBwrap(host, spec, io) : launchDocker(host, docker!, spec, io);
     },
 

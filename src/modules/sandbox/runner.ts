@@ -22,6 +22,8 @@ export interface RunnerInput {
   onStdout?(chunk: Uint8Array): void;
   onStderr?(chunk: Uint8Array): void;
   signal?: AbortSignal;
+  /** Told the first process's pid once it is spawned (the disk watchdog finds the run's processes). */
+  onStart?(pid: number): void;
 }
 
 export interface RunnerOutput {
@@ -82,6 +84,7 @@ export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutpu
     env: input.env,
     stdio: stdio as ["pipe", "pipe", "pipe"],
   });
+  input.onStart?.(proc.pid);
   // Extra fds are socket pairs: write everything, then close our end so the reader sees EOF.
   input.extraFds.forEach((bytes, i) => {
     const fd = proc.stdio[3 + i] as unknown as number;

@@ -13,7 +13,7 @@ import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Db } from "../../db/client.ts";
-import type { TenantScope } from "../../edge/tenant-scope.ts";
+import { assertCurrent, type TenantScope } from "../../edge/tenant-scope.ts";
 import { randomBase62 } from "../../lib/base62.ts";
 import { buildAllowPrivate } from "../../lib/egress-rules.ts";
 import type { DiskGuard } from "../disk/disk.service.ts";
@@ -76,6 +76,8 @@ export function createSandboxService(deps: SandboxDeps) {
 
     /** Runs a command in the tenant's sandbox and returns how it ended. */
     async run(req: SandboxRequest): Promise<RunResult> {
+      // A request's identity (token, incarnation, status) may have ended while the request waited.
+      assertCurrent(req.tenant);
       const tenantId = req.tenant.tenantId;
       const tenant = deps.tenants.get(req.tenant);
       if (tenant.status !== "active") throw new AppError("FORBIDDEN", `tenant "${tenantId}" is suspended`);
@@ -159,7 +161,8 @@ export function createSandboxService(deps: SandboxDeps) {
           egress: proxy ? { socketPath: proxy.socketPath, bridge: bridgeLaunch() } : null,
         };
         live.assertLive();
-        const out = await launcher.launch(mode, s.host, docker, spec, { ...req, signal: diskWatch.signal });
+        const guard = diskWatch;
+        const out = await launcher.launch(mode, s.host, docker, spec, { ...req, signal: diskWatch.signal, onProcs: (p) => guard.attach(p) });
         if (mountChanged(spec, out)) {
           log.warn("a sandbox mount changed between the gateway's check and the bind; the run was stopped", { tenant: tenantId, runId });
           throw new AppError("CONFLICT", "a sandbox mount source changed while the run started; the command was not run");

@@ -3,7 +3,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { AppError } from "../../core/errors.ts";
+import { DIR_NOFOLLOW, fdPath } from "../../lib/confined-dir.ts";
 import { tenantDir } from "../../lib/tenant-dirs.ts";
+import { MAX_TREE_DEPTH, walkTree } from "../../lib/tree-walk.ts";
 import { resolveInRoot } from "../paths/path-resolver.ts";
 import { sandboxIdentity, type HostProbe } from "./host.ts";
 
@@ -24,8 +26,22 @@ export function adoptWorkspace(home: string, tenantId: string): void {
   if (id.viaStage) chownTree(path.join(tenantDir(home, tenantId), "workspace"), id.uid, id.gid);
 }
 
+/**
+ * By descriptor, iteratively (lib/tree-walk.ts): a restored tree may be MAX_TREE_DEPTH levels deep
+ * with paths longer than PATH_MAX. Links are changed themselves (never followed); the restore checked
+ * the depth, and the walk stops at it all the same.
+ */
 function chownTree(root: string, uid: number, gid: number): void {
-  if (!fs.existsSync(root)) return;
-  fs.lchownSync(root, uid, gid);
-  for (const e of fs.readdirSync(root, { recursive: true, withFileTypes: true })) fs.lchownSync(path.join(e.parentPath, e.name), uid, gid);
+  let rootFd: number;
+  try {
+    rootFd = fs.openSync(root, DIR_NOFOLLOW);
+  } catch {
+    return; // no workspace
+  }
+  try {
+    fs.fchownSync(rootFd, uid, gid);
+    for (const e of walkTree(rootFd, { maxDepth: MAX_TREE_DEPTH })) fs.lchownSync(fdPath(e.dirFd, e.name), uid, gid);
+  } finally {
+    fs.closeSync(rootFd);
+  }
 }

@@ -1,6 +1,7 @@
 // `openclaw tenants create | list | show | suspend | resume | delete | token rotate`.
 import { commandsFor, commonArgs, CliError, type CliTree } from "../module-cli.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
+import { trashDrained } from "../../lib/tenant-dirs.ts";
 import { parseGrace } from "./grace.ts";
 import { describeLimits, quotaArgs, quotaPatchFromArgs } from "./quota-args.ts";
 import type { TenantsService } from "./tenants.service.ts";
@@ -69,10 +70,12 @@ const status = (verb: "suspend" | "resume", description: string) =>
 const remove = command({
   description: "Delete a tenant: its record, token hashes and directory (the audit log keeps its records)",
   args: { ...commonArgs, id, confirm: { type: "boolean", description: "required: confirms the deletion" } },
-  run({ tenants }, args, io) {
+  async run({ tenants }, args, io) {
     const tenant = io.operator.tenant(args.id); // unknown tenant: say so rather than ask for --confirm
     if (!args.confirm) throw new CliError(`deleting tenant "${args.id}" wipes tenants/${args.id} and its token; nothing was changed. Re-run with --confirm`);
     const result = tenants.remove(tenant, io.operator);
+    // The directory is removed in the background (in time slices); the command says "wiped" once it is.
+    await trashDrained();
     io.emit(result, () => {
       io.line(`✓ tenant directory wiped · tenants/${args.id}`);
       io.line("✓ token hash removed");

@@ -19,8 +19,8 @@ export const tenantsModule = defineModule({
     const tokens = createTokensService({ db: platform.handle.db, clock: platform.clock, changes: platform.changes });
     const limits = createQuotaLimits({ db: platform.handle.db, clock: platform.clock, config: platform.config, changes: platform.changes });
     const tenants = createTenantsService({ platform, audit, tokens, limits });
-    // What a delete interrupted by a crash left behind (its record is gone already).
-    emptyTrash(platform.home);
+    // What a delete interrupted by a crash left behind (its record is gone already), in the background.
+    void emptyTrash(platform.home, (err) => platform.log.warn("a trashed tenant directory could not be removed yet (the next start tries again)", { error: String(err) }));
     return { tenants, tokens, limits };
   },
 }).with({

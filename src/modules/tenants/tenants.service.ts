@@ -10,7 +10,7 @@ import type { OpContext } from "../../edge/actor.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { formatDuration } from "../../lib/duration.ts";
 import { checkTenantId, describeTenantIdProblem, newIncarnation } from "../../lib/ids.ts";
-import { createTenantDirs, moveToTrash, tenantDir } from "../../lib/tenant-dirs.ts";
+import { createTenantDirs, discardTree, moveToTrash, tenantDir } from "../../lib/tenant-dirs.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
 import type { Platform } from "../module.ts";
 import type { QuotaLimitsService } from "./quota-limits.service.ts";
@@ -219,13 +219,9 @@ export function createTenantsService(deps: TenantsDeps) {
       // Its runs are killed first; the directory goes once they have ended, so none writes into it
       // after it is gone from the tenant's measurements.
       const ended = lifecycle.stopped({ tenantId: id, incarnation, reason: "deleted" });
-      const wipe = (dir: string) => {
-        try {
-          fs.rmSync(dir, { recursive: true, force: true });
-        } catch (err) {
-          log.warn("tenant deleted, but its trashed directory could not be removed yet", { tenant: id, error: String(err) });
-        }
-      };
+      // Removed in the background, in time slices: its tree may be any size or depth (a sandbox shaped
+      // it), and the gateway keeps serving meanwhile (lib/tree-remove.ts).
+      const wipe = (dir: string) => void discardTree(dir, (err) => log.warn("tenant deleted, but its trashed directory could not be removed yet (the next start tries again)", { tenant: id, error: String(err) }));
       if (trashed) {
         const dir: string = trashed;
         if (ended) void ended.then(() => wipe(dir));

@@ -33,6 +33,9 @@ interface Case {
 const e = (name: string, data = "x", type: CraftEntry["type"] = "file"): CraftEntry => ({ name, data, type });
 const with_ = (extra: CraftEntry[], opts: CraftOptions = {}) => () => craftArchive([...baseEntries(), ...extra], opts);
 
+/** 200 levels of nested arrays. */
+const DEEP: unknown = JSON.parse(`${"[".repeat(200)}${"]".repeat(200)}`);
+
 function cases(): Case[] {
   return [
     { name: "path traversal with ..", archive: with_([e("tenant/../../escaped.txt")]), message: /contains "\.\."/ },
@@ -87,6 +90,20 @@ function cases(): Case[] {
       message: /more than 8388608 bytes|decompression bomb/,
     },
     { name: "too many entries", archive: with_(Array.from({ length: 600 }, (_, i) => e(`tenant/workspace/f${i}`))), message: /more than 500 entries/ },
+    {
+      name: "a tree nested deeper than every tenant tree may be",
+      // tenant/ is level 0, workspace level 1: 260 more directories go past the 256-level limit.
+      archive: with_([...Array.from({ length: 260 }, (_, i) => ({ name: `tenant/workspace/${"d/".repeat(i + 1).slice(0, -1)}`, type: "directory" as const })), e(`tenant/workspace/${"d/".repeat(260)}leaf`)]),
+      message: /nested more than 256 directories deep/,
+    },
+    // The archive's JSON gets the depth cap every JSON the gateway is sent gets (64 levels).
+    { name: "a header nested 200 levels deep", archive: with_([], { header: { format: "openclawmu-backup", version: 1, tenantId: "victim", createdAt: new Date().toISOString(), x: DEEP } }), message: /openclaw-backup\.json is JSON nested deeper than 64 levels/ },
+    { name: "a manifest nested 200 levels deep", archive: with_([], { editManifest: (m) => void m.push({ path: "x", type: "file", size: 0, deep: DEEP } as never) }), message: /manifest\.json is JSON nested deeper than 64 levels/ },
+    {
+      name: "a state row nested 200 levels deep",
+      archive: () => craftArchive([e("state/tenants.jsonl", `${JSON.stringify({ ...JSON.parse(TENANT_ROW("victim")), display_name: DEEP })}\n`), ...baseEntries().slice(1)]),
+      message: /state\/tenants\.jsonl has a row JSON nested deeper than 64 levels/,
+    },
     {
       name: "a header whose size runs past the data (truncated mid-file)",
       archive: async () => {

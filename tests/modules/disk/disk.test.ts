@@ -155,7 +155,7 @@ describe("the reserve: the gateway's own state never starves", () => {
       for (const token of [w.alpha, w.beta]) {
         const write = await rpc(token, "files.write", { path: "small.txt", content: "x" });
         expect(write.error.data.code).toBe("UNAVAILABLE");
-        expect(write.error.message).toBe("the gateway is short of disk space: file writes and sandbox runs are paused until the operator frees some");
+        expect(write.error.message).toBe("the gateway is short of disk space: changes by tenants (file writes, sandbox runs, config, tokens, backups) are paused until the operator frees some");
         expect((await rpc(token, "sandbox.exec", { command: "true" })).error.data.code).toBe("UNAVAILABLE");
       }
 

@@ -141,11 +141,11 @@ describe("links, FIFOs and ownership", () => {
     fs.symlinkSync(path.join(outside, "canary.txt"), path.join(ws, "canary-link"));
   });
 
-  test("a recursive delete never follows a link inside the tree", () => {
+  test("a recursive delete never follows a link inside the tree", async () => {
     fs.mkdirSync(path.join(ws, "tree/deeper"), { recursive: true });
     fs.symlinkSync(outside, path.join(ws, "tree/deeper/out"));
     fs.writeFileSync(path.join(ws, "tree/file"), "x");
-    core.files.delete(scope("alpha"), "tree", { recursive: true });
+    await core.files.delete(scope("alpha"), "tree", { recursive: true });
     expect(fs.existsSync(path.join(ws, "tree"))).toBe(false);
     expect(snapshot(outside)).toEqual({ "canary.txt": "OUTSIDE", sub: "dir", "sub/canary.txt": "OUTSIDE" });
   });
