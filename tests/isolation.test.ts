@@ -27,7 +27,7 @@ describe("isolation on the OpenAI routes", () => {
     }
     // A still sees the admin's full list (B's narrowing is B's alone), and only its own usage.
     const models = (await (await fetch(`${w.gw.url}/v1/models`, { headers: { authorization: `Bearer ${w.token}` } })).json()) as any;
-    expect(models.data.map((m: any) => m.id)).toEqual(["gpt-4o-mini", "claude-x", "dead-model"]);
+    expect(models.data.map((m: any) => m.id)).toEqual(["gpt-4o-mini", "claude-x", "dead-model", "openclaw/main"]);
     const usage = w.core.usage.summary(scope("alpha"));
     expect(usage.today.requests).toBe(1);
     expect(ledgerRows(w.core).map((x) => x.tenant_id).sort()).toEqual(["alpha", "beta"]);

@@ -6,3 +6,4 @@ export * from "../modules/audit/audit.sql.ts";
 export * from "../modules/usage/usage.sql.ts";
 export * from "../modules/sandbox/sandbox.sql.ts";
 export * from "../modules/backup/backup.sql.ts";
+export * from "../modules/agents/agents.sql.ts";

@@ -1,6 +1,7 @@
 // Gateway config schema (<home>/openclaw.json), admin-only. Keys are fixed by the product contract;
 // every section is strict so a typo is an error instead of a silently ignored setting.
 import { Type as T, type Static } from "@sinclair/typebox";
+import { AgentsSection } from "./agents-schema.ts";
 
 const strict = { additionalProperties: false } as const;
 const PositiveInt = (def: number, extra: object = {}) => T.Integer({ minimum: 1, default: def, ...extra });
@@ -255,6 +256,7 @@ export const GatewayConfigSchema = T.Object(
     sandbox: SandboxSection,
     backup: BackupSection,
     audit: AuditSection,
+    agents: AgentsSection,
   },
   strict,
 );

@@ -10,6 +10,11 @@
 //   [[cache:R:W]]      report R cache-read and W cache-write prompt tokens
 //   [[no-usage]]       never report usage
 // Prompt tokens are the words of every message's text; completion tokens the words generated.
+// `fake.script(...)` (./script.ts) queues scripted answers — text and tool calls, in both wire formats —
+// which take precedence over the directives while any is queued.
+import { createScripts, renderAnthropic, renderOpenAi, type ScriptStep } from "./script.ts";
+
+export type { ScriptStep };
 
 export interface RecordedRequest {
   path: string;
@@ -231,12 +236,18 @@ export interface FakeProvider {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** Queues scripted answers (for requests containing `marker`, when given). */
+  script(steps: ScriptStep[]): void;
+  script(marker: string, steps: ScriptStep[]): void;
+  /** Steps still queued (under `marker`). */
+  pending(marker?: string): number;
   stop(): void;
 }
 
 export function startFakeProvider(opts: { port?: number; record?: boolean } = {}): FakeProvider {
   const requests: RecordedRequest[] = [];
   const record = opts.record ?? true;
+  const scripts = createScripts();
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
@@ -257,10 +268,26 @@ export function startFakeProvider(opts: { port?: number; record?: boolean } = {}
         requests.push(rec);
         if (requests.length > 1000) requests.shift();
       }
+      const step = path.endsWith("/chat/completions") || path.endsWith("/messages") ? scripts.next(JSON.stringify(body)) : undefined;
+      if (step) {
+        if (step.delayMs) await Bun.sleep(step.delayMs);
+        if (!path.endsWith("/messages")) return renderOpenAi(step, body, req.signal);
+        // Scripted answers hold the gateway to the same Messages contract as the directives do.
+        const broken = anthropicContractError(body);
+        if (broken) return Response.json({ type: "error", error: { type: "invalid_request_error", message: broken } }, { status: 400 });
+        return renderAnthropic(step, body, req.signal);
+      }
       if (path.endsWith("/chat/completions")) return openAi(body, req.signal);
       if (path.endsWith("/messages")) return anthropic(body, req.signal);
       return new Response("not found", { status: 404 });
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, port: server.port!, requests, stop: () => server.stop(true) };
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port!,
+    requests,
+    script: scripts.script as FakeProvider["script"],
+    pending: scripts.pending,
+    stop: () => server.stop(true),
+  };
 }

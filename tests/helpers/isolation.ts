@@ -61,6 +61,11 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
   // Same file name in both workspaces: a method that read B's would show B's words.
   core.files.write(scope("alpha"), "notes.txt", Buffer.from("alpha's own notes"));
   core.files.write(scope("beta"), "notes.txt", Buffer.from("beta's secret notes"));
+  // Same session key in both: a method that read B's session would show B's words.
+  for (const [id, words] of [["alpha", "alpha's own chat"], ["beta", "beta's secret chat"]] as const) {
+    const row = core.sessions.ensure(scope(id), "main", "main", operatorCtx);
+    core.sessions.append(scope(id), row, { type: "user", ts: Date.now(), runId: "run_seed", content: words });
+  }
   await opts.seed?.(core, { a, b });
   const h = testApp(core);
   const betaDir = core.tenants.dir(scope("beta"));

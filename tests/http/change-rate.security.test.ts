@@ -79,7 +79,7 @@ describe("every RPC method that writes an audit record counts as a change", () =
       if (m.name === "files.delete") fs.writeFileSync(path.join(core.tenants.dir(scope("acme")), "workspace", "notes.txt"), "hello\n");
     }
     for (const [name, f] of Object.entries(found)) expect({ name, ...f }).toEqual({ name, audits: f.declared, declared: f.declared });
-    expect(Object.entries(found).filter(([, f]) => f.declared).map(([n]) => n).sort()).toEqual(["config.patch", "config.set", "tenants.backup", "tenants.rotate"]);
+    expect(Object.entries(found).filter(([, f]) => f.declared).map(([n]) => n).sort()).toEqual(["chat.send", "config.patch", "config.set", "sessions.delete", "sessions.reset", "tenants.backup", "tenants.rotate"]);
     core.close();
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import m1 from "./0001_usage.sql" with { type: "text" };
 import m2 from "./0002_sandbox.sql" with { type: "text" };
 import m3 from "./0003_backups.sql" with { type: "text" };
 import m4 from "./0004_incarnations.sql" with { type: "text" };
+import m5 from "./0005_agents.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[] = [
   { version: 1, tag: "0000_init", sql: m0 },
@@ -11,4 +12,5 @@ export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[
   { version: 3, tag: "0002_sandbox", sql: m2 },
   { version: 4, tag: "0003_backups", sql: m3 },
   { version: 5, tag: "0004_incarnations", sql: m4 },
+  { version: 6, tag: "0005_agents", sql: m5 },
 ];

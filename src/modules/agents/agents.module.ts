@@ -1,12 +1,70 @@
-// Agents: a tenant's assistant — sessions, a tool-using run loop over the router, its built-in tools.
-// (Issue 13 is building it up; so far this module only carries the tool contract and registry.)
+// Agents: a tenant's assistant — its agents (overlay `agents.<id>` within the admin's `agents`
+// settings), its sessions (an index in agent_sessions, JSONL transcripts under tenants/<id>/sessions/),
+// and the run loop that calls the model through the chat service and runs the built-in tools in the
+// tenant's sandbox. RPC: agents.*, sessions.*, chat.send/wait/abort; /v1: models "openclaw/<agentId>".
+import { API_HEADERS } from "../../edge/security-headers.ts";
+import { auditModule } from "../audit/audit.module.ts";
+import { chatModule } from "../chat/chat.module.ts";
+import { diskModule } from "../disk/disk.module.ts";
+import { eventsModule } from "../events/events.module.ts";
+import { filesModule } from "../files/files.module.ts";
+import { modelsModule } from "../models/models.module.ts";
 import { defineModule } from "../module.ts";
-import { BUILTIN_TOOLS } from "./tools/registry.ts";
+import { overlaysModule } from "../overlays/overlays.module.ts";
+import { sandboxModule } from "../sandbox/sandbox.module.ts";
+import { tenantsModule } from "../tenants/tenants.module.ts";
+import { agentsRpc } from "./agents.rpc.ts";
+import { createAgentSurface } from "./openai-surface.ts";
+import { createRunsService } from "./runs.service.ts";
+import { createSessionsService, SESSIONS_DIR } from "./sessions.service.ts";
+import { BUILTIN_TOOLS, builtinTool } from "./tools/registry.ts";
+import type { AgentTool } from "./tools/tool.ts";
 
 export const agentsModule = defineModule({
   name: "agents",
-  needs: [],
-  create() {
-    return { agentTools: { list: () => BUILTIN_TOOLS } };
+  needs: [auditModule, tenantsModule, overlaysModule, eventsModule, diskModule, sandboxModule, filesModule, modelsModule, chatModule],
+  create(platform, { audit, tenants, overlays, events, disk, sandbox, files, models, chat }) {
+    const sessions = createSessionsService({ home: platform.home, sqlite: platform.handle.sqlite, clock: platform.clock, config: platform.config, audit, events, disk });
+    // Tools beyond the built-ins (tests; later, plugins): still only those the admin enables and the agent allows.
+    const extraTools = new Map<string, AgentTool>();
+    const runs = createRunsService({
+      home: platform.home,
+      sqlite: platform.handle.sqlite,
+      clock: platform.clock,
+      log: platform.log,
+      config: platform.config,
+      overlays,
+      tenants,
+      sessions,
+      defaultModel: (tenant) => models.defaultFor(tenant) ?? models.listFor(tenant)[0] ?? null,
+      loop: { clock: platform.clock, chat, events, tool: (name) => builtinTool(name) ?? extraTools.get(name), services: { files, sandbox, sessions: sessions.forTools } },
+    });
+    chat.useAgents(createAgentSurface({ runs, events, responseHeaders: API_HEADERS }));
+    return {
+      sessions,
+      runs,
+      agentTools: {
+        list: (): readonly AgentTool[] => [...BUILTIN_TOOLS, ...extraTools.values()],
+        /** Adds a tool by name (a built-in of the same name wins). */
+        add: (tool: AgentTool) => void extraTools.set(tool.name, tool),
+      },
+    };
   },
+}).with({
+  rpc: agentsRpc,
+  tenantData: {
+    tables: [
+      { table: "agent_sessions", tenantColumn: "tenant_id" },
+      { table: "agent_runs", tenantColumn: "tenant_id" },
+    ],
+    dirs: [SESSIONS_DIR],
+    // Session counters a run keeps in memory are written before the rows are read.
+    beforeBackup: ({ sessions }, tenant) => sessions.flushAll(tenant.tenantId),
+    // A restore brings back rows of runs that were running when the backup was taken: interrupted.
+    onRestore: ({ runs }, tenant) => void runs.recover(tenant.tenantId),
+    onStop: ({ runs }, stop) => runs.stopTenant(stop),
+  },
+  // Runs still recorded as running when the gateway starts were interrupted by a crash or a stop.
+  start: ({ runs }) => void runs.recover(),
+  close: ({ sessions }) => sessions.flushAll(),
 });

@@ -23,7 +23,10 @@ export function chatRoutes({ chat, models, quotaEngine }: { chat: ChatService; m
         // The body may have taken a while to arrive: the identity must still be the one admitted.
         tenant.assertCurrent();
         try {
-          const res = await chat.handle({
+          const agents = chat.agents;
+          const model = body && typeof body === "object" ? (body as { model?: unknown }).model : undefined;
+          const handle = agents?.claims(model) ? (c: Parameters<typeof chat.handle>[0]) => agents.handle({ ...c, sessionKeyHeader: request.headers.get("x-openclaw-session-key") }) : chat.handle;
+          const res = await handle({
             tenant,
             requestId: info.requestId,
             body,
@@ -45,7 +48,7 @@ export function chatRoutes({ chat, models, quotaEngine }: { chat: ChatService; m
       ({ request, set }) => {
         const tenant = tenantOf(request);
         Object.assign(set.headers, quotaEngine.headers(tenant));
-        return { object: "list", data: models.listFor(tenant).map((id) => modelObject(id, created)) };
+        return { object: "list", data: [...models.listFor(tenant), ...(chat.agents?.models(tenant) ?? [])].map((id) => modelObject(id, created)) };
       },
       { detail: { hide: true } },
     )
@@ -55,7 +58,7 @@ export function chatRoutes({ chat, models, quotaEngine }: { chat: ChatService; m
         const id = decodeURIComponent((params as { "*": string })["*"]);
         const tenant = tenantOf(request);
         Object.assign(set.headers, quotaEngine.headers(tenant));
-        if (!models.listFor(tenant).includes(id)) {
+        if (!models.listFor(tenant).includes(id) && !(chat.agents?.models(tenant) ?? []).includes(id)) {
           throw new AppError("NOT_FOUND", `The model \`${id.slice(0, 200)}\` does not exist or you do not have access to it.`, { details: { param: "model" } });
         }
         return modelObject(id, created);

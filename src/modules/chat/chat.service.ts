@@ -59,6 +59,27 @@ export interface ChatCall {
   clientSignal?: () => AbortSignal;
   /** Echoed as x-request-id on the response. */
   requestIdHeader?: string;
+  /** An agent run's model call (modules/agents): its ledger row carries the session key and run id. */
+  run?: { sessionKey: string; runId: string };
+  /** Told what the call was charged, once it is settled (an agent run records it in its transcript). */
+  onSettled?: (charged: Settled) => void;
+  /** An internal caller's abort (an agent run aborted or stopped): ends the upstream call in either mode. */
+  signal?: AbortSignal;
+}
+
+/** What a settled call was charged. */
+export interface Settled {
+  usage: TokenUsage;
+  costMicroUsd: number;
+}
+
+/** The agent runtime's part of the /v1 surface (models named `openclaw/<agentId>`), plugged in by the agents module. */
+export interface AgentSurface {
+  /** Whether this request's model names an agent. */
+  claims(model: unknown): boolean;
+  handle(call: ChatCall & { sessionKeyHeader?: string | null }): Promise<Response>;
+  /** The tenant's agents as model ids. */
+  models(tenant: TenantScope): string[];
 }
 
 type Outcome = {
@@ -81,7 +102,7 @@ const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens:
 export function createChatService(deps: ChatDeps) {
   const { clock, models, quotas, ledger } = deps;
 
-  function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome): void {
+  function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome): Settled {
     let u = o.usage ?? NO_USAGE;
     if (o.chargeAll) u = cut.worst();
     else if (o.chargeInput && !(o.usage && o.final)) u = cut.charge(o.usage, o.outputBytes ?? 0);
@@ -103,6 +124,7 @@ export function createChatService(deps: ChatDeps) {
       latencyMs: now - startedAt,
       ttfbMs: o.ttfbMs ?? null,
     });
+    return { usage: u, costMicroUsd: micro };
   }
 
   /** The body for the provider: upstream model, our output cap, and our ids in place of the tenant's. */
@@ -123,8 +145,18 @@ export function createChatService(deps: ChatDeps) {
     return { upstream, bound: inputTokenBound(upstream) };
   }
 
+  let agentSurface: AgentSurface | null = null;
+
   return {
     startedAt: deps.startedAt,
+
+    /** The agents module plugs its `openclaw/<agentId>` models in here (it is built after chat). */
+    useAgents(surface: AgentSurface): void {
+      agentSurface = surface;
+    },
+    get agents(): AgentSurface | null {
+      return agentSurface;
+    },
 
     async handle(call: ChatCall): Promise<Response> {
       const tenantId = call.tenant.tenantId;
@@ -171,6 +203,8 @@ export function createChatService(deps: ChatDeps) {
         model: model.name,
         provider: model.providerName,
         upstreamModel: model.upstreamModel,
+        sessionKey: call.run?.sessionKey ?? null,
+        runId: call.run?.runId ?? null,
         stream: req.stream,
         status: "in_flight",
         reservedTokens: reservation.tokens,
@@ -180,12 +214,19 @@ export function createChatService(deps: ChatDeps) {
         startedAt,
       });
       const cut = new CutCharge(inputBound, admission.maxOutputTokens * req.choices);
-      const settle = (o: Outcome) => settleWith(id, reservation, model, cut, startedAt, o);
+      const settle = (o: Outcome) => {
+        const charged = settleWith(id, reservation, model, cut, startedAt, o);
+        call.onSettled?.(charged);
+      };
       const headers: Record<string, string> = { ...deps.responseHeaders, ...admission.headers };
       if (call.requestIdHeader) headers["x-request-id"] = call.requestIdHeader;
       if (admission.clamped) headers["x-openclaw-max-tokens-clamped"] = String(admission.maxOutputTokens);
       // A stream's provider call stops when the client disconnects or the response stream is cancelled.
       const stop = new AbortController();
+      if (call.signal) {
+        if (call.signal.aborted) stop.abort(new ClientGone());
+        else call.signal.addEventListener("abort", () => stop.abort(new ClientGone()), { once: true });
+      }
       if (req.stream) {
         const client = call.clientSignal?.();
         if (client?.aborted) stop.abort(new ClientGone());

@@ -1,6 +1,7 @@
 // Tenant config overlay (tenants/<id>/openclaw.json): the allow-list of what a tenant may set.
 // Everything else is refused at load, naming the file and the key path; nothing is silently dropped.
 import { Type as T, type Static } from "@sinclair/typebox";
+import { AgentLimits } from "../../config/agents-schema.ts";
 import { EgressEntry, SandboxLimits, SandboxModes } from "../../config/schema.ts";
 
 const strict = { additionalProperties: false } as const;
@@ -12,6 +13,21 @@ const MountTarget = T.String({
   pattern: "^/mnt(/(?!\\.\\.?(/|$))[A-Za-z0-9._-]+)+$",
   description: "where the mount appears inside the sandbox, under /mnt",
 });
+
+/** An agent id in a tenant's overlay: the admin's own keys under `agents` are not agent ids. */
+export const OVERLAY_AGENT_ID = "^(?!(defaults|ceilings|tools)$)[a-z0-9][a-z0-9_-]{0,63}$";
+
+const AgentOverlay = T.Object(
+  {
+    model: T.Optional(T.String({ minLength: 1, description: "among the models the tenant may use" })),
+    systemPrompt: T.Optional(T.String({ maxLength: 65_536 })),
+    systemPromptFile: T.Optional(TenantPath),
+    tools: T.Optional(T.Array(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), { maxItems: 200, description: "among the tools the gateway enables" })),
+    limits: T.Optional(AgentLimits),
+    sandboxMode: T.Optional(T.Union(SandboxModes.map((m) => T.Literal(m)))),
+  },
+  strict,
+);
 
 export const OverlaySchema = T.Object(
   {
@@ -35,6 +51,7 @@ export const OverlaySchema = T.Object(
         strict,
       ),
     ),
+    agents: T.Optional(T.Record(T.String({ pattern: OVERLAY_AGENT_ID }), AgentOverlay, { description: "the tenant's agents by id (`main` exists by default)" })),
     tools: T.Optional(
       T.Object(
         {

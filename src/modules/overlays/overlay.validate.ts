@@ -8,6 +8,7 @@ import { schemaProblems, type Problem } from "../../config/load.ts";
 import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
 import { parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
 import { sandboxCeilings } from "../../config/sandbox-limits.ts";
+import { agentCeilings, enabledAgentTools } from "../../config/agents-schema.ts";
 import { OverlaySchema, type Overlay } from "./overlay.schema.ts";
 import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 
@@ -99,6 +100,7 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
     const max = (ceilings as unknown as Record<string, number | undefined>)[k];
     if (max !== undefined && typeof v === "number" && v > max) out.push({ path: ["sandbox", "limits", k], message: `${v} exceeds the gateway's ceiling of ${max}` });
   }
+  out.push(...agentProblems(o, c));
   for (const [tool, entries] of Object.entries(o.tools?.egress ?? {})) {
     const ceiling = c.sandbox.egress?.tools?.[tool] ?? [];
     entries.forEach((e, i) => {
@@ -112,6 +114,30 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
         out.push({ path: ["tools", "egress", tool, i], message: `"${e}" is outside the gateway's egress ceiling for "${tool}"` });
       }
     });
+  }
+  return out;
+}
+
+/** Each `agents.<id>`: a model the tenant may use, tools the gateway enables, limits within the ceilings. */
+function agentProblems(o: Overlay, c: GatewayConfig): Problem[] {
+  const out: Problem[] = [];
+  const agents = Object.entries(o.agents ?? {});
+  if (agents.length > c.agents.maxAgentsPerTenant) out.push({ path: ["agents"], message: `defines ${agents.length} agents; the gateway allows ${c.agents.maxAgentsPerTenant}` });
+  const models = o.models?.allow ?? Object.keys(c.models);
+  const tools = enabledAgentTools(c);
+  const ceilings = agentCeilings(c) as unknown as Record<string, number>;
+  const modes = c.sandbox.allowedModes ?? ["bwrap"];
+  for (const [id, a] of agents) {
+    if (a.model !== undefined && !models.includes(a.model)) out.push({ path: ["agents", id, "model"], message: `"${a.model}" is not among the models this tenant may use` });
+    a.tools?.forEach((t, i) => {
+      if (!tools.includes(t)) out.push({ path: ["agents", id, "tools", i], message: `"${t}" is not a tool the gateway enables (enabled: ${tools.join(", ")})` });
+    });
+    for (const [k, v] of Object.entries(a.limits ?? {})) {
+      const max = ceilings[k];
+      if (max !== undefined && typeof v === "number" && v > max) out.push({ path: ["agents", id, "limits", k], message: `${v} exceeds the gateway's ceiling of ${max}` });
+    }
+    if (a.sandboxMode && !modes.includes(a.sandboxMode)) out.push({ path: ["agents", id, "sandboxMode"], message: `"${a.sandboxMode}" is not allowed by the gateway (allowed: ${modes.join(", ")})` });
+    if (a.systemPrompt !== undefined && a.systemPromptFile !== undefined) out.push({ path: ["agents", id, "systemPromptFile"], message: "set either systemPrompt or systemPromptFile, not both" });
   }
   return out;
 }
@@ -158,6 +184,7 @@ function pathProblems(o: Overlay, root: string): Problem[] {
     }
   };
   if (o.agent?.systemPromptFile) check(o.agent.systemPromptFile, ["agent", "systemPromptFile"]);
+  for (const [id, a] of Object.entries(o.agents ?? {})) if (a.systemPromptFile) check(a.systemPromptFile, ["agents", id, "systemPromptFile"]);
   o.plugins?.paths?.forEach((p, i) => check(p, ["plugins", "paths", i]));
   o.sandbox?.mounts?.forEach((m, i) => {
     const at = ["sandbox", "mounts", i];

@@ -37,6 +37,9 @@ export const UsageLedgerTable = sqliteTable(
     endedAt: integer("ended_at"),
     latencyMs: integer("latency_ms"),
     ttfbMs: integer("ttfb_ms"),
+    /** An agent run's model call: the session key and run id it was made for (null for /v1 requests). */
+    sessionKey: text("session_key"),
+    runId: text("run_id"),
   },
   (t) => [
     index("usage_ledger_tenant_time_idx").on(t.tenantId, t.startedAt),

@@ -93,7 +93,7 @@ describe("chat completions with the OpenAI SDK", () => {
 
   test("models: list and retrieve what the tenant may use", async () => {
     const list = await w.client().models.list();
-    expect(list.data.map((m) => m.id)).toEqual(["gpt-4o-mini", "claude-x", "dead-model"]);
+    expect(list.data.map((m) => m.id)).toEqual(["gpt-4o-mini", "claude-x", "dead-model", "openclaw/main"]);
     expect((await w.client().models.retrieve("claude-x")).id).toBe("claude-x");
     expect((await errorOf(w.client().models.retrieve("gpt-5"))).status).toBe(404);
   });
@@ -102,14 +102,14 @@ describe("chat completions with the OpenAI SDK", () => {
     const token = w.core.tenants.create({ id: "narrow" }, { actor: { kind: "operator", id: "t" }, requestId: "r" }).token;
     w.core.overlays.set(scope("narrow"), { models: { allow: ["claude-x"], default: "claude-x" } }, { actor: { kind: "operator", id: "t" }, requestId: "r" });
     const c = w.client(token);
-    expect((await c.models.list()).data.map((m) => m.id)).toEqual(["claude-x"]);
+    expect((await c.models.list()).data.map((m) => m.id)).toEqual(["claude-x", "openclaw/main"]);
     const e = await errorOf(c.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }));
     expect([e.status, e.code]).toEqual([404, "model_not_found"]);
     // With no model named, the overlay's default is used.
     const res = await w.post({ messages: [{ role: "user", content: "x [[words:1]]" }] }, token);
     expect(((await res.json()) as any).model).toBe("claude-x");
     // Other tenants still see everything.
-    expect((await w.client().models.list()).data).toHaveLength(3);
+    expect((await w.client().models.list()).data).toHaveLength(4); // three models and the agent openclaw/main
   });
 
   test("the overlay's agent.maxTokens caps max_tokens", async () => {
