@@ -46,9 +46,11 @@ export interface MethodDef<P extends TSchema = TSchema> {
    * The method writes an audit record (a change to the tenant's state, or a recorded failure): it
    * counts against the tenant's rate of audited changes (gateway.limits.tenantChangesPerMinute),
    * which keeps one tenant from growing the audit log and state.db without bound. A test checks
-   * that every method that writes a record declares this.
+   * that every method that writes a record declares this. A method that writes one only sometimes
+   * (chat.send, when its session is new) gives a test instead, run on the checked params just before
+   * the method: a call it says will not write a record does not count.
    */
-  audited?: true;
+  audited?: true | ((ctx: RpcContext, params: Static<P>) => boolean);
   /**
    * Only frees space (files.delete): still allowed while the gateway is short of disk space, when
    * every other mutating call of a tenant is refused (README "Disk limits and the reserve").
@@ -80,8 +82,8 @@ export interface TenantMethodDef<P extends TProperties> {
   params: P;
   result: TSchema;
   mutates: boolean;
-  /** See MethodDef.audited. */
-  audited?: true;
+  /** See MethodDef.audited (the test gets the caller's scope and the method's own params). */
+  audited?: true | ((tenant: TenantIdentity, params: Static<TObject<P>>) => boolean);
   /** See MethodDef.freesSpace. */
   freesSpace?: true;
   returnsSecret?: true;
@@ -103,7 +105,15 @@ export function defineTenantMethod<P extends TProperties>(def: TenantMethodDef<P
     result: def.result,
     tenantScoped: true,
     mutates: def.mutates,
-    ...(def.audited ? { audited: true as const } : {}),
+    ...(def.audited === true ? { audited: true as const } : {}),
+    ...(typeof def.audited === "function"
+      ? {
+          audited: (ctx: RpcContext, params: Record<string, unknown>) => {
+            const { tenantId: _named, ...own } = params;
+            return (def.audited as (t: TenantIdentity, p: Static<TObject<P>>) => boolean)(ctx.tenant, own as Static<TObject<P>>);
+          },
+        }
+      : {}),
     ...(def.freesSpace ? { freesSpace: true as const } : {}),
     ...(def.returnsSecret ? { returnsSecret: true as const } : {}),
     example: def.example as never,

@@ -85,7 +85,8 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: DispatchContext
       return hasId ? errorResponse(id, appErrorToRpc(toAppError(err), requestId)) : null;
     }
   }
-  if (method.audited && ctx.opts.takeChange) {
+  const audits = typeof method.audited === "function" ? method.audited(ctx.rpc, params as never) : method.audited === true;
+  if (audits && ctx.opts.takeChange) {
     const retryAfterSeconds = ctx.opts.takeChange();
     if (retryAfterSeconds !== null) {
       const limited = new AppError("RATE_LIMITED", `too many changes: ${method.name} was not run; a tenant may make ${ctx.opts.changesPerMinute ?? "a limited number of"} audited changes a minute (gateway.limits.tenantChangesPerMinute); retry in ${retryAfterSeconds} s`, {

@@ -1,7 +1,7 @@
 // Tenant RPC methods of the agent runtime: agents, sessions and runs. Each acts for the caller's own
 // scope only (defineTenantMethod); another tenant's session or run is the same NOT_FOUND as one that
-// does not exist. chat.send creates a session when the key is new (audited), so it is an audited
-// change; sessions.reset and sessions.delete end the session's run first.
+// does not exist. chat.send creates a session when the key is new (audited), and only then is it an
+// audited change; sessions.reset and sessions.delete end the session's run first.
 import { Type as T } from "@sinclair/typebox";
 import { defineTenantMethod } from "../../edge/rpc.ts";
 import type { RunsService } from "./runs.service.ts";
@@ -21,7 +21,9 @@ export function agentsRpc({ runs, sessions }: { runs: RunsService; sessions: Ses
       params: { sessionKey: Key, agentId: T.Optional(AgentId), message: T.String({ minLength: 1, maxLength: 262_144 }), idempotencyKey: T.Optional(T.String({ minLength: 1, maxLength: 128 })) },
       result: T.Object({ runId: T.String(), sessionId: T.String(), deduped: T.Boolean() }),
       mutates: true,
-      audited: true,
+      // Only a send that creates its session writes an audit record, so only that one spends one of
+      // the tenant's audited changes: a conversation in an existing session is not rate-limited by it.
+      audited: (tenant, p) => sessions.find(tenant, p.sessionKey) === null,
       example: { sessionKey: "main", message: "hello" },
       handler: (tenant, p, ctx) => {
         const { runId, sessionId, deduped } = runs.send(tenant, p, ctx.op);

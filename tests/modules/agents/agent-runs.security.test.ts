@@ -119,3 +119,22 @@ describe("injection through the model", () => {
     expect(sent).not.toContain("root:");
   });
 });
+
+describe("the tenant's rate of audited changes and chat.send", () => {
+  test("only a send that creates its session spends a change: a conversation in an existing session is not limited by it", async () => {
+    w = await agentWorld({ config: { gateway: { limits: { tenantChangesPerMinute: 1, tenantChangesBurst: 2 } } } });
+    for (let i = 0; i < 5; i++) {
+      w.fake.script([{ text: `answer ${i}` }]);
+      expect(await w.turn({ sessionKey: "talk", message: `turn ${i}` })).toMatchObject({ status: "ok", text: `answer ${i}` });
+    }
+    w.fake.script([{ text: "second session" }]);
+    expect(await w.turn({ sessionKey: "other", message: "hi" })).toMatchObject({ status: "ok" });
+    // Both changes of the burst are spent (two sessions made): a third new session waits.
+    const third = await w.rpc("chat.send", { sessionKey: "third", message: "hi" });
+    expect(third.error?.data?.code).toBe("RATE_LIMITED");
+    expect((await w.rpc("sessions.get", { sessionKey: "third" })).error?.data?.code).toBe("NOT_FOUND");
+    // The existing sessions still talk.
+    w.fake.script([{ text: "still here" }]);
+    expect(await w.turn({ sessionKey: "talk", message: "again" })).toMatchObject({ status: "ok", text: "still here" });
+  });
+});
