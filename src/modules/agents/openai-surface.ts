@@ -10,7 +10,7 @@ import type { AgentSurface } from "../chat/chat.service.ts";
 import type { EventsService } from "../events/events.service.ts";
 import type { RunEnd } from "./agent-loop.ts";
 import type { RunsService } from "./runs.service.ts";
-import { checkSessionKey } from "./sessions.service.ts";
+import { checkSessionKey, PER_CALL_PREFIX } from "./sessions.service.ts";
 
 const PREFIX = "openclaw/";
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
@@ -50,7 +50,7 @@ export function createAgentSurface(deps: { runs: RunsService; events: EventsServ
       const agentId = String(body.model).slice(PREFIX.length);
       const identity = call.tenant as TenantScope & Partial<TenantIdentity>;
       const message = lastUserText(body.messages);
-      const sessionKey = call.sessionKeyHeader ? checkSessionKey(call.sessionKeyHeader) : `oai-${crypto.randomUUID()}`;
+      const sessionKey = call.sessionKeyHeader ? checkSessionKey(call.sessionKeyHeader) : `${PER_CALL_PREFIX}${crypto.randomUUID()}`;
       if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(agentId)) throw new AppError("NOT_FOUND", `The model \`${String(body.model).slice(0, 200)}\` does not exist or you do not have access to it.`, { details: { param: "model" } });
       runs.agentFor(identity, agentId);
       const op = { actor: identity.actor ?? { kind: "tenant" as const, id: identity.tenantId }, requestId: call.requestId };

@@ -18,6 +18,13 @@ import type { ToolSessions } from "./tools/tool.ts";
 import { appendLine, encodeEntry, newSessionId, readEntries, syncFile, transcriptPath, type TranscriptEntry } from "./transcript.ts";
 
 export const SESSIONS_DIR = "sessions";
+/**
+ * Keys the gateway makes for a call that names no session (the OpenAI surface without
+ * x-openclaw-session-key). At the tenant's session cap, the oldest idle one of these makes room for a
+ * new one (deleted, audited, announced), so a client that never names sessions keeps working; a
+ * session with any other key is never removed by the gateway.
+ */
+export const PER_CALL_PREFIX = "oai-";
 export const SESSION_KEY = /^[a-z0-9:_-]{1,128}$/;
 /** Room kept past the transcript cap for the entry that says why a run ended (it is never dropped). */
 const CLOSING_ENTRY_ROOM = 4096;
@@ -57,6 +64,9 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     runStarted: sqlite.prepare("UPDATE agent_sessions SET runs = runs + 1, agent_id = ?3 WHERE tenant_id = ?1 AND key = ?2"),
     reset: sqlite.prepare("UPDATE agent_sessions SET session_id = ?3, entries = 0, bytes = 0, updated_at = ?4 WHERE tenant_id = ?1 AND key = ?2"),
     del: sqlite.prepare("DELETE FROM agent_sessions WHERE tenant_id = ?1 AND key = ?2"),
+    oldestPerCall: sqlite.prepare(
+      `SELECT key FROM agent_sessions s WHERE tenant_id = ?1 AND key >= '${PER_CALL_PREFIX}' AND key < '${PER_CALL_PREFIX.slice(0, -1)}.' AND NOT EXISTS (SELECT 1 FROM agent_runs r WHERE r.tenant_id = s.tenant_id AND r.session_key = s.key AND r.status = 'running') ORDER BY updated_at, key LIMIT 1`,
+    ),
     totals: sqlite.prepare("SELECT count(*) AS sessions, coalesce(sum(input_tokens), 0) AS inputTokens, coalesce(sum(output_tokens), 0) AS outputTokens, coalesce(sum(cost_micro_usd), 0) AS costMicroUsd, coalesce(sum(runs), 0) AS runs, coalesce(sum(bytes), 0) AS bytes FROM agent_sessions WHERE tenant_id = ?1"),
   };
 
@@ -138,6 +148,10 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
         return existing;
       }
       const max = deps.config().agents.maxSessionsPerTenant;
+      if (key.startsWith(PER_CALL_PREFIX) && (q.count.get(tenant.tenantId) as { n: number }).n >= max) {
+        const oldest = q.oldestPerCall.get(tenant.tenantId) as { key: string } | null;
+        if (oldest) service.delete(tenant, oldest.key, ctx, "room for a new per-call session (agents.maxSessionsPerTenant)");
+      }
       const sessionId = newSessionId();
       fs.mkdirSync(dirOf(tenant), { recursive: true, mode: 0o700 });
       const row = audited(tenant, ctx, "sessions.create", key, { sessionId, agentId }, () => {
@@ -238,10 +252,10 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
       return find(tenant, row.key)!;
     },
 
-    delete(tenant: TenantScope, key: string, ctx: OpContext): { sessionKey: string; deleted: true } {
+    delete(tenant: TenantScope, key: string, ctx: OpContext, reason?: string): { sessionKey: string; deleted: true } {
       const row = get(tenant, key);
       deltas.delete(dk(tenant.tenantId, row.key));
-      audited(tenant, ctx, "sessions.delete", row.key, { sessionId: row.sessionId }, () => q.del.run(tenant.tenantId, row.key));
+      audited(tenant, ctx, "sessions.delete", row.key, { sessionId: row.sessionId, ...(reason ? { reason } : {}) }, () => q.del.run(tenant.tenantId, row.key));
       removeFile(tenant, row.sessionId);
       changed(tenant, row, "deleted");
       return { sessionKey: row.key, deleted: true };

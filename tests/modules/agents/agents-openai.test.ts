@@ -79,3 +79,36 @@ describe("openclaw/<agentId> with the OpenAI SDK", () => {
     expect(entries[1]).toMatchObject({ text: "slow answer" });
   });
 });
+
+describe("sessions the gateway makes per call", () => {
+  test("at the session cap the oldest idle per-call session makes room, audited; a named session is never removed, and with only named ones the cap is a clear error", async () => {
+    w = await agentWorld({ agents: { maxSessionsPerTenant: 3 } });
+    const client = w.client();
+    w.fake.script([{ text: "named" }]);
+    await w.turn({ sessionKey: "keep", message: "hi" });
+    const made: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      w.fake.script([{ text: `call ${i}` }]);
+      const raw = await client.chat.completions.create({ model: "openclaw/main", messages: [{ role: "user", content: `q${i}` }] }).withResponse();
+      expect(raw.data.choices[0]!.message.content).toBe(`call ${i}`);
+      made.push(raw.response.headers.get("x-openclaw-session-key")!);
+    }
+    const keys = w.core.sessions.list(scope("acme")).sessions.map((s) => s.key).sort();
+    expect(keys).toEqual(["keep", ...made.slice(-2)].sort());
+    const evictions = w.core.audit.query({ tenant: "acme", action: "sessions.delete" });
+    expect(evictions.map((r: any) => r.target.id).sort()).toEqual(made.slice(0, 2).sort());
+    for (const r of evictions) expect(String(r.details?.reason)).toContain("per-call");
+
+    // Only named sessions at the cap: a named one is refused clearly, and nothing is removed.
+    w.core.sessions.delete(scope("acme"), made[2]!, operatorCtx);
+    w.core.sessions.delete(scope("acme"), made[3]!, operatorCtx);
+    for (const k of ["n1", "n2"]) {
+      w.fake.script([{ text: "ok" }]);
+      await w.turn({ sessionKey: k, message: "hi" });
+    }
+    const refused = await w.rpc("chat.send", { sessionKey: "n3", message: "hi" });
+    expect(refused.error?.data?.code).toBe("QUOTA_EXCEEDED");
+    expect(w.core.sessions.list(scope("acme")).sessions.map((s) => s.key).sort()).toEqual(["keep", "n1", "n2"]);
+  });
+});
+
