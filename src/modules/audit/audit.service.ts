@@ -11,6 +11,7 @@ import type { DbHandle } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
+import { commitDeferred } from "../../db/deferred-sync.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { AuditEventTable, AuditFileTable } from "./audit.sql.ts";
 import { buildRecord, computeHash, GENESIS_HASH, recordLine, type AuditInput, type AuditRecord } from "./audit.record.ts";
@@ -41,6 +42,7 @@ export interface AuditQuery {
 }
 
 const MAX_REPLAY = 10_000;
+const SYNCED = Promise.resolve();
 
 export function createAuditLog(deps: AuditDeps) {
   const { handle, clock, log } = deps;
@@ -185,37 +187,48 @@ export function createAuditLog(deps: AuditDeps) {
     sqlite.exec("BEGIN IMMEDIATE");
   }
 
+  function transactNow<T>(input: AuditInput | ((result: T) => AuditInput), mutate: (onRollback: (undo: () => void) => void) => T): { result: T; record: AuditRecord } {
+    const undo: (() => void)[] = [];
+    begin();
+    try {
+      const result = mutate((fn) => undo.push(fn));
+      const record = append(typeof input === "function" ? input(result) : input);
+      sqlite.exec("COMMIT");
+      deps.onCommit?.();
+      deps.onRecord?.();
+      return { result, record };
+    } catch (err) {
+      if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+      for (const fn of undo.reverse()) {
+        try {
+          fn();
+        } catch (undoErr) {
+          log.error("could not undo a side effect of a refused change", { error: String(undoErr) });
+        }
+      }
+      throw err;
+    }
+  }
+
   return {
     file,
 
     /**
      * Runs `mutate` and records `input`, atomically: both or neither. `onRollback` registers
-     * compensations for side effects outside the database (files, directories).
+     * compensations for side effects outside the database (files, directories). The record is
+     * fdatasync'ed before the commit, always. With `deferCommitSync`, the commit itself does not wait
+     * for the disk on the event loop: `durable` settles once the WAL is synced, and the caller must
+     * await it before it acknowledges the change (a power loss before that leaves the record in the
+     * log and the change undone: the case `adoptDangling` already handles).
      */
     transact<T>(
       input: AuditInput | ((result: T) => AuditInput),
       mutate: (onRollback: (undo: () => void) => void) => T,
-    ): { result: T; record: AuditRecord } {
-      const undo: (() => void)[] = [];
-      begin();
-      try {
-        const result = mutate((fn) => undo.push(fn));
-        const record = append(typeof input === "function" ? input(result) : input);
-        sqlite.exec("COMMIT");
-        deps.onCommit?.();
-        deps.onRecord?.();
-        return { result, record };
-      } catch (err) {
-        if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
-        for (const fn of undo.reverse()) {
-          try {
-            fn();
-          } catch (undoErr) {
-            log.error("could not undo a side effect of a refused change", { error: String(undoErr) });
-          }
-        }
-        throw err;
-      }
+      opts: { deferCommitSync?: boolean } = {},
+    ): { result: T; record: AuditRecord; durable: Promise<void> } {
+      if (!opts.deferCommitSync) return { ...transactNow(input, mutate), durable: SYNCED };
+      const { result, durable } = commitDeferred(handle, () => transactNow(input, mutate));
+      return { ...result, durable };
     },
 
     /** Records an event that changes nothing else (a denied attempt, a throttle trip). */
