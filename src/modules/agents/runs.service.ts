@@ -95,7 +95,7 @@ export function createRunsService(deps: {
     q.finish.run(tenantId, runId, end.status, end.stopReason, end.error?.code ?? null, end.error?.message ?? null, end.text, end.steps, end.usage.inputTokens, end.usage.outputTokens, end.usage.costMicroUsd, clock.now());
   }
 
-  async function execute(identity: TenantScope & Partial<TenantIdentity>, run: ActiveRun, agent: EffectiveAgent, message: string, session: ReturnType<SessionsService["get"]>): Promise<RunEnd> {
+  async function execute(identity: TenantScope & Partial<TenantIdentity>, run: ActiveRun, agent: EffectiveAgent, message: string, session: ReturnType<SessionsService["get"]>, fresh: boolean): Promise<RunEnd> {
     const tenant = identity;
     const watch = deps.tenants.watchWork({ tenantId: run.tenantId, incarnation: run.incarnation, token: run.token });
     const timer = setTimeout(() => run.controller.abort(stop("error", "max_seconds", "TIME_LIMIT", `the turn reached its limit of ${agent.limits.maxSeconds} seconds (limits.maxSeconds)`)), agent.limits.maxSeconds * 1000);
@@ -115,7 +115,8 @@ export function createRunsService(deps: {
     let end: RunEnd;
     const progress = { usage: { inputTokens: 0, outputTokens: 0, costMicroUsd: 0 }, steps: 0 };
     try {
-      const history = turnsOf(sessions.entries(tenant, session.sessionId), run.id);
+      // A session this send created holds nothing but this turn: no transcript to read back.
+      const history = fresh ? [] : turnsOf(sessions.entries(tenant, session.sessionId), run.id);
       const system = systemPrompt(agent, tenant, tenantDir(deps.home, tenant.tenantId), deps.loop.services.files);
       end = await runLoop(loopDeps, { id: run.id, tenant, session, agent, signal: run.controller.signal, deadline: clock.now() + agent.limits.maxSeconds * 1000, token: run.token, assertLive, progress }, { system, history, userMessage: message });
     } catch (err) {
@@ -211,7 +212,7 @@ export function createRunsService(deps: {
       const run: ActiveRun = { id: runId, tenantId: tenant.tenantId, incarnation, token, sessionKey: key, controller: new AbortController(), done: null as never };
       active.set(k(tenant.tenantId, key), run);
       byId.set(k(tenant.tenantId, runId), run);
-      run.done = execute(identity, run, agent, p.message, session).finally(() => {
+      run.done = execute(identity, run, agent, p.message, session, !existing).finally(() => {
         active.delete(k(tenant.tenantId, key));
         byId.delete(k(tenant.tenantId, runId));
       });

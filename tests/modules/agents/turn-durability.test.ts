@@ -36,7 +36,7 @@ describe("an agent turn's durability", () => {
     const res = await w.post({ model: "openclaw/main", messages: [{ role: "user", content: "hi" }] });
     const elapsed = performance.now() - t0;
     expect(res.status).toBe(200);
-    expect((await res.json()).choices[0].message.content).toBe("hello");
+    expect(((await res.json()) as any).choices[0].message.content).toBe("hello");
     expect(held.opens).toBeGreaterThanOrEqual(1);
     // Not answered before the sync covering the session's creation and the run's row was done.
     expect(held.released).toBeGreaterThanOrEqual(1);
