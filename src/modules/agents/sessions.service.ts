@@ -108,12 +108,16 @@ export function createSessionsService(deps: { home: string; sqlite: Database; db
     })();
   }
 
-  /** The change and its audit record commit together, or neither does (audit.transact). */
+  /**
+   * The change and its audit record commit together, or neither does (audit.transact). Sessions are
+   * read from their rows, never cached: their changes leave the change tracker (and so the caches of
+   * tenants, tokens and quota limits) alone.
+   */
   function audited<T>(tenant: TenantScope, ctx: OpContext, action: string, key: string, details: Record<string, unknown>, change: () => T): T {
     return auditedDeferred(tenant, ctx, action, key, details, change, false).result;
   }
   function auditedDeferred<T>(tenant: TenantScope, ctx: OpContext, action: string, key: string, details: Record<string, unknown>, change: () => T, defer: boolean): { result: T; durable: Promise<void> } {
-    return deps.audit.transact({ actor: ctx.actor, action, target: { type: "session", id: key }, tenant: tenant.tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, details }, change, { deferCommitSync: defer });
+    return deps.audit.transact({ actor: ctx.actor, action, target: { type: "session", id: key }, tenant: tenant.tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, details }, change, { deferCommitSync: defer, invalidatesCaches: false });
   }
 
   function changed(tenant: TenantScope, row: { key: string; sessionId: string }, reason: "created" | "reset" | "deleted" | "updated") {

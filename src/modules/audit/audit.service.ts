@@ -181,14 +181,14 @@ export function createAuditLog(deps: AuditDeps) {
     sqlite.exec("BEGIN IMMEDIATE");
   }
 
-  function transactNow<T>(input: AuditInput | ((result: T) => AuditInput), mutate: (onRollback: (undo: () => void) => void) => T): { result: T; record: AuditRecord } {
+  function transactNow<T>(input: AuditInput | ((result: T) => AuditInput), mutate: (onRollback: (undo: () => void) => void) => T, invalidatesCaches: boolean): { result: T; record: AuditRecord } {
     const undo: (() => void)[] = [];
     begin();
     try {
       const result = mutate((fn) => undo.push(fn));
       const record = append(typeof input === "function" ? input(result) : input);
       sqlite.exec("COMMIT");
-      deps.onCommit?.();
+      if (invalidatesCaches) deps.onCommit?.();
       deps.onRecord?.();
       return { result, record };
     } catch (err) {
@@ -213,15 +213,18 @@ export function createAuditLog(deps: AuditDeps) {
      * fdatasync'ed before the commit, always. With `deferCommitSync`, the commit itself does not wait
      * for the disk on the event loop: `durable` settles once the WAL is synced, and the caller must
      * await it before it acknowledges the change (a power loss before that leaves the record in the
-     * log and the change undone: the case `adoptDangling` already handles).
+     * log and the change undone: the case `adoptDangling` already handles). `invalidatesCaches: false`
+     * is for changes to rows no cache holds (an agent session): the change tracker is not bumped, so
+     * the caches of tenants, tokens and quota limits are not all thrown away at every new session.
      */
     transact<T>(
       input: AuditInput | ((result: T) => AuditInput),
       mutate: (onRollback: (undo: () => void) => void) => T,
-      opts: { deferCommitSync?: boolean } = {},
+      opts: { deferCommitSync?: boolean; invalidatesCaches?: boolean } = {},
     ): { result: T; record: AuditRecord; durable: Promise<void> } {
-      if (!opts.deferCommitSync) return { ...transactNow(input, mutate), durable: SYNCED };
-      const { result, durable } = commitDeferred(handle, () => transactNow(input, mutate));
+      const invalidates = opts.invalidatesCaches !== false;
+      if (!opts.deferCommitSync) return { ...transactNow(input, mutate, invalidates), durable: SYNCED };
+      const { result, durable } = commitDeferred(handle, () => transactNow(input, mutate, invalidates));
       return { ...result, durable };
     },
 

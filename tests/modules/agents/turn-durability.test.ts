@@ -2,7 +2,9 @@
 // thread pool), yet nothing is acknowledged before it is on disk: the answer of the OpenAI surface and
 // chat.send's run id both wait for the WAL's sync that covers the session's creation and the run's row.
 import fs from "node:fs";
+import path from "node:path";
 import { afterEach, describe, expect, test } from "bun:test";
+import { operatorCtx, scope } from "../../helpers/core.ts";
 import { agentWorld, type AgentWorld } from "./world.ts";
 
 const HOLD_MS = 400;
@@ -75,5 +77,20 @@ describe("an agent turn's durability", () => {
     expect(elapsed).toBeGreaterThanOrEqual(HOLD_MS - 5);
     const waited = await w.rpc("chat.wait", { runId: sent.result.runId, timeoutMs: 10_000 });
     expect(waited.result.status).toBe("ok");
+  });
+
+  test("a session's creation is audited but does not bump the change tracker (the tenant, token and quota caches stay warm)", async () => {
+    w = await agentWorld();
+    const generation = () => fs.readFileSync(path.join(w.core.home, "state.gen")).readUInt32LE(0);
+    w.fake.script([{ text: "one" }]);
+    const before = generation();
+    const auditedBefore = w.core.audit.query({ action: "sessions.create" }).length;
+    const res = await w.post({ model: "openclaw/main", messages: [{ role: "user", content: "hi" }] });
+    expect(res.status).toBe(200);
+    expect(w.core.audit.query({ action: "sessions.create" }).length).toBe(auditedBefore + 1);
+    expect(generation()).toBe(before);
+    // A change the caches do hold still bumps it.
+    w.core.tenants.update(scope("acme"), { displayName: "Acme" }, operatorCtx);
+    expect(generation()).toBeGreaterThan(before);
   });
 });
