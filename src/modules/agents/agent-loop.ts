@@ -12,6 +12,7 @@ import type { ChatService, Settled } from "../chat/chat.service.ts";
 import type { EventsService } from "../events/events.service.ts";
 import type { EffectiveAgent } from "./agent-config.ts";
 import { buildContext, type ChatMessage } from "./context.ts";
+import { MAX_CALLS_PER_STEP, safeCalls } from "./tool-calls.ts";
 import type { SessionRow, SessionsService } from "./sessions.service.ts";
 import type { AgentTool, ToolContext, ToolResult, ToolServices } from "./tools/tool.ts";
 
@@ -107,7 +108,7 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
       }
     }
     const text = answer.text;
-    const calls = answer.calls.map((c, i) => ({ id: c.id || `call_${steps}_${i}`, name: c.name, arguments: c.arguments }));
+    const { calls, dropped } = safeCalls(answer.calls, steps);
     const c = charged as Settled | null;
     write({ type: "assistant", model: answer.model ?? agent.model, step: steps, text, ...(calls.length ? { toolCalls: calls } : {}), usage: c?.usage ?? null, costMicroUsd: c?.costMicroUsd ?? 0, finishReason: answer.finishReason });
     if (calls.length === 0) {
@@ -119,7 +120,8 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
       run.assertLive();
       write({ type: "tool_call", toolCallId: call.id, name: call.name, arguments: call.arguments });
       publish("chat.tool", { phase: "call", toolCallId: call.id, name: call.name, arguments: call.arguments });
-      const result = await runTool(deps, run, call);
+      const result = call.problem ? { content: call.problem, isError: true, truncated: false } : await runTool(deps, run, call);
+      if (dropped > 0 && call === calls.at(-1)) result.content += `\n(${dropped} further tool calls of this step were dropped and not run: at most ${MAX_CALLS_PER_STEP} per step)`;
       if (run.signal.aborted && isRunStop(run.signal.reason)) throw run.signal.reason;
       const capped = capContent(result.content, agent.limits.toolOutputBytes);
       const truncated = result.truncated || capped.truncated;

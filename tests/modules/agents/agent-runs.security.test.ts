@@ -138,3 +138,31 @@ describe("the tenant's rate of audited changes and chat.send", () => {
     expect(await w.turn({ sessionKey: "talk", message: "again" })).toMatchObject({ status: "ok", text: "still here" });
   });
 });
+
+describe("what a model asks for cannot break its session (red team 13, F2)", () => {
+  for (const model of ["claude-x", "gpt-4o-mini"]) {
+    test(`${model}: a bad tool name, a bad id, arguments that are not an object and 200 calls in one step are answered as errors; the run recovers and the next turn works`, async () => {
+      w = await agentWorld();
+      w.core.overlays.set(scope("acme"), { agents: { main: { model } } }, operatorCtx);
+      const many = Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, name: "echo_tool", arguments: { text: `n${i}` } }));
+      w.fake.script([
+        { toolCalls: [{ id: "x1", name: "bad.name", arguments: {} }, { id: "a b", name: "echo_tool", arguments: { text: "ok" } }, { id: "x3", name: "echo_tool", arguments: "[1]" }] },
+        { toolCalls: many },
+        { text: "recovered" },
+      ]);
+      const run = await w.turn({ sessionKey: "inj", message: "go" });
+      expect(run).toMatchObject({ status: "ok", text: "recovered" });
+      const results = (await w.rpc("sessions.history", { sessionKey: "inj", limit: 500 })).result.entries.filter((e: any) => e.type === "tool_result");
+      expect(results[0]).toMatchObject({ isError: true });
+      expect(results[0].content).toContain("not valid");
+      expect(results[1]).toMatchObject({ isError: false, content: "echo: ok" });
+      expect(results[2]).toMatchObject({ isError: true });
+      expect(results[2].content).toContain("JSON object");
+      expect(results.length).toBe(3 + 32);
+      expect(results.at(-1).content).toContain("168 further tool calls");
+
+      w.fake.script([{ text: "second turn" }]);
+      expect(await w.turn({ sessionKey: "inj", message: "again" })).toMatchObject({ status: "ok", text: "second turn" });
+    });
+  }
+});
