@@ -13,6 +13,9 @@ import type { EventsService } from "../events/events.service.ts";
 import type { EffectiveAgent } from "./agent-config.ts";
 import { buildContext, type ChatMessage } from "./context.ts";
 import { MAX_CALLS_PER_STEP, safeCalls } from "./tool-calls.ts";
+
+/** Tool calls one model answer may number (the wire formats' own cap); calls past MAX_CALLS_PER_STEP are dropped later. */
+const MAX_STREAMED_CALLS = 1024;
 import type { SessionRow, SessionsService } from "./sessions.service.ts";
 import type { AgentTool, ToolContext, ToolResult, ToolServices } from "./tools/tool.ts";
 
@@ -144,7 +147,7 @@ interface ModelAnswer {
  * deltas as they come (each one published as chat.delta), tool calls assembled by index. An error
  * event mid-stream is the run's error, with the gateway's code.
  */
-async function readAnswer(res: Response, signal: AbortSignal, onDelta: (d: string) => void): Promise<ModelAnswer> {
+export async function readAnswer(res: Response, signal: AbortSignal, onDelta: (d: string) => void): Promise<ModelAnswer> {
   const out: ModelAnswer = { model: null, text: "", calls: [], finishReason: null };
   if (!res.body) return out;
   for await (const ev of parseSse(res.body, signal)) {
@@ -169,7 +172,10 @@ async function readAnswer(res: Response, signal: AbortSignal, onDelta: (d: strin
       onDelta(d.content);
     }
     for (const tc of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
+      // The index comes from upstream: one past the wire formats' call cap is a protocol error, not
+      // the size of an array (red team 13, F5).
       const i = Number.isInteger(tc.index) ? tc.index : out.calls.length;
+      if (i < 0 || i >= MAX_STREAMED_CALLS) throw new AppError("UPSTREAM_ERROR", `the model's stream numbered a tool call ${String(i).slice(0, 20)}; at most ${MAX_STREAMED_CALLS} are taken`);
       const slot = (out.calls[i] ??= { id: "", name: "", arguments: "" });
       if (typeof tc.id === "string") slot.id = tc.id;
       if (typeof tc.function?.name === "string") slot.name += tc.function.name;

@@ -166,3 +166,26 @@ describe("what a model asks for cannot break its session (red team 13, F2)", () 
     });
   }
 });
+
+describe("keys a tenant or a provider chooses are only ever own keys and bounded indexes (red team 13, F5, F6)", () => {
+  test("an agent id such as constructor is found only when the tenant defines it", async () => {
+    w = await agentWorld();
+    w.core.overlays.set(scope("acme"), { agents: { helper: {} } }, operatorCtx);
+    for (const agentId of ["constructor", "tostring", "hasownproperty", "valueof"]) {
+      expect((await w.rpc("agents.get", { agentId })).error?.data?.code).toBe("NOT_FOUND");
+      expect((await w.rpc("chat.send", { sessionKey: "p", agentId, message: "hi" })).error?.data?.code).toBe("NOT_FOUND");
+    }
+    expect((await w.rpc("agents.get", { agentId: "helper" })).result.id).toBe("helper");
+  });
+
+  test("a streamed tool call numbered past the cap is the upstream's error, not an array of its size", async () => {
+    const { readAnswer } = await import("../../../src/modules/agents/agent-loop.ts");
+    const chunk = (index: number) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index, id: "c", function: { name: "x", arguments: "{}" } }] } }] })}\n\n`;
+    const sse = (body: string) => new Response(body, { headers: { "content-type": "text/event-stream" } });
+    const started = performance.now();
+    await expect(readAnswer(sse(chunk(4_000_000_000) + "data: [DONE]\n\n"), new AbortController().signal, () => {})).rejects.toThrow("at most");
+    expect(performance.now() - started).toBeLessThan(1000);
+    const ok = await readAnswer(sse(chunk(1) + chunk(0) + "data: [DONE]\n\n"), new AbortController().signal, () => {});
+    expect(ok.calls).toHaveLength(2);
+  });
+});
