@@ -131,7 +131,7 @@ export const fileSearchTool = defineTool({
     if (args.regex && collected.length > 0) {
       const g = await grepInSandbox(ctx, args.pattern, args.ignoreCase ?? false, Buffer.concat(chunks), maxResults, Math.max(1000, deadline - Date.now()));
       if (g.stoppedBy === "aborted" || ctx.signal.aborted) return ok("ABORTED: the run was stopped during the search");
-      if (g.stoppedBy === "timeout") stopped.push(`the ${SEARCH_LIMITS.maxMillis / 1000} s time budget`);
+      if (g.stoppedBy === "timeout") stopped.push(`the ${g.timeoutSeconds} s time budget`);
       let f = 0;
       for (const n of g.lines) {
         while (f + 1 < collected.length && collected[f + 1]!.first <= n) f++;

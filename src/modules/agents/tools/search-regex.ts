@@ -21,6 +21,8 @@ export interface GrepResult {
   /** 1-based numbers of matching lines in the input, ascending, at most maxResults. */
   lines: number[];
   stoppedBy: "timeout" | "aborted" | null;
+  /** The sandbox run's timeout: the search's budget, or less when the turn has less left. */
+  timeoutSeconds: number;
 }
 
 /** Translates the JavaScript shorthands models write (\d, \w, \s, (?:) into POSIX ERE; refuses what ERE cannot mean. */
@@ -86,7 +88,7 @@ export async function grepInSandbox(ctx: ToolContext, pattern: string, ignoreCas
     token: ctx.token,
     origin: "rpc",
   });
-  if (r.killedReason === "aborted") return { lines: [], stoppedBy: "aborted" };
+  if (r.killedReason === "aborted") return { lines: [], stoppedBy: "aborted", timeoutSeconds };
   if (r.killedReason && r.killedReason !== "timeout") throw new AppError("UNAVAILABLE", `the search was stopped: ${r.killedReason}`);
   if (r.exitCode === 2 && !r.timedOut) {
     const why = r.stderr.replace(/^(grep|file_search): /gm, "").trim().split("\n")[0] ?? "";
@@ -96,5 +98,5 @@ export async function grepInSandbox(ctx: ToolContext, pattern: string, ignoreCas
   for (const l of r.stdout.split("\n")) if (/^\d+$/.test(l)) lines.push(Number(l));
   const stoppedBy = r.killedReason === "timeout" || r.timedOut ? "timeout" : null;
   if (!stoppedBy && r.exitCode !== 0 && r.exitCode !== 1 && lines.length === 0) throw new AppError("UNAVAILABLE", `grep in the sandbox failed (exit ${r.exitCode}): ${r.stderr.slice(0, 300)}`);
-  return { lines: lines.slice(0, maxResults), stoppedBy };
+  return { lines: lines.slice(0, maxResults), stoppedBy, timeoutSeconds };
 }

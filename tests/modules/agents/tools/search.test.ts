@@ -168,6 +168,23 @@ describe("file_search regex in docker mode (busybox grep in the default image)",
       expect(worstGap).toBeLessThan(250);
       expect(slow.isError).toBe(false);
       expect(slow.content).not.toContain("long.txt:");
+      // busybox's regex engine is slow on this shape: the sandbox's timeout (the turn's 2 s left) ends it,
+      // the answer says so, and the gateway kept serving meanwhile.
+      fs.writeFileSync(path.join(dws, "big.txt"), `${"a".repeat(3000)}\n`.repeat(2000));
+      worstGap = 0;
+      last = performance.now();
+      const timer2 = setInterval(() => {
+        const now = performance.now();
+        worstGap = Math.max(worstGap, now - last);
+        last = now;
+      }, 10);
+      const t1 = performance.now();
+      const capped = await d.call("file_search", { pattern: "(.*a){12}x", regex: true, glob: "big.txt" }, d.ctx("alpha", { sandboxMode: "docker", secondsLeft: 2 }));
+      clearInterval(timer2);
+      expect(performance.now() - t1).toBeLessThan(2000 + 8000);
+      expect(worstGap).toBeLessThan(250);
+      expect(capped).toMatchObject({ isError: false, truncated: true });
+      expect(capped.content).toContain("the 2 s time budget");
     } finally {
       d.core.close();
     }
