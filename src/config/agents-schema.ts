@@ -50,6 +50,7 @@ export const AgentsSection = T.Object(
     tools: T.Optional(T.Array(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), { maxItems: 200, description: "the tools the gateway enables for agents (default: every built-in tool)" })),
     maxSessionsPerTenant: T.Integer({ minimum: 1, maximum: 10_000_000, default: 1000, description: "sessions a tenant may hold" }),
     maxTranscriptBytes: T.Integer({ minimum: 4096, maximum: 1024 ** 3, default: 8 * 1024 * 1024, description: "bytes one session transcript may hold; a full one refuses new turns until reset" }),
+    runsKeptPerTenant: T.Integer({ minimum: 10, maximum: 1_000_000, default: 1000, description: "finished runs the run index keeps per tenant (chat.wait, idempotent retries); older ones are pruned, their turns stay in the transcripts" }),
     maxAgentsPerTenant: T.Integer({ minimum: 1, maximum: 1000, default: 32, description: "agents a tenant's overlay may define" }),
     contextWindow: T.Object(
       {

@@ -43,6 +43,14 @@ export class WsRpcConnection implements RpcConnection {
   private tokens: number;
   private tokensAt: number;
   private ended = false;
+  /**
+   * Set when the connection's identity ended while frames were running: no new frame runs and no
+   * event is told, but the running frames' replies still go out before the close — the frame that
+   * ended the identity (tenants.rotate) carries the only copy of the new token (red team 13, F1b).
+   */
+  private closing: { code: number; reason: string } | null = null;
+  private inFlight = 0;
+  private inFlightDone: (() => void) | null = null;
   private cleanup: (() => void)[] = [];
 
   constructor(
@@ -75,7 +83,7 @@ export class WsRpcConnection implements RpcConnection {
   }
 
   message(_ws: Socket, message: string | Buffer): void {
-    if (this.ended) return;
+    if (this.ended || this.closing) return;
     const requestId = newRequestId();
     const limits = this.shared.core.config.gateway.limits;
     if (typeof message !== "string") {
@@ -118,17 +126,26 @@ export class WsRpcConnection implements RpcConnection {
     return [...(this.sessions ?? [])];
   }
 
-  /** Ends the connection with a close code (idempotent): stops listening, frees its place, closes. */
+  /**
+   * Ends the connection with a close code (idempotent): stops listening, frees its place, closes.
+   * When its identity ended while frames run, the close waits for their replies (at most
+   * CLOSE_GRACE_MS; a frame still running then loses its reply).
+   */
   end(code: number, reason: string): void {
     if (this.ended) return;
-    this.ended = true;
-    for (const f of this.cleanup.splice(0)) {
-      try {
-        f();
-      } catch (err) {
-        this.shared.log.warn("cleaning up a WebSocket failed", { error: String(err) });
-      }
+    if (code === CLOSE.identityEnded && this.inFlight > 0 && !this.closing) {
+      this.closing = { code, reason };
+      this.releaseAll();
+      this.inFlightDone = () => this.end(code, reason);
+      setTimeout(() => {
+        this.inFlight = 0;
+        this.end(code, reason);
+      }, CLOSE_GRACE_MS).unref();
+      return;
     }
+    if (this.closing && this.inFlight > 0) return;
+    this.ended = true;
+    this.releaseAll();
     const ws = this.ws;
     if (!ws || code === 1000) return;
     try {
@@ -147,8 +164,29 @@ export class WsRpcConnection implements RpcConnection {
     if (code !== CLOSE.goingAway) this.shared.log.info("WebSocket closed by the gateway", { tenant: this.tenant.tenantId, code, reason, ip: this.caller.ip });
   }
 
-  /** A frame the tenant sent: dispatched like a POST /rpc body, holding one of the tenant's places while it runs. */
+  /** Stops listening and frees the connection's place (once). */
+  private releaseAll(): void {
+    for (const f of this.cleanup.splice(0)) {
+      try {
+        f();
+      } catch (err) {
+        this.shared.log.warn("cleaning up a WebSocket failed", { error: String(err) });
+      }
+    }
+  }
+
   private async run(text: string, requestId: string): Promise<void> {
+    this.inFlight++;
+    try {
+      await this.runFrame(text, requestId);
+    } finally {
+      this.inFlight = Math.max(0, this.inFlight - 1);
+      if (this.inFlight === 0 && this.inFlightDone) this.inFlightDone();
+    }
+  }
+
+  /** A frame the tenant sent: dispatched like a POST /rpc body, holding one of the tenant's places while it runs. */
+  private async runFrame(text: string, requestId: string): Promise<void> {
     const { core, registry, admission, log } = this.shared;
     const l = core.config.gateway.limits;
     const tenantId = this.tenant.tenantId;
@@ -191,7 +229,7 @@ export class WsRpcConnection implements RpcConnection {
 
   /** A tenant event: told unless the connection singled out other sessions. Never throws (the bus would drop it). */
   private onEvent(e: TenantEvent): void {
-    if (this.ended) return;
+    if (this.ended || this.closing) return;
     if (this.sessions && e.sessionKey !== undefined && !this.sessions.has(e.sessionKey)) return;
     let text: string;
     try {

@@ -349,6 +349,17 @@ describe("WebSocket RPC: limits and lifetime", () => {
     expect((await fresh.call("health")).result.tenantId).toBe("alpha");
   });
 
+  test("tenants.rotate over the WebSocket: the reply with the new token arrives, then the close (4001) — the tenant is not locked out (red team 13, F1b)", async () => {
+    w = wsWorld();
+    const c = await open(w.url, { token: w.a });
+    const reply = await c.call("tenants.rotate");
+    expect(reply.error).toBeUndefined();
+    expect(typeof reply.result.token).toBe("string");
+    expect(await c.waitClosed()).toEqual({ code: 4001, reason: "token revoked" });
+    const fresh = await open(w.url, { token: reply.result.token });
+    expect((await fresh.call("health")).result.tenantId).toBe("alpha");
+  });
+
   test("a suspension made by another process (the CLI on the same home) closes the connections too", async () => {
     w = wsWorld();
     const a = await open(w.url, { token: w.a });

@@ -34,8 +34,10 @@ export function agentIds(overlay: Overlay): string[] {
 }
 
 export function effectiveAgent(config: GatewayConfig, overlay: Overlay, id: string): EffectiveAgent | null {
-  if (id !== "main" && !overlay.agents?.[id]) return null;
-  const own = overlay.agents?.[id] ?? {};
+  // Own properties only: an id such as "constructor" must not find Object.prototype's (red team 13, F6).
+  const defined = overlay.agents !== undefined && Object.hasOwn(overlay.agents, id) ? overlay.agents[id] : undefined;
+  if (id !== "main" && !defined) return null;
+  const own = defined ?? {};
   const defaults = config.agents.defaults ?? {};
   const legacy = id === "main" && own.systemPrompt === undefined && own.systemPromptFile === undefined ? (overlay.agent ?? {}) : {};
   const ceilings = agentCeilings(config);
@@ -55,7 +57,7 @@ export function effectiveAgent(config: GatewayConfig, overlay: Overlay, id: stri
     tools: [...new Set(tools)],
     limits,
     sandboxMode: own.sandboxMode ?? null,
-    contextWindow: (model && windows.models?.[model]) || windows.default,
+    contextWindow: (model && windows.models && Object.hasOwn(windows.models, model) ? windows.models[model] : undefined) || windows.default,
   };
 }
 

@@ -12,6 +12,10 @@ import type { ChatService, Settled } from "../chat/chat.service.ts";
 import type { EventsService } from "../events/events.service.ts";
 import type { EffectiveAgent } from "./agent-config.ts";
 import { buildContext, type ChatMessage } from "./context.ts";
+import { MAX_CALLS_PER_STEP, safeCalls } from "./tool-calls.ts";
+
+/** Tool calls one model answer may number (the wire formats' own cap); calls past MAX_CALLS_PER_STEP are dropped later. */
+const MAX_STREAMED_CALLS = 1024;
 import type { SessionRow, SessionsService } from "./sessions.service.ts";
 import type { AgentTool, ToolContext, ToolResult, ToolServices } from "./tools/tool.ts";
 
@@ -107,7 +111,7 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
       }
     }
     const text = answer.text;
-    const calls = answer.calls.map((c, i) => ({ id: c.id || `call_${steps}_${i}`, name: c.name, arguments: c.arguments }));
+    const { calls, dropped } = safeCalls(answer.calls, steps);
     const c = charged as Settled | null;
     write({ type: "assistant", model: answer.model ?? agent.model, step: steps, text, ...(calls.length ? { toolCalls: calls } : {}), usage: c?.usage ?? null, costMicroUsd: c?.costMicroUsd ?? 0, finishReason: answer.finishReason });
     if (calls.length === 0) {
@@ -119,7 +123,8 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
       run.assertLive();
       write({ type: "tool_call", toolCallId: call.id, name: call.name, arguments: call.arguments });
       publish("chat.tool", { phase: "call", toolCallId: call.id, name: call.name, arguments: call.arguments });
-      const result = await runTool(deps, run, call);
+      const result = call.problem ? { content: call.problem, isError: true, truncated: false } : await runTool(deps, run, call);
+      if (dropped > 0 && call === calls.at(-1)) result.content += `\n(${dropped} further tool calls of this step were dropped and not run: at most ${MAX_CALLS_PER_STEP} per step)`;
       if (run.signal.aborted && isRunStop(run.signal.reason)) throw run.signal.reason;
       const capped = capContent(result.content, agent.limits.toolOutputBytes);
       const truncated = result.truncated || capped.truncated;
@@ -142,7 +147,7 @@ interface ModelAnswer {
  * deltas as they come (each one published as chat.delta), tool calls assembled by index. An error
  * event mid-stream is the run's error, with the gateway's code.
  */
-async function readAnswer(res: Response, signal: AbortSignal, onDelta: (d: string) => void): Promise<ModelAnswer> {
+export async function readAnswer(res: Response, signal: AbortSignal, onDelta: (d: string) => void): Promise<ModelAnswer> {
   const out: ModelAnswer = { model: null, text: "", calls: [], finishReason: null };
   if (!res.body) return out;
   for await (const ev of parseSse(res.body, signal)) {
@@ -167,7 +172,10 @@ async function readAnswer(res: Response, signal: AbortSignal, onDelta: (d: strin
       onDelta(d.content);
     }
     for (const tc of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
+      // The index comes from upstream: one past the wire formats' call cap is a protocol error, not
+      // the size of an array (red team 13, F5).
       const i = Number.isInteger(tc.index) ? tc.index : out.calls.length;
+      if (i < 0 || i >= MAX_STREAMED_CALLS) throw new AppError("UPSTREAM_ERROR", `the model's stream numbered a tool call ${String(i).slice(0, 20)}; at most ${MAX_STREAMED_CALLS} are taken`);
       const slot = (out.calls[i] ??= { id: "", name: "", arguments: "" });
       if (typeof tc.id === "string") slot.id = tc.id;
       if (typeof tc.function?.name === "string") slot.name += tc.function.name;

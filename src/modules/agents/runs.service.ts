@@ -45,6 +45,15 @@ export interface SendParams {
   idempotencyKey?: string;
 }
 
+/**
+ * What the run index keeps (red team 13, F2b: run rows grew without bound in the shared state.db):
+ * the newest `agents.runsKeptPerTenant` finished runs per tenant (pruned every tenth of that, at
+ * most every 50 finishes, so the rows stay within 110% of it), each run's answer cut at RUN_TEXT_MAX characters (the whole answer is
+ * in the session's transcript). A session's runs go with the session (sessions.service delete/reset).
+ */
+export const RUN_TEXT_MAX = 65_536;
+const RUN_TEXT_CUT = "\n[answer cut here: the whole answer is in the session's transcript]";
+
 const RUN_COLS = "id AS runId, session_key AS sessionKey, session_id AS sessionId, agent_id AS agentId, status, stop_reason AS stopReason, error_code AS errorCode, error_message AS errorMessage, text, steps, input_tokens AS inputTokens, output_tokens AS outputTokens, cost_micro_usd AS costMicroUsd, started_at AS startedAt, ended_at AS endedAt";
 
 const STOPPED: Record<TenantStop["reason"], string> = { suspended: "tenant-suspended", deleted: "tenant-deleted", replaced: "tenant-replaced", "token-revoked": "token-revoked" };
@@ -67,6 +76,9 @@ export function createRunsService(deps: {
   const byId = new Map<string, ActiveRun>(); // by tenant id + run id
   const k = (tenantId: string, x: string) => `${tenantId}\u0000${x}`;
   const q = {
+    prune: sqlite.prepare(
+      "DELETE FROM agent_runs WHERE tenant_id = ?1 AND status != 'running' AND id IN (SELECT id FROM agent_runs WHERE tenant_id = ?1 AND status != 'running' ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?2)",
+    ),
     insert: sqlite.prepare("INSERT INTO agent_runs (tenant_id, id, session_key, session_id, agent_id, idempotency_key, status, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7)"),
     byIdem: sqlite.prepare(`SELECT ${RUN_COLS} FROM agent_runs WHERE tenant_id = ?1 AND session_key = ?2 AND idempotency_key = ?3`),
     get: sqlite.prepare(`SELECT ${RUN_COLS} FROM agent_runs WHERE tenant_id = ?1 AND id = ?2`),
@@ -85,11 +97,22 @@ export function createRunsService(deps: {
     if (agent.model !== null) return agent;
     const model = deps.defaultModel(tenant);
     const windows = config.agents.contextWindow;
-    return { ...agent, model, contextWindow: (model && windows.models?.[model]) || windows.default };
+    return { ...agent, model, contextWindow: (model && windows.models && Object.hasOwn(windows.models, model) ? windows.models[model] : undefined) || windows.default };
   }
 
+  const finishedSincePrune = new Map<string, number>();
   function finish(tenantId: string, runId: string, end: RunEnd): void {
-    q.finish.run(tenantId, runId, end.status, end.stopReason, end.error?.code ?? null, end.error?.message ?? null, end.text, end.steps, end.usage.inputTokens, end.usage.outputTokens, end.usage.costMicroUsd, clock.now());
+    const text = end.text !== null && end.text.length > RUN_TEXT_MAX ? `${end.text.slice(0, RUN_TEXT_MAX)}${RUN_TEXT_CUT}` : end.text;
+    q.finish.run(tenantId, runId, end.status, end.stopReason, end.error?.code ?? null, end.error?.message?.slice(0, 4096) ?? null, text, end.steps, end.usage.inputTokens, end.usage.outputTokens, end.usage.costMicroUsd, clock.now());
+    // The run index is bounded per tenant: every PRUNE_EVERY finished runs, all but the newest
+    // agents.runsKeptPerTenant finished ones go (their turns stay in the transcripts, which are capped and counted).
+    const kept = deps.config().agents.runsKeptPerTenant;
+    const n = (finishedSincePrune.get(tenantId) ?? 0) + 1;
+    if (n < Math.max(1, Math.min(50, Math.floor(kept / 10)))) finishedSincePrune.set(tenantId, n);
+    else {
+      finishedSincePrune.delete(tenantId);
+      q.prune.run(tenantId, kept);
+    }
   }
 
   async function execute(identity: TenantScope & Partial<TenantIdentity>, run: ActiveRun, agent: EffectiveAgent, message: string, session: ReturnType<SessionsService["get"]>): Promise<RunEnd> {

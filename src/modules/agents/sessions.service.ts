@@ -64,6 +64,8 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     runStarted: sqlite.prepare("UPDATE agent_sessions SET runs = runs + 1, agent_id = ?3 WHERE tenant_id = ?1 AND key = ?2"),
     reset: sqlite.prepare("UPDATE agent_sessions SET session_id = ?3, entries = 0, bytes = 0, updated_at = ?4 WHERE tenant_id = ?1 AND key = ?2"),
     del: sqlite.prepare("DELETE FROM agent_sessions WHERE tenant_id = ?1 AND key = ?2"),
+    /** A session's finished runs go with it (deleted or reset); a running one is ended first by the caller. */
+    delRuns: sqlite.prepare("DELETE FROM agent_runs WHERE tenant_id = ?1 AND session_key = ?2 AND status != 'running'"),
     oldestPerCall: sqlite.prepare(
       `SELECT key FROM agent_sessions s WHERE tenant_id = ?1 AND key >= '${PER_CALL_PREFIX}' AND key < '${PER_CALL_PREFIX.slice(0, -1)}.' AND NOT EXISTS (SELECT 1 FROM agent_runs r WHERE r.tenant_id = s.tenant_id AND r.session_key = s.key AND r.status = 'running') ORDER BY updated_at, key LIMIT 1`,
     ),
@@ -255,7 +257,10 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     delete(tenant: TenantScope, key: string, ctx: OpContext, reason?: string): { sessionKey: string; deleted: true } {
       const row = get(tenant, key);
       deltas.delete(dk(tenant.tenantId, row.key));
-      audited(tenant, ctx, "sessions.delete", row.key, { sessionId: row.sessionId, ...(reason ? { reason } : {}) }, () => q.del.run(tenant.tenantId, row.key));
+      audited(tenant, ctx, "sessions.delete", row.key, { sessionId: row.sessionId, ...(reason ? { reason } : {}) }, () => {
+        q.del.run(tenant.tenantId, row.key);
+        q.delRuns.run(tenant.tenantId, row.key);
+      });
       removeFile(tenant, row.sessionId);
       changed(tenant, row, "deleted");
       return { sessionKey: row.key, deleted: true };

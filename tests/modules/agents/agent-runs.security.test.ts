@@ -138,3 +138,54 @@ describe("the tenant's rate of audited changes and chat.send", () => {
     expect(await w.turn({ sessionKey: "talk", message: "again" })).toMatchObject({ status: "ok", text: "still here" });
   });
 });
+
+describe("what a model asks for cannot break its session (red team 13, F2)", () => {
+  for (const model of ["claude-x", "gpt-4o-mini"]) {
+    test(`${model}: a bad tool name, a bad id, arguments that are not an object and 200 calls in one step are answered as errors; the run recovers and the next turn works`, async () => {
+      w = await agentWorld();
+      w.core.overlays.set(scope("acme"), { agents: { main: { model } } }, operatorCtx);
+      const many = Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, name: "echo_tool", arguments: { text: `n${i}` } }));
+      w.fake.script([
+        { toolCalls: [{ id: "x1", name: "bad.name", arguments: {} }, { id: "a b", name: "echo_tool", arguments: { text: "ok" } }, { id: "x3", name: "echo_tool", arguments: "[1]" }] },
+        { toolCalls: many },
+        { text: "recovered" },
+      ]);
+      const run = await w.turn({ sessionKey: "inj", message: "go" });
+      expect(run).toMatchObject({ status: "ok", text: "recovered" });
+      const results = (await w.rpc("sessions.history", { sessionKey: "inj", limit: 500 })).result.entries.filter((e: any) => e.type === "tool_result");
+      expect(results[0]).toMatchObject({ isError: true });
+      expect(results[0].content).toContain("not valid");
+      expect(results[1]).toMatchObject({ isError: false, content: "echo: ok" });
+      expect(results[2]).toMatchObject({ isError: true });
+      expect(results[2].content).toContain("JSON object");
+      expect(results.length).toBe(3 + 32);
+      expect(results.at(-1).content).toContain("168 further tool calls");
+
+      w.fake.script([{ text: "second turn" }]);
+      expect(await w.turn({ sessionKey: "inj", message: "again" })).toMatchObject({ status: "ok", text: "second turn" });
+    });
+  }
+});
+
+describe("keys a tenant or a provider chooses are only ever own keys and bounded indexes (red team 13, F5, F6)", () => {
+  test("an agent id such as constructor is found only when the tenant defines it", async () => {
+    w = await agentWorld();
+    w.core.overlays.set(scope("acme"), { agents: { helper: {} } }, operatorCtx);
+    for (const agentId of ["constructor", "tostring", "hasownproperty", "valueof"]) {
+      expect((await w.rpc("agents.get", { agentId })).error?.data?.code).toBe("NOT_FOUND");
+      expect((await w.rpc("chat.send", { sessionKey: "p", agentId, message: "hi" })).error?.data?.code).toBe("NOT_FOUND");
+    }
+    expect((await w.rpc("agents.get", { agentId: "helper" })).result.id).toBe("helper");
+  });
+
+  test("a streamed tool call numbered past the cap is the upstream's error, not an array of its size", async () => {
+    const { readAnswer } = await import("../../../src/modules/agents/agent-loop.ts");
+    const chunk = (index: number) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index, id: "c", function: { name: "x", arguments: "{}" } }] } }] })}\n\n`;
+    const sse = (body: string) => new Response(body, { headers: { "content-type": "text/event-stream" } });
+    const started = performance.now();
+    await expect(readAnswer(sse(chunk(4_000_000_000) + "data: [DONE]\n\n"), new AbortController().signal, () => {})).rejects.toThrow("at most");
+    expect(performance.now() - started).toBeLessThan(1000);
+    const ok = await readAnswer(sse(chunk(1) + chunk(0) + "data: [DONE]\n\n"), new AbortController().signal, () => {});
+    expect(ok.calls).toHaveLength(2);
+  });
+});

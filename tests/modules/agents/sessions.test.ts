@@ -91,3 +91,36 @@ describe("sessions", () => {
     expect(w.core.handle.sqlite.query("SELECT count(*) AS n FROM agent_runs WHERE tenant_id = 'acme'").get()).toEqual({ n: 0 });
   });
 });
+
+describe("the run index is bounded (red team 13, F2b)", () => {
+  const runRows = (where = "") => (w.core.handle.sqlite.query(`SELECT count(*) AS n FROM agent_runs WHERE tenant_id = 'acme' ${where}`).get() as { n: number }).n;
+
+  test("a session's runs go with sessions.delete; a tenant keeps at most agents.runsKeptPerTenant finished runs; an answer is cut at 64 Ki characters in the index, whole in the transcript", async () => {
+    w = await agentWorld({ agents: { runsKeptPerTenant: 10 } });
+    for (let i = 0; i < 3; i++) {
+      w.fake.script([{ text: `a${i}` }]);
+      await w.turn({ sessionKey: "gone", message: "hi" });
+    }
+    expect(runRows("AND session_key = 'gone'")).toBe(3);
+    expect((await w.rpc("sessions.delete", { sessionKey: "gone" })).error).toBeUndefined();
+    expect(runRows("AND session_key = 'gone'")).toBe(0);
+
+    for (let i = 0; i < 15; i++) {
+      w.fake.script([{ text: `b${i}` }]);
+      await w.turn({ sessionKey: "many", message: "hi" });
+    }
+    expect(runRows()).toBe(10);
+    // The newest are the ones kept: the latest run is still there for chat.wait.
+    expect((await w.rpc("chat.wait", { sessionKey: "many", timeoutMs: 0 })).result.text).toBe("b14");
+
+    const big = "y".repeat(300_000);
+    w.fake.script([{ text: big }]);
+    const run = await w.turn({ sessionKey: "big", message: "hi" });
+    expect(run.text.length).toBeLessThan(70_000);
+    expect(run.text).toContain("the whole answer is in the session's transcript");
+    const stored = w.core.handle.sqlite.query("SELECT length(text) AS n FROM agent_runs WHERE id = ?1").get(run.runId) as { n: number };
+    expect(stored.n).toBeLessThan(70_000);
+    const entries = (await w.rpc("sessions.history", { sessionKey: "big" })).result.entries;
+    expect(entries.find((e: any) => e.type === "assistant").text).toBe(big);
+  });
+});
