@@ -98,10 +98,13 @@ export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutpu
     }
   });
   if (input.stdin && proc.stdin) {
-    const sink = proc.stdin as unknown as { write(b: Uint8Array): void; end(): void };
+    const sink = proc.stdin as unknown as { write(b: Uint8Array): unknown; end(): unknown };
+    // A large input is flushed later: if the command exits (or is killed) before reading it all, that
+    // flush fails with EPIPE, and a rejection left unhandled would take the gateway down.
+    const quiet = (r: unknown) => void (r instanceof Promise && r.catch(() => {}));
     try {
-      sink.write(input.stdin);
-      sink.end();
+      quiet(sink.write(input.stdin));
+      quiet(sink.end());
     } catch {
       // the command exited without reading its input
     }

@@ -1,11 +1,13 @@
 // file_search: a bounded grep over the workspace. The walk goes through the files service (every
 // directory opened beneath the workspace; links are listed, never followed, so nothing outside is
-// read), and is bounded in files, bytes, time and results; a literal pattern by default, a regular
-// expression only in a subset without catastrophic backtracking (./search-pattern.ts).
+// read), and is bounded in files, bytes, time and results. A literal pattern is matched here (indexOf,
+// linear, yielding to the event loop); a regular expression never runs on the gateway: the text read
+// is handed to grep -E in the tenant's own sandbox (./search-regex.ts).
 import { Type as T } from "@sinclair/typebox";
 import { AppError } from "../../../core/errors.ts";
 import { defineTool, looksBinary, ok } from "./common.ts";
-import { globMatcher, literalMatcher, MAX_PATTERN_CHARS, regexMatcher } from "./search-pattern.ts";
+import { globMatcher, literalMatcher, MAX_PATTERN_CHARS } from "./search-pattern.ts";
+import { grepInSandbox, toPosixEre } from "./search-regex.ts";
 
 export const SEARCH_LIMITS = {
   maxFiles: 5000,
@@ -17,11 +19,12 @@ export const SEARCH_LIMITS = {
 };
 
 const YIELD_EVERY_MS = 10;
+const NEWLINE = new Uint8Array([10]);
 
 export const fileSearchTool = defineTool({
   name: "file_search",
   description:
-    "Searches text files in the workspace for a pattern (literal by default; regex: true for a simple regular expression without backreferences, lookaround or nested repeats). Optional path (a directory to search in) and glob (e.g. *.ts or src/**/*.md). Prints path:line: text for each match.",
+    "Searches text files in the workspace for a pattern (literal by default; regex: true for a POSIX extended regular expression, run with grep -E in the workspace's sandbox: no backreferences or lookaround; \\d \\w \\s and (?:) are accepted). Optional path (a directory to search in) and glob (e.g. *.ts or src/**/*.md). Prints path:line: text for each match.",
   parameters: T.Object(
     {
       pattern: T.String({ minLength: 1, maxLength: MAX_PATTERN_CHARS, description: "text (or, with regex, expression) to look for" }),
@@ -35,7 +38,12 @@ export const fileSearchTool = defineTool({
   ),
   async run(args, ctx) {
     const { files } = ctx.services;
-    const match = args.regex ? regexMatcher(args.pattern, args.ignoreCase ?? false) : literalMatcher(args.pattern, args.ignoreCase ?? false);
+    if (args.regex) toPosixEre(args.pattern); // refuse what grep -E cannot mean before any reading
+    const match = literalMatcher(args.pattern, args.ignoreCase ?? false);
+    // Regex mode: the text read is collected for one grep in the sandbox; each line's global number maps back.
+    const collected: { rel: string; lines: string[]; first: number }[] = [];
+    const chunks: Uint8Array[] = [];
+    let inputLines = 0;
     const globOk = args.glob ? globMatcher(args.glob) : () => true;
     const maxResults = args.maxResults ?? 50;
     const deadline = Date.now() + Math.min(SEARCH_LIMITS.maxMillis, Math.max(0, ctx.secondsLeft * 1000));
@@ -87,6 +95,15 @@ export const fileSearchTool = defineTool({
         bytesScanned += r.bytes.length;
         if (r.bytes.length === 0 || looksBinary(r.bytes)) continue;
         const lines = new TextDecoder().decode(r.bytes).split("\n");
+        if (r.truncated) stopped.push(`${rel}: only its first ${r.bytes.length} bytes were searched`);
+        if (args.regex) {
+          if (lines.at(-1) === "") lines.pop();
+          collected.push({ rel, lines, first: inputLines + 1 });
+          inputLines += lines.length;
+          chunks.push(r.bytes);
+          if (r.bytes.at(-1) !== 10) chunks.push(NEWLINE);
+          continue;
+        }
         for (let i = 0; i < lines.length; i++) {
           // Every line: one line of the worst allowed regex costs tens of milliseconds. The search
           // yields to the event loop every few milliseconds so other tenants' requests go on.
@@ -109,8 +126,21 @@ export const fileSearchTool = defineTool({
             break walk;
           }
         }
-        if (r.truncated) stopped.push(`${rel}: only its first ${r.bytes.length} bytes were searched`);
       }
+    }
+    if (args.regex && collected.length > 0) {
+      const g = await grepInSandbox(ctx, args.pattern, args.ignoreCase ?? false, Buffer.concat(chunks), maxResults, Math.max(1000, deadline - Date.now()));
+      if (g.stoppedBy === "aborted" || ctx.signal.aborted) return ok("ABORTED: the run was stopped during the search");
+      if (g.stoppedBy === "timeout") stopped.push(`the ${g.timeoutSeconds} s time budget`);
+      let f = 0;
+      for (const n of g.lines) {
+        while (f + 1 < collected.length && collected[f + 1]!.first <= n) f++;
+        const file = collected[f]!;
+        const line = file.lines[n - file.first] ?? "";
+        const shown = line.length > SEARCH_LIMITS.maxLineChars ? `${line.slice(0, SEARCH_LIMITS.maxLineChars)}…` : line;
+        results.push(`${file.rel}:${n - file.first + 1}: ${shown}`);
+      }
+      if (results.length >= maxResults) stopped.push(`${maxResults} results`);
     }
     const summary = `${results.length} match(es) in ${Math.min(filesScanned, SEARCH_LIMITS.maxFiles)} file(s) searched`;
     const body = results.length > 0 ? `${results.join("\n")}\n${summary}` : `no matches; ${summary}`;
