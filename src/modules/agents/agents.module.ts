@@ -24,12 +24,13 @@ export const agentsModule = defineModule({
   name: "agents",
   needs: [auditModule, tenantsModule, overlaysModule, eventsModule, diskModule, sandboxModule, filesModule, modelsModule, chatModule],
   create(platform, { audit, tenants, overlays, events, disk, sandbox, files, models, chat }) {
-    const sessions = createSessionsService({ home: platform.home, sqlite: platform.handle.sqlite, clock: platform.clock, config: platform.config, audit, events, disk });
+    const sessions = createSessionsService({ home: platform.home, sqlite: platform.handle.sqlite, dbFile: platform.handle.file, clock: platform.clock, config: platform.config, audit, events, disk });
     // Tools beyond the built-ins (tests; later, plugins): still only those the admin enables and the agent allows.
     const extraTools = new Map<string, AgentTool>();
     const runs = createRunsService({
       home: platform.home,
       sqlite: platform.handle.sqlite,
+      dbFile: platform.handle.file,
       clock: platform.clock,
       log: platform.log,
       config: platform.config,

@@ -25,8 +25,9 @@ export function agentsRpc({ runs, sessions }: { runs: RunsService; sessions: Ses
       // the tenant's audited changes: a conversation in an existing session is not rate-limited by it.
       audited: (tenant, p) => sessions.find(tenant, p.sessionKey) === null,
       example: { sessionKey: "main", message: "hello" },
-      handler: (tenant, p, ctx) => {
-        const { runId, sessionId, deduped } = runs.send(tenant, p, ctx.op);
+      handler: async (tenant, p, ctx) => {
+        const { runId, sessionId, deduped, durable } = runs.send(tenant, p, ctx.op);
+        await durable; // the session and the run's row are on disk before the run id is told
         return { runId, sessionId, deduped };
       },
     }),

@@ -59,18 +59,33 @@ export function createAgentSurface(deps: { runs: RunsService; events: EventsServ
       const usageOf = (e: RunEnd) => ({ prompt_tokens: e.usage.inputTokens, completion_tokens: e.usage.outputTokens, total_tokens: e.usage.inputTokens + e.usage.outputTokens });
 
       if (body.stream !== true) {
-        const { runId, done } = runs.send(identity, { sessionKey, agentId, message }, op);
-        const end = await done!;
+        const { runId, done, durable } = runs.send(identity, { sessionKey, agentId, message }, op);
+        // The session's creation and the run's row reach the disk while the turn runs; both before the answer.
+        const [end] = await Promise.all([done!, durable]);
         if (end.status !== "ok") throw endError(end);
         const answer = { id: `chatcmpl-${runId}`, object: "chat.completion", created, model: body.model, choices: [{ index: 0, message: { role: "assistant", content: end.text ?? "" }, finish_reason: "stop", logprobs: null }], usage: usageOf(end) };
         return new Response(JSON.stringify(answer), { headers: { ...JSON_HEADERS, ...headers } });
       }
 
       const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-      const { runId, done } = runs.send(identity, { sessionKey, agentId, message }, op);
+      const { runId, done, durable } = runs.send(identity, { sessionKey, agentId, message }, op);
       const id = `chatcmpl-${runId}`;
       const chunk = (delta: Record<string, unknown>, finish: string | null = null) => sseData({ id, object: "chat.completion.chunk", created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
-      let unsubscribe = () => {};
+      // Listening from the start (the run is already going); what comes before the stream opens waits here.
+      const early: Uint8Array[] = [];
+      let sink: ((b: Uint8Array) => void) | null = null;
+      const unsubscribe = events.subscribe(identity, (ev) => {
+        if (ev.runId !== runId || ev.method !== "chat.delta") return;
+        const b = chunk({ content: String(ev.params.delta ?? "") });
+        if (sink) sink(b);
+        else early.push(b);
+      });
+      try {
+        await durable; // the session's creation and the run's row are on disk before the first byte names them
+      } catch (err) {
+        unsubscribe();
+        throw err;
+      }
       let open = true;
       const stream = new ReadableStream<Uint8Array>({
         start(controller) {
@@ -78,9 +93,8 @@ export function createAgentSurface(deps: { runs: RunsService; events: EventsServ
             if (open) controller.enqueue(b);
           };
           send(chunk({ role: "assistant", content: "" }));
-          unsubscribe = events.subscribe(identity, (ev) => {
-            if (ev.runId === runId && ev.method === "chat.delta") send(chunk({ content: String(ev.params.delta ?? "") }));
-          });
+          for (const b of early.splice(0)) send(b);
+          sink = send;
           void done!.then((end) => {
             unsubscribe();
             if (end.status === "ok") {

@@ -13,6 +13,7 @@ import { AppError, toAppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { OpContext } from "../../edge/actor.ts";
 import type { TenantIdentity, TenantScope } from "../../edge/tenant-scope.ts";
+import { commitDeferred, syncWal } from "../../db/deferred-sync.ts";
 import { tenantDir } from "../../lib/tenant-dirs.ts";
 import type { TenantStop } from "../module.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
@@ -61,6 +62,8 @@ const STOPPED: Record<TenantStop["reason"], string> = { suspended: "tenant-suspe
 export function createRunsService(deps: {
   home: string;
   sqlite: Database;
+  /** state.db's path (its WAL is synced off the event loop). */
+  dbFile: string;
   clock: Clock;
   log: Logger;
   config: () => GatewayConfig;
@@ -115,7 +118,7 @@ export function createRunsService(deps: {
     }
   }
 
-  async function execute(identity: TenantScope & Partial<TenantIdentity>, run: ActiveRun, agent: EffectiveAgent, message: string, session: ReturnType<SessionsService["get"]>): Promise<RunEnd> {
+  async function execute(identity: TenantScope & Partial<TenantIdentity>, run: ActiveRun, agent: EffectiveAgent, message: string, session: ReturnType<SessionsService["get"]>, fresh: boolean): Promise<RunEnd> {
     const tenant = identity;
     const watch = deps.tenants.watchWork({ tenantId: run.tenantId, incarnation: run.incarnation, token: run.token });
     const timer = setTimeout(() => run.controller.abort(stop("error", "max_seconds", "TIME_LIMIT", `the turn reached its limit of ${agent.limits.maxSeconds} seconds (limits.maxSeconds)`)), agent.limits.maxSeconds * 1000);
@@ -135,7 +138,8 @@ export function createRunsService(deps: {
     let end: RunEnd;
     const progress = { usage: { inputTokens: 0, outputTokens: 0, costMicroUsd: 0 }, steps: 0 };
     try {
-      const history = turnsOf(sessions.entries(tenant, session.sessionId), run.id);
+      // A session this send created holds nothing but this turn: no transcript to read back.
+      const history = fresh ? [] : turnsOf(sessions.entries(tenant, session.sessionId), run.id);
       const system = systemPrompt(agent, tenant, tenantDir(deps.home, tenant.tenantId), deps.loop.services.files);
       end = await runLoop(loopDeps, { id: run.id, tenant, session, agent, signal: run.controller.signal, deadline: clock.now() + agent.limits.maxSeconds * 1000, token: run.token, assertLive, progress }, { system, history, userMessage: message });
     } catch (err) {
@@ -153,12 +157,19 @@ export function createRunsService(deps: {
     }
     // The transcript reaches the disk in the background (a session deleted meanwhile has nothing to sync).
     sessions.sync(tenant, session.sessionId).catch((e) => deps.log.warn("could not fsync a transcript", { tenant: tenant.tenantId, error: String(e) }));
-    // One commit for the run's end and its session's counters (each commit is a synchronous write).
+    // One commit for the run's end and its session's counters, with the transcript's durability: it
+    // does not wait for the disk on the event loop (a process crash loses nothing), and the WAL is
+    // synced in the background like the transcript. A power loss before that leaves the run recorded
+    // as running: the next start marks it interrupted and recounts the session from its transcript.
     try {
-      sqlite.transaction(() => {
-        sessions.flush(tenant, session.key);
-        finish(tenant.tenantId, run.id, end);
-      })();
+      const { durable } = commitDeferred(
+        { sqlite, file: deps.dbFile },
+        sqlite.transaction(() => {
+          sessions.flush(tenant, session.key);
+          finish(tenant.tenantId, run.id, end);
+        }),
+      );
+      durable.catch((e) => deps.log.warn("could not fsync a run's end", { tenant: tenant.tenantId, run: run.id, error: String(e) }));
     } catch (e) {
       // The database is closing (the gateway stops): the row stays `running` and the next start marks it interrupted.
       deps.log.warn("could not record a run's end", { tenant: tenant.tenantId, run: run.id, error: String(e) });
@@ -181,14 +192,18 @@ export function createRunsService(deps: {
       return agentIds(overlay).map((id) => agentFor(tenant, id));
     },
 
-    /** Starts a turn; resolves with its run id once it is recorded (the turn goes on by itself). */
-    send(identity: TenantScope & Partial<TenantIdentity>, p: SendParams, ctx: OpContext): { runId: string; sessionId: string; deduped: boolean; done: Promise<RunEnd> | null } {
+    /**
+     * Starts a turn and answers its run id once it is recorded (the turn goes on by itself). The
+     * caller awaits `durable` (the session's creation and the run's row on disk) before it tells
+     * anyone: the commit's sync runs off the event loop, alongside the turn.
+     */
+    send(identity: TenantScope & Partial<TenantIdentity>, p: SendParams, ctx: OpContext): { runId: string; sessionId: string; deduped: boolean; done: Promise<RunEnd> | null; durable: Promise<void> } {
       const tenant = identity;
       const key = checkSessionKey(p.sessionKey);
       if (Buffer.byteLength(p.message) > MAX_MESSAGE_BYTES) throw new AppError("PAYLOAD_TOO_LARGE", `message is longer than ${MAX_MESSAGE_BYTES} bytes`, { details: { param: "message" } });
       if (p.idempotencyKey !== undefined) {
         const prior = q.byIdem.get(tenant.tenantId, key, p.idempotencyKey) as { runId: string; sessionId: string } | null;
-        if (prior) return { runId: prior.runId, sessionId: prior.sessionId, deduped: true, done: byId.get(k(tenant.tenantId, prior.runId))?.done ?? null };
+        if (prior) return { runId: prior.runId, sessionId: prior.sessionId, deduped: true, done: byId.get(k(tenant.tenantId, prior.runId))?.done ?? null, durable: syncWal(deps.dbFile) };
       }
       const busy = active.get(k(tenant.tenantId, key));
       if (busy) throw new AppError("CONFLICT", `session "${key}" has a run in progress (${busy.id}); wait for it (chat.wait) or abort it (chat.abort)`, { details: { runId: busy.id } });
@@ -202,10 +217,12 @@ export function createRunsService(deps: {
       const now = clock.now();
       if (existing) sessions.assertRoom(tenant, existing);
       // The run's row commits with the session's creation (one commit, one audit record).
-      const session = sessions.ensure(tenant, key, agent.id, ctx, (row) => {
+      const { row: session, durable } = sessions.ensureDeferred(tenant, key, agent.id, ctx, (row) => {
         q.insert.run(tenant.tenantId, runId, key, row.sessionId, agent.id, p.idempotencyKey ?? null, now);
         sessions.runStarted(tenant, key, agent.id);
       });
+      // Whoever acknowledges the run awaits this; it must never be an unhandled rejection meanwhile.
+      durable.catch(() => {});
       try {
         sessions.append(tenant, session, { type: "user", ts: now, runId, content: p.message, agentId: agent.id });
       } catch (err) {
@@ -218,11 +235,11 @@ export function createRunsService(deps: {
       const run: ActiveRun = { id: runId, tenantId: tenant.tenantId, incarnation, token, sessionKey: key, controller: new AbortController(), done: null as never };
       active.set(k(tenant.tenantId, key), run);
       byId.set(k(tenant.tenantId, runId), run);
-      run.done = execute(identity, run, agent, p.message, session).finally(() => {
+      run.done = execute(identity, run, agent, p.message, session, !existing).finally(() => {
         active.delete(k(tenant.tenantId, key));
         byId.delete(k(tenant.tenantId, runId));
       });
-      return { runId, sessionId: session.sessionId, deduped: false, done: run.done };
+      return { runId, sessionId: session.sessionId, deduped: false, done: run.done, durable };
     },
 
     /** The run as recorded; waits up to `timeoutMs` for a running one to end. */

@@ -10,6 +10,7 @@ import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { OpContext } from "../../edge/actor.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
+import { commitDeferred } from "../../db/deferred-sync.ts";
 import { tenantDir } from "../../lib/tenant-dirs.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
 import type { DiskGuard } from "../disk/disk.service.ts";
@@ -52,7 +53,7 @@ export function checkSessionKey(key: unknown): string {
 
 const notFound = () => new AppError("NOT_FOUND", "session not found");
 
-export function createSessionsService(deps: { home: string; sqlite: Database; clock: Clock; config: () => GatewayConfig; audit: AuditLog; events: EventsService; disk: Pick<DiskGuard, "admitWrite" | "recordWrite"> }) {
+export function createSessionsService(deps: { home: string; sqlite: Database; dbFile: string; clock: Clock; config: () => GatewayConfig; audit: AuditLog; events: EventsService; disk: Pick<DiskGuard, "admitWrite" | "recordWrite"> }) {
   const { sqlite, clock } = deps;
   const q = {
     get: sqlite.prepare(`SELECT ${COLS} FROM agent_sessions WHERE tenant_id = ?1 AND key = ?2`),
@@ -109,9 +110,16 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     })();
   }
 
-  /** The change and its audit record commit together, or neither does (audit.transact). */
+  /**
+   * The change and its audit record commit together, or neither does (audit.transact). Sessions are
+   * read from their rows, never cached: their changes leave the change tracker (and so the caches of
+   * tenants, tokens and quota limits) alone.
+   */
   function audited<T>(tenant: TenantScope, ctx: OpContext, action: string, key: string, details: Record<string, unknown>, change: () => T): T {
-    return deps.audit.transact({ actor: ctx.actor, action, target: { type: "session", id: key }, tenant: tenant.tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, details }, change).result;
+    return auditedDeferred(tenant, ctx, action, key, details, change, false).result;
+  }
+  function auditedDeferred<T>(tenant: TenantScope, ctx: OpContext, action: string, key: string, details: Record<string, unknown>, change: () => T, defer: boolean): { result: T; durable: Promise<void> } {
+    return deps.audit.transact({ actor: ctx.actor, action, target: { type: "session", id: key }, tenant: tenant.tenantId, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, details }, change, { deferCommitSync: defer, invalidatesCaches: false });
   }
 
   function changed(tenant: TenantScope, row: { key: string; sessionId: string }, reason: "created" | "reset" | "deleted" | "updated") {
@@ -132,41 +140,61 @@ export function createSessionsService(deps: { home: string; sqlite: Database; cl
     return { items: slice, next: start + limit < items.length ? String(start + limit) : null };
   }
 
+  const dbHandle = { sqlite, file: deps.dbFile };
+  const SYNCED = Promise.resolve();
+  function open(tenant: TenantScope, key: string, agentId: string, ctx: OpContext, alongside: ((row: SessionRow) => void) | undefined, defer: boolean): { row: SessionRow; durable: Promise<void> } {
+    const existing = find(tenant, checkSessionKey(key));
+    if (existing) {
+      if (!alongside) return { row: existing, durable: SYNCED };
+      const work = sqlite.transaction(() => alongside(existing));
+      if (!defer) {
+        work();
+        return { row: existing, durable: SYNCED };
+      }
+      return { row: existing, durable: commitDeferred(dbHandle, work).durable };
+    }
+    const max = deps.config().agents.maxSessionsPerTenant;
+    if (key.startsWith(PER_CALL_PREFIX) && (q.count.get(tenant.tenantId) as { n: number }).n >= max) {
+      const oldest = q.oldestPerCall.get(tenant.tenantId) as { key: string } | null;
+      if (oldest) service.delete(tenant, oldest.key, ctx, "room for a new per-call session (agents.maxSessionsPerTenant)");
+    }
+    const sessionId = newSessionId();
+    fs.mkdirSync(dirOf(tenant), { recursive: true, mode: 0o700 });
+    const { result: row, durable } = auditedDeferred(tenant, ctx, "sessions.create", key, { sessionId, agentId }, () => {
+      const { n } = q.count.get(tenant.tenantId) as { n: number };
+      if (n >= max) throw new AppError("QUOTA_EXCEEDED", `the tenant has ${n} sessions, the most it may hold (agents.maxSessionsPerTenant = ${max}); delete one first`);
+      q.insert.run(tenant.tenantId, key, sessionId, agentId, clock.now());
+      const made = find(tenant, key)!;
+      alongside?.(made);
+      return made;
+    }, defer);
+    changed(tenant, { key, sessionId }, "created");
+    return { row, durable };
+  }
+
   const service = {
     dirOf,
     fileOf,
     find,
     get,
 
-    /** The session under `key`, made (audited, announced) if the tenant has none and is under its cap. */
     /**
      * The session under `key`, made (audited, announced) if the tenant has none and is under its cap.
      * `alongside` runs in the same transaction (a run's row: one commit for both).
      */
     ensure(tenant: TenantScope, key: string, agentId: string, ctx: OpContext, alongside?: (row: SessionRow) => void): SessionRow {
-      const existing = find(tenant, checkSessionKey(key));
-      if (existing) {
-        if (alongside) sqlite.transaction(() => alongside(existing))();
-        return existing;
-      }
-      const max = deps.config().agents.maxSessionsPerTenant;
-      if (key.startsWith(PER_CALL_PREFIX) && (q.count.get(tenant.tenantId) as { n: number }).n >= max) {
-        const oldest = q.oldestPerCall.get(tenant.tenantId) as { key: string } | null;
-        if (oldest) service.delete(tenant, oldest.key, ctx, "room for a new per-call session (agents.maxSessionsPerTenant)");
-      }
-      const sessionId = newSessionId();
-      fs.mkdirSync(dirOf(tenant), { recursive: true, mode: 0o700 });
-      const row = audited(tenant, ctx, "sessions.create", key, { sessionId, agentId }, () => {
-        const { n } = q.count.get(tenant.tenantId) as { n: number };
-        if (n >= max) throw new AppError("QUOTA_EXCEEDED", `the tenant has ${n} sessions, the most it may hold (agents.maxSessionsPerTenant = ${max}); delete one first`);
-        q.insert.run(tenant.tenantId, key, sessionId, agentId, clock.now());
-        const made = find(tenant, key)!;
-        alongside?.(made);
-        return made;
-      });
-      changed(tenant, { key, sessionId }, "created");
-      return row;
+      return open(tenant, key, agentId, ctx, alongside, false).row;
     },
+
+    /**
+     * As `ensure`, for a caller that acknowledges later (a run answers after its model call): the
+     * audit record is fsynced before the commit as always, but the commit's own sync runs off the
+     * event loop; the caller awaits `durable` before it acknowledges anything.
+     */
+    ensureDeferred(tenant: TenantScope, key: string, agentId: string, ctx: OpContext, alongside: (row: SessionRow) => void): { row: SessionRow; durable: Promise<void> } {
+      return open(tenant, key, agentId, ctx, alongside, true);
+    },
+
 
     /**
      * Appends one entry to the session's current transcript. Past the transcript cap it is refused

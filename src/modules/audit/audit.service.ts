@@ -11,6 +11,7 @@ import type { DbHandle } from "../../db/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
+import { commitDeferred } from "../../db/deferred-sync.ts";
 import { fsyncDir } from "../../lib/fs-durable.ts";
 import { AuditEventTable, AuditFileTable } from "./audit.sql.ts";
 import { buildRecord, computeHash, GENESIS_HASH, recordLine, type AuditInput, type AuditRecord } from "./audit.record.ts";
@@ -41,6 +42,7 @@ export interface AuditQuery {
 }
 
 const MAX_REPLAY = 10_000;
+const SYNCED = Promise.resolve();
 
 export function createAuditLog(deps: AuditDeps) {
   const { handle, clock, log } = deps;
@@ -53,23 +55,20 @@ export function createAuditLog(deps: AuditDeps) {
     return headQuery.get() ?? { seq: 0, hash: GENESIS_HASH };
   }
 
+  // The statements every append runs, prepared once (building them through drizzle on each append
+  // cost more CPU than the rest of the append but its fdatasync).
+  const stmt = {
+    insertEvent: sqlite.prepare(
+      "INSERT INTO audit_events (seq, ts, hash, action, actor_kind, actor_id, tenant_id, target_type, target_id, outcome, request_id, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    ),
+    fileState: sqlite.prepare("SELECT path, dev, ino, size FROM audit_file WHERE id = 1"),
+    saveFileState: sqlite.prepare(
+      "INSERT INTO audit_file (id, path, dev, ino, size, updated_at) VALUES (1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET path = excluded.path, dev = excluded.dev, ino = excluded.ino, size = excluded.size, updated_at = excluded.updated_at",
+    ),
+  };
+
   function insertRow(record: AuditRecord, line: string): void {
-    db.insert(AuditEventTable)
-      .values({
-        seq: record.seq,
-        ts: Date.parse(record.ts),
-        hash: record.hash,
-        action: record.action,
-        actorKind: record.actor.kind,
-        actorId: record.actor.id,
-        tenantId: record.tenant ?? null,
-        targetType: record.target?.type ?? null,
-        targetId: record.target?.id ?? null,
-        outcome: record.outcome,
-        requestId: record.requestId,
-        line,
-      })
-      .run();
+    stmt.insertEvent.run(record.seq, Date.parse(record.ts), record.hash, record.action, record.actor.kind, record.actor.id, record.tenant ?? null, record.target?.type ?? null, record.target?.id ?? null, record.outcome, record.requestId, line);
   }
 
   /**
@@ -125,7 +124,7 @@ export function createAuditLog(deps: AuditDeps) {
     }
     try {
       const st = fs.fstatSync(fd);
-      const state = db.select().from(AuditFileTable).where(eq(AuditFileTable.id, 1)).get();
+      const state = stmt.fileState.get() as { path: string; dev: number; ino: number; size: number } | null;
       const sameFile = !!state && state.path === file && state.dev === st.dev && state.ino === st.ino;
       let prefix = "";
       if (sameFile && st.size < state.size) {
@@ -160,10 +159,7 @@ export function createAuditLog(deps: AuditDeps) {
       fs.fdatasyncSync(fd);
       if (!sameFile) fsyncDir(path.dirname(file));
       const after = fs.fstatSync(fd);
-      db.insert(AuditFileTable)
-        .values({ id: 1, path: file, dev: after.dev, ino: after.ino, size: after.size, updatedAt: clock.now() })
-        .onConflictDoUpdate({ target: AuditFileTable.id, set: { path: file, dev: after.dev, ino: after.ino, size: after.size, updatedAt: clock.now() } })
-        .run();
+      stmt.saveFileState.run(file, after.dev, after.ino, after.size, clock.now());
       insertRow(record, line);
       return record;
     } catch (err) {
@@ -185,37 +181,51 @@ export function createAuditLog(deps: AuditDeps) {
     sqlite.exec("BEGIN IMMEDIATE");
   }
 
+  function transactNow<T>(input: AuditInput | ((result: T) => AuditInput), mutate: (onRollback: (undo: () => void) => void) => T, invalidatesCaches: boolean): { result: T; record: AuditRecord } {
+    const undo: (() => void)[] = [];
+    begin();
+    try {
+      const result = mutate((fn) => undo.push(fn));
+      const record = append(typeof input === "function" ? input(result) : input);
+      sqlite.exec("COMMIT");
+      if (invalidatesCaches) deps.onCommit?.();
+      deps.onRecord?.();
+      return { result, record };
+    } catch (err) {
+      if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
+      for (const fn of undo.reverse()) {
+        try {
+          fn();
+        } catch (undoErr) {
+          log.error("could not undo a side effect of a refused change", { error: String(undoErr) });
+        }
+      }
+      throw err;
+    }
+  }
+
   return {
     file,
 
     /**
      * Runs `mutate` and records `input`, atomically: both or neither. `onRollback` registers
-     * compensations for side effects outside the database (files, directories).
+     * compensations for side effects outside the database (files, directories). The record is
+     * fdatasync'ed before the commit, always. With `deferCommitSync`, the commit itself does not wait
+     * for the disk on the event loop: `durable` settles once the WAL is synced, and the caller must
+     * await it before it acknowledges the change (a power loss before that leaves the record in the
+     * log and the change undone: the case `adoptDangling` already handles). `invalidatesCaches: false`
+     * is for changes to rows no cache holds (an agent session): the change tracker is not bumped, so
+     * the caches of tenants, tokens and quota limits are not all thrown away at every new session.
      */
     transact<T>(
       input: AuditInput | ((result: T) => AuditInput),
       mutate: (onRollback: (undo: () => void) => void) => T,
-    ): { result: T; record: AuditRecord } {
-      const undo: (() => void)[] = [];
-      begin();
-      try {
-        const result = mutate((fn) => undo.push(fn));
-        const record = append(typeof input === "function" ? input(result) : input);
-        sqlite.exec("COMMIT");
-        deps.onCommit?.();
-        deps.onRecord?.();
-        return { result, record };
-      } catch (err) {
-        if (sqlite.inTransaction) sqlite.exec("ROLLBACK");
-        for (const fn of undo.reverse()) {
-          try {
-            fn();
-          } catch (undoErr) {
-            log.error("could not undo a side effect of a refused change", { error: String(undoErr) });
-          }
-        }
-        throw err;
-      }
+      opts: { deferCommitSync?: boolean; invalidatesCaches?: boolean } = {},
+    ): { result: T; record: AuditRecord; durable: Promise<void> } {
+      const invalidates = opts.invalidatesCaches !== false;
+      if (!opts.deferCommitSync) return { ...transactNow(input, mutate, invalidates), durable: SYNCED };
+      const { result, durable } = commitDeferred(handle, () => transactNow(input, mutate, invalidates));
+      return { ...result, durable };
     },
 
     /** Records an event that changes nothing else (a denied attempt, a throttle trip). */
