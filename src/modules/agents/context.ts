@@ -12,7 +12,7 @@ export function estimateTokens(m: ChatMessage | string): number {
 }
 
 /** The transcript's turns as chat messages, one array per turn (a turn starts at a user entry). */
-export function turnsOf(entries: TranscriptEntry[], excludeRun?: string): ChatMessage[][] {
+export function turnsOf(entries: readonly TranscriptEntry[], excludeRun?: string): ChatMessage[][] {
   const turns: ChatMessage[][] = [];
   let turn: ChatMessage[] | null = null;
   let pending: { id: string; answered: boolean }[] = [];

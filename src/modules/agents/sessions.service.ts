@@ -16,7 +16,7 @@ import type { AuditLog } from "../audit/audit.service.ts";
 import type { DiskGuard } from "../disk/disk.service.ts";
 import type { EventsService } from "../events/events.service.ts";
 import type { ToolSessions } from "./tools/tool.ts";
-import { appendLine, encodeEntry, newSessionId, readEntries, syncFile, transcriptPath, type TranscriptEntry } from "./transcript.ts";
+import { appendLine, createTranscriptReader, encodeEntry, newSessionId, readEntries, syncFile, transcriptPath, type TranscriptEntry } from "./transcript.ts";
 
 export const SESSIONS_DIR = "sessions";
 /**
@@ -133,7 +133,9 @@ export function createSessionsService(deps: { home: string; sqlite: Database; db
     deps.disk.recordWrite(tenant, -size, -1);
   }
 
-  function page<T>(items: T[], limit: number, cursor: string | undefined): { items: T[]; next: string | null } {
+  const transcripts = createTranscriptReader({ maxBytes: 32 * 1024 * 1024, maxFiles: 256 });
+
+  function page<T>(items: readonly T[], limit: number, cursor: string | undefined): { items: T[]; next: string | null } {
     const start = cursor === undefined ? 0 : Number(cursor);
     if (!Number.isInteger(start) || start < 0) throw new AppError("INVALID_PARAMS", "cursor is not one this method returned", { details: { param: "cursor" } });
     const slice = items.slice(start, start + limit);
@@ -173,6 +175,8 @@ export function createSessionsService(deps: { home: string; sqlite: Database; db
   }
 
   const service = {
+    /** Bytes of transcript parsed so far (the reader parses each appended byte once). */
+    transcriptBytesParsed: () => transcripts.stats.bytesParsed,
     dirOf,
     fileOf,
     find,
@@ -267,8 +271,8 @@ export function createSessionsService(deps: { home: string; sqlite: Database; db
       return syncFile(fileOf(tenant, sessionId));
     },
 
-    entries(tenant: TenantScope, sessionId: string): TranscriptEntry[] {
-      return readEntries(fileOf(tenant, sessionId));
+    entries(tenant: TenantScope, sessionId: string): readonly TranscriptEntry[] {
+      return transcripts.read(fileOf(tenant, sessionId));
     },
 
     /** A new session id (and an empty transcript); the old transcript is removed. */
@@ -312,7 +316,7 @@ export function createSessionsService(deps: { home: string; sqlite: Database; db
     history(tenant: TenantScope, key: string, opts: { limit?: number; cursor?: string } = {}): { sessionId: string; entries: TranscriptEntry[]; nextCursor: string | null } {
       const row = get(tenant, key);
       const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);
-      const { items, next } = page(readEntries(fileOf(tenant, row.sessionId)), limit, opts.cursor);
+      const { items, next } = page(transcripts.read(fileOf(tenant, row.sessionId)), limit, opts.cursor);
       return { sessionId: row.sessionId, entries: items, nextCursor: next };
     },
 

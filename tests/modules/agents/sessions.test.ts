@@ -124,3 +124,35 @@ describe("the run index is bounded (red team 13, F2b)", () => {
     expect(entries.find((e: any) => e.type === "assistant").text).toBe(big);
   });
 });
+
+describe("reading a transcript parses each appended byte once (red team 13, F3)", () => {
+  test("sixteen pages of a session parse its transcript once; a later turn parses only what it appended; a reset reads the new file", async () => {
+    w = await agentWorld();
+    for (let i = 0; i < 5; i++) {
+      w.fake.script([{ text: `answer ${i} ${"z".repeat(20_000)}` }]);
+      await w.turn({ sessionKey: "long", message: `q${i}` });
+    }
+    const file = () => {
+      const s = w.core.sessions.get(scope("acme"), "long");
+      return path.join(w.core.tenants.dir(scope("acme")), "sessions", `${s.sessionId}.jsonl`);
+    };
+    const size = fs.statSync(file()).size;
+    const before = w.core.sessions.transcriptBytesParsed();
+    const pages = [];
+    for (let i = 0; i < 16; i++) pages.push(await w.rpc("sessions.history", { sessionKey: "long", limit: 1, cursor: String(i % 10) }));
+    for (const [i, p] of pages.entries()) expect(p.result.entries[0]).toEqual(JSON.parse(fs.readFileSync(file(), "utf8").split("\n")[i % 10]!));
+    expect(w.core.sessions.transcriptBytesParsed() - before).toBeLessThanOrEqual(size);
+
+    w.fake.script([{ text: "one more" }]);
+    await w.turn({ sessionKey: "long", message: "q5" });
+    const grown = fs.statSync(file()).size;
+    const mid = w.core.sessions.transcriptBytesParsed();
+    const all = (await w.rpc("sessions.history", { sessionKey: "long", limit: 1000 })).result.entries;
+    expect(all.at(-1)).toMatchObject({ type: "assistant", text: "one more" });
+    expect(all).toHaveLength(fs.readFileSync(file(), "utf8").split("\n").filter(Boolean).length);
+    expect(w.core.sessions.transcriptBytesParsed() - mid).toBeLessThanOrEqual(grown - size);
+
+    await w.rpc("sessions.reset", { sessionKey: "long" });
+    expect((await w.rpc("sessions.history", { sessionKey: "long" })).result.entries).toEqual([]);
+  });
+});
