@@ -62,7 +62,11 @@ export const agentsModule = defineModule({
     // Session counters a run keeps in memory are written before the rows are read.
     beforeBackup: ({ sessions }, tenant) => sessions.flushAll(tenant.tenantId),
     // A restore brings back rows of runs that were running when the backup was taken: interrupted.
-    onRestore: ({ runs }, tenant) => void runs.recover(tenant.tenantId),
+    onDelete: ({ sessions }, tenant) => sessions.forgetTenant(tenant),
+    onRestore: ({ runs, sessions }, tenant) => {
+      sessions.forgetTenant(tenant);
+      void runs.recover(tenant.tenantId);
+    },
     onStop: ({ runs }, stop) => runs.stopTenant(stop),
   },
   // Runs still recorded as running when the gateway starts were interrupted by a crash or a stop.

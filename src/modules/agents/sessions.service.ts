@@ -126,14 +126,15 @@ export function createSessionsService(deps: { home: string; sqlite: Database; db
     deps.events.publish(tenant, { method: "sessions.changed", params: { sessionKey: row.key, sessionId: row.sessionId, reason }, sessionKey: row.key });
   }
 
+  const transcripts = createTranscriptReader({ maxBytes: 32 * 1024 * 1024, maxFiles: 256 });
+
   function removeFile(tenant: TenantScope, sessionId: string) {
     const file = fileOf(tenant, sessionId);
     const size = fs.lstatSync(file, { throwIfNoEntry: false })?.size ?? 0;
     fs.rmSync(file, { force: true });
+    transcripts.forget(file);
     deps.disk.recordWrite(tenant, -size, -1);
   }
-
-  const transcripts = createTranscriptReader({ maxBytes: 32 * 1024 * 1024, maxFiles: 256 });
 
   function page<T>(items: readonly T[], limit: number, cursor: string | undefined): { items: T[]; next: string | null } {
     const start = cursor === undefined ? 0 : Number(cursor);
@@ -177,6 +178,9 @@ export function createSessionsService(deps: { home: string; sqlite: Database; db
   const service = {
     /** Bytes of transcript parsed so far (the reader parses each appended byte once). */
     transcriptBytesParsed: () => transcripts.stats.bytesParsed,
+    transcriptsHeld: () => transcripts.held(),
+    /** Drops what is kept in memory of the tenant's transcripts (its directory is gone). */
+    forgetTenant: (tenant: TenantScope) => transcripts.forget(dirOf(tenant)),
     dirOf,
     fileOf,
     find,

@@ -109,6 +109,12 @@ export function createTranscriptReader(opts: { maxBytes: number; maxFiles: numbe
 
   return {
     stats,
+    /** Transcripts held parsed now. */
+    held: () => cache.size,
+    /** Forgets the transcripts under `prefix` (a removed file, or a deleted tenant's directory). */
+    forget(prefix: string): void {
+      for (const file of [...cache.keys()]) if (file === prefix || file.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`)) drop(file);
+    },
     /** The transcript's entries, oldest first (shared: callers must not change them); [] when there is none. */
     read(file: string): readonly TranscriptEntry[] {
       let fd: number;

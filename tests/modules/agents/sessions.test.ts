@@ -152,7 +152,11 @@ describe("reading a transcript parses each appended byte once (red team 13, F3)"
     expect(all).toHaveLength(fs.readFileSync(file(), "utf8").split("\n").filter(Boolean).length);
     expect(w.core.sessions.transcriptBytesParsed() - mid).toBeLessThanOrEqual(grown - size);
 
+    expect(w.core.sessions.transcriptsHeld()).toBe(1);
     await w.rpc("sessions.reset", { sessionKey: "long" });
+    expect(w.core.sessions.transcriptsHeld()).toBe(0); // the removed transcript is not kept in memory
     expect((await w.rpc("sessions.history", { sessionKey: "long" })).result.entries).toEqual([]);
+    w.core.tenants.remove(scope("acme"), operatorCtx);
+    expect(w.core.sessions.transcriptsHeld()).toBe(0);
   });
 });
