@@ -215,7 +215,8 @@ export class V4Connection {
     this.refused = true;
     this.send(JSON.stringify({ type: "res", id, ok: false, error }));
     // After the answer is on its way (as upstream: the client reads the error before the close).
-    queueMicrotask(() => this.end(code, error.message.slice(0, 120)));
+    // A close reason is at most 123 bytes; the message may quote a client's key (any characters).
+    queueMicrotask(() => this.end(code, Buffer.from(error.message).subarray(0, 116).toString()));
   }
 
   /** An event with the connection's next `seq` (connect.challenge has none, as upstream's). */

@@ -131,3 +131,16 @@ describe("protocol v4: refused connects", () => {
     expect(closed).toEqual({ code: 1000, reason: "handshake timeout" });
   });
 });
+
+describe("protocol v4: a refusal quoting the client's own key", () => {
+  test("a long non-ASCII unknown key still gets the answer and a proper close (reason within 123 bytes)", async () => {
+    const w = h.world(wsWorld());
+    const c = await client();
+    await c.challenge();
+    const res = await c.request("connect", cliParams(w.a, { client: { id: "cli", version: "1", platform: "linux", mode: "cli", ["ключ".repeat(40)]: 1 } }));
+    expect(res.error.code).toBe("INVALID_REQUEST");
+    const closed = await c.waitClosed();
+    expect(closed.code).toBe(1008);
+    expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+  });
+});
