@@ -45,8 +45,6 @@ describe("protocol v4: methods and scopes", () => {
     expect((await c.request("usage.cost", { days: 0 })).error.code).toBe("INVALID_REQUEST");
     expect((await c.request("models.list", {})).payload).toHaveProperty("models");
     expect((await c.request("status", {})).payload).toMatchObject({ ok: true, defaultAgentId: "main", activeRuns: 0 });
-    expect((await c.request("agent.identity.get", {})).payload).toEqual({ agentId: "main", name: "main", nameSource: "default", avatarStatus: "none" });
-    expect((await c.request("agent.identity.get", { agentId: "beta-bot" })).error).toEqual({ code: "INVALID_REQUEST", message: 'unknown agent id "beta-bot"' });
   });
 });
 

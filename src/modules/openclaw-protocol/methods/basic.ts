@@ -106,17 +106,6 @@ export function basicMethods(svc: V4Services): V4Method[] {
       }),
     },
     {
-      // The Control UI asks for it on load and retries while it is unknown: the agent's display name.
-      name: "agent.identity.get",
-      scope: "operator.read",
-      handle: async (ctx, params) => {
-        const fromKey = typeof params.sessionKey === "string" ? /^agent:([^:]+):/.exec(params.sessionKey)?.[1] : undefined;
-        const id = typeof params.agentId === "string" ? params.agentId : (fromKey ?? DEFAULT_AGENT_ID);
-        if (!svc.runs.agents(ctx.tenant).some((a) => a.id === id)) throw new V4Error("INVALID_REQUEST", `unknown agent id "${id.slice(0, 64)}"`);
-        return { agentId: id, name: id, nameSource: "default", avatarStatus: "none" };
-      },
-    },
-    {
       name: "models.list",
       scope: "operator.read",
       handle: async (ctx) => ({
