@@ -129,6 +129,14 @@ describe("protocol v4: keep-alive and limits", () => {
     expect(fourth.status).toBe(101);
     fourth.socket.destroy();
   });
+
+  test("unauthenticated connections are capped in all too (503 before the upgrade)", async () => {
+    const w = h.world(wsWorld({ openclawProtocol: { maxPending: 1 } }));
+    await (await h.open()).challenge();
+    const second = await rawHandshake(w.gw.port, "/");
+    expect(second.status).toBe(503);
+    expect(JSON.parse(second.body).error.message).toContain("gateway.openclawProtocol.maxPending");
+  });
 });
 
 describe("protocol v4: the end of a connection", () => {
