@@ -18,6 +18,44 @@ export const CLOSE = {
   goingAway: 1001,
 } as const;
 
+/** How long a socket the gateway closes may take to finish its close handshake before it is dropped. */
+export const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Closes a socket with a code and reason; a client that does not read never completes the close
+ * handshake, so it is dropped after CLOSE_GRACE_MS.
+ */
+export function closeSocket(ws: { close(code?: number, reason?: string): void; terminate(): void; readonly readyState: number }, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed
+  }
+  setTimeout(() => {
+    try {
+      if (ws.readyState !== 3) ws.terminate();
+    } catch {
+      // gone
+    }
+  }, CLOSE_GRACE_MS).unref();
+}
+
+/**
+ * Sends unless too much already waits for this client: past `maxBuffered` unsent bytes the connection
+ * is ended (4008) — so at most that plus one message is ever held for it. A send that throws ends it
+ * (1011); `end` is told either way, and the error is returned for the caller's log.
+ */
+export function sendBounded(ws: { getBufferedAmount(): number; send(text: string): number }, text: string, maxBuffered: number, end: (code: number, reason: string) => void): unknown {
+  try {
+    if (ws.getBufferedAmount() > maxBuffered) end(CLOSE.slowConsumer, "slow consumer: too much unsent");
+    else if (ws.send(text) === 0) end(CLOSE.slowConsumer, "slow consumer: message dropped");
+    return null;
+  } catch (err) {
+    end(1011, "send failed");
+    return err;
+  }
+}
+
 export interface LiveConnection {
   /** The tenant incarnation and the token (actor id, "tok:…") the connection was opened with. */
   work: WorkOf;
@@ -34,6 +72,8 @@ const REASON_TEXT: Record<TenantStopReason, string> = {
 
 export function createConnections(deps: { config(): GatewayConfig; watch(work: WorkOf): WorkWatch }) {
   const live = new Set<LiveConnection>();
+  /** Connections not yet anyone's (an upstream-protocol handshake in progress): only the drain ends them. */
+  const pending = new Set<Pick<LiveConnection, "end">>();
   const perTenant = new Map<string, number>();
   /** One watch per (tenant, incarnation, token), shared by that identity's connections. */
   const watches = new Map<string, { watch: WorkWatch; refs: number }>();
@@ -89,6 +129,12 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
       };
     },
 
+    /** A connection whose tenant is not known yet: ended when the gateway stops. Returns its removal. */
+    hold(conn: Pick<LiveConnection, "end">): () => void {
+      pending.add(conn);
+      return () => void pending.delete(conn);
+    },
+
     /** TenantData.onStop: ends every connection of the stopped incarnation (of the revoked tokens only, for a revocation). */
     stop(stop: TenantStop): null {
       for (const conn of [...live]) {
@@ -110,7 +156,7 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
 
     /** Ends every connection (the gateway is stopping). */
     closeAll(): void {
-      for (const conn of [...live]) conn.end(CLOSE.goingAway, "gateway shutting down");
+      for (const conn of [...live, ...pending]) conn.end(CLOSE.goingAway, "gateway shutting down");
     },
   };
 }
