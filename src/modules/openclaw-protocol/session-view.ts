@@ -19,7 +19,8 @@ const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const AGENT_KEY = /^agent:([a-z0-9][a-z0-9_-]{0,63}):./;
 /** Our own ceilings on a history page, whatever the client asks (upstream's limit is 1000 entries). */
 export const HISTORY_MAX_MESSAGES = 1000;
-export const HISTORY_MAX_BYTES = 1024 * 1024;
+/** Half the default unsent-bytes budget of a connection (gateway.websocket.maxBufferedBytes), which bounds one answer. */
+export const HISTORY_MAX_BYTES = 512 * 1024;
 export const HISTORY_DEFAULT_MESSAGES = 200;
 
 export const mainSessionKey = (agentId: string) => `agent:${agentId}:main`;
