@@ -100,7 +100,13 @@ describe("sessions.*", () => {
     const withList = await w.a.call("sessions.subscribe", { limit: 5 });
     expect(withList).toMatchObject({ subscribed: true, list: { sessions: [] } });
     await other.call("chat.history", { sessionKey: "x" }); // listens, not subscribed
+    const watcher = (await import("./v4-runtime.ts")).connect(w.svc, w.a.ctx.tenant);
+    await watcher.call("sessions.subscribe", {});
     await turn(w.a, "agent:main:main", "hello");
+    // A subscribed connection that did not start the run is told its user message too (from the transcript).
+    await until(watcher, (f) => f.filter((x) => x.event === "session.message").length === 2);
+    expect(watcher.frames.filter((f) => f.event === "session.message").map((f) => [f.payload.message.role, f.payload.message.role === "user" ? f.payload.message.content : "…"])).toEqual([["user", "hello"], ["assistant", "…"]]);
+    watcher.close();
     const changed = w.a.frames.filter((f) => f.event === "sessions.changed").map((f) => f.payload.reason);
     expect(changed).toEqual(expect.arrayContaining(["create", "send", "update"]));
     const msgs = w.a.frames.filter((f) => f.event === "session.message").map((f) => f.payload.message.role);
