@@ -70,6 +70,11 @@ describe("chat.history and chat.startup", () => {
     expect(Buffer.byteLength(JSON.stringify(small.messages))).toBeLessThanOrEqual(4096);
     expect(small.messages.length).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(small.messages)).toContain("[cut here");
+    // Characters JSON escapes (6 bytes each) are cut to the byte budget too.
+    await turn(w.a, "esc", "\u0001".repeat(20_000));
+    const esc = await w.a.call("chat.history", { sessionKey: "esc", maxBytes: 4096, offset: 1 });
+    expect(esc.messages).toHaveLength(1);
+    expect(Buffer.byteLength(JSON.stringify(esc.messages))).toBeLessThanOrEqual(4096);
     const huge = await w.a.call("chat.history", { sessionKey: "big", maxBytes: 1e9, limit: 1e6 });
     expect(Buffer.byteLength(JSON.stringify(huge.messages))).toBeLessThanOrEqual(HISTORY_MAX_BYTES);
     const bad = await w.a.call("chat.history", { sessionKey: "s", limit: 0 }).catch((e) => e);
