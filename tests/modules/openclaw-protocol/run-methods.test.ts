@@ -44,6 +44,16 @@ describe("agent (openclaw agent --message)", () => {
   });
 });
 
+describe("agent.identity.get", () => {
+  test("the caller's agent's display identity; an agent the caller does not have is not found", async () => {
+    w = await v4World();
+    expect(await w.a.call("agent.identity.get", { sessionKey: "agent:main:main" })).toMatchObject({ agentId: "main", name: "Assistant" });
+    expect(await w.a.call("agent.identity.get", {})).toMatchObject({ agentId: "main" });
+    const e = await w.a.call("agent.identity.get", { agentId: "nobody" }).catch((x) => x);
+    expect(e.code).toBe("NOT_FOUND");
+  });
+});
+
 describe("chat.send and the chat / agent events", () => {
   test("ack {runId, status:'started'} before any of the run's frames; deltas carry the increment and the cumulative text; final has the answer", async () => {
     w = await v4World();

@@ -131,6 +131,8 @@ describe("sessions.*", () => {
     const got = await w.a.call("sessions.get", { key: "agent:main:main" });
     expect(got.messages.map((m: any) => m.role)).toEqual(["user", "assistant"]);
     expect(await w.b.call("sessions.get", { key: "agent:main:main" })).toEqual({ messages: [] });
+    expect((await w.a.call("sessions.describe", { key: "agent:main:main" })).session).toMatchObject({ key: "agent:main:main", agentId: "main", sessionId: got.session.sessionId });
+    expect(await w.b.call("sessions.describe", { key: "agent:main:main" })).toEqual({ session: null });
     for (const m of ["sessions.reset", "sessions.delete"]) {
       const theirs = await w.b.call(m, { key: "agent:main:main" }).catch((e) => e);
       const unknown = await w.b.call(m, { key: "agent:main:nothing" }).catch((e) => e);

@@ -91,6 +91,19 @@ export function agentMethods(svc: TurnDeps): V4Method[] {
       },
     },
     {
+      // The Control UI asks for the agent's display identity on load (and keeps asking while unanswered).
+      name: "agent.identity.get",
+      scope: "operator.read",
+      async handle(ctx, raw) {
+        const p = params("agent.identity.get", raw);
+        const key = sessionKeyParam(p, "sessionKey", false);
+        const named = agentIdParam(p);
+        const agentId = key ? turnAgent(p, key, named, svc.sessions.find(ctx.tenant, key)?.agentId) : (named ?? DEFAULT_AGENT);
+        const agent = svc.runs.agentFor(ctx.tenant, agentId); // the caller's own agents only (NOT_FOUND otherwise)
+        return { agentId: agent.id, name: agent.id === DEFAULT_AGENT ? "Assistant" : agent.id, nameSource: "default", avatarStatus: "none" };
+      },
+    },
+    {
       name: "agent.wait",
       scope: "operator.read",
       async handle(ctx, raw) {

@@ -70,6 +70,16 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
       },
     },
     {
+      // One session's row ({session: null} for a key the caller has no session under): what the TUI and the UI refresh on session events.
+      name: "sessions.describe",
+      scope: "operator.read",
+      async handle(ctx, raw) {
+        const key = sessionKeyParam(params("sessions.describe", raw), "key", true)!;
+        const row = svc.sessions.find(ctx.tenant, key);
+        return { session: row ? sessionRow(row, svc.runs.activeRun(ctx.tenant, key)) : null };
+      },
+    },
+    {
       name: "sessions.get",
       scope: "operator.read",
       async handle(ctx, raw) {
