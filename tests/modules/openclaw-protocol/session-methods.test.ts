@@ -94,6 +94,11 @@ describe("sessions.*", () => {
     expect(l.sessions[1]).toMatchObject({ key: "agent:main:main", sessionId: expect.stringMatching(/^s_/), kind: "direct", agentId: "main", isMain: true, updatedAt: expect.any(Number), status: "done" });
     const page = await w.a.call("sessions.list", { limit: 1 });
     expect(page).toMatchObject({ count: 1, totalCount: 2, hasMore: true, nextOffset: 1 });
+    // Filters on what the gateway does not keep select nothing (the Control UI asks for the main session's children).
+    expect(await w.a.call("sessions.list", { includeGlobal: false, configuredAgentsOnly: true, limit: 10000, spawnedBy: "agent:main:main" })).toMatchObject({ count: 0, totalCount: 0, sessions: [] });
+    for (const f of [{ label: "x" }, { pinned: true }, { archived: true }, { group: "g" }]) expect((await w.a.call("sessions.list", f)).sessions).toEqual([]);
+    expect((await w.a.call("sessions.list", { search: "OTHER" })).sessions.map((s: any) => s.key)).toEqual(["agent:main:other"]);
+    expect((await w.a.call("sessions.list", { activeOnly: true })).sessions).toEqual([]);
     expect(JSON.stringify(l)).not.toContain("beta-only");
     expect(JSON.stringify(l)).not.toContain("path");
   });

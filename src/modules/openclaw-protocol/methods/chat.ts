@@ -23,7 +23,7 @@ import {
   turnAgent,
 } from "../session-view.ts";
 import { startTurn, type TurnDeps } from "../turns.ts";
-import { idempotencyKeyParam, refuseAttachments } from "./agent.ts";
+import { idempotencyKeyParam, ourRunId, refuseAttachments } from "./agent.ts";
 
 const NO_PENDING = { items: [], total: 0 };
 
@@ -74,7 +74,8 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
         const agentId = turnAgent(p, sessionKey, agentIdParam(p), svc.sessions.find(ctx.tenant, sessionKey)?.agentId);
         const run = await startTurn(svc, ctx, "chat.send", { sessionKey, agentId, message, idempotencyKey });
         // A retried key whose run has ended already: a terminal ack (the client reloads its history).
-        return { runId: run.runId, status: run.deduped && run.done === null ? "ok" : "started" };
+        // The client names the run by its idempotency key (upstream's run id is that key).
+        return { runId: idempotencyKey, status: run.deduped && run.done === null ? "ok" : "started" };
       },
     },
     {
@@ -87,9 +88,9 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
         attachEvents(svc, ctx);
         // Only a run of the named session is aborted; anything else (not the tenant's, not running) aborts nothing.
         const active = svc.runs.activeRun(ctx.tenant, sessionKey);
-        if (!active || (runId !== undefined && runId !== active)) return { ok: true, aborted: false, runIds: [] };
+        if (!active || (runId !== undefined && ourRunId(svc, ctx, runId) !== active)) return { ok: true, aborted: false, runIds: [] };
         const r = svc.runs.abort(ctx.tenant, { runId: active });
-        return { ok: true, aborted: r.aborted, runIds: r.aborted ? [active] : [] };
+        return { ok: true, aborted: r.aborted, runIds: r.aborted ? [runId ?? active] : [] };
       },
     },
     {
