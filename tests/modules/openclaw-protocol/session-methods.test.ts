@@ -103,7 +103,7 @@ describe("sessions.*", () => {
     expect(JSON.stringify(l)).not.toContain("path");
   });
 
-  test("subscribe: sessions.changed and session.message reach a subscribed connection only; unsubscribe stops them", async () => {
+  test("subscribe: sessions.changed reaches a subscribed connection, session.message one following the session; unsubscribe stops them", async () => {
     w = await v4World();
     const other = (await import("./v4-runtime.ts")).connect(w.svc, w.a.ctx.tenant);
     expect(await w.a.call("sessions.subscribe", {})).toEqual({ subscribed: true });
@@ -111,17 +111,29 @@ describe("sessions.*", () => {
     expect(withList).toMatchObject({ subscribed: true, list: { sessions: [] } });
     await other.call("chat.history", { sessionKey: "x" }); // listens, not subscribed
     const watcher = (await import("./v4-runtime.ts")).connect(w.svc, w.a.ctx.tenant);
-    await watcher.call("sessions.subscribe", {});
-    await turn(w.a, "agent:main:main", "hello");
-    // A subscribed connection that did not start the run is told its user message too (from the transcript).
+    expect(await watcher.call("sessions.messages.subscribe", { key: "agent:main:main", includeApprovals: false })).toEqual({ subscribed: true, key: "agent:main:main" });
+    expect(await w.a.call("sessions.messages.subscribe", { key: "agent:main:main" })).toMatchObject({ subscribed: true });
+    const runId = await turn(w.a, "agent:main:main", "hello");
+    // A following connection that did not start the run is told its user message too (from the
+    // transcript); the rows carry the id and seq chat.history gives them (so a client merges them).
     await until(watcher, (f) => f.filter((x) => x.event === "session.message").length === 2);
-    expect(watcher.frames.filter((f) => f.event === "session.message").map((f) => [f.payload.message.role, f.payload.message.role === "user" ? f.payload.message.content : "…"])).toEqual([["user", "hello"], ["assistant", "…"]]);
+    const rows = (c: typeof watcher) => c.frames.filter((f) => f.event === "session.message").map((f) => f.payload.message);
+    const history = (await w.a.call("chat.history", { sessionKey: "agent:main:main" })).messages;
+    for (const c of [watcher, w.a]) {
+      expect(rows(c).map((m: any) => [m.role, m.__openclaw])).toEqual(history.map((m: any) => [m.role, m.__openclaw]));
+      expect(rows(c)[0]).toMatchObject({ content: "hello", idempotencyKey: `${runId}:user` });
+    }
+    expect(await watcher.call("sessions.messages.unsubscribe", { key: "agent:main:main" })).toEqual({ subscribed: false, key: "agent:main:main" });
+    // What one connection follows is capped.
+    for (let i = 0; i < 256; i++) await watcher.call("sessions.messages.subscribe", { key: `k${i}` });
+    const full = await watcher.call("sessions.messages.subscribe", { key: "one-more" }).catch((e) => e);
+    expect(full).toMatchObject({ code: "UNAVAILABLE" });
+    expect(full.message).toContain("256");
     watcher.close();
     const changed = w.a.frames.filter((f) => f.event === "sessions.changed").map((f) => f.payload.reason);
     expect(changed).toEqual(expect.arrayContaining(["create", "send", "update"]));
-    const msgs = w.a.frames.filter((f) => f.event === "session.message").map((f) => f.payload.message.role);
-    expect(msgs).toEqual(["user", "assistant"]);
     await until(other, (f) => f.some((x) => x.event === "chat" && x.payload.state === "final"));
+    // Neither subscribed nor following: no session events at all.
     expect(other.frames.filter((f) => f.event === "sessions.changed" || f.event === "session.message")).toEqual([]);
     await w.a.call("sessions.unsubscribe", {});
     const n = w.a.frames.length;

@@ -3,9 +3,9 @@
 // upstream's shapes. Listing is newest first by offset, at most 500 a page. Reset and delete end the
 // session's run first and are audited by the runtime; each takes one of the tenant's audited changes.
 // A key the tenant has no session under is "session not found" — the same for a key another tenant uses.
-import { attachEvents, setSubscribed } from "../events.ts";
+import { attachEvents, followMessages, MAX_MESSAGE_SUBSCRIPTIONS, setSubscribed } from "../events.ts";
 import { params, type Params } from "../method-params.ts";
-import type { V4Context, V4Method } from "../methods.ts";
+import { V4Error, type V4Context, type V4Method } from "../methods.ts";
 import { agentDefaults, agentIdParam, DEFAULT_AGENT, HISTORY_DEFAULT_MESSAGES, HISTORY_MAX_BYTES, HISTORY_MAX_MESSAGES, historyPage, sessionKeyParam, sessionRow } from "../session-view.ts";
 import type { SessionRow } from "../../agents/sessions.service.ts";
 import { takeChange, opOf, type TurnDeps } from "../turns.ts";
@@ -98,6 +98,26 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
       async handle(ctx) {
         setSubscribed(ctx, false);
         return { subscribed: false };
+      },
+    },
+    {
+      // The Control UI follows the open session's rows as session.message events.
+      name: "sessions.messages.subscribe",
+      scope: "operator.read",
+      async handle(ctx, raw) {
+        const key = sessionKeyParam(params("sessions.messages.subscribe", raw), "key", true)!;
+        attachEvents(svc, ctx);
+        if (!followMessages(ctx, key, true)) throw new V4Error("UNAVAILABLE", `this connection follows ${MAX_MESSAGE_SUBSCRIPTIONS} sessions already, the most it may; unsubscribe from one first`);
+        return { subscribed: true, key };
+      },
+    },
+    {
+      name: "sessions.messages.unsubscribe",
+      scope: "operator.read",
+      async handle(ctx, raw) {
+        const key = sessionKeyParam(params("sessions.messages.unsubscribe", raw), "key", true)!;
+        followMessages(ctx, key, false);
+        return { subscribed: false, key };
       },
     },
     {
