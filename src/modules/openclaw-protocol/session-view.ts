@@ -122,6 +122,19 @@ function fitted(m: Message, used: number, max: number, first: boolean): { m: Mes
   return { m: cut, size: bytesOf(cut) + 1 };
 }
 
+/**
+ * Where the inputs a client sent (named by their idempotency keys, `inputRunIds`) stand: consumed by
+ * the transcript row that holds them (the id chat.history gives that row), else pending — the Control
+ * UI clears its optimistic message by this.
+ */
+export function inputReceipts(entries: readonly TranscriptEntry[], sessionId: string | null, ids: readonly string[]) {
+  const at = new Map<string, number>();
+  if (sessionId) entries.forEach((e, i) => e.type === "user" && at.set(typeof e.idempotencyKey === "string" ? e.idempotencyKey : e.runId, i + 1));
+  const inputReceipts = ids.map((runId) => (at.has(runId) ? { runId, state: "consumed" as const, consumedByEventId: `${sessionId}:${at.get(runId)}` } : { runId, state: "pending" as const }));
+  const inputConsumptions = inputReceipts.flatMap((r) => (r.state === "consumed" ? [{ runId: r.runId, consumedByEventId: r.consumedByEventId }] : []));
+  return { inputReceipts, inputConsumptions };
+}
+
 export const cursorOf = (sessionId: string, entries: number) => `${sessionId}.${entries}`;
 
 /** The newest messages (skipping `offset` newest), oldest first, within `limit` and `maxBytes`. */

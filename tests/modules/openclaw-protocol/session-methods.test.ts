@@ -36,6 +36,20 @@ describe("chat.history and chat.startup", () => {
     expect(none.sessionId).toBeUndefined();
   });
 
+  test("inputRunIds: each input consumed by the row that holds it (the Control UI clears its pending message by it), else pending", async () => {
+    w = await v4World();
+    const runId = await turn(w.a, "agent:main:main", "mine", "input-1");
+    const h = await w.a.call("chat.history", { sessionKey: "agent:main:main", limit: 80, maxBytes: 262144, inputRunIds: [runId, "not-sent"] });
+    const user = h.messages.find((m: any) => m.role === "user");
+    expect(h.inputReceipts).toEqual([{ runId, state: "consumed", consumedByEventId: user.__openclaw.id }, { runId: "not-sent", state: "pending" }]);
+    expect(h.inputConsumptions).toEqual([{ runId, consumedByEventId: user.__openclaw.id }]);
+    const d = await w.a.call("chat.history", { sessionKey: "agent:main:main", cursor: h.deltaCursor, inputRunIds: [runId] });
+    expect(d.inputReceipts).toEqual([{ runId, state: "consumed", consumedByEventId: user.__openclaw.id }]);
+    // The other tenant's history knows nothing of it.
+    expect((await w.b.call("chat.history", { sessionKey: "agent:main:main", inputRunIds: [runId] })).inputReceipts).toEqual([{ runId, state: "pending" }]);
+    expect((await w.a.call("chat.history", { sessionKey: "agent:main:main", inputRunIds: "x" }).catch((e) => e)).message).toContain("inputRunIds");
+  });
+
   test("delta mode: only what came after the cursor; a reset session answers kind:reset", async () => {
     w = await v4World();
     await turn(w.a, "agent:main:main", "one");
