@@ -9,7 +9,7 @@ afterEach(async () => {
   await w?.close();
 });
 
-async function turn(conn: FakeConn, sessionKey: string, message: string, key = crypto.randomUUID()) {
+async function turn(conn: FakeConn, sessionKey: string, message: string, key: string = crypto.randomUUID()) {
   const ack = await conn.call("chat.send", { sessionKey, message, idempotencyKey: key });
   await until(conn, isTerminal(ack.runId));
   return ack.runId as string;
