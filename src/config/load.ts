@@ -9,6 +9,7 @@ import { AppError } from "../core/errors.ts";
 import { parseEgressEntry } from "../lib/egress-rules.ts";
 import type { Environment } from "./env.ts";
 import { parseJsonc } from "./jsonc.ts";
+import { routingProblems } from "./routing-check.ts";
 import { formatKeyPath, pointerToParts } from "./key-path.ts";
 import { GatewayConfigSchema, type GatewayConfig } from "./schema.ts";
 
@@ -53,7 +54,7 @@ export function buildGatewayConfig(raw: unknown, env: Environment, label: string
   const expanded = expandEnvRefs(structuredClone(raw), env, label, []);
   const withDefaults = applyDefaults(GatewayConfigSchema, expanded) as GatewayConfig;
   const problems = schemaProblems(GatewayConfigSchema, withDefaults);
-  problems.push(...semanticProblems(withDefaults));
+  problems.push(...semanticProblems(withDefaults), ...routingProblems(withDefaults));
   if (problems.length > 0) throw configError(label, problems);
   return withDefaults;
 }
