@@ -117,6 +117,7 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
         const d = deployments[i]!;
         const breaker = deps.breaker(d.label);
         if (i > 0 && attempts > 0) deps.metrics?.fallback(model);
+        let keySwaps = 0;
         for (let n = 0; n <= policy.retries; n++) {
           if (!breaker.tryAcquire(policy.breaker)) {
             openUntil = Math.min(openUntil, breaker.retryInMs(policy.breaker));
@@ -183,10 +184,18 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
             const wasOpen = breaker.state(policy.breaker) !== "closed";
             breaker.failure(policy.breaker);
             if (!wasOpen && breaker.state(policy.breaker) === "open") deps.metrics?.breakerOpened(model, d.label);
-            // 401/403: this deployment's key is refused; with other keys in its pool, retry at once on one of them.
-            if (j.verdict === "next" && !(pool && pool.size > 1 && d.pinnedKey === undefined)) break;
+            // 401/403: this deployment's key is refused; with other keys in its pool, retry at once on one
+            // of them (not counted as a retry: the provider is not failing, the key is).
+            if (j.verdict === "next") {
+              if (pool && d.pinnedKey === undefined && keySwaps < pool.size - 1) {
+                keySwaps++;
+                n--;
+                continue;
+              }
+              break;
+            }
             if (n === policy.retries) break;
-            const wait = j.verdict === "next" ? 0 : Math.max(Math.floor(random() * Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** n)), j.retryAfterMs);
+            const wait = Math.max(Math.floor(random() * Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** n)), j.retryAfterMs);
             // A provider that asks for a longer pause than the policy allows is left for the next deployment.
             if (wait > policy.maxBackoffMs) break;
             if (wait > 0) await sleep(wait, ctx.controller.signal);
