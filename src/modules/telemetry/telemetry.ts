@@ -49,6 +49,8 @@ export function createTelemetry(deps: { config: () => GatewayConfig; log: Logger
       });
       if (otlp.content) root.setAttribute("gen_ai.prompt", cap(payload));
       const parent = trace.setSpan(context.active(), root);
+      // A provider's error message may quote the request: without content, a span says only the outcome.
+      const said = (outcome: string, error?: string) => (otlp.content && error ? cap(error) : outcome);
       return {
         attempt(a): AttemptSpan {
           const span = tracer.startSpan(
@@ -59,7 +61,7 @@ export function createTelemetry(deps: { config: () => GatewayConfig; log: Logger
           return {
             end(outcome, error) {
               span.setAttribute("openclaw.outcome", outcome);
-              if (outcome !== "ok") span.setStatus({ code: SpanStatusCode.ERROR, message: error ?? outcome });
+              if (outcome !== "ok") span.setStatus({ code: SpanStatusCode.ERROR, message: said(outcome, error) });
               span.end();
             },
           };
@@ -72,7 +74,7 @@ export function createTelemetry(deps: { config: () => GatewayConfig; log: Logger
         },
         end(outcome, error) {
           root.setAttribute("openclaw.outcome", outcome);
-          if (outcome !== "ok") root.setStatus({ code: SpanStatusCode.ERROR, message: error ?? outcome });
+          if (outcome !== "ok") root.setStatus({ code: SpanStatusCode.ERROR, message: said(outcome, error) });
           root.end();
         },
       };
