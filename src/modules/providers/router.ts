@@ -11,7 +11,7 @@ import type { Logger } from "../../core/logger.ts";
 import type { BreakerPolicy } from "./breaker.ts";
 import { Breaker } from "./breaker.ts";
 import type { KeyPool, PoolKey } from "./key-pool.ts";
-import { ClientGone, type CallContext, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
+import { ClientGone, type CallContext, type ChatProvider, type Json, type NativeMessages, type StreamItem, type UpstreamRequest } from "./provider.ts";
 import type { AttemptSpan, RouteSpan, Telemetry } from "../telemetry/telemetry-hook.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 
@@ -105,7 +105,7 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
   const primary = deps.client(deployments[0]!.providerName, null);
 
   type Done = (outcome: "ok" | "midstream_error" | "client_closed") => void;
-  async function run<A, R>(req: UpstreamRequest, ctx: CallContext, stream: boolean, call: (p: ChatProvider, r: UpstreamRequest, a: CallContext) => Promise<A>, finish: (out: A, done: Done, span?: RouteSpan) => R): Promise<R> {
+  async function run<A, R>(req: UpstreamRequest, ctx: CallContext, stream: boolean, call: (p: ChatProvider, r: UpstreamRequest, a: CallContext) => Promise<A>, finish: (out: A, done: Done, span?: RouteSpan) => R, reqFor?: (i: number) => UpstreamRequest): Promise<R> {
     const reqs = prepared.get(req);
     const policy = deps.policy();
     const span = deps.telemetry?.route(model, stream, req.payload);
@@ -119,7 +119,9 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
         if (i > 0 && attempts > 0) deps.metrics?.fallback(model);
         let keySwaps = 0;
         for (let n = 0; n <= policy.retries; n++) {
-          if (!breaker.tryAcquire(policy.breaker)) {
+          // A model with one deployment has nowhere else to go: it always tries it (the provider's own
+          // error says more than a gateway 503), while its outcomes still feed the shared breaker.
+          if (deployments.length > 1 && !breaker.tryAcquire(policy.breaker)) {
             openUntil = Math.min(openUntil, breaker.retryInMs(policy.breaker));
             deps.metrics?.attempt({ provider: d.providerName, model, deployment: d.label, key: "", outcome: "circuit_open" });
             break;
@@ -154,7 +156,7 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
             }
           };
           try {
-            const out = await call(deps.client(d.providerName, lease?.key ?? null), reqs?.[i] ?? req, actx);
+            const out = await call(deps.client(d.providerName, lease?.key ?? null), reqFor ? reqFor(i) : (reqs?.[i] ?? req), actx);
             breaker.success();
             ctx.served?.(d.label);
             span?.served(d.label);
@@ -211,7 +213,54 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
     }
   }
 
+  /** A native Messages request (anthropic-kind deployments) for deployment `i`: the same body with its upstream model. */
+  const nativeFor = (req: UpstreamRequest) => (i: number): UpstreamRequest =>
+    i === 0 ? req : { ...req, payload: JSON.stringify({ ...(JSON.parse(req.payload) as Json), model: deployments[i]!.upstreamModel }) };
+  const relay = (first: IteratorResult<StreamItem>, it: AsyncIterator<StreamItem>, done: Done) =>
+    (async function* (): AsyncGenerator<StreamItem> {
+      let outcome: "ok" | "midstream_error" | "client_closed" = "client_closed";
+      try {
+        if (first.done) {
+          outcome = "ok";
+          return;
+        }
+        yield first.value;
+        for (;;) {
+          const next = await it.next();
+          if (next.done) break;
+          yield next.value;
+        }
+        outcome = "ok";
+      } catch (err) {
+        outcome = err instanceof ClientGone ? "client_closed" : "midstream_error";
+        throw err;
+      } finally {
+        done(outcome);
+      }
+    })();
+  /** Until a stream's first event the client has nothing: a failure there is still retried. */
+  const opened = async (s: Promise<AsyncIterable<StreamItem>>) => {
+    const it = (await s)[Symbol.asyncIterator]();
+    return { it, first: await it.next() };
+  };
+  const completed = <T extends { body: Json }>(out: T, done: Done, span?: RouteSpan): T => {
+    span?.completion(() => JSON.stringify(out.body.choices ?? out.body.content ?? null));
+    done("ok");
+    return out;
+  };
+
+  const native = primary.messages;
   return {
+    ...(native
+      ? {
+          messages: {
+            complete: (req, ctx) => run(req, ctx, false, (p, r, a) => p.messages!.complete(r, a), completed, nativeFor(req)),
+            stream: (req, ctx) => run(req, ctx, true, (p, r, a) => opened(p.messages!.stream(r, a)), ({ it, first }, done) => relay(first, it, done), nativeFor(req)),
+            countTokens: (req, ctx) => run(req, ctx, false, (p, r, a) => p.messages!.countTokens(r, a), (out, done) => (done("ok"), out), nativeFor(req)),
+          } satisfies NativeMessages,
+        }
+      : {}),
+
     prepare(body: Json, stream: boolean): UpstreamRequest {
       if (deployments.length === 1) return primary.prepare(body, stream);
       const all = deployments.map((d) => deps.client(d.providerName, null).prepare({ ...body, model: d.upstreamModel }, stream));
@@ -223,48 +272,8 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
       return held;
     },
 
-    complete(req, ctx) {
-      return run(req, ctx, false, (p, r, a) => p.complete(r, a), (out, done, span) => {
-        span?.completion(() => JSON.stringify(out.body.choices ?? null));
-        done("ok");
-        return out;
-      });
-    },
+    complete: (req, ctx) => run(req, ctx, false, (p, r, a) => p.complete(r, a), completed),
 
-    stream(req, ctx) {
-      return run(
-        req,
-        ctx,
-        true,
-        async (p, r, a) => {
-          // Until the stream's first event the client has nothing: a failure here is still retried.
-          const it = (await p.stream(r, a))[Symbol.asyncIterator]();
-          const first = await it.next();
-          return { it, first };
-        },
-        ({ it, first }, done) =>
-          (async function* (): AsyncGenerator<StreamItem> {
-            let outcome: "ok" | "midstream_error" | "client_closed" = "client_closed";
-            try {
-              if (first.done) {
-                outcome = "ok";
-                return;
-              }
-              yield first.value;
-              for (;;) {
-                const next = await it.next();
-                if (next.done) break;
-                yield next.value;
-              }
-              outcome = "ok";
-            } catch (err) {
-              outcome = err instanceof ClientGone ? "client_closed" : "midstream_error";
-              throw err;
-            } finally {
-              done(outcome);
-            }
-          })(),
-      );
-    },
+    stream: (req, ctx) => run(req, ctx, true, (p, r, a) => opened(p.stream(r, a)), ({ it, first }, done) => relay(first, it, done)),
   };
 }

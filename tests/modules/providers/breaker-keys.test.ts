@@ -87,22 +87,32 @@ describe("circuit breaker", () => {
 
   test("a failed trial opens the circuit again at once; with every deployment open the call fails fast with 503 and Retry-After", async () => {
     const w = world({
-      providers: { a: openai(`${a.url}/v1`, { apiKey: "sk" }) },
-      models: { m: { provider: "a", upstreamModel: "fake-a" } },
+      providers: { a: openai(`${a.url}/v1`, { apiKey: "sk" }), b: openai(`${b.url}/v1`, { apiKey: "sk" }) },
+      models: { m: { provider: "a", upstreamModel: "fake-a", fallbacks: [{ provider: "b", upstreamModel: "fake-b" }] } },
       routing: { breaker: { failures: 1, cooldownSeconds: 30 } },
     });
     a.fault({ status: 503 });
+    b.fault({ status: 503 });
     expect((await call(w.svc)).code).toBe("UNAVAILABLE");
-    const before = a.requests.length;
+    const before = a.requests.length + b.requests.length;
     const fast = await call(w.svc);
     expect(fast.code).toBe("UNAVAILABLE");
     expect(fast.message).toContain('every deployment of model "m" is failing');
     expect(fast.headers["retry-after"]).toBe("30");
-    expect(a.requests.length).toBe(before);
+    expect(a.requests.length + b.requests.length).toBe(before);
     w.advance(30_000);
     a.fault({ status: 503 });
-    expect((await call(w.svc)).message).toContain("overloaded"); // the trial reached the provider
+    b.fault({ status: 503 });
+    expect((await call(w.svc)).message).toContain("overloaded"); // the trials reached the providers
+    expect(a.requests.length + b.requests.length).toBe(before + 2);
     expect((await call(w.svc)).message).toContain("every deployment"); // and failed: open again
+  });
+
+  test("a model with one deployment always tries it: the provider's own error, never a gateway 503 (old configs unchanged)", async () => {
+    const w = world({ providers: { a: openai(`${a.url}/v1`, { apiKey: "sk" }) }, models: { m: { provider: "a", upstreamModel: "fake-a" } }, routing: { breaker: { failures: 1 } } });
+    a.fault({ status: 429 }, 3);
+    for (let i = 0; i < 3; i++) expect((await call(w.svc)).code).toBe("RATE_LIMITED");
+    expect((await call(w.svc)).body).toBeDefined();
   });
 
   test("a request refused as invalid does not count against the deployment", async () => {
