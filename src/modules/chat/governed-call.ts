@@ -99,6 +99,8 @@ type Outcome = {
   chargeAll?: boolean;
   outputBytes?: number;
   ttfbMs?: number;
+  /** The deployment that served the call (router.ts), if one did. */
+  deployment?: string;
 };
 
 const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
@@ -127,6 +129,7 @@ export function createGovernedCalls(deps: GovernedDeps) {
       endedAt: now,
       latencyMs: now - startedAt,
       ttfbMs: o.ttfbMs ?? null,
+      deployment: o.deployment ?? null,
     });
     return { usage: u, costMicroUsd: micro };
   }
@@ -135,7 +138,8 @@ export function createGovernedCalls(deps: GovernedDeps) {
   function resolve(tenant: TenantScope, name: string): { model: ResolvedModel; provider: ChatProvider } {
     const model = models.resolve(tenant, name);
     if (!model) throw new AppError("NOT_FOUND", `The model \`${name}\` does not exist or you do not have access to it.`, { details: { param: "model" } });
-    const provider = deps.providers.get(model.providerName);
+    // The model's router (providers/router.ts): its deployments, retries, breakers and key pools.
+    const provider = deps.providers.forModel(model.name);
     if (!provider) throw new AppError("UPSTREAM_ERROR", `provider "${model.providerName}" is not configured`);
     return { model, provider };
   }
@@ -192,8 +196,9 @@ export function createGovernedCalls(deps: GovernedDeps) {
         startedAt,
       });
       const cut = new CutCharge(inputBound, admission.maxOutputTokens * call.choices);
+      let deployment: string | undefined;
       const settle = (o: Outcome) => {
-        const charged = settleWith(id, reservation, model, cut, startedAt, o);
+        const charged = settleWith(id, reservation, model, cut, startedAt, { ...o, deployment });
         call.onSettled?.(charged);
       };
       const headers: Record<string, string> = { ...deps.responseHeaders, ...admission.headers };
@@ -210,7 +215,7 @@ export function createGovernedCalls(deps: GovernedDeps) {
         if (client?.aborted) stop.abort(new ClientGone());
         else client?.addEventListener("abort", () => stop.abort(new ClientGone()), { once: true });
       }
-      const ctx: CallContext = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name };
+      const ctx: CallContext = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name, served: (d) => (deployment = d) };
       const failed = (err: unknown): never => {
         if (err instanceof ClientGone) {
           settle({ status: "client_closed", httpStatus: 499, errorCode: "client_closed", usage: null, chargeInput: true });
