@@ -224,9 +224,12 @@ export async function upstreamFailure(provider: string, up: Upstream, messageOf:
   } catch {
     detail = text.trim() || undefined;
   }
-  const status = up.response.status;
+  return failureFor(provider, up.response.status, detail, up.response.headers.get("retry-after") ?? undefined);
+}
+
+/** The status the tenant sees for a provider's error status (and its message), whatever the transport. */
+export function failureFor(provider: string, status: number, detail: string | undefined, retryAfter: string | undefined): AppError {
   const said = detail ? `: ${detail.slice(0, 300)}` : "";
-  const retryAfter = up.response.headers.get("retry-after") ?? undefined;
   if (status === 400 || status === 413 || status === 422) {
     return new AppError(status === 413 ? "PAYLOAD_TOO_LARGE" : "INVALID_PARAMS", `provider "${provider}" rejected the request${said}`, { details: { upstreamStatus: status } });
   }
