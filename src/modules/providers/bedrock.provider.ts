@@ -69,8 +69,11 @@ function failure(name: string, ctx: CallContext, err: unknown): Error {
 export function createBedrockProvider(name: string, cfg: ProviderConfig): ChatProvider {
   let loaded: Promise<{ sdk: Sdk; client: BedrockRuntimeClient }> | null = null;
   const sdk = () =>
-    (loaded ??= import("@aws-sdk/client-bedrock-runtime").then((sdk) => {
+    (loaded ??= Promise.all([import("@aws-sdk/client-bedrock-runtime"), import("@smithy/node-http-handler")]).then(([sdk, http]) => {
       const client = new sdk.BedrockRuntimeClient({
+        // HTTP/1.1: Converse and ConverseStream need nothing more (the SDK's default HTTP/2 handler is
+        // for bidirectional streams), and Bun's node:http is the path the S3 client already takes.
+        requestHandler: new http.NodeHttpHandler(),
         region: cfg.region,
         endpoint: cfg.baseUrl,
         credentials: { accessKeyId: cfg.accessKeyId ?? "", secretAccessKey: cfg.secretAccessKey ?? "", ...(cfg.sessionToken ? { sessionToken: cfg.sessionToken } : {}) },
