@@ -63,6 +63,10 @@ function failure(name: string, ctx: CallContext, err: unknown): Error {
   const e = err as { $metadata?: { httpStatusCode?: number }; message?: string; code?: string; name?: string };
   const status = e?.$metadata?.httpStatusCode;
   if (status && status >= 400) return failureFor(name, status, e.message, undefined);
+  // An exception event inside ConverseStream (the SDK throws it): the provider failed mid-stream.
+  if (typeof e?.name === "string" && e.name.endsWith("Exception")) {
+    return providerError(/^(ServiceUnavailable|Throttling)/.test(e.name) ? "UNAVAILABLE" : "UPSTREAM_ERROR", `provider "${name}" failed mid-stream: ${String(e.message ?? e.name).slice(0, 300)}`);
+  }
   return providerError("UPSTREAM_ERROR", `could not reach provider "${name}"${e?.code ? ` (${e.code})` : ""}`);
 }
 
