@@ -30,7 +30,8 @@ beforeAll(async () => {
       providers: {
         gem: { kind: "gemini", baseUrl: `${gemini.url}/v1beta`, apiKey: "goog-key", timeoutMs: 5_000 },
         az: { kind: "azure-openai", baseUrl: azure.url, apiKey: "azure-key", apiVersion: "2024-10-21", timeoutMs: 5_000 },
-        br: { kind: "bedrock", baseUrl: bedrock.url, ...AWS, timeoutMs: 5_000 },
+        br: { kind: "bedrock", baseUrl: bedrock.url, ...AWS, headers: { "x-operator-tag": "t1" }, timeoutMs: 5_000 },
+        brQuick: { kind: "bedrock", baseUrl: bedrock.url, ...AWS, timeoutMs: 300 },
         brBadKey: { kind: "bedrock", baseUrl: bedrock.url, ...AWS, secretAccessKey: "not-the-secret", timeoutMs: 5_000 },
       },
       models: {
@@ -38,8 +39,9 @@ beforeAll(async () => {
         "az-4o": { provider: "az", upstreamModel: "my-gpt4o-deployment" },
         "br-claude": { provider: "br", upstreamModel: "anthropic.claude-3-haiku-20240307-v1:0" },
         "br-bad": { provider: "brBadKey", upstreamModel: "amazon.nova-lite-v1:0" },
+        "br-quick": { provider: "brQuick", upstreamModel: "amazon.nova-lite-v1:0" },
       },
-      billing: { rateCard: { "gpt-4o-mini": RATES, "claude-x": RATES, "gem-flash": RATES, "az-4o": RATES, "br-claude": RATES, "br-bad": RATES } },
+      billing: { rateCard: { "gpt-4o-mini": RATES, "claude-x": RATES, "gem-flash": RATES, "az-4o": RATES, "br-claude": RATES, "br-bad": RATES, "br-quick": RATES } },
     },
   });
 });
@@ -191,9 +193,22 @@ describe("each wire format as the provider expects it", () => {
     expect(up.headers.authorization).toStartWith(`AWS4-HMAC-SHA256 Credential=${AWS.accessKeyId}/`);
     expect(up.headers.authorization).toContain(`/${AWS.region}/bedrock/aws4_request`);
     expect(up.headers["x-amz-security-token"]).toBe(AWS.sessionToken);
+    // The operator's headers are added before signing: signed, so a proxy cannot alter them.
+    expect(up.headers["x-operator-tag"]).toBe("t1");
+    expect(up.headers.authorization).toMatch(/SignedHeaders=[^,]*x-operator-tag/);
     // The stand-in recomputed the signature: a wrong secret is refused as AWS refuses it.
     const bad = await errorOf(w.client().chat.completions.create({ model: "br-bad", messages: [{ role: "user", content: "hi" }] }));
     expect(bad.status).toBe(502);
     expect(bad.message).toContain("refused the gateway's credentials (403)");
+  });
+
+  test("bedrock: the provider's timeoutMs bounds the SDK call (before the answer and between stream events)", async () => {
+    const silent = await errorOf(w.client().chat.completions.create({ model: "br-quick", messages: [{ role: "user", content: "[[hang]]" }] }));
+    expect(silent.status).toBe(504);
+    expect(ledgerRows(w.core).at(-1)).toMatchObject({ model: "br-quick", status: "error", error_code: "UPSTREAM_TIMEOUT" });
+    const res = await w.post({ model: "br-quick", messages: [{ role: "user", content: "[[words:3]] [[slow:1000]]" }], stream: true });
+    const text = await res.text();
+    expect(text).toContain('"code":"upstream_timeout"');
+    expect(bedrock.last().aborted).toBe(true);
   });
 });
