@@ -37,7 +37,11 @@ interface KindSpec {
   streamOptions: ReadonlySet<string>;
 }
 
-/** Kinds translated through Messages-style turns (providers/blocks.ts): the anthropic kind's messages and parts, and these top-level fields. */
+/**
+ * Kinds translated through Messages-style turns (providers/blocks.ts): the anthropic kind's messages
+ * and parts, and these top-level fields. Spelled out rather than derived from the anthropic entry: a
+ * field that kind learns to translate is not one these translations carry.
+ */
 function messagesLike(extra: string[]): KindSpec {
   return {
     top: new Set([...COMMON, ...extra]),

@@ -5,7 +5,7 @@
 import { AppError } from "../../core/errors.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
 import { openAiUsageBody } from "./anthropic.translate.ts";
-import { bad, imageUrls, inlineImage, turnsOf } from "./blocks.ts";
+import { bad, chunkOf, count as n, imageUrls, inlineImage, turnsOf, usageChunkOf, type ChunkHead } from "./blocks.ts";
 import type { Json } from "./provider.ts";
 
 /** Image formats Converse takes (as `format`), by media type. */
@@ -61,8 +61,6 @@ export function toConverseRequest(body: Json, maxTokens: number): Json {
   return req;
 }
 
-const n = (v: unknown) => (typeof v === "number" && v > 0 ? Math.floor(v) : 0);
-
 /** Converse usage → ours. Like Messages, inputTokens leaves out the cached part. */
 export function converseUsage(u: unknown): TokenUsage | null {
   if (!u || typeof u !== "object") return null;
@@ -115,14 +113,14 @@ export class ConverseStreamTranslator {
   /** The metadata event (Converse's closing usage) came after messageStop. */
   done = false;
 
-  constructor(
-    private readonly model: string,
-    private readonly created: number,
-    private readonly id: string,
-  ) {}
+  private readonly head: ChunkHead;
+
+  constructor(model: string, created: number, id: string) {
+    this.head = { id, created, model };
+  }
 
   private chunk(delta: Json, finish: string | null = null): Json {
-    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] };
+    return chunkOf(this.head, 0, delta, finish);
   }
 
   feed(ev: Json): Json[] {
@@ -172,7 +170,6 @@ export class ConverseStreamTranslator {
   }
 
   usageChunk(): Json | null {
-    if (!this.usage) return null;
-    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices: [], usage: openAiUsageBody(this.usage) };
+    return usageChunkOf(this.head, this.usage);
   }
 }

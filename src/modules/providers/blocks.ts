@@ -3,7 +3,8 @@
 // alternate, tool calls answered in the next user turn), so they reuse the Anthropic translation's
 // checks — names, ids, pairing, 400s naming the client's field — and map its blocks to their own.
 import { AppError } from "../../core/errors.ts";
-import { toAnthropicRequest } from "./anthropic.translate.ts";
+import type { TokenUsage } from "../usage/pricing.ts";
+import { openAiUsageBody, toAnthropicRequest } from "./anthropic.translate.ts";
 import type { Json } from "./provider.ts";
 
 export interface Turns {
@@ -45,4 +46,23 @@ export function imageUrls(body: Json, each: (url: string, param: string) => void
 export function inlineImage(block: Json): { mediaType: string; data: string } {
   const src = (block.source ?? {}) as Json;
   return { mediaType: String(src.media_type), data: String(src.data) };
+}
+
+/** A provider's token count: a positive number, else 0. */
+export const count = (v: unknown): number => (typeof v === "number" && v > 0 ? Math.floor(v) : 0);
+
+/** What every chunk of one streamed answer shares. */
+export interface ChunkHead {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export function chunkOf(head: ChunkHead, index: number, delta: Json, finish: string | null = null): Json {
+  return { id: head.id, object: "chat.completion.chunk", created: head.created, model: head.model, choices: [{ index, delta, finish_reason: finish, logprobs: null }] };
+}
+
+/** The closing usage chunk (no choices), as OpenAI sends it. */
+export function usageChunkOf(head: ChunkHead, usage: TokenUsage | null): Json | null {
+  return usage ? { id: head.id, object: "chat.completion.chunk", created: head.created, model: head.model, choices: [], usage: openAiUsageBody(usage) } : null;
 }

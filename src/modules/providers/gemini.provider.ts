@@ -1,10 +1,9 @@
 // Kind "gemini": Google's Gemini API, natively — `POST <baseUrl>/models/<model>:generateContent` and
 // `:streamGenerateContent?alt=sse`, the key in `x-goog-api-key` — with requests and responses
 // translated from and to chat completions (see gemini.translate.ts).
-import { parseSse } from "../../lib/sse.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { fromGeminiResponse, GeminiStreamTranslator, toGeminiRequest } from "./gemini.translate.ts";
-import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
+import { countImages, postForEvents, postForJson, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
 type ProviderConfig = GatewayConfig["providers"][string];
 
@@ -43,31 +42,15 @@ export function createGeminiProvider(name: string, cfg: ProviderConfig): ChatPro
     prepare: prepareGemini,
 
     async complete(req, ctx) {
-      const url = modelUrl(cfg.baseUrl, (req as GeminiRequest).model, false);
-      const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "application/json" }, body: req.payload }, ctx);
-      if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
-      let resp: Json;
-      try {
-        resp = JSON.parse(await readAll(up)) as Json;
-      } catch {
-        throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not JSON`);
-      }
+      const resp = await postForJson(name, modelUrl(cfg.baseUrl, (req as GeminiRequest).model, false), headers, req, ctx, messageOf);
       return fromGeminiResponse(resp, ctx.model, Math.floor(Date.now() / 1000));
     },
 
     async stream(req, ctx) {
-      const url = modelUrl(cfg.baseUrl, (req as GeminiRequest).model, true);
-      const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: req.payload }, ctx);
-      if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
+      const events = await postForEvents(name, modelUrl(cfg.baseUrl, (req as GeminiRequest).model, true), headers, req, ctx, messageOf);
       const t = new GeminiStreamTranslator(ctx.model, Math.floor(Date.now() / 1000));
       return (async function* (): AsyncGenerator<StreamItem> {
-        for await (const ev of parseSse(bodyStream(up))) {
-          let data: Json;
-          try {
-            data = JSON.parse(ev.data) as Json;
-          } catch {
-            throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
-          }
+        for await (const { data } of events) {
           for (const chunk of t.feed(data)) yield { chunk, ...(t.usage ? { usage: t.usage } : {}) };
         }
         // Usage arrives with every response, cumulative; only a stream whose candidates all finished

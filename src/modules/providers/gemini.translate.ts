@@ -5,7 +5,7 @@
 import { AppError } from "../../core/errors.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
 import { openAiUsageBody } from "./anthropic.translate.ts";
-import { inlineImage, turnsOf } from "./blocks.ts";
+import { chunkOf, count as n, inlineImage, turnsOf, usageChunkOf, type ChunkHead } from "./blocks.ts";
 import type { Json } from "./provider.ts";
 
 const MODE: Record<string, string> = { auto: "AUTO", none: "NONE", any: "ANY", tool: "ANY" };
@@ -62,8 +62,6 @@ export function toGeminiRequest(body: Json, maxTokens: number): Json {
   req.generationConfig = gen;
   return req;
 }
-
-const n = (v: unknown) => (typeof v === "number" && v > 0 ? Math.floor(v) : 0);
 
 /** Gemini's usageMetadata → ours: thinking tokens are output (and reasoning), cached content a cache read. */
 export function geminiUsage(u: unknown): TokenUsage | null {
@@ -134,7 +132,7 @@ export function fromGeminiResponse(resp: Json, model: string, created: number): 
 
 /** Turns streamGenerateContent responses into chat.completion.chunk objects, tracking usage. */
 export class GeminiStreamTranslator {
-  private id = "";
+  private head: ChunkHead;
   private started = new Set<number>();
   private calls = new Map<number, number>();
   private open = new Set<number>();
@@ -144,13 +142,12 @@ export class GeminiStreamTranslator {
     return this.started.size > 0 && this.open.size === 0;
   }
 
-  constructor(
-    private readonly model: string,
-    private readonly created: number,
-  ) {}
+  constructor(model: string, created: number) {
+    this.head = { id: "", created, model };
+  }
 
   private chunk(index: number, delta: Json, finish: string | null = null): Json {
-    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices: [{ index, delta, finish_reason: finish, logprobs: null }] };
+    return chunkOf(this.head, index, delta, finish);
   }
 
   feed(resp: Json): Json[] {
@@ -158,7 +155,7 @@ export class GeminiStreamTranslator {
       const e = resp.error as Json;
       throw new AppError(e.code === 503 ? "UNAVAILABLE" : "UPSTREAM_ERROR", `provider failed mid-stream: ${String(e.message ?? e.status ?? "error")}`);
     }
-    if (!this.id) this.id = `chatcmpl-${String(resp.responseId ?? "")}`;
+    if (!this.head.id) this.head.id = `chatcmpl-${String(resp.responseId ?? "")}`;
     const usage = geminiUsage(resp.usageMetadata);
     if (usage) this.usage = usage;
     const out: Json[] = [];
@@ -189,8 +186,7 @@ export class GeminiStreamTranslator {
   }
 
   usageChunk(): Json | null {
-    if (!this.usage) return null;
-    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices: [], usage: openAiUsageBody(this.usage) };
+    return usageChunkOf(this.head, this.usage);
   }
 }
 

@@ -143,7 +143,7 @@ describe("what each kind cannot take is refused before anything is sent", () => 
     const before = fake.requests.length;
     const res = await w.post({ model, messages: [{ role: "user", content: "hi" }], ...extra });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.param).toBe(param);
+    expect(((await res.json()) as any).error.param).toBe(param);
     expect(fake.requests.length).toBe(before);
   });
 });
