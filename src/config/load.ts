@@ -108,6 +108,19 @@ function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
+/** What a provider's kind needs besides baseUrl, and settings it does not take (never ignored silently). */
+function providerKindProblems(name: string, p: GatewayConfig["providers"][string]): Problem[] {
+  const out: Problem[] = [];
+  const at = (key: string, message: string) => out.push({ path: ["providers", name, key], message });
+  const needs: Record<string, string[]> = { "azure-openai": ["apiVersion", "apiKey"], bedrock: ["region", "accessKeyId", "secretAccessKey"] };
+  const only: Record<string, string> = { apiVersion: "azure-openai", region: "bedrock", accessKeyId: "bedrock", secretAccessKey: "bedrock", sessionToken: "bedrock" };
+  for (const key of needs[p.kind] ?? []) if (p[key as keyof typeof p] === undefined) at(key, `is required for kind "${p.kind}"`);
+  for (const [key, kind] of Object.entries(only)) if (p[key as keyof typeof p] !== undefined && p.kind !== kind) at(key, `is only for kind "${kind}" providers`);
+  // SigV4 signs with the configured keys; an apiKey would be a credential that is never used.
+  if (p.kind === "bedrock" && p.apiKey !== undefined) at("apiKey", 'is not used by kind "bedrock" (it signs with accessKeyId and secretAccessKey)');
+  return out;
+}
+
 function semanticProblems(c: GatewayConfig): Problem[] {
   const out: Problem[] = [];
   for (const [name, model] of Object.entries(c.models)) {
@@ -118,6 +131,7 @@ function semanticProblems(c: GatewayConfig): Problem[] {
     }
   }
   for (const [name, provider] of Object.entries(c.providers)) {
+    out.push(...providerKindProblems(name, provider));
     provider.imageUrls?.allow.forEach((entry, i) => {
       try {
         parseEgressEntry(entry);

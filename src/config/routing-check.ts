@@ -26,6 +26,8 @@ export function routingProblems(c: GatewayConfig): Problem[] {
   }
   for (const [name, p] of Object.entries(c.providers)) {
     if (p.keys && p.apiKey !== undefined) out.push({ path: ["providers", name, "keys"], message: "set either apiKey or keys, not both" });
+    // Bedrock signs with AWS credentials, not an API key: a pool of keys would be silently unused.
+    if (p.keys && (p.kind as string) === "bedrock") out.push({ path: ["providers", name, "keys"], message: 'is not taken by kind "bedrock" (it signs with accessKeyId and secretAccessKey)' });
     const seen = new Set<string>();
     (Array.isArray(p.keys) ? p.keys : []).forEach((k, i) => {
       if (!k || typeof k.name !== "string") return;

@@ -91,9 +91,21 @@ const ProviderKey = T.Object(
   strict,
 );
 
+/** The wire formats a provider may speak (src/modules/providers/). */
+export const PROVIDER_KINDS = ["openai", "anthropic", "gemini", "azure-openai", "bedrock"] as const;
+
+/** Settings only some kinds take (load.ts checks that each kind has what it needs). */
+const ProviderKindFields = {
+  apiVersion: T.Optional(T.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._-]+$", description: "azure-openai: the api-version query parameter (e.g. 2024-10-21)" })),
+  region: T.Optional(T.String({ minLength: 1, maxLength: 64, pattern: "^[a-z0-9-]+$", description: "bedrock: the AWS region SigV4 signs for (e.g. us-east-1)" })),
+  accessKeyId: T.Optional(T.String({ minLength: 1, description: "bedrock: AWS access key id" })),
+  secretAccessKey: T.Optional(T.String({ minLength: 1, description: "bedrock: AWS secret access key" })),
+  sessionToken: T.Optional(T.String({ minLength: 1, description: "bedrock: AWS session token (temporary credentials)" })),
+};
+
 const Provider = T.Object(
   {
-    kind: T.Union([T.Literal("openai"), T.Literal("anthropic")]),
+    kind: T.Union(PROVIDER_KINDS.map((k) => T.Literal(k)), { description: "the wire format: openai, anthropic, gemini, azure-openai or bedrock" }),
     baseUrl: T.String({ pattern: "^https?://" }),
     apiKey: T.Optional(T.String()),
     headers: T.Optional(T.Record(T.String(), T.String())),
@@ -104,6 +116,8 @@ const Provider = T.Object(
     idleTimeoutMs: T.Optional(T.Integer({ minimum: 100, maximum: 3_600_000, description: "longest silence between stream chunks once the answer has begun; default timeoutMs" })),
     keys: T.Optional(T.Array(ProviderKey, { minItems: 1, maxItems: 64, description: "a pool of API keys used instead of apiKey; each attempt takes one by keyStrategy" })),
     keyStrategy: T.Optional(T.Union([T.Literal("least-busy"), T.Literal("weighted")], { description: "least-busy (default): the key with the fewest calls in flight, per weight; weighted: random in proportion to weight" })),
+
+    ...ProviderKindFields,
     imageUrls: T.Optional(
       T.Object(
         {
@@ -333,5 +347,6 @@ export const SECRET_KEY_NAMES: ReadonlySet<string> = new Set([
   "apiKeyHash",
   "secretAccessKey",
   "accessKeyId",
+  "sessionToken",
   "encryptionKey",
 ]);

@@ -49,7 +49,7 @@ function textOf(content: unknown): string {
   return "";
 }
 
-function plan(body: any, maxTokens: number | undefined): Plan {
+export function plan(body: any, maxTokens: number | undefined): Plan {
   const msgs: any[] = Array.isArray(body.messages) ? body.messages : [];
   const lastUser = [...msgs].reverse().find((m) => m.role === "user");
   const directive = textOf(lastUser?.content);
@@ -78,7 +78,7 @@ function plan(body: any, maxTokens: number | undefined): Plan {
 const wordAt = (i: number) => `w${i}`;
 const sleep = (ms: number) => (ms > 0 ? Bun.sleep(ms) : Promise.resolve());
 
-function sse(lines: () => AsyncGenerator<string>, signal: AbortSignal): Response {
+export function sse(lines: () => AsyncGenerator<string>, signal: AbortSignal): Response {
   const it = lines();
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -111,7 +111,7 @@ function anthropicError(status: number): Response {
   return Response.json({ type: "error", error: { type, message: `fake provider error ${status}` } }, { status });
 }
 
-function openAi(body: any, signal: AbortSignal): Response | Promise<Response> {
+export function openAi(body: any, signal: AbortSignal): Response | Promise<Response> {
   const p = plan(body, body.max_completion_tokens ?? body.max_tokens);
   if (p.error) return openAiError(p.error);
   const created = Math.floor(Date.now() / 1000);

@@ -5,11 +5,11 @@
 // provider account, or attribute traffic to someone else there). Free-form values (JSON schemas,
 // tool arguments, logit_bias, opt-in fields) pass as sent: the admission bound counts every byte
 // that is sent, whatever it holds. README "What reaches a provider" lists the result.
-import { OPT_IN_CHAT_FIELDS } from "../../config/schema.ts";
+import { OPT_IN_CHAT_FIELDS, type PROVIDER_KINDS } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Json } from "../providers/provider.ts";
 
-export type ProviderKind = "openai" | "anthropic";
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /** An image URL the image policy must vet, with the field that holds it (for the 400). */
 export interface ImageRef {
@@ -37,7 +37,28 @@ interface KindSpec {
   streamOptions: ReadonlySet<string>;
 }
 
-const SPECS: Record<ProviderKind, KindSpec> = {
+/**
+ * Kinds translated through Messages-style turns (providers/blocks.ts): the anthropic kind's messages
+ * and parts, and these top-level fields. Spelled out rather than derived from the anthropic entry: a
+ * field that kind learns to translate is not one these translations carry.
+ */
+function messagesLike(extra: string[]): KindSpec {
+  return {
+    top: new Set([...COMMON, ...extra]),
+    message: {
+      system: set("role", "content"),
+      developer: set("role", "content"),
+      user: set("role", "content"),
+      assistant: set("role", "content", "tool_calls"),
+      tool: set("role", "content", "tool_call_id"),
+    },
+    parts: { system: set("text"), developer: set("text"), user: set("text", "image_url"), assistant: set("text"), tool: set("text") },
+    toolFunction: set("name", "description", "parameters"),
+    streamOptions: set("include_usage"),
+  };
+}
+
+const SPECS: Record<Exclude<ProviderKind, "azure-openai">, KindSpec> = {
   openai: {
     top: new Set([...COMMON, ...OPENAI_ONLY]),
     message: {
@@ -66,6 +87,8 @@ const SPECS: Record<ProviderKind, KindSpec> = {
     toolFunction: set("name", "description", "parameters"),
     streamOptions: set("include_usage"),
   },
+  gemini: messagesLike(["seed", "presence_penalty", "frequency_penalty", "response_format"]),
+  bedrock: messagesLike([]),
 };
 
 /** Every message field the gateway knows, for any kind. */
@@ -151,7 +174,8 @@ function responseFormat(v: unknown): void {
  * image policy must vet. Throws INVALID_PARAMS naming the first field that may not pass.
  */
 export function vetChatFields(body: Json, kind: ProviderKind, enabled: ReadonlySet<string>): ImageRef[] {
-  const spec = SPECS[kind];
+  // Azure OpenAI speaks OpenAI's wire; the opt-in fields stay with kind "openai" (config check).
+  const spec = SPECS[kind === "azure-openai" ? "openai" : kind];
   for (const k of Object.keys(body)) {
     if (body[k] === null && KNOWN.has(k)) {
       delete body[k];

@@ -3,6 +3,7 @@
 // client-disconnect propagation, and mapping of upstream failures to the OpenAI error statuses.
 import net from "node:net";
 import { AppError, type ErrorCode } from "../../core/errors.ts";
+import { parseSse } from "../../lib/sse.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
 
 export type Json = Record<string, unknown>;
@@ -275,9 +276,12 @@ export async function upstreamFailure(provider: string, up: Upstream, messageOf:
   } catch {
     detail = text.trim() || undefined;
   }
-  const status = up.response.status;
+  return failureFor(provider, up.response.status, detail, up.response.headers.get("retry-after") ?? undefined);
+}
+
+/** The status the tenant sees for a provider's error status (and its message), whatever the transport. */
+export function failureFor(provider: string, status: number, detail: string | undefined, retryAfter: string | undefined): AppError {
   const said = detail ? `: ${detail.slice(0, 300)}` : "";
-  const retryAfter = up.response.headers.get("retry-after") ?? undefined;
   if (status === 400 || status === 413 || status === 422) {
     return new AppError(status === 413 ? "PAYLOAD_TOO_LARGE" : "INVALID_PARAMS", `provider "${provider}" rejected the request${said}`, { details: { upstreamStatus: status } });
   }
@@ -308,4 +312,33 @@ function canConnect(url: string, ms: number): Promise<boolean> {
     sock.once("connect", () => end(true));
     sock.once("error", () => end(false));
   });
+}
+
+/** POSTs a request's payload and parses the JSON answer; a non-2xx answer is mapped by upstreamFailure. */
+export async function postForJson(provider: string, url: string, headers: Record<string, string>, req: UpstreamRequest, ctx: CallContext, messageOf: (body: unknown) => string | undefined): Promise<Json> {
+  const up = await upstreamFetch(provider, url, { method: "POST", headers: { ...headers, accept: "application/json" }, body: req.payload }, ctx);
+  if (!up.response.ok) throw await upstreamFailure(provider, up, messageOf);
+  const text = await readAll(up);
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    throw providerError("UPSTREAM_ERROR", `provider "${provider}" answered with something that is not JSON`);
+  }
+}
+
+/** POSTs a request's payload for an SSE stream (errors before it starts are thrown here); yields each event's data parsed as JSON. */
+export async function postForEvents(provider: string, url: string, headers: Record<string, string>, req: UpstreamRequest, ctx: CallContext, messageOf: (body: unknown) => string | undefined): Promise<AsyncGenerator<{ event?: string; data: Json }>> {
+  const up = await upstreamFetch(provider, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: req.payload }, ctx);
+  if (!up.response.ok) throw await upstreamFailure(provider, up, messageOf);
+  return (async function* () {
+    for await (const ev of parseSse(bodyStream(up))) {
+      let data: Json;
+      try {
+        data = JSON.parse(ev.data) as Json;
+      } catch {
+        throw providerError("UPSTREAM_ERROR", `provider "${provider}" sent a stream event that is not JSON`);
+      }
+      yield { event: ev.event, data };
+    }
+  })();
 }

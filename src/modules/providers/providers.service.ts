@@ -1,9 +1,13 @@
-// Provider clients by name, built from the gateway config and rebuilt when it changes; and each
+// Provider clients by name (one per kind: openai, anthropic, gemini, azure-openai, bedrock), built
+// from the gateway config and rebuilt when it changes; and each
 // model's router (router.ts) over its deployments, keys and circuit breakers.
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { Logger } from "../../core/logger.ts";
 import { createAnthropicProvider } from "./anthropic.provider.ts";
+import { createAzureProvider } from "./azure.provider.ts";
+import { createBedrockProvider } from "./bedrock.provider.ts";
 import { Breaker } from "./breaker.ts";
+import { createGeminiProvider } from "./gemini.provider.ts";
 import { KeyPool, type PoolKey } from "./key-pool.ts";
 import { createOpenAiProvider } from "./openai.provider.ts";
 import type { ChatProvider } from "./provider.ts";
@@ -12,8 +16,17 @@ import type { Telemetry } from "../telemetry/telemetry-hook.ts";
 
 type ProviderConfig = GatewayConfig["providers"][string];
 
+/** The client for each provider kind (config schema PROVIDER_KINDS). */
+const KINDS: Record<ProviderConfig["kind"], (name: string, cfg: ProviderConfig) => ChatProvider> = {
+  openai: createOpenAiProvider,
+  anthropic: createAnthropicProvider,
+  gemini: createGeminiProvider,
+  "azure-openai": createAzureProvider,
+  bedrock: createBedrockProvider,
+};
+
 function createProvider(n: string, cfg: ProviderConfig): ChatProvider {
-  return cfg.kind === "anthropic" ? createAnthropicProvider(n, cfg) : createOpenAiProvider(n, cfg);
+  return KINDS[cfg.kind](n, cfg);
 }
 
 export interface ProvidersDeps {

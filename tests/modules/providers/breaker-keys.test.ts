@@ -191,6 +191,7 @@ describe("config", () => {
     expect(problems({ providers: { p: openai("http://x/v1", { apiKey: "a", keys: [{ name: "k1", apiKey: "s" }] }) } })).toContain("set either apiKey or keys, not both");
     expect(problems({ providers: { p: openai("http://x/v1", { keys: [{ name: "k1", apiKey: "s" }, { name: "k1", apiKey: "t" }] }) } })).toContain('"k1" is listed twice');
     expect(problems({ routing: { retries: 11 } })).toContain("routing.retries");
+    expect(problems({ providers: { aws: { kind: "bedrock", baseUrl: "http://x", region: "us-east-1", accessKeyId: "a", secretAccessKey: "s", keys: [{ name: "k1", apiKey: "s" }] } } })).toContain('is not taken by kind "bedrock"');
   });
 
   test("an old config gets the routing defaults (no retries) and no telemetry; key secrets and telemetry headers are redacted", () => {
