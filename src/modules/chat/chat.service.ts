@@ -18,7 +18,7 @@ import type { QuotaEngine, Reservation } from "../quotas/quota-engine.ts";
 import type { Ledger } from "../usage/ledger.ts";
 import { priceMicroUsd, totalTokens, type TokenUsage } from "../usage/pricing.ts";
 import { vetChatFields } from "./chat.fields.ts";
-import { inputTokenBound, parseChatRequest, type ChatRequest } from "./chat.model.ts";
+import { inputTokenBound, outputCap, parseChatRequest, type ChatRequest } from "./chat.model.ts";
 import { vetImageUrls, type Lookup } from "./image-urls.ts";
 import { CutCharge, outputBytes } from "./metering.ts";
 import type { ProviderIdentity } from "./provider-identity.ts";
@@ -132,7 +132,8 @@ export function createChatService(deps: ChatDeps) {
     const body: Json = { ...req.body, model: model.upstreamModel };
     delete body.max_tokens;
     delete body.max_completion_tokens;
-    body[req.tokenField] = maxOut;
+    const cap = outputCap(req, model, maxOut);
+    if (cap) body[cap.field] = cap.value;
     if (!req.stream) delete body.stream_options;
     body.user = deps.identity.user(tenantId, req.body.user);
     if (typeof req.body.safety_identifier === "string") body.safety_identifier = deps.identity.user(tenantId, req.body.safety_identifier);
