@@ -16,7 +16,7 @@ function countingClient(token = w.token) {
   const client = new OpenAI({
     apiKey: token,
     baseURL: `${w.gw.url}/v1`,
-    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+    fetch: (async (input: string | URL | Request, init?: RequestInit) => {
       calls.n++;
       return fetch(input, init);
     }) as typeof fetch,
