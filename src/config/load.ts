@@ -128,6 +128,15 @@ function semanticProblems(c: GatewayConfig): Problem[] {
   for (const name of Object.keys(c.billing.rateCard)) {
     if (!c.models[name]) out.push({ path: ["billing", "rateCard", name], message: "prices a model that is not configured" });
   }
+  // An unpriced model would be served at no charge, past every dollar quota: only when the operator says so.
+  for (const [name, model] of Object.entries(c.models)) {
+    const priced = c.billing.rateCard[name] !== undefined;
+    if (!priced && model.free !== true) {
+      out.push({ path: ["models", name], message: `has no price: add billing.rateCard["${name}"] ({input, output} in USD per 1M tokens), or mark the model "free": true` });
+    } else if (priced && model.free === true) {
+      out.push({ path: ["models", name, "free"], message: `is true, but billing.rateCard["${name}"] prices the model: keep one of them` });
+    }
+  }
   const allowed = c.sandbox.allowedModes ?? ["bwrap"];
   if (c.sandbox.mode && !allowed.includes(c.sandbox.mode)) {
     out.push({ path: ["sandbox", "mode"], message: `"${c.sandbox.mode}" is not in sandbox.allowedModes` });

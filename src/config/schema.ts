@@ -120,6 +120,7 @@ const Model = T.Object(
         description: "the output-cap field this upstream model takes (reasoning models: max_completion_tokens); default: the field the client used",
       }),
     ),
+    free: T.Optional(T.Boolean({ description: "served without charge; a model with no billing.rateCard entry must say so (true), or the config is refused" })),
     passthrough: T.Optional(
       T.Array(T.Union(OPT_IN_CHAT_FIELDS.map((f) => T.Literal(f))), { uniqueItems: true, description: "opt-in chat fields tenants may send to this model, forwarded as sent (kind openai only)" }),
     ),
