@@ -150,7 +150,15 @@ const Model = T.Object(
   {
     provider: T.String({ minLength: 1 }),
     upstreamModel: T.String({ minLength: 1 }),
-    maxOutputTokens: T.Optional(T.Integer({ minimum: 1 })),
+    maxOutputTokens: T.Optional(
+      T.Integer({ minimum: 1, description: "the model's own output limit: reserved for a request that sets no cap, which then reaches the provider without one" }),
+    ),
+    maxTokensField: T.Optional(
+      T.Union([T.Literal("max_tokens"), T.Literal("max_completion_tokens")], {
+        description: "the output-cap field this upstream model takes (reasoning models: max_completion_tokens); default: the field the client used",
+      }),
+    ),
+    free: T.Optional(T.Boolean({ description: "served without charge; a model with no billing.rateCard entry must say so (true), or the config is refused" })),
     passthrough: T.Optional(
       T.Array(T.Union(OPT_IN_CHAT_FIELDS.map((f) => T.Literal(f))), { uniqueItems: true, description: "opt-in chat fields tenants may send to this model, forwarded as sent (kind openai only)" }),
     ),

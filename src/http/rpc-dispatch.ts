@@ -61,10 +61,11 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: DispatchContext
       data: { code: "BAD_REQUEST", method: method.name },
     });
   }
-  if (Array.isArray(r.params)) {
+  // An empty array is "no parameters": @open-rpc/client-js and others send `params: []` for calls without any.
+  if (Array.isArray(r.params) && r.params.length > 0) {
     return hasId ? errorResponse(id, { code: -32602, message: "Invalid params: pass params by name (a JSON object)", data: { code: "INVALID_PARAMS" } }) : null;
   }
-  const params = (r.params ?? {}) as Record<string, unknown>;
+  const params = (Array.isArray(r.params) ? {} : (r.params ?? {})) as Record<string, unknown>;
   const reserved = findReservedKey(params);
   if (reserved) {
     const where = formatKeyPath(["params", ...reserved]);

@@ -15,7 +15,7 @@ import type { ProvidersService } from "../providers/providers.service.ts";
 import type { QuotaEngine } from "../quotas/quota-engine.ts";
 import type { Ledger } from "../usage/ledger.ts";
 import { vetChatFields } from "./chat.fields.ts";
-import { parseChatRequest, type ChatRequest } from "./chat.model.ts";
+import { outputCap, parseChatRequest, type ChatRequest } from "./chat.model.ts";
 import { createGovernedCalls, type Settled, type SurfaceCodec } from "./governed-call.ts";
 import { vetImageUrls, type Lookup } from "./image-urls.ts";
 import { outputBytes } from "./metering.ts";
@@ -81,7 +81,8 @@ export function createChatService(deps: ChatDeps) {
     const body: Json = { ...req.body, model: model.upstreamModel };
     delete body.max_tokens;
     delete body.max_completion_tokens;
-    body[req.tokenField] = maxOut;
+    const cap = outputCap(req, model, maxOut);
+    if (cap) body[cap.field] = cap.value;
     if (!req.stream) delete body.stream_options;
     body.user = deps.identity.user(tenantId, req.body.user);
     if (typeof req.body.safety_identifier === "string") body.safety_identifier = deps.identity.user(tenantId, req.body.safety_identifier);

@@ -3,6 +3,8 @@
 // model's router (router.ts) over its deployments, keys and circuit breakers.
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { Logger } from "../../core/logger.ts";
+import { unresolvedRefs } from "../../config/env-refs.ts";
+import { AppError } from "../../core/errors.ts";
 import { createAnthropicProvider } from "./anthropic.provider.ts";
 import { createAzureProvider } from "./azure.provider.ts";
 import { createBedrockProvider } from "./bedrock.provider.ts";
@@ -56,6 +58,11 @@ export function createProvidersService(deps: ProvidersDeps) {
       }
       built = { config, providers };
     }
+    // A provider whose config references an unset variable is not called (the serving gateway
+    // refuses such a config outright; this holds for any other user of the service).
+    if (built.providers.has(name) && unresolvedRefs(config, ["providers", name]).length > 0) {
+      throw new AppError("UPSTREAM_ERROR", `provider "${name}" is not usable: its config references an environment variable that is not set`);
+    }
     return built.providers.get(name);
   }
 
@@ -77,7 +84,8 @@ export function createProvidersService(deps: ProvidersDeps) {
   }
 
   function client(providerName: string, key: PoolKey | null): ChatProvider {
-    if (!key) return get(providerName)!;
+    const base = get(providerName)!; // refuses a provider with an unresolved ${VAR}, keys included
+    if (!key) return base;
     const r = current();
     const id = `${providerName}\u0000${key.name}`;
     let c = r.keyed.get(id);

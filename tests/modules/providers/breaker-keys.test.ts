@@ -23,7 +23,9 @@ afterAll(() => {
 });
 
 const env = () => readEnvironment({ PATH: process.env.PATH });
-const build = (raw: Record<string, any>) => buildGatewayConfig({ providers: {}, models: {}, ...raw }, env(), "test") as GatewayConfig;
+/** Every model marked free (routing is under test here, not pricing). */
+const free = (models: Record<string, any> = {}) => Object.fromEntries(Object.entries(models).map(([k, v]) => [k, { ...v, free: true }]));
+const build = (raw: Record<string, any>) => buildGatewayConfig({ providers: {}, ...raw, models: free(raw.models) }, env(), "test") as GatewayConfig;
 
 function world(raw: Record<string, any>) {
   const config = build(raw);

@@ -25,8 +25,11 @@ afterAll(() => {
   b.stop();
 });
 
+/** Every model marked free (routing is under test here, not pricing). */
+const free = (models: Record<string, any> = {}) => Object.fromEntries(Object.entries(models).map(([k, v]) => [k, { ...v, free: true }]));
+
 function world(raw: Record<string, any>, opts: { random?: () => number } = {}) {
-  const config = buildGatewayConfig({ providers: {}, models: {}, ...raw }, readEnvironment({ PATH: process.env.PATH }), "test") as GatewayConfig;
+  const config = buildGatewayConfig({ providers: {}, ...raw, models: free(raw.models) }, readEnvironment({ PATH: process.env.PATH }), "test") as GatewayConfig;
   let now = 1_000_000;
   const attempts: Record<string, unknown>[] = [];
   const fallbacks: string[] = [];

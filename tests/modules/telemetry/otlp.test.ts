@@ -55,7 +55,7 @@ function world(content: boolean) {
   const config = buildGatewayConfig(
     {
       providers: { dead: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1", apiKey: "k" }, a: { kind: "openai", baseUrl: `${fake.url}/v1`, apiKey: "k" } },
-      models: { m: { provider: "dead", upstreamModel: "x", fallbacks: [{ provider: "a", upstreamModel: "fake-a" }] } },
+      models: { m: { provider: "dead", upstreamModel: "x", fallbacks: [{ provider: "a", upstreamModel: "fake-a" }], free: true } },
       telemetry: { otlp: { endpoint: `http://127.0.0.1:${receiver.port}/v1/traces`, headers: { authorization: "Bearer collector" }, serviceName: "gw-test", content } },
     },
     readEnvironment({ PATH: process.env.PATH }),
@@ -105,7 +105,7 @@ describe("OTLP/HTTP export", () => {
 
   test("without telemetry configured nothing is exported and no tracer is built", async () => {
     received.length = 0;
-    const config = buildGatewayConfig({ providers: { a: { kind: "openai", baseUrl: `${fake.url}/v1` } }, models: { m: { provider: "a", upstreamModel: "u" } } }, readEnvironment({ PATH: process.env.PATH }), "test") as GatewayConfig;
+    const config = buildGatewayConfig({ providers: { a: { kind: "openai", baseUrl: `${fake.url}/v1` } }, models: { m: { provider: "a", upstreamModel: "u", free: true } } }, readEnvironment({ PATH: process.env.PATH }), "test") as GatewayConfig;
     const tracing = createTelemetry({ config: () => config, log: silentLogger(), version: "0" });
     expect(tracing.telemetry.route("m", false, "{}")).toBeUndefined();
     await tracing.flush();
