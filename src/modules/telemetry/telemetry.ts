@@ -5,6 +5,7 @@
 // they are tenant data the operator's collector would otherwise never see. Attribute values are
 // capped so one request cannot make an export batch huge.
 import { context, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
@@ -18,6 +19,8 @@ type Otlp = NonNullable<GatewayConfig["telemetry"]["otlp"]>;
 const CONTENT_CAP = 16 * 1024;
 const cap = (s: string) => (s.length > CONTENT_CAP ? `${s.slice(0, CONTENT_CAP)}…` : s);
 
+let contextManager: AsyncLocalStorageContextManager | null = null;
+
 export function createTelemetry(deps: { config: () => GatewayConfig; log: Logger; version: string }) {
   let current: { otlp: Otlp; provider: TracerProvider } | null = null;
 
@@ -28,6 +31,12 @@ export function createTelemetry(deps: { config: () => GatewayConfig; log: Logger
     }
     if (!otlp) return null;
     if (!current) {
+      // Spans started inside an agent turn find it as their parent through async context; registered
+      // once per process, and only once tracing is on (it costs nothing to requests otherwise).
+      if (!contextManager) {
+        contextManager = new AsyncLocalStorageContextManager().enable();
+        context.setGlobalContextManager(contextManager);
+      }
       const exporter = new OTLPTraceExporter({ url: otlp.endpoint, headers: otlp.headers ?? {} });
       const provider = new TracerProvider({
         resource: resourceFromAttributes({ "service.name": otlp.serviceName, "service.version": deps.version }),
@@ -39,6 +48,8 @@ export function createTelemetry(deps: { config: () => GatewayConfig; log: Logger
   }
 
   const telemetry: Telemetry = {
+    inRun: (_run, fn) => fn(),
+    toolStep: () => undefined,
     route(model, stream, payload): RouteSpan | undefined {
       const otlp = deps.config().telemetry.otlp;
       const tracer = tracerFor(otlp);
@@ -79,6 +90,40 @@ export function createTelemetry(deps: { config: () => GatewayConfig; log: Logger
         },
       };
     },
+  };
+
+  telemetry.inRun = async (run, fn) => {
+    const otlp = deps.config().telemetry.otlp;
+    const tracer = tracerFor(otlp);
+    if (!tracer) return fn();
+    const span = tracer.startSpan(`agent run ${run.agentId}`, { kind: SpanKind.INTERNAL, attributes: { "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": run.agentId, "openclaw.run_id": run.runId } });
+    try {
+      const end = await context.with(trace.setSpan(context.active(), span), fn);
+      span.setAttribute("openclaw.outcome", end.status);
+      if (end.status !== "ok") span.setStatus({ code: SpanStatusCode.ERROR, message: end.status });
+      return end;
+    } catch (err) {
+      span.setAttribute("openclaw.outcome", "error");
+      span.setStatus({ code: SpanStatusCode.ERROR, message: "error" });
+      throw err;
+    } finally {
+      span.end();
+    }
+  };
+  telemetry.toolStep = (a, args) => {
+    const otlp = deps.config().telemetry.otlp;
+    const tracer = tracerFor(otlp);
+    if (!tracer || !otlp) return undefined;
+    const span = tracer.startSpan(`execute_tool ${a.tool}`, { kind: SpanKind.INTERNAL, attributes: { "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": a.tool, "openclaw.step": a.step } });
+    if (otlp.content) span.setAttribute("gen_ai.tool.call.arguments", cap(args()));
+    return {
+      end(outcome, result) {
+        span.setAttribute("openclaw.outcome", outcome);
+        if (otlp.content) span.setAttribute("gen_ai.tool.call.result", cap(result()));
+        if (outcome !== "ok") span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+        span.end();
+      },
+    };
   };
 
   return {

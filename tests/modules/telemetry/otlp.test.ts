@@ -9,6 +9,7 @@ import { silentLogger } from "../../../src/core/logger.ts";
 import { createProvidersService } from "../../../src/modules/providers/providers.service.ts";
 import { createTelemetry } from "../../../src/modules/telemetry/telemetry.ts";
 import { startFakeProvider, type FakeProvider } from "../../fake-provider/fake-provider.ts";
+import { agentWorld } from "../agents/world.ts";
 
 interface OtlpSpan {
   traceId: string;
@@ -110,5 +111,32 @@ describe("OTLP/HTTP export", () => {
     expect(tracing.telemetry.route("m", false, "{}")).toBeUndefined();
     await tracing.flush();
     expect(received.length).toBe(0);
+  });
+});
+
+describe("agent runs", () => {
+  test("a turn is one trace: the run span holds each model call (with its attempts) and each tool step, without content", async () => {
+    received.length = 0;
+    const w = await agentWorld({ config: { telemetry: { otlp: { endpoint: `http://127.0.0.1:${receiver.port}/v1/traces`, serviceName: "gw-agents" } } } });
+    try {
+      w.fake.script([{ text: "Let me echo.", toolCalls: [{ id: "call_a", name: "echo_tool", arguments: { text: "private words" } }] }, { text: "done" }]);
+      const run = await w.turn({ sessionKey: "traced", message: "please echo" });
+      expect(run.status).toBe("ok");
+      await w.core.tracing.flush();
+    } finally {
+      await w.close();
+    }
+    const spans = received.flatMap((r) => r.spans);
+    const root = spans.find((s) => s.name === "agent run main")!;
+    expect(root).toBeDefined();
+    const children = spans.filter((s) => s.parentSpanId === root.spanId);
+    expect(children.map((s) => s.name).sort()).toEqual(["execute_tool echo_tool", "gateway chat gpt-4o-mini", "gateway chat gpt-4o-mini"]);
+    expect(spans.every((s) => s.traceId === root.traceId)).toBe(true);
+    const tool = children.find((s) => s.name === "execute_tool echo_tool")!;
+    expect(attr(tool, "openclaw.outcome")).toBe("ok");
+    const calls = children.filter((s) => s.name.startsWith("gateway chat"));
+    for (const c of calls) expect(spans.filter((s) => s.parentSpanId === c.spanId).map((s) => s.name)).toEqual(["chat local/fake-mini"]);
+    expect(JSON.stringify(spans)).not.toContain("private words");
+    expect(JSON.stringify(spans)).not.toContain("echo:");
   });
 });
