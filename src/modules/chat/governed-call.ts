@@ -167,7 +167,14 @@ export function createGovernedCalls(deps: GovernedDeps) {
       });
       if (!admission.ok) throw admission.error;
       if (admission.maxOutputTokens !== wanted) {
-        upstream = codec.prepare(admission.maxOutputTokens);
+        try {
+          upstream = codec.prepare(admission.maxOutputTokens);
+        } catch (err) {
+          // A request that cannot be sent with the clamped cap (a thinking budget above it) is refused
+          // without a trace in the quotas: nothing was sent or recorded yet.
+          quotas.settle(admission.reservation, { tokens: 0, micro: 0 });
+          throw withHeaders(toAppError(err), admission.headers);
+        }
         inputBound = inputTokenBoundOf(upstream);
       }
 

@@ -3,7 +3,7 @@
 import { parseSse } from "../../lib/sse.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { framingTokens } from "./anthropic.tools.ts";
-import { AnthropicStreamTranslator, anthropicUsage, fromAnthropicResponse, toAnthropicRequest } from "./anthropic.translate.ts";
+import { AnthropicStreamTranslator, anthropicUsage, fromAnthropicResponse, jsonToolOf, toAnthropicRequest } from "./anthropic.translate.ts";
 import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
 type ProviderConfig = GatewayConfig["providers"][string];
@@ -26,7 +26,8 @@ const imageData = (part: Json): string | null => {
 export function prepareAnthropic(body: Json, stream: boolean): UpstreamRequest {
   const req = toAnthropicRequest(body, String(body.model), Number(body.max_completion_tokens ?? body.max_tokens));
   if (stream) req.stream = true;
-  return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.tools !== undefined, framingTokens: framingTokens(req) };
+  const jsonTool = jsonToolOf(body);
+  return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.tools !== undefined, framingTokens: framingTokens(req), ...(jsonTool ? { jsonTool } : {}) };
 }
 
 export function createAnthropicProvider(name: string, cfg: ProviderConfig): ChatProvider {
@@ -100,13 +101,13 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
       } catch {
         throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not JSON`);
       }
-      return fromAnthropicResponse(msg, ctx.model, Math.floor(Date.now() / 1000));
+      return fromAnthropicResponse(msg, ctx.model, Math.floor(Date.now() / 1000), req.jsonTool);
     },
 
     async stream(req, ctx) {
       const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: req.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
-      const t = new AnthropicStreamTranslator(ctx.model, Math.floor(Date.now() / 1000));
+      const t = new AnthropicStreamTranslator(ctx.model, Math.floor(Date.now() / 1000), req.jsonTool ?? null);
       return (async function* (): AsyncGenerator<StreamItem> {
         for await (const ev of parseSse(bodyStream(up))) {
           let data: Json;
