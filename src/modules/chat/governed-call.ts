@@ -37,6 +37,7 @@ export interface GovernedDeps {
   providers: ProvidersService;
   quotas: QuotaEngine;
   ledger: Ledger;
+  /** How long a stream may be quiet before the gateway sends a keep-alive (the surface's codec says what). */
   keepAliveMs: () => number;
   /** Headers every response carries (the edge's security headers). */
   responseHeaders?: Record<string, string>;
@@ -59,12 +60,17 @@ export interface GovernedCall {
   requestedMaxTokens: number | null;
   /** Completions asked for (OpenAI's n): the output reservation is multiplied by it. */
   choices: number;
-  /** The client's disconnect signal, read by streams only (reading request.signal costs every request). */
+  /**
+   * The client's disconnect signal, asked for only by streams (on Bun's server, merely reading
+   * request.signal costs every request measurably): a stream whose client goes away is aborted
+   * upstream; a non-streaming call runs to completion and is charged.
+   */
   clientSignal?: () => AbortSignal;
   /** Echoed as x-request-id on the response. */
   requestIdHeader?: string;
-  /** An agent run's model call: its ledger row carries the session key and run id. */
+  /** An agent run's model call (modules/agents): its ledger row carries the session key and run id. */
   run?: { sessionKey: string; runId: string };
+  /** Told what the call was charged, once it is settled (an agent run records it in its transcript). */
   onSettled?: (charged: Settled) => void;
   /** An internal caller's abort: ends the upstream call in either mode. */
   signal?: AbortSignal;

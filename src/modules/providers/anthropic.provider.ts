@@ -30,6 +30,19 @@ export function prepareAnthropic(body: Json, stream: boolean): UpstreamRequest {
   return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.tools !== undefined, framingTokens: framingTokens(req), ...(jsonTool ? { jsonTool } : {}) };
 }
 
+/** A Messages stream's events, parsed (a provider event that is not JSON is the provider's failure). */
+async function* events(name: string, up: Parameters<typeof bodyStream>[0]): AsyncGenerator<{ type: string; data: Json }> {
+  for await (const ev of parseSse(bodyStream(up))) {
+    let data: Json;
+    try {
+      data = JSON.parse(ev.data) as Json;
+    } catch {
+      throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
+    }
+    yield { type: ev.event ?? String(data.type), data };
+  }
+}
+
 export function createAnthropicProvider(name: string, cfg: ProviderConfig): ChatProvider {
   const url = messagesUrl(cfg.baseUrl);
   const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION, ...(cfg.headers ?? {}) };
@@ -66,14 +79,7 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
         const up = await post(url, req, ctx, "text/event-stream");
         return (async function* (): AsyncGenerator<StreamItem> {
           const raw: Record<string, number> = {};
-          for await (const ev of parseSse(bodyStream(up))) {
-            let data: Json;
-            try {
-              data = JSON.parse(ev.data) as Json;
-            } catch {
-              throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
-            }
-            const type = String(ev.event ?? data.type);
+          for await (const { type, data } of events(name, up)) {
             if (type === "error") {
               const e = (data.error ?? {}) as Json;
               throw providerError(e.type === "overloaded_error" ? "UNAVAILABLE" : "UPSTREAM_ERROR", `provider failed mid-stream: ${String(e.message ?? e.type ?? "error")}`);
@@ -109,16 +115,10 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       const t = new AnthropicStreamTranslator(ctx.model, Math.floor(Date.now() / 1000), req.jsonTool ?? null);
       return (async function* (): AsyncGenerator<StreamItem> {
-        for await (const ev of parseSse(bodyStream(up))) {
-          let data: Json;
-          try {
-            data = JSON.parse(ev.data) as Json;
-          } catch {
-            throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
-          }
-          const chunks = t.feed(ev.event ?? String(data.type), data);
+        for await (const { type, data } of events(name, up)) {
+          const chunks = t.feed(type, data);
           for (const chunk of chunks) yield { chunk, ...(t.usage ? { usage: t.usage } : {}) };
-          if ((ev.event ?? data.type) === "message_stop") break;
+          if (type === "message_stop") break;
         }
         // Only a stream that reached message_stop has its closing usage (message_delta's output count).
         const usageChunk = t.stopped ? t.usageChunk() : null;
