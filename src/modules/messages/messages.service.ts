@@ -32,8 +32,8 @@ const enc = new TextEncoder();
 export const sseEvent = (ev: Json): Uint8Array => enc.encode(`event: ${String(ev.type)}\ndata: ${JSON.stringify(ev)}\n\n`);
 const sseEvents = (evs: Json[]): Uint8Array | null => (evs.length ? enc.encode(evs.map((e) => `event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`).join("")) : null);
 const ping = () => sseEvent({ type: "ping" });
-const errorEvent = (e: AppError) =>
-  sseEvent({ type: "error", error: { type: e.code === "UNAVAILABLE" ? "overloaded_error" : e.code === "UPSTREAM_TIMEOUT" ? "timeout_error" : "api_error", message: e.message } });
+const STREAM_ERROR_TYPE: Partial<Record<AppError["code"], string>> = { UNAVAILABLE: "overloaded_error", UPSTREAM_TIMEOUT: "timeout_error", UNAUTHORIZED: "authentication_error" };
+const errorEvent = (e: AppError) => sseEvent({ type: "error", error: { type: STREAM_ERROR_TYPE[e.code] ?? "api_error", message: e.message } });
 
 /** Output bytes in one native stream event: text, tool input JSON and thinking. */
 function deltaBytes(ev: Json): number {
