@@ -29,6 +29,8 @@ export interface UpstreamRequest {
   framingTokens: number;
   /** Request headers beyond the provider's own (vetted by the surface: the Messages API's anthropic-beta). */
   headers?: Record<string, string>;
+  /** Kind "anthropic": the forced tool a chat `response_format` became (its input is the answer's text). */
+  jsonTool?: string;
 }
 
 export interface CallContext {
