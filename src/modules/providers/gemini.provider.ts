@@ -2,6 +2,7 @@
 // `:streamGenerateContent?alt=sse`, the key in `x-goog-api-key` — with requests and responses
 // translated from and to chat completions (see gemini.translate.ts).
 import type { GatewayConfig } from "../../config/schema.ts";
+import { toolFraming } from "./blocks.ts";
 import { fromGeminiResponse, GeminiStreamTranslator, toGeminiRequest } from "./gemini.translate.ts";
 import { countImages, postForEvents, postForJson, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
@@ -25,11 +26,13 @@ export function modelUrl(baseUrl: string, model: string, stream: boolean): strin
 export function prepareGemini(body: Json, _stream: boolean): GeminiRequest {
   const req = toGeminiRequest(body, Number(body.max_completion_tokens ?? body.max_tokens));
   const contents = (req.contents as Json[]).map((c) => ({ content: c.parts }));
+  const parts = contents.flatMap((c) => c.content as Json[]);
+  const declared = ((req.tools as Json[] | undefined)?.[0]?.functionDeclarations as Json[] | undefined)?.length ?? 0;
   return {
     payload: JSON.stringify(req),
     ...countImages(contents, imageData),
     structured: req.tools !== undefined || (req.generationConfig as Json).responseMimeType !== undefined,
-    framingTokens: 0,
+    framingTokens: toolFraming(declared, parts.filter((p) => p.functionCall).map((p) => (p.functionCall as Json).args), parts.filter((p) => p.functionResponse).length),
     model: String(body.model),
   };
 }
