@@ -7,6 +7,7 @@
 import type { BedrockRuntimeClient, ConverseStreamCommandOutput } from "@aws-sdk/client-bedrock-runtime";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
+import { toolFraming } from "./blocks.ts";
 import { ConverseStreamTranslator, fromConverseResponse, toConverseRequest } from "./bedrock.translate.ts";
 import { ClientGone, countImages, failureFor, providerError, type CallContext, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
@@ -22,7 +23,10 @@ const imageData = (part: Json): string | null => (part.image ? String((((part.im
 
 export function prepareBedrock(body: Json, _stream: boolean): BedrockRequest {
   const req = toConverseRequest(body, Number(body.max_completion_tokens ?? body.max_tokens));
-  return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.toolConfig !== undefined, framingTokens: 0, modelId: String(body.model) };
+  const blocks = (req.messages as Json[]).flatMap((m) => m.content as Json[]);
+  const tools = (((req.toolConfig as Json | undefined)?.tools as Json[] | undefined) ?? []).length;
+  const framing = toolFraming(tools, blocks.filter((b) => b.toolUse).map((b) => (b.toolUse as Json).input), blocks.filter((b) => b.toolResult).length);
+  return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.toolConfig !== undefined, framingTokens: framing, modelId: String(body.model) };
 }
 
 /** The SDK's command input: the payload with image bytes decoded (the SDK base64-encodes them again). */

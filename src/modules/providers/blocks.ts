@@ -4,6 +4,7 @@
 // checks — names, ids, pairing, 400s naming the client's field — and map its blocks to their own.
 import { AppError } from "../../core/errors.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
+import { FRAMING } from "./anthropic.tools.ts";
 import { openAiUsageBody, toAnthropicRequest } from "./anthropic.translate.ts";
 import type { Json } from "./provider.ts";
 
@@ -65,4 +66,16 @@ export function chunkOf(head: ChunkHead, index: number, delta: Json, finish: str
 /** The closing usage chunk (no choices), as OpenAI sends it. */
 export function usageChunkOf(head: ChunkHead, usage: TokenUsage | null): Json | null {
   return usage ? { id: head.id, object: "chat.completion.chunk", created: head.created, model: head.model, choices: [], usage: openAiUsageBody(usage) } : null;
+}
+
+/**
+ * The tool framing allowance of anthropic.tools.ts (FRAMING) for a translated body: tokens a provider
+ * may render around tool declarations, calls (per top-level input key) and results beyond their bytes.
+ * Bedrock hands Claude models the Messages rendering, and nothing says Gemini's is smaller, so the
+ * input bound keeps the same allowance for both.
+ */
+export function toolFraming(tools: number, inputs: unknown[], results: number): number {
+  let n = tools * FRAMING.tool + results * FRAMING.toolResult;
+  for (const input of inputs) n += FRAMING.toolUse + (input && typeof input === "object" && !Array.isArray(input) ? Object.keys(input).length * FRAMING.inputKey : 0);
+  return n;
 }

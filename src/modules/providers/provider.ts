@@ -221,6 +221,29 @@ export async function upstreamFetch(provider: string, url: string, init: Request
   };
 }
 
+/** A provider's JSON stream events, parsed (an event that is not JSON is the provider's failure). */
+export async function* jsonEvents(name: string, up: Upstream): AsyncGenerator<{ type: string; data: Json }> {
+  for await (const ev of parseSse(bodyStream(up))) {
+    let data: Json;
+    try {
+      data = JSON.parse(ev.data) as Json;
+    } catch {
+      throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
+    }
+    yield { type: ev.event ?? String(data.type), data };
+  }
+}
+
+/** A provider's whole (capped) JSON answer (one that is not JSON is the provider's failure). */
+export async function readJson(name: string, up: Upstream): Promise<Json> {
+  const text = await readAll(up);
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not JSON`);
+  }
+}
+
 /** Reads a whole (capped) body as text through the watchdog. */
 export async function readAll(up: Upstream, cap = 64 * 1024 * 1024): Promise<string> {
   const declared = Number(up.response.headers.get("content-length") ?? Number.NaN);
@@ -314,33 +337,4 @@ function canConnect(url: string, ms: number): Promise<boolean> {
     sock.once("connect", () => end(true));
     sock.once("error", () => end(false));
   });
-}
-
-/** POSTs a request's payload and parses the JSON answer; a non-2xx answer is mapped by upstreamFailure. */
-export async function postForJson(provider: string, url: string, headers: Record<string, string>, req: UpstreamRequest, ctx: CallContext, messageOf: (body: unknown) => string | undefined): Promise<Json> {
-  const up = await upstreamFetch(provider, url, { method: "POST", headers: { ...headers, accept: "application/json" }, body: req.payload }, ctx);
-  if (!up.response.ok) throw await upstreamFailure(provider, up, messageOf);
-  const text = await readAll(up);
-  try {
-    return JSON.parse(text) as Json;
-  } catch {
-    throw providerError("UPSTREAM_ERROR", `provider "${provider}" answered with something that is not JSON`);
-  }
-}
-
-/** POSTs a request's payload for an SSE stream (errors before it starts are thrown here); yields each event's data parsed as JSON. */
-export async function postForEvents(provider: string, url: string, headers: Record<string, string>, req: UpstreamRequest, ctx: CallContext, messageOf: (body: unknown) => string | undefined): Promise<AsyncGenerator<{ event?: string; data: Json }>> {
-  const up = await upstreamFetch(provider, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: req.payload }, ctx);
-  if (!up.response.ok) throw await upstreamFailure(provider, up, messageOf);
-  return (async function* () {
-    for await (const ev of parseSse(bodyStream(up))) {
-      let data: Json;
-      try {
-        data = JSON.parse(ev.data) as Json;
-      } catch {
-        throw providerError("UPSTREAM_ERROR", `provider "${provider}" sent a stream event that is not JSON`);
-      }
-      yield { event: ev.event, data };
-    }
-  })();
 }

@@ -167,3 +167,25 @@ describe("stream: ConverseStream events → chunks", () => {
     expect(() => t.feed({ modelStreamErrorException: { message: "boom" } })).toThrow("provider failed mid-stream: boom");
   });
 });
+
+describe("the input bound's tool framing", () => {
+  test("gemini and bedrock reserve the Anthropic framing allowance for the same tools, calls and results", async () => {
+    const { prepareAnthropic } = await import("../../../src/modules/providers/anthropic.provider.ts");
+    const { prepareGemini } = await import("../../../src/modules/providers/gemini.provider.ts");
+    const body = () => ({
+      model: "m",
+      max_tokens: 10,
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris","unit":"C","day":1}' } }, { id: "call_2", type: "function", function: { name: "get_time", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "call_1", content: "18" },
+        { role: "tool", tool_call_id: "call_2", content: "14:05" },
+      ],
+      tools: [weather, time],
+    });
+    const want = prepareAnthropic(body(), false).framingTokens;
+    expect(want).toBe(2 * 64 + 2 * 64 + 3 * 32 + 2 * 32);
+    expect(prepareBedrock(body(), false).framingTokens).toBe(want);
+    expect(prepareGemini(body(), false).framingTokens).toBe(want);
+  });
+});

@@ -91,7 +91,7 @@ describe("request: chat completions → generateContent", () => {
 
   test("prepare: the model goes in the URL, images are counted, tools mark the request structured", () => {
     const req = prepareGemini({ model: "gemini-2.5-flash", max_tokens: 9, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }], tools: [weather] }, true);
-    expect(req).toMatchObject({ model: "gemini-2.5-flash", images: 1, imageBytes: 6, structured: true, framingTokens: 0 });
+    expect(req).toMatchObject({ model: "gemini-2.5-flash", images: 1, imageBytes: 6, structured: true, framingTokens: 64 });
     expect(JSON.parse(req.payload).generationConfig).toEqual({ maxOutputTokens: 9 });
     expect(modelUrl("https://generativelanguage.googleapis.com/v1beta/", "gemini-2.5-flash", false)).toBe("https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent");
     expect(modelUrl("https://x/v1beta", "tunedModels/mine", true)).toBe("https://x/v1beta/tunedModels/mine:streamGenerateContent?alt=sse");
