@@ -36,13 +36,14 @@ export interface CliRuntime {
 export function processRuntime(): CliRuntime {
   const abort = new AbortController();
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => abort.abort());
+  const env = readEnvironment();
   return {
-    env: readEnvironment(),
+    env,
     stdout: (c) => void process.stdout.write(c),
     stderr: (c) => void process.stderr.write(c),
     stdin: async () => (process.stdin.isTTY ? null : new Uint8Array(await Bun.stdin.arrayBuffer())),
     stderrIsTTY: !!process.stderr.isTTY,
-    color: colorAllowed(process.env, !!process.stdout.isTTY),
+    color: colorAllowed(env.vars, !!process.stdout.isTTY),
     signal: abort.signal,
   };
 }
