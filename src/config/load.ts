@@ -11,6 +11,7 @@ import type { Environment } from "./env.ts";
 import { expandEnvRefs, recordUnresolved, unresolvedRefs, type UnresolvedRef } from "./env-refs.ts";
 import { parseJsonc } from "./jsonc.ts";
 import { routingProblems } from "./routing-check.ts";
+import { describeError } from "./schema-errors.ts";
 import { formatKeyPath, pointerToParts } from "./key-path.ts";
 import { GatewayConfigSchema, type GatewayConfig } from "./schema.ts";
 
@@ -107,16 +108,10 @@ export function schemaProblems(schema: TSchema, value: unknown): Problem[] {
     const key = `${e.path}|${e.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const parts = pointerToParts(e.path);
-    const message = e.message === "Unexpected property" ? "is not a known key" : lowerFirst(e.message);
-    out.push({ path: parts, message });
+    out.push({ path: pointerToParts(e.path), message: describeError(e) });
     if (out.length >= 20) break;
   }
   return out;
-}
-
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
 /** What a provider's kind needs besides baseUrl, and settings it does not take (never ignored silently). */

@@ -4,6 +4,7 @@
 // bounded here: its nesting depth (checked before parsing), the bytes of results it returns (a
 // batch counted together), and its tenant's rate of audited changes; and its identity is checked
 // again before every item, so a batch never outlives the tenant or token it was admitted as.
+import { describeError } from "../config/schema-errors.ts";
 import { formatKeyPath, pointerToParts } from "../config/key-path.ts";
 import { AppError, toAppError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
@@ -74,7 +75,7 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: DispatchContext
   if (!method.check.Check(params)) {
     const first = [...method.check.Errors(params)][0];
     const where = first ? formatKeyPath(["params", ...pointerToParts(first.path)]) : "params";
-    const message = first?.message === "Unexpected property" ? `${where} is not a known parameter` : `${where}: ${first?.message.toLowerCase() ?? "invalid"}`;
+    const message = first?.message === "Unexpected property" ? `${where} is not a known parameter` : first ? `${where} ${describeError(first)}` : "params: invalid";
     return hasId ? errorResponse(id, { code: -32602, message: `Invalid params: ${message}`, data: { code: "INVALID_PARAMS" } }) : null;
   }
   const requestId = ctx.rpc.op.requestId;
