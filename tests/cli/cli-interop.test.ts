@@ -110,7 +110,7 @@ describe("config errors", () => {
     fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify({ providers: { p: { kind: "grpc", baseUrl: "http://x" } }, quotas: { defaults: { tokensPerDay: "lots" } } }));
     const r = await cli(home, ["config", "check"]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('"providers.p.kind" must be one of "openai", "anthropic" (got "grpc")');
+    expect(r.err).toContain('"providers.p.kind" must be one of "openai", "anthropic", "gemini", "azure-openai", "bedrock" (got "grpc")');
     expect(r.err).toContain('"quotas.defaults.tokensPerDay" must be an integer ≥ 0 or null (got "lots")');
     expect(r.err).not.toContain("union");
   });
