@@ -14,13 +14,14 @@ import { modelsModule } from "../modules/models/models.module.ts";
 import type { ServicesOf } from "../modules/module.ts";
 import { overlaysModule } from "../modules/overlays/overlays.module.ts";
 import { providersModule } from "../modules/providers/providers.module.ts";
+import { responsesModule } from "../modules/responses/responses.module.ts";
 import { quotasModule } from "../modules/quotas/quotas.module.ts";
 import { sandboxModule } from "../modules/sandbox/sandbox.module.ts";
 import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, agentsModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, responsesModule, agentsModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

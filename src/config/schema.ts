@@ -89,6 +89,7 @@ const Provider = T.Object(
     apiKey: T.Optional(T.String()),
     headers: T.Optional(T.Record(T.String(), T.String())),
     timeoutMs: T.Integer({ minimum: 100, maximum: 3_600_000, default: 120_000, description: "longest silence from the provider (before headers or between stream chunks)" }),
+    responses: T.Optional(T.Boolean({ description: "kind openai: the provider serves the Responses API (POST <baseUrl>/responses); /v1/responses is passed through to it instead of translated to chat completions" })),
     imageUrls: T.Optional(
       T.Object(
         {
@@ -224,6 +225,16 @@ const BackupSection = T.Object(
   { ...strict, default: {} },
 );
 
+const ResponsesSection = T.Object(
+  {
+    retentionDays: T.Number({ minimum: 0, maximum: 3650, default: 30, description: "how long a stored response (POST /v1/responses without store:false) is kept for GET, input_items and previous_response_id; 0 stores nothing" }),
+    maxStoredPerTenant: T.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000, description: "stored responses a tenant may keep at once; past it a request that asks to store is refused (429) until some expire or are deleted" }),
+    maxStoredBytesPerTenant: T.Integer({ minimum: 0, maximum: 64 * 1024 * 1024 * 1024, default: 256 * 1024 * 1024, description: "bytes of stored responses (their input items and output) a tenant may keep at once" }),
+    maxChainDepth: T.Integer({ minimum: 1, maximum: 100_000, default: 1_000, description: "how many earlier responses a previous_response_id chain may reach back" }),
+  },
+  { ...strict, default: {} },
+);
+
 const AuditSection = T.Object(
   {
     path: T.String({ default: "audit.log", minLength: 1 }),
@@ -257,6 +268,7 @@ export const GatewayConfigSchema = T.Object(
     backup: BackupSection,
     audit: AuditSection,
     agents: AgentsSection,
+    responses: ResponsesSection,
   },
   strict,
 );
