@@ -8,9 +8,12 @@ import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { ChatService } from "../chat/chat.service.ts";
+import { vetImageUrls, type Lookup } from "../chat/image-urls.ts";
+import type { ProviderIdentity } from "../chat/provider-identity.ts";
 import type { ModelsService } from "../models/models.service.ts";
 import type { Json } from "../providers/provider.ts";
 import { newItemId } from "./ids.ts";
+import { passthroughCodec } from "./responses.passthrough.ts";
 import { invalid, parseResponsesRequest, type ResponsesRequest } from "./responses.request.ts";
 import { notFound, type ResponsesStore } from "./responses.store.ts";
 import { responsesStream } from "./responses.stream.ts";
@@ -30,6 +33,10 @@ export interface ResponsesDeps {
   models: ModelsService;
   store: ResponsesStore;
   keepAliveMs: () => number;
+  /** The opaque per-tenant ids a provider sees (the chat surface's, from the same secret). */
+  identity: ProviderIdentity;
+  /** DNS for vetting https:// image URLs (tests stand in for it). */
+  lookup?: Lookup;
 }
 
 export const MAX_PAGE = 100;
@@ -84,13 +91,29 @@ export function createResponsesService(deps: ResponsesDeps) {
       const storing = req.store && store.enabled();
       if (storing) store.checkRoom(tenantId, Buffer.byteLength(JSON.stringify(req.items)));
       const model = req.model ?? deps.models.defaultFor(call.tenant);
+      // Built for every request: it also checks the options against the closed set both paths take.
       const chatBody = toChatBody(req, model, items);
-      const res = await deps.chat.handle({ tenant: call.tenant, requestId: call.requestId, body: chatBody, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader });
       const id = newItemId("resp");
-      const headers = copyHeaders(res);
+      let saved = false;
       const save = (final: Json) => {
-        if (storing) store.put(tenantId, { id, previousId: req.previousId, createdAt: clock.now(), response: final, inputItems: req.items });
+        if (storing && !saved) store.put(tenantId, { id, previousId: req.previousId, createdAt: clock.now(), response: final, inputItems: req.items });
+        saved = true;
       };
+      const target = model !== undefined ? deps.models.resolve(call.tenant, model) : null;
+      if (target && target.provider.kind === "openai" && target.provider.responses === true) {
+        const echo = base(req, id, target.name, storing);
+        const ours = { id, model: target.name, previous_response_id: req.previousId, store: storing, metadata: req.metadata, user: echo.user, created_at: echo.created_at };
+        return deps.chat.governed.run(
+          { tenant: call.tenant, requestId: call.requestId, model: target.name, stream: req.stream, requestedMaxTokens: req.maxOutputTokens, choices: 1, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader },
+          async (m) => {
+            const images = imageRefs(items);
+            if (images.length > 0) await vetImageUrls(images, m.imageRules, deps.lookup);
+            return passthroughCodec({ body: req.body, items, instructions: req.instructions, stream: req.stream, tenantId }, m, deps.identity, ours, save);
+          },
+        );
+      }
+      const res = await deps.chat.handle({ tenant: call.tenant, requestId: call.requestId, body: chatBody, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader });
+      const headers = copyHeaders(res);
 
       if (!req.stream) {
         const completion = (await res.json()) as Json;
@@ -141,6 +164,18 @@ export function createResponsesService(deps: ResponsesDeps) {
       return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null, has_more: list.length > limit };
     },
   };
+}
+
+/** The image URLs of a conversation, named as the client's fields, for the same vetting chat applies. */
+function imageRefs(items: Json[]): { param: string; url: string }[] {
+  const out: { param: string; url: string }[] = [];
+  items.forEach((it, i) => {
+    if (it.type !== "message") return;
+    (it.content as Json[]).forEach((p, j) => {
+      if (p.type === "input_image") out.push({ param: `input[${i}].content[${j}].image_url`, url: String(p.image_url) });
+    });
+  });
+  return out;
 }
 
 export type ResponsesService = ReturnType<typeof createResponsesService>;

@@ -127,7 +127,7 @@ describe("responses.create", () => {
     expect((await errorOf(w.client().responses.delete(r.id))).status).toBe(404);
 
     const n = await w.client().responses.create({ model: "gpt-4o-mini", input: "x", store: false });
-    expect(n.store).toBe(false);
+    expect((n as any).store).toBe(false);
     expect((await errorOf(w.client().responses.retrieve(n.id))).status).toBe(404);
     const count = (w.core.handle.sqlite.query("SELECT count(*) AS n FROM stored_responses WHERE id = ?1").get(n.id) as { n: number }).n;
     expect(count).toBe(0);
