@@ -7,6 +7,7 @@ import { backupModule } from "../modules/backup/backup.module.ts";
 import { chatModule } from "../modules/chat/chat.module.ts";
 import { diskModule } from "../modules/disk/disk.module.ts";
 import { doctorModule } from "../modules/doctor/doctor.module.ts";
+import { embeddingsModule } from "../modules/embeddings/embeddings.module.ts";
 import { eventsModule } from "../modules/events/events.module.ts";
 import { filesModule } from "../modules/files/files.module.ts";
 import { metricsModule } from "../modules/metrics/metrics.module.ts";
@@ -21,7 +22,7 @@ import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, responsesModule, agentsModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, responsesModule, embeddingsModule, agentsModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;
