@@ -24,6 +24,7 @@ export const responsesModule = defineModule({
       models,
       store: responsesStore,
       keepAliveMs: () => platform.config().gateway.limits.streamKeepAliveSeconds * 1000,
+      maxBodyBytes: () => platform.config().gateway.limits.chatBodyBytes,
       // The same opaque ids chat completions send (an HMAC under the one gateway secret), read on first use.
       identity: createProviderIdentity(() => (gatewaySecret ??= loadGatewaySecret(platform.home)), tenants.incarnation),
     });

@@ -33,6 +33,8 @@ export interface ResponsesDeps {
   models: ModelsService;
   store: ResponsesStore;
   keepAliveMs: () => number;
+  /** The largest body a client may send (gateway.limits.chatBodyBytes): a rebuilt conversation may not pass it. */
+  maxBodyBytes: () => number;
   /** The opaque per-tenant ids a provider sees (the chat surface's, from the same secret). */
   identity: ProviderIdentity;
   /** DNS for vetting https:// image URLs (tests stand in for it). */
@@ -86,7 +88,7 @@ export function createResponsesService(deps: ResponsesDeps) {
       const tenantId = call.tenant.tenantId;
       const req = parseResponsesRequest(call.body);
       if (req.items.length === 0) throw invalid("input", "is required");
-      const earlier = req.previousId ? store.chain(tenantId, req.previousId) : [];
+      const earlier = req.previousId ? store.chain(tenantId, req.previousId, deps.maxBodyBytes()) : [];
       const items = [...earlier.flatMap((r) => [...r.inputItems, ...outputAsInput(r.response.output)]), ...req.items];
       const storing = req.store && store.enabled();
       if (storing) store.checkRoom(tenantId, Buffer.byteLength(JSON.stringify(req.items)));

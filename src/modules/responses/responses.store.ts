@@ -16,6 +16,7 @@ export interface StoreSettings {
 
 export interface StoredResponse {
   id: string;
+  bytes: number;
   previousId: string | null;
   createdAt: number;
   response: Json;
@@ -27,7 +28,7 @@ const DAY_MS = 86_400_000;
 export function createResponsesStore(deps: { sqlite: Database; clock: Clock; settings: () => StoreSettings }) {
   const { sqlite, clock } = deps;
   const q = {
-    get: sqlite.prepare("SELECT id, previous_id AS previousId, created_at AS createdAt, response, input_items AS inputItems FROM stored_responses WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3"),
+    get: sqlite.prepare("SELECT id, previous_id AS previousId, created_at AS createdAt, bytes, response, input_items AS inputItems FROM stored_responses WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3"),
     usage: sqlite.prepare("SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM stored_responses WHERE tenant_id = ?1 AND expires_at > ?2"),
     insert: sqlite.prepare("INSERT INTO stored_responses (tenant_id, id, previous_id, created_at, expires_at, bytes, response, input_items) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
     del: sqlite.prepare("DELETE FROM stored_responses WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3"),
@@ -35,8 +36,8 @@ export function createResponsesStore(deps: { sqlite: Database; clock: Clock; set
     sweepAll: sqlite.prepare("DELETE FROM stored_responses WHERE expires_at <= ?1"),
   };
 
-  type Row = { id: string; previousId: string | null; createdAt: number; response: string; inputItems: string };
-  const decode = (r: Row): StoredResponse => ({ id: r.id, previousId: r.previousId, createdAt: r.createdAt, response: JSON.parse(r.response) as Json, inputItems: JSON.parse(r.inputItems) as Json[] });
+  type Row = { id: string; previousId: string | null; createdAt: number; bytes: number; response: string; inputItems: string };
+  const decode = (r: Row): StoredResponse => ({ id: r.id, bytes: r.bytes, previousId: r.previousId, createdAt: r.createdAt, response: JSON.parse(r.response) as Json, inputItems: JSON.parse(r.inputItems) as Json[] });
 
   return {
     /** Whether responses are stored at all (a retention of 0 turns storing off). */
@@ -51,16 +52,21 @@ export function createResponsesStore(deps: { sqlite: Database; clock: Clock; set
 
     /**
      * The responses a previous_response_id reaches, oldest first. A link that is gone (deleted,
-     * expired, another tenant's) answers not found: the conversation cannot be rebuilt.
+     * expired, another tenant's) answers not found: the conversation cannot be rebuilt. A
+     * conversation larger than `maxBytes` (what a client may send in one body) is refused: chaining
+     * must not build a request no client could send.
      */
-    chain(tenantId: string, id: string): StoredResponse[] {
+    chain(tenantId: string, id: string, maxBytes: number): StoredResponse[] {
       const max = deps.settings().maxChainDepth;
       const out: StoredResponse[] = [];
+      let bytes = 0;
       let next: string | null = id;
       while (next !== null) {
         if (out.length >= max) throw new AppError("INVALID_PARAMS", `previous_response_id: the conversation reaches back more than ${max} responses (responses.maxChainDepth); start a new one`, { details: { param: "previous_response_id" } });
         const r = this.get(tenantId, next);
         if (!r) throw notFound(next, "previous_response_id");
+        bytes += r.bytes;
+        if (bytes > maxBytes) throw new AppError("PAYLOAD_TOO_LARGE", `previous_response_id: the conversation is larger than ${maxBytes} bytes (gateway.limits.chatBodyBytes); start a new one`, { details: { param: "previous_response_id" } });
         out.push(r);
         next = r.previousId;
       }

@@ -192,4 +192,21 @@ describe("isolation and caps", () => {
       await capped.close();
     }
   });
+
+  test("a previous_response_id chain cannot rebuild a conversation larger than a client may send", async () => {
+    const small = await chatWorld({ config: { gateway: { limits: { chatBodyBytes: 6000 } } } });
+    try {
+      const big = "word ".repeat(500); // 2500 bytes: one body fits, the stored chain grows past 6000
+      const a = await small.client().responses.create({ model: "gpt-4o-mini", input: big });
+      const b = await small.client().responses.create({ model: "gpt-4o-mini", input: big, previous_response_id: a.id });
+      const before = small.fake.requests.length;
+      const e = await errorOf(small.client().responses.create({ model: "gpt-4o-mini", input: "x", previous_response_id: b.id }));
+      expect(e.status).toBe(413);
+      expect(e.error.param).toBe("previous_response_id");
+      expect(e.message).toContain("gateway.limits.chatBodyBytes");
+      expect(small.fake.requests.length).toBe(before);
+    } finally {
+      await small.close();
+    }
+  });
 });
