@@ -4,7 +4,7 @@
 // (validate → resolve model → admit → ledger → provider → meter → settle), whose answer is re-told as
 // a Response. A stored response is kept under the calling tenant only; another tenant's id is not
 // found, exactly like an id that never existed.
-import type { TenantScope } from "../../edge/tenant-scope.ts";
+import { assertCurrent, type TenantScope } from "../../edge/tenant-scope.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { ChatService } from "../chat/chat.service.ts";
@@ -98,8 +98,16 @@ export function createResponsesService(deps: ResponsesDeps) {
       const id = newItemId("resp");
       let saved = false;
       const save = (final: Json) => {
-        if (storing && !saved) store.put(tenantId, { id, previousId: req.previousId, createdAt: clock.now(), response: final, inputItems: req.items });
+        if (!storing || saved) return;
         saved = true;
+        // A stream may outlive its tenant (deleted, and perhaps created again under the id): what it
+        // answered is stored only for the incarnation that asked, while its identity still holds.
+        try {
+          assertCurrent(call.tenant);
+        } catch {
+          return;
+        }
+        store.put(tenantId, { id, previousId: req.previousId, createdAt: clock.now(), response: final, inputItems: req.items });
       };
       const target = model !== undefined ? deps.models.resolve(call.tenant, model) : null;
       if (target && target.provider.kind === "openai" && target.provider.responses === true) {

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ManualClock } from "../../../src/core/clock.ts";
 import { chatWorld, createTenant, errorOf, ledgerRows, type ChatWorld } from "../../helpers/chat.ts";
+import { scope } from "../../helpers/core.ts";
 
 let w: ChatWorld;
 const clock = new ManualClock(Date.UTC(2026, 11, 7, 12));
@@ -207,6 +208,28 @@ describe("isolation and caps", () => {
       expect(small.fake.requests.length).toBe(before);
     } finally {
       await small.close();
+    }
+  });
+
+  test("a stream that outlives its tenant (deleted, created again under the id) stores nothing for the new one", async () => {
+    const x = await chatWorld({ tenant: "reuse" });
+    try {
+      const stream = await x.client().responses.create({ model: "gpt-4o-mini", input: "[[words:6]] [[slow:150]]", stream: true });
+      const ctx = { actor: { kind: "operator" as const, id: "t" }, requestId: "r" };
+      let id = "";
+      let replaced = false;
+      for await (const ev of stream) {
+        if (ev.type === "response.created") id = ev.response.id;
+        if (ev.type === "response.output_text.delta" && !replaced) {
+          replaced = true;
+          x.core.tenants.remove(scope("reuse"), ctx);
+          x.core.tenants.create({ id: "reuse" }, ctx);
+        }
+      }
+      expect(replaced).toBe(true);
+      expect(x.core.handle.sqlite.query("SELECT count(*) AS n FROM stored_responses WHERE id = ?1").get(id)).toEqual({ n: 0 });
+    } finally {
+      await x.close();
     }
   });
 });
