@@ -2,6 +2,7 @@
 //   control plane  {"error":{"code","message","requestId"}}
 //   JSON-RPC       {"jsonrpc":"2.0","id":null,"error":{"code","message","data":{"code"}}}
 //   OpenAI routes  {"error":{"message","type","code","param"}}
+//   Anthropic      {"type":"error","error":{"type","message"}} (/v1/messages*)
 import { AppError, type ErrorCode } from "../core/errors.ts";
 import { API_HEADERS } from "../edge/security-headers.ts";
 import type { Surface } from "../edge/surface.ts";
@@ -17,6 +18,26 @@ const OPENAI_TYPE: Partial<Record<ErrorCode, { type: string; code: string | null
   INTERNAL: { type: "api_error", code: null },
 };
 
+/** Anthropic's error types by our code (what its SDKs map to their error classes, by status). */
+const ANTHROPIC_TYPE: Partial<Record<ErrorCode, string>> = {
+  UNAUTHORIZED: "authentication_error",
+  FORBIDDEN: "permission_error",
+  NOT_FOUND: "not_found_error",
+  PAYLOAD_TOO_LARGE: "request_too_large",
+  RATE_LIMITED: "rate_limit_error",
+  QUOTA_EXCEEDED: "rate_limit_error",
+  UNAVAILABLE: "overloaded_error",
+  AUDIT_UNAVAILABLE: "api_error",
+  INTERNAL: "api_error",
+  UPSTREAM_ERROR: "api_error",
+  UPSTREAM_TIMEOUT: "timeout_error",
+  DB_TOO_NEW: "api_error",
+};
+
+export function anthropicErrorType(err: AppError): string {
+  return ANTHROPIC_TYPE[err.code] ?? "invalid_request_error";
+}
+
 export function errorBody(err: AppError, surface: Surface, requestId: string): unknown {
   // 401s carry no request id in the body, so every kind of authentication failure is byte-identical.
   const withId = err.code !== "UNAUTHORIZED";
@@ -31,6 +52,8 @@ export function errorBody(err: AppError, surface: Surface, requestId: string): u
       const t = OPENAI_TYPE[err.code] ?? { type: "invalid_request_error", code: err.code.toLowerCase() };
       return { error: { message: err.message, type: t.type, code: t.code, param: (err.details?.param as string | undefined) ?? null } };
     }
+    case "anthropic":
+      return { type: "error", error: { type: anthropicErrorType(err), message: err.message }, ...(withId ? { request_id: requestId } : {}) };
     default:
       return { error: { code: err.code, message: err.message, requestId, ...(err.details ? { details: err.details } : {}) } };
   }

@@ -9,6 +9,7 @@
 //   [[tools]]          answer with a tool call to "get_weather" (both wire formats, JSON and SSE)
 //   [[cache:R:W]]      report R cache-read and W cache-write prompt tokens
 //   [[no-usage]]       never report usage
+// POST …/messages/count_tokens answers {input_tokens} with the prompt's word count.
 // POST …/responses and …/embeddings are answered by ./responses-api.ts.
 // Prompt tokens are the words of every message's text; completion tokens the words generated.
 // `fake.script(...)` (./script.ts) queues scripted answers — text and tool calls, in both wire formats —
@@ -278,6 +279,11 @@ export function startFakeProvider(opts: { port?: number; record?: boolean } = {}
         const broken = anthropicContractError(body);
         if (broken) return Response.json({ type: "error", error: { type: "invalid_request_error", message: broken } }, { status: 400 });
         return renderAnthropic(step, body, req.signal);
+      }
+      if (path.endsWith("/messages/count_tokens")) {
+        // Messages' token count: the prompt's words (the same count the answers report).
+        if (typeof body.model !== "string" || !Array.isArray(body.messages)) return anthropicError(400);
+        return Response.json({ input_tokens: plan(body, undefined).promptTokens });
       }
       if (path.endsWith("/chat/completions")) return openAi(body, req.signal);
       if (path.endsWith("/messages")) return anthropic(body, req.signal);

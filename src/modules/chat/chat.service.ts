@@ -125,8 +125,8 @@ export function createChatService(deps: ChatDeps) {
 
   return {
     startedAt: deps.startedAt,
-    /** The governed-call core, for the other LLM surfaces (messages, responses). */
-    governed,
+    /** What the other LLM surfaces (messages, responses) build on: the governed-call core, the provider identity, DNS for image URLs. */
+    surface: { governed, identity: deps.identity, lookup: deps.lookup },
 
     /** The agents module plugs its `openclaw/<agentId>` models in here (it is built after chat). */
     useAgents(surface: AgentSurface): void {

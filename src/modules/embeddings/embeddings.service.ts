@@ -7,7 +7,6 @@
 import { AppError } from "../../core/errors.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import type { ChatService } from "../chat/chat.service.ts";
-import type { ProviderIdentity } from "../chat/provider-identity.ts";
 import type { ModelsService } from "../models/models.service.ts";
 import { providerError, readAll, upstreamFailure, upstreamFetch, type Json } from "../providers/provider.ts";
 import { openAiUsage } from "../providers/openai.provider.ts";
@@ -42,12 +41,12 @@ export function parseEmbeddingsRequest(raw: unknown, defaultModel: string | unde
   return { model, body };
 }
 
-export function createEmbeddingsService(deps: { chat: ChatService; models: ModelsService; identity: ProviderIdentity }) {
+export function createEmbeddingsService(deps: { chat: ChatService; models: ModelsService }) {
   return {
     async create(call: { tenant: TenantScope; requestId: string; body: unknown; requestIdHeader?: string }): Promise<Response> {
       const tenantId = call.tenant.tenantId;
       const req = parseEmbeddingsRequest(call.body, deps.models.defaultFor(call.tenant));
-      return deps.chat.governed.run(
+      return deps.chat.surface.governed.run(
         // No output: nothing is reserved beyond the input bound.
         { tenant: call.tenant, requestId: call.requestId, model: req.model, stream: false, requestedMaxTokens: 0, choices: 1, requestIdHeader: call.requestIdHeader },
         (model) => {
@@ -56,7 +55,7 @@ export function createEmbeddingsService(deps: { chat: ChatService; models: Model
           const url = `${cfg.baseUrl.replace(/\/+$/, "")}/embeddings`;
           const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(cfg.headers ?? {}) };
           if (cfg.apiKey) headers.authorization = `Bearer ${cfg.apiKey}`;
-          const payload = JSON.stringify({ ...req.body, model: model.upstreamModel, user: deps.identity.user(tenantId, req.body.user) });
+          const payload = JSON.stringify({ ...req.body, model: model.upstreamModel, user: deps.chat.surface.identity.user(tenantId, req.body.user) });
           return {
             prepare: () => ({ payload, images: 0, imageBytes: 0, structured: false, framingTokens: 0 }),
             async complete(upstream, ctx) {

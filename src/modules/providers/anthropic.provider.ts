@@ -3,7 +3,7 @@
 import { parseSse } from "../../lib/sse.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { framingTokens } from "./anthropic.tools.ts";
-import { AnthropicStreamTranslator, fromAnthropicResponse, toAnthropicRequest } from "./anthropic.translate.ts";
+import { AnthropicStreamTranslator, anthropicUsage, fromAnthropicResponse, toAnthropicRequest } from "./anthropic.translate.ts";
 import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
 type ProviderConfig = GatewayConfig["providers"][string];
@@ -34,8 +34,62 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
   const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION, ...(cfg.headers ?? {}) };
   if (cfg.apiKey) headers["x-api-key"] = cfg.apiKey;
 
+  const post = async (target: string, req: UpstreamRequest, ctx: Parameters<ChatProvider["complete"]>[1], accept = "application/json") => {
+    const up = await upstreamFetch(name, target, { method: "POST", headers: { ...headers, ...(req.headers ?? {}), accept }, body: req.payload }, ctx);
+    if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
+    return up;
+  };
+  const json = async (up: Awaited<ReturnType<typeof post>>): Promise<Json> => {
+    try {
+      const v = JSON.parse(await readAll(up)) as unknown;
+      if (v && typeof v === "object" && !Array.isArray(v)) return v as Json;
+    } catch {
+      // below
+    }
+    throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not a JSON object`);
+  };
+
   return {
     prepare: prepareAnthropic,
+
+    messages: {
+      async complete(req, ctx) {
+        const msg = await json(await post(url, req, ctx));
+        msg.model = ctx.model;
+        return { body: msg, usage: msg.usage ? anthropicUsage(msg.usage) : null };
+      },
+      async countTokens(req, ctx) {
+        return json(await post(`${url}/count_tokens`, req, ctx));
+      },
+      async stream(req, ctx) {
+        const up = await post(url, req, ctx, "text/event-stream");
+        return (async function* (): AsyncGenerator<StreamItem> {
+          const raw: Record<string, number> = {};
+          for await (const ev of parseSse(bodyStream(up))) {
+            let data: Json;
+            try {
+              data = JSON.parse(ev.data) as Json;
+            } catch {
+              throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
+            }
+            const type = String(ev.event ?? data.type);
+            if (type === "error") {
+              const e = (data.error ?? {}) as Json;
+              throw providerError(e.type === "overloaded_error" ? "UNAVAILABLE" : "UPSTREAM_ERROR", `provider failed mid-stream: ${String(e.message ?? e.type ?? "error")}`);
+            }
+            if (data.type === undefined) data.type = type;
+            const u = type === "message_start" ? ((data.message as Json | undefined)?.usage as Json | undefined) : type === "message_delta" ? (data.usage as Json | undefined) : undefined;
+            if (type === "message_start" && data.message && typeof data.message === "object") (data.message as Json).model = ctx.model;
+            if (u && typeof u === "object") for (const [k, v] of Object.entries(u)) if (typeof v === "number") raw[k] = v;
+            const seen = Object.keys(raw).length > 0;
+            // Only message_stop makes the usage the closing count (message_start's is partial).
+            const stop = type === "message_stop";
+            yield { chunk: data, ...(seen ? { usage: anthropicUsage(raw) } : {}), ...(stop && seen ? { final: true } : {}) };
+            if (stop) break;
+          }
+        })();
+      },
+    },
 
     async complete(req, ctx) {
       const up = await upstreamFetch(name, url, { method: "POST", headers, body: req.payload }, ctx);

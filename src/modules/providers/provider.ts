@@ -25,6 +25,8 @@ export interface UpstreamRequest {
   structured: boolean;
   /** Tokens the provider adds around structures in the payload beyond their bytes (Anthropic's tool framing). */
   framingTokens: number;
+  /** Request headers beyond the provider's own (vetted by the surface: the Messages API's anthropic-beta). */
+  headers?: Record<string, string>;
 }
 
 export interface CallContext {
@@ -41,6 +43,18 @@ export interface ChatProvider {
   complete(req: UpstreamRequest, ctx: CallContext): Promise<{ body: Json; usage: TokenUsage | null }>;
   /** Resolves once the provider has accepted the request; errors before that are thrown here. */
   stream(req: UpstreamRequest, ctx: CallContext): Promise<AsyncIterable<StreamItem>>;
+  /** Kind "anthropic": the Messages API spoken natively (the /v1/messages surface passes vetted bodies through). */
+  messages?: NativeMessages;
+}
+
+/** A Messages API body sent as is; answers and stream events come back in Anthropic's own shapes. */
+export interface NativeMessages {
+  /** The message object (its `model` set to the public name) and its usage. */
+  complete(req: UpstreamRequest, ctx: CallContext): Promise<{ body: Json; usage: TokenUsage | null }>;
+  /** Items whose `chunk` is one Messages stream event (`type` included), usage tracked; `final` once message_stop came. */
+  stream(req: UpstreamRequest, ctx: CallContext): Promise<AsyncIterable<StreamItem>>;
+  /** POST /v1/messages/count_tokens with this payload: the provider's answer. */
+  countTokens(req: UpstreamRequest, ctx: CallContext): Promise<Json>;
 }
 
 /**

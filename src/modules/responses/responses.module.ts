@@ -1,11 +1,8 @@
 // The OpenAI Responses API (/v1/responses): requests governed as chat completions (metered, admitted,
 // ledgered by the chat service), and the tenant's stored responses (tenant-local rows with retention).
 import { chatModule } from "../chat/chat.module.ts";
-import { loadGatewaySecret } from "../chat/gateway-secret.ts";
-import { createProviderIdentity } from "../chat/provider-identity.ts";
 import { defineModule } from "../module.ts";
 import { modelsModule } from "../models/models.module.ts";
-import { tenantsModule } from "../tenants/tenants.module.ts";
 import { createResponsesService } from "./responses.service.ts";
 import { responsesRoutes } from "./responses.routes.ts";
 import { createResponsesStore } from "./responses.store.ts";
@@ -14,9 +11,8 @@ const SWEEP_MS = 10 * 60_000;
 
 export const responsesModule = defineModule({
   name: "responses",
-  needs: [tenantsModule, modelsModule, chatModule],
-  create(platform, { tenants, models, chat }) {
-    let gatewaySecret: Buffer | undefined;
+  needs: [modelsModule, chatModule],
+  create(platform, { models, chat }) {
     const responsesStore = createResponsesStore({ sqlite: platform.handle.sqlite, clock: platform.clock, settings: () => platform.config().responses });
     const responses = createResponsesService({
       clock: platform.clock,
@@ -25,8 +21,6 @@ export const responsesModule = defineModule({
       store: responsesStore,
       keepAliveMs: () => platform.config().gateway.limits.streamKeepAliveSeconds * 1000,
       maxBodyBytes: () => platform.config().gateway.limits.chatBodyBytes,
-      // The same opaque ids chat completions send (an HMAC under the one gateway secret), read on first use.
-      identity: createProviderIdentity(() => (gatewaySecret ??= loadGatewaySecret(platform.home)), tenants.incarnation),
     });
     return { responses, responsesStore };
   },

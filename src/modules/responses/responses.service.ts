@@ -8,8 +8,7 @@ import { assertCurrent, type TenantScope } from "../../edge/tenant-scope.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { ChatService } from "../chat/chat.service.ts";
-import { vetImageUrls, type Lookup } from "../chat/image-urls.ts";
-import type { ProviderIdentity } from "../chat/provider-identity.ts";
+import { vetImageUrls } from "../chat/image-urls.ts";
 import type { ModelsService } from "../models/models.service.ts";
 import type { Json } from "../providers/provider.ts";
 import { newItemId } from "./ids.ts";
@@ -35,10 +34,6 @@ export interface ResponsesDeps {
   keepAliveMs: () => number;
   /** The largest body a client may send (gateway.limits.chatBodyBytes): a rebuilt conversation may not pass it. */
   maxBodyBytes: () => number;
-  /** The opaque per-tenant ids a provider sees (the chat surface's, from the same secret). */
-  identity: ProviderIdentity;
-  /** DNS for vetting https:// image URLs (tests stand in for it). */
-  lookup?: Lookup;
 }
 
 export const MAX_PAGE = 100;
@@ -113,12 +108,12 @@ export function createResponsesService(deps: ResponsesDeps) {
       if (target && target.provider.kind === "openai" && target.provider.responses === true) {
         const echo = base(req, id, target.name, storing);
         const ours = { id, model: target.name, previous_response_id: req.previousId, store: storing, metadata: req.metadata, user: echo.user, created_at: echo.created_at };
-        return deps.chat.governed.run(
+        return deps.chat.surface.governed.run(
           { tenant: call.tenant, requestId: call.requestId, model: target.name, stream: req.stream, requestedMaxTokens: req.maxOutputTokens, choices: 1, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader },
           async (m) => {
             const images = imageRefs(items);
-            if (images.length > 0) await vetImageUrls(images, m.imageRules, deps.lookup);
-            return passthroughCodec({ body: req.body, items, instructions: req.instructions, stream: req.stream, tenantId }, m, deps.identity, ours, save);
+            if (images.length > 0) await vetImageUrls(images, m.imageRules, deps.chat.surface.lookup);
+            return passthroughCodec({ body: req.body, items, instructions: req.instructions, stream: req.stream, tenantId }, m, deps.chat.surface.identity, ours, save);
           },
         );
       }
