@@ -6,14 +6,17 @@ import { modelsModule } from "../models/models.module.ts";
 import { createResponsesService } from "./responses.service.ts";
 import { responsesRoutes } from "./responses.routes.ts";
 import { createResponsesStore } from "./responses.store.ts";
+import { createResponsesWriter } from "./responses.writer.ts";
+import { tenantsModule } from "../tenants/tenants.module.ts";
 
 const SWEEP_MS = 10 * 60_000;
 
 export const responsesModule = defineModule({
   name: "responses",
-  needs: [modelsModule, chatModule],
-  create(platform, { models, chat }) {
-    const responsesStore = createResponsesStore({ sqlite: platform.handle.sqlite, clock: platform.clock, settings: () => platform.config().responses });
+  needs: [tenantsModule, modelsModule, chatModule],
+  create(platform, { tenants, models, chat }) {
+    const writer = createResponsesWriter({ file: platform.handle.file, log: platform.log, onSwept: () => responsesStore.recount() });
+    const responsesStore = createResponsesStore({ handle: platform.handle, clock: platform.clock, changes: platform.changes, writer, settings: () => platform.config().responses });
     const responses = createResponsesService({
       clock: platform.clock,
       chat,
@@ -21,13 +24,19 @@ export const responsesModule = defineModule({
       store: responsesStore,
       keepAliveMs: () => platform.config().gateway.limits.streamKeepAliveSeconds * 1000,
       maxBodyBytes: () => platform.config().gateway.limits.chatBodyBytes,
+      incarnationOf: (tenantId) => tenants.incarnation(tenantId),
     });
-    return { responses, responsesStore };
+    return { responses, responsesStore, responsesWriter: writer };
   },
 }).with({
   routes: responsesRoutes,
   tenantData: {
     tables: [{ table: "stored_responses", tenantColumn: "tenant_id" }],
+    // The rows were replaced or deleted by the restore or delete: the counters are read again.
+    onDelete: ({ responsesStore }, tenant) => responsesStore.forget(tenant.tenantId),
+    // What is still queued for the worker is in the backup too.
+    beforeBackup: ({ responsesWriter }) => responsesWriter.flush(),
+    onRestore: ({ responsesStore }, tenant) => responsesStore.forget(tenant.tenantId),
   },
   // Expired responses are never read; the sweep gives their space back.
   start({ responsesStore }) {
@@ -36,4 +45,5 @@ export const responsesModule = defineModule({
     timer.unref?.();
     return { stop: async () => clearInterval(timer) };
   },
+  close: ({ responsesWriter }) => responsesWriter.close(),
 });

@@ -4,7 +4,7 @@
 // (validate → resolve model → admit → ledger → provider → meter → settle), whose answer is re-told as
 // a Response. A stored response is kept under the calling tenant only; another tenant's id is not
 // found, exactly like an id that never existed.
-import { assertCurrent, type TenantScope } from "../../edge/tenant-scope.ts";
+import { assertCurrent, type TenantIdentity, type TenantScope } from "../../edge/tenant-scope.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { ChatService } from "../chat/chat.service.ts";
@@ -34,6 +34,8 @@ export interface ResponsesDeps {
   keepAliveMs: () => number;
   /** The largest body a client may send (gateway.limits.chatBodyBytes): a rebuilt conversation may not pass it. */
   maxBodyBytes: () => number;
+  /** The tenant's current incarnation (for scopes that did not come from a tenant's token). */
+  incarnationOf: (tenantId: string) => string | null;
 }
 
 export const MAX_PAGE = 100;
@@ -102,7 +104,8 @@ export function createResponsesService(deps: ResponsesDeps) {
         } catch {
           return;
         }
-        store.put(tenantId, { id, previousId: req.previousId, createdAt: clock.now(), response: final, inputItems: req.items });
+        const incarnation = (call.tenant as Partial<TenantIdentity>).incarnation ?? deps.incarnationOf(tenantId);
+        if (incarnation) store.put(tenantId, incarnation, { id, previousId: req.previousId, createdAt: clock.now(), response: final, inputItems: req.items });
       };
       const target = model !== undefined ? deps.models.resolve(call.tenant, model) : null;
       if (target && target.provider.kind === "openai" && target.provider.responses === true) {

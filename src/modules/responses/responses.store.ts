@@ -1,11 +1,18 @@
 // Stored responses: a tenant's rows in stored_responses, every read and write keyed by the tenant the
 // edge authenticated (another tenant's id is simply not found). A row past its retention deadline is
 // never read and is swept on the tenant's next write and by the gateway's periodic sweep. Caps on the
-// count and the bytes a tenant keeps are checked before a request that asks to store runs.
-import type { Database } from "bun:sqlite";
+// count and the bytes a tenant keeps are checked before a request that asks to store runs, against
+// counters kept in memory (loaded from the table on first use; every write here returns what it
+// changed; dropped when state.db may have changed elsewhere — a restore or delete by the CLI — and
+// when a tenant's rows are restored or deleted in this process).
+// Writes are applied by a worker thread (responses.writer.ts) and read from memory until they are: see
+// README "Stored responses".
 import type { Clock } from "../../core/clock.ts";
+import type { ChangeTracker } from "../../db/change-tracker.ts";
+import type { DbHandle } from "../../db/client.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Json } from "../providers/provider.ts";
+import type { PendingRow, ResponsesWriter } from "./responses.writer.ts";
 
 export interface StoreSettings {
   retentionDays: number;
@@ -25,19 +32,42 @@ export interface StoredResponse {
 
 const DAY_MS = 86_400_000;
 
-export function createResponsesStore(deps: { sqlite: Database; clock: Clock; settings: () => StoreSettings }) {
-  const { sqlite, clock } = deps;
+export function createResponsesStore(deps: { handle: Pick<DbHandle, "sqlite" | "file">; clock: Clock; changes: ChangeTracker; writer: ResponsesWriter; settings: () => StoreSettings }) {
+  const { clock } = deps;
+  const sqlite = deps.handle.sqlite;
   const q = {
     get: sqlite.prepare("SELECT id, previous_id AS previousId, created_at AS createdAt, bytes, response, input_items AS inputItems FROM stored_responses WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3"),
-    usage: sqlite.prepare("SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM stored_responses WHERE tenant_id = ?1 AND expires_at > ?2"),
-    insert: sqlite.prepare("INSERT INTO stored_responses (tenant_id, id, previous_id, created_at, expires_at, bytes, response, input_items) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-    del: sqlite.prepare("DELETE FROM stored_responses WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3"),
-    sweepTenant: sqlite.prepare("DELETE FROM stored_responses WHERE tenant_id = ?1 AND expires_at <= ?2"),
-    sweepAll: sqlite.prepare("DELETE FROM stored_responses WHERE expires_at <= ?1"),
+    usage: sqlite.prepare("SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM stored_responses WHERE tenant_id = ?1"),
+    expired: sqlite.prepare("SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes FROM stored_responses WHERE tenant_id = ?1 AND expires_at <= ?2"),
   };
 
   type Row = { id: string; previousId: string | null; createdAt: number; bytes: number; response: string; inputItems: string };
+  const fromPending = (p: PendingRow): Row => ({ id: p.id, previousId: p.previousId, createdAt: p.createdAt, bytes: p.bytes, response: p.response, inputItems: p.items });
   const decode = (r: Row): StoredResponse => ({ id: r.id, bytes: r.bytes, previousId: r.previousId, createdAt: r.createdAt, response: JSON.parse(r.response) as Json, inputItems: JSON.parse(r.inputItems) as Json[] });
+
+  /** Rows and bytes each tenant keeps (expired rows count until they are swept). */
+  const kept = new Map<string, { n: number; bytes: number }>();
+  let keptAt = deps.changes.version();
+  function usageOf(tenantId: string): { n: number; bytes: number } {
+    const v = deps.changes.version();
+    if (v !== keptAt) {
+      kept.clear();
+      keptAt = v;
+    }
+    let u = kept.get(tenantId);
+    if (!u) {
+      u = { ...(q.usage.get(tenantId) as { n: number; bytes: number }) };
+      kept.set(tenantId, u);
+    }
+    return u;
+  }
+  /** The table's rows, with the writes the worker has not applied yet read from memory. */
+  function row(tenantId: string, id: string, now: number): Row | null {
+    const p = deps.writer.pending(tenantId, id);
+    if (p === "deleted") return null;
+    if (p) return p.expiresAt > now ? fromPending(p) : null;
+    return q.get.get(tenantId, id, now) as Row | null;
+  }
 
   return {
     /** Whether responses are stored at all (a retention of 0 turns storing off). */
@@ -46,8 +76,8 @@ export function createResponsesStore(deps: { sqlite: Database; clock: Clock; set
     },
 
     get(tenantId: string, id: string): StoredResponse | null {
-      const row = q.get.get(tenantId, id, clock.now()) as Row | null;
-      return row ? decode(row) : null;
+      const r = row(tenantId, id, clock.now());
+      return r ? decode(r) : null;
     },
 
     /**
@@ -76,28 +106,55 @@ export function createResponsesStore(deps: { sqlite: Database; clock: Clock; set
     /** Refuses, before anything runs, a request whose stored result would not fit the tenant's caps. */
     checkRoom(tenantId: string, incomingBytes: number): void {
       const s = deps.settings();
-      const u = q.usage.get(tenantId, clock.now()) as { n: number; bytes: number };
-      if (u.n >= s.maxStoredPerTenant) throw capError(`stored responses: the tenant keeps ${u.n}, the most allowed (responses.maxStoredPerTenant); delete some, or send store: false`);
-      if (u.bytes + incomingBytes > s.maxStoredBytesPerTenant) throw capError(`stored responses: ${u.bytes} bytes kept, and this request's ${incomingBytes} would pass the ${s.maxStoredBytesPerTenant} allowed (responses.maxStoredBytesPerTenant); delete some, or send store: false`);
+      const fits = (u: { n: number; bytes: number }) => u.n < s.maxStoredPerTenant && u.bytes + incomingBytes <= s.maxStoredBytesPerTenant;
+      const u = usageOf(tenantId);
+      if (fits(u)) return;
+      // Expired rows count until they are swept: they are not held against the tenant.
+      const e = q.expired.get(tenantId, clock.now()) as { n: number; bytes: number };
+      const live = { n: u.n - e.n, bytes: u.bytes - e.bytes };
+      if (live.n >= s.maxStoredPerTenant) throw capError(`stored responses: the tenant keeps ${live.n}, the most allowed (responses.maxStoredPerTenant); delete some, or send store: false`);
+      if (!fits(live)) throw capError(`stored responses: ${live.bytes} bytes kept, and this request's ${incomingBytes} would pass the ${s.maxStoredBytesPerTenant} allowed (responses.maxStoredBytesPerTenant); delete some, or send store: false`);
+      if (e.n > 0) deps.writer.sweep(clock.now());
     },
 
-    put(tenantId: string, r: { id: string; previousId: string | null; createdAt: number; response: Json; inputItems: Json[] }): void {
-      const now = clock.now();
+    /** Stores a response for the tenant's incarnation `incarnation` (nothing is stored if that incarnation has gone). */
+    put(tenantId: string, incarnation: string, r: { id: string; previousId: string | null; createdAt: number; response: Json; inputItems: Json[] }): void {
       const response = JSON.stringify(r.response);
       const items = JSON.stringify(r.inputItems);
       const bytes = Buffer.byteLength(response) + Buffer.byteLength(items);
-      q.sweepTenant.run(tenantId, now);
-      q.insert.run(tenantId, r.id, r.previousId, r.createdAt, now + deps.settings().retentionDays * DAY_MS, bytes, response, items);
+      const u = usageOf(tenantId);
+      deps.writer.put({ tenantId, incarnation, id: r.id, previousId: r.previousId, createdAt: r.createdAt, expiresAt: clock.now() + deps.settings().retentionDays * DAY_MS, bytes, response, items });
+      u.n++;
+      u.bytes += bytes;
     },
 
     /** True if the tenant had it. */
     delete(tenantId: string, id: string): boolean {
-      return q.del.run(tenantId, id, clock.now()).changes > 0;
+      const r = row(tenantId, id, clock.now());
+      if (!r) return false;
+      deps.writer.delete(tenantId, id);
+      const u = kept.get(tenantId);
+      if (u) {
+        u.n--;
+        u.bytes -= r.bytes;
+      }
+      return true;
     },
 
-    /** Deletes every expired row (the gateway's periodic sweep). */
-    sweep(): number {
-      return q.sweepAll.run(clock.now()).changes;
+    /** Deletes every expired row (the gateway's periodic sweep; the counters are read again after it). */
+    sweep(): void {
+      deps.writer.sweep(clock.now());
+    },
+
+    /** Counters are read again (rows were swept, restored or deleted). */
+    recount(): void {
+      kept.clear();
+    },
+
+    /** The tenant's rows were replaced or deleted elsewhere (a restore, a delete): count them again when next needed. */
+    forget(tenantId: string): void {
+      deps.writer.forget(tenantId);
+      kept.delete(tenantId);
     },
   };
 }

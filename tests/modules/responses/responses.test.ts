@@ -218,16 +218,19 @@ describe("isolation and caps", () => {
       const ctx = { actor: { kind: "operator" as const, id: "t" }, requestId: "r" };
       let id = "";
       let replaced = false;
+      let fresh = "";
       for await (const ev of stream) {
         if (ev.type === "response.created") id = ev.response.id;
         if (ev.type === "response.output_text.delta" && !replaced) {
           replaced = true;
           x.core.tenants.remove(scope("reuse"), ctx);
-          x.core.tenants.create({ id: "reuse" }, ctx);
+          fresh = x.core.tenants.create({ id: "reuse" }, ctx).token;
         }
       }
       expect(replaced).toBe(true);
+      x.core.responsesWriter.flush();
       expect(x.core.handle.sqlite.query("SELECT count(*) AS n FROM stored_responses WHERE id = ?1").get(id)).toEqual({ n: 0 });
+      expect((await errorOf(x.client(fresh).responses.retrieve(id))).status).toBe(404);
     } finally {
       await x.close();
     }

@@ -36,3 +36,20 @@ test("backup, restore --as and tenant delete carry stored responses", async () =
   c2.close();
   fake.stop();
 });
+
+test("a stored response still queued for the writer when its tenant is deleted (and created again) is not stored", async () => {
+  const core = testCore({});
+  core.tenants.create({ id: "acme" }, operatorCtx);
+  const incarnation = core.tenants.incarnation("acme")!;
+  core.responsesStore.put("acme", incarnation, { id: "resp_queued", previousId: null, createdAt: 0, response: { id: "resp_queued" }, inputItems: [] });
+  core.tenants.remove(scope("acme"), operatorCtx);
+  core.tenants.create({ id: "acme" }, operatorCtx);
+  core.responsesWriter.flush();
+  expect(core.handle.sqlite.query("SELECT count(*) AS n FROM stored_responses").get()).toEqual({ n: 0 });
+  expect(core.responsesStore.get("acme", "resp_queued")).toBeNull();
+  // The same write for the live incarnation is stored.
+  core.responsesStore.put("acme", core.tenants.incarnation("acme")!, { id: "resp_live", previousId: null, createdAt: 0, response: { id: "resp_live" }, inputItems: [] });
+  core.responsesWriter.flush();
+  expect(core.handle.sqlite.query("SELECT id FROM stored_responses").all()).toEqual([{ id: "resp_live" }]);
+  core.close();
+});
