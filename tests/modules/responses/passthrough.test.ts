@@ -81,3 +81,8 @@ test("tools pass through; the provider's errors come back in OpenAI's envelope a
   expect(e2.status).toBe(400);
   expect(e2.error.param).toBe("background");
 });
+
+test("config: responses: true on a provider that is not of kind openai is refused, naming the key", async () => {
+  const { testCore } = await import("../../helpers/core.ts");
+  expect(() => testCore({ config: { providers: { c: { kind: "anthropic", baseUrl: "http://127.0.0.1:9", responses: true } } } })).toThrow(/providers\.c\.responses.*kind "openai"/s);
+});
