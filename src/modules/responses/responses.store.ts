@@ -109,7 +109,9 @@ export function createResponsesStore(deps: { handle: Pick<DbHandle, "sqlite" | "
       const fits = (u: { n: number; bytes: number }) => u.n < s.maxStoredPerTenant && u.bytes + incomingBytes <= s.maxStoredBytesPerTenant;
       const u = usageOf(tenantId);
       if (fits(u)) return;
-      // Expired rows count until they are swept: they are not held against the tenant.
+      // Expired rows count until they are swept: they are not held against the tenant. (At the cap
+      // only: queued writes are applied first, so the table holds every row the counters count.)
+      deps.writer.flush();
       const e = q.expired.get(tenantId, clock.now()) as { n: number; bytes: number };
       const live = { n: u.n - e.n, bytes: u.bytes - e.bytes };
       if (live.n >= s.maxStoredPerTenant) throw capError(`stored responses: the tenant keeps ${live.n}, the most allowed (responses.maxStoredPerTenant); delete some, or send store: false`);

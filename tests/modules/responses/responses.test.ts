@@ -235,4 +235,48 @@ describe("isolation and caps", () => {
       await x.close();
     }
   });
+
+  test("expired responses do not count against the cap", async () => {
+    const c = new ManualClock(Date.UTC(2026, 11, 7, 12));
+    const capped = await chatWorld({ clock: c, config: { responses: { maxStoredPerTenant: 1, retentionDays: 1 } } });
+    try {
+      await capped.client().responses.create({ model: "gpt-4o-mini", input: "x" });
+      expect((await errorOf(capped.client().responses.create({ model: "gpt-4o-mini", input: "x" }))).status).toBe(429);
+      c.advance(86_400_000 + 1);
+      const r = await capped.client().responses.create({ model: "gpt-4o-mini", input: "x" });
+      expect((await capped.client().responses.retrieve(r.id)).id).toBe(r.id);
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
+describe("failures", () => {
+  test("a provider that fails mid-stream ends the stream with response.failed, and nothing is stored", async () => {
+    const stream = await w.client().responses.create({ model: "gpt-4o-mini", input: "[[words:20]] [[midstream-fail]]", stream: true });
+    const types: string[] = [];
+    let failed: any;
+    let id = "";
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === "response.created") id = ev.response.id;
+      if (ev.type === "response.failed") failed = ev.response;
+    }
+    expect(types.at(-1)).toBe("response.failed");
+    expect(failed.status).toBe("failed");
+    expect(failed.error.message.length).toBeGreaterThan(0);
+    expect((await errorOf(w.client().responses.retrieve(id))).status).toBe(404);
+    expect(ledgerRows(w.core).at(-1).status).toBe("error");
+  });
+
+  test("a refusal before the stream (quota) is an OpenAI error, not a stream", async () => {
+    const q = await chatWorld({ quota: { requestsPerMinute: 1 } });
+    try {
+      await q.client().responses.create({ model: "gpt-4o-mini", input: "x" });
+      const e = await errorOf(q.client().responses.create({ model: "gpt-4o-mini", input: "x", stream: true }));
+      expect(e.status).toBe(429);
+    } finally {
+      await q.close();
+    }
+  });
 });
