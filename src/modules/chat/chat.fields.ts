@@ -35,6 +35,8 @@ interface KindSpec {
   parts: Record<string, ReadonlySet<string>>;
   toolFunction: ReadonlySet<string>;
   streamOptions: ReadonlySet<string>;
+  /** Keys of content parts, by part type, where they differ from PART_KEYS. */
+  partKeys?: Record<string, ReadonlySet<string>>;
 }
 
 const SPECS: Record<ProviderKind, KindSpec> = {
@@ -52,9 +54,10 @@ const SPECS: Record<ProviderKind, KindSpec> = {
     toolFunction: set("name", "description", "parameters", "strict"),
     streamOptions: set("include_usage", "include_obfuscation"),
   },
-  // What anthropic.translate.ts carries over, and nothing it would drop.
+  // What anthropic.translate.ts carries over, and nothing it would drop (it checks the values of the
+  // fields it translates: response_format's schema, reasoning_effort, cache_control).
   anthropic: {
-    top: new Set(COMMON),
+    top: new Set([...COMMON, "response_format", "reasoning_effort"]),
     message: {
       system: set("role", "content"),
       developer: set("role", "content"),
@@ -65,6 +68,7 @@ const SPECS: Record<ProviderKind, KindSpec> = {
     parts: { system: set("text"), developer: set("text"), user: set("text", "image_url"), assistant: set("text"), tool: set("text") },
     toolFunction: set("name", "description", "parameters"),
     streamOptions: set("include_usage"),
+    partKeys: { text: set("type", "text", "cache_control") },
   },
 };
 
@@ -94,7 +98,7 @@ function content(v: unknown, role: string, spec: KindSpec, at: string, images: I
     if (typeof part.type !== "string" || !allowed.has(part.type)) {
       throw bad(`${pat}.type`, `content part type ${JSON.stringify(part.type)} is not accepted in ${role} messages for this model (accepted: ${[...allowed].join(", ")})`);
     }
-    onlyKeys(part, PART_KEYS[part.type]!, pat);
+    onlyKeys(part, spec.partKeys?.[part.type] ?? PART_KEYS[part.type]!, pat);
     if (part.type === "image_url") {
       const img = object(part.image_url, `${pat}.image_url`);
       onlyKeys(img, set("url", "detail"), `${pat}.image_url`);

@@ -3,38 +3,24 @@
 // (chat.fields.ts, image-urls.ts) and the quota bound is computed from the exact bytes sent. Streams
 // are relayed chunk by chunk, with the usage chunk passed on only if the client asked for it and
 // keep-alive comments while the provider is quiet.
-import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { sseComment, sseData } from "../../lib/sse.ts";
-import type { ModelsService, ResolvedModel } from "../models/models.service.ts";
-import type { OverlaysService } from "../overlays/overlays.service.ts";
+import type { ResolvedModel } from "../models/models.service.ts";
 import type { ChatProvider, Json, StreamItem } from "../providers/provider.ts";
-import type { ProvidersService } from "../providers/providers.service.ts";
-import type { QuotaEngine } from "../quotas/quota-engine.ts";
-import type { Ledger } from "../usage/ledger.ts";
 import { vetChatFields } from "./chat.fields.ts";
 import { parseChatRequest, type ChatRequest } from "./chat.model.ts";
-import { createGovernedCalls, type Settled, type SurfaceCodec } from "./governed-call.ts";
+import { createGovernedCalls, type GovernedCall, type GovernedDeps, type SurfaceCodec } from "./governed-call.ts";
 import { vetImageUrls, type Lookup } from "./image-urls.ts";
 import { outputBytes } from "./metering.ts";
 import type { ProviderIdentity } from "./provider-identity.ts";
 
 export type { Settled } from "./governed-call.ts";
 
-export interface ChatDeps {
-  clock: Clock;
+/** The governed-call core's dependencies (clock, models, overlays, providers, quotas, ledger, keep-alive, headers), and chat's own. */
+export interface ChatDeps extends GovernedDeps {
   log: Logger;
-  models: ModelsService;
-  overlays: OverlaysService;
-  providers: ProvidersService;
-  quotas: QuotaEngine;
-  ledger: Ledger;
-  /** How long a stream may be quiet before the gateway sends a keep-alive comment. */
-  keepAliveMs: () => number;
-  /** Headers every response carries (the edge's security headers). */
-  responseHeaders?: Record<string, string>;
   /** The opaque per-tenant ids providers see instead of anything the tenant chose. */
   identity: ProviderIdentity;
   /** DNS for vetting https:// image URLs (tests stand in for it). */
@@ -43,26 +29,12 @@ export interface ChatDeps {
   startedAt: number;
 }
 
-export interface ChatCall {
-  /** The tenant the edge authenticated. */
-  tenant: TenantScope;
-  requestId: string;
-  body: unknown;
-  /**
-   * The client's disconnect signal, asked for only by streams (on Bun's server, merely reading
-   * request.signal costs every request measurably): a stream whose client goes away is aborted
-   * upstream; a non-streaming call runs to completion and is charged.
-   */
-  clientSignal?: () => AbortSignal;
-  /** Echoed as x-request-id on the response. */
-  requestIdHeader?: string;
-  /** An agent run's model call (modules/agents): its ledger row carries the session key and run id. */
-  run?: { sessionKey: string; runId: string };
-  /** Told what the call was charged, once it is settled (an agent run records it in its transcript). */
-  onSettled?: (charged: Settled) => void;
-  /** An internal caller's abort (an agent run aborted or stopped): ends the upstream call in either mode. */
-  signal?: AbortSignal;
-}
+/**
+ * One chat completion: the request body, and the call's context as the governed-call core takes it
+ * (tenant, request id, the client's disconnect signal for streams, an agent run's session key and run
+ * id, `onSettled` told the charge, an internal caller's abort `signal`).
+ */
+export type ChatCall = Omit<GovernedCall, "model" | "stream" | "requestedMaxTokens" | "choices"> & { body: unknown };
 
 /** The agent runtime's part of the /v1 surface (models named `openclaw/<agentId>`), plugged in by the agents module. */
 export interface AgentSurface {

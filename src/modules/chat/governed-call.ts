@@ -13,10 +13,15 @@
 // Errors before the response are thrown as AppError (with the quota headers attached); the surface's
 // route renders them in its envelope. A stream cut before the provider's closing usage is charged its
 // whole input bound and the output it received (metering.ts); the upstream call is aborted when the
-// client goes away (streams) or an internal caller aborts (`signal`, either mode).
+// client goes away (streams) or an internal caller aborts (`signal`, either mode). A call ends when
+// its tenant stops (`stop`, the module's tenantData.onStop: suspended, deleted, replaced, its token
+// revoked), and a stream re-checks the identity it was admitted with before each item it relays (a
+// change made by another process, the CLI, shows there): either way the provider call is aborted, the
+// call is charged its input and the output seen, and a stream ends with the surface's error event.
 import type { Clock } from "../../core/clock.ts";
 import { AppError, toAppError } from "../../core/errors.ts";
-import type { TenantScope } from "../../edge/tenant-scope.ts";
+import { assertCurrent, IdentityEnded, type TenantIdentity, type TenantScope } from "../../edge/tenant-scope.ts";
+import type { TenantStop } from "../module.ts";
 import type { ModelsService, ResolvedModel } from "../models/models.service.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { ClientGone, type CallContext, type ChatProvider, type StreamItem, type UpstreamRequest } from "../providers/provider.ts";
@@ -37,6 +42,7 @@ export interface GovernedDeps {
   providers: ProvidersService;
   quotas: QuotaEngine;
   ledger: Ledger;
+  /** How long a stream may be quiet before the gateway sends a keep-alive (the surface's codec says what). */
   keepAliveMs: () => number;
   /** Headers every response carries (the edge's security headers). */
   responseHeaders?: Record<string, string>;
@@ -59,12 +65,17 @@ export interface GovernedCall {
   requestedMaxTokens: number | null;
   /** Completions asked for (OpenAI's n): the output reservation is multiplied by it. */
   choices: number;
-  /** The client's disconnect signal, read by streams only (reading request.signal costs every request). */
+  /**
+   * The client's disconnect signal, asked for only by streams (on Bun's server, merely reading
+   * request.signal costs every request measurably): a stream whose client goes away is aborted
+   * upstream; a non-streaming call runs to completion and is charged.
+   */
   clientSignal?: () => AbortSignal;
   /** Echoed as x-request-id on the response. */
   requestIdHeader?: string;
-  /** An agent run's model call: its ledger row carries the session key and run id. */
+  /** An agent run's model call (modules/agents): its ledger row carries the session key and run id. */
   run?: { sessionKey: string; runId: string };
+  /** Told what the call was charged, once it is settled (an agent run records it in its transcript). */
   onSettled?: (charged: Settled) => void;
   /** An internal caller's abort: ends the upstream call in either mode. */
   signal?: AbortSignal;
@@ -103,8 +114,18 @@ type Outcome = {
 
 const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 
+/** A call in flight, as its tenant's stop finds it. */
+interface Live {
+  tenantId: string;
+  /** Of a tenant request's identity (the operator's and agent runs' scopes have none: they end by their own signal). */
+  incarnation?: string;
+  token?: string;
+  end(): void;
+}
+
 export function createGovernedCalls(deps: GovernedDeps) {
   const { clock, models, quotas, ledger } = deps;
+  const live = new Set<Live>();
 
   function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome): Settled {
     let u = o.usage ?? NO_USAGE;
@@ -143,6 +164,21 @@ export function createGovernedCalls(deps: GovernedDeps) {
   return {
     resolve,
 
+    /** TenantData.onStop: ends the stopped incarnation's calls (for a revocation, those of the revoked tokens). */
+    stop(stop: TenantStop): null {
+      for (const c of [...live]) {
+        if (c.tenantId !== stop.tenantId || c.incarnation === undefined || c.incarnation !== stop.incarnation) continue;
+        if (stop.reason === "token-revoked" && !(c.token && stop.tokens?.includes(c.token))) continue;
+        c.end();
+      }
+      return null;
+    },
+
+    /** Calls in flight (tests, metrics). */
+    get inFlight(): number {
+      return live.size;
+    },
+
     async run(call: GovernedCall, bind: Bind): Promise<Response> {
       const tenantId = call.tenant.tenantId;
       const { model, provider } = resolve(call.tenant, call.model);
@@ -167,7 +203,14 @@ export function createGovernedCalls(deps: GovernedDeps) {
       });
       if (!admission.ok) throw admission.error;
       if (admission.maxOutputTokens !== wanted) {
-        upstream = codec.prepare(admission.maxOutputTokens);
+        try {
+          upstream = codec.prepare(admission.maxOutputTokens);
+        } catch (err) {
+          // A request that cannot be sent with the clamped cap (a thinking budget above it) is refused
+          // without a trace in the quotas: nothing was sent or recorded yet.
+          quotas.settle(admission.reservation, { tokens: 0, micro: 0 });
+          throw withHeaders(toAppError(err), admission.headers);
+        }
         inputBound = inputTokenBoundOf(upstream);
       }
 
@@ -192,15 +235,29 @@ export function createGovernedCalls(deps: GovernedDeps) {
         startedAt,
       });
       const cut = new CutCharge(inputBound, admission.maxOutputTokens * call.choices);
+      const stop = new AbortController();
+      const identity = call.tenant as Partial<TenantIdentity>;
+      let stopped = false;
+      const entry: Live = {
+        tenantId,
+        incarnation: identity.incarnation,
+        token: identity.actor?.id,
+        end: () => {
+          stopped = true;
+          stop.abort(new ClientGone());
+        },
+      };
+      live.add(entry);
       const settle = (o: Outcome) => {
-        const charged = settleWith(id, reservation, model, cut, startedAt, o);
+        live.delete(entry);
+        // A call its tenant's stop ended is recorded as such (charged like a client that left).
+        const charged = settleWith(id, reservation, model, cut, startedAt, stopped && o.status === "client_closed" ? { ...o, status: "error", errorCode: "tenant_stopped" } : o);
         call.onSettled?.(charged);
       };
       const headers: Record<string, string> = { ...deps.responseHeaders, ...admission.headers };
       if (call.requestIdHeader) headers["x-request-id"] = call.requestIdHeader;
       if (admission.clamped) headers["x-openclaw-max-tokens-clamped"] = String(admission.maxOutputTokens);
       // A stream's provider call stops when the client disconnects or the response stream is cancelled.
-      const stop = new AbortController();
       if (call.signal) {
         if (call.signal.aborted) stop.abort(new ClientGone());
         else call.signal.addEventListener("abort", () => stop.abort(new ClientGone()), { once: true });
@@ -214,7 +271,7 @@ export function createGovernedCalls(deps: GovernedDeps) {
       const failed = (err: unknown): never => {
         if (err instanceof ClientGone) {
           settle({ status: "client_closed", httpStatus: 499, errorCode: "client_closed", usage: null, chargeInput: true });
-          throw err;
+          throw stopped ? new IdentityEnded() : err;
         }
         const e = toAppError(err);
         settle({ status: "error", httpStatus: e.status, errorCode: e.code, usage: null, chargeInput: false, chargeAll: e.code === "UPSTREAM_TIMEOUT" });
@@ -237,7 +294,11 @@ export function createGovernedCalls(deps: GovernedDeps) {
       } catch (err) {
         return failed(err);
       }
-      return new Response(relay(items, codec, settle, startedAt, clock, () => stop.abort(new ClientGone()), deps.keepAliveMs()), { headers: { ...SSE_HEADERS, ...headers } });
+      const current = () => {
+        if (stopped) throw new IdentityEnded();
+        assertCurrent(call.tenant);
+      };
+      return new Response(relay(items, codec, settle, startedAt, clock, () => stop.abort(new ClientGone()), deps.keepAliveMs(), current), { headers: { ...SSE_HEADERS, ...headers } });
     },
   };
 }
@@ -257,6 +318,8 @@ function relay(
   clock: Clock,
   abortUpstream: () => void,
   keepAliveMs: number,
+  /** Throws IdentityEnded once the tenant stopped or the identity the call was admitted with ended. */
+  current: () => void,
 ): ReadableStream<Uint8Array> {
   let usage: TokenUsage | null = null;
   let final = false;
@@ -270,6 +333,21 @@ function relay(
     settle({ ...o, usage, final, outputBytes: outBytes, ttfbMs });
   };
   const KEEPALIVE = Symbol("keepalive");
+  /** The tenant stopped: the provider call ends, charged as a cut stream, and the client is told. */
+  const ended = (controller: ReadableStreamDefaultController<Uint8Array>, e: AppError) => {
+    abortUpstream();
+    once({ status: "error", httpStatus: 200, errorCode: "tenant_stopped", chargeInput: true });
+    controller.enqueue(codec.streamError(e));
+    controller.close();
+  };
+  const check = (): AppError | null => {
+    try {
+      current();
+      return null;
+    } catch (err) {
+      return toAppError(err);
+    }
+  };
 
   return new ReadableStream<Uint8Array>({
     // Each pull enqueues something (a frame, a keep-alive, the end or an error) or closes the stream;
@@ -285,6 +363,8 @@ function relay(
           clearTimeout(timer);
           pending = null;
           if (err instanceof ClientGone) {
+            const gone = check();
+            if (gone) return ended(controller, gone);
             once({ status: "client_closed", httpStatus: 499, errorCode: "client_closed", chargeInput: true });
             controller.close();
             return;
@@ -296,6 +376,8 @@ function relay(
           return;
         }
         clearTimeout(timer);
+        const gone = check();
+        if (gone) return ended(controller, gone);
         if (next === KEEPALIVE) {
           controller.enqueue(codec.keepAlive());
           return;

@@ -8,7 +8,7 @@ import { AppError } from "../../core/errors.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import type { ChatService } from "../chat/chat.service.ts";
 import type { ModelsService } from "../models/models.service.ts";
-import { providerError, readAll, upstreamFailure, upstreamFetch, type Json } from "../providers/provider.ts";
+import { readJson, upstreamFailure, upstreamFetch, type Json } from "../providers/provider.ts";
 import { openAiUsage } from "../providers/openai.provider.ts";
 
 export const MAX_INPUTS = 2048;
@@ -61,12 +61,7 @@ export function createEmbeddingsService(deps: { chat: ChatService; models: Model
             async complete(upstream, ctx) {
               const up = await upstreamFetch(model.providerName, url, { method: "POST", headers, body: upstream.payload }, ctx);
               if (!up.response.ok) throw await upstreamFailure(model.providerName, up, (b) => (b as { error?: { message?: string } })?.error?.message);
-              let json: Json;
-              try {
-                json = JSON.parse(await readAll(up)) as Json;
-              } catch {
-                throw providerError("UPSTREAM_ERROR", `provider "${model.providerName}" answered with something that is not JSON`);
-              }
+              const json = await readJson(model.providerName, up);
               json.model = model.name;
               const usage = openAiUsage(json.usage);
               // Embeddings have no output: whatever a server reports as completion tokens is not charged as such.

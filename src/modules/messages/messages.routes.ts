@@ -4,7 +4,7 @@
 import { Elysia } from "elysia";
 import { requestInfo, tenantOf } from "../../edge/request-info.ts";
 import { API_HEADERS } from "../../edge/security-headers.ts";
-import { ClientGone } from "../providers/provider.ts";
+import { serveModelCall } from "../chat/chat.routes.ts";
 import type { QuotaEngine } from "../quotas/quota-engine.ts";
 import type { MessagesService } from "./messages.service.ts";
 
@@ -12,28 +12,10 @@ export function messagesRoutes({ messages, quotaEngine }: { messages: MessagesSe
   return new Elysia({ prefix: "/v1" })
     .post(
       "/messages",
-      async ({ request, body, server }) => {
-        const info = requestInfo(request);
-        const tenant = tenantOf(request);
-        // The body may have taken a while to arrive: the identity must still be the one admitted.
-        tenant.assertCurrent();
-        try {
-          const res = await messages.handle({
-            tenant,
-            requestId: info.requestId,
-            body,
-            beta: request.headers.get("anthropic-beta"),
-            clientSignal: () => request.signal,
-            requestIdHeader: info.requestId,
-          });
-          // A stream may be quiet for longer than the idle timeout; it sends its own pings.
-          if (res.headers.get("content-type")?.startsWith("text/event-stream")) server?.timeout(request, 0);
-          return res;
-        } catch (err) {
-          if (err instanceof ClientGone) return new Response(null, { status: 499 });
-          throw err;
-        }
-      },
+      ({ request, body, server }) =>
+        serveModelCall(request, server, (tenant, requestId) =>
+          messages.handle({ tenant, requestId, body, beta: request.headers.get("anthropic-beta"), clientSignal: () => request.signal, requestIdHeader: requestId }),
+        ),
       { detail: { hide: true } },
     )
     .post(

@@ -8,7 +8,7 @@ import { vetChatFields } from "../chat/chat.fields.ts";
 import type { ChatService } from "../chat/chat.service.ts";
 import type { SurfaceCodec } from "../chat/governed-call.ts";
 import { vetImageUrls } from "../chat/image-urls.ts";
-import { outputBytes } from "../chat/metering.ts";
+import { outputBytes, stringBytes } from "../chat/metering.ts";
 import type { ModelsService, ResolvedModel } from "../models/models.service.ts";
 import { framingTokens } from "../providers/anthropic.tools.ts";
 import type { ChatProvider, Json, NativeMessages, StreamItem, UpstreamRequest } from "../providers/provider.ts";
@@ -32,17 +32,8 @@ const enc = new TextEncoder();
 export const sseEvent = (ev: Json): Uint8Array => enc.encode(`event: ${String(ev.type)}\ndata: ${JSON.stringify(ev)}\n\n`);
 const sseEvents = (evs: Json[]): Uint8Array | null => (evs.length ? enc.encode(evs.map((e) => `event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`).join("")) : null);
 const ping = () => sseEvent({ type: "ping" });
-const errorEvent = (e: AppError) =>
-  sseEvent({ type: "error", error: { type: e.code === "UNAVAILABLE" ? "overloaded_error" : e.code === "UPSTREAM_TIMEOUT" ? "timeout_error" : "api_error", message: e.message } });
-
-function stringBytes(v: unknown): number {
-  if (typeof v === "string") return Buffer.byteLength(v);
-  if (!v || typeof v !== "object") return 0;
-  let n = 0;
-  if (Array.isArray(v)) for (const x of v) n += stringBytes(x);
-  else for (const k in v as Json) n += stringBytes((v as Json)[k]);
-  return n;
-}
+const STREAM_ERROR_TYPE: Partial<Record<AppError["code"], string>> = { UNAVAILABLE: "overloaded_error", UPSTREAM_TIMEOUT: "timeout_error", UNAUTHORIZED: "authentication_error" };
+const errorEvent = (e: AppError) => sseEvent({ type: "error", error: { type: STREAM_ERROR_TYPE[e.code] ?? "api_error", message: e.message } });
 
 /** Output bytes in one native stream event: text, tool input JSON and thinking. */
 function deltaBytes(ev: Json): number {

@@ -2,6 +2,7 @@
 // an idle watchdog (the provider's timeoutMs applies before the headers and between stream chunks),
 // client-disconnect propagation, and mapping of upstream failures to the OpenAI error statuses.
 import { AppError, type ErrorCode } from "../../core/errors.ts";
+import { parseSse } from "../../lib/sse.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
 
 export type Json = Record<string, unknown>;
@@ -27,6 +28,8 @@ export interface UpstreamRequest {
   framingTokens: number;
   /** Request headers beyond the provider's own (vetted by the surface: the Messages API's anthropic-beta). */
   headers?: Record<string, string>;
+  /** Kind "anthropic": the forced tool a chat `response_format` became (its input is the answer's text). */
+  jsonTool?: string;
 }
 
 export interface CallContext {
@@ -179,6 +182,29 @@ export async function upstreamFetch(provider: string, url: string, init: Request
       }
     },
   };
+}
+
+/** A provider's JSON stream events, parsed (an event that is not JSON is the provider's failure). */
+export async function* jsonEvents(name: string, up: Upstream): AsyncGenerator<{ type: string; data: Json }> {
+  for await (const ev of parseSse(bodyStream(up))) {
+    let data: Json;
+    try {
+      data = JSON.parse(ev.data) as Json;
+    } catch {
+      throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
+    }
+    yield { type: ev.event ?? String(data.type), data };
+  }
+}
+
+/** A provider's whole (capped) JSON answer (one that is not JSON is the provider's failure). */
+export async function readJson(name: string, up: Upstream): Promise<Json> {
+  const text = await readAll(up);
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not JSON`);
+  }
 }
 
 /** Reads a whole (capped) body as text through the watchdog. */

@@ -7,10 +7,9 @@
 // response and stream events come back with our response id and the public model name.
 import { AppError } from "../../core/errors.ts";
 import type { ResolvedModel } from "../models/models.service.ts";
-import { parseSse } from "../../lib/sse.ts";
 import type { ProviderIdentity } from "../chat/provider-identity.ts";
 import type { SurfaceCodec } from "../chat/governed-call.ts";
-import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type Json, type StreamItem } from "../providers/provider.ts";
+import { countImages, jsonEvents, readJson, upstreamFailure, upstreamFetch, type Json, type StreamItem } from "../providers/provider.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
 
 const enc = new TextEncoder();
@@ -88,12 +87,7 @@ export function passthroughCodec(
     async complete(upstream, ctx) {
       const up = await upstreamFetch(name, url, { method: "POST", headers, body: upstream.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
-      let json: Json;
-      try {
-        json = JSON.parse(await readAll(up)) as Json;
-      } catch {
-        throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not JSON`);
-      }
+      const json = await readJson(name, up);
       const final = rewrite(json);
       onFinal(final);
       return { body: final, usage: responsesUsage(json.usage) };
@@ -105,13 +99,7 @@ export function passthroughCodec(
       const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: upstream.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       return (async function* (): AsyncGenerator<StreamItem> {
-        for await (const ev of parseSse(bodyStream(up))) {
-          let event: Json;
-          try {
-            event = JSON.parse(ev.data) as Json;
-          } catch {
-            throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
-          }
+        for await (const { data: event } of jsonEvents(name, up)) {
           if (event.response && typeof event.response === "object") event.response = rewrite(event.response as Json);
           const done = event.type === "response.completed" || event.type === "response.incomplete";
           const usage = done || event.type === "response.failed" ? responsesUsage((event.response as Json | undefined)?.usage) : null;

@@ -3,7 +3,7 @@
 import { Elysia } from "elysia";
 import { API_HEADERS } from "../../edge/security-headers.ts";
 import { requestInfo, tenantOf } from "../../edge/request-info.ts";
-import { ClientGone } from "../providers/provider.ts";
+import { serveModelCall } from "../chat/chat.routes.ts";
 import type { ResponsesService } from "./responses.service.ts";
 
 const JSON_HEADERS = { ...API_HEADERS, "content-type": "application/json; charset=utf-8" };
@@ -13,21 +13,8 @@ export function responsesRoutes({ responses }: { responses: ResponsesService }) 
   return new Elysia({ prefix: "/v1" })
     .post(
       "/responses",
-      async ({ request, body, server }) => {
-        const info = requestInfo(request);
-        const tenant = tenantOf(request);
-        // The body may have taken a while to arrive: the identity must still be the one admitted.
-        tenant.assertCurrent();
-        try {
-          const res = await responses.create({ tenant, requestId: info.requestId, body, clientSignal: () => request.signal, requestIdHeader: info.requestId });
-          // A stream may be quiet for longer than the idle timeout; it sends its own keep-alives.
-          if (res.headers.get("content-type")?.startsWith("text/event-stream")) server?.timeout(request, 0);
-          return res;
-        } catch (err) {
-          if (err instanceof ClientGone) return new Response(null, { status: 499 });
-          throw err;
-        }
-      },
+      ({ request, body, server }) =>
+        serveModelCall(request, server, (tenant, requestId) => responses.create({ tenant, requestId, body, clientSignal: () => request.signal, requestIdHeader: requestId })),
       { detail: { hide: true } },
     )
     .get("/responses/:id", ({ request, params }) => json(request, responses.get(tenantOf(request), params.id)), { detail: { hide: true } })
