@@ -1,6 +1,7 @@
 // The fake provider's OpenAI Responses API (POST /v1/responses, JSON and SSE) and embeddings
 // (POST /v1/embeddings, float and base64), for the gateway's passthrough and embeddings tests.
-// Directives in the last user message's text, as for chat: [[words:N]], [[tools]], [[error:STATUS]].
+// Directives in the last user message's text, as for chat: [[words:N]], [[tools]], [[error:STATUS]],
+// [[slow:MS]] (between stream events).
 // Embeddings: one deterministic vector per input (8 dimensions, or `dimensions`); a text containing
 // [[error:STATUS]] fails; prompt tokens are the words of the inputs (token arrays: their length).
 
@@ -52,10 +53,12 @@ export function fakeResponses(body: any, signal: AbortSignal): Response {
   }
   parts.push(ev("response.output_item.done", { output_index: 0, item }));
   parts.push(ev("response.completed", { response: final }));
+  const slowMs = Number(/\[\[slow:(\d+)\]\]/.exec(last)?.[1] ?? 0);
   let i = 0;
   return new Response(
     new ReadableStream<Uint8Array>({
-      pull(c) {
+      async pull(c) {
+        if (slowMs && i > 0) await Bun.sleep(slowMs);
         if (signal.aborted || i >= parts.length) return c.close();
         c.enqueue(enc.encode(parts[i++]!));
       },
