@@ -6,6 +6,7 @@
 // Free-form values (text, tool input and schemas) pass as sent: the admission bound counts every byte.
 import { AppError } from "../../core/errors.ts";
 import type { ImageRef } from "../chat/chat.fields.ts";
+import { cacheControl } from "../providers/anthropic.options.ts";
 import type { Json } from "../providers/provider.ts";
 
 export const MAX_MESSAGES = 10_000;
@@ -67,15 +68,6 @@ function int(v: unknown, at: string, min: number, max: number): number {
   return v;
 }
 
-/** cache_control as Anthropic takes it; a 1-hour TTL is billed above the rate card's cache-write price. */
-function cacheControl(v: unknown, at: string): void {
-  if (v === undefined) return;
-  const c = object(v, at);
-  onlyKeys(c, set("type", "ttl"), at);
-  if (c.type !== "ephemeral") throw bad(`${at}.type`, 'must be "ephemeral"');
-  if (c.ttl !== undefined && c.ttl !== "5m") throw bad(`${at}.ttl`, 'only "5m" is accepted (a longer cache write costs more than the rate card charges)');
-}
-
 function image(b: Json, at: string, images: ImageRef[]): void {
   const src = object(b.source, `${at}.source`);
   if (src.type === "base64") {
@@ -92,7 +84,7 @@ function block(v: unknown, at: string, allowed: ReadonlySet<string>, role: strin
   const b = object(v, at);
   if (typeof b.type !== "string" || !allowed.has(b.type)) throw bad(`${at}.type`, `content block type ${JSON.stringify(b.type)} is not accepted in ${role} messages (accepted: ${[...allowed].join(", ")})`);
   onlyKeys(b, BLOCK_KEYS[b.type]!, at);
-  cacheControl(b.cache_control, `${at}.cache_control`);
+  cacheControl(b, at);
   switch (b.type) {
     case "text":
       str(b.text, `${at}.text`);
@@ -131,7 +123,7 @@ function system(v: unknown): void {
     if (o.type !== "text") throw bad(`${at}.type`, 'must be "text"');
     onlyKeys(o, set("type", "text", "cache_control", "citations"), at);
     str(o.text, `${at}.text`);
-    cacheControl(o.cache_control, `${at}.cache_control`);
+    cacheControl(o, at);
   });
 }
 
@@ -150,7 +142,7 @@ function tools(v: unknown): Set<string> {
     names.add(o.name);
     if (o.description !== undefined) str(o.description, `${at}.description`);
     object(o.input_schema, `${at}.input_schema`);
-    cacheControl(o.cache_control, `${at}.cache_control`);
+    cacheControl(o, at);
   });
   return names;
 }
