@@ -138,6 +138,7 @@ function semanticProblems(c: GatewayConfig): Problem[] {
   }
   for (const [name, provider] of Object.entries(c.providers)) {
     out.push(...providerKindProblems(name, provider));
+    if (provider.responses && provider.kind !== "openai") out.push({ path: ["providers", name, "responses"], message: `is only for kind "openai" providers (the Responses API is OpenAI's)` });
     provider.imageUrls?.allow.forEach((entry, i) => {
       try {
         parseEgressEntry(entry);

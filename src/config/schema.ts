@@ -127,6 +127,7 @@ const Provider = T.Object(
     keyStrategy: T.Optional(T.Union([T.Literal("least-busy"), T.Literal("weighted")], { description: "least-busy (default): the key with the fewest calls in flight, per weight; weighted: random in proportion to weight" })),
 
     ...ProviderKindFields,
+    responses: T.Optional(T.Boolean({ description: "kind openai: the provider serves the Responses API (POST <baseUrl>/responses); /v1/responses is passed through to it instead of translated to chat completions" })),
     imageUrls: T.Optional(
       T.Object(
         {
@@ -282,6 +283,16 @@ const BackupSection = T.Object(
   { ...strict, default: {} },
 );
 
+const ResponsesSection = T.Object(
+  {
+    retentionDays: T.Number({ minimum: 0, maximum: 3650, default: 30, description: "how long a stored response (POST /v1/responses without store:false) is kept for GET, input_items and previous_response_id; 0 stores nothing" }),
+    maxStoredPerTenant: T.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000, description: "stored responses a tenant may keep at once; past it a request that asks to store is refused (429) until some expire or are deleted" }),
+    maxStoredBytesPerTenant: T.Integer({ minimum: 0, maximum: 64 * 1024 * 1024 * 1024, default: 256 * 1024 * 1024, description: "bytes of stored responses (their input items and output) a tenant may keep at once" }),
+    maxChainDepth: T.Integer({ minimum: 1, maximum: 100_000, default: 1_000, description: "how many earlier responses a previous_response_id chain may reach back" }),
+  },
+  { ...strict, default: {} },
+);
+
 const AuditSection = T.Object(
   {
     path: T.String({ default: "audit.log", minLength: 1 }),
@@ -352,6 +363,7 @@ export const GatewayConfigSchema = T.Object(
     agents: AgentsSection,
     routing: RoutingSection,
     telemetry: TelemetrySection,
+    responses: ResponsesSection,
   },
   strict,
 );

@@ -10,12 +10,14 @@
 //   [[cache:R:W]]      report R cache-read and W cache-write prompt tokens
 //   [[no-usage]]       never report usage
 // POST …/messages/count_tokens answers {input_tokens} with the prompt's word count.
+// POST …/responses and …/embeddings are answered by ./responses-api.ts.
 // Prompt tokens are the words of every message's text; completion tokens the words generated.
 // `fake.fault(...)` queues faults for the next requests whatever they hold (routing's fault injection):
 //   { status, retryAfter? }  answer STATUS with the error envelope   "stream-cut"  a stream's headers, then a cut before any event
 //   "midstream"              as [[midstream-fail]]                   "hang"        as [[hang]]
 // `fake.script(...)` (./script.ts) queues scripted answers — text and tool calls, in both wire formats —
 // which take precedence over the directives while any is queued.
+import { fakeEmbeddings, fakeResponses } from "./responses-api.ts";
 import { createScripts, renderAnthropic, renderOpenAi, type ScriptStep } from "./script.ts";
 
 export type { ScriptStep };
@@ -319,6 +321,8 @@ export function startFakeProvider(opts: { port?: number; record?: boolean } = {}
       }
       if (path.endsWith("/chat/completions")) return openAi(body, req.signal);
       if (path.endsWith("/messages")) return anthropic(body, req.signal);
+      if (path.endsWith("/responses")) return fakeResponses(body, req.signal);
+      if (path.endsWith("/embeddings")) return fakeEmbeddings(body);
       return new Response("not found", { status: 404 });
     },
   });

@@ -1,10 +1,9 @@
 // Kind "anthropic": the Messages API, with requests and responses translated from and to chat
 // completions (see anthropic.translate.ts).
-import { parseSse } from "../../lib/sse.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { framingTokens } from "./anthropic.tools.ts";
 import { AnthropicStreamTranslator, anthropicUsage, fromAnthropicResponse, jsonToolOf, toAnthropicRequest } from "./anthropic.translate.ts";
-import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
+import { countImages, jsonEvents, readJson, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
 type ProviderConfig = GatewayConfig["providers"][string];
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -28,19 +27,6 @@ export function prepareAnthropic(body: Json, stream: boolean): UpstreamRequest {
   if (stream) req.stream = true;
   const jsonTool = jsonToolOf(body);
   return { payload: JSON.stringify(req), ...countImages(req.messages, imageData), structured: req.tools !== undefined, framingTokens: framingTokens(req), ...(jsonTool ? { jsonTool } : {}) };
-}
-
-/** A Messages stream's events, parsed (a provider event that is not JSON is the provider's failure). */
-async function* events(name: string, up: Parameters<typeof bodyStream>[0]): AsyncGenerator<{ type: string; data: Json }> {
-  for await (const ev of parseSse(bodyStream(up))) {
-    let data: Json;
-    try {
-      data = JSON.parse(ev.data) as Json;
-    } catch {
-      throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
-    }
-    yield { type: ev.event ?? String(data.type), data };
-  }
 }
 
 export function createAnthropicProvider(name: string, cfg: ProviderConfig): ChatProvider {
@@ -79,7 +65,7 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
         const up = await post(url, req, ctx, "text/event-stream");
         return (async function* (): AsyncGenerator<StreamItem> {
           const raw: Record<string, number> = {};
-          for await (const { type, data } of events(name, up)) {
+          for await (const { type, data } of jsonEvents(name, up)) {
             if (type === "error") {
               const e = (data.error ?? {}) as Json;
               throw providerError(e.type === "overloaded_error" ? "UNAVAILABLE" : "UPSTREAM_ERROR", `provider failed mid-stream: ${String(e.message ?? e.type ?? "error")}`);
@@ -101,12 +87,7 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
     async complete(req, ctx) {
       const up = await upstreamFetch(name, url, { method: "POST", headers, body: req.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
-      let msg: Json;
-      try {
-        msg = JSON.parse(await readAll(up)) as Json;
-      } catch {
-        throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not JSON`);
-      }
+      const msg = await readJson(name, up);
       return fromAnthropicResponse(msg, ctx.model, Math.floor(Date.now() / 1000), req.jsonTool);
     },
 
@@ -115,7 +96,7 @@ export function createAnthropicProvider(name: string, cfg: ProviderConfig): Chat
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       const t = new AnthropicStreamTranslator(ctx.model, Math.floor(Date.now() / 1000), req.jsonTool ?? null);
       return (async function* (): AsyncGenerator<StreamItem> {
-        for await (const { type, data } of events(name, up)) {
+        for await (const { type, data } of jsonEvents(name, up)) {
           const chunks = t.feed(type, data);
           for (const chunk of chunks) yield { chunk, ...(t.usage ? { usage: t.usage } : {}) };
           if (type === "message_stop") break;
