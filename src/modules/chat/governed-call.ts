@@ -30,7 +30,7 @@ import type { QuotaEngine, Reservation } from "../quotas/quota-engine.ts";
 import type { Ledger } from "../usage/ledger.ts";
 import { priceMicroUsd, totalTokens, type TokenUsage } from "../usage/pricing.ts";
 import { inputTokenBound as inputTokenBoundOf } from "./chat.model.ts";
-import { CutCharge } from "./metering.ts";
+import { addUsage, CutCharge } from "./metering.ts";
 import { relay, type Outcome, type StreamFraming } from "./stream-relay.ts";
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
@@ -109,10 +109,12 @@ export function createGovernedCalls(deps: GovernedDeps) {
   const { clock, models, quotas, ledger } = deps;
   const live = new Set<Live>();
 
-  function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome): Settled {
+  function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome, abandoned: TokenUsage[]): Settled {
     let u = o.usage ?? NO_USAGE;
     if (o.chargeAll) u = cut.worst();
     else if (o.chargeInput && !(o.usage && o.final)) u = cut.charge(o.usage, o.outputBytes ?? 0);
+    // Attempts routing retried or failed over from, which the provider may have billed, are charged too.
+    for (const a of abandoned) u = addUsage(u, a);
     const micro = priceMicroUsd(u, model.rates);
     quotas.settle(reservation, { tokens: totalTokens(u), micro });
     const now = clock.now();
@@ -233,10 +235,11 @@ export function createGovernedCalls(deps: GovernedDeps) {
       };
       live.add(entry);
       let deployment: string | undefined;
+      const abandoned: TokenUsage[] = [];
       const settle = (o: Outcome) => {
         live.delete(entry);
         // A call its tenant's stop ended is recorded as such (charged like a client that left).
-        const charged = settleWith(id, reservation, model, cut, startedAt, { ...(stopped && o.status === "client_closed" ? { ...o, status: "error" as const, errorCode: "tenant_stopped" } : o), deployment });
+        const charged = settleWith(id, reservation, model, cut, startedAt, { ...(stopped && o.status === "client_closed" ? { ...o, status: "error" as const, errorCode: "tenant_stopped" } : o), deployment }, abandoned);
         call.onSettled?.(charged);
       };
       const headers: Record<string, string> = { ...deps.responseHeaders, ...admission.headers };
@@ -252,7 +255,8 @@ export function createGovernedCalls(deps: GovernedDeps) {
         if (client?.aborted) stop.abort(new ClientGone());
         else client?.addEventListener("abort", () => stop.abort(new ClientGone()), { once: true });
       }
-      const ctx: CallContext = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name, served: (d) => (deployment = d) };
+      // An abandoned attempt is charged as a call ending that way: a timeout its reservation, a broken stream its input bound.
+      const ctx: CallContext = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name, served: (d) => (deployment = d), abandoned: (c) => abandoned.push(c === "all" ? cut.worst() : cut.charge(null, 0)) };
       const failed = (err: unknown): never => {
         if (err instanceof ClientGone) {
           settle({ status: "client_closed", httpStatus: 499, errorCode: "client_closed", usage: null, chargeInput: true });

@@ -102,6 +102,8 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
   const sleep = deps.sleep ?? defaultSleep;
   /** Each deployment's own request for a prepared one (the chat layer holds the largest). */
   const prepared = new WeakMap<UpstreamRequest, UpstreamRequest[]>();
+  /** Failures of streams the provider had begun answering (see `opened`). */
+  const begun = new WeakSet<object>();
   const primary = deps.client(deployments[0]!.providerName, null);
 
   type Done = (outcome: "ok" | "midstream_error" | "client_closed") => void;
@@ -112,6 +114,9 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
     let lastErr: unknown = null;
     let openUntil = Number.POSITIVE_INFINITY;
     let attempts = 0;
+    // What the last failed attempt may have cost upstream: charged once another attempt is sent after it
+    // (the final attempt's failure is charged by the caller, by the same rule).
+    let owed: "all" | "input" | null = null;
     try {
       for (let i = 0; i < deployments.length; i++) {
         const d = deployments[i]!;
@@ -130,6 +135,8 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
             breaker.release();
             throw new ClientGone();
           }
+          if (owed) ctx.abandoned?.(owed);
+          owed = null;
           attempts++;
           const pool = deps.pool(d.providerName);
           const lease = pool ? pool.acquire(d.pinnedKey) : null;
@@ -176,6 +183,7 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
               throw err;
             }
             const j = judge(err);
+            owed = j.outcome === "timeout" ? "all" : begun.has(err as object) ? "input" : null;
             lease?.release(j.keyRefused ? "refused" : undefined);
             ended(j.outcome, err);
             lastErr = err;
@@ -241,7 +249,13 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
   /** Until a stream's first event the client has nothing: a failure there is still retried. */
   const opened = async (s: Promise<AsyncIterable<StreamItem>>) => {
     const it = (await s)[Symbol.asyncIterator]();
-    return { it, first: await it.next() };
+    try {
+      return { it, first: await it.next() };
+    } catch (err) {
+      // The provider accepted the request and began answering: it has the prompt.
+      if (err && typeof err === "object" && !(err instanceof ClientGone)) begun.add(err);
+      throw err;
+    }
   };
   const completed = <T extends { body: Json }>(out: T, done: Done, span?: RouteSpan): T => {
     span?.completion(() => JSON.stringify(out.body.choices ?? out.body.content ?? null));
