@@ -212,6 +212,8 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
           }
         }
       }
+      // The last attempt's timeout is charged by the caller; a stream it had begun answering is charged here.
+      if (owed === "input") ctx.abandoned?.("input");
       if (lastErr) throw lastErr;
       const seconds = Math.max(1, Math.ceil(openUntil / 1000));
       throw new AppError("UNAVAILABLE", `every deployment of model "${model}" is failing; the gateway is holding off for ${seconds}s`, { headers: { "retry-after": String(seconds) } });

@@ -36,8 +36,9 @@ beforeAll(async () => {
       models: {
         twice: { provider: "slowA", upstreamModel: "fake-a", fallbacks: [{ provider: "slowB", upstreamModel: "fake-b" }] },
         "claude-twice": { provider: "claudeA", upstreamModel: "claude-a", fallbacks: [{ provider: "claudeB", upstreamModel: "claude-b" }] },
+        "claude-cut": { provider: "claudeA", upstreamModel: "claude-a" },
       },
-      billing: { rateCard: { twice: { input: 1, output: 2 }, "claude-twice": { input: 1, output: 2 }, "gpt-4o-mini": { input: 1, output: 2 }, "claude-x": { input: 1, output: 2 } } },
+      billing: { rateCard: { twice: { input: 1, output: 2 }, "claude-twice": { input: 1, output: 2 }, "claude-cut": { input: 1, output: 2 }, "gpt-4o-mini": { input: 1, output: 2 }, "claude-x": { input: 1, output: 2 } } },
     },
   });
 });
@@ -83,6 +84,20 @@ describe("attempts left behind by routing are charged", () => {
     // The broken attempt: its input bound; the served one: what it reported.
     expect(row.input_tokens).toBe(row.input_bound + reported);
     expect(row.output_tokens).toBe(2);
+  });
+
+  test("a stream whose only attempt began and broke before its first event is charged its input bound, as a stream cut later is", async () => {
+    const r = await fetch(`${w.gw.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": w.token, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "claude-cut", max_tokens: 30, stream: true, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(r.status).toBeGreaterThanOrEqual(500);
+    await r.text();
+    const row = lastRow("claude-cut");
+    expect(row.status).toBe("error");
+    expect(row.input_tokens).toBe(row.input_bound);
+    expect(row.output_tokens).toBe(0);
   });
 
   test("a fallback after a refusal the provider does not bill (a 5xx answer) charges only the served attempt", async () => {
