@@ -20,7 +20,7 @@
 // call is charged its input and the output seen, and a stream ends with the surface's error event.
 import type { Clock } from "../../core/clock.ts";
 import { AppError, toAppError } from "../../core/errors.ts";
-import { assertCurrent, IdentityEnded, type TenantIdentity, type TenantScope } from "../../edge/tenant-scope.ts";
+import { assertCurrent, IdentityEnded, isCurrent, type TenantIdentity, type TenantScope } from "../../edge/tenant-scope.ts";
 import type { TenantStop } from "../module.ts";
 import type { ModelsService, ResolvedModel } from "../models/models.service.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
@@ -270,9 +270,13 @@ export function createGovernedCalls(deps: GovernedDeps) {
       if (!call.stream) {
         try {
           const out = await codec.complete(upstream, ctx);
-          settle({ status: "ok", httpStatus: 200, usage: out.usage, final: true, chargeInput: true, outputBytes: out.usage ? 0 : codec.outputBytesOf(out.body), ttfbMs: clock.now() - startedAt });
+          // A stop made by another process (the CLI) is not heard in-process: the answer is its next item, as a stream's.
+          const ended = stopped || !isCurrent(call.tenant);
+          settle({ status: ended ? "error" : "ok", httpStatus: ended ? 401 : 200, errorCode: ended ? "tenant_stopped" : undefined, usage: out.usage, final: true, chargeInput: true, outputBytes: out.usage ? 0 : codec.outputBytesOf(out.body), ttfbMs: clock.now() - startedAt });
+          if (ended) throw new IdentityEnded();
           return new Response(JSON.stringify(out.body), { headers: { ...JSON_HEADERS, ...headers } });
         } catch (err) {
+          if (err instanceof IdentityEnded) throw err;
           return failed(err);
         }
       }
