@@ -11,6 +11,7 @@ import { eventsModule } from "../modules/events/events.module.ts";
 import { filesModule } from "../modules/files/files.module.ts";
 import { metricsModule } from "../modules/metrics/metrics.module.ts";
 import { modelsModule } from "../modules/models/models.module.ts";
+import { openclawProtocolModule } from "../modules/openclaw-protocol/openclaw-protocol.module.ts";
 import type { ServicesOf } from "../modules/module.ts";
 import { overlaysModule } from "../modules/overlays/overlays.module.ts";
 import { providersModule } from "../modules/providers/providers.module.ts";
@@ -20,7 +21,7 @@ import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, agentsModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, providersModule, chatModule, agentsModule, openclawProtocolModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

@@ -57,6 +57,15 @@ const GatewaySection = T.Object(
       },
       { ...strict, default: {} },
     ),
+    openclawProtocol: T.Object(
+      {
+        handshakeTimeoutMs: PositiveInt(15_000, { minimum: 1000, maximum: 120_000, description: "upstream-protocol WebSocket on /: a connection that has not authenticated (connect) within this is closed" }),
+        tickIntervalMs: PositiveInt(30_000, { minimum: 1000, maximum: 300_000, description: "upstream-protocol WebSocket on /: a tick event this often (clients drop a connection silent for two)" }),
+        maxPendingPerIp: PositiveInt(16, { maximum: 100_000, description: "unauthenticated connections on / from one address (an IPv6 /64) at once; more are refused with 429" }),
+        maxPending: PositiveInt(512, { maximum: 1_000_000, description: "unauthenticated connections on / at once, all addresses; more are refused with 503" }),
+      },
+      { ...strict, default: {} },
+    ),
     authThrottle: T.Object(
       {
         perIpMaxFailures: PositiveInt(30),

@@ -220,7 +220,15 @@ export function createAuth(core: Core) {
       // never in the URL: URLs end up in logs, proxies and browser history. A handshake with any
       // query string is the same failure as a wrong token, whatever else it presents.
       const inUrl = opts.websocket === true && new URL(request.url).search !== "";
-      const presented = inUrl ? null : (bearer(request) ?? (opts.websocket ? subprotocolBearer(request) : null));
+      return this.token(inUrl ? null : (bearer(request) ?? (opts.websocket ? subprotocolBearer(request) : null)), caller);
+    },
+
+    /**
+     * A tenant token however it was presented (a header, or a protocol frame such as the upstream
+     * protocol's `connect`): the identity of its tenant, or the failure every tenant surface answers —
+     * counted by the throttle, then UNAUTHORIZED (RATE_LIMITED while the source is blocked).
+     */
+    token(presented: string | null, caller: Caller): { tenant: TenantIdentity; actor: Actor } {
       if (presented) {
         const tenant = bindTenantIdentity({ tokens: core.tokens, incarnation: core.tenants.incarnation }, presented);
         if (tenant) {
@@ -228,6 +236,11 @@ export function createAuth(core: Core) {
           return { tenant, actor: tenant.actor };
         }
       }
+      return this.failedToken(presented, caller);
+    },
+
+    /** A failed tenant authentication that presented `presented` (or nothing): counted, then refused. */
+    failedToken(presented: string | null, caller: Caller): never {
       // The identity is only what the token claims (attacker-chosen): it keys the throttle, and is
       // recorded as `claimed`, never as the record's tenant.
       const claimed = (presented && TENANT_HINT.exec(presented)?.[1]) || NOBODY;

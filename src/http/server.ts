@@ -1,5 +1,5 @@
 // createApp(core): the one HTTP surface — health, control plane, docs, tenant RPC, the OpenAI routes,
-// the tenant WebSocket on GET /rpc, tenant WebSockets — behind one edge (edge.ts). Every module of src/app/modules.ts mounts its routes
+// the tenant WebSocket on GET /rpc, upstream OpenClaw's protocol on GET / (a WebSocket), tenant WebSockets — behind one edge (edge.ts). Every module of src/app/modules.ts mounts its routes
 // here: control-plane routes under /admin/v1 (admin key), tenant routes at the root and WebSocket
 // routes under /ws (tenant tokens). (gateway.ts listens, and handles reloads and shutdown.)
 import { Elysia } from "elysia";
@@ -8,6 +8,7 @@ import { createAuth } from "./auth.ts";
 import { docsRoutes } from "./docs.routes.ts";
 import { createEdge, type EdgeOptions } from "./edge.ts";
 import { healthRoutes } from "./health.routes.ts";
+import { openclawV4Routes } from "./openclaw-v4.routes.ts";
 import { createRpcRegistry } from "./rpc-methods.ts";
 import { createRpcAdmission } from "./rpc-admission.ts";
 import { rpcRoutes } from "./rpc.routes.ts";
@@ -48,6 +49,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     .use(admin)
     .use(rpcRoutes(core, auth, registry, admission))
     .use(wsRpcRoutes(core, auth, registry, admission))
+    .use(openclawV4Routes(core, auth))
     .use(tenant)
     .use(ws);
 

@@ -317,6 +317,21 @@ export function createSessionsService(deps: { home: string; sqlite: Database; db
       return { sessions, nextCursor: more ? sessions.at(-1)!.key : null };
     },
 
+    /**
+     * The tenant's sessions, most recently updated first, by offset (upstream OpenClaw's sessions.list
+     * order), with how many there are in all; at most 500 a page.
+     */
+    recent(tenant: TenantScope, opts: { limit?: number; offset?: number; agentId?: string } = {}): { sessions: SessionRow[]; total: number } {
+      const limit = Number.isInteger(opts.limit) ? Math.min(Math.max(opts.limit!, 1), 500) : 50;
+      const offset = Number.isInteger(opts.offset) ? Math.max(opts.offset!, 0) : 0;
+      service.flushAll(tenant.tenantId);
+      const where = opts.agentId === undefined ? "tenant_id = ?1" : "tenant_id = ?1 AND agent_id = ?2";
+      const args: string[] = opts.agentId === undefined ? [tenant.tenantId] : [tenant.tenantId, opts.agentId];
+      const rows = sqlite.query(`SELECT ${COLS} FROM agent_sessions WHERE ${where} ORDER BY updated_at DESC, key LIMIT ${limit} OFFSET ${offset}`).all(...args) as SessionRow[];
+      const { n } = sqlite.query(`SELECT count(*) AS n FROM agent_sessions WHERE ${where}`).get(...args) as { n: number };
+      return { sessions: rows, total: n };
+    },
+
     history(tenant: TenantScope, key: string, opts: { limit?: number; cursor?: string } = {}): { sessionId: string; entries: TranscriptEntry[]; nextCursor: string | null } {
       const row = get(tenant, key);
       const limit = Math.min(Math.max(opts.limit ?? 100, 1), 1000);

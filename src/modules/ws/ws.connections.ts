@@ -34,6 +34,8 @@ const REASON_TEXT: Record<TenantStopReason, string> = {
 
 export function createConnections(deps: { config(): GatewayConfig; watch(work: WorkOf): WorkWatch }) {
   const live = new Set<LiveConnection>();
+  /** Connections not yet anyone's (an upstream-protocol handshake in progress): only the drain ends them. */
+  const pending = new Set<Pick<LiveConnection, "end">>();
   const perTenant = new Map<string, number>();
   /** One watch per (tenant, incarnation, token), shared by that identity's connections. */
   const watches = new Map<string, { watch: WorkWatch; refs: number }>();
@@ -89,6 +91,12 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
       };
     },
 
+    /** A connection whose tenant is not known yet: ended when the gateway stops. Returns its removal. */
+    hold(conn: Pick<LiveConnection, "end">): () => void {
+      pending.add(conn);
+      return () => void pending.delete(conn);
+    },
+
     /** TenantData.onStop: ends every connection of the stopped incarnation (of the revoked tokens only, for a revocation). */
     stop(stop: TenantStop): null {
       for (const conn of [...live]) {
@@ -110,7 +118,7 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
 
     /** Ends every connection (the gateway is stopping). */
     closeAll(): void {
-      for (const conn of [...live]) conn.end(CLOSE.goingAway, "gateway shutting down");
+      for (const conn of [...live, ...pending]) conn.end(CLOSE.goingAway, "gateway shutting down");
     },
   };
 }

@@ -1,0 +1,105 @@
+// The requests of an authenticated v4 connection: `{type:"req", id, method, params}` frames in,
+// `{type:"res", id, ok, payload|error}` out. Before each call: the connection's frame rate
+// (gateway.websocket.messagesPerSecond/Burst, as on /rpc), its requests in progress, the scope the
+// method needs, and the identity (a suspended tenant or a revoked token ends the connection, 4001).
+// A two-stage method (upstream's `agent`) answers twice on the same id: accepted, then final.
+import { IdentityEnded, type TenantIdentity } from "../../edge/tenant-scope.ts";
+import { TokenBuckets } from "../../lib/token-bucket.ts";
+import { CLOSE } from "../ws/ws.connections.ts";
+import type { ProtocolShared } from "./connection.ts";
+import { parseRequestFrame } from "./frames.ts";
+import { toV4Error, type V4ErrorShape } from "./errors.ts";
+import { scopeSatisfied } from "./handshake.ts";
+import type { Scope, V4Context } from "./methods.ts";
+
+/** Requests one connection may have in progress (a two-stage `agent` holds its place until final). */
+export const MAX_IN_FLIGHT = 8;
+
+export interface DispatcherDeps {
+  shared: ProtocolShared;
+  ctx: V4Context;
+  identity: TenantIdentity;
+  scopes: readonly Scope[];
+  ip: string;
+  send(text: string): void;
+  end(code: number, reason: string): void;
+}
+
+type TwoStage = { twoStage: true; accepted: unknown; final: Promise<unknown> };
+const isTwoStage = (v: unknown): v is TwoStage => typeof v === "object" && v !== null && (v as TwoStage).twoStage === true;
+
+export class Dispatcher {
+  private readonly bucket = new TokenBuckets();
+  private inFlight = 0;
+  private closed = false;
+
+  constructor(private readonly d: DispatcherDeps) {}
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** A frame after hello-ok (null: a binary frame). */
+  frame(text: string | null): void {
+    const f = parseRequestFrame(text);
+    if (!f) {
+      // Nothing to answer to: such a frame on an open connection is ignored (and logged).
+      this.d.shared.log.info("v4 frame ignored: not a request", { ip: this.d.ip, tenant: this.d.identity.tenantId });
+      return;
+    }
+    const { id, method } = f;
+    const ws = this.d.shared.config().gateway.websocket;
+    const wait = this.bucket.take("", performance.now(), { perMinute: ws.messagesPerSecond * 60, burst: ws.messagesBurst });
+    if (wait !== null) {
+      return this.reply(id, { code: "UNAVAILABLE", message: `too many requests on this connection (${ws.messagesPerSecond} a second after a burst of ${ws.messagesBurst}); it was not run`, retryable: true, retryAfterMs: wait * 1000 });
+    }
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      return this.reply(id, { code: "UNAVAILABLE", message: `too many requests in progress on this connection (at most ${MAX_IN_FLIGHT}); wait for some to finish`, retryable: true, retryAfterMs: 1000 });
+    }
+    const params = f.params ?? {};
+    if (typeof params !== "object" || params === null || Array.isArray(params)) {
+      return this.reply(id, { code: "INVALID_REQUEST", message: `invalid ${method.slice(0, 100)} params: must be an object` });
+    }
+    void this.run(id, method, params as Record<string, unknown>);
+  }
+
+  private async run(id: string, name: string, params: Record<string, unknown>): Promise<void> {
+    const method = this.d.shared.methods.get(name);
+    if (!method) return this.reply(id, { code: "INVALID_REQUEST", message: `unknown method: ${name.slice(0, 200)}` });
+    if (!scopeSatisfied(method.scope, this.d.scopes)) {
+      return this.reply(id, { code: "FORBIDDEN", message: `missing scope: ${method.scope}`, details: { code: "MISSING_SCOPE", method: name, requiredScope: method.scope } });
+    }
+    this.inFlight++;
+    try {
+      this.d.identity.assertCurrent();
+      const out = await method.handle(this.d.ctx, params);
+      if (!isTwoStage(out)) return this.result(id, out);
+      this.result(id, out.accepted);
+      this.result(id, await out.final);
+    } catch (err) {
+      if (err instanceof IdentityEnded) return this.d.end(CLOSE.identityEnded, "identity ended");
+      const e = toV4Error(err);
+      if (e.internal) this.d.shared.log.error("v4 method failed", { method: name, tenant: this.d.identity.tenantId, error: String(err) });
+      delete e.internal;
+      this.reply(id, e);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** A result, unless it is larger than what the connection may hold unsent (then an error instead). */
+  private result(id: string, payload: unknown): void {
+    if (this.closed) return;
+    const text = JSON.stringify({ type: "res", id, ok: true, payload: payload ?? null });
+    const max = this.d.shared.config().gateway.websocket.maxBufferedBytes;
+    if (Buffer.byteLength(text) > max) {
+      return this.reply(id, { code: "INVALID_REQUEST", message: `the result is larger than this connection may be sent at once (gateway.websocket.maxBufferedBytes, ${max} bytes); ask for less (a smaller limit)`, details: { code: "PAYLOAD_TOO_LARGE", limit: max } });
+    }
+    this.d.send(text);
+  }
+
+  private reply(id: string, error: V4ErrorShape): void {
+    if (this.closed) return;
+    this.d.send(JSON.stringify({ type: "res", id, ok: false, error }));
+  }
+}

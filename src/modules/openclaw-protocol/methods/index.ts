@@ -1,0 +1,20 @@
+// The method families the protocol serves, in one explicit list (no dynamic loading: `bun build
+// --compile` follows these imports). A family is a file of methods/ exporting a function from the
+// module's services to its V4Method[]; hello-ok's features.methods is built from exactly this list.
+// To add a family: import it here and add it to METHOD_FAMILIES (and, if it streams events to a
+// connection from the start, a hook to CONNECTION_HOOKS).
+import type { V4Context, V4Method } from "../methods.ts";
+import type { V4Services } from "../needs.ts";
+import { basicMethods } from "./basic.ts";
+
+export type MethodFamily = (svc: V4Services) => V4Method[];
+
+/**
+ * Runs once a connection is authenticated, after hello-ok is sent: e.g. to subscribe the connection to
+ * its tenant's events bus (ctx.emit) until ctx.signal aborts. Never throws (a throw closes the connection).
+ */
+export type ConnectionHook = (svc: V4Services, ctx: V4Context) => void;
+
+export const METHOD_FAMILIES: readonly MethodFamily[] = [basicMethods];
+
+export const CONNECTION_HOOKS: readonly ConnectionHook[] = [];

@@ -1,0 +1,178 @@
+// How the agent runtime's sessions look to upstream OpenClaw's clients: session keys, transcript
+// entries as upstream's chat messages (pi-ai's shape: user, assistant with text and toolCall parts,
+// toolResult), history pages (newest last, by offset from the end, bounded by count and bytes) and
+// the delta cursor the Control UI polls with, and session rows.
+//
+// Session keys are one namespace with the RPC surface: a key names the tenant's session of exactly
+// that key (lower-cased, as upstream's clients and gateway do). Upstream's convention
+// `agent:<agentId>:<rest>` is honoured: such a key's agent runs it. A call that names no session uses
+// upstream's main session of the agent, `agent:<agentId>:main` — so `openclaw agent` creates the
+// session `agent:main:main`, listed as that by the RPC `sessions.list` too.
+import type { RunsService } from "../agents/runs.service.ts";
+import { SESSION_KEY, type SessionRow } from "../agents/sessions.service.ts";
+import type { TranscriptEntry } from "../agents/transcript.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
+import type { Params } from "./method-params.ts";
+
+export const DEFAULT_AGENT = "main";
+const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const AGENT_KEY = /^agent:([a-z0-9][a-z0-9_-]{0,63}):./;
+/** Our own ceilings on a history page, whatever the client asks (upstream's limit is 1000 entries). */
+export const HISTORY_MAX_MESSAGES = 1000;
+export const HISTORY_MAX_BYTES = 1024 * 1024;
+export const HISTORY_DEFAULT_MESSAGES = 200;
+
+export const mainSessionKey = (agentId: string) => `agent:${agentId}:main`;
+
+/** The agent a key names by upstream's convention, or null. */
+export function agentOfKey(key: string): string | null {
+  return AGENT_KEY.exec(key)?.[1] ?? null;
+}
+
+export function sessionKeyParam(p: Params, field: string, required: boolean): string | undefined {
+  const raw = p.str(field, { required, max: 512 });
+  if (raw === undefined) return undefined;
+  const key = raw.trim().toLowerCase();
+  if (!SESSION_KEY.test(key)) p.fail(field, "must be 1-128 characters of a-z, 0-9, ':', '_' and '-'");
+  return key;
+}
+
+export function agentIdParam(p: Params): string | undefined {
+  const raw = p.str("agentId", { max: 64 });
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const id = raw.trim().toLowerCase();
+  if (!AGENT_ID.test(id)) p.fail("agentId", "must be 1-64 characters of a-z, 0-9, '_' and '-'");
+  return id;
+}
+
+/** The agent that runs a turn of `key`: the key's own (by convention), else the one named, else the session's, else main. */
+export function turnAgent(p: Params, key: string, named: string | undefined, recorded: string | undefined): string {
+  const inKey = agentOfKey(key);
+  if (inKey && named && named !== inKey) p.fail("agentId", `is "${named}" but the session key belongs to agent "${inKey}"`);
+  return inKey ?? named ?? recorded ?? DEFAULT_AGENT;
+}
+
+type Message = Record<string, unknown>;
+
+function toolArgs(raw: unknown): unknown {
+  if (typeof raw !== "string") return raw ?? {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return {};
+  }
+}
+
+/** One transcript entry as upstream's chat message; `seq` is its 1-based place in the transcript. */
+export function toMessage(e: TranscriptEntry, seq: number, sessionId: string): Message | null {
+  const meta = { id: `${sessionId}:${seq}`, seq, runId: e.runId };
+  const text = (v: unknown) => (typeof v === "string" ? v : "");
+  switch (e.type) {
+    case "user":
+      return { role: "user", content: text(e.content), timestamp: e.ts, idempotencyKey: `${e.runId}:user`, __openclaw: meta };
+    case "assistant": {
+      const calls = Array.isArray(e.toolCalls) ? (e.toolCalls as { id: string; name: string; arguments: unknown }[]) : [];
+      const content = [...(text(e.text) ? [{ type: "text", text: text(e.text) }] : []), ...calls.map((c) => ({ type: "toolCall", id: c.id, name: c.name, arguments: toolArgs(c.arguments) }))];
+      const u = (e.usage ?? null) as { inputTokens?: number; outputTokens?: number } | null;
+      const usage = u ? { input: u.inputTokens ?? 0, output: u.outputTokens ?? 0, totalTokens: (u.inputTokens ?? 0) + (u.outputTokens ?? 0) } : undefined;
+      return { role: "assistant", content, ...(typeof e.model === "string" ? { model: e.model } : {}), ...(usage ? { usage } : {}), stopReason: calls.length ? "toolUse" : "stop", timestamp: e.ts, __openclaw: meta };
+    }
+    case "tool_result":
+      return { role: "toolResult", toolCallId: e.toolCallId, toolName: e.name, content: [{ type: "text", text: text(e.content) }], isError: e.isError === true, timestamp: e.ts, __openclaw: meta };
+    case "error":
+    case "abort":
+      return { role: "assistant", content: [], stopReason: e.type === "abort" ? "aborted" : "error", errorMessage: text(e.message), timestamp: e.ts, __openclaw: meta };
+    default:
+      return null; // tool_call entries travel inside their assistant message
+  }
+}
+
+const bytesOf = (m: unknown) => Buffer.byteLength(JSON.stringify(m));
+
+/** A message cut to fit `budget` bytes (its text parts shortened, marked), for one that alone exceeds a page. */
+function shrink(m: Message, budget: number): Message {
+  const keep = Math.max(256, Math.floor(budget / 2));
+  const cut = (s: string) => (s.length > keep ? `${s.slice(0, keep)}\n[cut here: the message is ${s.length} characters]` : s);
+  const content = typeof m.content === "string" ? cut(m.content) : Array.isArray(m.content) ? (m.content as Message[]).map((c) => (typeof c.text === "string" ? { ...c, text: cut(c.text) } : c.type === "toolCall" ? { ...c, arguments: {} } : c)) : m.content;
+  return { ...m, content };
+}
+
+export const cursorOf = (sessionId: string, entries: number) => `${sessionId}.${entries}`;
+
+/** The newest messages (skipping `offset` newest), oldest first, within `limit` and `maxBytes`. */
+export function historyPage(entries: readonly TranscriptEntry[], sessionId: string, o: { limit: number; maxBytes: number; offset: number }) {
+  const shown: number[] = [];
+  for (let i = 0; i < entries.length; i++) if (entries[i]!.type !== "tool_call") shown.push(i);
+  const messages: Message[] = [];
+  let bytes = 2;
+  let at = shown.length - o.offset;
+  while (at > 0 && messages.length < o.limit) {
+    const i = shown[at - 1]!;
+    let m = toMessage(entries[i]!, i + 1, sessionId)!;
+    let size = bytesOf(m) + 1;
+    if (bytes + size > o.maxBytes) {
+      if (messages.length > 0) break;
+      m = shrink(m, o.maxBytes);
+      size = bytesOf(m) + 1;
+    }
+    messages.unshift(m);
+    bytes += size;
+    at--;
+  }
+  const hasMore = at > 0;
+  return { messages, totalMessages: shown.length, offset: o.offset, hasMore, ...(hasMore ? { nextOffset: o.offset + messages.length } : {}), deltaCursor: cursorOf(sessionId, entries.length) };
+}
+
+/** What was appended after `cursor`; `reset` when the cursor is not of this transcript (a reset session, a bad cursor). */
+export function historyDelta(entries: readonly TranscriptEntry[], sessionId: string, cursor: string, o: { limit: number; maxBytes: number }): { kind: "reset" } | { kind: "delta"; messages: Message[]; deltaCursor: string } {
+  const m = /^(s_[0-9a-f]{32})\.(\d{1,9})$/.exec(cursor);
+  const from = m ? Number(m[2]) : -1;
+  if (!m || m[1] !== sessionId || from > entries.length) return { kind: "reset" };
+  const messages: Message[] = [];
+  let bytes = 2;
+  let i = from;
+  for (; i < entries.length && messages.length < o.limit; i++) {
+    let msg = toMessage(entries[i]!, i + 1, sessionId);
+    if (!msg) continue;
+    let size = bytesOf(msg) + 1;
+    if (bytes + size > o.maxBytes) {
+      if (messages.length > 0) break;
+      msg = shrink(msg, o.maxBytes);
+      size = bytesOf(msg) + 1;
+    }
+    messages.push(msg);
+    bytes += size;
+  }
+  return { kind: "delta", messages, deltaCursor: cursorOf(sessionId, i) };
+}
+
+/** A session as upstream's session row (the fields its clients read; additional properties are allowed). */
+export function sessionRow(row: SessionRow, activeRunId: string | null): Message {
+  return {
+    key: row.key,
+    sessionId: row.sessionId,
+    kind: "direct",
+    agentId: row.agentId,
+    displayName: row.key,
+    isMain: row.key === mainSessionKey(row.agentId),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    lastActivityAt: row.updatedAt,
+    inputTokens: row.inputTokens,
+    outputTokens: row.outputTokens,
+    totalTokens: row.inputTokens + row.outputTokens,
+    estimatedCostUsd: row.costMicroUsd / 1e6,
+    hasActiveRun: activeRunId !== null,
+    ...(activeRunId ? { status: "running", activeRunIds: [activeRunId] } : row.runs > 0 ? { status: "done" } : {}),
+  };
+}
+
+/** Upstream's `defaults` block for an agent: its model and context window (empty for an agent the tenant does not have). */
+export function agentDefaults(runs: RunsService, tenant: TenantScope, agentId: string): Message {
+  try {
+    const a = runs.agentFor(tenant, agentId);
+    return { modelProvider: "openclawmu", ...(a.model ? { model: a.model } : {}), contextTokens: a.contextWindow };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,67 @@
+// Starting a turn from a protocol-v4 method (`agent`, `chat.send`): through the runtime's runs.send,
+// exactly as the RPC chat.send does — the same caps, idempotency, one run per session, quotas — with
+// the connection's events for the run held until the method has answered (the ack comes first), and
+// the session's creation (an audited change) taking one of the tenant's audited changes.
+import { AppError } from "../../core/errors.ts";
+import type { OpContext } from "../../edge/actor.ts";
+import type { TenantIdentity } from "../../edge/tenant-scope.ts";
+import { TokenBuckets, type BucketLimits } from "../../lib/token-bucket.ts";
+import type { RunEnd } from "../agents/agent-loop.ts";
+import { attachEvents, type RuntimeDeps } from "./events.ts";
+import type { V4Context } from "./methods.ts";
+
+/**
+ * Audited changes (a session created, reset or deleted) a tenant may make over this protocol: the
+ * schema's defaults of gateway.limits.tenantChangesPerMinute / tenantChangesBurst unless the module
+ * passes the configured ones (`changeLimits`).
+ */
+const DEFAULT_CHANGE_LIMITS: BucketLimits = { perMinute: 60, burst: 30 };
+const budgets = new WeakMap<object, TokenBuckets>();
+
+export interface TurnDeps extends RuntimeDeps {
+  changeLimits?: () => BucketLimits;
+}
+
+/** Takes one of the tenant's audited changes, or refuses (RATE_LIMITED, with when to retry). */
+export function takeChange(svc: TurnDeps, ctx: V4Context, method: string): void {
+  let b = budgets.get(svc);
+  if (!b) budgets.set(svc, (b = new TokenBuckets()));
+  const limits = svc.changeLimits?.() ?? DEFAULT_CHANGE_LIMITS;
+  const wait = b.take(ctx.tenant.tenantId, Date.now(), limits);
+  if (wait !== null) {
+    throw new AppError("RATE_LIMITED", `too many changes: ${method} was not run; a tenant may make ${limits.perMinute} audited changes a minute (gateway.limits.tenantChangesPerMinute); retry in ${wait} s`, { details: { retryAfterSeconds: wait, method } });
+  }
+}
+
+/** Who acts, for the audit record: the connection's token holder. */
+export function opOf(ctx: V4Context): OpContext {
+  const actor = (ctx.tenant as Partial<TenantIdentity>).actor ?? { kind: "tenant" as const, id: ctx.tenant.tenantId };
+  return { actor, requestId: `v4_${Bun.randomUUIDv7().replaceAll("-", "")}` };
+}
+
+export interface Started {
+  runId: string;
+  sessionId: string;
+  agentId: string;
+  deduped: boolean;
+  /** The run's end, or null when it had already ended (a retried idempotency key). */
+  done: Promise<RunEnd> | null;
+  acceptedAt: number;
+}
+
+export async function startTurn(svc: TurnDeps, ctx: V4Context, method: string, t: { sessionKey: string; agentId: string; message: string; idempotencyKey: string }): Promise<Started> {
+  // A send that creates its session writes an audit record: only that one spends an audited change.
+  if (!svc.sessions.find(ctx.tenant, t.sessionKey)) takeChange(svc, ctx, method);
+  const events = attachEvents(svc, ctx);
+  const acceptedAt = Date.now();
+  const sent = svc.runs.send(ctx.tenant, t, opOf(ctx));
+  if (!sent.deduped) events.begin({ runId: sent.runId, sessionKey: t.sessionKey, sessionId: sent.sessionId, agentId: t.agentId, message: t.message });
+  // The run's events wait until the answer has gone (the connection sends it once this resolves).
+  const release = () => setTimeout(() => events.release(sent.runId), 0);
+  try {
+    await sent.durable; // the session and the run's row are on disk before the run id is told
+  } finally {
+    release();
+  }
+  return { runId: sent.runId, sessionId: sent.sessionId, agentId: t.agentId, deduped: sent.deduped, done: sent.done, acceptedAt };
+}
