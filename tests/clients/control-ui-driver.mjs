@@ -18,10 +18,9 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on("console", (m) => log(`console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => log(`pageerror: ${e.message}`));
+  // (The frames themselves are recorded by the test's tap between the browser and the gateway.)
   page.on("websocket", (ws) => {
     log(`websocket open ${ws.url()}`);
-    ws.on("framesent", (f) => log(`> ${String(f.payload).slice(0, 400)}`));
-    ws.on("framereceived", (f) => log(`< ${String(f.payload).slice(0, 400)}`));
     ws.on("close", () => log(`websocket closed ${ws.url()}`));
   });
   out.step = "open page";
