@@ -16,7 +16,7 @@ import type { RpcConnection } from "../edge/rpc.ts";
 import { IdentityEnded, type TenantIdentity } from "../edge/tenant-scope.ts";
 import { newRequestId } from "../lib/ids.ts";
 import type { TenantEvent } from "../modules/events/events.service.ts";
-import { CLOSE } from "../modules/ws/ws.connections.ts";
+import { CLOSE, CLOSE_GRACE_MS, closeSocket, sendBounded } from "../modules/ws/ws.connections.ts";
 import { MAX_SUBSCRIBED } from "../modules/ws/ws.rpc.ts";
 import { dispatch, refuseAll } from "./rpc-dispatch.ts";
 import type { RpcAdmission } from "./rpc-admission.ts";
@@ -29,9 +29,6 @@ export interface WsShared {
   admission: RpcAdmission;
   log: Logger;
 }
-
-/** How long a closing connection may take to finish its close handshake before it is dropped. */
-const CLOSE_GRACE_MS = 2_000;
 
 type Socket = ServerWebSocket<WsRpcConnection>;
 
@@ -148,19 +145,7 @@ export class WsRpcConnection implements RpcConnection {
     this.releaseAll();
     const ws = this.ws;
     if (!ws || code === 1000) return;
-    try {
-      ws.close(code, reason);
-    } catch {
-      // already closed
-    }
-    // A client that does not read never completes the close handshake: it is dropped after a grace.
-    setTimeout(() => {
-      try {
-        if (ws.readyState !== 3) ws.terminate();
-      } catch {
-        // gone
-      }
-    }, CLOSE_GRACE_MS).unref();
+    closeSocket(ws, code, reason);
     if (code !== CLOSE.goingAway) this.shared.log.info("WebSocket closed by the gateway", { tenant: this.tenant.tenantId, code, reason, ip: this.caller.ip });
   }
 
@@ -248,14 +233,8 @@ export class WsRpcConnection implements RpcConnection {
   private send(text: string): void {
     const ws = this.ws;
     if (!ws || this.ended) return;
-    const max = this.shared.core.config.gateway.websocket.maxBufferedBytes;
-    try {
-      if (ws.getBufferedAmount() > max) return this.end(CLOSE.slowConsumer, "slow consumer: too much unsent");
-      if (ws.send(text) === 0) this.end(CLOSE.slowConsumer, "slow consumer: message dropped");
-    } catch (err) {
-      this.end(1011, "send failed");
-      this.shared.log.warn("WebSocket send failed", { error: String(err) });
-    }
+    const err = sendBounded(ws, text, this.shared.core.config.gateway.websocket.maxBufferedBytes, (code, reason) => this.end(code, reason));
+    if (err) this.shared.log.warn("WebSocket send failed", { error: String(err) });
   }
 
   /** The connection's frame bucket: null when a frame may run, else seconds until one may. */

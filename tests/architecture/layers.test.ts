@@ -116,12 +116,22 @@ export function layerOf(rel: string): Layer | null {
 
 const where = (e: Edge) => `${e.from}:${e.line}: ${e.text}`;
 
-/** Folders that reach each other through imports (strongly connected, more than one folder). */
+/**
+ * The unit a file belongs to for the cycle rule: its folder — except inside a feature module, whose
+ * whole tree (src/modules/<feature>/**) is one unit. A feature's sub-folders (methods/, tools/) are
+ * its own organisation, free to use the feature's shared files; between features the rule is whole.
+ */
+export function unitOf(file: string): string {
+  const m = /^src\/modules\/[^/]+\//.exec(file);
+  return m && file.slice(m[0].length).includes("/") ? m[0].slice(0, -1) : path.dirname(file);
+}
+
+/** Folders (feature modules counted whole) that reach each other through imports (strongly connected, more than one). */
 export function folderCycles(edges: Edge[]): string[][] {
   const graph = new Map<string, Set<string>>();
   for (const e of edges) {
-    const a = path.dirname(e.from);
-    const b = path.dirname(e.to);
+    const a = unitOf(e.from);
+    const b = unitOf(e.to);
     if (a === b || !b.startsWith("src")) continue;
     if (!graph.has(a)) graph.set(a, new Set());
     if (!graph.has(b)) graph.set(b, new Set());
@@ -205,11 +215,18 @@ describe("layers", () => {
     expect(upward.map((e) => `${where(e)}  (${layerOf(e.from)} → ${layerOf(e.to)})`)).toEqual([]);
   });
 
+  test("the cycle rule counts a feature's sub-folders as the feature, and still sees features that import each other", () => {
+    const e = (from: string, to: string): Edge => ({ from, to, line: 1, text: "" });
+    expect(folderCycles([e("src/modules/f/methods/a.ts", "src/modules/f/shared.ts"), e("src/modules/f/f.module.ts", "src/modules/f/methods/index.ts")])).toEqual([]);
+    expect(folderCycles([e("src/modules/f/methods/a.ts", "src/modules/g/g.ts"), e("src/modules/g/g.ts", "src/modules/f/f.ts")])).toEqual([["src/modules/f", "src/modules/g"]]);
+    expect(folderCycles([e("src/http/a.ts", "src/cli/b.ts"), e("src/cli/b.ts", "src/http/c.ts")])).toEqual([["src/cli", "src/http"]]);
+  });
+
   test("no two folders import each other, directly or round a loop", () => {
     const cycles = folderCycles(edges);
     const detail = cycles.map((c) => {
       const inCycle = new Set(c);
-      const witnesses = edges.filter((e) => inCycle.has(path.dirname(e.from)) && inCycle.has(path.dirname(e.to)) && path.dirname(e.from) !== path.dirname(e.to));
+      const witnesses = edges.filter((e) => inCycle.has(unitOf(e.from)) && inCycle.has(unitOf(e.to)) && unitOf(e.from) !== unitOf(e.to));
       return { folders: c, imports: witnesses.map(where) };
     });
     expect(detail).toEqual([]);

@@ -12,6 +12,7 @@ import path from "node:path";
 import type { Core } from "../../src/app/core.ts";
 import type { AnyModule } from "../../src/modules/module.ts";
 import { adminKey, createTenant, operatorCtx, scope, testApp, testCore } from "./core.ts";
+import { cliParams, V4Client } from "../modules/openclaw-protocol/v4-client.ts";
 import { WsClient } from "./ws.ts";
 
 /**
@@ -80,8 +81,10 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
   return { core, a, b, ...h, snapshot };
 }
 
-export function surfaceOfRoute(p: string): "admin" | "rpc" | "openai" | "ws" | "public" | "unclassified" {
+export function surfaceOfRoute(p: string): "admin" | "rpc" | "openai" | "ws" | "v4" | "public" | "unclassified" {
   if (p.startsWith("/admin/v1/") || p === "/metrics") return "admin";
+  // Upstream OpenClaw's protocol (a WebSocket on /): its methods are attacked by the v4 test below.
+  if (p === "/") return "v4";
   if (p === "/rpc") return "rpc";
   if (p.startsWith("/v1/")) return "openai";
   if (p.startsWith("/ws/")) return "ws";
@@ -193,6 +196,47 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
       }
       expect(core.tokens.verify(b).ok).toBe(true);
       for (const c of [ca, ca2, cb]) c.close();
+      await app.stop(true);
+      core.close();
+    });
+
+    test("protocol v4 (GET /): every method answers A with nothing of B's and leaves B unchanged; A never hears B's events", async () => {
+      const { core, a, b, app, snapshot } = await isolationWorld(opts);
+      app.listen({ port: 0, hostname: "127.0.0.1" });
+      const world = { gw: { url: `http://127.0.0.1:${app.server!.port}` } } as Parameters<typeof V4Client.open>[0];
+      const connect = async (token: string) => {
+        const c = await V4Client.open(world);
+        await c.challenge();
+        await c.connect(cliParams(token, { scopes: ["operator.read", "operator.write"] }));
+        return c;
+      };
+      const ca = await connect(a);
+      const cb = await connect(b);
+      const methods = core.openclawProtocol.methodNames;
+      expect(methods.length).toBeGreaterThanOrEqual(5);
+      if (methods.includes("sessions.subscribe")) await ca.request("sessions.subscribe", {});
+      // Each method with no params, and with the params upstream's clients name things by: what is
+      // named is always the caller's own (B's session of the same key holds B's secret chat).
+      const shapes = [{}, { sessionKey: "agent:main:main", key: "agent:main:main", agentId: "main", limit: 50 }, { sessionKey: "main", key: "main" }];
+      for (const m of methods) {
+        for (const params of shapes) {
+          const before = snapshot();
+          const r = await ca.request(m, params);
+          const text = JSON.stringify(r);
+          expect({ method: m, leaks: ["beta", "secret", b.slice(0, 14)].filter((x) => text.includes(x)) }).toEqual({ method: m, leaks: [] });
+          expect({ method: m, beta: snapshot() }).toEqual({ method: m, beta: before });
+        }
+      }
+      for (const method of TENANT_EVENT_METHODS) {
+        core.events.publish(scope("beta"), { method, params: { sessionKey: "main", runId: "run_b", note: "beta-secret" }, sessionKey: "main", runId: "run_b" });
+        core.events.publish(scope("beta"), { method, params: { note: "beta-secret" } });
+      }
+      // The bus delivers synchronously and a connection's frames stay in order: whatever A was to be
+      // told of B's events would have arrived before this answer.
+      await ca.request("health", {});
+      expect(JSON.stringify(ca.messages)).not.toContain("beta-secret");
+      expect(core.tokens.verify(b).ok).toBe(true);
+      for (const c of [ca, cb]) c.close();
       await app.stop(true);
       core.close();
     });

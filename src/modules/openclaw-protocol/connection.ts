@@ -11,7 +11,7 @@ import type { GatewayConfig } from "../../config/schema.ts";
 import type { AppError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { TenantIdentity } from "../../edge/tenant-scope.ts";
-import { CLOSE } from "../ws/ws.connections.ts";
+import { CLOSE, closeSocket, sendBounded } from "../ws/ws.connections.ts";
 import { checkDeviceProof } from "./device.ts";
 import { grantScopes, parseConnectParams, protocolMismatch, type ConnectParams } from "./handshake.ts";
 import { helloOk, type Policy } from "./hello.ts";
@@ -45,8 +45,6 @@ export interface ConnectionAuth {
   releasePending(): void;
 }
 
-/** How long a closing connection may take to finish its close handshake before it is dropped. */
-const CLOSE_GRACE_MS = 2_000;
 /** Upstream's close for a gateway that is stopping ("service restart": its clients reconnect later). */
 const SERVICE_RESTART = 1012;
 
@@ -98,8 +96,8 @@ export class V4Connection {
   /** Ends the connection (idempotent): the gateway's drain tells it `shutdown` first. */
   end(code: number, reason: string): void {
     if (this.ended) return;
-    if (code === CLOSE.goingAway && this.dispatcher) {
-      this.sendEvent("shutdown", { reason: "gateway stopping" });
+    if (code === CLOSE.goingAway) {
+      if (this.dispatcher) this.sendEvent("shutdown", { reason: "gateway stopping" });
       code = SERVICE_RESTART;
       reason = "service restart";
     }
@@ -115,19 +113,8 @@ export class V4Connection {
       }
     }
     const ws = this.ws;
-    if (!ws || code === 1000 && reason === "") return;
-    try {
-      ws.close(code, reason);
-    } catch {
-      // already closed
-    }
-    setTimeout(() => {
-      try {
-        if (ws.readyState !== 3) ws.terminate();
-      } catch {
-        // gone
-      }
-    }, CLOSE_GRACE_MS).unref();
+    if (!ws || (code === 1000 && reason === "")) return;
+    closeSocket(ws, code, reason);
   }
 
   /** The first frame: `connect`, or the connection ends. */
@@ -246,13 +233,7 @@ export class V4Connection {
   private send(text: string): void {
     const ws = this.ws;
     if (!ws || this.ended) return;
-    const max = this.shared.config().gateway.websocket.maxBufferedBytes;
-    try {
-      if (ws.getBufferedAmount() > max) return this.end(CLOSE.slowConsumer, "slow consumer: too much unsent");
-      if (ws.send(text) === 0) this.end(CLOSE.slowConsumer, "slow consumer: message dropped");
-    } catch (err) {
-      this.end(1011, "send failed");
-      this.shared.log.warn("v4 send failed", { error: String(err) });
-    }
+    const err = sendBounded(ws, text, this.shared.config().gateway.websocket.maxBufferedBytes, (code, reason) => this.end(code, reason));
+    if (err) this.shared.log.warn("v4 send failed", { error: String(err) });
   }
 }

@@ -30,14 +30,15 @@ export function createProtocolService(platform: Platform, svc: V4Services) {
     version: platform.version,
     now: () => platform.clock.now(),
   };
-  const perSource = new Map<string, number>();
+  /** The pending connections' places, by source; a place is an object of its own so a release is exact. */
+  const places = new Map<string, Set<object>>();
   let total = 0;
 
   /** Takes a pending place for `source`, or refuses (429 for the source, 503 for the gateway). */
   function reserve(source: string): () => void {
     const c = platform.config().gateway.openclawProtocol;
-    const mine = perSource.get(source) ?? 0;
-    if (mine >= c.maxPendingPerIp) {
+    const held = places.get(source) ?? new Set<object>();
+    if (held.size >= c.maxPendingPerIp) {
       throw new AppError("RATE_LIMITED", `too many unauthenticated WebSocket connections from this address (at most ${c.maxPendingPerIp}: gateway.openclawProtocol.maxPendingPerIp); send connect or close some first`, {
         headers: { "retry-after": "5" },
         details: { retryAfterSeconds: 5, limit: c.maxPendingPerIp },
@@ -49,16 +50,14 @@ export function createProtocolService(platform: Platform, svc: V4Services) {
         details: { retryAfterSeconds: 5 },
       });
     }
-    perSource.set(source, mine + 1);
+    const place = {};
+    held.add(place);
+    places.set(source, held);
     total++;
-    let released = false;
     return () => {
-      if (released) return;
-      released = true;
+      if (!held.delete(place)) return;
       total--;
-      const left = (perSource.get(source) ?? 1) - 1;
-      if (left > 0) perSource.set(source, left);
-      else perSource.delete(source);
+      if (held.size === 0 && places.get(source) === held) places.delete(source);
     };
   }
 
@@ -76,7 +75,7 @@ export function createProtocolService(platform: Platform, svc: V4Services) {
     },
 
     /** Unauthenticated connections now: from one source, or all (tests and status). */
-    pending: (source?: string) => (source === undefined ? total : (perSource.get(source) ?? 0)),
+    pending: (source?: string) => (source === undefined ? total : (places.get(source)?.size ?? 0)),
   };
 }
 

@@ -18,6 +18,44 @@ export const CLOSE = {
   goingAway: 1001,
 } as const;
 
+/** How long a socket the gateway closes may take to finish its close handshake before it is dropped. */
+export const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Closes a socket with a code and reason; a client that does not read never completes the close
+ * handshake, so it is dropped after CLOSE_GRACE_MS.
+ */
+export function closeSocket(ws: { close(code?: number, reason?: string): void; terminate(): void; readonly readyState: number }, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed
+  }
+  setTimeout(() => {
+    try {
+      if (ws.readyState !== 3) ws.terminate();
+    } catch {
+      // gone
+    }
+  }, CLOSE_GRACE_MS).unref();
+}
+
+/**
+ * Sends unless too much already waits for this client: past `maxBuffered` unsent bytes the connection
+ * is ended (4008) — so at most that plus one message is ever held for it. A send that throws ends it
+ * (1011); `end` is told either way, and the error is returned for the caller's log.
+ */
+export function sendBounded(ws: { getBufferedAmount(): number; send(text: string): number }, text: string, maxBuffered: number, end: (code: number, reason: string) => void): unknown {
+  try {
+    if (ws.getBufferedAmount() > maxBuffered) end(CLOSE.slowConsumer, "slow consumer: too much unsent");
+    else if (ws.send(text) === 0) end(CLOSE.slowConsumer, "slow consumer: message dropped");
+    return null;
+  } catch (err) {
+    end(1011, "send failed");
+    return err;
+  }
+}
+
 export interface LiveConnection {
   /** The tenant incarnation and the token (actor id, "tok:…") the connection was opened with. */
   work: WorkOf;

@@ -1,26 +1,16 @@
 // Protocol v4 on `/`: the handshake frames as upstream's clients see them, and every way a connect
 // can fail — schema, protocol, each kind of failed authentication (one identical answer, close 1008).
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { operatorCtx, scope } from "../../helpers/core.ts";
 import { rawHandshake } from "../../helpers/ws.ts";
-import { cliParams, connected, V4Client, wsWorld, type WsWorld } from "./v4-client.ts";
+import { cliParams, harness, wsWorld } from "./v4-client.ts";
 
-let w: WsWorld | null = null;
-const open: V4Client[] = [];
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await w?.close();
-  w = null;
-});
-async function client(headers: Record<string, string> = {}) {
-  const c = await V4Client.open(w!, headers);
-  open.push(c);
-  return c;
-}
+const h = harness();
+const client = () => h.open();
 
 describe("protocol v4: the handshake", () => {
   test("connect.challenge on open, then hello-ok with the methods, events, policy and the granted scopes", async () => {
-    w = wsWorld();
+    const w = h.world(wsWorld());
     const c = await client();
     const ch = await c.challenge();
     expect(ch.nonce).toMatch(/^[0-9a-f-]{36}$/);
@@ -44,7 +34,7 @@ describe("protocol v4: the handshake", () => {
   });
 
   test("a plain GET / is still no route (404), and an unknown Origin may not upgrade (403)", async () => {
-    w = wsWorld();
+    const w = h.world(wsWorld());
     const res = await fetch(`${w.gw.url}/`);
     expect(res.status).toBe(404);
     const refused = await rawHandshake(w.gw.port, "/", { Origin: "http://evil.example" });
@@ -55,7 +45,7 @@ describe("protocol v4: the handshake", () => {
   });
 
   test("an Origin the operator lists (the Control UI served from another port) may upgrade", async () => {
-    w = wsWorld({ websocket: { allowedOrigins: ["http://127.0.0.1:5173"] } });
+    const w = h.world(wsWorld({ websocket: { allowedOrigins: ["http://127.0.0.1:5173"] } }));
     const listed = await rawHandshake(w.gw.port, "/", { Origin: "http://127.0.0.1:5173" });
     expect(listed.status).toBe(101);
     listed.socket.destroy();
@@ -66,7 +56,7 @@ describe("protocol v4: the handshake", () => {
 
 describe("protocol v4: refused connects", () => {
   test("unknown client.id and a field the closed schema lacks: upstream's message, close 1008", async () => {
-    w = wsWorld();
+    const w = h.world(wsWorld());
     const c = await client();
     await c.challenge();
     const res = await c.request("connect", cliParams(w.a, { client: { id: "my-bot", version: "1", platform: "linux", mode: "cli" } }));
@@ -80,7 +70,7 @@ describe("protocol v4: refused connects", () => {
   });
 
   test("a protocol other than 4: PROTOCOL_MISMATCH, close 1002", async () => {
-    w = wsWorld();
+    const w = h.world(wsWorld());
     const c = await client();
     await c.challenge();
     const res = await c.request("connect", cliParams(w.a, { minProtocol: 3, maxProtocol: 3 }));
@@ -89,7 +79,7 @@ describe("protocol v4: refused connects", () => {
   });
 
   test("a first request other than connect, and a frame that is not a request, end the connection (1008)", async () => {
-    w = wsWorld();
+    const w = h.world(wsWorld());
     const c = await client();
     await c.challenge();
     const res = await c.request("health", {});
@@ -102,7 +92,7 @@ describe("protocol v4: refused connects", () => {
   });
 
   test("wrong, unknown-tenant, missing, suspended and revoked tokens all get the one identical answer and 1008", async () => {
-    w = wsWorld();
+    const w = h.world(wsWorld());
     const answers: unknown[] = [];
     const tokens: (string | null)[] = [`${w.a.slice(0, -4)}zzzz`, "ocmu_ghost_0123456789abcdefghij", null, "not-a-token"];
     for (const t of tokens) {
@@ -122,8 +112,8 @@ describe("protocol v4: refused connects", () => {
   });
 
   test("the right token works after failures; a connection that never sends connect is closed after the timeout", async () => {
-    w = wsWorld({ openclawProtocol: { handshakeTimeoutMs: 1000 } });
-    const { hello } = await connected(w, w.a);
+    const w = h.world(wsWorld({ openclawProtocol: { handshakeTimeoutMs: 1000 } }));
+    const { hello } = await h.connect(w.a);
     expect(hello.type).toBe("hello-ok");
     const idle = await client();
     await idle.challenge();

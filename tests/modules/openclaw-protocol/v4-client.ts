@@ -1,9 +1,21 @@
 // A hand-written protocol-v4 client (Bun's WebSocket): what upstream's clients send and read, without
 // their library, so every frame of the handshake and its failures can be looked at and forged.
+import { afterEach } from "bun:test";
 import crypto from "node:crypto";
+import { startGateway } from "../../../src/http/gateway.ts";
+import { createTenant, testCore } from "../../helpers/core.ts";
 import { WsClient, wsWorld, type WsWorld } from "../../helpers/ws.ts";
 
 export { wsWorld, type WsWorld };
+
+/** Like wsWorld, with the rest of the config too (providers, models …). */
+export function v4World(gateway: Record<string, unknown>, config: Record<string, unknown>): WsWorld {
+  const core = testCore({ config: { gateway: { port: 0, accessLog: false, ...gateway }, ...config } });
+  const a = createTenant(core, "alpha");
+  const b = createTenant(core, "beta");
+  const gw = startGateway(core);
+  return { core, a, b, gw, url: `${gw.url.replace("http", "ws")}/`, close: () => gw.stop() };
+}
 
 /** upstream's `openclaw agent` connect params (cli, loopback, no device), with `over` merged in. */
 export function cliParams(token: string | null, over: Record<string, unknown> = {}): Record<string, unknown> {
@@ -96,4 +108,38 @@ export async function connected(w: WsWorld, token: string, over: Record<string, 
   await c.challenge();
   const hello = await c.connect(cliParams(token, over));
   return { c, hello };
+}
+
+/**
+ * Per-test worlds and clients, closed after each test: `const h = harness()` at the top of a file,
+ * then `const w = h.world(wsWorld())`, `await h.open()`, `await h.connect(token)`.
+ */
+export function harness() {
+  let current: WsWorld | null = null;
+  const clients: V4Client[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await current?.close();
+    current = null;
+  });
+  return {
+    world(w: WsWorld): WsWorld {
+      current = w;
+      return w;
+    },
+    /** The world was stopped by the test itself. */
+    stopped(): void {
+      current = null;
+    },
+    async open(headers: Record<string, string> = {}): Promise<V4Client> {
+      const c = await V4Client.open(current!, headers);
+      clients.push(c);
+      return c;
+    },
+    async connect(token: string, over: Record<string, unknown> = {}) {
+      const r = await connected(current!, token, over);
+      clients.push(r.c);
+      return r;
+    },
+  };
 }
