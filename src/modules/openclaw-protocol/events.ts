@@ -45,6 +45,8 @@ interface RunState {
   held?: [string, unknown][];
   /** Ended while held: forgotten once released. */
   ended?: boolean;
+  /** Started by this connection (its user message is known without reading the transcript). */
+  local?: boolean;
 }
 
 export interface RunEvents {
@@ -100,6 +102,19 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
     toSubscribed(st, "sessions.changed", { sessionKey: st.sessionKey, ...(st.agentId ? { agentId: st.agentId } : {}), ...(st.sessionId ? { sessionId: st.sessionId } : {}), reason: "send", ts: Date.now() });
     agent(st, "lifecycle", { phase: "start", startedAt: st.startedAt });
     chat(st, { state: "status", phase: "starting_model" });
+    if (!st.local && isSubscribed(ctx) && st.sessionId) {
+      // Another connection's (or surface's) run: its user message is the transcript's, written before the run began.
+      const entries = svc.sessions.entries(ctx.tenant, st.sessionId);
+      for (let i = entries.length - 1; i >= Math.max(0, entries.length - 64); i--) {
+        const e = entries[i]!;
+        if (e.runId !== st.runId || e.type !== "user") continue;
+        userRow(st, typeof e.content === "string" ? e.content : "", e.ts);
+        break;
+      }
+    }
+  }
+  function userRow(st: RunState, content: string, ts: number) {
+    toSubscribed(st, "session.message", { sessionKey: st.sessionKey, ...(st.agentId ? { agentId: st.agentId } : {}), message: { role: "user", content, timestamp: ts, idempotencyKey: `${st.runId}:user`, __openclaw: { runId: st.runId } } });
   }
   function flush(st: RunState) {
     clearTimeout(st.timer);
@@ -185,8 +200,9 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
       st.sessionId = run.sessionId;
       st.agentId = run.agentId;
       st.held ??= [];
+      st.local = true;
       start(st);
-      toSubscribed(st, "session.message", { sessionKey: run.sessionKey, agentId: run.agentId, message: { role: "user", content: run.message, timestamp: st.startedAt, idempotencyKey: `${run.runId}:user`, __openclaw: { runId: run.runId } } });
+      userRow(st, run.message, st.startedAt);
     },
     release(runId) {
       const st = runs.get(runId);

@@ -19,7 +19,8 @@ const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const AGENT_KEY = /^agent:([a-z0-9][a-z0-9_-]{0,63}):./;
 /** Our own ceilings on a history page, whatever the client asks (upstream's limit is 1000 entries). */
 export const HISTORY_MAX_MESSAGES = 1000;
-export const HISTORY_MAX_BYTES = 1024 * 1024;
+/** Half the default unsent-bytes budget of a connection (gateway.websocket.maxBufferedBytes), which bounds one answer. */
+export const HISTORY_MAX_BYTES = 512 * 1024;
 export const HISTORY_DEFAULT_MESSAGES = 200;
 
 export const mainSessionKey = (agentId: string) => `agent:${agentId}:main`;
@@ -91,10 +92,22 @@ const bytesOf = (m: unknown) => Buffer.byteLength(JSON.stringify(m));
 
 /** A message cut to fit `budget` bytes (its text parts shortened, marked), for one that alone exceeds a page. */
 function shrink(m: Message, budget: number): Message {
-  const keep = Math.max(256, Math.floor(budget / 2));
-  const cut = (s: string) => (s.length > keep ? `${s.slice(0, keep)}\n[cut here: the message is ${s.length} characters]` : s);
-  const content = typeof m.content === "string" ? cut(m.content) : Array.isArray(m.content) ? (m.content as Message[]).map((c) => (typeof c.text === "string" ? { ...c, text: cut(c.text) } : c.type === "toolCall" ? { ...c, arguments: {} } : c)) : m.content;
-  return { ...m, content };
+  for (let keep = Math.floor(budget / 2); ; keep = Math.floor(keep / 2)) {
+    const cut = (s: string) => (s.length > keep ? `${s.slice(0, keep)}\n[cut here: the message is ${s.length} characters]` : s);
+    const content = typeof m.content === "string" ? cut(m.content) : Array.isArray(m.content) ? (m.content as Message[]).map((c) => (typeof c.text === "string" ? { ...c, text: cut(c.text) } : c.type === "toolCall" ? { ...c, arguments: {} } : c)) : m.content;
+    const out = { ...m, content };
+    // Escaped or multi-byte characters take more than a byte each: halve until it fits.
+    if (keep <= 16 || bytesOf(out) < budget) return out;
+  }
+}
+
+/** The message if it fits the page; the first of a page is cut to fit rather than left out (null: the page is full). */
+function fitted(m: Message, used: number, max: number, first: boolean): { m: Message; size: number } | null {
+  const size = bytesOf(m) + 1;
+  if (used + size <= max) return { m, size };
+  if (!first) return null;
+  const cut = shrink(m, max);
+  return { m: cut, size: bytesOf(cut) + 1 };
 }
 
 export const cursorOf = (sessionId: string, entries: number) => `${sessionId}.${entries}`;
@@ -108,15 +121,10 @@ export function historyPage(entries: readonly TranscriptEntry[], sessionId: stri
   let at = shown.length - o.offset;
   while (at > 0 && messages.length < o.limit) {
     const i = shown[at - 1]!;
-    let m = toMessage(entries[i]!, i + 1, sessionId)!;
-    let size = bytesOf(m) + 1;
-    if (bytes + size > o.maxBytes) {
-      if (messages.length > 0) break;
-      m = shrink(m, o.maxBytes);
-      size = bytesOf(m) + 1;
-    }
-    messages.unshift(m);
-    bytes += size;
+    const fit = fitted(toMessage(entries[i]!, i + 1, sessionId)!, bytes, o.maxBytes, messages.length === 0);
+    if (!fit) break;
+    messages.unshift(fit.m);
+    bytes += fit.size;
     at--;
   }
   const hasMore = at > 0;
@@ -132,16 +140,12 @@ export function historyDelta(entries: readonly TranscriptEntry[], sessionId: str
   let bytes = 2;
   let i = from;
   for (; i < entries.length && messages.length < o.limit; i++) {
-    let msg = toMessage(entries[i]!, i + 1, sessionId);
+    const msg = toMessage(entries[i]!, i + 1, sessionId);
     if (!msg) continue;
-    let size = bytesOf(msg) + 1;
-    if (bytes + size > o.maxBytes) {
-      if (messages.length > 0) break;
-      msg = shrink(msg, o.maxBytes);
-      size = bytesOf(msg) + 1;
-    }
-    messages.push(msg);
-    bytes += size;
+    const fit = fitted(msg, bytes, o.maxBytes, messages.length === 0);
+    if (!fit) break;
+    messages.push(fit.m);
+    bytes += fit.size;
   }
   return { kind: "delta", messages, deltaCursor: cursorOf(sessionId, i) };
 }

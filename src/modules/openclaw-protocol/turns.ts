@@ -47,6 +47,8 @@ export interface Started {
   /** The run's end, or null when it had already ended (a retried idempotency key). */
   done: Promise<RunEnd> | null;
   acceptedAt: number;
+  /** Resolves once the run's held events have gone to the connection (after the method's answer). */
+  released: Promise<void>;
 }
 
 export async function startTurn(svc: TurnDeps, ctx: V4Context, method: string, t: { sessionKey: string; agentId: string; message: string; idempotencyKey: string }): Promise<Started> {
@@ -57,11 +59,17 @@ export async function startTurn(svc: TurnDeps, ctx: V4Context, method: string, t
   const sent = svc.runs.send(ctx.tenant, t, opOf(ctx));
   if (!sent.deduped) events.begin({ runId: sent.runId, sessionKey: t.sessionKey, sessionId: sent.sessionId, agentId: t.agentId, message: t.message });
   // The run's events wait until the answer has gone (the connection sends it once this resolves).
-  const release = () => setTimeout(() => events.release(sent.runId), 0);
+  let released!: () => void;
+  const done = new Promise<void>((r) => (released = r));
+  const release = () =>
+    setTimeout(() => {
+      events.release(sent.runId);
+      released();
+    }, 0);
   try {
     await sent.durable; // the session and the run's row are on disk before the run id is told
   } finally {
     release();
   }
-  return { runId: sent.runId, sessionId: sent.sessionId, agentId: t.agentId, deduped: sent.deduped, done: sent.done, acceptedAt };
+  return { runId: sent.runId, sessionId: sent.sessionId, agentId: t.agentId, deduped: sent.deduped, done: sent.done, acceptedAt, released: done };
 }

@@ -70,6 +70,11 @@ describe("chat.history and chat.startup", () => {
     expect(Buffer.byteLength(JSON.stringify(small.messages))).toBeLessThanOrEqual(4096);
     expect(small.messages.length).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(small.messages)).toContain("[cut here");
+    // Characters JSON escapes (6 bytes each) are cut to the byte budget too.
+    await turn(w.a, "esc", "\u0001".repeat(20_000));
+    const esc = await w.a.call("chat.history", { sessionKey: "esc", maxBytes: 4096, offset: 1 });
+    expect(esc.messages).toHaveLength(1);
+    expect(Buffer.byteLength(JSON.stringify(esc.messages))).toBeLessThanOrEqual(4096);
     const huge = await w.a.call("chat.history", { sessionKey: "big", maxBytes: 1e9, limit: 1e6 });
     expect(Buffer.byteLength(JSON.stringify(huge.messages))).toBeLessThanOrEqual(HISTORY_MAX_BYTES);
     const bad = await w.a.call("chat.history", { sessionKey: "s", limit: 0 }).catch((e) => e);
@@ -100,7 +105,13 @@ describe("sessions.*", () => {
     const withList = await w.a.call("sessions.subscribe", { limit: 5 });
     expect(withList).toMatchObject({ subscribed: true, list: { sessions: [] } });
     await other.call("chat.history", { sessionKey: "x" }); // listens, not subscribed
+    const watcher = (await import("./v4-runtime.ts")).connect(w.svc, w.a.ctx.tenant);
+    await watcher.call("sessions.subscribe", {});
     await turn(w.a, "agent:main:main", "hello");
+    // A subscribed connection that did not start the run is told its user message too (from the transcript).
+    await until(watcher, (f) => f.filter((x) => x.event === "session.message").length === 2);
+    expect(watcher.frames.filter((f) => f.event === "session.message").map((f) => [f.payload.message.role, f.payload.message.role === "user" ? f.payload.message.content : "…"])).toEqual([["user", "hello"], ["assistant", "…"]]);
+    watcher.close();
     const changed = w.a.frames.filter((f) => f.event === "sessions.changed").map((f) => f.payload.reason);
     expect(changed).toEqual(expect.arrayContaining(["create", "send", "update"]));
     const msgs = w.a.frames.filter((f) => f.event === "session.message").map((f) => f.payload.message.role);

@@ -81,6 +81,7 @@ export function agentMethods(svc: TurnDeps): V4Method[] {
         const run = await startTurn(svc, ctx, "agent", { sessionKey, agentId, message, idempotencyKey });
         const accepted = { runId: run.runId, sessionKey, agentId: run.agentId, status: "accepted", acceptedAt: run.acceptedAt };
         const final = (async () => {
+          await run.released; // the run's events go before its result, as upstream sends them
           const end = run.done ? await Promise.race([run.done, closed(ctx)]) : null;
           if (run.done && end === null) return null; // the connection ended first: nobody to tell
           const view = end ? fromEnd(run.runId, run.sessionId, run.agentId, end) : ((await svc.runs.wait(ctx.tenant, { runId: run.runId, timeoutMs: 0 })) as unknown as RunView);

@@ -5,7 +5,11 @@
 // connection from the start, a hook to CONNECTION_HOOKS).
 import type { V4Context, V4Method } from "../methods.ts";
 import type { V4Services } from "../needs.ts";
+import { attachEvents } from "../events.ts";
+import { agentMethods } from "./agent.ts";
 import { basicMethods } from "./basic.ts";
+import { chatMethods } from "./chat.ts";
+import { sessionsMethods } from "./sessions.ts";
 
 export type MethodFamily = (svc: V4Services) => V4Method[];
 
@@ -15,6 +19,7 @@ export type MethodFamily = (svc: V4Services) => V4Method[];
  */
 export type ConnectionHook = (svc: V4Services, ctx: V4Context) => void;
 
-export const METHOD_FAMILIES: readonly MethodFamily[] = [basicMethods];
+export const METHOD_FAMILIES: readonly MethodFamily[] = [basicMethods, agentMethods, chatMethods, sessionsMethods];
 
-export const CONNECTION_HOOKS: readonly ConnectionHook[] = [];
+/** The runtime's events (chat, agent, sessions.changed, session.message) reach a connection from its start. */
+export const CONNECTION_HOOKS: readonly ConnectionHook[] = [(svc, ctx) => void attachEvents(svc, ctx)];

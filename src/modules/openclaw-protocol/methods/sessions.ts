@@ -32,8 +32,14 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
     };
   }
 
-  /** The session under `key` (the upstream field), or the runtime's NOT_FOUND. */
-  const keyOf = (p: Params) => sessionKeyParam(p, "key", true)!;
+  /** Reset or delete: the caller's session under `key` (else the runtime's NOT_FOUND), its run ended first; one audited change. */
+  async function change<T>(ctx: V4Context, raw: Record<string, unknown>, method: string, act: (key: string) => T): Promise<T> {
+    const key = sessionKeyParam(params(method, raw), "key", true)!;
+    svc.sessions.get(ctx.tenant, key);
+    takeChange(svc, ctx, method);
+    await svc.runs.settleSession(ctx.tenant, key);
+    return act(key);
+  }
 
   return [
     {
@@ -79,28 +85,16 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
     {
       name: "sessions.reset",
       scope: "operator.write",
-      async handle(ctx, raw) {
-        const p = params("sessions.reset", raw);
-        const key = keyOf(p);
-        svc.sessions.get(ctx.tenant, key);
-        takeChange(svc, ctx, "sessions.reset");
-        await svc.runs.settleSession(ctx.tenant, key);
-        const row = svc.sessions.reset(ctx.tenant, key, opOf(ctx));
-        return { ok: true, key, entry: sessionRow(row, null) };
-      },
+      handle: (ctx, raw) => change(ctx, raw, "sessions.reset", (key) => ({ ok: true, key, entry: sessionRow(svc.sessions.reset(ctx.tenant, key, opOf(ctx)), null) })),
     },
     {
       name: "sessions.delete",
       scope: "operator.write",
-      async handle(ctx, raw) {
-        const p = params("sessions.delete", raw);
-        const key = keyOf(p);
-        svc.sessions.get(ctx.tenant, key);
-        takeChange(svc, ctx, "sessions.delete");
-        await svc.runs.settleSession(ctx.tenant, key);
-        svc.sessions.delete(ctx.tenant, key, opOf(ctx));
-        return { ok: true, key, deleted: true, archived: [] };
-      },
+      handle: (ctx, raw) =>
+        change(ctx, raw, "sessions.delete", (key) => {
+          svc.sessions.delete(ctx.tenant, key, opOf(ctx));
+          return { ok: true, key, deleted: true, archived: [] };
+        }),
     },
   ];
 }
