@@ -48,6 +48,8 @@ try {
     if (Date.now() > deadline) throw new Error(`the reply "${opts.reply}" did not appear within ${opts.timeoutMs} ms`);
     await page.waitForTimeout(200);
   }
+  // Let the UI reconcile its optimistic message with the server's (history poll, session.message).
+  await page.waitForTimeout(opts.settleMs ?? 3000);
   out.text = (await page.locator("body").innerText()).slice(0, 4000);
   out.step = "screenshot";
   await page.screenshot({ path: opts.screenshot, fullPage: true });

@@ -120,16 +120,16 @@ export async function rpcSessions(w: ClientsWorld, token: string): Promise<{ key
   return body.result.sessions;
 }
 
-/** The tenant's RPC `sessions.history` texts of one session. */
+/** The tenant's RPC `sessions.history` texts of one session (a user entry's `content`, an assistant's `text`). */
 export async function rpcHistoryTexts(w: ClientsWorld, token: string, key: string): Promise<string[]> {
   const res = await fetch(`${w.gw.url}/rpc`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "sessions.history", params: { sessionKey: key } }),
   });
-  const body = (await res.json()) as { result?: { entries: { text?: string }[] }; error?: unknown };
+  const body = (await res.json()) as { result?: { entries: { type: string; text?: string; content?: string }[] }; error?: unknown };
   if (!body.result) throw new Error(`sessions.history ${key} failed: ${JSON.stringify(body.error)}`);
-  return body.result.entries.map((e) => e.text ?? "");
+  return body.result.entries.map((e) => (e.type === "user" ? e.content : e.text) ?? "");
 }
 
 async function rpc(w: ClientsWorld, token: string, method: string, params: unknown): Promise<any> {
