@@ -22,7 +22,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startTap, type Frame } from "../tests/clients/ws-tap.ts";
-import { memoryOf, providerTimeWithin, signalTree, startTimingProxy, startUpstreamGateway, UPSTREAM_TOKEN, waitReady } from "./agent-turn-lib.ts";
+import { memoryOf, providerTimeWithin, signalTree, startFakeAndUpstream, UPSTREAM_TOKEN, waitReady } from "./agent-turn-lib.ts";
 import { arg, deepMerge, ensureBinary, median, ROOT, saveResult, startJsonPrinter, tmpdir } from "./lib.ts";
 
 const rounds = arg("--rounds", 5);
@@ -35,24 +35,8 @@ const node = path.join(upstreamDir, "node_modules", "node", "bin", "node");
 const entry = path.join(upstreamDir, "node_modules", "openclaw", "openclaw.mjs");
 const loadAtStart = os.loadavg();
 
-const children: ReturnType<typeof Bun.spawn>[] = [];
-const cleanup = () => {
-  for (const c of children) {
-    signalTree(c.pid, "SIGCONT");
-    signalTree(c.pid, "SIGKILL");
-  }
-};
-process.on("exit", cleanup);
-process.on("SIGINT", () => process.exit(130));
-
-const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
-children.push(fake.proc);
-const proxy = startTimingProxy(fake.url);
-
 // Upstream first and alone (its start-up is measured, and takes a while).
-const upstream = startUpstreamGateway(upstreamDir, proxy.url);
-children.push(upstream.proc);
-const upstreamReadyMs = await waitReady(`${upstream.url}/readyz`, upstream.proc, 300_000, path.join(upstream.home, "gateway.out"));
+const { children, cleanup, proxy, upstream, upstreamReadyMs } = await startFakeAndUpstream(upstreamDir);
 
 // Ours: the compiled binary, one tenant, agents on the fake (through the proxy); ready = spawn → /healthz.
 const bin = ensureBinary();

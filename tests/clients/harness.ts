@@ -2,13 +2,14 @@
 // gateway: where the install is, the environment a client runs in (a throw-away HOME and state dir, so
 // nothing of the machine's is read), two tenants on a gateway answered by the fake provider, and a
 // frame tap between client and gateway so a failure shows the exact protocol frames exchanged.
+import { afterAll, beforeAll } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { chatWorld, type ChatWorld } from "../helpers/chat.ts";
 import { createTenant, makeHome } from "../helpers/core.ts";
-import type { Frame } from "./ws-tap.ts";
+import { startTap, type Frame } from "./ws-tap.ts";
 
-export { startTap, type Frame } from "./ws-tap.ts";
+export { startTap, type Frame };
 
 export const ROOT = path.join(import.meta.dir, "..", "..");
 /** Where scripts/lib.sh (`ensure_openclaw_clients`) installs the pinned package; the same default. */
@@ -147,4 +148,30 @@ async function rpc(w: ClientsWorld, token: string, method: string, params: unkno
 export async function rpcTurn(w: ClientsWorld, token: string, sessionKey: string, message: string): Promise<void> {
   const sent = await rpc(w, token, "chat.send", { sessionKey, message });
   await rpc(w, token, "chat.wait", { runId: sent.runId, timeoutMs: 30_000 });
+}
+
+export interface ClientsSuite {
+  u: UpstreamInstall;
+  w: ClientsWorld;
+  tap: ReturnType<typeof startTap>;
+}
+
+/**
+ * A client test file's set-up: the install, the two-tenant world and a tap in front of it, built
+ * before the file's tests and torn down after them (the frames saved as tests/artifacts/<name>.frames.txt).
+ * The fields are filled in by beforeAll.
+ */
+export function clientsSuite(name: string, opts: { allowedOrigins?: () => string[] } = {}): ClientsSuite {
+  const s = {} as ClientsSuite;
+  beforeAll(async () => {
+    s.u = upstreamInstall();
+    s.w = await clientsWorld({ allowedOrigins: opts.allowedOrigins?.() });
+    s.tap = startTap(s.w.wsUrl);
+  });
+  afterAll(async () => {
+    if (s.tap) saveFrames(name, s.tap.frames);
+    s.tap?.stop();
+    await s.w?.close();
+  });
+  return s;
 }

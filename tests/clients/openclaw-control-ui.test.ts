@@ -5,11 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { ARTIFACTS, CHROMIUM, clientsWorld, rpcHistoryTexts, rpcTurn, saveFrames, startTap, upstreamInstall, type ClientsWorld, type UpstreamInstall } from "./harness.ts";
+import { ARTIFACTS, CHROMIUM, clientsSuite, rpcHistoryTexts, rpcTurn, upstreamInstall } from "./harness.ts";
 
-let u: UpstreamInstall;
-let w: ClientsWorld;
-let tap: ReturnType<typeof startTap>;
 let ui: ReturnType<typeof Bun.serve>;
 
 /** The UI as any static host serves it: files, index.html for every other path (an SPA), nothing else. */
@@ -28,20 +25,14 @@ function serveControlUi(root: string): ReturnType<typeof Bun.serve> {
   });
 }
 
-beforeAll(async () => {
-  u = upstreamInstall();
+// The UI's static server first: the gateway's config lists its origin (another loopback port), as the
+// operator must (the /rpc origin policy applies to / too).
+beforeAll(() => {
   if (!CHROMIUM) throw new Error("chromium is not installed (CI installs it: apt-get install chromium)");
-  ui = serveControlUi(u.controlUi);
-  // The page's origin is another loopback port: the operator lists it (the /rpc origin policy applies to / too).
-  w = await clientsWorld({ allowedOrigins: [`http://127.0.0.1:${ui.port}`] });
-  tap = startTap(w.wsUrl);
+  ui = serveControlUi(upstreamInstall().controlUi);
 });
-afterAll(async () => {
-  saveFrames("openclaw-control-ui", tap.frames);
-  tap.stop();
-  ui.stop(true);
-  await w.close();
-});
+afterAll(() => ui.stop(true));
+const suite = clientsSuite("openclaw-control-ui", { allowedOrigins: () => [`http://127.0.0.1:${ui.port}`] });
 
 interface DriverResult {
   ok: boolean;
@@ -54,16 +45,16 @@ interface DriverResult {
 async function drive(token: string, message: string, reply: string, screenshot: string, timeoutMs = 45_000): Promise<DriverResult> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const opts = {
-    playwright: u.packageJson,
+    playwright: suite.u.packageJson,
     chromium: CHROMIUM,
-    pageUrl: `http://127.0.0.1:${ui.port}/?gatewayUrl=${encodeURIComponent(tap.url)}#token=${encodeURIComponent(token)}`,
-    gatewayHost: new URL(tap.url).host,
+    pageUrl: `http://127.0.0.1:${ui.port}/?gatewayUrl=${encodeURIComponent(suite.tap.url)}#token=${encodeURIComponent(token)}`,
+    gatewayHost: new URL(suite.tap.url).host,
     message,
     reply,
     screenshot,
     timeoutMs,
   };
-  const proc = Bun.spawn([u.node, path.join(import.meta.dir, "control-ui-driver.mjs"), JSON.stringify(opts)], { stdout: "pipe", stderr: "pipe", env: { PATH: `${path.dirname(u.node)}:/usr/bin:/bin`, HOME: path.dirname(screenshot) } });
+  const proc = Bun.spawn([suite.u.node, path.join(import.meta.dir, "control-ui-driver.mjs"), JSON.stringify(opts)], { stdout: "pipe", stderr: "pipe", env: { PATH: `${path.dirname(suite.u.node)}:/usr/bin:/bin`, HOME: path.dirname(screenshot) } });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 170_000);
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   clearTimeout(timer);
@@ -77,14 +68,14 @@ async function drive(token: string, message: string, reply: string, screenshot: 
 }
 
 const explain = (r: DriverResult) =>
-  `Control UI stopped at step "${r.step}": ${r.error}\n--- page text\n${(r.text ?? "").slice(-1500)}\n--- browser log (tail)\n${r.console.slice(-12).map((l) => l.slice(0, 300)).join("\n")}\n--- frames (browser > gateway, < back)\n${tap.transcript(40)}`;
+  `Control UI stopped at step "${r.step}": ${r.error}\n--- page text\n${(r.text ?? "").slice(-1500)}\n--- browser log (tail)\n${r.console.slice(-12).map((l) => l.slice(0, 300)).join("\n")}\n--- frames (browser > gateway, < back)\n${suite.tap.transcript(40)}`;
 
 describe("the Control UI (upstream, in Chromium) against our gateway", () => {
   test("switches to our gateway with the tenant token, chats, and shows none of the other tenant's sessions", async () => {
-    await rpcTurn(w, w.beta, "agent:main:main", "beta private words");
-    w.fake.script("hello from the control ui", [{ text: "alpha-ui-reply rendered" }]);
+    await rpcTurn(suite.w, suite.w.beta, "agent:main:main", "beta private words");
+    suite.w.fake.script("hello from the control ui", [{ text: "alpha-ui-reply rendered" }]);
     const shot = path.join(ARTIFACTS, "openclaw-control-ui.png");
-    const r = await drive(w.alpha, "hello from the control ui", "alpha-ui-reply rendered", shot);
+    const r = await drive(suite.w.alpha, "hello from the control ui", "alpha-ui-reply rendered", shot);
     if (!r.ok) throw new Error(explain(r));
     expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
     // Shown once: the UI matched its own pending message to the session's (upstream's runId is the
@@ -92,18 +83,18 @@ describe("the Control UI (upstream, in Chromium) against our gateway", () => {
     expect(r.text!.split("hello from the control ui").length - 1, explain(r)).toBe(1);
     expect(r.text).not.toContain("beta private words");
     // The turn is alpha's, in our own view of its session.
-    expect(await rpcHistoryTexts(w, w.alpha, "agent:main:main")).toEqual(["hello from the control ui", "alpha-ui-reply rendered"]);
+    expect(await rpcHistoryTexts(suite.w, suite.w.alpha, "agent:main:main")).toEqual(["hello from the control ui", "alpha-ui-reply rendered"]);
     // The browser's connect was answered by hello-ok after the Origin check and the device proof.
-    expect(tap.frames.some((f) => f.dir === "<" && f.data.includes('"type":"hello-ok"'))).toBe(true);
+    expect(suite.tap.frames.some((f) => f.dir === "<" && f.data.includes('"type":"hello-ok"'))).toBe(true);
   }, 180_000);
 
   test("a wrong token: no chat, the connect is refused", async () => {
-    const before = w.fake.requests.length;
-    const r = await drive(`${w.alpha.slice(0, -4)}zzzz`, "must not be sent", "never", path.join(ARTIFACTS, "openclaw-control-ui-wrong-token.png"), 15_000);
+    const before = suite.w.fake.requests.length;
+    const r = await drive(`${suite.w.alpha.slice(0, -4)}zzzz`, "must not be sent", "never", path.join(ARTIFACTS, "openclaw-control-ui-wrong-token.png"), 15_000);
     expect(r.ok).toBe(false);
     expect(["confirm the gateway switch", "chat input ready", "send the message", "reply rendered"]).toContain(r.step);
-    expect(w.fake.requests.length).toBe(before);
-    const refusals = tap.frames.filter((f) => f.dir === "<" && f.data.includes('"ok":false') && f.data.includes("unauthorized"));
-    expect(refusals.length, tap.transcript(20)).toBeGreaterThan(0);
+    expect(suite.w.fake.requests.length).toBe(before);
+    const refusals = suite.tap.frames.filter((f) => f.dir === "<" && f.data.includes('"ok":false') && f.data.includes("unauthorized"));
+    expect(refusals.length, suite.tap.transcript(20)).toBeGreaterThan(0);
   }, 180_000);
 });

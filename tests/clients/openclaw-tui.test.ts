@@ -1,22 +1,10 @@
 // Upstream's terminal UI (`openclaw tui --url … --token …`, the pinned package under Node 24) driven in
 // a pseudo-terminal (Bun.spawn's `terminal`) against our gateway: it connects, shows the tenant's own
 // history (not the other tenant's), a typed message is sent and the streamed reply appears.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { clientEnv, clientsWorld, rpcTurn, saveFrames, startTap, upstreamInstall, type ClientsWorld, type UpstreamInstall } from "./harness.ts";
+import { describe, expect, test } from "bun:test";
+import { clientEnv, clientsSuite, rpcTurn } from "./harness.ts";
 
-let u: UpstreamInstall;
-let w: ClientsWorld;
-let tap: ReturnType<typeof startTap>;
-beforeAll(async () => {
-  u = upstreamInstall();
-  w = await clientsWorld();
-  tap = startTap(w.wsUrl);
-});
-afterAll(async () => {
-  saveFrames("openclaw-tui", tap.frames);
-  tap.stop();
-  await w.close();
-});
+const suite = clientsSuite("openclaw-tui");
 
 /** What a terminal shows, near enough: the output with escape sequences (CSI, OSC) taken out. */
 const plain = (s: string) => s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, "");
@@ -25,8 +13,8 @@ class Tui {
   out = "";
   readonly proc: ReturnType<typeof Bun.spawn>;
   constructor(token: string) {
-    const { env } = clientEnv(u, tap.url, token);
-    this.proc = Bun.spawn([u.node, u.entry, "tui", "--url", tap.url, "--token", token], {
+    const { env } = clientEnv(suite.u, suite.tap.url, token);
+    this.proc = Bun.spawn([suite.u.node, suite.u.entry, "tui", "--url", suite.tap.url, "--token", token], {
       cwd: env.HOME,
       env,
       terminal: { cols: 140, rows: 45, data: (_t, d) => void (this.out += Buffer.from(d).toString()) },
@@ -39,7 +27,7 @@ class Tui {
     const end = Date.now() + timeoutMs;
     while (!pred(this.screen())) {
       if (Date.now() > end || this.proc.exitCode !== null) {
-        throw new Error(`TUI: ${what} did not happen within ${timeoutMs} ms${this.proc.exitCode !== null ? ` (it exited ${this.proc.exitCode})` : ""}\n--- screen (tail)\n${this.screen().slice(-2500)}\n--- frames (client > gateway, < back)\n${tap.transcript()}`);
+        throw new Error(`TUI: ${what} did not happen within ${timeoutMs} ms${this.proc.exitCode !== null ? ` (it exited ${this.proc.exitCode})` : ""}\n--- screen (tail)\n${this.screen().slice(-2500)}\n--- frames (client > gateway, < back)\n${suite.tap.transcript()}`);
       }
       await Bun.sleep(200);
     }
@@ -59,14 +47,14 @@ class Tui {
 describe("openclaw tui (upstream TUI) against our gateway", () => {
   test("connects, shows only the tenant's own history, sends a typed message and shows the streamed reply", async () => {
     // Beta has a session with a secret in it; alpha's TUI must never show it.
-    w.fake.script("beta secret question", [{ text: "beta-secret-answer" }]);
-    await rpcTurn(w, w.beta, "agent:main:main", "beta secret question");
+    suite.w.fake.script("beta secret question", [{ text: "beta-secret-answer" }]);
+    await rpcTurn(suite.w, suite.w.beta, "agent:main:main", "beta secret question");
 
-    const tui = new Tui(w.alpha);
+    const tui = new Tui(suite.w.alpha);
     try {
       await tui.waitFor((s) => /connected \| idle/.test(s.slice(-3000)), "connected and idle");
       // The reply streams in two chunks; the screen shows the whole text at the end.
-      w.fake.script("hello from the tui", [{ text: "alpha-tui-reply streamed in words" }]);
+      suite.w.fake.script("hello from the tui", [{ text: "alpha-tui-reply streamed in words" }]);
       await tui.type("hello from the tui");
       await tui.waitFor((s) => s.includes("alpha-tui-reply streamed in words"), "the streamed reply on screen");
       const screen = tui.screen();
@@ -74,7 +62,7 @@ describe("openclaw tui (upstream TUI) against our gateway", () => {
       expect(screen).not.toContain("beta-secret");
       expect(screen).not.toContain("beta secret question");
       // The turn ran as alpha's agent: the frames carried chat events for alpha's session only.
-      const chat = tap.frames.filter((f) => f.dir === "<" && f.data.includes('"event":"chat"')).map((f) => JSON.parse(f.data).payload);
+      const chat = suite.tap.frames.filter((f) => f.dir === "<" && f.data.includes('"event":"chat"')).map((f) => JSON.parse(f.data).payload);
       expect(chat.some((p) => p.state === "final")).toBe(true);
       expect(chat.every((p) => p.sessionKey === "agent:main:main")).toBe(true);
     } finally {
@@ -83,12 +71,12 @@ describe("openclaw tui (upstream TUI) against our gateway", () => {
   }, 120_000);
 
   test("a wrong token: the TUI never connects and no model call is made", async () => {
-    const before = w.fake.requests.length;
-    const tui = new Tui(`${w.alpha.slice(0, -4)}zzzz`);
+    const before = suite.w.fake.requests.length;
+    const tui = new Tui(`${suite.w.alpha.slice(0, -4)}zzzz`);
     try {
       await tui.waitFor((s) => /unauthorized|token mismatch|disconnected|gateway closed/i.test(s), "an authentication error on screen");
       expect(tui.screen()).not.toMatch(/connected \| idle/);
-      expect(w.fake.requests.length).toBe(before);
+      expect(suite.w.fake.requests.length).toBe(before);
     } finally {
       await tui.stop();
     }
