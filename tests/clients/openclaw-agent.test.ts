@@ -9,7 +9,7 @@ const suite = clientsSuite("openclaw-agent");
 /** `openclaw agent --message <m> --json` as `token`; the reply text, or an error with what the CLI printed and the frames. */
 async function agentTurn(token: string, message: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { env } = clientEnv(suite.u, suite.tap.url, token);
-  return runOpenclaw(suite.u, ["agent", "--message", message, "--json"], env, 90_000);
+  return runOpenclaw(suite.u, ["agent", "--message", message, "--json"], env, 120_000);
 }
 
 const explain = (r: { code: number | null; stdout: string; stderr: string }) =>
@@ -40,7 +40,7 @@ describe("openclaw agent (upstream CLI) against our gateway", () => {
     expect(JSON.parse(rb.stdout.slice(rb.stdout.indexOf("{"))).result.payloads[0].text).toBe("beta-cli-answer");
     expect(await rpcHistoryTexts(suite.w, suite.w.beta, "agent:main:main")).toEqual(["beta asks the cli", "beta-cli-answer"]);
     expect(await rpcHistoryTexts(suite.w, suite.w.alpha, "agent:main:main")).not.toContain("beta asks the cli");
-  }, 180_000);
+  }, 300_000);
 
   test("a wrong token is refused: the CLI fails with upstream's unauthorized error and no model call is made", async () => {
     const before = suite.w.fake.requests.length;
@@ -53,5 +53,5 @@ describe("openclaw agent (upstream CLI) against our gateway", () => {
     expect(refusal, suite.tap.transcript()).toBeDefined();
     expect(JSON.parse(refusal!.data).error.code).toBe("INVALID_REQUEST");
     expect(suite.tap.frames.some((f) => f.dir === "close" && f.data.startsWith("gateway closed 1008"))).toBe(true);
-  }, 120_000);
+  }, 180_000);
 });

@@ -42,7 +42,7 @@ interface DriverResult {
   console: string[];
 }
 
-async function drive(token: string, message: string, reply: string, screenshot: string, timeoutMs = 45_000): Promise<DriverResult> {
+async function drive(token: string, message: string, reply: string, screenshot: string, timeoutMs = 60_000): Promise<DriverResult> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const opts = {
     playwright: suite.u.packageJson,
@@ -55,7 +55,7 @@ async function drive(token: string, message: string, reply: string, screenshot: 
     timeoutMs,
   };
   const proc = Bun.spawn([suite.u.node, path.join(import.meta.dir, "control-ui-driver.mjs"), JSON.stringify(opts)], { stdout: "pipe", stderr: "pipe", env: { PATH: `${path.dirname(suite.u.node)}:/usr/bin:/bin`, HOME: path.dirname(screenshot) } });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 170_000);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 280_000);
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   clearTimeout(timer);
   await proc.exited;
@@ -86,15 +86,15 @@ describe("the Control UI (upstream, in Chromium) against our gateway", () => {
     expect(await rpcHistoryTexts(suite.w, suite.w.alpha, "agent:main:main")).toEqual(["hello from the control ui", "alpha-ui-reply rendered"]);
     // The browser's connect was answered by hello-ok after the Origin check and the device proof.
     expect(suite.tap.frames.some((f) => f.dir === "<" && f.data.includes('"type":"hello-ok"'))).toBe(true);
-  }, 180_000);
+  }, 300_000);
 
   test("a wrong token: no chat, the connect is refused", async () => {
     const before = suite.w.fake.requests.length;
-    const r = await drive(`${suite.w.alpha.slice(0, -4)}zzzz`, "must not be sent", "never", path.join(ARTIFACTS, "openclaw-control-ui-wrong-token.png"), 15_000);
+    const r = await drive(`${suite.w.alpha.slice(0, -4)}zzzz`, "must not be sent", "never", path.join(ARTIFACTS, "openclaw-control-ui-wrong-token.png"), 30_000);
     expect(r.ok).toBe(false);
     expect(["confirm the gateway switch", "chat input ready", "send the message", "reply rendered"]).toContain(r.step);
     expect(suite.w.fake.requests.length).toBe(before);
     const refusals = suite.tap.frames.filter((f) => f.dir === "<" && f.data.includes('"ok":false') && f.data.includes("unauthorized"));
     expect(refusals.length, suite.tap.transcript(20)).toBeGreaterThan(0);
-  }, 180_000);
+  }, 300_000);
 });

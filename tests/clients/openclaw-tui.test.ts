@@ -23,7 +23,7 @@ class Tui {
   screen(): string {
     return plain(this.out);
   }
-  async waitFor(pred: (screen: string) => boolean, what: string, timeoutMs = 45_000): Promise<void> {
+  async waitFor(pred: (screen: string) => boolean, what: string, timeoutMs = 120_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (!pred(this.screen())) {
       if (Date.now() > end || this.proc.exitCode !== null) {
@@ -68,7 +68,7 @@ describe("openclaw tui (upstream TUI) against our gateway", () => {
     } finally {
       await tui.stop();
     }
-  }, 120_000);
+  }, 300_000);
 
   test("a wrong token: the TUI never connects and no model call is made", async () => {
     const before = suite.w.fake.requests.length;
@@ -80,5 +80,5 @@ describe("openclaw tui (upstream TUI) against our gateway", () => {
     } finally {
       await tui.stop();
     }
-  }, 90_000);
+  }, 180_000);
 });
