@@ -56,6 +56,8 @@ export class V4Connection {
   private ws: Socket | null = null;
   private seq = 0;
   private ended = false;
+  /** A refusal was sent: its close follows, and no later frame is read. */
+  private refused = false;
   private dispatcher: Dispatcher | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
@@ -65,7 +67,7 @@ export class V4Connection {
   constructor(
     private readonly shared: ProtocolShared,
     private readonly auth: ConnectionAuth,
-    untrack: () => void,
+    private readonly untrack: () => void,
   ) {
     this.connectedAt = shared.now();
     this.cleanup.push(untrack, () => auth.releasePending());
@@ -83,7 +85,7 @@ export class V4Connection {
   }
 
   message(_ws: Socket, message: string | Buffer): void {
-    if (this.ended) return;
+    if (this.ended || this.refused) return;
     const text = typeof message === "string" ? message : null;
     if (this.dispatcher) return this.dispatcher.frame(text);
     this.handshake(text);
@@ -167,7 +169,9 @@ export class V4Connection {
     } catch {
       return this.refuse(id, UNAUTHORIZED, 1008);
     }
+    // It is the tenant's now: counted in the tenant's caps and ended with the tenant's connections.
     this.auth.releasePending();
+    this.untrack();
     const abort = new AbortController();
     const state = new Map<string, unknown>();
     const closers: (() => void)[] = [];
@@ -208,9 +212,11 @@ export class V4Connection {
   }
 
   private refuse(id: string, error: V4ErrorShape, code: number): void {
+    this.refused = true;
     this.send(JSON.stringify({ type: "res", id, ok: false, error }));
     // After the answer is on its way (as upstream: the client reads the error before the close).
-    queueMicrotask(() => this.end(code, error.message.slice(0, 120)));
+    // A close reason is at most 123 bytes; the message may quote a client's key (any characters).
+    queueMicrotask(() => this.end(code, Buffer.from(error.message).subarray(0, 116).toString()));
   }
 
   /** An event with the connection's next `seq` (connect.challenge has none, as upstream's). */

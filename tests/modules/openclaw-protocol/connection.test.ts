@@ -85,6 +85,15 @@ describe("protocol v4: keep-alive and limits", () => {
     expect((await c.waitClosed()).code).toBe(1009);
   });
 
+  test("a result larger than policy.maxBufferedBytes is answered with an error instead, and the connection stays", async () => {
+    const models = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`model-with-a-rather-long-name-number-${i}`, { provider: "p", upstreamModel: "m" }]));
+    const w = h.world(v4World({ websocket: { maxBufferedBytes: 16_384 } }, { ...WITH_MODEL, models }));
+    const { c } = await conn(w.a);
+    const res = await c.request("models.list", {});
+    expect(res.error).toMatchObject({ code: "INVALID_REQUEST", details: { code: "PAYLOAD_TOO_LARGE", limit: 16_384 } });
+    expect((await c.request("health", {})).ok).toBe(true);
+  });
+
   test("frames past the connection's rate are answered UNAVAILABLE (retryable) without running", async () => {
     const w = h.world(wsWorld({ websocket: { messagesPerSecond: 1, messagesBurst: 2 } }));
     const { c } = await conn(w.a);
@@ -119,6 +128,14 @@ describe("protocol v4: keep-alive and limits", () => {
     const fourth = await rawHandshake(w.gw.port, "/");
     expect(fourth.status).toBe(101);
     fourth.socket.destroy();
+  });
+
+  test("unauthenticated connections are capped in all too (503 before the upgrade)", async () => {
+    const w = h.world(wsWorld({ openclawProtocol: { maxPending: 1 } }));
+    await (await h.open()).challenge();
+    const second = await rawHandshake(w.gw.port, "/");
+    expect(second.status).toBe(503);
+    expect(JSON.parse(second.body).error.message).toContain("gateway.openclawProtocol.maxPending");
   });
 });
 

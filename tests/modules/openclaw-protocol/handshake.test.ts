@@ -111,6 +111,16 @@ describe("protocol v4: refused connects", () => {
     expect(answers[0]).toMatchObject({ code: "INVALID_REQUEST", details: { code: "AUTH_TOKEN_MISMATCH" } });
   });
 
+  test("frames sent right after a refused connect are not read: a second connect in the same breath does not get in", async () => {
+    const w = h.world(wsWorld());
+    const c = await client();
+    await c.challenge();
+    c.raw.send({ type: "req", id: "bad", method: "connect", params: cliParams("ocmu_alpha_wrongwrongwrongwrongwrong") });
+    c.raw.send({ type: "req", id: "good", method: "connect", params: cliParams(w.a) });
+    expect((await c.waitClosed()).code).toBe(1008);
+    expect(c.messages.filter((m) => m.type === "res").map((m) => m.id)).toEqual(["bad"]);
+  });
+
   test("the right token works after failures; a connection that never sends connect is closed after the timeout", async () => {
     const w = h.world(wsWorld({ openclawProtocol: { handshakeTimeoutMs: 1000 } }));
     const { hello } = await h.connect(w.a);
@@ -119,5 +129,18 @@ describe("protocol v4: refused connects", () => {
     await idle.challenge();
     const closed = await idle.waitClosed(4000);
     expect(closed).toEqual({ code: 1000, reason: "handshake timeout" });
+  });
+});
+
+describe("protocol v4: a refusal quoting the client's own key", () => {
+  test("a long non-ASCII unknown key still gets the answer and a proper close (reason within 123 bytes)", async () => {
+    const w = h.world(wsWorld());
+    const c = await client();
+    await c.challenge();
+    const res = await c.request("connect", cliParams(w.a, { client: { id: "cli", version: "1", platform: "linux", mode: "cli", ["ключ".repeat(40)]: 1 } }));
+    expect(res.error.code).toBe("INVALID_REQUEST");
+    const closed = await c.waitClosed();
+    expect(closed.code).toBe(1008);
+    expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
   });
 });
