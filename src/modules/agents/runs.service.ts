@@ -85,6 +85,7 @@ export function createRunsService(deps: {
     insert: sqlite.prepare("INSERT INTO agent_runs (tenant_id, id, session_key, session_id, agent_id, idempotency_key, status, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7)"),
     byIdem: sqlite.prepare(`SELECT ${RUN_COLS} FROM agent_runs WHERE tenant_id = ?1 AND session_key = ?2 AND idempotency_key = ?3`),
     get: sqlite.prepare(`SELECT ${RUN_COLS} FROM agent_runs WHERE tenant_id = ?1 AND id = ?2`),
+    byKey: sqlite.prepare("SELECT id FROM agent_runs WHERE tenant_id = ?1 AND idempotency_key = ?2 ORDER BY started_at DESC, id DESC LIMIT 1"),
     latest: sqlite.prepare(`SELECT ${RUN_COLS} FROM agent_runs WHERE tenant_id = ?1 AND session_key = ?2 ORDER BY started_at DESC, id DESC LIMIT 1`),
     finish: sqlite.prepare("UPDATE agent_runs SET status = ?3, stop_reason = ?4, error_code = ?5, error_message = ?6, text = ?7, steps = ?8, input_tokens = ?9, output_tokens = ?10, cost_micro_usd = ?11, ended_at = ?12 WHERE tenant_id = ?1 AND id = ?2"),
     running: sqlite.prepare("SELECT tenant_id AS tenantId, id, session_key AS sessionKey, session_id AS sessionId FROM agent_runs WHERE status = 'running'"),
@@ -224,7 +225,9 @@ export function createRunsService(deps: {
       // Whoever acknowledges the run awaits this; it must never be an unhandled rejection meanwhile.
       durable.catch(() => {});
       try {
-        sessions.append(tenant, session, { type: "user", ts: now, runId, content: p.message, agentId: agent.id });
+        // The client's idempotency key goes with its message: clients that name runs by it (upstream
+        // OpenClaw's) find their turn in the history.
+        sessions.append(tenant, session, { type: "user", ts: now, runId, content: p.message, agentId: agent.id, ...(p.idempotencyKey !== undefined ? { idempotencyKey: p.idempotencyKey } : {}) });
       } catch (err) {
         // The message did not fit (transcript cap, disk limit): the run ends before it starts.
         const e = toAppError(err);
@@ -316,6 +319,11 @@ export function createRunsService(deps: {
       }
       if (n > 0) deps.log.warn("marked interrupted agent runs as aborted", { runs: n, ...(tenantId ? { tenant: tenantId } : {}) });
       return n;
+    },
+
+    /** The tenant's newest run started with this idempotency key (in any session), if the index keeps one. */
+    runOfKey(tenant: TenantScope, idempotencyKey: string): string | null {
+      return (q.byKey.get(tenant.tenantId, idempotencyKey) as { id: string } | null)?.id ?? null;
     },
 
     /** The session's run in progress, if any. */

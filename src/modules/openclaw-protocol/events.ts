@@ -3,14 +3,16 @@
 // connection closes or the tenant stops) and translates: the runtime's chat.delta / chat.tool /
 // chat.final / chat.error into upstream's `chat` (status, delta with the increment AND the cumulative
 // message, final, aborted, error) and `agent` (lifecycle start/end/error, assistant, tool, usage)
-// events, each with the run's own `seq`; and, to a connection that called sessions.subscribe,
-// `sessions.changed` and `session.message`.
+// events, each with the run's own `seq`; `sessions.changed` to a connection that called
+// sessions.subscribe, and `session.message` (a transcript row, numbered as chat.history numbers it)
+// for the sessions a connection named in sessions.messages.subscribe — as upstream routes them.
 //
 // Deltas are coalesced per run (at most one each DELTA_MS): each carries the whole text so far, so a
 // delta per model token would make a long answer quadratic on the wire. A connection keeps state for
 // at most MAX_RUNS runs (a tenant has at most 16 going).
 import type { RunsService } from "../agents/runs.service.ts";
 import type { SessionsService } from "../agents/sessions.service.ts";
+import type { TranscriptEntry } from "../agents/transcript.ts";
 import type { EventsService, TenantEvent } from "../events/events.service.ts";
 import type { V4Context } from "./methods.ts";
 import { agentOfKey } from "./session-view.ts";
@@ -30,6 +32,8 @@ const REASONS: Record<string, string> = { created: "create", reset: "reset", del
 
 interface RunState {
   runId: string;
+  /** What the clients call the run: the idempotency key it was started with (as upstream's run ids), else our id. */
+  clientId: string;
   sessionKey: string;
   sessionId?: string;
   agentId?: string;
@@ -51,12 +55,26 @@ interface RunState {
 
 export interface RunEvents {
   /** A run this connection started: its start frames now, everything held until `release`. */
-  begin(run: { runId: string; sessionKey: string; sessionId: string; agentId: string; message: string }): void;
+  begin(run: { runId: string; clientId: string; sessionKey: string; sessionId: string; agentId: string; message: string }): void;
   release(runId: string): void;
 }
 
 export const isSubscribed = (ctx: V4Context) => ctx.state.get(SUBSCRIBED_KEY) === true;
 export const setSubscribed = (ctx: V4Context, on: boolean) => void ctx.state.set(SUBSCRIBED_KEY, on);
+
+const MESSAGES_KEY = "openclaw-protocol.message-subscriptions";
+/** Sessions one connection may follow message by message. */
+export const MAX_MESSAGE_SUBSCRIPTIONS = 256;
+const messageKeys = (ctx: V4Context) => (ctx.state.get(MESSAGES_KEY) as Set<string> | undefined) ?? new Set<string>();
+/** sessions.messages.subscribe / unsubscribe: false when the connection already follows as many as it may. */
+export function followMessages(ctx: V4Context, key: string, on: boolean): boolean {
+  const keys = messageKeys(ctx);
+  if (on && !keys.has(key) && keys.size >= MAX_MESSAGE_SUBSCRIPTIONS) return false;
+  if (on) keys.add(key);
+  else keys.delete(key);
+  ctx.state.set(MESSAGES_KEY, keys);
+  return true;
+}
 
 /** Listens to the connection's tenant's bus (once per connection; later calls return the same). */
 export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
@@ -72,7 +90,7 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
     }
   };
   const out = (st: RunState, event: string, payload: unknown) => (st.held ? st.held.push([event, payload]) : send(event, payload));
-  const base = (st: RunState) => ({ runId: st.runId, sessionKey: st.sessionKey, ...(st.agentId ? { agentId: st.agentId } : {}), seq: ++st.seq });
+  const base = (st: RunState) => ({ runId: st.clientId, sessionKey: st.sessionKey, ...(st.agentId ? { agentId: st.agentId } : {}), seq: ++st.seq });
   const chat = (st: RunState, fields: Record<string, unknown>) => out(st, "chat", { ...base(st), ...fields });
   const agent = (st: RunState, stream: string, data: Record<string, unknown>) =>
     out(st, "agent", { ...base(st), ...(st.sessionId ? { sessionId: st.sessionId } : {}), stream, data, ts: Date.now(), isHeartbeat: false });
@@ -92,29 +110,40 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
       runs.delete(oldest);
     }
     const row = svc.sessions.find(ctx.tenant, sessionKey);
-    st = { runId, sessionKey, sessionId: row?.sessionId, agentId: agentOfKey(sessionKey) ?? row?.agentId, seq: 0, started: false, startedAt: Date.now(), text: "", pending: "", lastFlush: 0 };
+    st = { runId, clientId: runId, sessionKey, sessionId: row?.sessionId, agentId: agentOfKey(sessionKey) ?? row?.agentId, seq: 0, started: false, startedAt: Date.now(), text: "", pending: "", lastFlush: 0 };
     runs.set(runId, st);
     return st;
   }
   function start(st: RunState) {
     if (st.started) return;
     st.started = true;
+    // Another connection's (or surface's) run: its user message, and the client's name for the run,
+    // are the transcript's (written before the run began).
+    let user: TranscriptEntry | undefined;
+    let at = 0;
+    if (!st.local && st.sessionId) {
+      const entries = svc.sessions.entries(ctx.tenant, st.sessionId);
+      for (let i = entries.length - 1; i >= Math.max(0, entries.length - 64) && !user; i--) if (entries[i]!.runId === st.runId && entries[i]!.type === "user") [user, at] = [entries[i], i + 1];
+      if (typeof user?.idempotencyKey === "string") st.clientId = user.idempotencyKey;
+    }
     toSubscribed(st, "sessions.changed", { sessionKey: st.sessionKey, ...(st.agentId ? { agentId: st.agentId } : {}), ...(st.sessionId ? { sessionId: st.sessionId } : {}), reason: "send", ts: Date.now() });
     agent(st, "lifecycle", { phase: "start", startedAt: st.startedAt });
     chat(st, { state: "status", phase: "starting_model" });
-    if (!st.local && isSubscribed(ctx) && st.sessionId) {
-      // Another connection's (or surface's) run: its user message is the transcript's, written before the run began.
-      const entries = svc.sessions.entries(ctx.tenant, st.sessionId);
-      for (let i = entries.length - 1; i >= Math.max(0, entries.length - 64); i--) {
-        const e = entries[i]!;
-        if (e.runId !== st.runId || e.type !== "user") continue;
-        userRow(st, typeof e.content === "string" ? e.content : "", e.ts);
-        break;
-      }
-    }
+    if (user) userRow(st, typeof user.content === "string" ? user.content : "", user.ts, at);
   }
-  function userRow(st: RunState, content: string, ts: number) {
-    toSubscribed(st, "session.message", { sessionKey: st.sessionKey, ...(st.agentId ? { agentId: st.agentId } : {}), message: { role: "user", content, timestamp: ts, idempotencyKey: `${st.runId}:user`, __openclaw: { runId: st.runId } } });
+  /** A transcript row to the connections following the session; `seq` is its place in the transcript (as chat.history numbers it). */
+  function row(st: RunState, seq: number | null, message: Record<string, unknown>) {
+    if (!messageKeys(ctx).has(st.sessionKey)) return;
+    const meta = { ...(seq !== null && st.sessionId ? { id: `${st.sessionId}:${seq}`, seq } : {}), runId: st.clientId };
+    out(st, "session.message", { sessionKey: st.sessionKey, ...(st.agentId ? { agentId: st.agentId } : {}), message: { ...message, __openclaw: meta } });
+  }
+  function userRow(st: RunState, content: string, ts: number, seq: number | null) {
+    row(st, seq, { role: "user", content, timestamp: ts, idempotencyKey: `${st.clientId}:user` });
+  }
+  /** How many entries the session's transcript holds now (the last one's place), if it is still the run's. */
+  function written(st: RunState): number | null {
+    const r = svc.sessions.find(ctx.tenant, st.sessionKey);
+    return r && r.sessionId === st.sessionId ? r.entries : null;
   }
   function flush(st: RunState) {
     clearTimeout(st.timer);
@@ -167,7 +196,7 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
         const u = (p.usage ?? {}) as { inputTokens?: number; outputTokens?: number };
         const usage = { input: u.inputTokens ?? 0, output: u.outputTokens ?? 0, totalTokens: (u.inputTokens ?? 0) + (u.outputTokens ?? 0) };
         agent(st, "usage", { inputTokens: usage.input, outputTokens: usage.output });
-        toSubscribed(st, "session.message", { sessionKey: st.sessionKey, ...(st.agentId ? { agentId: st.agentId } : {}), message: { ...assistantMessage(text), usage, stopReason: "stop", __openclaw: { runId: st.runId } } });
+        row(st, written(st), { ...assistantMessage(text), usage, stopReason: "stop" });
         agent(st, "lifecycle", { phase: "end", startedAt: st.startedAt, endedAt: Date.now(), stopReason: "stop", aborted: false });
         chat(st, { state: "final", stopReason: "stop", message: assistantMessage(text), usage });
         end(st);
@@ -199,10 +228,11 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
       const st = stateOf(run.runId, run.sessionKey);
       st.sessionId = run.sessionId;
       st.agentId = run.agentId;
+      st.clientId = run.clientId;
       st.held ??= [];
       st.local = true;
       start(st);
-      userRow(st, run.message, st.startedAt);
+      userRow(st, run.message, st.startedAt, written(st));
     },
     release(runId) {
       const st = runs.get(runId);

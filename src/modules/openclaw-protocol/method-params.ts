@@ -10,6 +10,8 @@ export interface Params {
   /** An integer field within [min, max]. */
   int(name: string, opts: { min: number; max?: number }): number | undefined;
   bool(name: string): boolean | undefined;
+  /** An array of non-empty strings, at most `max` of them, each at most `maxLength` characters. */
+  strings(name: string, opts: { max: number; maxLength: number }): string[] | undefined;
   /** Refuses the request naming the field. */
   fail(name: string, why: string): never;
 }
@@ -36,6 +38,14 @@ export function params(method: string, raw: Record<string, unknown>): Params {
       if (v < opts.min) fail(name, `must be at least ${opts.min}`);
       if (opts.max !== undefined && v > opts.max) fail(name, `must be at most ${opts.max}`);
       return v;
+    },
+    strings(name, opts) {
+      const v = p[name];
+      if (v === undefined || v === null) return undefined;
+      if (!Array.isArray(v)) return fail(name, "must be an array of strings");
+      if (v.length > opts.max) fail(name, `must have at most ${opts.max} items`);
+      for (const x of v) if (typeof x !== "string" || x.length === 0 || x.length > opts.maxLength) fail(name, `must hold strings of 1-${opts.maxLength} characters`);
+      return v as string[];
     },
     bool(name) {
       const v = p[name];

@@ -64,13 +64,25 @@ function toolArgs(raw: unknown): unknown {
   }
 }
 
+/**
+ * Upstream's clients know a run by the idempotency key they sent with it (upstream's run id is that
+ * key); ours are run_…. A run started with a key is shown under the key (the user entry records it),
+ * any other under our id.
+ */
+export function clientRunIds(entries: readonly TranscriptEntry[]): (runId: string) => string {
+  const keys = new Map<string, string>();
+  for (const e of entries) if (e.type === "user" && typeof e.idempotencyKey === "string") keys.set(e.runId, e.idempotencyKey);
+  return (runId) => keys.get(runId) ?? runId;
+}
+
 /** One transcript entry as upstream's chat message; `seq` is its 1-based place in the transcript. */
-export function toMessage(e: TranscriptEntry, seq: number, sessionId: string): Message | null {
-  const meta = { id: `${sessionId}:${seq}`, seq, runId: e.runId };
+export function toMessage(e: TranscriptEntry, seq: number, sessionId: string, clientRunId: (runId: string) => string = (r) => r): Message | null {
+  const runId = clientRunId(e.runId);
+  const meta = { id: `${sessionId}:${seq}`, seq, runId };
   const text = (v: unknown) => (typeof v === "string" ? v : "");
   switch (e.type) {
     case "user":
-      return { role: "user", content: text(e.content), timestamp: e.ts, idempotencyKey: `${e.runId}:user`, __openclaw: meta };
+      return { role: "user", content: text(e.content), timestamp: e.ts, idempotencyKey: `${runId}:user`, __openclaw: meta };
     case "assistant": {
       const calls = Array.isArray(e.toolCalls) ? (e.toolCalls as { id: string; name: string; arguments: unknown }[]) : [];
       const content = [...(text(e.text) ? [{ type: "text", text: text(e.text) }] : []), ...calls.map((c) => ({ type: "toolCall", id: c.id, name: c.name, arguments: toolArgs(c.arguments) }))];
@@ -110,18 +122,32 @@ function fitted(m: Message, used: number, max: number, first: boolean): { m: Mes
   return { m: cut, size: bytesOf(cut) + 1 };
 }
 
+/**
+ * Where the inputs a client sent (named by their idempotency keys, `inputRunIds`) stand: consumed by
+ * the transcript row that holds them (the id chat.history gives that row), else pending — the Control
+ * UI clears its optimistic message by this.
+ */
+export function inputReceipts(entries: readonly TranscriptEntry[], sessionId: string | null, ids: readonly string[]) {
+  const at = new Map<string, number>();
+  if (sessionId) entries.forEach((e, i) => e.type === "user" && at.set(typeof e.idempotencyKey === "string" ? e.idempotencyKey : e.runId, i + 1));
+  const inputReceipts = ids.map((runId) => (at.has(runId) ? { runId, state: "consumed" as const, consumedByEventId: `${sessionId}:${at.get(runId)}` } : { runId, state: "pending" as const }));
+  const inputConsumptions = inputReceipts.flatMap((r) => (r.state === "consumed" ? [{ runId: r.runId, consumedByEventId: r.consumedByEventId }] : []));
+  return { inputReceipts, inputConsumptions };
+}
+
 export const cursorOf = (sessionId: string, entries: number) => `${sessionId}.${entries}`;
 
 /** The newest messages (skipping `offset` newest), oldest first, within `limit` and `maxBytes`. */
 export function historyPage(entries: readonly TranscriptEntry[], sessionId: string, o: { limit: number; maxBytes: number; offset: number }) {
   const shown: number[] = [];
   for (let i = 0; i < entries.length; i++) if (entries[i]!.type !== "tool_call") shown.push(i);
+  const ids = clientRunIds(entries);
   const messages: Message[] = [];
   let bytes = 2;
   let at = shown.length - o.offset;
   while (at > 0 && messages.length < o.limit) {
     const i = shown[at - 1]!;
-    const fit = fitted(toMessage(entries[i]!, i + 1, sessionId)!, bytes, o.maxBytes, messages.length === 0);
+    const fit = fitted(toMessage(entries[i]!, i + 1, sessionId, ids)!, bytes, o.maxBytes, messages.length === 0);
     if (!fit) break;
     messages.unshift(fit.m);
     bytes += fit.size;
@@ -136,11 +162,12 @@ export function historyDelta(entries: readonly TranscriptEntry[], sessionId: str
   const m = /^(s_[0-9a-f]{32})\.(\d{1,9})$/.exec(cursor);
   const from = m ? Number(m[2]) : -1;
   if (!m || m[1] !== sessionId || from > entries.length) return { kind: "reset" };
+  const ids = clientRunIds(entries);
   const messages: Message[] = [];
   let bytes = 2;
   let i = from;
   for (; i < entries.length && messages.length < o.limit; i++) {
-    const msg = toMessage(entries[i]!, i + 1, sessionId);
+    const msg = toMessage(entries[i]!, i + 1, sessionId, ids);
     if (!msg) continue;
     const fit = fitted(msg, bytes, o.maxBytes, messages.length === 0);
     if (!fit) break;

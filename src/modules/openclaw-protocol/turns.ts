@@ -57,7 +57,7 @@ export async function startTurn(svc: TurnDeps, ctx: V4Context, method: string, t
   const events = attachEvents(svc, ctx);
   const acceptedAt = Date.now();
   const sent = svc.runs.send(ctx.tenant, t, opOf(ctx));
-  if (!sent.deduped) events.begin({ runId: sent.runId, sessionKey: t.sessionKey, sessionId: sent.sessionId, agentId: t.agentId, message: t.message });
+  if (!sent.deduped) events.begin({ runId: sent.runId, clientId: t.idempotencyKey, sessionKey: t.sessionKey, sessionId: sent.sessionId, agentId: t.agentId, message: t.message });
   // The run's events wait until the answer has gone (the connection sends it once this resolves).
   let released!: () => void;
   const done = new Promise<void>((r) => (released = r));

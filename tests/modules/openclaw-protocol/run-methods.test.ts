@@ -14,7 +14,8 @@ describe("agent (openclaw agent --message)", () => {
     w = await v4World();
     const r = await w.a.call("agent", { message: "hi from cli [[words:5]]", agentId: "main", deliver: false, timeout: 600, idempotencyKey: "b8bbdc7a-0bb9-475f-99f5-66d2d2781748" });
     expect(r.twoStage).toBe(true);
-    expect(r.accepted).toEqual({ runId: expect.stringMatching(/^run_[0-9a-f]{32}$/), sessionKey: "agent:main:main", agentId: "main", status: "accepted", acceptedAt: expect.any(Number) });
+    // The run is named by the client's idempotency key, as upstream names it.
+    expect(r.accepted).toEqual({ runId: "b8bbdc7a-0bb9-475f-99f5-66d2d2781748", sessionKey: "agent:main:main", agentId: "main", status: "accepted", acceptedAt: expect.any(Number) });
     const final = await r.final;
     expect(final).toMatchObject({ runId: r.accepted.runId, status: "ok", summary: "completed", result: { payloads: [{ text: expect.stringMatching(/\S+( \S+){4}/), mediaUrl: null }], meta: { durationMs: expect.any(Number), agentMeta: { agentId: "main" } } } });
 
@@ -41,6 +42,20 @@ describe("agent (openclaw agent --message)", () => {
     const unknown = await w.b.call("agent.wait", { runId: `run_${"0".repeat(32)}`, timeoutMs: 0 }).catch((e) => e);
     expect(theirs.code).toBe("NOT_FOUND");
     expect(theirs.message).toBe(unknown.message);
+    // Our own run id works too (a run started over RPC has no other name); theirs is still not found.
+    const ours = w.core.runs.runOfKey(w.a.ctx.tenant, "k1")!;
+    expect(await w.a.call("agent.wait", { runId: ours, timeoutMs: 0 })).toMatchObject({ runId: ours, status: "ok" });
+    expect((await w.b.call("agent.wait", { runId: ours, timeoutMs: 0 }).catch((e) => e)).message).toBe(unknown.message);
+  });
+});
+
+describe("agent.identity.get", () => {
+  test("the caller's agent's display identity; an agent the caller does not have is not found", async () => {
+    w = await v4World();
+    expect(await w.a.call("agent.identity.get", { sessionKey: "agent:main:main" })).toMatchObject({ agentId: "main", name: "Assistant" });
+    expect(await w.a.call("agent.identity.get", {})).toMatchObject({ agentId: "main" });
+    const e = await w.a.call("agent.identity.get", { agentId: "nobody" }).catch((x) => x);
+    expect(e.code).toBe("NOT_FOUND");
   });
 });
 
@@ -48,7 +63,7 @@ describe("chat.send and the chat / agent events", () => {
   test("ack {runId, status:'started'} before any of the run's frames; deltas carry the increment and the cumulative text; final has the answer", async () => {
     w = await v4World();
     const ack = await w.a.call("chat.send", { sessionKey: "agent:main:main", sessionId: "whatever", message: "hello from tui [[words:12]] [[slow:15]]", deliver: false, idempotencyKey: "c2fc482a" });
-    expect(ack).toEqual({ runId: expect.stringMatching(/^run_/), status: "started" });
+    expect(ack).toEqual({ runId: "c2fc482a", status: "started" });
     await until(w.a, isTerminal(ack.runId));
     const run = w.a.frames.filter((f) => f.payload.runId === ack.runId);
     // Nothing of the run went out before the ack (the client learns the run id first).

@@ -9,7 +9,7 @@ afterEach(async () => {
   await w?.close();
 });
 
-async function turn(conn: FakeConn, sessionKey: string, message: string, key = crypto.randomUUID()) {
+async function turn(conn: FakeConn, sessionKey: string, message: string, key: string = crypto.randomUUID()) {
   const ack = await conn.call("chat.send", { sessionKey, message, idempotencyKey: key });
   await until(conn, isTerminal(ack.runId));
   return ack.runId as string;
@@ -34,6 +34,20 @@ describe("chat.history and chat.startup", () => {
     const none = await w.b.call("chat.startup", { sessionKey: "agent:main:main" });
     expect(none).toMatchObject({ sessionKey: "agent:main:main", messages: [], totalMessages: 0 });
     expect(none.sessionId).toBeUndefined();
+  });
+
+  test("inputRunIds: each input consumed by the row that holds it (the Control UI clears its pending message by it), else pending", async () => {
+    w = await v4World();
+    const runId = await turn(w.a, "agent:main:main", "mine", "input-1");
+    const h = await w.a.call("chat.history", { sessionKey: "agent:main:main", limit: 80, maxBytes: 262144, inputRunIds: [runId, "not-sent"] });
+    const user = h.messages.find((m: any) => m.role === "user");
+    expect(h.inputReceipts).toEqual([{ runId, state: "consumed", consumedByEventId: user.__openclaw.id }, { runId: "not-sent", state: "pending" }]);
+    expect(h.inputConsumptions).toEqual([{ runId, consumedByEventId: user.__openclaw.id }]);
+    const d = await w.a.call("chat.history", { sessionKey: "agent:main:main", cursor: h.deltaCursor, inputRunIds: [runId] });
+    expect(d.inputReceipts).toEqual([{ runId, state: "consumed", consumedByEventId: user.__openclaw.id }]);
+    // The other tenant's history knows nothing of it.
+    expect((await w.b.call("chat.history", { sessionKey: "agent:main:main", inputRunIds: [runId] })).inputReceipts).toEqual([{ runId, state: "pending" }]);
+    expect((await w.a.call("chat.history", { sessionKey: "agent:main:main", inputRunIds: "x" }).catch((e) => e)).message).toContain("inputRunIds");
   });
 
   test("delta mode: only what came after the cursor; a reset session answers kind:reset", async () => {
@@ -94,11 +108,16 @@ describe("sessions.*", () => {
     expect(l.sessions[1]).toMatchObject({ key: "agent:main:main", sessionId: expect.stringMatching(/^s_/), kind: "direct", agentId: "main", isMain: true, updatedAt: expect.any(Number), status: "done" });
     const page = await w.a.call("sessions.list", { limit: 1 });
     expect(page).toMatchObject({ count: 1, totalCount: 2, hasMore: true, nextOffset: 1 });
+    // Filters on what the gateway does not keep select nothing (the Control UI asks for the main session's children).
+    expect(await w.a.call("sessions.list", { includeGlobal: false, configuredAgentsOnly: true, limit: 10000, spawnedBy: "agent:main:main" })).toMatchObject({ count: 0, totalCount: 0, sessions: [] });
+    for (const f of [{ label: "x" }, { pinned: true }, { archived: true }, { group: "g" }]) expect((await w.a.call("sessions.list", f)).sessions).toEqual([]);
+    expect((await w.a.call("sessions.list", { search: "OTHER" })).sessions.map((s: any) => s.key)).toEqual(["agent:main:other"]);
+    expect((await w.a.call("sessions.list", { activeOnly: true })).sessions).toEqual([]);
     expect(JSON.stringify(l)).not.toContain("beta-only");
     expect(JSON.stringify(l)).not.toContain("path");
   });
 
-  test("subscribe: sessions.changed and session.message reach a subscribed connection only; unsubscribe stops them", async () => {
+  test("subscribe: sessions.changed reaches a subscribed connection, session.message one following the session; unsubscribe stops them", async () => {
     w = await v4World();
     const other = (await import("./v4-runtime.ts")).connect(w.svc, w.a.ctx.tenant);
     expect(await w.a.call("sessions.subscribe", {})).toEqual({ subscribed: true });
@@ -106,17 +125,29 @@ describe("sessions.*", () => {
     expect(withList).toMatchObject({ subscribed: true, list: { sessions: [] } });
     await other.call("chat.history", { sessionKey: "x" }); // listens, not subscribed
     const watcher = (await import("./v4-runtime.ts")).connect(w.svc, w.a.ctx.tenant);
-    await watcher.call("sessions.subscribe", {});
-    await turn(w.a, "agent:main:main", "hello");
-    // A subscribed connection that did not start the run is told its user message too (from the transcript).
+    expect(await watcher.call("sessions.messages.subscribe", { key: "agent:main:main", includeApprovals: false })).toEqual({ subscribed: true, key: "agent:main:main" });
+    expect(await w.a.call("sessions.messages.subscribe", { key: "agent:main:main" })).toMatchObject({ subscribed: true });
+    const runId = await turn(w.a, "agent:main:main", "hello");
+    // A following connection that did not start the run is told its user message too (from the
+    // transcript); the rows carry the id and seq chat.history gives them (so a client merges them).
     await until(watcher, (f) => f.filter((x) => x.event === "session.message").length === 2);
-    expect(watcher.frames.filter((f) => f.event === "session.message").map((f) => [f.payload.message.role, f.payload.message.role === "user" ? f.payload.message.content : "…"])).toEqual([["user", "hello"], ["assistant", "…"]]);
+    const rows = (c: typeof watcher) => c.frames.filter((f) => f.event === "session.message").map((f) => f.payload.message);
+    const history = (await w.a.call("chat.history", { sessionKey: "agent:main:main" })).messages;
+    for (const c of [watcher, w.a]) {
+      expect(rows(c).map((m: any) => [m.role, m.__openclaw])).toEqual(history.map((m: any) => [m.role, m.__openclaw]));
+      expect(rows(c)[0]).toMatchObject({ content: "hello", idempotencyKey: `${runId}:user` });
+    }
+    expect(await watcher.call("sessions.messages.unsubscribe", { key: "agent:main:main" })).toEqual({ subscribed: false, key: "agent:main:main" });
+    // What one connection follows is capped.
+    for (let i = 0; i < 256; i++) await watcher.call("sessions.messages.subscribe", { key: `k${i}` });
+    const full = await watcher.call("sessions.messages.subscribe", { key: "one-more" }).catch((e) => e);
+    expect(full).toMatchObject({ code: "UNAVAILABLE" });
+    expect(full.message).toContain("256");
     watcher.close();
     const changed = w.a.frames.filter((f) => f.event === "sessions.changed").map((f) => f.payload.reason);
     expect(changed).toEqual(expect.arrayContaining(["create", "send", "update"]));
-    const msgs = w.a.frames.filter((f) => f.event === "session.message").map((f) => f.payload.message.role);
-    expect(msgs).toEqual(["user", "assistant"]);
     await until(other, (f) => f.some((x) => x.event === "chat" && x.payload.state === "final"));
+    // Neither subscribed nor following: no session events at all.
     expect(other.frames.filter((f) => f.event === "sessions.changed" || f.event === "session.message")).toEqual([]);
     await w.a.call("sessions.unsubscribe", {});
     const n = w.a.frames.length;
@@ -131,6 +162,8 @@ describe("sessions.*", () => {
     const got = await w.a.call("sessions.get", { key: "agent:main:main" });
     expect(got.messages.map((m: any) => m.role)).toEqual(["user", "assistant"]);
     expect(await w.b.call("sessions.get", { key: "agent:main:main" })).toEqual({ messages: [] });
+    expect((await w.a.call("sessions.describe", { key: "agent:main:main" })).session).toMatchObject({ key: "agent:main:main", agentId: "main", sessionId: got.session.sessionId });
+    expect(await w.b.call("sessions.describe", { key: "agent:main:main" })).toEqual({ session: null });
     for (const m of ["sessions.reset", "sessions.delete"]) {
       const theirs = await w.b.call(m, { key: "agent:main:main" }).catch((e) => e);
       const unknown = await w.b.call(m, { key: "agent:main:nothing" }).catch((e) => e);

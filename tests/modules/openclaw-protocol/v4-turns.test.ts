@@ -38,7 +38,7 @@ describe("protocol v4: runs and sessions over the wire", () => {
     const second = await c.raw.next((m: any) => m.type === "res" && m.id === id && m.payload?.status !== "accepted", "the second answer", 15_000);
     const answers = c.messages.filter((m) => m.type === "res" && m.id === id);
     expect(answers.map((a) => a.payload.status)).toEqual(["accepted", "ok"]);
-    expect(answers[0].payload).toMatchObject({ sessionKey: "agent:main:main", agentId: "main", runId: expect.stringMatching(/^run_/) });
+    expect(answers[0].payload).toMatchObject({ sessionKey: "agent:main:main", agentId: "main", runId: "b8bbdc7a-0bb9-475f-99f5-66d2d2781748" });
     const answer = second.payload.result.payloads[0].text; // (read before toMatchObject, which writes its matchers into what it matched)
     expect(typeof answer).toBe("string");
     expect(second.payload).toMatchObject({ status: "ok", summary: "completed", result: { payloads: [{ mediaUrl: null }] } });
@@ -64,7 +64,7 @@ describe("protocol v4: runs and sessions over the wire", () => {
     expect((await c.request("sessions.subscribe", {})).payload).toEqual({ subscribed: true });
     expect((await c.request("chat.history", { sessionKey: "agent:main:main", limit: 200 })).payload).toMatchObject({ messages: [] });
     const ack = await c.request("chat.send", { sessionKey: "agent:main:main", message: "hello from tui [[words:8]]", deliver: false, idempotencyKey: "c2fc482a-0000-4000-8000-000000000000" });
-    expect(ack.payload).toEqual({ runId: expect.stringMatching(/^run_/), status: "started" });
+    expect(ack.payload).toEqual({ runId: "c2fc482a-0000-4000-8000-000000000000", status: "started" });
     const final = await c.raw.next((m: any) => m.type === "event" && m.event === "chat" && m.payload.state === "final", "chat final", 15_000);
     expect(final.payload).toMatchObject({ runId: ack.payload.runId, sessionKey: "agent:main:main", agentId: "main" });
     // Nothing of the run reached the client before its ack.

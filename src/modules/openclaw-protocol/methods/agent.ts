@@ -62,6 +62,11 @@ const fromEnd = (runId: string, sessionId: string, agentId: string, e: RunEnd): 
   outputTokens: e.usage.outputTokens,
 });
 
+/** Our run id for a client's (our own id, or the idempotency key the run was started with), among the caller's runs. */
+export function ourRunId(svc: TurnDeps, ctx: V4Context, clientRunId: string): string | null {
+  return RUN_ID.test(clientRunId) ? clientRunId : svc.runs.runOfKey(ctx.tenant, clientRunId);
+}
+
 /** Resolves when the connection ends (so a pending second answer is given up, not kept). */
 const closed = (ctx: V4Context) => new Promise<null>((resolve) => (ctx.signal.aborted ? resolve(null) : ctx.signal.addEventListener("abort", () => resolve(null), { once: true })));
 
@@ -79,15 +84,29 @@ export function agentMethods(svc: TurnDeps): V4Method[] {
         const sessionKey = sessionKeyParam(p, "sessionKey", false) ?? mainSessionKey(named ?? DEFAULT_AGENT);
         const agentId = turnAgent(p, sessionKey, named, svc.sessions.find(ctx.tenant, sessionKey)?.agentId);
         const run = await startTurn(svc, ctx, "agent", { sessionKey, agentId, message, idempotencyKey });
-        const accepted = { runId: run.runId, sessionKey, agentId: run.agentId, status: "accepted", acceptedAt: run.acceptedAt };
+        // The run is known to the client by its idempotency key (upstream's run id), as in every frame.
+        const accepted = { runId: idempotencyKey, sessionKey, agentId: run.agentId, status: "accepted", acceptedAt: run.acceptedAt };
         const final = (async () => {
           await run.released; // the run's events go before its result, as upstream sends them
           const end = run.done ? await Promise.race([run.done, closed(ctx)]) : null;
           if (run.done && end === null) return null; // the connection ended first: nobody to tell
           const view = end ? fromEnd(run.runId, run.sessionId, run.agentId, end) : ((await svc.runs.wait(ctx.tenant, { runId: run.runId, timeoutMs: 0 })) as unknown as RunView);
-          return agentResult(view, Date.now() - run.acceptedAt);
+          return agentResult({ ...view, runId: idempotencyKey }, Date.now() - run.acceptedAt);
         })();
         return { twoStage: true as const, accepted, final };
+      },
+    },
+    {
+      // The Control UI asks for the agent's display identity on load (and keeps asking while unanswered).
+      name: "agent.identity.get",
+      scope: "operator.read",
+      async handle(ctx, raw) {
+        const p = params("agent.identity.get", raw);
+        const key = sessionKeyParam(p, "sessionKey", false);
+        const named = agentIdParam(p);
+        const agentId = key ? turnAgent(p, key, named, svc.sessions.find(ctx.tenant, key)?.agentId) : (named ?? DEFAULT_AGENT);
+        const agent = svc.runs.agentFor(ctx.tenant, agentId); // the caller's own agents only (NOT_FOUND otherwise)
+        return { agentId: agent.id, name: agent.id === DEFAULT_AGENT ? "Assistant" : agent.id, nameSource: "default", avatarStatus: "none" };
       },
     },
     {
@@ -97,9 +116,10 @@ export function agentMethods(svc: TurnDeps): V4Method[] {
         const p = params("agent.wait", raw);
         const runId = p.str("runId", { required: true, max: 256 })!;
         const timeoutMs = Math.min(p.int("timeoutMs", { min: 0 }) ?? 30_000, WAIT_MAX_MS);
-        if (!RUN_ID.test(runId)) throw new AppError("NOT_FOUND", "run not found");
+        const ours = ourRunId(svc, ctx, runId);
+        if (!ours) throw new AppError("NOT_FOUND", "run not found");
         attachEvents(svc, ctx);
-        const r = (await svc.runs.wait(ctx.tenant, { runId, timeoutMs })) as unknown as RunView;
+        const r = (await svc.runs.wait(ctx.tenant, { runId: ours, timeoutMs })) as unknown as RunView;
         const status = r.status === "ok" ? "ok" : r.status === "running" ? "timeout" : "error";
         return {
           runId,

@@ -18,12 +18,13 @@ import {
   HISTORY_MAX_MESSAGES,
   historyDelta,
   historyPage,
+  inputReceipts,
   sessionKeyParam,
   sessionRow,
   turnAgent,
 } from "../session-view.ts";
 import { startTurn, type TurnDeps } from "../turns.ts";
-import { idempotencyKeyParam, refuseAttachments } from "./agent.ts";
+import { idempotencyKeyParam, ourRunId, refuseAttachments } from "./agent.ts";
 
 const NO_PENDING = { items: [], total: 0 };
 
@@ -35,7 +36,9 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
     const maxBytes = Math.min(p.int("maxBytes", { min: 1024 }) ?? HISTORY_MAX_BYTES, HISTORY_MAX_BYTES);
     const offset = p.int("offset", { min: 0 }) ?? 0;
     const cursor = p.str("cursor", { max: 200 });
+    const inputRunIds = p.strings("inputRunIds", { max: 50, maxLength: 256 });
     const row = svc.sessions.find(tenant, sessionKey);
+    const receipts = () => (inputRunIds ? inputReceipts(row ? svc.sessions.entries(tenant, row.sessionId) : [], row?.sessionId ?? null, inputRunIds) : {});
     const agentId = row?.agentId ?? agentOfKey(sessionKey) ?? named ?? DEFAULT_AGENT;
     const active = row ? svc.runs.activeRun(tenant, sessionKey) : null;
     const sessionInfo = row ? sessionRow(row, active) : undefined;
@@ -44,7 +47,7 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
       if (!row) return { kind: "reset" };
       const d = historyDelta(svc.sessions.entries(tenant, row.sessionId), row.sessionId, cursor, { limit, maxBytes });
       if (d.kind === "reset") return d;
-      return { ...d, pendingInputs: NO_PENDING, sessionInfo, ...(inFlightRun ? { inFlightRun } : {}) };
+      return { ...d, pendingInputs: NO_PENDING, ...receipts(), sessionInfo, ...(inFlightRun ? { inFlightRun } : {}) };
     }
     // A session the tenant does not have (yet) reads as empty: the same for a key another tenant uses.
     const page = row ? historyPage(svc.sessions.entries(tenant, row.sessionId), row.sessionId, { limit, maxBytes, offset }) : { messages: [], totalMessages: 0, offset, hasMore: false };
@@ -53,6 +56,7 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
       ...(row ? { sessionId: row.sessionId } : {}),
       ...page,
       pendingInputs: NO_PENDING,
+      ...receipts(),
       defaults: agentDefaults(svc.runs, tenant, agentId),
       ...(sessionInfo ? { sessionInfo } : {}),
       thinkingLevel: "off",
@@ -74,7 +78,8 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
         const agentId = turnAgent(p, sessionKey, agentIdParam(p), svc.sessions.find(ctx.tenant, sessionKey)?.agentId);
         const run = await startTurn(svc, ctx, "chat.send", { sessionKey, agentId, message, idempotencyKey });
         // A retried key whose run has ended already: a terminal ack (the client reloads its history).
-        return { runId: run.runId, status: run.deduped && run.done === null ? "ok" : "started" };
+        // The client names the run by its idempotency key (upstream's run id is that key).
+        return { runId: idempotencyKey, status: run.deduped && run.done === null ? "ok" : "started" };
       },
     },
     {
@@ -87,9 +92,9 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
         attachEvents(svc, ctx);
         // Only a run of the named session is aborted; anything else (not the tenant's, not running) aborts nothing.
         const active = svc.runs.activeRun(ctx.tenant, sessionKey);
-        if (!active || (runId !== undefined && runId !== active)) return { ok: true, aborted: false, runIds: [] };
+        if (!active || (runId !== undefined && ourRunId(svc, ctx, runId) !== active)) return { ok: true, aborted: false, runIds: [] };
         const r = svc.runs.abort(ctx.tenant, { runId: active });
-        return { ok: true, aborted: r.aborted, runIds: r.aborted ? [active] : [] };
+        return { ok: true, aborted: r.aborted, runIds: r.aborted ? [runId ?? active] : [] };
       },
     },
     {

@@ -3,32 +3,63 @@
 // upstream's shapes. Listing is newest first by offset, at most 500 a page. Reset and delete end the
 // session's run first and are audited by the runtime; each takes one of the tenant's audited changes.
 // A key the tenant has no session under is "session not found" — the same for a key another tenant uses.
-import { attachEvents, setSubscribed } from "../events.ts";
+import { attachEvents, followMessages, MAX_MESSAGE_SUBSCRIPTIONS, setSubscribed } from "../events.ts";
 import { params, type Params } from "../method-params.ts";
-import type { V4Context, V4Method } from "../methods.ts";
+import { V4Error, type V4Context, type V4Method } from "../methods.ts";
 import { agentDefaults, agentIdParam, DEFAULT_AGENT, HISTORY_DEFAULT_MESSAGES, HISTORY_MAX_BYTES, HISTORY_MAX_MESSAGES, historyPage, sessionKeyParam, sessionRow } from "../session-view.ts";
+import type { SessionRow } from "../../agents/sessions.service.ts";
 import { takeChange, opOf, type TurnDeps } from "../turns.ts";
 
 const LIST_MAX = 500;
 const LIST_DEFAULT = 100;
 
+/**
+ * Filters on what this gateway does not keep — sessions spawned by others, labels, projects, groups,
+ * pins, archives, boards, owners — select nothing here (answering with every session instead made the
+ * Control UI show `agent:main:main` as its own child).
+ */
+const UNKEPT = ["spawnedBy", "label", "projectId", "workspaceDir", "creatorId", "ownerId", "involvingProfileId", "profileRelation", "boardFace"];
+const selectsNothing = (raw: Record<string, unknown>) =>
+  UNKEPT.some((k) => raw[k] !== undefined && raw[k] !== null) || raw.pinned === true || raw.archived === true || raw.hasBoard === true || (typeof raw.group === "string" && raw.group !== "");
+/** Sessions a filtered listing (search, activeOnly) reads at most, newest first. */
+const FILTER_SCAN = 5000;
+
 export function sessionsMethods(svc: TurnDeps): V4Method[] {
-  function list(ctx: V4Context, p: Params) {
+  function list(ctx: V4Context, p: Params, raw: Record<string, unknown>) {
     const limit = Math.min(p.int("limit", { min: 1 }) ?? LIST_DEFAULT, LIST_MAX);
     const offset = p.int("offset", { min: 0 }) ?? 0;
     const agentId = agentIdParam(p);
-    const { sessions, total } = svc.sessions.recent(ctx.tenant, { limit, offset, agentId });
-    const nextOffset = offset + sessions.length;
+    const search = p.str("search", { max: 200 })?.trim().toLowerCase();
+    const activeOnly = p.bool("activeOnly") === true;
+    const active = (key: string) => svc.runs.activeRun(ctx.tenant, key);
+    let page: SessionRow[];
+    let total: number;
+    if (selectsNothing(raw)) [page, total] = [[], 0];
+    else if (search || activeOnly) {
+      // Filtered in memory over the newest FILTER_SCAN sessions (the default cap is 1000).
+      const all: SessionRow[] = [];
+      for (let at = 0; at < FILTER_SCAN; at += LIST_MAX) {
+        const { sessions } = svc.sessions.recent(ctx.tenant, { limit: LIST_MAX, offset: at, agentId });
+        all.push(...sessions);
+        if (sessions.length < LIST_MAX) break;
+      }
+      const hits = all.filter((s) => (!search || s.key.includes(search)) && (!activeOnly || active(s.key) !== null));
+      [page, total] = [hits.slice(offset, offset + limit), hits.length];
+    } else {
+      const r = svc.sessions.recent(ctx.tenant, { limit, offset, agentId });
+      [page, total] = [r.sessions, r.total];
+    }
+    const nextOffset = offset + page.length;
     return {
       ts: Date.now(),
-      count: sessions.length,
+      count: page.length,
       totalCount: total,
       limitApplied: limit,
       ...(offset > 0 ? { offset } : {}),
       nextOffset: nextOffset < total ? nextOffset : null,
       hasMore: nextOffset < total,
       defaults: agentDefaults(svc.runs, ctx.tenant, agentId ?? DEFAULT_AGENT),
-      sessions: sessions.map((s) => sessionRow(s, svc.runs.activeRun(ctx.tenant, s.key))),
+      sessions: page.map((s) => sessionRow(s, active(s.key))),
     };
   }
 
@@ -47,7 +78,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
       scope: "operator.read",
       async handle(ctx, raw) {
         attachEvents(svc, ctx);
-        return list(ctx, params("sessions.list", raw));
+        return list(ctx, params("sessions.list", raw), raw);
       },
     },
     {
@@ -58,7 +89,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
         attachEvents(svc, ctx);
         setSubscribed(ctx, true);
         // Upstream answers with the list too when the request carries list params.
-        return Object.keys(raw ?? {}).length === 0 ? { subscribed: true } : { subscribed: true, list: list(ctx, p) };
+        return Object.keys(raw ?? {}).length === 0 ? { subscribed: true } : { subscribed: true, list: list(ctx, p, raw) };
       },
     },
     {
@@ -67,6 +98,36 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
       async handle(ctx) {
         setSubscribed(ctx, false);
         return { subscribed: false };
+      },
+    },
+    {
+      // The Control UI follows the open session's rows as session.message events.
+      name: "sessions.messages.subscribe",
+      scope: "operator.read",
+      async handle(ctx, raw) {
+        const key = sessionKeyParam(params("sessions.messages.subscribe", raw), "key", true)!;
+        attachEvents(svc, ctx);
+        if (!followMessages(ctx, key, true)) throw new V4Error("UNAVAILABLE", `this connection follows ${MAX_MESSAGE_SUBSCRIPTIONS} sessions already, the most it may; unsubscribe from one first`);
+        return { subscribed: true, key };
+      },
+    },
+    {
+      name: "sessions.messages.unsubscribe",
+      scope: "operator.read",
+      async handle(ctx, raw) {
+        const key = sessionKeyParam(params("sessions.messages.unsubscribe", raw), "key", true)!;
+        followMessages(ctx, key, false);
+        return { subscribed: false, key };
+      },
+    },
+    {
+      // One session's row ({session: null} for a key the caller has no session under): what the TUI and the UI refresh on session events.
+      name: "sessions.describe",
+      scope: "operator.read",
+      async handle(ctx, raw) {
+        const key = sessionKeyParam(params("sessions.describe", raw), "key", true)!;
+        const row = svc.sessions.find(ctx.tenant, key);
+        return { session: row ? sessionRow(row, svc.runs.activeRun(ctx.tenant, key)) : null };
       },
     },
     {
