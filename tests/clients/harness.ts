@@ -109,30 +109,7 @@ export async function clientsWorld(opts: { allowedOrigins?: string[] } = {}): Pr
   return { ...w, alpha: w.token, beta, wsUrl: w.gw.url.replace(/^http/, "ws") };
 }
 
-/** The tenant's RPC `sessions.list` over our own HTTP surface. */
-export async function rpcSessions(w: ClientsWorld, token: string): Promise<{ key: string; agentId?: string }[]> {
-  const res = await fetch(`${w.gw.url}/rpc`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "sessions.list", params: {} }),
-  });
-  const body = (await res.json()) as { result?: { sessions: { key: string; agentId?: string }[] }; error?: unknown };
-  if (!body.result) throw new Error(`sessions.list failed: ${JSON.stringify(body.error)}`);
-  return body.result.sessions;
-}
-
-/** The tenant's RPC `sessions.history` texts of one session (a user entry's `content`, an assistant's `text`). */
-export async function rpcHistoryTexts(w: ClientsWorld, token: string, key: string): Promise<string[]> {
-  const res = await fetch(`${w.gw.url}/rpc`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "sessions.history", params: { sessionKey: key } }),
-  });
-  const body = (await res.json()) as { result?: { entries: { type: string; text?: string; content?: string }[] }; error?: unknown };
-  if (!body.result) throw new Error(`sessions.history ${key} failed: ${JSON.stringify(body.error)}`);
-  return body.result.entries.map((e) => (e.type === "user" ? e.content : e.text) ?? "");
-}
-
+/** One call to our RPC (`POST /rpc`) as the tenant; its result, or an error naming the method. */
 async function rpc(w: ClientsWorld, token: string, method: string, params: unknown): Promise<any> {
   const res = await fetch(`${w.gw.url}/rpc`, {
     method: "POST",
@@ -142,6 +119,17 @@ async function rpc(w: ClientsWorld, token: string, method: string, params: unkno
   const body = (await res.json()) as { result?: unknown; error?: unknown };
   if (body.error) throw new Error(`${method} failed: ${JSON.stringify(body.error)}`);
   return body.result;
+}
+
+/** The tenant's RPC `sessions.list` over our own HTTP surface. */
+export async function rpcSessions(w: ClientsWorld, token: string): Promise<{ key: string; agentId?: string }[]> {
+  return (await rpc(w, token, "sessions.list", {})).sessions;
+}
+
+/** The tenant's RPC `sessions.history` texts of one session (a user entry's `content`, an assistant's `text`). */
+export async function rpcHistoryTexts(w: ClientsWorld, token: string, key: string): Promise<string[]> {
+  const { entries } = (await rpc(w, token, "sessions.history", { sessionKey: key })) as { entries: { type: string; text?: string; content?: string }[] };
+  return entries.map((e) => (e.type === "user" ? e.content : e.text) ?? "");
 }
 
 /** One turn of the tenant's agent over our RPC (chat.send, then chat.wait): seeds a session. */
