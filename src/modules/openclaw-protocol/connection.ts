@@ -185,14 +185,27 @@ export class V4Connection {
     };
     this.cleanup.push(() => {
       abort.abort();
-      for (const f of closers.splice(0)) f();
+      for (const f of closers.splice(0)) {
+        try {
+          f();
+        } catch (err) {
+          this.shared.log.warn("a v4 connection's onClose failed", { error: String(err) });
+        }
+      }
       state.clear();
     });
     this.cleanup.push(svc.wsConnections.add({ work: { tenantId: tenant.tenantId, incarnation: tenant.incarnation, token: tenant.actor.id }, end: (code, reason) => this.end(code, reason) }));
     const scopes = grantScopes(p.scopes);
     const policy = this.policy();
+    let hello: ReturnType<typeof helloOk>;
+    try {
+      hello = helloOk({ svc, tenant, version: this.shared.version, connId: this.connId, methods: this.shared.methodNames, scopes, policy, connectedAt: this.connectedAt, now: this.shared.now() });
+    } catch (err) {
+      // The snapshot reads the tenant's sessions: a failure there is ours, said as nothing more than that.
+      this.shared.log.error("v4 hello-ok could not be built", { tenant: tenant.tenantId, error: String(err) });
+      return this.refuse(id, { code: "UNAVAILABLE", message: "internal error", retryable: true, retryAfterMs: 1000 }, 1011);
+    }
     this.dispatcher = new Dispatcher({ shared: this.shared, ctx, identity: tenant, scopes, send: (t) => this.send(t), end: (c, r) => this.end(c, r), ip: this.auth.ip });
-    const hello = helloOk({ svc, tenant, version: this.shared.version, connId: this.connId, methods: this.shared.methodNames, scopes, policy, connectedAt: this.connectedAt, now: this.shared.now() });
     this.send(JSON.stringify({ type: "res", id, ok: true, payload: hello }));
     this.ticker = setInterval(() => this.sendEvent("tick", { ts: this.shared.now() }), policy.tickIntervalMs);
     for (const hook of this.shared.hooks) {
