@@ -214,7 +214,15 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
     }
   }
 
-  const unsubscribe = svc.events.subscribe(ctx.tenant, onEvent);
+  // A listener that throws is dropped by the bus: a bad moment here (a transcript unreadable) must
+  // cost this one event, not every later one of the connection.
+  const unsubscribe = svc.events.subscribe(ctx.tenant, (e) => {
+    try {
+      onEvent(e);
+    } catch {
+      // (the run's later frames, and its end, still come)
+    }
+  });
   const close = () => {
     unsubscribe();
     for (const st of runs.values()) clearTimeout(st.timer);

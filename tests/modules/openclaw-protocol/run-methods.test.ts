@@ -135,6 +135,20 @@ describe("chat.send and the chat / agent events", () => {
     expect(w.core.sessions.list(w.a.ctx.tenant).sessions).toEqual([]);
   });
 
+  test("a failure translating one event costs that event only: the connection keeps hearing the run", async () => {
+    w = await v4World();
+    const { connect } = await import("./v4-runtime.ts");
+    let throws = 1;
+    const flaky = { ...w.svc, sessions: { ...w.svc.sessions, entries: (...a: Parameters<typeof w.svc.sessions.entries>) => (throws-- > 0 ? (() => { throw new Error("unreadable"); })() : w.svc.sessions.entries(...a)) } };
+    const watcher = connect(flaky as typeof w.svc, w.a.ctx.tenant);
+    await watcher.call("sessions.list", {});
+    const ack = await w.a.call("chat.send", { sessionKey: "agent:main:main", message: "hello [[words:6]] [[slow:10]]", idempotencyKey: "k" });
+    await until(w.a, isTerminal(ack.runId));
+    await until(watcher, (f) => f.some((x) => x.event === "chat" && x.payload.state === "final"));
+    expect(throws).toBeLessThan(1);
+    watcher.close();
+  });
+
   test("closing the connection stops listening to the tenant's bus", async () => {
     w = await v4World();
     await w.a.call("sessions.subscribe", {});
