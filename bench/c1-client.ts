@@ -7,25 +7,12 @@
 //
 // Internally re-runs itself as the client (`--client URL TOKEN SECONDS`), so the client never shares
 // an event loop with what it measures.
-import { arg, ensureBinary, median, saveResult, startGovernedGateway, startJsonPrinter } from "./lib.ts";
+import { arg, c1ClientLoop, ensureBinary, median, saveResult, startGovernedGateway, startJsonPrinter } from "./lib.ts";
 
 const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }] });
 
 if (process.argv[2] === "--client") {
-  const [url, token, secs] = [process.argv[3]!, process.argv[4]!, Number(process.argv[5])];
-  const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
-  const times: number[] = [];
-  const end = performance.now() + secs * 1000;
-  while (performance.now() < end) {
-    const t = performance.now();
-    const r = await fetch(url, { method: "POST", body, headers });
-    await r.arrayBuffer();
-    if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(times.length * p))]!;
-  console.log(JSON.stringify({ n: times.length, p50: q(0.5), p90: q(0.9), p99: q(0.99) }));
+  await c1ClientLoop(process.argv[3]!, process.argv[4]!, Number(process.argv[5]), body);
   process.exit(0);
 }
 

@@ -126,3 +126,23 @@ export async function startGovernedGateway(
   const gateway = await startJsonPrinter([bin, "gateway", "--port", "0", "--json"], env, { stderr: "ignore" });
   return { ...gateway, token, home };
 }
+
+/**
+ * The minimal client of the c=1 benchmarks: sends `body` to `url`, reads the whole answer, records the
+ * time, sends the next, for `secs` seconds; prints its percentiles (ms) as JSON. Run in a process of its own.
+ */
+export async function c1ClientLoop(url: string, token: string, secs: number, body: string): Promise<void> {
+  const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+  const times: number[] = [];
+  const end = performance.now() + secs * 1000;
+  while (performance.now() < end) {
+    const t = performance.now();
+    const r = await fetch(url, { method: "POST", body, headers });
+    await r.arrayBuffer();
+    if (r.status !== 200) throw new Error(`HTTP ${r.status} from ${url}`);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(times.length * p))]!;
+  console.log(JSON.stringify({ n: times.length, p50: q(0.5), p90: q(0.9), p99: q(0.99) }));
+}

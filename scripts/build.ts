@@ -12,7 +12,7 @@ const outfile = flag("--outfile") ?? "dist/openclaw";
 const target = flag("--target");
 
 // Worker entry points must be named to be compiled into the binary.
-const entries = ["src/main.ts", "src/db/checkpoint.worker.ts", "src/modules/usage/ledger.worker.ts", "src/modules/backup/hash.worker.ts", "src/modules/backup/file-writer.worker.ts", "src/modules/backup/extract-writer.worker.ts", "src/modules/disk/disk-usage.worker.ts"];
+const entries = ["src/main.ts", "src/db/checkpoint.worker.ts", "src/modules/usage/ledger.worker.ts", "src/modules/backup/hash.worker.ts", "src/modules/backup/file-writer.worker.ts", "src/modules/backup/extract-writer.worker.ts", "src/modules/disk/disk-usage.worker.ts", "src/modules/responses/responses.worker.ts"];
 // The binary must not pick up a .env or bunfig.toml from whatever directory it runs in: its settings
 // come from the state directory and the environment only.
 const cmd = [

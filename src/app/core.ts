@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { readEnvironment, type Environment } from "../config/env.ts";
+import { requireResolved } from "../config/env-refs.ts";
 import { loadGatewayConfig, type ConfigOverrides, type LoadedConfig } from "../config/load.ts";
 import type { GatewayConfig } from "../config/schema.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
@@ -47,6 +48,12 @@ export interface CoreBase {
   adminDigests(): Buffer[];
   /** Re-reads openclaw.json; on error keeps the running config and throws. */
   reloadConfig(): void;
+  /**
+   * For a process that uses every part of the config (the serving gateway): refuses now if a ${NAME}
+   * it references is not set, and every later reload that would leave one unresolved. Commands that
+   * use only some of it ask for their part (`requireResolved`, config/env-refs.ts).
+   */
+  requireAllSecrets(): void;
   close(): void;
 }
 
@@ -119,6 +126,7 @@ export function createCore(opts: CoreOptions = {}): Core {
   tenantData.bind(servicesOf);
 
   let loadedStamp = fileStamp(loaded.file) ?? "missing";
+  let allSecretsRequired = false;
   const core: CoreBase = {
     version: VERSION,
     env,
@@ -154,10 +162,15 @@ export function createCore(opts: CoreOptions = {}): Core {
       const stamp = fileStamp(loaded.file) ?? "missing";
       const next = loadGatewayConfig(home, env, opts.overrides);
       loadedStamp = stamp;
+      if (allSecretsRequired) requireResolved(next.config);
       if (path.resolve(home, next.config.audit.path) !== (services as unknown as Services).audit.file) {
         log.warn("audit.path changed; the new path takes effect at the next restart");
       }
       loaded = next;
+    },
+    requireAllSecrets() {
+      requireResolved(loaded.config);
+      allSecretsRequired = true;
     },
     close() {
       for (const m of [...modules].reverse()) m.close?.(servicesOf(m));

@@ -7,3 +7,4 @@ export * from "../modules/usage/usage.sql.ts";
 export * from "../modules/sandbox/sandbox.sql.ts";
 export * from "../modules/backup/backup.sql.ts";
 export * from "../modules/agents/agents.sql.ts";
+export * from "../modules/responses/responses.sql.ts";

@@ -1,5 +1,6 @@
 // `openclaw config check | show`: the gateway config (and every tenant overlay, for check).
 import { defineCommand } from "citty";
+import { missingMessage } from "../config/env-refs.ts";
 import { redactConfig } from "../config/redact.ts";
 import { commonArgs } from "../modules/module-cli.ts";
 import { action, CliError, openCore, type CliRuntime, type CommonArgs, type Outcome } from "./context.ts";
@@ -17,10 +18,13 @@ export function configCommand(rt: CliRuntime, outcome: Outcome) {
         try {
           const tenants = core.tenants.list().map((t) => t.tenantId);
           const refused = core.overlays.checkAll(tenants);
-          const errors = refused.map((r) => r.message);
-          const result = { ok: refused.length === 0, config: core.loaded.exists ? core.configFile : null, overlaysChecked: tenants.length, errors, refusedOverlays: refused };
+          // The gateway needs every ${NAME} set to start; other commands only the ones they use.
+          const missing = core.loaded.unresolved.map((r) => missingMessage("openclaw.json", r));
+          const errors = [...missing, ...refused.map((r) => r.message)];
+          const result = { ok: errors.length === 0, config: core.loaded.exists ? core.configFile : null, overlaysChecked: tenants.length, errors, refusedOverlays: refused };
           emit(args, result, () => {
             if (result.ok) line(`ok: ${core.loaded.exists ? "openclaw.json" : "no openclaw.json (defaults)"} and ${tenants.length} tenant overlay(s) are valid`);
+            else if (missing.length > 0) line(`openclaw.json references ${missing.length} environment variable(s) that are not set: the gateway will not start without them`);
             else line(`openclaw.json is valid; ${refused.length} tenant overlay(s) are refused (the gateway still starts; those tenants' overlay-dependent calls are refused): ${refused.map((r) => r.tenantId).join(", ")}`);
           });
           if (!result.ok) throw new CliError(errors.join("\n"));

@@ -23,6 +23,8 @@ export interface CliRuntime {
   stdin(): Promise<Uint8Array | null>;
   /** Whether stderr is a terminal (progress displays). */
   stderrIsTTY: boolean;
+  /** Whether output may carry colour codes (a terminal, NO_COLOR unset); runCli strips them otherwise. */
+  color?: boolean;
   /** Aborted on SIGINT or SIGTERM (commands that run until stopped). */
   signal: AbortSignal;
   /** Modules built after the standard list (tests). */
@@ -34,14 +36,32 @@ export interface CliRuntime {
 export function processRuntime(): CliRuntime {
   const abort = new AbortController();
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => abort.abort());
+  const env = readEnvironment();
   return {
-    env: readEnvironment(),
+    env,
     stdout: (c) => void process.stdout.write(c),
     stderr: (c) => void process.stderr.write(c),
     stdin: async () => (process.stdin.isTTY ? null : new Uint8Array(await Bun.stdin.arrayBuffer())),
     stderrIsTTY: !!process.stderr.isTTY,
+    color: colorAllowed(env.vars, !!process.stdout.isTTY),
     signal: abort.signal,
   };
+}
+
+/** Colour only on a terminal, unless NO_COLOR (any non-empty value, no-color.org) or TERM=dumb; FORCE_COLOR forces it. */
+export function colorAllowed(env: Record<string, string | undefined>, tty: boolean): boolean {
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return true;
+  if (env.NO_COLOR || env.TERM === "dumb") return false;
+  return tty;
+}
+
+const SGR = /\x1b\[[0-9;]*m/g;
+
+/** The runtime with colour codes (SGR sequences, nothing else) removed from what it writes, unless colour is allowed. */
+export function withoutColor(rt: CliRuntime): CliRuntime {
+  if (rt.color) return rt;
+  const strip = (c: string | Uint8Array) => (typeof c === "string" ? c.replace(SGR, "") : c);
+  return { ...rt, stdout: (c) => rt.stdout(strip(c)), stderr: (c) => rt.stderr(strip(c)) };
 }
 
 /** What a run of the command tree ended with: the exit code a command set, if any. */

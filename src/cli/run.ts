@@ -5,12 +5,14 @@
 import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { MODULES } from "../app/modules.ts";
 import { VERSION } from "../lib/version.ts";
-import { isCliGroup, type CliCommand, type CliGroup, type CliTree } from "../modules/module-cli.ts";
+import { commonArgs, isCliGroup, type CliCommand, type CliGroup, type CliTree } from "../modules/module-cli.ts";
 import type { AnyModule } from "../modules/module.ts";
 import { configCommand } from "./config.command.ts";
 import { gatewayCommand } from "./gateway.command.ts";
 import { healthcheckCommand } from "./healthcheck.command.ts";
-import { action, cliIo, openCore, processRuntime, type CliRuntime, type CommonArgs, type Outcome } from "./context.ts";
+import { resolveCommand, unknownOption } from "./command-tree.ts";
+import { completionCommand } from "./completion.ts";
+import { action, cliIo, openCore, processRuntime, withoutColor, type CliRuntime, type CommonArgs, type Outcome } from "./context.ts";
 
 /** A command that runs with the state directory open and the module's services in hand. */
 function moduleCommand(m: AnyModule, name: string, cmd: CliCommand<object, ArgsDef>, rt: CliRuntime, outcome: Outcome): CommandDef {
@@ -63,23 +65,26 @@ export function buildCli(rt: CliRuntime, outcome: Outcome, modules: readonly Any
   for (const m of modules) if (m.cli) mergeInto(root, m, m.cli as CliTree<object>, rt, outcome, []);
   root.commands.set("config", configCommand(rt, outcome) as CommandDef);
   root.commands.set("healthcheck", healthcheckCommand(rt, outcome) as CommandDef);
+  root.commands.set("completion", completionCommand(rt, outcome, () => cli) as CommandDef);
+  root.commands.set("version", versionCommand(rt) as CommandDef);
   const tree = toCommand("openclaw", root);
-  return { ...tree, meta: { name: "openclaw", version: VERSION, description: "OpenClawMU: a self-hosted, multi-tenant AI gateway" } };
+  const cli: CommandDef = { ...tree, meta: { name: "openclaw", version: VERSION, description: "OpenClawMU: a self-hosted, multi-tenant AI gateway" } };
+  return cli;
 }
 
-/** The command a list of arguments names, and its parent (for usage). */
-async function resolve(root: CommandDef, rawArgs: string[]): Promise<[CommandDef, CommandDef | undefined]> {
-  let cmd = root;
-  let parent: CommandDef | undefined;
-  for (const a of rawArgs) {
-    if (a.startsWith("-")) continue;
-    const subs = (await (typeof cmd.subCommands === "function" ? cmd.subCommands() : cmd.subCommands)) as Record<string, CommandDef> | undefined;
-    const next = subs?.[a];
-    if (!next) break;
-    parent = cmd;
-    cmd = next;
-  }
-  return [cmd, parent];
+function versionCommand(rt: CliRuntime) {
+  return defineCommand({
+    meta: { name: "version", description: "Print the version (also: openclaw --version)" },
+    args: { json: commonArgs.json },
+    run: ({ args }) => rt.stdout(args.json ? `${JSON.stringify({ version: VERSION, bun: Bun.version })}\n` : `${VERSION}\n`),
+  });
+}
+
+/** The usage of the command `rawArgs` names, under its full path (`openclaw tenants quota set`). */
+async function usageOf(root: CommandDef, rawArgs: string[]): Promise<string> {
+  const { cmd, path } = await resolveCommand(root, rawArgs);
+  if (path.length === 0) return renderUsage(root);
+  return renderUsage(cmd, { meta: { name: ["openclaw", ...path.slice(0, -1)].join(" "), version: VERSION } });
 }
 
 /**
@@ -87,22 +92,35 @@ async function resolve(root: CommandDef, rawArgs: string[]): Promise<[CommandDef
  * unknown or missing command prints its usage and exits 1. Returns the exit code, or undefined when
  * the command succeeded without asking for one.
  */
-export async function runCli(rawArgs: string[], rt: CliRuntime = processRuntime()): Promise<number | undefined> {
+export async function runCli(rawArgs: string[], runtime: CliRuntime = processRuntime()): Promise<number | undefined> {
+  const rt = withoutColor(runtime);
   const outcome: Outcome = {};
   const root = buildCli(rt, outcome);
-  if (rawArgs.some((a) => a === "--help" || a === "-h")) {
-    rt.stdout(`${await renderUsage(...(await resolve(root, rawArgs)))}\n`);
+  const end = rawArgs.indexOf("--");
+  const options = end < 0 ? rawArgs : rawArgs.slice(0, end);
+  if (options.some((a) => a === "--help" || a === "-h")) {
+    rt.stdout(`${await usageOf(root, rawArgs)}\n`);
     return 0;
   }
   if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
     rt.stdout(`${VERSION}\n`);
     return undefined;
   }
+  // An option the command does not declare is refused, not ignored: a typo must not run the command without it.
+  const { cmd, path } = await resolveCommand(root, rawArgs);
+  if (cmd.run) {
+    const unknown = await unknownOption(cmd, rawArgs);
+    if (unknown) {
+      const name = ["openclaw", ...path].join(" ");
+      rt.stderr(`openclaw: unknown option ${unknown} for "${name}" (see ${name} --help)\n`);
+      return 1;
+    }
+  }
   try {
     await runCommand(root, { rawArgs });
   } catch (err) {
     // citty's own refusals: an unknown or missing subcommand, a missing required argument.
-    rt.stdout(`${await renderUsage(...(await resolve(root, rawArgs)))}\n`);
+    rt.stdout(`${await usageOf(root, rawArgs)}\n`);
     rt.stderr(`${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }

@@ -8,7 +8,10 @@ import type { TSchema } from "@sinclair/typebox";
 import { AppError } from "../core/errors.ts";
 import { parseEgressEntry } from "../lib/egress-rules.ts";
 import type { Environment } from "./env.ts";
+import { expandEnvRefs, recordUnresolved, unresolvedRefs, type UnresolvedRef } from "./env-refs.ts";
 import { parseJsonc } from "./jsonc.ts";
+import { routingProblems } from "./routing-check.ts";
+import { describeError } from "./schema-errors.ts";
 import { formatKeyPath, pointerToParts } from "./key-path.ts";
 import { GatewayConfigSchema, type GatewayConfig } from "./schema.ts";
 
@@ -20,6 +23,8 @@ export interface LoadedConfig {
   readonly exists: boolean;
   /** The file's parsed content before env expansion and defaults (for `config show --raw`). */
   readonly raw: unknown;
+  /** ${NAME} references whose variable is not set: their values are unusable until it is (env-refs.ts). */
+  readonly unresolved: readonly UnresolvedRef[];
 }
 
 export interface ConfigOverrides {
@@ -39,22 +44,30 @@ export function loadGatewayConfig(home: string, env: Environment, overrides: Con
     exists = true;
     raw = parseJsonc(fs.readFileSync(file, "utf8"), CONFIG_FILE) ?? {};
   }
-  const config = buildGatewayConfig(raw, env, CONFIG_FILE);
+  // Missing variables are left for whatever uses their values to refuse (env-refs.ts).
+  const config = buildGatewayConfig(raw, env, CONFIG_FILE, { deferMissing: true });
   if (overrides.host !== undefined) config.gateway.host = overrides.host;
   if (overrides.port !== undefined) config.gateway.port = overrides.port;
-  return { config: deepFreeze(config), file, exists, raw };
+  return { config: deepFreeze(config), file, exists, raw, unresolved: unresolvedRefs(config) };
 }
 
-/** Validates a parsed config object; errors name the file and the key path. */
-export function buildGatewayConfig(raw: unknown, env: Environment, label: string): GatewayConfig {
+/**
+ * Validates a parsed config object; errors name the file and the key path. A ${NAME} whose variable
+ * is not set is a problem, unless `deferMissing`: then the value is recorded as unresolved (and
+ * checks of it skipped) for its users to refuse with `requireResolved`.
+ */
+export function buildGatewayConfig(raw: unknown, env: Environment, label: string, opts: { deferMissing?: boolean } = {}): GatewayConfig {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new AppError("CONFIG_INVALID", `${label}: the top level must be a JSON object`);
   }
-  const expanded = expandEnvRefs(structuredClone(raw), env, label, []);
+  const missing: UnresolvedRef[] = [];
+  const expanded = expandEnvRefs(structuredClone(raw), env, missing);
   const withDefaults = applyDefaults(GatewayConfigSchema, expanded) as GatewayConfig;
-  const problems = schemaProblems(GatewayConfigSchema, withDefaults);
-  problems.push(...semanticProblems(withDefaults));
+  const isUnresolved = (p: Problem) => missing.some((m) => m.path.length <= p.path.length && m.path.every((k, i) => p.path[i] === k));
+  const problems = [...schemaProblems(GatewayConfigSchema, withDefaults), ...semanticProblems(withDefaults), ...routingProblems(withDefaults)].filter((p) => !isUnresolved(p));
+  if (!opts.deferMissing) problems.unshift(...missing.map((m) => ({ path: m.path, message: `references \${${m.name}}, which is not set in the environment` })));
   if (problems.length > 0) throw configError(label, problems);
+  recordUnresolved(withDefaults, missing, label);
   return withDefaults;
 }
 
@@ -95,16 +108,23 @@ export function schemaProblems(schema: TSchema, value: unknown): Problem[] {
     const key = `${e.path}|${e.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const parts = pointerToParts(e.path);
-    const message = e.message === "Unexpected property" ? "is not a known key" : lowerFirst(e.message);
-    out.push({ path: parts, message });
+    out.push({ path: pointerToParts(e.path), message: describeError(e) });
     if (out.length >= 20) break;
   }
   return out;
 }
 
-function lowerFirst(s: string): string {
-  return s.charAt(0).toLowerCase() + s.slice(1);
+/** What a provider's kind needs besides baseUrl, and settings it does not take (never ignored silently). */
+function providerKindProblems(name: string, p: GatewayConfig["providers"][string]): Problem[] {
+  const out: Problem[] = [];
+  const at = (key: string, message: string) => out.push({ path: ["providers", name, key], message });
+  const needs: Record<string, string[]> = { "azure-openai": ["apiVersion", "apiKey"], bedrock: ["region", "accessKeyId", "secretAccessKey"] };
+  const only: Record<string, string> = { apiVersion: "azure-openai", region: "bedrock", accessKeyId: "bedrock", secretAccessKey: "bedrock", sessionToken: "bedrock" };
+  for (const key of needs[p.kind] ?? []) if (p[key as keyof typeof p] === undefined) at(key, `is required for kind "${p.kind}"`);
+  for (const [key, kind] of Object.entries(only)) if (p[key as keyof typeof p] !== undefined && p.kind !== kind) at(key, `is only for kind "${kind}" providers`);
+  // SigV4 signs with the configured keys; an apiKey would be a credential that is never used.
+  if (p.kind === "bedrock" && p.apiKey !== undefined) at("apiKey", 'is not used by kind "bedrock" (it signs with accessKeyId and secretAccessKey)');
+  return out;
 }
 
 function semanticProblems(c: GatewayConfig): Problem[] {
@@ -117,6 +137,8 @@ function semanticProblems(c: GatewayConfig): Problem[] {
     }
   }
   for (const [name, provider] of Object.entries(c.providers)) {
+    out.push(...providerKindProblems(name, provider));
+    if (provider.responses && provider.kind !== "openai") out.push({ path: ["providers", name, "responses"], message: `is only for kind "openai" providers (the Responses API is OpenAI's)` });
     provider.imageUrls?.allow.forEach((entry, i) => {
       try {
         parseEgressEntry(entry);
@@ -127,6 +149,15 @@ function semanticProblems(c: GatewayConfig): Problem[] {
   }
   for (const name of Object.keys(c.billing.rateCard)) {
     if (!c.models[name]) out.push({ path: ["billing", "rateCard", name], message: "prices a model that is not configured" });
+  }
+  // An unpriced model would be served at no charge, past every dollar quota: only when the operator says so.
+  for (const [name, model] of Object.entries(c.models)) {
+    const priced = c.billing.rateCard[name] !== undefined;
+    if (!priced && model.free !== true) {
+      out.push({ path: ["models", name], message: `has no price: add billing.rateCard["${name}"] ({input, output} in USD per 1M tokens), or mark the model "free": true` });
+    } else if (priced && model.free === true) {
+      out.push({ path: ["models", name, "free"], message: `is true, but billing.rateCard["${name}"] prices the model: keep one of them` });
+    }
   }
   const allowed = c.sandbox.allowedModes ?? ["bwrap"];
   if (c.sandbox.mode && !allowed.includes(c.sandbox.mode)) {
@@ -161,29 +192,6 @@ export function isIpOrCidr(entry: string): boolean {
   if (bits === undefined) return true;
   if (!/^\d{1,3}$/.test(bits)) return false;
   return Number(bits) <= (family === 4 ? 32 : 128);
-}
-
-const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/** Replaces ${NAME} in every string value; `$${` escapes a literal `${`. A missing variable is an error. */
-export function expandEnvRefs(value: unknown, env: Environment, label: string, at: (string | number)[]): unknown {
-  if (typeof value === "string") {
-    return value.replace(ENV_REF, (match, name: string | undefined) => {
-      if (name === undefined) return "${";
-      const v = env.vars[name];
-      if (v === undefined) {
-        throw new AppError("CONFIG_INVALID", `${label}: "${formatKeyPath(at)}" references \${${name}}, which is not set in the environment`);
-      }
-      return v;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnvRefs(v, env, label, [...at, i]));
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = expandEnvRefs(v, env, label, [...at, k]);
-    return out;
-  }
-  return value;
 }
 
 export function deepFreeze<T>(value: T): T {

@@ -91,13 +91,43 @@ const ControlPlaneSection = T.Object(
 
 export const EgressEntry = T.String({ minLength: 3, maxLength: 300, description: "host:port, *.suffix:port or [ipv6]:port; port may be *" });
 
+const ProviderKey = T.Object(
+  {
+    name: T.String({ pattern: "^[A-Za-z0-9_.-]{1,64}$", description: "names the key in logs, metrics and models.<m>.key (never the secret)" }),
+    apiKey: T.String({ minLength: 1 }),
+    weight: T.Optional(T.Integer({ minimum: 1, maximum: 1000, description: "share of traffic (weighted) or of concurrency (least-busy); default 1" })),
+  },
+  strict,
+);
+
+/** The wire formats a provider may speak (src/modules/providers/). */
+export const PROVIDER_KINDS = ["openai", "anthropic", "gemini", "azure-openai", "bedrock"] as const;
+
+/** Settings only some kinds take (load.ts checks that each kind has what it needs). */
+const ProviderKindFields = {
+  apiVersion: T.Optional(T.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9._-]+$", description: "azure-openai: the api-version query parameter (e.g. 2024-10-21)" })),
+  region: T.Optional(T.String({ minLength: 1, maxLength: 64, pattern: "^[a-z0-9-]+$", description: "bedrock: the AWS region SigV4 signs for (e.g. us-east-1)" })),
+  accessKeyId: T.Optional(T.String({ minLength: 1, description: "bedrock: AWS access key id" })),
+  secretAccessKey: T.Optional(T.String({ minLength: 1, description: "bedrock: AWS secret access key" })),
+  sessionToken: T.Optional(T.String({ minLength: 1, description: "bedrock: AWS session token (temporary credentials)" })),
+};
+
 const Provider = T.Object(
   {
-    kind: T.Union([T.Literal("openai"), T.Literal("anthropic")]),
+    kind: T.Union(PROVIDER_KINDS.map((k) => T.Literal(k)), { description: "the wire format: openai, anthropic, gemini, azure-openai or bedrock" }),
     baseUrl: T.String({ pattern: "^https?://" }),
     apiKey: T.Optional(T.String()),
     headers: T.Optional(T.Record(T.String(), T.String())),
     timeoutMs: T.Integer({ minimum: 100, maximum: 3_600_000, default: 120_000, description: "longest silence from the provider (before headers or between stream chunks)" }),
+    // Reliable routing (README "Reliable routing"): per-phase timeouts default to timeoutMs; a key pool replaces apiKey.
+    connectTimeoutMs: T.Optional(T.Integer({ minimum: 50, maximum: 600_000, description: "longest wait for a TCP connection to the provider; a host that accepts none fails the attempt as a connection error (retried, then the next deployment)" })),
+    firstByteTimeoutMs: T.Optional(T.Integer({ minimum: 100, maximum: 3_600_000, description: "longest wait for the provider's answer to begin (response headers, and a stream's first event); default timeoutMs" })),
+    idleTimeoutMs: T.Optional(T.Integer({ minimum: 100, maximum: 3_600_000, description: "longest silence between stream chunks once the answer has begun; default timeoutMs" })),
+    keys: T.Optional(T.Array(ProviderKey, { minItems: 1, maxItems: 64, description: "a pool of API keys used instead of apiKey; each attempt takes one by keyStrategy" })),
+    keyStrategy: T.Optional(T.Union([T.Literal("least-busy"), T.Literal("weighted")], { description: "least-busy (default): the key with the fewest calls in flight, per weight; weighted: random in proportion to weight" })),
+
+    ...ProviderKindFields,
+    responses: T.Optional(T.Boolean({ description: "kind openai: the provider serves the Responses API (POST <baseUrl>/responses); /v1/responses is passed through to it instead of translated to chat completions" })),
     imageUrls: T.Optional(
       T.Object(
         {
@@ -117,14 +147,34 @@ const Provider = T.Object(
  */
 export const OPT_IN_CHAT_FIELDS = ["service_tier", "store", "metadata", "prediction", "modalities", "audio", "web_search_options", "prompt_cache_retention"] as const;
 
+const Deployment = T.Object(
+  {
+    provider: T.String({ minLength: 1 }),
+    upstreamModel: T.String({ minLength: 1 }),
+    key: T.Optional(T.String({ minLength: 1, description: "the name of the provider's key this deployment always uses" })),
+  },
+  strict,
+);
+
 const Model = T.Object(
   {
     provider: T.String({ minLength: 1 }),
     upstreamModel: T.String({ minLength: 1 }),
-    maxOutputTokens: T.Optional(T.Integer({ minimum: 1 })),
+    maxOutputTokens: T.Optional(
+      T.Integer({ minimum: 1, description: "the model's own output limit: reserved for a request that sets no cap, which then reaches the provider without one" }),
+    ),
+    maxTokensField: T.Optional(
+      T.Union([T.Literal("max_tokens"), T.Literal("max_completion_tokens")], {
+        description: "the output-cap field this upstream model takes (reasoning models: max_completion_tokens); default: the field the client used",
+      }),
+    ),
+    free: T.Optional(T.Boolean({ description: "served without charge; a model with no billing.rateCard entry must say so (true), or the config is refused" })),
     passthrough: T.Optional(
       T.Array(T.Union(OPT_IN_CHAT_FIELDS.map((f) => T.Literal(f))), { uniqueItems: true, description: "opt-in chat fields tenants may send to this model, forwarded as sent (kind openai only)" }),
     ),
+    // Reliable routing: provider/upstreamModel is deployment 1; fallbacks follow in order.
+    key: T.Optional(T.String({ minLength: 1, description: "the name of the provider's key (providers.<p>.keys) this model always uses" })),
+    fallbacks: T.Optional(T.Array(Deployment, { maxItems: 16, description: "further deployments, tried in order when the ones before fail before the first byte (same provider kind)" })),
   },
   strict,
 );
@@ -233,10 +283,55 @@ const BackupSection = T.Object(
   { ...strict, default: {} },
 );
 
+const ResponsesSection = T.Object(
+  {
+    retentionDays: T.Number({ minimum: 0, maximum: 3650, default: 30, description: "how long a stored response (POST /v1/responses without store:false) is kept for GET, input_items and previous_response_id; 0 stores nothing" }),
+    maxStoredPerTenant: T.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000, description: "stored responses a tenant may keep at once; past it a request that asks to store is refused (429) until some expire or are deleted" }),
+    maxStoredBytesPerTenant: T.Integer({ minimum: 0, maximum: 64 * 1024 * 1024 * 1024, default: 256 * 1024 * 1024, description: "bytes of stored responses (their input items and output) a tenant may keep at once" }),
+    maxChainDepth: T.Integer({ minimum: 1, maximum: 100_000, default: 1_000, description: "how many earlier responses a previous_response_id chain may reach back" }),
+  },
+  { ...strict, default: {} },
+);
+
 const AuditSection = T.Object(
   {
     path: T.String({ default: "audit.log", minLength: 1 }),
     copytruncateReplaySeconds: T.Integer({ minimum: 0, maximum: 86_400, default: 120 }),
+  },
+  { ...strict, default: {} },
+);
+
+// Reliable routing (README "Reliable routing"): retries before the first byte, then the next deployment.
+const RoutingSection = T.Object(
+  {
+    retries: T.Integer({ minimum: 0, maximum: 10, default: 0, description: "further attempts on the same deployment after a connection error, timeout, 429 or 5xx before the first byte" }),
+    backoffMs: T.Integer({ minimum: 0, maximum: 60_000, default: 100, description: "base wait before a retry, doubled each time, with full jitter" }),
+    maxBackoffMs: T.Integer({ minimum: 0, maximum: 300_000, default: 2_000, description: "longest wait before a retry; a 429 whose Retry-After is longer moves on to the next deployment instead" }),
+    breaker: T.Object(
+      {
+        failures: T.Integer({ minimum: 1, maximum: 1000, default: 5, description: "consecutive failed attempts that open a deployment's circuit" }),
+        cooldownSeconds: T.Integer({ minimum: 1, maximum: 3600, default: 30, description: "how long an open circuit is skipped before one trial attempt is let through" }),
+      },
+      { ...strict, default: {} },
+    ),
+  },
+  { ...strict, default: {} },
+);
+
+// OpenTelemetry export (README "OpenTelemetry"): off unless an endpoint is set.
+const TelemetrySection = T.Object(
+  {
+    otlp: T.Optional(
+      T.Object(
+        {
+          endpoint: T.String({ pattern: "^https?://", description: "OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces" }),
+          headers: T.Optional(T.Record(T.String(), T.String(), { description: "sent with each export (e.g. an authorization header)" })),
+          serviceName: T.String({ minLength: 1, maxLength: 200, default: "openclawmu" }),
+          content: T.Boolean({ default: false, description: "record prompts and completions in spans (off: only sizes, models, statuses and timings)" }),
+        },
+        strict,
+      ),
+    ),
   },
   { ...strict, default: {} },
 );
@@ -266,6 +361,9 @@ export const GatewayConfigSchema = T.Object(
     backup: BackupSection,
     audit: AuditSection,
     agents: AgentsSection,
+    routing: RoutingSection,
+    telemetry: TelemetrySection,
+    responses: ResponsesSection,
   },
   strict,
 );
@@ -278,5 +376,6 @@ export const SECRET_KEY_NAMES: ReadonlySet<string> = new Set([
   "apiKeyHash",
   "secretAccessKey",
   "accessKeyId",
+  "sessionToken",
   "encryptionKey",
 ]);

@@ -27,6 +27,18 @@ const TENANT_HINT = /^ocmu_([a-z0-9-]{1,32})_/;
 /** The identity of a request that presents no credential, or one that names nobody. */
 const NOBODY = "-";
 
+/**
+ * Anthropic's clients send their key as `x-api-key` (Claude Code's ANTHROPIC_API_KEY), or as a bearer
+ * token (ANTHROPIC_AUTH_TOKEN). Either is accepted on the Anthropic surface; both at once must agree,
+ * else neither is used (no guessing which one the client meant).
+ */
+export function apiKeyOrBearer(request: Request): string | null {
+  const b = bearer(request);
+  const k = request.headers.get("x-api-key")?.trim() || null;
+  if (b && k) return b === k ? b : null;
+  return b ?? (k && /^\S+$/.test(k) ? k : null);
+}
+
 export function bearer(request: Request): string | null {
   const h = request.headers.get("authorization");
   if (!h) return null;
@@ -215,12 +227,12 @@ export function createAuth(core: Core) {
      * bound to the tenant's incarnation and to that token for the rest of the request
      * (`tenant.assertCurrent()` before each long step).
      */
-    tenant(request: Request, caller: Caller, opts: { websocket?: boolean } = {}): { tenant: TenantIdentity; actor: Actor } {
+    tenant(request: Request, caller: Caller, opts: { websocket?: boolean; apiKeyHeader?: boolean } = {}): { tenant: TenantIdentity; actor: Actor } {
       // A WebSocket handshake may carry the token as a subprotocol (browsers cannot send headers),
       // never in the URL: URLs end up in logs, proxies and browser history. A handshake with any
       // query string is the same failure as a wrong token, whatever else it presents.
       const inUrl = opts.websocket === true && new URL(request.url).search !== "";
-      return this.token(inUrl ? null : (bearer(request) ?? (opts.websocket ? subprotocolBearer(request) : null)), caller);
+      return this.token(inUrl ? null : opts.apiKeyHeader ? apiKeyOrBearer(request) : (bearer(request) ?? (opts.websocket ? subprotocolBearer(request) : null)), caller);
     },
 
     /**

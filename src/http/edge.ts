@@ -7,7 +7,7 @@ import { formatKeyPath } from "../config/key-path.ts";
 import { AppError, toAppError } from "../core/errors.ts";
 import { requestInfo, setRequestInfo, targetOf, type RequestInfo } from "../edge/request-info.ts";
 import { API_HEADERS, DOCS_CSP } from "../edge/security-headers.ts";
-import { surfaceOf } from "../edge/surface.ts";
+import { isApiSurface, surfaceOf } from "../edge/surface.ts";
 import { clientRequestId, newRequestId } from "../lib/ids.ts";
 import { depthMessage, findReservedKey, jsonDepthExcess, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
 import type { Auth } from "./auth.ts";
@@ -114,7 +114,7 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
     setRequestInfo(request, info);
     // The routed chat path writes these headers into its own Response (so Elysia need not merge
     // headers on the hot path); every other response gets them here, errors in errorResponse.
-    if (!(surface === "openai" && request.method === "POST")) {
+    if (!(isApiSurface(surface) && request.method === "POST")) {
       Object.assign(set.headers, API_HEADERS);
       set.headers["x-request-id"] = requestId;
       if (surface === "docs") set.headers["content-security-policy"] = DOCS_CSP;
@@ -132,9 +132,9 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
           info.admin = auth.admin(request, caller);
           info.actor = info.admin.actor;
         }
-      } else if (surface === "openai" || surface === "ws" || (surface === "rpc" && !(request.method === "GET" && pathname === "/rpc/openrpc.json"))) {
+      } else if (isApiSurface(surface) || surface === "ws" || (surface === "rpc" && !(request.method === "GET" && pathname === "/rpc/openrpc.json"))) {
         // GET /rpc is the WebSocket's handshake: its token may come as a subprotocol too.
-        const who = auth.tenant(request, caller, { websocket: surface === "rpc" && request.method === "GET" && pathname === "/rpc" });
+        const who = auth.tenant(request, caller, { websocket: surface === "rpc" && request.method === "GET" && pathname === "/rpc", apiKeyHeader: surface === "anthropic" });
         info.actor = who.actor;
         info.tenant = who.tenant;
         // (x-ratelimit-* headers: admission sets them on routed responses; see onError and /v1/models.)
@@ -176,7 +176,7 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
       }
       // Control-plane bodies are merged into records: no reserved key names. (Chat bodies are
       // forwarded to providers, never merged, and may legitimately carry such names in tool schemas.)
-      const reserved = info.surface === "openai" ? null : findReservedKey(parsed);
+      const reserved = isApiSurface(info.surface) ? null : findReservedKey(parsed);
       if (reserved) throw new AppError("INVALID_PARAMS", `body: "${formatKeyPath(reserved)}" ${RESERVED_KEY_MESSAGE}`);
       return parsed;
     },
@@ -188,7 +188,7 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
         if (appError.code === "INTERNAL") log.error("request failed", { requestId: info.requestId, path: info.path, error: String(appError.cause ?? error) });
         const res = statusOf(request, errorResponse(appError, info.surface, info.requestId));
         // Tenants see their limits on every OpenAI-route response, refusals and errors included.
-        const tenant = info.surface === "openai" ? info.tenant : undefined;
+        const tenant = isApiSurface(info.surface) ? info.tenant : undefined;
         if (tenant) for (const [k, v] of Object.entries(core.quotaEngine.headers(tenant))) if (!res.headers.has(k)) res.headers.set(k, v);
         return res;
       } catch (err) {

@@ -46,6 +46,8 @@ async function stopAll(running: Running[], log: Logger): Promise<void> {
 /** Checks tenant overlays (never refusing to start over one), starts the modules, then listens. */
 export function startGateway(core: Core, opts: AppOptions = {}): GatewayHandle {
   const log = core.log.withTag("gateway");
+  // Serving uses every part of the config: each ${NAME} it references must be set (named if not).
+  core.requireAllSecrets();
   checkOverlays(core, log, "start");
   const lock = acquireGatewayLock(core.home);
   // In list order: the audit log adopts what a crash left, the ledger settles requests left in

@@ -2,16 +2,22 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Elysia, t } from "elysia";
+import { routeDoc } from "../edge/route-doc.ts";
 import type { Core } from "../app/core.ts";
 import { tenantsRoot } from "../lib/tenant-dirs.ts";
 import { createReserve } from "../modules/disk/disk-reserve.ts";
+
+const Readiness = t.Object({
+  status: t.Union([t.Literal("ready"), t.Literal("unavailable")]),
+  checks: t.Record(t.String(), t.Boolean(), { description: "each check; any false makes the gateway unavailable (503)" }),
+});
 
 /** Below this much free space (or these many inodes) the state's filesystem is taken as unwritable. */
 const MIN_STATE_FREE_BYTES = 1024 * 1024;
 const MIN_STATE_FREE_INODES = 64;
 
 export function healthRoutes(core: Core, state: { draining: boolean }) {
-  const detail = (operationId: string, summary: string) => ({ detail: { operationId, summary, tags: ["health"], security: [] } });
+  const detail = routeDoc("health", { security: [] });
   // The reserve as the disk module defines it (its own functions, so both agree on what "below" is).
   const reserve = createReserve({ home: core.home, config: () => core.config, log: core.log.withTag("health") });
   const stateDirs = () => [core.home, path.dirname(core.audit.file)];
@@ -57,7 +63,10 @@ export function healthRoutes(core: Core, state: { draining: boolean }) {
         if (!ready) set.status = 503;
         return { status: ready ? ("ready" as const) : ("unavailable" as const), checks };
       },
-      detail("health.ready", "Readiness: database reachable, audit log and database writable (room on their filesystem, above the disk reserve where tenants share it), not shutting down"),
+      {
+        response: { 200: Readiness, 503: Readiness },
+        ...detail("health.ready", "Readiness: database reachable, audit log and database writable (room on their filesystem, above the disk reserve where tenants share it), not shutting down"),
+      },
     );
 }
 

@@ -12,6 +12,7 @@ export function bodyLimit(config: GatewayConfig, surface: Surface): number {
     case "rpc":
       return l.rpcBodyBytes;
     case "openai":
+    case "anthropic":
       return l.chatBodyBytes;
     default:
       return l.otherBodyBytes;

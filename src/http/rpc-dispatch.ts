@@ -4,6 +4,7 @@
 // bounded here: its nesting depth (checked before parsing), the bytes of results it returns (a
 // batch counted together), and its tenant's rate of audited changes; and its identity is checked
 // again before every item, so a batch never outlives the tenant or token it was admitted as.
+import { describeError } from "../config/schema-errors.ts";
 import { formatKeyPath, pointerToParts } from "../config/key-path.ts";
 import { AppError, toAppError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
@@ -61,10 +62,11 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: DispatchContext
       data: { code: "BAD_REQUEST", method: method.name },
     });
   }
-  if (Array.isArray(r.params)) {
+  // An empty array is "no parameters": @open-rpc/client-js and others send `params: []` for calls without any.
+  if (Array.isArray(r.params) && r.params.length > 0) {
     return hasId ? errorResponse(id, { code: -32602, message: "Invalid params: pass params by name (a JSON object)", data: { code: "INVALID_PARAMS" } }) : null;
   }
-  const params = (r.params ?? {}) as Record<string, unknown>;
+  const params = (Array.isArray(r.params) ? {} : (r.params ?? {})) as Record<string, unknown>;
   const reserved = findReservedKey(params);
   if (reserved) {
     const where = formatKeyPath(["params", ...reserved]);
@@ -73,7 +75,7 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: DispatchContext
   if (!method.check.Check(params)) {
     const first = [...method.check.Errors(params)][0];
     const where = first ? formatKeyPath(["params", ...pointerToParts(first.path)]) : "params";
-    const message = first?.message === "Unexpected property" ? `${where} is not a known parameter` : `${where}: ${first?.message.toLowerCase() ?? "invalid"}`;
+    const message = first?.message === "Unexpected property" ? `${where} is not a known parameter` : first ? `${where} ${describeError(first)}` : "params: invalid";
     return hasId ? errorResponse(id, { code: -32602, message: `Invalid params: ${message}`, data: { code: "INVALID_PARAMS" } }) : null;
   }
   const requestId = ctx.rpc.op.requestId;

@@ -4,6 +4,7 @@
 // routes under /ws (tenant tokens). (gateway.ts listens, and handles reloads and shutdown.)
 import { Elysia } from "elysia";
 import type { Core } from "../app/core.ts";
+import { routeDoc } from "../edge/route-doc.ts";
 import { createAuth } from "./auth.ts";
 import { docsRoutes } from "./docs.routes.ts";
 import { createEdge, type EdgeOptions } from "./edge.ts";
@@ -42,7 +43,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     .onError(edge.onError)
     .onAfterResponse(edge.onAfterResponse)
     .get("/metrics", () => new Response(core.metrics.render({ version: core.version, tenants: core.tenants.count() }), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }), {
-      detail: { operationId: "status.metrics", summary: "Prometheus metrics (admin key required)", tags: ["status"], security: [{ adminKey: [] }] },
+      ...routeDoc("status")("status.metrics", "Prometheus metrics (admin key required)"),
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())

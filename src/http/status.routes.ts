@@ -1,5 +1,6 @@
 // GET /admin/v1/status: what an operator checks first.
 import { Elysia } from "elysia";
+import { routeDoc } from "../edge/route-doc.ts";
 import type { Core } from "../app/core.ts";
 
 export function statusRoutes(core: Core) {
@@ -25,6 +26,6 @@ export function statusRoutes(core: Core) {
         audit: { file: core.audit.file, seq: head.seq, head: head.hash.slice(0, 12) },
       };
     },
-    { detail: { operationId: "status.get", summary: "Gateway status", tags: ["status"], security: [{ adminKey: [] }] } },
+    routeDoc("status")("status.get", "Gateway status"),
   );
 }

@@ -9,9 +9,15 @@
 //   [[tools]]          answer with a tool call to "get_weather" (both wire formats, JSON and SSE)
 //   [[cache:R:W]]      report R cache-read and W cache-write prompt tokens
 //   [[no-usage]]       never report usage
+// POST …/messages/count_tokens answers {input_tokens} with the prompt's word count.
+// POST …/responses and …/embeddings are answered by ./responses-api.ts.
 // Prompt tokens are the words of every message's text; completion tokens the words generated.
+// `fake.fault(...)` queues faults for the next requests whatever they hold (routing's fault injection):
+//   { status, retryAfter? }  answer STATUS with the error envelope   "stream-cut"  a stream's headers, then a cut before any event
+//   "midstream"              as [[midstream-fail]]                   "hang"        as [[hang]]
 // `fake.script(...)` (./script.ts) queues scripted answers — text and tool calls, in both wire formats —
 // which take precedence over the directives while any is queued.
+import { fakeEmbeddings, fakeResponses } from "./responses-api.ts";
 import { createScripts, renderAnthropic, renderOpenAi, type ScriptStep } from "./script.ts";
 
 export type { ScriptStep };
@@ -45,7 +51,7 @@ function textOf(content: unknown): string {
   return "";
 }
 
-function plan(body: any, maxTokens: number | undefined): Plan {
+export function plan(body: any, maxTokens: number | undefined): Plan {
   const msgs: any[] = Array.isArray(body.messages) ? body.messages : [];
   const lastUser = [...msgs].reverse().find((m) => m.role === "user");
   const directive = textOf(lastUser?.content);
@@ -74,7 +80,7 @@ function plan(body: any, maxTokens: number | undefined): Plan {
 const wordAt = (i: number) => `w${i}`;
 const sleep = (ms: number) => (ms > 0 ? Bun.sleep(ms) : Promise.resolve());
 
-function sse(lines: () => AsyncGenerator<string>, signal: AbortSignal): Response {
+export function sse(lines: () => AsyncGenerator<string>, signal: AbortSignal): Response {
   const it = lines();
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -107,7 +113,7 @@ function anthropicError(status: number): Response {
   return Response.json({ type: "error", error: { type, message: `fake provider error ${status}` } }, { status });
 }
 
-function openAi(body: any, signal: AbortSignal): Response | Promise<Response> {
+export function openAi(body: any, signal: AbortSignal): Response | Promise<Response> {
   const p = plan(body, body.max_completion_tokens ?? body.max_tokens);
   if (p.error) return openAiError(p.error);
   const created = Math.floor(Date.now() / 1000);
@@ -232,6 +238,32 @@ function anthropic(body: any, signal: AbortSignal): Response | Promise<Response>
   );
 }
 
+export type Fault = { status: number; retryAfter?: string } | "stream-cut" | "midstream" | "hang";
+
+/** The request with a directive appended to its last user message (faults reuse the directives). */
+function withDirective(body: any, directive: string): any {
+  const msgs: any[] = Array.isArray(body.messages) ? body.messages.map((m: any) => ({ ...m })) : [];
+  const last = [...msgs].reverse().find((m) => m.role === "user");
+  if (last) last.content = `${textOf(last.content)} ${directive}`;
+  return { ...body, messages: msgs };
+}
+
+function applyFault(f: Fault, path: string, body: any, signal: AbortSignal): Response | Promise<Response> {
+  const anth = path.endsWith("/messages");
+  if (typeof f === "object") {
+    const r = anth ? anthropicError(f.status) : openAiError(f.status);
+    if (f.retryAfter !== undefined) r.headers.set("retry-after", f.retryAfter);
+    return r;
+  }
+  if (f === "stream-cut") {
+    return sse(async function* () {
+      throw new Error("cut before the first event");
+    }, signal);
+  }
+  const b = withDirective(body, f === "hang" ? "[[hang]]" : "[[midstream-fail]]");
+  return anth ? anthropic(b, signal) : openAi(b, signal);
+}
+
 export interface FakeProvider {
   url: string;
   port: number;
@@ -241,6 +273,8 @@ export interface FakeProvider {
   script(marker: string, steps: ScriptStep[]): void;
   /** Steps still queued (under `marker`). */
   pending(marker?: string): number;
+  /** Queues faults for the next `count` chat/messages requests (routing's fault injection). */
+  fault(f: Fault, count?: number): void;
   stop(): void;
 }
 
@@ -248,6 +282,7 @@ export function startFakeProvider(opts: { port?: number; record?: boolean } = {}
   const requests: RecordedRequest[] = [];
   const record = opts.record ?? true;
   const scripts = createScripts();
+  const faults: Fault[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
@@ -268,6 +303,8 @@ export function startFakeProvider(opts: { port?: number; record?: boolean } = {}
         requests.push(rec);
         if (requests.length > 1000) requests.shift();
       }
+      const fault = path.endsWith("/chat/completions") || path.endsWith("/messages") ? faults.shift() : undefined;
+      if (fault) return applyFault(fault, path, body, req.signal);
       const step = path.endsWith("/chat/completions") || path.endsWith("/messages") ? scripts.next(JSON.stringify(body)) : undefined;
       if (step) {
         if (step.delayMs) await Bun.sleep(step.delayMs);
@@ -277,8 +314,15 @@ export function startFakeProvider(opts: { port?: number; record?: boolean } = {}
         if (broken) return Response.json({ type: "error", error: { type: "invalid_request_error", message: broken } }, { status: 400 });
         return renderAnthropic(step, body, req.signal);
       }
+      if (path.endsWith("/messages/count_tokens")) {
+        // Messages' token count: the prompt's words (the same count the answers report).
+        if (typeof body.model !== "string" || !Array.isArray(body.messages)) return anthropicError(400);
+        return Response.json({ input_tokens: plan(body, undefined).promptTokens });
+      }
       if (path.endsWith("/chat/completions")) return openAi(body, req.signal);
       if (path.endsWith("/messages")) return anthropic(body, req.signal);
+      if (path.endsWith("/responses")) return fakeResponses(body, req.signal);
+      if (path.endsWith("/embeddings")) return fakeEmbeddings(body);
       return new Response("not found", { status: 404 });
     },
   });
@@ -288,6 +332,9 @@ export function startFakeProvider(opts: { port?: number; record?: boolean } = {}
     requests,
     script: scripts.script as FakeProvider["script"],
     pending: scripts.pending,
+    fault: (f, count = 1) => {
+      for (let i = 0; i < count; i++) faults.push(f);
+    },
     stop: () => server.stop(true),
   };
 }

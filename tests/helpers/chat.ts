@@ -39,6 +39,11 @@ export async function chatWorld(opts: { quota?: Record<string, unknown>; config?
     quotas: { defaults: { tokensPerDay: null, costPerDayUsd: null, requestsPerMinute: null, maxConcurrent: null }, ...(opts.config?.quotas ?? {}) },
     ...Object.fromEntries(Object.entries(opts.config ?? {}).filter(([k]) => !["gateway", "quotas", "providers", "models"].includes(k))),
   };
+  // The gateway refuses a model with no price unless it is marked free: test models left unpriced are free.
+  const priced = (config as { billing?: { rateCard?: Record<string, unknown> } }).billing?.rateCard ?? {};
+  for (const [name, m] of Object.entries(config.models as Record<string, Record<string, unknown>>)) {
+    if (!(name in priced) && m.free === undefined) config.models[name as keyof typeof config.models] = { ...m, free: true } as never;
+  }
   const core = testCore({ config, clock: opts.clock });
   const id = opts.tenant ?? "acme";
   const token = core.tenants.create({ id, quota: opts.quota as never }, { actor: { kind: "operator", id: "test" }, requestId: "req_test" }).token;

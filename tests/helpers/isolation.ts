@@ -50,7 +50,7 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
     config: {
       gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000 } },
       providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
-      models: { m: { provider: "p", upstreamModel: "m" } },
+      models: { m: { provider: "p", upstreamModel: "m", free: true } },
     },
     extraModules: opts.extraModules,
   });

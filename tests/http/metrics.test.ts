@@ -49,7 +49,7 @@ describe("/metrics", () => {
   });
 
   test("counts requests by route template and status, latency, tenants, quota refusals, audit writes and sandbox runs", async () => {
-    const { core } = capturingCore({ quotas: { defaults: { requestsPerMinute: 1 } }, providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } }, models: { m: { provider: "p", upstreamModel: "m" } } });
+    const { core } = capturingCore({ quotas: { defaults: { requestsPerMinute: 1 } }, providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } }, models: { m: { provider: "p", upstreamModel: "m", free: true } } });
     const key = adminKey(core);
     const t = createTenant(core, "acme");
     const { call, rpc } = testApp(core);

@@ -5,6 +5,8 @@ import m2 from "./0002_sandbox.sql" with { type: "text" };
 import m3 from "./0003_backups.sql" with { type: "text" };
 import m4 from "./0004_incarnations.sql" with { type: "text" };
 import m5 from "./0005_agents.sql" with { type: "text" };
+import m6 from "./0006_ledger_deployment.sql" with { type: "text" };
+import m7 from "./0007_responses.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[] = [
   { version: 1, tag: "0000_init", sql: m0 },
@@ -13,4 +15,6 @@ export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[
   { version: 4, tag: "0003_backups", sql: m3 },
   { version: 5, tag: "0004_incarnations", sql: m4 },
   { version: 6, tag: "0005_agents", sql: m5 },
+  { version: 7, tag: "0006_ledger_deployment", sql: m6 },
+  { version: 8, tag: "0007_responses", sql: m7 },
 ];

@@ -17,6 +17,7 @@ import { MAX_CALLS_PER_STEP, safeCalls } from "./tool-calls.ts";
 /** Tool calls one model answer may number (the wire formats' own cap); calls past MAX_CALLS_PER_STEP are dropped later. */
 const MAX_STREAMED_CALLS = 1024;
 import type { SessionRow, SessionsService } from "./sessions.service.ts";
+import type { Telemetry } from "../telemetry/telemetry-hook.ts";
 import type { AgentTool, ToolContext, ToolResult, ToolServices } from "./tools/tool.ts";
 
 /** Why a run ended early: the reason given to its AbortController, and what the transcript says. */
@@ -59,6 +60,8 @@ export interface LoopDeps {
   sessions: SessionsService;
   tool(name: string): AgentTool | undefined;
   services: ToolServices;
+  /** Traces (modules/telemetry): a span per tool step, when the operator exports traces. */
+  telemetry?: Telemetry;
 }
 
 export function isRunStop(x: unknown): x is RunStop {
@@ -123,7 +126,9 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
       run.assertLive();
       write({ type: "tool_call", toolCallId: call.id, name: call.name, arguments: call.arguments });
       publish("chat.tool", { phase: "call", toolCallId: call.id, name: call.name, arguments: call.arguments });
+      const span = deps.telemetry?.toolStep({ tool: call.name.slice(0, 64), step: steps }, () => call.arguments);
       const result = call.problem ? { content: call.problem, isError: true, truncated: false } : await runTool(deps, run, call);
+      span?.end(result.isError ? "error" : "ok", () => result.content);
       if (dropped > 0 && call === calls.at(-1)) result.content += `\n(${dropped} further tool calls of this step were dropped and not run: at most ${MAX_CALLS_PER_STEP} per step)`;
       if (run.signal.aborted && isRunStop(run.signal.reason)) throw run.signal.reason;
       const capped = capContent(result.content, agent.limits.toolOutputBytes);

@@ -12,6 +12,7 @@ import { modelsModule } from "../models/models.module.ts";
 import { defineModule } from "../module.ts";
 import { overlaysModule } from "../overlays/overlays.module.ts";
 import { sandboxModule } from "../sandbox/sandbox.module.ts";
+import { telemetryModule } from "../telemetry/telemetry.module.ts";
 import { tenantsModule } from "../tenants/tenants.module.ts";
 import { agentsRpc } from "./agents.rpc.ts";
 import { createAgentSurface } from "./openai-surface.ts";
@@ -22,8 +23,8 @@ import type { AgentTool } from "./tools/tool.ts";
 
 export const agentsModule = defineModule({
   name: "agents",
-  needs: [auditModule, tenantsModule, overlaysModule, eventsModule, diskModule, sandboxModule, filesModule, modelsModule, chatModule],
-  create(platform, { audit, tenants, overlays, events, disk, sandbox, files, models, chat }) {
+  needs: [auditModule, tenantsModule, overlaysModule, eventsModule, diskModule, sandboxModule, filesModule, modelsModule, telemetryModule, chatModule],
+  create(platform, { audit, tenants, overlays, events, disk, sandbox, files, models, tracing, chat }) {
     const sessions = createSessionsService({ home: platform.home, sqlite: platform.handle.sqlite, dbFile: platform.handle.file, clock: platform.clock, config: platform.config, audit, events, disk });
     // Tools beyond the built-ins (tests; later, plugins): still only those the admin enables and the agent allows.
     const extraTools = new Map<string, AgentTool>();
@@ -38,7 +39,7 @@ export const agentsModule = defineModule({
       tenants,
       sessions,
       defaultModel: (tenant) => models.defaultFor(tenant) ?? models.listFor(tenant)[0] ?? null,
-      loop: { clock: platform.clock, chat, events, tool: (name) => builtinTool(name) ?? extraTools.get(name), services: { files, sandbox, sessions: sessions.forTools } },
+      loop: { clock: platform.clock, chat, events, tool: (name) => builtinTool(name) ?? extraTools.get(name), services: { files, sandbox, sessions: sessions.forTools }, telemetry: tracing.telemetry },
     });
     chat.useAgents(createAgentSurface({ runs, events, responseHeaders: API_HEADERS }));
     return {

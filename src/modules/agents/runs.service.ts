@@ -142,7 +142,8 @@ export function createRunsService(deps: {
       // A session this send created holds nothing but this turn: no transcript to read back.
       const history = fresh ? [] : turnsOf(sessions.entries(tenant, session.sessionId), run.id);
       const system = systemPrompt(agent, tenant, tenantDir(deps.home, tenant.tenantId), deps.loop.services.files);
-      end = await runLoop(loopDeps, { id: run.id, tenant, session, agent, signal: run.controller.signal, deadline: clock.now() + agent.limits.maxSeconds * 1000, token: run.token, assertLive, progress }, { system, history, userMessage: message });
+      const turn = () => runLoop(loopDeps, { id: run.id, tenant, session, agent, signal: run.controller.signal, deadline: clock.now() + agent.limits.maxSeconds * 1000, token: run.token, assertLive, progress }, { system, history, userMessage: message });
+      end = loopDeps.telemetry ? await loopDeps.telemetry.inRun({ agentId: agent.id, runId: run.id }, turn) : await turn();
     } catch (err) {
       const s: RunStop = isRunStop(err) ? err : run.controller.signal.aborted && isRunStop(run.controller.signal.reason) ? run.controller.signal.reason : toStop(err);
       end = { status: s.status, stopReason: s.stopReason, text: null, error: { code: s.code, message: s.message }, usage: progress.usage, steps: progress.steps };

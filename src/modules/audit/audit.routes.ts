@@ -1,5 +1,6 @@
 // GET /admin/v1/audit: committed audit records, newest first, filtered; page with beforeSeq.
 import { Elysia, t } from "elysia";
+import { routeDoc } from "../../edge/route-doc.ts";
 import { AppError } from "../../core/errors.ts";
 import type { AuditLog } from "./audit.service.ts";
 
@@ -39,7 +40,7 @@ export function auditRoutes({ audit }: { audit: AuditLog }) {
         beforeSeq: t.Optional(t.Numeric({ minimum: 1 })),
         limit: t.Optional(t.Numeric({ minimum: 1, maximum: 1000 })),
       }),
-      detail: { operationId: "audit.query", summary: "Query the audit log (newest first)", tags: ["audit"], security: [{ adminKey: [] }] },
+      ...routeDoc("audit")("audit.query", "Query the audit log (newest first)"),
     },
   );
 }

@@ -3,6 +3,7 @@
 // scratch space.
 import fs from "node:fs";
 import path from "node:path";
+import { requireResolved } from "../../config/env-refs.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { Clock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
@@ -66,6 +67,7 @@ export function backupOps(deps: BackupDeps) {
     },
 
     encryptionKey(): string | undefined {
+      requireResolved(deps.config(), ["backup", "encryptionKey"]);
       const k = deps.config().backup.encryptionKey;
       if (k) checkEncryptionKey(k);
       return k || undefined;

@@ -1,10 +1,11 @@
 // Control-plane routes for backups: list, create, delete a tenant's backups; restore.
 import { Elysia, t } from "elysia";
 import { adminOf } from "../../edge/request-info.ts";
+import { routeDoc } from "../../edge/route-doc.ts";
 import { BackupViewSchema } from "./backup.model.ts";
 import type { BackupService } from "./backup.service.ts";
 
-const doc = (operationId: string, summary: string) => ({ detail: { operationId, summary, tags: ["backups"], security: [{ adminKey: [] }] } });
+const doc = routeDoc("backups");
 
 export function backupRoutes({ backups }: { backups: BackupService }) {
   return new Elysia()
@@ -32,13 +33,13 @@ export function backupRoutes({ backups }: { backups: BackupService }) {
           { additionalProperties: false },
         ),
         response: { 201: t.Composite([BackupViewSchema, t.Object({ skipped: t.Array(t.Object({ path: t.String(), kind: t.String() })), pruned: t.Array(t.String()) })]) },
-        ...doc("backups.create", "Back a tenant up to S3 or a file"),
+        ...doc("backups.create", "Back a tenant up to S3 or a file", ["CONFLICT", "CONFIG_INVALID", "UPSTREAM_ERROR", "UNAVAILABLE", "AUDIT_UNAVAILABLE"]),
       },
     )
     .delete("/backups/:backupId", ({ params, request }) => backups.delete(params.backupId, adminOf(request)), {
       params: t.Object({ backupId: t.String({ maxLength: 64 }) }),
       response: t.Object({ backupId: t.String(), deleted: t.Literal(true), location: t.String(), objectDeleted: t.Boolean({ description: "false when the location no longer held this archive and was left alone" }) }),
-      ...doc("backups.delete", "Delete a backup (its record, and the stored archive if the location still holds it)"),
+      ...doc("backups.delete", "Delete a backup (its record, and the stored archive if the location still holds it)", ["UPSTREAM_ERROR", "AUDIT_UNAVAILABLE"]),
     })
     .post(
       "/restore",
@@ -68,7 +69,7 @@ export function backupRoutes({ backups }: { backups: BackupService }) {
             rows: t.Record(t.String(), t.Integer()),
           }),
         },
-        ...doc("backups.restore", "Restore a tenant from S3 or a file (refused, changing nothing, if anything in the archive is wrong)"),
+        ...doc("backups.restore", "Restore a tenant from S3 or a file (refused, changing nothing, if anything in the archive is wrong)", ["CONFLICT", "CONFIG_INVALID", "UPSTREAM_ERROR", "UNAVAILABLE", "AUDIT_UNAVAILABLE"]),
       },
     );
 }

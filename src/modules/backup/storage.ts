@@ -6,6 +6,7 @@ import path from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { requireResolved } from "../../config/env-refs.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import { workerSpecifier } from "../../lib/worker.ts";
@@ -15,6 +16,7 @@ import type { Location } from "./location.ts";
 export function s3Client(config: GatewayConfig): S3Client {
   const s3 = config.backup.s3;
   if (!s3) throw new AppError("CONFIG_INVALID", "backup.s3 is not configured in the gateway config");
+  requireResolved(config, ["backup", "s3"]);
   return new S3Client({
     endpoint: s3.endpoint,
     region: s3.region ?? "us-east-1",

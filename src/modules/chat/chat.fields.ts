@@ -5,11 +5,11 @@
 // provider account, or attribute traffic to someone else there). Free-form values (JSON schemas,
 // tool arguments, logit_bias, opt-in fields) pass as sent: the admission bound counts every byte
 // that is sent, whatever it holds. README "What reaches a provider" lists the result.
-import { OPT_IN_CHAT_FIELDS } from "../../config/schema.ts";
+import { OPT_IN_CHAT_FIELDS, type PROVIDER_KINDS } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import type { Json } from "../providers/provider.ts";
 
-export type ProviderKind = "openai" | "anthropic";
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /** An image URL the image policy must vet, with the field that holds it (for the 400). */
 export interface ImageRef {
@@ -35,9 +35,32 @@ interface KindSpec {
   parts: Record<string, ReadonlySet<string>>;
   toolFunction: ReadonlySet<string>;
   streamOptions: ReadonlySet<string>;
+  /** Keys of content parts, by part type, where they differ from PART_KEYS. */
+  partKeys?: Record<string, ReadonlySet<string>>;
 }
 
-const SPECS: Record<ProviderKind, KindSpec> = {
+/**
+ * Kinds translated through Messages-style turns (providers/blocks.ts): the anthropic kind's messages
+ * and parts, and these top-level fields. Spelled out rather than derived from the anthropic entry: a
+ * field that kind learns to translate is not one these translations carry.
+ */
+function messagesLike(extra: string[]): KindSpec {
+  return {
+    top: new Set([...COMMON, ...extra]),
+    message: {
+      system: set("role", "content"),
+      developer: set("role", "content"),
+      user: set("role", "content"),
+      assistant: set("role", "content", "tool_calls"),
+      tool: set("role", "content", "tool_call_id"),
+    },
+    parts: { system: set("text"), developer: set("text"), user: set("text", "image_url"), assistant: set("text"), tool: set("text") },
+    toolFunction: set("name", "description", "parameters"),
+    streamOptions: set("include_usage"),
+  };
+}
+
+const SPECS: Record<Exclude<ProviderKind, "azure-openai">, KindSpec> = {
   openai: {
     top: new Set([...COMMON, ...OPENAI_ONLY]),
     message: {
@@ -52,9 +75,10 @@ const SPECS: Record<ProviderKind, KindSpec> = {
     toolFunction: set("name", "description", "parameters", "strict"),
     streamOptions: set("include_usage", "include_obfuscation"),
   },
-  // What anthropic.translate.ts carries over, and nothing it would drop.
+  // What anthropic.translate.ts carries over, and nothing it would drop (it checks the values of the
+  // fields it translates: response_format's schema, reasoning_effort, cache_control).
   anthropic: {
-    top: new Set(COMMON),
+    top: new Set([...COMMON, "response_format", "reasoning_effort"]),
     message: {
       system: set("role", "content"),
       developer: set("role", "content"),
@@ -65,7 +89,10 @@ const SPECS: Record<ProviderKind, KindSpec> = {
     parts: { system: set("text"), developer: set("text"), user: set("text", "image_url"), assistant: set("text"), tool: set("text") },
     toolFunction: set("name", "description", "parameters"),
     streamOptions: set("include_usage"),
+    partKeys: { text: set("type", "text", "cache_control") },
   },
+  gemini: messagesLike(["seed", "presence_penalty", "frequency_penalty", "response_format"]),
+  bedrock: messagesLike([]),
 };
 
 /** Every message field the gateway knows, for any kind. */
@@ -94,7 +121,7 @@ function content(v: unknown, role: string, spec: KindSpec, at: string, images: I
     if (typeof part.type !== "string" || !allowed.has(part.type)) {
       throw bad(`${pat}.type`, `content part type ${JSON.stringify(part.type)} is not accepted in ${role} messages for this model (accepted: ${[...allowed].join(", ")})`);
     }
-    onlyKeys(part, PART_KEYS[part.type]!, pat);
+    onlyKeys(part, spec.partKeys?.[part.type] ?? PART_KEYS[part.type]!, pat);
     if (part.type === "image_url") {
       const img = object(part.image_url, `${pat}.image_url`);
       onlyKeys(img, set("url", "detail"), `${pat}.image_url`);
@@ -151,7 +178,8 @@ function responseFormat(v: unknown): void {
  * image policy must vet. Throws INVALID_PARAMS naming the first field that may not pass.
  */
 export function vetChatFields(body: Json, kind: ProviderKind, enabled: ReadonlySet<string>): ImageRef[] {
-  const spec = SPECS[kind];
+  // Azure OpenAI speaks OpenAI's wire; the opt-in fields stay with kind "openai" (config check).
+  const spec = SPECS[kind === "azure-openai" ? "openai" : kind];
   for (const k of Object.keys(body)) {
     if (body[k] === null && KNOWN.has(k)) {
       delete body[k];

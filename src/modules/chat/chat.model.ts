@@ -80,3 +80,19 @@ export const TOOLS_TOKEN_BOUND = 1_000;
 export function inputTokenBound(req: UpstreamRequest): number {
   return Buffer.byteLength(req.payload) - req.imageBytes + req.images * IMAGE_TOKEN_BOUND + (req.structured ? TOOLS_TOKEN_BOUND : 0) + req.framingTokens + 16;
 }
+
+/**
+ * The output cap sent to the provider, or null for none. A field the client did not send is added
+ * only where the gateway must hold the output to what it reserved: a cap below the model's own limit
+ * (the tenant's cap, a quota clamp), a model without a declared limit (the default cap is the
+ * gateway's, the provider would not apply it), or a provider that requires one (Anthropic). The
+ * field is the one the model takes where the operator set it (reasoning models refuse max_tokens).
+ */
+export function outputCap(
+  req: ChatRequest,
+  model: { maxOutputTokens: number; outputLimitDeclared: boolean; maxTokensField: "max_tokens" | "max_completion_tokens" | null; provider: { kind: string } },
+  maxOut: number,
+): { field: "max_tokens" | "max_completion_tokens"; value: number } | null {
+  const needed = req.requestedMaxTokens !== null || maxOut < model.maxOutputTokens || !model.outputLimitDeclared || model.provider.kind === "anthropic";
+  return needed ? { field: model.maxTokensField ?? req.tokenField, value: maxOut } : null;
+}

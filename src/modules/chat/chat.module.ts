@@ -35,4 +35,8 @@ export const chatModule = defineModule({
   },
 }).with({
   routes: chatRoutes,
+  tenantData: {
+    // Model calls in flight (chat, and every surface on the governed-call core) end with their tenant.
+    onStop: ({ chat }, stop) => chat.surface.governed.stop(stop),
+  },
 });

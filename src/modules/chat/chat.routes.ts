@@ -3,10 +3,34 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../core/errors.ts";
 import { requestInfo, tenantOf } from "../../edge/request-info.ts";
+import type { TenantIdentity } from "../../edge/tenant-scope.ts";
 import type { ModelsService } from "../models/models.service.ts";
 import { ClientGone } from "../providers/provider.ts";
 import type { QuotaEngine } from "../quotas/quota-engine.ts";
 import type { ChatService } from "./chat.service.ts";
+
+/**
+ * Serves one routed model call (any LLM surface): the identity re-checked once the body has arrived,
+ * streams exempt from the idle timeout (they send their own keep-alives), 499 for a client gone.
+ */
+export async function serveModelCall(
+  request: Request,
+  server: { timeout(request: Request, seconds: number): void } | null | undefined,
+  call: (tenant: TenantIdentity, requestId: string) => Promise<Response>,
+): Promise<Response> {
+  const info = requestInfo(request);
+  const tenant = tenantOf(request);
+  // The body may have taken a while to arrive: the identity must still be the one admitted.
+  tenant.assertCurrent();
+  try {
+    const res = await call(tenant, info.requestId);
+    if (res.headers.get("content-type")?.startsWith("text/event-stream")) server?.timeout(request, 0);
+    return res;
+  } catch (err) {
+    if (err instanceof ClientGone) return new Response(null, { status: 499 });
+    throw err;
+  }
+}
 
 function modelObject(id: string, created: number) {
   return { id, object: "model", created, owned_by: "openclaw" };
@@ -17,30 +41,13 @@ export function chatRoutes({ chat, models, quotaEngine }: { chat: ChatService; m
   return new Elysia({ prefix: "/v1" })
     .post(
       "/chat/completions",
-      async ({ request, body, server }) => {
-        const info = requestInfo(request);
-        const tenant = tenantOf(request);
-        // The body may have taken a while to arrive: the identity must still be the one admitted.
-        tenant.assertCurrent();
-        try {
+      ({ request, body, server }) =>
+        serveModelCall(request, server, (tenant, requestId) => {
           const agents = chat.agents;
           const model = body && typeof body === "object" ? (body as { model?: unknown }).model : undefined;
           const handle = agents?.claims(model) ? (c: Parameters<typeof chat.handle>[0]) => agents.handle({ ...c, sessionKeyHeader: request.headers.get("x-openclaw-session-key") }) : chat.handle;
-          const res = await handle({
-            tenant,
-            requestId: info.requestId,
-            body,
-            clientSignal: () => request.signal,
-            requestIdHeader: info.requestId,
-          });
-          // A stream may be quiet for longer than the idle timeout; it sends its own keep-alives.
-          if (res.headers.get("content-type")?.startsWith("text/event-stream")) server?.timeout(request, 0);
-          return res;
-        } catch (err) {
-          if (err instanceof ClientGone) return new Response(null, { status: 499 });
-          throw err;
-        }
-      },
+          return handle({ tenant, requestId, body, clientSignal: () => request.signal, requestIdHeader: requestId });
+        }),
       { detail: { hide: true } },
     )
     .get(

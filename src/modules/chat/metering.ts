@@ -43,7 +43,8 @@ export function outputBytes(choices: unknown, key: "delta" | "message"): number 
   return n;
 }
 
-function stringBytes(v: unknown): number {
+/** UTF-8 bytes of every string in a JSON value (output a provider generated: text, tool input, reasoning). */
+export function stringBytes(v: unknown): number {
   if (typeof v === "string") return Buffer.byteLength(v);
   if (!v || typeof v !== "object") return 0;
   let n = 0;

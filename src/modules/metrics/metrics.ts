@@ -96,6 +96,10 @@ export function createMetrics() {
   const egress = new Counter("openclaw_sandbox_egress_connections_total", "Egress proxy connections by outcome.");
   const audit = new Counter("openclaw_audit_records_total", "Audit records written (committed with fsync).");
   const backups = new Counter("openclaw_backups_total", "Backups and restores by operation and outcome.");
+  // Reliable routing: labels are operator-configured names (providers, models, deployments, key names), so bounded.
+  const upstreamAttempts = new Counter("openclaw_upstream_attempts_total", "Provider attempts by provider, model, deployment, key name and outcome (ok, error, timeout, rate_limited, unavailable, refused, invalid, client_closed, midstream_error, circuit_open).");
+  const upstreamFallbacks = new Counter("openclaw_upstream_fallbacks_total", "Calls that moved on to a model's next deployment.");
+  const breakerOpened = new Counter("openclaw_upstream_circuit_opened_total", "Times a deployment's circuit breaker opened.");
   const startedAt = Date.now();
   const keys = new KeyCache();
 
@@ -124,6 +128,15 @@ export function createMetrics() {
     backup(operation: "backup" | "restore" | "delete", outcome: "ok" | "refused" | "error"): void {
       backups.inc({ operation, outcome });
     },
+    upstreamAttempt(l: { provider: string; model: string; deployment: string; key: string; outcome: string }): void {
+      upstreamAttempts.incKey(keys.get(`\0attempt\0${l.provider}\0${l.model}\0${l.deployment}\0${l.key}\0${l.outcome}`, () => ({ ...l })));
+    },
+    upstreamFallback(model: string): void {
+      upstreamFallbacks.inc({ model });
+    },
+    upstreamBreakerOpened(model: string, deployment: string): void {
+      breakerOpened.inc({ model, deployment });
+    },
     render(extra: { version: string; tenants: number }): string {
       const parts = [
         `# HELP openclaw_build_info The gateway's version.\n# TYPE openclaw_build_info gauge\nopenclaw_build_info{version="${extra.version}"} 1`,
@@ -139,6 +152,9 @@ export function createMetrics() {
         egress.render(),
         audit.render(),
         backups.render(),
+        upstreamAttempts.render(),
+        upstreamFallbacks.render(),
+        breakerOpened.render(),
       ];
       return `${parts.join("\n")}\n`;
     },

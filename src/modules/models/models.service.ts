@@ -12,6 +12,10 @@ export interface ResolvedModel {
   provider: GatewayConfig["providers"][string];
   upstreamModel: string;
   maxOutputTokens: number;
+  /** Whether maxOutputTokens is the model's own limit (configured) or the gateway's default cap. */
+  outputLimitDeclared: boolean;
+  /** The output-cap field the upstream model takes; null: the field the client used. */
+  maxTokensField: "max_tokens" | "max_completion_tokens" | null;
   rates: Rates;
   /** The rates as recorded in each ledger row. */
   ratesJson: string;
@@ -45,6 +49,8 @@ export function createModelsService(deps: { config: () => GatewayConfig; overlay
         provider,
         upstreamModel: m.upstreamModel,
         maxOutputTokens: m.maxOutputTokens ?? config.quotas.defaultMaxOutputTokens,
+        outputLimitDeclared: m.maxOutputTokens !== undefined,
+        maxTokensField: m.maxTokensField ?? null,
         rates,
         ratesJson: JSON.stringify(rates),
         passthrough: new Set(m.passthrough ?? []),

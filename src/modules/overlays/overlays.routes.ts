@@ -1,5 +1,6 @@
 // GET /admin/v1/tenants/{id}/config: a tenant's overlay as the operator sees it.
 import { Elysia, t } from "elysia";
+import { routeDoc } from "../../edge/route-doc.ts";
 import { adminOf } from "../../edge/request-info.ts";
 import type { OverlaysService } from "./overlays.service.ts";
 
@@ -13,7 +14,7 @@ export function overlaysRoutes({ overlays }: { overlays: OverlaysService }) {
     },
     {
       params: t.Object({ id: t.String({ maxLength: 64 }) }),
-      detail: { operationId: "tenants.getConfig", summary: "A tenant's config overlay (as on disk, null if it does not parse) and whether it is in force", tags: ["tenants"], security: [{ adminKey: [] }] },
+      ...routeDoc("tenants")("tenants.getConfig", "A tenant's config overlay (as on disk, null if it does not parse) and whether it is in force"),
     },
   );
 }

@@ -1,8 +1,12 @@
 // OpenAI chat completions ⇄ Anthropic Messages. Pure functions (golden-tested): the request (system
 // prompt, multi-turn, images, tools and tool results), the response (text, tool calls, stop reasons,
-// usage with cache reads and writes) and the stream events.
+// usage with cache reads and writes) and the stream events. Every field of the chat body is either
+// translated or refused with a 400 naming it — never dropped: `response_format` becomes a forced
+// tool whose input is handed back as the message text, `reasoning_effort` a thinking budget, and
+// `cache_control` on text parts is carried as is (a whole-message text keeps its last mark).
 import { AppError } from "../../core/errors.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
+import { structuredOutput, textAndCache, textPart, thinking } from "./anthropic.options.ts";
 import { anthropicToolFields, ToolPairing, toolUseBlocks } from "./anthropic.tools.ts";
 import type { Json } from "./provider.ts";
 
@@ -12,31 +16,33 @@ interface AMessage {
   content: Block[];
 }
 
+export { JSON_TOOL, jsonToolOf, THINKING_BUDGET } from "./anthropic.options.ts";
+
 const bad = (param: string, message: string) => new AppError("INVALID_PARAMS", `${param}: ${message}`, { details: { param } });
 
-function textOf(content: unknown, param: string): string {
-  if (typeof content === "string") return content;
-  if (content === null || content === undefined) return "";
-  if (Array.isArray(content)) {
-    return content
-      .map((p, i) => {
-        if (p && typeof p === "object" && (p as Json).type === "text" && typeof (p as Json).text === "string") return (p as Json).text as string;
-        throw bad(`${param}[${i}]`, "only text parts are allowed here");
-      })
-      .join("\n");
-  }
-  throw bad(param, "must be a string or an array of content parts");
-}
+/** Chat fields this translation carries over (or, for n and stream_options, settles); any other is refused. */
+const TRANSLATED = new Set(["model", "messages", "max_tokens", "max_completion_tokens", "stream", "stream_options", "n", "temperature", "top_p", "stop", "user", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort"]);
+const MESSAGE_KEYS: Record<string, ReadonlySet<string>> = {
+  system: new Set(["role", "content"]),
+  developer: new Set(["role", "content"]),
+  user: new Set(["role", "content"]),
+  assistant: new Set(["role", "content", "tool_calls"]),
+  tool: new Set(["role", "content", "tool_call_id"]),
+};
 
 function userBlocks(content: unknown, param: string): Block[] {
   if (typeof content === "string") return [{ type: "text", text: content }];
   if (!Array.isArray(content)) throw bad(param, "must be a string or an array of content parts");
   return content.map((p, i) => {
     const part = p as Json;
-    if (part?.type === "text" && typeof part.text === "string") return { type: "text", text: part.text };
+    if (part?.type === "text") {
+      const t = textPart(part, `${param}[${i}]`);
+      return { type: "text", text: t.text, ...(t.cache ? { cache_control: t.cache } : {}) };
+    }
     if (part?.type === "image_url") {
       const url = (part.image_url as Json | undefined)?.url;
       if (typeof url !== "string") throw bad(`${param}[${i}].image_url.url`, "must be a string");
+      for (const k of Object.keys(part)) if (k !== "type" && k !== "image_url") throw bad(`${param}[${i}].${k}`, "is not supported for this model");
       const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
       return m ? { type: "image", source: { type: "base64", media_type: m[1], data: m[2] } } : { type: "image", source: { type: "url", url } };
     }
@@ -45,8 +51,10 @@ function userBlocks(content: unknown, param: string): Block[] {
 }
 
 export function toAnthropicRequest(body: Json, upstreamModel: string, maxTokens: number): Json {
+  for (const k of Object.keys(body)) if (body[k] !== null && body[k] !== undefined && !TRANSLATED.has(k)) throw bad(k, "is not supported for this model");
+  if (body.n !== undefined && body.n !== null && body.n !== 1) throw bad("n", "more than one choice is not supported by this model");
   const messages = body.messages as Json[];
-  const system: string[] = [];
+  const system: { text: string; cache?: Json }[] = [];
   const out: AMessage[] = [];
   const push = (role: AMessage["role"], blocks: Block[]) => {
     if (blocks.length === 0) return;
@@ -57,21 +65,23 @@ export function toAnthropicRequest(body: Json, upstreamModel: string, maxTokens:
   const pairing = new ToolPairing();
   messages.forEach((m, i) => {
     const p = `messages[${i}]`;
+    const keys = MESSAGE_KEYS[m.role as string];
+    if (keys) for (const k of Object.keys(m)) if (m[k] !== null && m[k] !== undefined && !keys.has(k)) throw bad(`${p}.${k}`, "is not supported for this model");
     switch (m.role) {
       case "system":
       case "developer":
         // Hoisted into `system`: no turn of the conversation, so it does not interrupt tool calls.
-        system.push(textOf(m.content, `${p}.content`));
+        system.push(textAndCache(m.content, `${p}.content`));
         break;
       case "user":
         pairing.settle(p);
         push("user", userBlocks(m.content, `${p}.content`));
         break;
       case "assistant": {
-        const text = textOf(m.content, `${p}.content`);
+        const { text, cache } = textAndCache(m.content, `${p}.content`);
         const calls = toolUseBlocks(m.tool_calls, `${p}.tool_calls`);
         pairing.calls(calls, `${p}.tool_calls`);
-        push("assistant", [...(text ? [{ type: "text", text }] : []), ...calls]);
+        push("assistant", [...(text ? [{ type: "text", text, ...(cache ? { cache_control: cache } : {}) }] : []), ...calls]);
         break;
       }
       case "tool": {
@@ -79,7 +89,8 @@ export function toAnthropicRequest(body: Json, upstreamModel: string, maxTokens:
         const id = pairing.result(m.tool_call_id, `${p}.tool_call_id`);
         // Consecutive tool messages land in one user turn (push merges): Messages wants all of an
         // assistant turn's results in the next user turn, before any text.
-        push("user", [{ type: "tool_result", tool_use_id: id, content: textOf(m.content, `${p}.content`) }]);
+        const { text, cache } = textAndCache(m.content, `${p}.content`);
+        push("user", [{ type: "tool_result", tool_use_id: id, content: text, ...(cache ? { cache_control: cache } : {}) }]);
         break;
       }
       default:
@@ -89,12 +100,16 @@ export function toAnthropicRequest(body: Json, upstreamModel: string, maxTokens:
   pairing.settle("");
 
   const req: Json = { model: upstreamModel, max_tokens: maxTokens, messages: out };
-  if (system.length) req.system = system.join("\n\n");
+  // Plain text unless a part carries a cache mark: then one block per system message, marks kept.
+  if (system.some((s) => s.cache)) req.system = system.map((s) => ({ type: "text", text: s.text, ...(s.cache ? { cache_control: s.cache } : {}) }));
+  else if (system.length) req.system = system.map((s) => s.text).join("\n\n");
   if (body.temperature !== undefined) req.temperature = body.temperature;
   if (body.top_p !== undefined) req.top_p = body.top_p;
   if (body.stop !== undefined && body.stop !== null) req.stop_sequences = Array.isArray(body.stop) ? body.stop : [body.stop];
   if (typeof body.user === "string") req.metadata = { user_id: body.user };
   Object.assign(req, anthropicToolFields(body));
+  structuredOutput(body, req);
+  thinking(body, req, maxTokens);
   return req;
 }
 
@@ -129,11 +144,16 @@ export function finishReason(stop: unknown): string {
   }
 }
 
-export function fromAnthropicResponse(msg: Json, model: string, created: number): { body: Json; usage: TokenUsage } {
+export function fromAnthropicResponse(msg: Json, model: string, created: number, jsonTool?: string | null): { body: Json; usage: TokenUsage } {
   const blocks = (Array.isArray(msg.content) ? msg.content : []) as Json[];
-  const text = blocks.filter((b) => b.type === "text").map((b) => b.text as string).join("");
+  const isJson = (b: Json) => jsonTool !== undefined && jsonTool !== null && b.type === "tool_use" && b.name === jsonTool;
+  // A response_format answer: the forced tool's input is the message text.
+  const text = blocks
+    .filter((b) => b.type === "text" || isJson(b))
+    .map((b) => (isJson(b) ? JSON.stringify(b.input ?? {}) : (b.text as string)))
+    .join("");
   const toolCalls = blocks
-    .filter((b) => b.type === "tool_use")
+    .filter((b) => b.type === "tool_use" && !isJson(b))
     .map((b) => ({ id: b.id, type: "function", function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } }));
   const usage = anthropicUsage(msg.usage);
   const message: Json = { role: "assistant", content: text || (toolCalls.length ? null : ""), refusal: null };
@@ -144,7 +164,7 @@ export function fromAnthropicResponse(msg: Json, model: string, created: number)
       object: "chat.completion",
       created,
       model,
-      choices: [{ index: 0, message, finish_reason: finishReason(msg.stop_reason), logprobs: null }],
+      choices: [{ index: 0, message, finish_reason: toolCalls.length === 0 && msg.stop_reason === "tool_use" ? "stop" : finishReason(msg.stop_reason), logprobs: null }],
       usage: openAiUsageBody(usage),
     },
     usage,
@@ -159,6 +179,9 @@ export class AnthropicStreamTranslator {
   private noArgs = new Set<number>();
   private tools = 0;
   private raw: Record<string, unknown> = {};
+  /** The block of the response_format tool, whose input streams as content; -1: none yet. */
+  private jsonIndex = -1;
+  private jsonArgs = false;
   usage: TokenUsage | null = null;
   finish: string | null = null;
   /** message_stop was seen: the usage is the closing one, not message_start's partial count. */
@@ -167,6 +190,7 @@ export class AnthropicStreamTranslator {
   constructor(
     private readonly model: string,
     private readonly created: number,
+    private readonly jsonTool: string | null = null,
   ) {}
 
   private chunk(delta: Json, finish: string | null = null): Json {
@@ -190,6 +214,10 @@ export class AnthropicStreamTranslator {
       }
       case "content_block_start": {
         const block = (ev.content_block ?? {}) as Json;
+        if (block.type === "tool_use" && this.jsonTool !== null && block.name === this.jsonTool) {
+          this.jsonIndex = ev.index as number;
+          return [];
+        }
         if (block.type === "tool_use") {
           const index = this.tools++;
           this.toolIndex.set(ev.index as number, index);
@@ -202,6 +230,11 @@ export class AnthropicStreamTranslator {
       case "content_block_delta": {
         const d = (ev.delta ?? {}) as Json;
         if (d.type === "text_delta") return [this.chunk({ content: d.text })];
+        if (d.type === "input_json_delta" && ev.index === this.jsonIndex) {
+          if (typeof d.partial_json !== "string" || d.partial_json === "") return [];
+          this.jsonArgs = true;
+          return [this.chunk({ content: d.partial_json })];
+        }
         if (d.type === "input_json_delta") {
           const index = this.toolIndex.get(ev.index as number);
           if (index === undefined || typeof d.partial_json !== "string" || d.partial_json === "") return [];
@@ -211,6 +244,7 @@ export class AnthropicStreamTranslator {
         return [];
       }
       case "content_block_stop": {
+        if (ev.index === this.jsonIndex && this.jsonIndex >= 0) return this.jsonArgs ? [] : [this.chunk({ content: "{}" })];
         // A call without input streams no JSON at all; OpenAI clients parse the arguments they
         // concatenated, so they get "{}" (what the JSON answer says) rather than "".
         const index = this.toolIndex.get(ev.index as number);
@@ -219,7 +253,7 @@ export class AnthropicStreamTranslator {
       }
       case "message_delta": {
         const d = (ev.delta ?? {}) as Json;
-        if (d.stop_reason !== undefined && d.stop_reason !== null) this.finish = finishReason(d.stop_reason);
+        if (d.stop_reason !== undefined && d.stop_reason !== null) this.finish = d.stop_reason === "tool_use" && this.jsonIndex >= 0 && this.tools === 0 ? "stop" : finishReason(d.stop_reason);
         this.mergeUsage(ev.usage);
         return [];
       }

@@ -44,11 +44,17 @@ export function createOpenAiProvider(name: string, cfg: ProviderConfig): ChatPro
   const url = `${cfg.baseUrl.replace(/\/+$/, "")}/chat/completions`;
   const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(cfg.headers ?? {}) };
   if (cfg.apiKey) headers.authorization = `Bearer ${cfg.apiKey}`;
+  return openAiWire(name, { prepare: prepareOpenAi, url: () => url, headers });
+}
 
+/** The OpenAI chat completions wire, wherever it is served (Azure's deployment URLs build on it). */
+export function openAiWire<R extends UpstreamRequest>(name: string, at: { prepare: (body: Json, stream: boolean) => R; url: (req: R) => string; headers: Record<string, string> }): ChatProvider {
+  const { headers } = at;
   return {
-    prepare: prepareOpenAi,
+    prepare: at.prepare,
 
     async complete(req, ctx) {
+      const url = at.url(req as R);
       const up = await upstreamFetch(name, url, { method: "POST", headers, body: req.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       const text = await readAll(up);
@@ -63,6 +69,7 @@ export function createOpenAiProvider(name: string, cfg: ProviderConfig): ChatPro
     },
 
     async stream(req, ctx) {
+      const url = at.url(req as R);
       const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: req.payload }, ctx);
       if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
       return (async function* (): AsyncGenerator<StreamItem> {

@@ -1,7 +1,9 @@
 // What the chat layer needs from a provider, and the plumbing every provider shares: one fetch with
-// an idle watchdog (the provider's timeoutMs applies before the headers and between stream chunks),
+// a watchdog (before the answer begins: firstByteTimeoutMs, then between chunks: idleTimeoutMs, both default timeoutMs; an optional connect probe),
 // client-disconnect propagation, and mapping of upstream failures to the OpenAI error statuses.
+import net from "node:net";
 import { AppError, type ErrorCode } from "../../core/errors.ts";
+import { parseSse } from "../../lib/sse.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
 
 export type Json = Record<string, unknown>;
@@ -25,6 +27,10 @@ export interface UpstreamRequest {
   structured: boolean;
   /** Tokens the provider adds around structures in the payload beyond their bytes (Anthropic's tool framing). */
   framingTokens: number;
+  /** Request headers beyond the provider's own (vetted by the surface: the Messages API's anthropic-beta). */
+  headers?: Record<string, string>;
+  /** Kind "anthropic": the forced tool a chat `response_format` became (its input is the answer's text). */
+  jsonTool?: string;
 }
 
 export interface CallContext {
@@ -33,6 +39,13 @@ export interface CallContext {
   timeoutMs: number;
   /** The public model name, written into responses instead of the upstream one. */
   model: string;
+  /** Reliable routing's per-phase limits (router.ts sets them from the provider's config; default timeoutMs). */
+  firstByteTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** Without an answer by then, the provider's host is probed: one that accepts no connection fails the attempt. */
+  connectTimeoutMs?: number;
+  /** Told which deployment served the call, once one has (the ledger's `deployment`). */
+  served?: (deployment: string) => void;
 }
 
 export interface ChatProvider {
@@ -41,6 +54,18 @@ export interface ChatProvider {
   complete(req: UpstreamRequest, ctx: CallContext): Promise<{ body: Json; usage: TokenUsage | null }>;
   /** Resolves once the provider has accepted the request; errors before that are thrown here. */
   stream(req: UpstreamRequest, ctx: CallContext): Promise<AsyncIterable<StreamItem>>;
+  /** Kind "anthropic": the Messages API spoken natively (the /v1/messages surface passes vetted bodies through). */
+  messages?: NativeMessages;
+}
+
+/** A Messages API body sent as is; answers and stream events come back in Anthropic's own shapes. */
+export interface NativeMessages {
+  /** The message object (its `model` set to the public name) and its usage. */
+  complete(req: UpstreamRequest, ctx: CallContext): Promise<{ body: Json; usage: TokenUsage | null }>;
+  /** Items whose `chunk` is one Messages stream event (`type` included), usage tracked; `final` once message_stop came. */
+  stream(req: UpstreamRequest, ctx: CallContext): Promise<AsyncIterable<StreamItem>>;
+  /** POST /v1/messages/count_tokens with this payload: the provider's answer. */
+  countTokens(req: UpstreamRequest, ctx: CallContext): Promise<Json>;
 }
 
 /**
@@ -71,11 +96,21 @@ export class ClientGone extends Error {
   }
 }
 
-class UpstreamSilent extends Error {}
+class UpstreamSilent extends Error {
+  constructor(readonly ms: number) {
+    super("provider silent");
+  }
+}
+class UpstreamUnreachable extends Error {
+  constructor(readonly ms: number) {
+    super("provider unreachable");
+  }
+}
 
-export function providerError(code: ErrorCode, message: string, opts: { upstreamStatus?: number; retryAfter?: string; param?: string } = {}): AppError {
+export function providerError(code: ErrorCode, message: string, opts: { upstreamStatus?: number; retryAfter?: string; param?: string; connect?: boolean } = {}): AppError {
   return new AppError(code, message, {
-    details: { upstreamStatus: opts.upstreamStatus, param: opts.param },
+    // `connect`: the request never reached the provider (the router may retry it at no risk).
+    details: { upstreamStatus: opts.upstreamStatus, param: opts.param, ...(opts.connect ? { connect: true } : {}) },
     headers: opts.retryAfter ? { "retry-after": opts.retryAfter } : undefined,
   });
 }
@@ -97,25 +132,41 @@ function connectionMessage(provider: string, err: unknown): string {
 export async function upstreamFetch(provider: string, url: string, init: RequestInit, ctx: CallContext): Promise<Upstream> {
   const ac = ctx.controller;
   if (ac.signal.aborted) throw new ClientGone();
+  const firstByteMs = ctx.firstByteTimeoutMs ?? ctx.timeoutMs;
+  const idleMs = ctx.idleTimeoutMs ?? ctx.timeoutMs;
   let timer: Timer | null = null;
-  const arm = () => {
+  let probe: Timer | null = null;
+  const arm = (ms: number) => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => ac.abort(new UpstreamSilent()), ctx.timeoutMs);
+    timer = setTimeout(() => ac.abort(new UpstreamSilent(ms)), ms);
   };
   const disarm = () => {
     if (timer) clearTimeout(timer);
-    timer = null;
+    if (probe) clearTimeout(probe);
+    timer = probe = null;
   };
   const failure = (err: unknown): Error => {
     const reason = ac.signal.reason;
     if (reason instanceof ClientGone) return reason;
-    if (reason instanceof UpstreamSilent) return providerError("UPSTREAM_TIMEOUT", `provider "${provider}" sent nothing for ${Math.round(ctx.timeoutMs / 1000)}s`);
+    if (reason instanceof UpstreamSilent) return providerError("UPSTREAM_TIMEOUT", `provider "${provider}" sent nothing for ${Math.round(reason.ms / 1000)}s`);
+    if (reason instanceof UpstreamUnreachable) return providerError("UPSTREAM_ERROR", `could not reach provider "${provider}" (no connection within ${reason.ms}ms)`, { connect: true });
     if (err instanceof AppError) return err;
-    return providerError("UPSTREAM_ERROR", connectionMessage(provider, err));
+    return providerError("UPSTREAM_ERROR", connectionMessage(provider, err), { connect: true });
   };
   const done = disarm;
 
-  arm();
+  arm(firstByteMs);
+  const connectMs = ctx.connectTimeoutMs;
+  // fetch does not tell when its connection is up; only a call still unanswered after connectMs pays
+  // for a probe connection, and only a host that accepts none within connectMs fails the attempt.
+  if (connectMs !== undefined && connectMs < firstByteMs) {
+    probe = setTimeout(() => {
+      probe = null;
+      void canConnect(url, connectMs).then((ok) => {
+        if (!ok && timer) ac.abort(new UpstreamUnreachable(connectMs));
+      });
+    }, connectMs);
+  }
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal: ac.signal });
@@ -127,7 +178,7 @@ export async function upstreamFetch(provider: string, url: string, init: Request
   return {
     response,
     async text() {
-      arm();
+      arm(idleMs);
       try {
         return await response.text();
       } catch (err) {
@@ -146,9 +197,12 @@ export async function upstreamFetch(provider: string, url: string, init: Request
         return;
       }
       const reader = response.body.getReader();
+      let first = true;
       try {
         for (;;) {
-          arm();
+          // The stream's first event is part of the answer beginning; silences after it are idle time.
+          arm(first ? firstByteMs : idleMs);
+          first = false;
           let r: Awaited<ReturnType<typeof reader.read>>;
           try {
             r = await reader.read();
@@ -165,6 +219,29 @@ export async function upstreamFetch(provider: string, url: string, init: Request
       }
     },
   };
+}
+
+/** A provider's JSON stream events, parsed (an event that is not JSON is the provider's failure). */
+export async function* jsonEvents(name: string, up: Upstream): AsyncGenerator<{ type: string; data: Json }> {
+  for await (const ev of parseSse(bodyStream(up))) {
+    let data: Json;
+    try {
+      data = JSON.parse(ev.data) as Json;
+    } catch {
+      throw providerError("UPSTREAM_ERROR", `provider "${name}" sent a stream event that is not JSON`);
+    }
+    yield { type: ev.event ?? String(data.type), data };
+  }
+}
+
+/** A provider's whole (capped) JSON answer (one that is not JSON is the provider's failure). */
+export async function readJson(name: string, up: Upstream): Promise<Json> {
+  const text = await readAll(up);
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    throw providerError("UPSTREAM_ERROR", `provider "${name}" answered with something that is not JSON`);
+  }
 }
 
 /** Reads a whole (capped) body as text through the watchdog. */
@@ -224,9 +301,12 @@ export async function upstreamFailure(provider: string, up: Upstream, messageOf:
   } catch {
     detail = text.trim() || undefined;
   }
-  const status = up.response.status;
+  return failureFor(provider, up.response.status, detail, up.response.headers.get("retry-after") ?? undefined);
+}
+
+/** The status the tenant sees for a provider's error status (and its message), whatever the transport. */
+export function failureFor(provider: string, status: number, detail: string | undefined, retryAfter: string | undefined): AppError {
   const said = detail ? `: ${detail.slice(0, 300)}` : "";
-  const retryAfter = up.response.headers.get("retry-after") ?? undefined;
   if (status === 400 || status === 413 || status === 422) {
     return new AppError(status === 413 ? "PAYLOAD_TOO_LARGE" : "INVALID_PARAMS", `provider "${provider}" rejected the request${said}`, { details: { upstreamStatus: status } });
   }
@@ -235,4 +315,26 @@ export async function upstreamFailure(provider: string, up: Upstream, messageOf:
   if (status === 429) return providerError("RATE_LIMITED", `provider "${provider}" is rate limiting the gateway${said}`, { upstreamStatus: status, retryAfter: retryAfter ?? "1" });
   if (status === 503 || status === 529) return providerError("UNAVAILABLE", `provider "${provider}" is overloaded (${status})${said}`, { upstreamStatus: status, retryAfter });
   return providerError("UPSTREAM_ERROR", `provider "${provider}" returned ${status}${said}`, { upstreamStatus: status });
+}
+
+/** Whether the URL's host accepts a TCP connection within `ms` (the connect timeout's probe). */
+function canConnect(url: string, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return resolve(true);
+    }
+    const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
+    const sock = net.connect({ host: u.hostname.replace(/^\[|\]$/g, ""), port });
+    const end = (ok: boolean) => {
+      clearTimeout(t);
+      sock.destroy();
+      resolve(ok);
+    };
+    const t = setTimeout(() => end(false), ms);
+    sock.once("connect", () => end(true));
+    sock.once("error", () => end(false));
+  });
 }

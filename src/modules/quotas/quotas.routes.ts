@@ -1,5 +1,6 @@
 // Control-plane quota routes: a tenant's quota (GET, PATCH), and its usage with its quota status.
 import { Elysia, t } from "elysia";
+import { routeDoc } from "../../edge/route-doc.ts";
 import { adminOf } from "../../edge/request-info.ts";
 import type { SandboxService } from "../sandbox/sandbox.service.ts";
 import { QuotaPatchSchema, QuotaViewSchema } from "../tenants/quota.model.ts";
@@ -9,7 +10,7 @@ import type { UsageService } from "../usage/usage.service.ts";
 import type { QuotasService } from "./quotas.service.ts";
 
 const Id = t.Object({ id: t.String({ maxLength: 64 }) });
-const doc = (tag: string, operationId: string, summary: string) => ({ detail: { operationId, summary, tags: [tag], security: [{ adminKey: [] }] } });
+const doc = (tag: string, operationId: string, summary: string) => routeDoc(tag)(operationId, summary);
 
 export function quotasRoutes(s: { quotas: QuotasService; tenants: TenantsService; usage: UsageService; sandbox: SandboxService }) {
   return new Elysia()

@@ -3,6 +3,7 @@
 // the tenants service.
 import { Elysia, t } from "elysia";
 import { adminOf } from "../../edge/request-info.ts";
+import { routeDoc } from "../../edge/route-doc.ts";
 import { OverlayStatusSchema } from "../overlays/overlay.schema.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { parseGrace } from "./grace.ts";
@@ -10,7 +11,7 @@ import { CreatedTenantSchema, CreateTenantSchema, IssuedTokenSchema, RotateToken
 import type { TenantsService } from "./tenants.service.ts";
 
 const Id = t.Object({ id: t.String({ maxLength: 64 }) });
-const doc = (operationId: string, summary: string) => ({ detail: { operationId, summary, tags: ["tenants"], security: [{ adminKey: [] }] } });
+const doc = routeDoc("tenants");
 
 export function tenantsRoutes({ tenants, overlays }: { tenants: TenantsService; overlays: OverlaysService }) {
   return new Elysia({ prefix: "/tenants" })
@@ -24,7 +25,7 @@ export function tenantsRoutes({ tenants, overlays }: { tenants: TenantsService; 
         set.status = 201;
         return tenants.create(body, adminOf(request));
       },
-      { body: CreateTenantSchema, response: { 201: CreatedTenantSchema }, ...doc("tenants.create", "Create a tenant; the token is in the response, once") },
+      { body: CreateTenantSchema, response: { 201: CreatedTenantSchema }, ...doc("tenants.create", "Create a tenant; the token is in the response, once", ["CONFLICT", "AUDIT_UNAVAILABLE"]) },
     )
     .get(
       "/:id",

@@ -1,12 +1,13 @@
 // Control-plane usage across tenants: per tenant, and per day, tenant and model.
 import { Elysia, t } from "elysia";
+import { routeDoc } from "../../edge/route-doc.ts";
 import type { UsageService } from "./usage.service.ts";
 
 export const UsageRange = t.Object({
   from: t.Optional(t.String({ maxLength: 10, description: "UTC date YYYY-MM-DD (default: 29 days ago)" })),
   to: t.Optional(t.String({ maxLength: 10, description: "UTC date YYYY-MM-DD, inclusive (default: today)" })),
 });
-const doc = (operationId: string, summary: string) => ({ detail: { operationId, summary, tags: ["usage"], security: [{ adminKey: [] }] } });
+const doc = routeDoc("usage");
 
 export function usageRoutes({ usage }: { usage: UsageService }) {
   return new Elysia()

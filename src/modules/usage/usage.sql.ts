@@ -40,6 +40,8 @@ export const UsageLedgerTable = sqliteTable(
     /** An agent run's model call: the session key and run id it was made for (null for /v1 requests). */
     sessionKey: text("session_key"),
     runId: text("run_id"),
+    /** Which of the model's deployments served the call (`provider/upstreamModel[#key]`, README "Reliable routing"); null if none did. */
+    deployment: text("deployment"),
   },
   (t) => [
     index("usage_ledger_tenant_time_idx").on(t.tenantId, t.startedAt),

@@ -11,7 +11,7 @@ import { startFakeProvider } from "../../fake-provider/fake-provider.ts";
 const config = (url: string) => ({
   gateway: { port: 0 },
   providers: { local: { kind: "openai", baseUrl: `${url}/v1`, apiKey: "sk-x", timeoutMs: 60_000 } },
-  models: { m: { provider: "local", upstreamModel: "up" } },
+  models: { m: { provider: "local", upstreamModel: "up", free: true } },
   quotas: { defaults: { tokensPerDay: null, costPerDayUsd: null, requestsPerMinute: null, maxConcurrent: null } },
 });
 

@@ -10,7 +10,7 @@ import { agentWorld, type AgentWorld } from "./world.ts";
 
 const config = {
   providers: { local: { kind: "openai", baseUrl: "http://127.0.0.1:1/v1" } },
-  models: { a: { provider: "local", upstreamModel: "a" }, b: { provider: "local", upstreamModel: "b" } },
+  models: { a: { provider: "local", upstreamModel: "a", free: true }, b: { provider: "local", upstreamModel: "b", free: true } },
   agents: { tools: ["file_read", "exec"], ceilings: { maxSteps: 10 }, defaults: { limits: { maxSeconds: 30 } }, contextWindow: { default: 8000, models: { b: 200000 } } },
 };
 

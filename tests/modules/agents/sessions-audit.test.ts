@@ -5,7 +5,7 @@ import fs from "node:fs";
 import { makeHome, operatorCtx, scope, testCore } from "../../helpers/core.ts";
 
 test("no session is created when its audit record cannot be written", () => {
-  const core = testCore({ home: makeHome(), config: { providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } }, models: { m: { provider: "p", upstreamModel: "m" } } } });
+  const core = testCore({ home: makeHome(), config: { providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } }, models: { m: { provider: "p", upstreamModel: "m", free: true } } } });
   core.tenants.create({ id: "acme" }, operatorCtx);
   // The audit log's path becomes a directory: appends fail.
   fs.rmSync(core.audit.file, { force: true });

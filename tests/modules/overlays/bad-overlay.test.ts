@@ -13,7 +13,7 @@ import { adminKey, captureLog, createTenant, makeHome, operatorCtx, scope } from
 const baseConfig = {
   gateway: { port: 0 },
   providers: { local: { kind: "openai", baseUrl: "http://127.0.0.1:1/v1" } },
-  models: { "gpt-4o-mini": { provider: "local", upstreamModel: "gpt-4o-mini" } },
+  models: { "gpt-4o-mini": { provider: "local", upstreamModel: "gpt-4o-mini", free: true } },
   sandbox: { limits: { memoryMb: 512 } },
 };
 

@@ -28,7 +28,7 @@ const nest = (parts: string[], leaf: unknown): Record<string, unknown> => parts.
 
 const config = {
   providers: { local: { kind: "openai", baseUrl: "http://127.0.0.1:1/v1" } },
-  models: { "gpt-4o-mini": { provider: "local", upstreamModel: "gpt-4o-mini" }, "gpt-4o": { provider: "local", upstreamModel: "gpt-4o" } },
+  models: { "gpt-4o-mini": { provider: "local", upstreamModel: "gpt-4o-mini", free: true }, "gpt-4o": { provider: "local", upstreamModel: "gpt-4o", free: true } },
   sandbox: { mode: "bwrap", allowedModes: ["bwrap"], limits: { memoryMb: 512, timeoutSeconds: 60 }, egress: { tools: { web: ["*.example.com:443", "api.github.com:443"] } } },
 };
 
