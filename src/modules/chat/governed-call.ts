@@ -256,7 +256,7 @@ export function createGovernedCalls(deps: GovernedDeps) {
         else client?.addEventListener("abort", () => stop.abort(new ClientGone()), { once: true });
       }
       // An abandoned attempt is charged as a call ending that way: a timeout its reservation, a broken stream its input bound.
-      const ctx: CallContext = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name, served: (d) => (deployment = d), abandoned: (c) => abandoned.push(c === "all" ? cut.worst() : cut.charge(null, 0)) };
+      const ctx: CallContext = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name, served: (d) => (deployment = d), breakerScope: tenantId, abandoned: (c) => abandoned.push(c === "all" ? cut.worst() : cut.charge(null, 0)) };
       const failed = (err: unknown): never => {
         if (err instanceof ClientGone) {
           settle({ status: "client_closed", httpStatus: 499, errorCode: "client_closed", usage: null, chargeInput: true });

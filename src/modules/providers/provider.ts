@@ -53,6 +53,12 @@ export interface CallContext {
    * (the provider had the prompt). The caller charges each like a call that ended that way.
    */
   abandoned?: (charge: "all" | "input") => void;
+  /**
+   * Whose failures the circuit breakers count (a tenant's id): a tenant's own failing requests (slow
+   * long answers, inputs the provider errors on) open a deployment's circuit for that tenant only,
+   * never for the others. Unset: one breaker per deployment for every caller.
+   */
+  breakerScope?: string;
 }
 
 export interface ChatProvider {

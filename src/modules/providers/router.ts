@@ -120,7 +120,7 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
     try {
       for (let i = 0; i < deployments.length; i++) {
         const d = deployments[i]!;
-        const breaker = deps.breaker(d.label);
+        const breaker = deps.breaker(ctx.breakerScope === undefined ? d.label : `${d.label}\u0000${ctx.breakerScope}`);
         if (i > 0 && attempts > 0) deps.metrics?.fallback(model);
         let keySwaps = 0;
         for (let n = 0; n <= policy.retries; n++) {
