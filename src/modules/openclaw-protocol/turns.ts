@@ -2,35 +2,24 @@
 // exactly as the RPC chat.send does — the same caps, idempotency, one run per session, quotas — with
 // the connection's events for the run held until the method has answered (the ack comes first), and
 // the session's creation (an audited change) taking one of the tenant's audited changes.
-import { AppError } from "../../core/errors.ts";
 import type { OpContext } from "../../edge/actor.ts";
 import type { TenantIdentity } from "../../edge/tenant-scope.ts";
-import { TokenBuckets, type BucketLimits } from "../../lib/token-bucket.ts";
+import type { Admission } from "../admission/admission.service.ts";
 import type { RunEnd } from "../agents/agent-loop.ts";
 import { attachEvents, type RuntimeDeps } from "./events.ts";
 import type { V4Context } from "./methods.ts";
 
-/**
- * Audited changes (a session created, reset or deleted) a tenant may make over this protocol: the
- * schema's defaults of gateway.limits.tenantChangesPerMinute / tenantChangesBurst unless the module
- * passes the configured ones (`changeLimits`).
- */
-const DEFAULT_CHANGE_LIMITS: BucketLimits = { perMinute: 60, burst: 30 };
-const budgets = new WeakMap<object, TokenBuckets>();
-
 export interface TurnDeps extends RuntimeDeps {
-  changeLimits?: () => BucketLimits;
+  /** The one admission of tenant requests, shared with the RPC transports (its change bucket, here). */
+  admission: Admission;
 }
 
-/** Takes one of the tenant's audited changes, or refuses (RATE_LIMITED, with when to retry). */
+/**
+ * Takes one of the tenant's audited changes from the bucket every tenant surface shares
+ * (gateway.limits.tenantChangesPerMinute / tenantChangesBurst), or refuses: RATE_LIMITED, with when to retry.
+ */
 export function takeChange(svc: TurnDeps, ctx: V4Context, method: string): void {
-  let b = budgets.get(svc);
-  if (!b) budgets.set(svc, (b = new TokenBuckets()));
-  const limits = svc.changeLimits?.() ?? DEFAULT_CHANGE_LIMITS;
-  const wait = b.take(ctx.tenant.tenantId, Date.now(), limits);
-  if (wait !== null) {
-    throw new AppError("RATE_LIMITED", `too many changes: ${method} was not run; a tenant may make ${limits.perMinute} audited changes a minute (gateway.limits.tenantChangesPerMinute); retry in ${wait} s`, { details: { retryAfterSeconds: wait, method } });
-  }
+  svc.admission.spendChange(ctx.tenant.tenantId, method);
 }
 
 /** Who acts, for the audit record: the connection's token holder. */

@@ -62,11 +62,12 @@ export interface V4World extends AgentWorld {
   tokenB: string;
 }
 
-/** Two tenants (acme, beta), one connection each. */
+/** Two tenants (acme, beta), one connection each; `changeLimits` sets gateway.limits.tenantChangesPerMinute / Burst. */
 export async function v4World(opts: { changeLimits?: { perMinute: number; burst: number } } = {}): Promise<V4World> {
-  const w = await agentWorld();
+  const l = opts.changeLimits;
+  const w = await agentWorld(l ? { config: { gateway: { limits: { tenantChangesPerMinute: l.perMinute, tenantChangesBurst: l.burst } } } } : {});
   const tokenB = createTenant(w.core, "beta");
-  const svc: TurnDeps = { runs: w.core.runs, sessions: w.core.sessions, events: w.core.events, ...(opts.changeLimits ? { changeLimits: () => opts.changeLimits! } : {}) };
+  const svc: TurnDeps = { runs: w.core.runs, sessions: w.core.sessions, events: w.core.events, admission: w.core.admission };
   const a = connect(svc, scope("acme"));
   const b = connect(svc, scope("beta"));
   const close = w.close;
