@@ -45,6 +45,16 @@ export function assertCurrent(scope: TenantScope): void {
   if (typeof identity.assertCurrent === "function") identity.assertCurrent();
 }
 
+/** Whether the scope's identity still holds (assertCurrent without the throw). */
+export function isCurrent(scope: TenantScope): boolean {
+  try {
+    assertCurrent(scope);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The operator (CLI) or an admin-key holder (control plane): it may name any tenant. `tenant(id)`
  * gives that tenant's scope, or NOT_FOUND when no tenant has the id. A tenant's own context never has

@@ -20,7 +20,7 @@
 // call is charged its input and the output seen, and a stream ends with the surface's error event.
 import type { Clock } from "../../core/clock.ts";
 import { AppError, toAppError } from "../../core/errors.ts";
-import { assertCurrent, IdentityEnded, type TenantIdentity, type TenantScope } from "../../edge/tenant-scope.ts";
+import { assertCurrent, IdentityEnded, isCurrent, type TenantIdentity, type TenantScope } from "../../edge/tenant-scope.ts";
 import type { TenantStop } from "../module.ts";
 import type { ModelsService, ResolvedModel } from "../models/models.service.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
@@ -30,7 +30,7 @@ import type { QuotaEngine, Reservation } from "../quotas/quota-engine.ts";
 import type { Ledger } from "../usage/ledger.ts";
 import { priceMicroUsd, totalTokens, type TokenUsage } from "../usage/pricing.ts";
 import { inputTokenBound as inputTokenBoundOf } from "./chat.model.ts";
-import { CutCharge } from "./metering.ts";
+import { addUsage, CutCharge } from "./metering.ts";
 import { relay, type Outcome, type StreamFraming } from "./stream-relay.ts";
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
@@ -109,10 +109,12 @@ export function createGovernedCalls(deps: GovernedDeps) {
   const { clock, models, quotas, ledger } = deps;
   const live = new Set<Live>();
 
-  function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome): Settled {
+  function settleWith(id: string, reservation: Reservation, model: ResolvedModel, cut: CutCharge, startedAt: number, o: Outcome, abandoned: TokenUsage[]): Settled {
     let u = o.usage ?? NO_USAGE;
     if (o.chargeAll) u = cut.worst();
     else if (o.chargeInput && !(o.usage && o.final)) u = cut.charge(o.usage, o.outputBytes ?? 0);
+    // Attempts routing retried or failed over from, which the provider may have billed, are charged too.
+    for (const a of abandoned) u = addUsage(u, a);
     const micro = priceMicroUsd(u, model.rates);
     quotas.settle(reservation, { tokens: totalTokens(u), micro });
     const now = clock.now();
@@ -233,10 +235,11 @@ export function createGovernedCalls(deps: GovernedDeps) {
       };
       live.add(entry);
       let deployment: string | undefined;
+      const abandoned: TokenUsage[] = [];
       const settle = (o: Outcome) => {
         live.delete(entry);
         // A call its tenant's stop ended is recorded as such (charged like a client that left).
-        const charged = settleWith(id, reservation, model, cut, startedAt, { ...(stopped && o.status === "client_closed" ? { ...o, status: "error" as const, errorCode: "tenant_stopped" } : o), deployment });
+        const charged = settleWith(id, reservation, model, cut, startedAt, { ...(stopped && o.status === "client_closed" ? { ...o, status: "error" as const, errorCode: "tenant_stopped" } : o), deployment }, abandoned);
         call.onSettled?.(charged);
       };
       const headers: Record<string, string> = { ...deps.responseHeaders, ...admission.headers };
@@ -252,7 +255,8 @@ export function createGovernedCalls(deps: GovernedDeps) {
         if (client?.aborted) stop.abort(new ClientGone());
         else client?.addEventListener("abort", () => stop.abort(new ClientGone()), { once: true });
       }
-      const ctx: CallContext = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name, served: (d) => (deployment = d) };
+      // An abandoned attempt is charged as a call ending that way: a timeout its reservation, a broken stream its input bound.
+      const ctx: CallContext = { controller: stop, timeoutMs: model.provider.timeoutMs, model: model.name, served: (d) => (deployment = d), breakerScope: tenantId, abandoned: (c) => abandoned.push(c === "all" ? cut.worst() : cut.charge(null, 0)) };
       const failed = (err: unknown): never => {
         if (err instanceof ClientGone) {
           settle({ status: "client_closed", httpStatus: 499, errorCode: "client_closed", usage: null, chargeInput: true });
@@ -266,9 +270,13 @@ export function createGovernedCalls(deps: GovernedDeps) {
       if (!call.stream) {
         try {
           const out = await codec.complete(upstream, ctx);
-          settle({ status: "ok", httpStatus: 200, usage: out.usage, final: true, chargeInput: true, outputBytes: out.usage ? 0 : codec.outputBytesOf(out.body), ttfbMs: clock.now() - startedAt });
+          // A stop made by another process (the CLI) is not heard in-process: the answer is its next item, as a stream's.
+          const ended = stopped || !isCurrent(call.tenant);
+          settle({ status: ended ? "error" : "ok", httpStatus: ended ? 401 : 200, errorCode: ended ? "tenant_stopped" : undefined, usage: out.usage, final: true, chargeInput: true, outputBytes: out.usage ? 0 : codec.outputBytesOf(out.body), ttfbMs: clock.now() - startedAt });
+          if (ended) throw new IdentityEnded();
           return new Response(JSON.stringify(out.body), { headers: { ...JSON_HEADERS, ...headers } });
         } catch (err) {
+          if (err instanceof IdentityEnded) throw err;
           return failed(err);
         }
       }

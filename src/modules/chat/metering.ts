@@ -52,3 +52,14 @@ export function stringBytes(v: unknown): number {
   else for (const k in v as Json) n += stringBytes((v as Json)[k]);
   return n;
 }
+
+/** Two charges as one (a call and the attempts routing left behind for it). */
+export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+  };
+}

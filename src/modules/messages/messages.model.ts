@@ -181,7 +181,8 @@ export function parseMessagesRequest(raw: unknown, opts: { countOnly?: boolean; 
   const allowed = opts.countOnly ? set("model", "messages", "system", "tools", "tool_choice", "thinking") : TOP;
   for (const k of Object.keys(body)) {
     if (allowed.has(k)) continue;
-    throw bad(k, REFUSED[k] ?? "is not a field the gateway forwards");
+    // Own keys only: a client's key named like an Object.prototype member is not a reason.
+    throw bad(k, Object.hasOwn(REFUSED, k) ? REFUSED[k]! : "is not a field the gateway forwards");
   }
   if (typeof body.model !== "string" || body.model.length === 0 || body.model.length > 256) throw bad("model", "is required and must be a model name");
   const maxTokens = opts.countOnly ? null : int(body.max_tokens, "max_tokens", 1, 10_000_000);

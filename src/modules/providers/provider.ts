@@ -49,6 +49,19 @@ export interface CallContext {
   connectTimeoutMs?: number;
   /** Told which deployment served the call, once one has (the ledger's `deployment`). */
   served?: (deployment: string) => void;
+  /**
+   * Told of an attempt the provider may bill that reliable routing left behind for another attempt:
+   * "all" for one that timed out after the provider had the request (an answer may have been generated
+   * and billed in full), "input" for a stream whose response began and broke before its first event
+   * (the provider had the prompt). The caller charges each like a call that ended that way.
+   */
+  abandoned?: (charge: "all" | "input") => void;
+  /**
+   * Whose failures the circuit breakers count (a tenant's id): a tenant's own failing requests (slow
+   * long answers, inputs the provider errors on) open a deployment's circuit for that tenant only,
+   * never for the others. Unset: one breaker per deployment for every caller.
+   */
+  breakerScope?: string;
 }
 
 export interface ChatProvider {

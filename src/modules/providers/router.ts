@@ -102,6 +102,8 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
   const sleep = deps.sleep ?? defaultSleep;
   /** Each deployment's own request for a prepared one (the chat layer holds the largest). */
   const prepared = new WeakMap<UpstreamRequest, UpstreamRequest[]>();
+  /** Failures of streams the provider had begun answering (see `opened`). */
+  const begun = new WeakSet<object>();
   const primary = deps.client(deployments[0]!.providerName, null);
 
   type Done = (outcome: "ok" | "midstream_error" | "client_closed") => void;
@@ -112,12 +114,15 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
     let lastErr: unknown = null;
     let openUntil = Number.POSITIVE_INFINITY;
     let attempts = 0;
+    // What the last failed attempt may have cost upstream: charged once another attempt is sent after it
+    // (the final attempt's failure is charged by the caller, by the same rule).
+    let owed: "all" | "input" | null = null;
     try {
       for (let i = 0; i < deployments.length; i++) {
         const d = deployments[i]!;
         // A deployment whose provider does not serve this call (a raw POST's path) is not one of its deployments.
         if (serves && !serves(d.cfg)) continue;
-        const breaker = deps.breaker(d.label);
+        const breaker = deps.breaker(ctx.breakerScope === undefined ? d.label : `${d.label}\u0000${ctx.breakerScope}`);
         if (i > 0 && attempts > 0) deps.metrics?.fallback(model);
         let keySwaps = 0;
         for (let n = 0; n <= policy.retries; n++) {
@@ -132,6 +137,8 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
             breaker.release();
             throw new ClientGone();
           }
+          if (owed) ctx.abandoned?.(owed);
+          owed = null;
           attempts++;
           const pool = deps.pool(d.providerName);
           const lease = pool ? pool.acquire(d.pinnedKey) : null;
@@ -178,6 +185,7 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
               throw err;
             }
             const j = judge(err);
+            owed = j.outcome === "timeout" ? "all" : begun.has(err as object) ? "input" : null;
             lease?.release(j.keyRefused ? "refused" : undefined);
             ended(j.outcome, err);
             lastErr = err;
@@ -206,6 +214,8 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
           }
         }
       }
+      // The last attempt's timeout is charged by the caller; a stream it had begun answering is charged here.
+      if (owed === "input") ctx.abandoned?.("input");
       if (lastErr) throw lastErr;
       const seconds = Math.max(1, Math.ceil(openUntil / 1000));
       throw new AppError("UNAVAILABLE", `every deployment of model "${model}" is failing; the gateway is holding off for ${seconds}s`, { headers: { "retry-after": String(seconds) } });
@@ -243,7 +253,13 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
   /** Until a stream's first event the client has nothing: a failure there is still retried. */
   const opened = async (s: Promise<AsyncIterable<StreamItem>>) => {
     const it = (await s)[Symbol.asyncIterator]();
-    return { it, first: await it.next() };
+    try {
+      return { it, first: await it.next() };
+    } catch (err) {
+      // The provider accepted the request and began answering: it has the prompt.
+      if (err && typeof err === "object" && !(err instanceof ClientGone)) begun.add(err);
+      throw err;
+    }
   };
   const completed = <T extends { body: Json }>(out: T, done: Done, span?: RouteSpan): T => {
     span?.completion(() => JSON.stringify(out.body.choices ?? out.body.content ?? null));

@@ -14,7 +14,7 @@ import type { Json } from "../providers/provider.ts";
 import { newItemId } from "./ids.ts";
 import { passthroughCodec } from "./responses.passthrough.ts";
 import { invalid, parseResponsesRequest, type ResponsesRequest } from "./responses.request.ts";
-import { notFound, type ResponsesStore } from "./responses.store.ts";
+import { notFound, type ResponsesStore, type StoreHold } from "./responses.store.ts";
 import { responsesStream } from "./responses.stream.ts";
 import { finishStatus, outputAsInput, toChatBody, toOutputItems, toResponsesUsage } from "./responses.translate.ts";
 
@@ -80,6 +80,55 @@ export function createResponsesService(deps: ResponsesDeps) {
     return h;
   }
 
+  /** One request after its checks: passed through or translated; `save` stores its final Response. */
+  async function run(call: ResponsesCall, req: ResponsesRequest, items: Json[], chatBody: Json, model: string | undefined, id: string, storing: boolean, hold: StoreHold | null): Promise<Response> {
+    const tenantId = call.tenant.tenantId;
+    let saved = false;
+    const save = (final: Json) => {
+      if (!storing || saved) return;
+      saved = true;
+      // A stream may outlive its tenant (deleted, and perhaps created again under the id): what it
+      // answered is stored only for the incarnation that asked, while its identity still holds.
+      try {
+        assertCurrent(call.tenant);
+      } catch {
+        return;
+      }
+      const incarnation = (call.tenant as Partial<TenantIdentity>).incarnation ?? deps.incarnationOf(tenantId);
+      if (incarnation) store.put(tenantId, incarnation, { id, previousId: req.previousId, createdAt: clock.now(), response: final, inputItems: req.items }, hold ?? undefined);
+    };
+    const target = model !== undefined ? deps.models.resolve(call.tenant, model) : null;
+    if (target && target.provider.kind === "openai" && target.provider.responses === true) {
+      const echo = base(req, id, target.name, storing);
+      const ours = { id, model: target.name, previous_response_id: req.previousId, store: storing, metadata: req.metadata, user: echo.user, created_at: echo.created_at };
+      return deps.chat.surface.governed.run(
+        { tenant: call.tenant, requestId: call.requestId, model: target.name, stream: req.stream, requestedMaxTokens: req.maxOutputTokens, choices: 1, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader },
+        async (m, provider) => {
+          const images = imageRefs(items);
+          if (images.length > 0) await vetImageUrls(images, m.imageRules, deps.chat.surface.lookup);
+          return passthroughCodec({ body: req.body, items, instructions: req.instructions, stream: req.stream, tenantId }, m, provider, deps.chat.surface.identity, ours, save);
+        },
+      );
+    }
+    const res = await deps.chat.handle({ tenant: call.tenant, requestId: call.requestId, body: chatBody, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader });
+    const headers = copyHeaders(res);
+
+    if (!req.stream) {
+      const completion = (await res.json()) as Json;
+      const choice = (completion.choices as Json[] | undefined)?.[0];
+      const final: Json = {
+        ...base(req, id, String(completion.model ?? model), storing),
+        ...finishStatus(choice?.finish_reason),
+        output: toOutputItems(choice?.message as Json | undefined),
+        usage: toResponsesUsage(completion.usage),
+      };
+      save(final);
+      return new Response(JSON.stringify(final), { status: 200, headers });
+    }
+    if (!res.body) throw new AppError("UPSTREAM_ERROR", "the provider's stream had no body");
+    return new Response(responsesStream(res.body, base(req, id, String(model ?? ""), storing), deps.keepAliveMs(), save), { status: 200, headers });
+  }
+
   return {
     async create(call: ResponsesCall): Promise<Response> {
       const tenantId = call.tenant.tenantId;
@@ -88,55 +137,25 @@ export function createResponsesService(deps: ResponsesDeps) {
       const earlier = req.previousId ? store.chain(tenantId, req.previousId, deps.maxBodyBytes()) : [];
       const items = [...earlier.flatMap((r) => [...r.inputItems, ...outputAsInput(r.response.output)]), ...req.items];
       const storing = req.store && store.enabled();
-      if (storing) store.checkRoom(tenantId, Buffer.byteLength(JSON.stringify(req.items)));
       const model = req.model ?? deps.models.defaultFor(call.tenant);
       // Built for every request: it also checks the options against the closed set both paths take.
       const chatBody = toChatBody(req, model, items);
       const id = newItemId("resp");
-      let saved = false;
-      const save = (final: Json) => {
-        if (!storing || saved) return;
-        saved = true;
-        // A stream may outlive its tenant (deleted, and perhaps created again under the id): what it
-        // answered is stored only for the incarnation that asked, while its identity still holds.
-        try {
-          assertCurrent(call.tenant);
-        } catch {
-          return;
-        }
-        const incarnation = (call.tenant as Partial<TenantIdentity>).incarnation ?? deps.incarnationOf(tenantId);
-        if (incarnation) store.put(tenantId, incarnation, { id, previousId: req.previousId, createdAt: clock.now(), response: final, inputItems: req.items });
-      };
-      const target = model !== undefined ? deps.models.resolve(call.tenant, model) : null;
-      if (target && target.provider.kind === "openai" && target.provider.responses === true) {
-        const echo = base(req, id, target.name, storing);
-        const ours = { id, model: target.name, previous_response_id: req.previousId, store: storing, metadata: req.metadata, user: echo.user, created_at: echo.created_at };
-        return deps.chat.surface.governed.run(
-          { tenant: call.tenant, requestId: call.requestId, model: target.name, stream: req.stream, requestedMaxTokens: req.maxOutputTokens, choices: 1, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader },
-          async (m, provider) => {
-            const images = imageRefs(items);
-            if (images.length > 0) await vetImageUrls(images, m.imageRules, deps.chat.surface.lookup);
-            return passthroughCodec({ body: req.body, items, instructions: req.instructions, stream: req.stream, tenantId }, m, provider, deps.chat.surface.identity, ours, save);
-          },
-        );
+      // The room is held from the check until the response is stored or the request ends without it.
+      const hold = storing ? store.checkRoom(tenantId, Buffer.byteLength(JSON.stringify(req.items))) : null;
+      let res: Response;
+      try {
+        res = await run(call, req, items, chatBody, model, id, storing, hold);
+      } catch (err) {
+        if (hold) store.release(hold);
+        throw err;
       }
-      const res = await deps.chat.handle({ tenant: call.tenant, requestId: call.requestId, body: chatBody, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader });
-      const headers = copyHeaders(res);
-
-      if (!req.stream) {
-        const completion = (await res.json()) as Json;
-        const choice = (completion.choices as Json[] | undefined)?.[0];
-        const final: Json = {
-          ...base(req, id, String(completion.model ?? model), storing),
-          ...finishStatus(choice?.finish_reason),
-          output: toOutputItems(choice?.message as Json | undefined),
-          usage: toResponsesUsage(completion.usage),
-        };
-        save(final);
-        return new Response(JSON.stringify(final), { status: 200, headers });
+      if (!hold) return res;
+      if (!req.stream || !res.body) {
+        store.release(hold);
+        return res;
       }
-      if (!res.body) throw new AppError("UPSTREAM_ERROR", "the provider's stream had no body");
-      return new Response(responsesStream(res.body, base(req, id, String(model ?? ""), storing), deps.keepAliveMs(), save), { status: 200, headers });
+      return new Response(releasing(res.body, () => store.release(hold)), { status: res.status, headers: res.headers });
     },
 
     get(tenant: TenantScope, id: string): Json {
@@ -172,6 +191,29 @@ export function createResponsesService(deps: ResponsesDeps) {
       return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null, has_more: list.length > limit };
     },
   };
+}
+
+/** `body`, calling `done` once when it ends, fails or is cancelled (a stream's held room is given back). */
+function releasing(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      try {
+        const r = await reader.read();
+        if (r.done) {
+          done();
+          c.close();
+        } else c.enqueue(r.value);
+      } catch (err) {
+        done();
+        c.error(err);
+      }
+    },
+    cancel(reason) {
+      done();
+      return reader.cancel(reason);
+    },
+  });
 }
 
 /** The image URLs of a conversation, named as the client's fields, for the same vetting chat applies. */

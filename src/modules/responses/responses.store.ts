@@ -32,6 +32,13 @@ export interface StoredResponse {
 
 const DAY_MS = 86_400_000;
 
+/** Room a request that asks to store holds from its check until its response is stored or it ends. */
+export interface StoreHold {
+  tenantId: string;
+  bytes: number;
+  done: boolean;
+}
+
 export function createResponsesStore(deps: { handle: Pick<DbHandle, "sqlite" | "file">; clock: Clock; changes: ChangeTracker; writer: ResponsesWriter; settings: () => StoreSettings }) {
   const { clock } = deps;
   const sqlite = deps.handle.sqlite;
@@ -45,6 +52,21 @@ export function createResponsesStore(deps: { handle: Pick<DbHandle, "sqlite" | "
   const fromPending = (p: PendingRow): Row => ({ id: p.id, previousId: p.previousId, createdAt: p.createdAt, bytes: p.bytes, response: p.response, inputItems: p.items });
   const decode = (r: Row): StoredResponse => ({ id: r.id, bytes: r.bytes, previousId: r.previousId, createdAt: r.createdAt, response: JSON.parse(r.response) as Json, inputItems: JSON.parse(r.inputItems) as Json[] });
 
+  /**
+   * Rows and bytes held by requests in flight that asked to store (one row and their input bytes
+   * each): counted against the caps beside what is kept, so requests admitted together cannot all pass
+   * the same check. Not cleared with `kept` (a recount reads only the table).
+   */
+  const held = new Map<string, { n: number; bytes: number }>();
+  function release(h: StoreHold): void {
+    if (h.done) return;
+    h.done = true;
+    const x = held.get(h.tenantId);
+    if (!x) return;
+    x.n--;
+    x.bytes -= h.bytes;
+    if (x.n <= 0) held.delete(h.tenantId);
+  }
   /** Rows and bytes each tenant keeps (expired rows count until they are swept). */
   const kept = new Map<string, { n: number; bytes: number }>();
   let keptAt = deps.changes.version();
@@ -103,24 +125,37 @@ export function createResponsesStore(deps: { handle: Pick<DbHandle, "sqlite" | "
       return out.reverse();
     },
 
-    /** Refuses, before anything runs, a request whose stored result would not fit the tenant's caps. */
-    checkRoom(tenantId: string, incomingBytes: number): void {
+    /**
+     * Refuses, before anything runs, a request whose stored result would not fit the tenant's caps
+     * (what it keeps and what requests in flight hold); else holds its room until `put` or `release`.
+     */
+    checkRoom(tenantId: string, incomingBytes: number): StoreHold {
       const s = deps.settings();
-      const fits = (u: { n: number; bytes: number }) => u.n < s.maxStoredPerTenant && u.bytes + incomingBytes <= s.maxStoredBytesPerTenant;
+      const h = held.get(tenantId) ?? { n: 0, bytes: 0 };
+      const fits = (u: { n: number; bytes: number }) => u.n + h.n < s.maxStoredPerTenant && u.bytes + h.bytes + incomingBytes <= s.maxStoredBytesPerTenant;
+      const hold = (): StoreHold => {
+        held.set(tenantId, { n: h.n + 1, bytes: h.bytes + incomingBytes });
+        return { tenantId, bytes: incomingBytes, done: false };
+      };
       const u = usageOf(tenantId);
-      if (fits(u)) return;
+      if (fits(u)) return hold();
       // Expired rows count until they are swept: they are not held against the tenant. (At the cap
       // only: queued writes are applied first, so the table holds every row the counters count.)
       deps.writer.flush();
       const e = q.expired.get(tenantId, clock.now()) as { n: number; bytes: number };
       const live = { n: u.n - e.n, bytes: u.bytes - e.bytes };
-      if (live.n >= s.maxStoredPerTenant) throw capError(`stored responses: the tenant keeps ${live.n}, the most allowed (responses.maxStoredPerTenant); delete some, or send store: false`);
-      if (!fits(live)) throw capError(`stored responses: ${live.bytes} bytes kept, and this request's ${incomingBytes} would pass the ${s.maxStoredBytesPerTenant} allowed (responses.maxStoredBytesPerTenant); delete some, or send store: false`);
+      if (live.n + h.n >= s.maxStoredPerTenant) throw capError(`stored responses: the tenant keeps ${live.n} and has ${h.n} more in flight, the most allowed (responses.maxStoredPerTenant); delete some, or send store: false`);
+      if (!fits(live)) throw capError(`stored responses: ${live.bytes + h.bytes} bytes kept or in flight, and this request's ${incomingBytes} would pass the ${s.maxStoredBytesPerTenant} allowed (responses.maxStoredBytesPerTenant); delete some, or send store: false`);
       if (e.n > 0) deps.writer.sweep(clock.now());
+      return hold();
     },
 
+    /** The request that held room stores nothing (it failed, was cut, or its tenant stopped). */
+    release,
+
     /** Stores a response for the tenant's incarnation `incarnation` (nothing is stored if that incarnation has gone). */
-    put(tenantId: string, incarnation: string, r: { id: string; previousId: string | null; createdAt: number; response: Json; inputItems: Json[] }): void {
+    put(tenantId: string, incarnation: string, r: { id: string; previousId: string | null; createdAt: number; response: Json; inputItems: Json[] }, hold?: StoreHold): void {
+      if (hold) release(hold);
       const response = JSON.stringify(r.response);
       const items = JSON.stringify(r.inputItems);
       const bytes = Buffer.byteLength(response) + Buffer.byteLength(items);

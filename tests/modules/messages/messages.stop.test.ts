@@ -97,3 +97,28 @@ test("a non-streaming call whose tenant is suspended meanwhile gets the 401, in 
   expect(await res.json()).toEqual({ type: "error", error: { type: "authentication_error", message: "invalid or missing credentials" } });
   expect((await settledRow()).error_code).toBe("tenant_stopped");
 });
+
+// Red-team finding F4 of issue 15: a suspension made by another process (the CLI) reached streams at
+// their next item but never a non-streaming call, whose answer was delivered after the tenant stopped.
+describe.each([
+  ["/v1/messages", { model: "claude-x", max_tokens: 50, messages: [{ role: "user", content: "x [[slow:1500]]" }] }, (t: string) => ({ "x-api-key": t })],
+  ["/v1/chat/completions", { model: "gpt-4o-mini", messages: [{ role: "user", content: "x [[slow:1500]]" }] }, (t: string) => ({ authorization: `Bearer ${t}` })],
+  ["/v1/responses", { model: "gpt-4o-mini", input: "x [[slow:1500]]" }, (t: string) => ({ authorization: `Bearer ${t}` })],
+] as const)("a non-streaming call on %s whose tenant another process suspends meanwhile", (path, body, auth) => {
+  test("gets the 401, not the answer, and is charged as stopped", async () => {
+    const pending = fetch(`${w.gw.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...auth(w.token) }, body: JSON.stringify(body) });
+    for (let i = 0; i < 200 && w.core.chat.surface.governed.inFlight === 0; i++) await Bun.sleep(5);
+    const cli = testCore({ home: w.core.home });
+    try {
+      cli.tenants.suspend(scope("acme"), operatorCtx);
+      const res = await pending;
+      expect(res.status).toBe(401);
+      expect(await res.text()).toContain("invalid or missing credentials");
+      const row = await settledRow();
+      expect(row.error_code).toBe("tenant_stopped");
+      expect(row.output_tokens).toBeGreaterThan(0);
+    } finally {
+      cli.close();
+    }
+  });
+});
