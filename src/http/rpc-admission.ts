@@ -1,15 +1,14 @@
 // What every tenant RPC request takes before it runs, over POST /rpc and the WebSocket alike: a place
 // among the tenant's requests in progress (gateway.limits.rpcConcurrentPerTenant; more get
 // RATE_LIMITED), per changing method room above the disk reserve, and, per audited method, one of its
-// audited changes (a token bucket). Shared by both transports, so a tenant's WebSocket frames and
-// HTTP requests count against the same budgets.
+// audited changes (the tenant's one budget, core.changeBudget, which the upstream protocol on `/`
+// draws from too). Shared by both transports, so a tenant's WebSocket frames and HTTP requests count
+// against the same budgets.
 import type { Core } from "../app/core.ts";
 import { AppError } from "../core/errors.ts";
-import { TokenBuckets } from "../lib/token-bucket.ts";
 
 export function createRpcAdmission(core: Core) {
   const inProgress = new Map<string, number>();
-  const changes = new TokenBuckets();
   return {
     /** A place for one request of this tenant, or RATE_LIMITED. Release is idempotent. */
     admit(tenantId: string): () => void {
@@ -40,8 +39,7 @@ export function createRpcAdmission(core: Core) {
     },
     /** The dispatcher's change-rate hook for this tenant: null when granted, else seconds to wait. */
     takeChange(tenantId: string): number | null {
-      const l = core.config.gateway.limits;
-      return changes.take(tenantId, core.clock.now(), { perMinute: l.tenantChangesPerMinute, burst: l.tenantChangesBurst });
+      return core.changeBudget.take(tenantId);
     },
   };
 }

@@ -5,30 +5,24 @@
 import { AppError } from "../../core/errors.ts";
 import type { OpContext } from "../../edge/actor.ts";
 import type { TenantIdentity } from "../../edge/tenant-scope.ts";
-import { TokenBuckets, type BucketLimits } from "../../lib/token-bucket.ts";
+import type { ChangeBudget } from "../tenants/change-budget.ts";
 import type { RunEnd } from "../agents/agent-loop.ts";
 import { attachEvents, type RuntimeDeps } from "./events.ts";
 import type { V4Context } from "./methods.ts";
 
-/**
- * Audited changes (a session created, reset or deleted) a tenant may make over this protocol: the
- * schema's defaults of gateway.limits.tenantChangesPerMinute / tenantChangesBurst unless the module
- * passes the configured ones (`changeLimits`).
- */
-const DEFAULT_CHANGE_LIMITS: BucketLimits = { perMinute: 60, burst: 30 };
-const budgets = new WeakMap<object, TokenBuckets>();
-
 export interface TurnDeps extends RuntimeDeps {
-  changeLimits?: () => BucketLimits;
+  /**
+   * The tenant's one budget of audited changes (a session created, reset or deleted): the same as
+   * /rpc's, at the configured gateway.limits.tenantChangesPerMinute / tenantChangesBurst.
+   */
+  changeBudget: Pick<ChangeBudget, "take" | "limits">;
 }
 
 /** Takes one of the tenant's audited changes, or refuses (RATE_LIMITED, with when to retry). */
 export function takeChange(svc: TurnDeps, ctx: V4Context, method: string): void {
-  let b = budgets.get(svc);
-  if (!b) budgets.set(svc, (b = new TokenBuckets()));
-  const limits = svc.changeLimits?.() ?? DEFAULT_CHANGE_LIMITS;
-  const wait = b.take(ctx.tenant.tenantId, Date.now(), limits);
+  const wait = svc.changeBudget.take(ctx.tenant.tenantId);
   if (wait !== null) {
+    const limits = svc.changeBudget.limits();
     throw new AppError("RATE_LIMITED", `too many changes: ${method} was not run; a tenant may make ${limits.perMinute} audited changes a minute (gateway.limits.tenantChangesPerMinute); retry in ${wait} s`, { details: { retryAfterSeconds: wait, method } });
   }
 }

@@ -64,9 +64,11 @@ export interface V4World extends AgentWorld {
 
 /** Two tenants (acme, beta), one connection each. */
 export async function v4World(opts: { changeLimits?: { perMinute: number; burst: number } } = {}): Promise<V4World> {
-  const w = await agentWorld();
+  // The tenant's audited-change budget is the gateway's (gateway.limits), shared with /rpc.
+  const limits = opts.changeLimits ? { tenantChangesPerMinute: opts.changeLimits.perMinute, tenantChangesBurst: opts.changeLimits.burst } : undefined;
+  const w = await agentWorld(limits ? { config: { gateway: { limits } } } : {});
   const tokenB = createTenant(w.core, "beta");
-  const svc: TurnDeps = { runs: w.core.runs, sessions: w.core.sessions, events: w.core.events, ...(opts.changeLimits ? { changeLimits: () => opts.changeLimits! } : {}) };
+  const svc: TurnDeps = { runs: w.core.runs, sessions: w.core.sessions, events: w.core.events, changeBudget: w.core.changeBudget };
   const a = connect(svc, scope("acme"));
   const b = connect(svc, scope("beta"));
   const close = w.close;
