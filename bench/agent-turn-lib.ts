@@ -3,7 +3,7 @@
 // upstream OpenClaw started in a throw-away state directory.
 import fs from "node:fs";
 import path from "node:path";
-import { freePort, tmpdir } from "./lib.ts";
+import { freePort, startJsonPrinter, tmpdir } from "./lib.ts";
 
 export interface ProviderCall {
   start: number;
@@ -235,4 +235,44 @@ export async function waitReady(url: string, proc: ReturnType<typeof Bun.spawn>,
     await Bun.sleep(250);
   }
   throw new Error(`${url} was not ready after ${timeoutMs} ms${log ? `; see ${log}` : ""}`);
+}
+
+/**
+ * What the benchmarks against upstream start first: the fake provider in its own process behind the
+ * timing proxy, then upstream's gateway alone until it is ready. Every child (and what it started,
+ * resumed first if paused) is killed when the benchmark exits; push more onto `children`.
+ */
+export async function startFakeAndUpstream(upstreamDir: string): Promise<{
+  children: ReturnType<typeof Bun.spawn>[];
+  cleanup: () => void;
+  proxy: ReturnType<typeof startTimingProxy>;
+  upstream: ReturnType<typeof startUpstreamGateway>;
+  upstreamReadyMs: number;
+}> {
+  const children: ReturnType<typeof Bun.spawn>[] = [];
+  const cleanup = () => {
+    for (const c of children) {
+      signalTree(c.pid, "SIGCONT");
+      signalTree(c.pid, "SIGKILL");
+    }
+  };
+  process.on("exit", cleanup);
+  process.on("SIGINT", () => process.exit(130));
+  const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
+  children.push(fake.proc);
+  const proxy = startTimingProxy(fake.url);
+  // On a loaded machine upstream sometimes gives up starting ("state lease heartbeat did not become
+  // ready … timeoutMs=5000") and exits: try again, up to three times, each in a fresh state directory.
+  for (let attempt = 1; ; attempt++) {
+    const upstream = startUpstreamGateway(upstreamDir, proxy.url);
+    children.push(upstream.proc);
+    try {
+      const upstreamReadyMs = await waitReady(`${upstream.url}/readyz`, upstream.proc, 300_000, path.join(upstream.home, "gateway.out"));
+      return { children, cleanup, proxy, upstream, upstreamReadyMs };
+    } catch (e) {
+      if (attempt >= 3 || upstream.proc.exitCode === null) throw e;
+      console.error(`upstream's gateway did not start (attempt ${attempt}): ${(e as Error).message}; trying again`);
+      fs.rmSync(upstream.home, { recursive: true, force: true });
+    }
+  }
 }

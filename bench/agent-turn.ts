@@ -23,8 +23,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { cpuNs, memoryOf, type Memory, type ProviderCall, providerTimeWithin, signalTree, startTimingProxy, startUpstreamGateway, UPSTREAM_TOKEN, waitReady } from "./agent-turn-lib.ts";
-import { arg, ensureBinary, median, ROOT, saveResult, startGovernedGateway, startJsonPrinter } from "./lib.ts";
+import { cpuNs, memoryOf, type Memory, type ProviderCall, providerTimeWithin, signalTree, startFakeAndUpstream, UPSTREAM_TOKEN, waitReady } from "./agent-turn-lib.ts";
+import { arg, ensureBinary, median, ROOT, saveResult, startGovernedGateway } from "./lib.ts";
 
 const rounds = arg("--rounds", 5);
 const turnsPerRound = arg("--turns", 10);
@@ -39,25 +39,8 @@ const upstreamOnly = process.argv.includes("--upstream-only");
 const oursConfig = JSON.parse(strArg("--ours-config") ?? "{}") as Record<string, unknown>;
 const loadAtStart = os.loadavg();
 
-const children: ReturnType<typeof Bun.spawn>[] = [];
-const cleanup = () => {
-  for (const c of children) {
-    signalTree(c.pid, "SIGCONT");
-    signalTree(c.pid, "SIGKILL");
-  }
-};
-process.on("exit", cleanup);
-process.on("SIGINT", () => process.exit(130));
-
-const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
-children.push(fake.proc);
-const proxy = startTimingProxy(fake.url);
-
 // Upstream first and alone: it takes its time to start, and the start-up is not what is measured.
-const upstream = startUpstreamGateway(upstreamDir, proxy.url);
-children.push(upstream.proc);
-const upstreamLog = path.join(upstream.home, "gateway.out");
-const upstreamReadyMs = await waitReady(`${upstream.url}/readyz`, upstream.proc, 300_000, upstreamLog);
+const { children, cleanup, proxy, upstream, upstreamReadyMs } = await startFakeAndUpstream(upstreamDir);
 
 const bin = ensureBinary();
 const oursStart = performance.now();

@@ -65,3 +65,29 @@ ensure_sandbox_host() {
     docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/openclaw-ci-dockerd.log" >&2; exit 1; }
   fi
 }
+
+# Upstream OpenClaw's own clients, for the real-client tests (tests/clients/): Node 24 and the pinned
+# `openclaw` package from npm, in a cache directory the tests find (tests/clients/harness.ts reads the
+# same OPENCLAW_UPSTREAM_DIR default). Node first, then openclaw with that Node first on PATH (the
+# package requires Node >= 24; the machine's own Node is older). playwright-core, which drives Chromium
+# (Debian's) for the Control UI test, is one of openclaw's dependencies; installed alone if missing.
+OPENCLAW_CLIENTS_VERSION="2026.9.6"
+OPENCLAW_CLIENTS_NODE="24.21.0"
+ensure_openclaw_clients() {
+  local dir="${OPENCLAW_UPSTREAM_DIR:-$ROOT/.cache/openclaw-upstream}"
+  local node="$dir/node_modules/node/bin/node"
+  local pkg="$dir/node_modules/openclaw/package.json"
+  if [ -x "$node" ] && [ "$("$node" --version 2>/dev/null)" = "v$OPENCLAW_CLIENTS_NODE" ] && [ -f "$pkg" ] &&
+    [ "$("$node" -p "require('$pkg').version" 2>/dev/null)" = "$OPENCLAW_CLIENTS_VERSION" ] &&
+    [ -f "$dir/node_modules/playwright-core/package.json" ]; then return; fi
+  say "installing node@$OPENCLAW_CLIENTS_NODE and openclaw@$OPENCLAW_CLIENTS_VERSION into $dir (npm)"
+  mkdir -p "$dir"
+  [ -f "$dir/package.json" ] || printf '{\n  "name": "openclaw-clients",\n  "private": true\n}\n' >"$dir/package.json"
+  (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "node@$OPENCLAW_CLIENTS_NODE")
+  [ "$("$node" --version)" = "v$OPENCLAW_CLIENTS_NODE" ] || { echo "node $OPENCLAW_CLIENTS_NODE did not install into $dir" >&2; exit 1; }
+  (cd "$dir" && PATH="$dir/node_modules/.bin:$PATH" npm install --no-audit --no-fund --loglevel=error "openclaw@$OPENCLAW_CLIENTS_VERSION")
+  if [ ! -f "$dir/node_modules/playwright-core/package.json" ]; then
+    (cd "$dir" && PATH="$dir/node_modules/.bin:$PATH" npm install --no-audit --no-fund --loglevel=error playwright-core)
+  fi
+  [ "$("$node" -p "require('$pkg').version")" = "$OPENCLAW_CLIENTS_VERSION" ] || { echo "openclaw $OPENCLAW_CLIENTS_VERSION did not install into $dir" >&2; exit 1; }
+}

@@ -4,6 +4,7 @@ source "$(dirname "$0")/lib.sh"
 ensure_bun
 ensure_apt logrotate chromium ca-certificates zsh fish util-linux
 ensure_deps
+ensure_openclaw_clients
 ensure_sandbox_host
 say "type-checking"
 (cd "$ROOT" && bun run typecheck)

@@ -9,7 +9,7 @@ import { cliParams, harness, v4World, wsWorld } from "./v4-client.ts";
 const h = harness();
 const conn = (token: string, over: Record<string, unknown> = {}) => h.connect(token, over);
 /** Providers and models that exist (a session can be created; its run fails to reach the provider). */
-const WITH_MODEL = { providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } }, models: { m: { provider: "p", upstreamModel: "m" } } };
+const WITH_MODEL = { providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } }, models: { m: { provider: "p", upstreamModel: "m", free: true } } };
 
 describe("protocol v4: methods and scopes", () => {
   test("an unknown method gets upstream's 'unknown method' error and the connection stays open", async () => {
@@ -86,7 +86,7 @@ describe("protocol v4: keep-alive and limits", () => {
   });
 
   test("a result larger than policy.maxBufferedBytes is answered with an error instead, and the connection stays", async () => {
-    const models = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`model-with-a-rather-long-name-number-${i}`, { provider: "p", upstreamModel: "m" }]));
+    const models = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`model-with-a-rather-long-name-number-${i}`, { provider: "p", upstreamModel: "m", free: true }]));
     const w = h.world(v4World({ websocket: { maxBufferedBytes: 16_384 } }, { ...WITH_MODEL, models }));
     const { c } = await conn(w.a);
     const res = await c.request("models.list", {});

@@ -27,7 +27,7 @@ async function upstreamSchemas() {
 }
 
 const h = harness();
-const WITH_MODEL = { providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } }, models: { m: { provider: "p", upstreamModel: "m" } } };
+const WITH_MODEL = { providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } }, models: { m: { provider: "p", upstreamModel: "m", free: true } } };
 
 describe("protocol v4 against upstream's own schemas", () => {
   test("hello-ok (with sessions in the snapshot), agents.list, tick, an error and shutdown fit them", async () => {
