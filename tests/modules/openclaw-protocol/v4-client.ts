@@ -10,9 +10,7 @@ export { wsWorld, type WsWorld };
 
 /** Like wsWorld, with the rest of the config too (providers, models …). */
 export function v4World(gateway: Record<string, unknown>, config: Record<string, unknown>): WsWorld {
-  // The gateway refuses a model with no price unless it is marked free (as chatWorld does: test models left unpriced are free).
-  const models = Object.fromEntries(Object.entries((config.models ?? {}) as Record<string, Record<string, unknown>>).map(([k, m]) => [k, m.free === undefined ? { ...m, free: true } : m]));
-  const core = testCore({ config: { gateway: { port: 0, accessLog: false, ...gateway }, ...config, ...(config.models ? { models } : {}) } });
+  const core = testCore({ config: { gateway: { port: 0, accessLog: false, ...gateway }, ...config } });
   const a = createTenant(core, "alpha");
   const b = createTenant(core, "beta");
   const gw = startGateway(core);
