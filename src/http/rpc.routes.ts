@@ -12,7 +12,7 @@ import { IdentityEnded } from "../edge/tenant-scope.ts";
 import type { Auth } from "./auth.ts";
 import { bodyLimit, readCapped } from "./limits.ts";
 import { dispatch, type DispatchOutput } from "./rpc-dispatch.ts";
-import type { RpcAdmission } from "./rpc-admission.ts";
+import type { Admission as RpcAdmission } from "../modules/admission/admission.service.ts";
 import type { RpcRegistry } from "./rpc-registry.ts";
 
 /** Below this a response is sent as one string (the socket's buffer takes it); above, it is streamed. */

@@ -11,7 +11,6 @@ import { createEdge, type EdgeOptions } from "./edge.ts";
 import { healthRoutes } from "./health.routes.ts";
 import { openclawV4Routes } from "./openclaw-v4.routes.ts";
 import { createRpcRegistry } from "./rpc-methods.ts";
-import { createRpcAdmission } from "./rpc-admission.ts";
 import { rpcRoutes } from "./rpc.routes.ts";
 import { statusRoutes } from "./status.routes.ts";
 import { websocketOptions, wsRpcRoutes } from "./ws-rpc.routes.ts";
@@ -23,7 +22,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
   const registry = createRpcRegistry(core);
   const state = { draining: false };
   const edge = createEdge(core, auth, opts);
-  const admission = createRpcAdmission(core);
+  const admission = core.admission; // one admission for every tenant surface (modules/admission)
 
   const admin = new Elysia({ prefix: "/admin/v1" });
   const tenant = new Elysia();

@@ -19,7 +19,7 @@ import type { TenantEvent } from "../modules/events/events.service.ts";
 import { CLOSE, CLOSE_GRACE_MS, closeSocket, sendBounded } from "../modules/ws/ws.connections.ts";
 import { MAX_SUBSCRIBED } from "../modules/ws/ws.rpc.ts";
 import { dispatch, refuseAll } from "./rpc-dispatch.ts";
-import type { RpcAdmission } from "./rpc-admission.ts";
+import type { Admission as RpcAdmission } from "../modules/admission/admission.service.ts";
 import type { RpcRegistry } from "./rpc-registry.ts";
 
 /** What every connection shares (one per app). */

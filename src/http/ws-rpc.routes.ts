@@ -8,7 +8,7 @@ import type { Core } from "../app/core.ts";
 import { AppError } from "../core/errors.ts";
 import { requestInfo } from "../edge/request-info.ts";
 import { offeredProtocols, WS_PROTOCOL, type Auth } from "./auth.ts";
-import type { RpcAdmission } from "./rpc-admission.ts";
+import type { Admission as RpcAdmission } from "../modules/admission/admission.service.ts";
 import type { RpcRegistry } from "./rpc-registry.ts";
 import { WsRpcConnection, type WsShared } from "./ws-rpc.connection.ts";
 

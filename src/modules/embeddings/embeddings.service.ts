@@ -2,13 +2,13 @@
 // tenant, admitted against the quotas by a bound taken from the bytes sent (no tokenizer emits more
 // tokens than the text has bytes; a token-id array has at least one byte per id), ledgered, and settled
 // by the provider's reported prompt tokens at the model's input rate. Served by openai-kind providers
-// (POST <baseUrl>/embeddings); the body reaching them is rebuilt from the vetted fields, with the
+// (POST <baseUrl>/embeddings, through the model's router like chat: fallbacks, key pools); the body reaching them is rebuilt from the vetted fields, with the
 // gateway's opaque id in place of the tenant's `user`.
 import { AppError } from "../../core/errors.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import type { ChatService } from "../chat/chat.service.ts";
 import type { ModelsService } from "../models/models.service.ts";
-import { readJson, upstreamFailure, upstreamFetch, type Json } from "../providers/provider.ts";
+import type { Json } from "../providers/provider.ts";
 import { openAiUsage } from "../providers/openai.provider.ts";
 
 export const MAX_INPUTS = 2048;
@@ -49,19 +49,15 @@ export function createEmbeddingsService(deps: { chat: ChatService; models: Model
       return deps.chat.surface.governed.run(
         // No output: nothing is reserved beyond the input bound.
         { tenant: call.tenant, requestId: call.requestId, model: req.model, stream: false, requestedMaxTokens: 0, choices: 1, requestIdHeader: call.requestIdHeader },
-        (model) => {
-          if (model.provider.kind !== "openai") throw invalid("model", `the model \`${model.name}\` does not serve embeddings`);
-          const cfg = model.provider;
-          const url = `${cfg.baseUrl.replace(/\/+$/, "")}/embeddings`;
-          const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(cfg.headers ?? {}) };
-          if (cfg.apiKey) headers.authorization = `Bearer ${cfg.apiKey}`;
+        (model, provider) => {
+          const post = provider.post;
+          if (model.provider.kind !== "openai" || !post) throw invalid("model", `the model \`${model.name}\` does not serve embeddings`);
           const payload = JSON.stringify({ ...req.body, model: model.upstreamModel, user: deps.chat.surface.identity.user(tenantId, req.body.user) });
           return {
             prepare: () => ({ payload, images: 0, imageBytes: 0, structured: false, framingTokens: 0 }),
             async complete(upstream, ctx) {
-              const up = await upstreamFetch(model.providerName, url, { method: "POST", headers, body: upstream.payload }, ctx);
-              if (!up.response.ok) throw await upstreamFailure(model.providerName, up, (b) => (b as { error?: { message?: string } })?.error?.message);
-              const json = await readJson(model.providerName, up);
+              // Through the model's router: its deployments, key pool, retries, breakers and metrics.
+              const { body: json } = await post.complete("embeddings", upstream, ctx);
               json.model = model.name;
               const usage = openAiUsage(json.usage);
               // Embeddings have no output: whatever a server reports as completion tokens is not charged as such.

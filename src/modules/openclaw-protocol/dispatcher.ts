@@ -1,7 +1,9 @@
 // The requests of an authenticated v4 connection: `{type:"req", id, method, params}` frames in,
 // `{type:"res", id, ok, payload|error}` out. Before each call: the connection's frame rate
 // (gateway.websocket.messagesPerSecond/Burst, as on /rpc), its requests in progress, the scope the
-// method needs, and the identity (a suspended tenant or a revoked token ends the connection, 4001).
+// method needs, the identity (a suspended tenant or a revoked token ends the connection, 4001), and the
+// tenant's admission, the one every tenant surface takes (modules/admission): a place among its
+// requests in progress, and for a changing method room above the disk reserve.
 // A two-stage method (upstream's `agent`) answers twice on the same id: accepted, then final.
 import { IdentityEnded, type TenantIdentity } from "../../edge/tenant-scope.ts";
 import { TokenBuckets } from "../../lib/token-bucket.ts";
@@ -76,8 +78,13 @@ export class Dispatcher {
       return this.reply(id, { code: "FORBIDDEN", message: `missing scope: ${method.scope}`, details: { code: "MISSING_SCOPE", method: name, requiredScope: method.scope } });
     }
     this.inFlight++;
+    let release: (() => void) | null = null;
     try {
       this.d.identity.assertCurrent();
+      const admission = this.d.shared.svc.admission;
+      // Held until the final answer: a two-stage `agent` is a place taken as long as RPC's chat.send + chat.wait.
+      release = admission.admit(this.d.identity.tenantId);
+      if (method.mutates) admission.admitChange(name);
       const out = await method.handle(this.d.ctx, params);
       if (!isTwoStage(out)) return this.result(id, out);
       this.result(id, out.accepted);
@@ -89,6 +96,7 @@ export class Dispatcher {
       delete e.internal;
       this.reply(id, e);
     } finally {
+      release?.();
       this.inFlight--;
     }
   }

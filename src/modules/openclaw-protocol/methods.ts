@@ -23,6 +23,12 @@ export interface V4Method {
   /** The scope a connection needs for it (read for queries, write for sending/changing). */
   scope: Scope;
   /**
+   * Whether it changes the tenant's state (starts a run, aborts one, resets or deletes a session): such
+   * a method is refused under the disk reserve before it runs, as a changing RPC method is. Declared
+   * by every method, so one added later cannot skip the check by forgetting it.
+   */
+  mutates: boolean;
+  /**
    * The `res` payload. A two-stage method (upstream's `agent`) returns `{ accepted, final }`: the
    * connection sends `accepted` as the first `res` and the awaited `final` as a second `res` with the same id.
    */

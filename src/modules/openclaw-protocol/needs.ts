@@ -1,5 +1,6 @@
 // The modules whose services the protocol module and its method families use (built before it, in the
 // order of src/app/modules.ts). Method families (methods/*.ts) are written against V4Services.
+import { admissionModule } from "../admission/admission.module.ts";
 import { agentsModule } from "../agents/agents.module.ts";
 import { eventsModule } from "../events/events.module.ts";
 import type { ServicesOf } from "../module.ts";
@@ -9,7 +10,7 @@ import { tenantsModule } from "../tenants/tenants.module.ts";
 import { usageModule } from "../usage/usage.module.ts";
 import { wsModule } from "../ws/ws.module.ts";
 
-export const V4_NEEDS = [overlaysModule, tenantsModule, eventsModule, wsModule, usageModule, modelsModule, agentsModule] as const;
+export const V4_NEEDS = [overlaysModule, tenantsModule, eventsModule, wsModule, usageModule, modelsModule, agentsModule, admissionModule] as const;
 
 /** What a method family is given: the services of V4_NEEDS. */
 export type V4Services = ServicesOf<typeof V4_NEEDS>;

@@ -2,29 +2,24 @@
 // exactly as the RPC chat.send does — the same caps, idempotency, one run per session, quotas — with
 // the connection's events for the run held until the method has answered (the ack comes first), and
 // the session's creation (an audited change) taking one of the tenant's audited changes.
-import { AppError } from "../../core/errors.ts";
 import type { OpContext } from "../../edge/actor.ts";
 import type { TenantIdentity } from "../../edge/tenant-scope.ts";
-import type { ChangeBudget } from "../tenants/change-budget.ts";
+import type { Admission } from "../admission/admission.service.ts";
 import type { RunEnd } from "../agents/agent-loop.ts";
 import { attachEvents, type RuntimeDeps } from "./events.ts";
 import type { V4Context } from "./methods.ts";
 
 export interface TurnDeps extends RuntimeDeps {
-  /**
-   * The tenant's one budget of audited changes (a session created, reset or deleted): the same as
-   * /rpc's, at the configured gateway.limits.tenantChangesPerMinute / tenantChangesBurst.
-   */
-  changeBudget: Pick<ChangeBudget, "take" | "limits">;
+  /** The one admission of tenant requests, shared with the RPC transports (its change bucket, here). */
+  admission: Admission;
 }
 
-/** Takes one of the tenant's audited changes, or refuses (RATE_LIMITED, with when to retry). */
+/**
+ * Takes one of the tenant's audited changes from the bucket every tenant surface shares
+ * (gateway.limits.tenantChangesPerMinute / tenantChangesBurst), or refuses: RATE_LIMITED, with when to retry.
+ */
 export function takeChange(svc: TurnDeps, ctx: V4Context, method: string): void {
-  const wait = svc.changeBudget.take(ctx.tenant.tenantId);
-  if (wait !== null) {
-    const limits = svc.changeBudget.limits();
-    throw new AppError("RATE_LIMITED", `too many changes: ${method} was not run; a tenant may make ${limits.perMinute} audited changes a minute (gateway.limits.tenantChangesPerMinute); retry in ${wait} s`, { details: { retryAfterSeconds: wait, method } });
-  }
+  svc.admission.spendChange(ctx.tenant.tenantId, method);
 }
 
 /** Who acts, for the audit record: the connection's token holder. */

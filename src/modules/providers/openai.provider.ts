@@ -3,7 +3,8 @@
 import { parseSse } from "../../lib/sse.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
-import { bodyStream, countImages, providerError, readAll, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type StreamItem, type UpstreamRequest } from "./provider.ts";
+import { AppError } from "../../core/errors.ts";
+import { bodyStream, countImages, jsonEvents, providerError, readAll, readJson, upstreamFailure, upstreamFetch, type ChatProvider, type Json, type RawPost, type StreamItem, type UpstreamRequest } from "./provider.ts";
 
 type ProviderConfig = GatewayConfig["providers"][string];
 
@@ -41,10 +42,36 @@ export function prepareOpenAi(body: Json, stream: boolean): UpstreamRequest {
 }
 
 export function createOpenAiProvider(name: string, cfg: ProviderConfig): ChatProvider {
-  const url = `${cfg.baseUrl.replace(/\/+$/, "")}/chat/completions`;
+  const base = cfg.baseUrl.replace(/\/+$/, "");
+  const url = `${base}/chat/completions`;
   const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(cfg.headers ?? {}) };
   if (cfg.apiKey) headers.authorization = `Bearer ${cfg.apiKey}`;
-  return openAiWire(name, { prepare: prepareOpenAi, url: () => url, headers });
+  return { ...openAiWire(name, { prepare: prepareOpenAi, url: () => url, headers }), post: rawPost(name, base, headers) };
+}
+
+/** A path below the base URL: segments of letters, digits, `_` and `-` only (never `..`, a query or a host). */
+const RAW_PATH = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+
+/** POST <base>/<path> with the provider's headers (its key included): the Responses API, embeddings. */
+function rawPost(name: string, base: string, headers: Record<string, string>): RawPost {
+  const at = (path: string) => {
+    if (!RAW_PATH.test(path)) throw new AppError("INTERNAL", `not a provider path: ${JSON.stringify(path)}`);
+    return `${base}/${path}`;
+  };
+  return {
+    async complete(path, req, ctx) {
+      const up = await upstreamFetch(name, at(path), { method: "POST", headers, body: req.payload }, ctx);
+      if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
+      return { body: await readJson(name, up) };
+    },
+    async stream(path, req, ctx) {
+      const up = await upstreamFetch(name, at(path), { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: req.payload }, ctx);
+      if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
+      return (async function* (): AsyncGenerator<StreamItem> {
+        for await (const { data } of jsonEvents(name, up)) yield { chunk: data };
+      })();
+    },
+  };
 }
 
 /** The OpenAI chat completions wire, wherever it is served (Azure's deployment URLs build on it). */

@@ -5,6 +5,9 @@ import net from "node:net";
 import { AppError, type ErrorCode } from "../../core/errors.ts";
 import { parseSse } from "../../lib/sse.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
+import type { GatewayConfig } from "../../config/schema.ts";
+
+type ProviderConfig = GatewayConfig["providers"][string];
 
 export type Json = Record<string, unknown>;
 
@@ -56,6 +59,21 @@ export interface ChatProvider {
   stream(req: UpstreamRequest, ctx: CallContext): Promise<AsyncIterable<StreamItem>>;
   /** Kind "anthropic": the Messages API spoken natively (the /v1/messages surface passes vetted bodies through). */
   messages?: NativeMessages;
+  /** Kind "openai": any other OpenAI-wire POST (the Responses API, embeddings), routed like chat. */
+  post?: RawPost;
+}
+
+/**
+ * A prepared payload POSTed as is to `<baseUrl>/<path>` of an OpenAI-wire provider, with the
+ * deployment's credentials; the answer comes back in the provider's own shapes. Through a model's
+ * router (router.ts) it gets that model's deployments, key pools, retries, breakers, metrics and trace
+ * like chat; `serves` leaves out deployments whose provider does not serve the path.
+ */
+export interface RawPost {
+  /** The provider's JSON answer. */
+  complete(path: string, req: UpstreamRequest, ctx: CallContext, serves?: (cfg: ProviderConfig) => boolean): Promise<{ body: Json }>;
+  /** Items whose `chunk` is one JSON stream event, as the provider sent it. */
+  stream(path: string, req: UpstreamRequest, ctx: CallContext, serves?: (cfg: ProviderConfig) => boolean): Promise<AsyncIterable<StreamItem>>;
 }
 
 /** A Messages API body sent as is; answers and stream events come back in Anthropic's own shapes. */

@@ -11,7 +11,7 @@ import type { Logger } from "../../core/logger.ts";
 import type { BreakerPolicy } from "./breaker.ts";
 import { Breaker } from "./breaker.ts";
 import type { KeyPool, PoolKey } from "./key-pool.ts";
-import { ClientGone, type CallContext, type ChatProvider, type Json, type NativeMessages, type StreamItem, type UpstreamRequest } from "./provider.ts";
+import { ClientGone, type CallContext, type ChatProvider, type Json, type NativeMessages, type RawPost, type StreamItem, type UpstreamRequest } from "./provider.ts";
 import type { AttemptSpan, RouteSpan, Telemetry } from "../telemetry/telemetry-hook.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 
@@ -105,7 +105,7 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
   const primary = deps.client(deployments[0]!.providerName, null);
 
   type Done = (outcome: "ok" | "midstream_error" | "client_closed") => void;
-  async function run<A, R>(req: UpstreamRequest, ctx: CallContext, stream: boolean, call: (p: ChatProvider, r: UpstreamRequest, a: CallContext) => Promise<A>, finish: (out: A, done: Done, span?: RouteSpan) => R, reqFor?: (i: number) => UpstreamRequest): Promise<R> {
+  async function run<A, R>(req: UpstreamRequest, ctx: CallContext, stream: boolean, call: (p: ChatProvider, r: UpstreamRequest, a: CallContext) => Promise<A>, finish: (out: A, done: Done, span?: RouteSpan) => R, reqFor?: (i: number) => UpstreamRequest, serves?: (cfg: ProviderConfig) => boolean): Promise<R> {
     const reqs = prepared.get(req);
     const policy = deps.policy();
     const span = deps.telemetry?.route(model, stream, req.payload);
@@ -115,6 +115,8 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
     try {
       for (let i = 0; i < deployments.length; i++) {
         const d = deployments[i]!;
+        // A deployment whose provider does not serve this call (a raw POST's path) is not one of its deployments.
+        if (serves && !serves(d.cfg)) continue;
         const breaker = deps.breaker(d.label);
         if (i > 0 && attempts > 0) deps.metrics?.fallback(model);
         let keySwaps = 0;
@@ -213,7 +215,7 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
     }
   }
 
-  /** A native Messages request (anthropic-kind deployments) for deployment `i`: the same body with its upstream model. */
+  /** A request sent as is (native Messages, a raw POST) for deployment `i`: the same body with its upstream model. */
   const nativeFor = (req: UpstreamRequest) => (i: number): UpstreamRequest =>
     i === 0 ? req : { ...req, payload: JSON.stringify({ ...(JSON.parse(req.payload) as Json), model: deployments[i]!.upstreamModel }) };
   const relay = (first: IteratorResult<StreamItem>, it: AsyncIterator<StreamItem>, done: Done) =>
@@ -250,7 +252,18 @@ export function createRouter(model: string, deployments: Deployment[], deps: Rou
   };
 
   const native = primary.messages;
+  // A raw POST may go to any deployment whose client speaks it (the caller's `serves` narrows further).
+  const raw = primary.post;
+  const speaks = (serves?: (cfg: ProviderConfig) => boolean) => (cfg: ProviderConfig) => (serves ? serves(cfg) : true) && cfg.kind === "openai";
   return {
+    ...(raw
+      ? {
+          post: {
+            complete: (path, req, ctx, serves) => run(req, ctx, false, (p, r, a) => p.post!.complete(path, r, a), (out, done) => (done("ok"), out), nativeFor(req), speaks(serves)),
+            stream: (path, req, ctx, serves) => run(req, ctx, true, (p, r, a) => opened(p.post!.stream(path, r, a)), ({ it, first }, done) => relay(first, it, done), nativeFor(req), speaks(serves)),
+          } satisfies RawPost,
+        }
+      : {}),
     ...(native
       ? {
           messages: {

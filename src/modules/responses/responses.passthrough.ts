@@ -9,7 +9,7 @@ import { AppError } from "../../core/errors.ts";
 import type { ResolvedModel } from "../models/models.service.ts";
 import type { ProviderIdentity } from "../chat/provider-identity.ts";
 import type { SurfaceCodec } from "../chat/governed-call.ts";
-import { countImages, jsonEvents, readJson, upstreamFailure, upstreamFetch, type Json, type StreamItem } from "../providers/provider.ts";
+import { countImages, type ChatProvider, type Json, type StreamItem } from "../providers/provider.ts";
 import type { TokenUsage } from "../usage/pricing.ts";
 
 const enc = new TextEncoder();
@@ -28,7 +28,8 @@ export function responsesUsage(u: unknown): TokenUsage | null {
   };
 }
 
-const messageOf = (b: unknown) => (b as { error?: { message?: string } })?.error?.message;
+/** Only deployments on providers that serve the Responses API get a passed-through request. */
+const servesResponses = (cfg: { kind: string; responses?: boolean }) => cfg.kind === "openai" && cfg.responses === true;
 
 /** Input items as the provider takes them: our ids and statuses left out (they name nothing there). */
 function upstreamItem(it: Json): Json {
@@ -51,17 +52,16 @@ const FORWARDED = ["tools", "tool_choice", "parallel_tool_calls", "temperature",
 export function passthroughCodec(
   req: PassthroughRequest,
   model: ResolvedModel,
+  /** The model's router (providers/router.ts): deployments, key pools, retries, breakers, metrics. */
+  provider: ChatProvider,
   identity: ProviderIdentity,
   /** Our Response fields put over the provider's (id, model, previous_response_id, store, metadata, user). */
   ours: Json,
   /** Told the finished response (stored before the client is told it completed). */
   onFinal: (response: Json) => void,
 ): SurfaceCodec {
-  const cfg = model.provider;
-  const url = `${cfg.baseUrl.replace(/\/+$/, "")}/responses`;
-  const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json", ...(cfg.headers ?? {}) };
-  if (cfg.apiKey) headers.authorization = `Bearer ${cfg.apiKey}`;
-  const name = model.providerName;
+  const post = provider.post;
+  if (!post) throw new AppError("INTERNAL", `provider "${model.providerName}" does not take raw requests`);
   const rewrite = (r: Json): Json => ({ ...r, ...ours });
 
   return {
@@ -85,9 +85,7 @@ export function passthroughCodec(
     },
 
     async complete(upstream, ctx) {
-      const up = await upstreamFetch(name, url, { method: "POST", headers, body: upstream.payload }, ctx);
-      if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
-      const json = await readJson(name, up);
+      const { body: json } = await post.complete("responses", upstream, ctx, servesResponses);
       const final = rewrite(json);
       onFinal(final);
       return { body: final, usage: responsesUsage(json.usage) };
@@ -96,10 +94,10 @@ export function passthroughCodec(
     outputBytesOf: (body) => Buffer.byteLength(JSON.stringify((body as Json).output ?? [])),
 
     async stream(upstream, ctx) {
-      const up = await upstreamFetch(name, url, { method: "POST", headers: { ...headers, accept: "text/event-stream" }, body: upstream.payload }, ctx);
-      if (!up.response.ok) throw await upstreamFailure(name, up, messageOf);
+      const events = await post.stream("responses", upstream, ctx, servesResponses);
       return (async function* (): AsyncGenerator<StreamItem> {
-        for await (const { data: event } of jsonEvents(name, up)) {
+        for await (const { chunk: event } of events) {
+          if (!event) continue;
           if (event.response && typeof event.response === "object") event.response = rewrite(event.response as Json);
           const done = event.type === "response.completed" || event.type === "response.incomplete";
           const usage = done || event.type === "response.failed" ? responsesUsage((event.response as Json | undefined)?.usage) : null;

@@ -113,10 +113,10 @@ export function createResponsesService(deps: ResponsesDeps) {
         const ours = { id, model: target.name, previous_response_id: req.previousId, store: storing, metadata: req.metadata, user: echo.user, created_at: echo.created_at };
         return deps.chat.surface.governed.run(
           { tenant: call.tenant, requestId: call.requestId, model: target.name, stream: req.stream, requestedMaxTokens: req.maxOutputTokens, choices: 1, clientSignal: call.clientSignal, requestIdHeader: call.requestIdHeader },
-          async (m) => {
+          async (m, provider) => {
             const images = imageRefs(items);
             if (images.length > 0) await vetImageUrls(images, m.imageRules, deps.chat.surface.lookup);
-            return passthroughCodec({ body: req.body, items, instructions: req.instructions, stream: req.stream, tenantId }, m, deps.chat.surface.identity, ours, save);
+            return passthroughCodec({ body: req.body, items, instructions: req.instructions, stream: req.stream, tenantId }, m, provider, deps.chat.surface.identity, ours, save);
           },
         );
       }

@@ -4,7 +4,6 @@ import { emptyTrash } from "../../lib/tenant-dirs.ts";
 import { auditModule } from "../audit/audit.module.ts";
 import { defineModule } from "../module.ts";
 import { overlaysModule } from "../overlays/overlays.module.ts";
-import { createChangeBudget } from "./change-budget.ts";
 import { createQuotaLimits } from "./quota-limits.service.ts";
 import { tenantsCli } from "./tenants.cli.ts";
 import { tenantsRoutes } from "./tenants.routes.ts";
@@ -22,9 +21,7 @@ export const tenantsModule = defineModule({
     const tenants = createTenantsService({ platform, audit, tokens, limits });
     // What a delete interrupted by a crash left behind (its record is gone already), in the background.
     void emptyTrash(platform.home, (err) => platform.log.warn("a trashed tenant directory could not be removed yet (the next start tries again)", { error: String(err) }));
-    // The tenant's one budget of audited changes, for every surface that makes changes (src/http/rpc-admission.ts, openclaw-protocol).
-    const changeBudget = createChangeBudget({ config: platform.config, clock: platform.clock });
-    return { tenants, tokens, limits, changeBudget };
+    return { tenants, tokens, limits };
   },
 }).with({
   admin: tenantsRoutes,

@@ -62,13 +62,12 @@ export interface V4World extends AgentWorld {
   tokenB: string;
 }
 
-/** Two tenants (acme, beta), one connection each. */
+/** Two tenants (acme, beta), one connection each; `changeLimits` sets gateway.limits.tenantChangesPerMinute / Burst. */
 export async function v4World(opts: { changeLimits?: { perMinute: number; burst: number } } = {}): Promise<V4World> {
-  // The tenant's audited-change budget is the gateway's (gateway.limits), shared with /rpc.
-  const limits = opts.changeLimits ? { tenantChangesPerMinute: opts.changeLimits.perMinute, tenantChangesBurst: opts.changeLimits.burst } : undefined;
-  const w = await agentWorld(limits ? { config: { gateway: { limits } } } : {});
+  const l = opts.changeLimits;
+  const w = await agentWorld(l ? { config: { gateway: { limits: { tenantChangesPerMinute: l.perMinute, tenantChangesBurst: l.burst } } } } : {});
   const tokenB = createTenant(w.core, "beta");
-  const svc: TurnDeps = { runs: w.core.runs, sessions: w.core.sessions, events: w.core.events, changeBudget: w.core.changeBudget };
+  const svc: TurnDeps = { runs: w.core.runs, sessions: w.core.sessions, events: w.core.events, admission: w.core.admission };
   const a = connect(svc, scope("acme"));
   const b = connect(svc, scope("beta"));
   const close = w.close;

@@ -102,7 +102,10 @@ describe("a reused tenant id", () => {
     core.close();
   }, 60_000);
 
-  test("a request of the deleted tenant that ends after the id is reused is charged to the old owner", async () => {
+  // The delete ends the old owner's running stream (README "Suspend and delete end running work"); the
+  // cut request is settled while the id already belongs to someone else, and is charged to the old
+  // owner — never to the new one.
+  test("a request of the deleted tenant, cut by the delete and settled while the id is reused, is charged to the old owner", async () => {
     const w = await chatWorld({ quota: { tokensPerDay: 10_000 } });
     const { core } = w;
     const oldIncarnation = core.tenants.get(scope("acme")).incarnation;
@@ -110,13 +113,18 @@ describe("a reused tenant id", () => {
     await Bun.sleep(150);
     core.tenants.remove(scope("acme"), operatorCtx);
     const fresh = core.tenants.create({ id: "acme", quota: { tokensPerDay: 10_000 } }, operatorCtx).token;
-    expect(await slow).toContain("[DONE]");
+    const text = await slow;
+    expect(text).not.toContain("[DONE]");
+    expect(text).toContain('"error"');
     const { rpc } = testApp(core);
     expect((await rpc(fresh, "tenants.quota.status", {})).result.usage).toMatchObject({ usedTokensToday: 0, reservedTokens: 0, inFlight: 0 });
     expect((await rpc(fresh, "tenants.usage", {})).result.today.requests).toBe(0);
     const rows = ledgerRows(core);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ tenant_id: "acme", incarnation: oldIncarnation, status: "ok" });
+    expect(rows[0]).toMatchObject({ tenant_id: "acme", incarnation: oldIncarnation, status: "error", error_code: "tenant_stopped" });
+    // Charged (its input and the output relayed), to the old incarnation.
+    expect(rows[0].total_tokens).toBeGreaterThan(0);
+    expect(rows[0].cost_micro_usd).toBeGreaterThan(0);
     await w.close();
     core.close();
   }, 30_000);

@@ -75,6 +75,7 @@ export function agentMethods(svc: TurnDeps): V4Method[] {
     {
       name: "agent",
       scope: "operator.write",
+      mutates: true,
       async handle(ctx, raw) {
         const p = params("agent", raw);
         const message = p.str("message", { required: true })!;
@@ -100,6 +101,7 @@ export function agentMethods(svc: TurnDeps): V4Method[] {
       // The Control UI asks for the agent's display identity on load (and keeps asking while unanswered).
       name: "agent.identity.get",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         const p = params("agent.identity.get", raw);
         const key = sessionKeyParam(p, "sessionKey", false);
@@ -112,6 +114,7 @@ export function agentMethods(svc: TurnDeps): V4Method[] {
     {
       name: "agent.wait",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         const p = params("agent.wait", raw);
         const runId = p.str("runId", { required: true, max: 256 })!;

@@ -70,11 +70,13 @@ export function basicMethods(svc: V4Services): V4Method[] {
     {
       name: "health",
       scope: "operator.read",
+      mutates: false,
       handle: async (ctx) => tenantHealth(svc, ctx.tenant, now()),
     },
     {
       name: "status",
       scope: "operator.read",
+      mutates: false,
       handle: async (ctx) => {
         const usage = svc.sessions.usage(ctx.tenant) as { sessions: number; runs: number; inputTokens: number; outputTokens: number; costMicroUsd: number };
         return {
@@ -91,6 +93,7 @@ export function basicMethods(svc: V4Services): V4Method[] {
     {
       name: "agents.list",
       scope: "operator.read",
+      mutates: false,
       handle: async (ctx) => ({
         defaultId: DEFAULT_AGENT_ID,
         ownership: SESSION_DEFAULTS.ownership,
@@ -108,6 +111,7 @@ export function basicMethods(svc: V4Services): V4Method[] {
     {
       name: "models.list",
       scope: "operator.read",
+      mutates: false,
       handle: async (ctx) => ({
         models: svc.models.listFor(ctx.tenant).map((name) => ({ id: name, name, provider: svc.models.resolve(ctx.tenant, name)?.providerName ?? "openclawmu" })),
       }),
@@ -115,6 +119,7 @@ export function basicMethods(svc: V4Services): V4Method[] {
     {
       name: "usage.cost",
       scope: "operator.read",
+      mutates: false,
       handle: async (ctx, params) => {
         const n = days(params);
         const t = now();

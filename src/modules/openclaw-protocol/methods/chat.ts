@@ -69,6 +69,7 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
     {
       name: "chat.send",
       scope: "operator.write",
+      mutates: true,
       async handle(ctx, raw) {
         const p = params("chat.send", raw);
         const sessionKey = sessionKeyParam(p, "sessionKey", true)!;
@@ -85,6 +86,7 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
     {
       name: "chat.abort",
       scope: "operator.write",
+      mutates: true,
       async handle(ctx, raw) {
         const p = params("chat.abort", raw);
         const sessionKey = sessionKeyParam(p, "sessionKey", true)!;
@@ -100,6 +102,7 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
     {
       name: "chat.history",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         attachEvents(svc, ctx);
         return history("chat.history", ctx.tenant, params("chat.history", raw));
@@ -108,6 +111,7 @@ export function chatMethods(svc: TurnDeps): V4Method[] {
     {
       name: "chat.startup",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         const p = params("chat.startup", raw);
         if (raw.shortId !== undefined) throw new AppError("INVALID_PARAMS", "short chat links are not supported by this gateway; name the sessionKey");

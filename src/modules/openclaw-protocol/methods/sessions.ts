@@ -76,6 +76,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
     {
       name: "sessions.list",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         attachEvents(svc, ctx);
         return list(ctx, params("sessions.list", raw), raw);
@@ -84,6 +85,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
     {
       name: "sessions.subscribe",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         const p = params("sessions.subscribe", raw);
         attachEvents(svc, ctx);
@@ -95,6 +97,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
     {
       name: "sessions.unsubscribe",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx) {
         setSubscribed(ctx, false);
         return { subscribed: false };
@@ -104,6 +107,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
       // The Control UI follows the open session's rows as session.message events.
       name: "sessions.messages.subscribe",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         const key = sessionKeyParam(params("sessions.messages.subscribe", raw), "key", true)!;
         attachEvents(svc, ctx);
@@ -114,6 +118,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
     {
       name: "sessions.messages.unsubscribe",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         const key = sessionKeyParam(params("sessions.messages.unsubscribe", raw), "key", true)!;
         followMessages(ctx, key, false);
@@ -124,6 +129,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
       // One session's row ({session: null} for a key the caller has no session under): what the TUI and the UI refresh on session events.
       name: "sessions.describe",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         const key = sessionKeyParam(params("sessions.describe", raw), "key", true)!;
         const row = svc.sessions.find(ctx.tenant, key);
@@ -133,6 +139,7 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
     {
       name: "sessions.get",
       scope: "operator.read",
+      mutates: false,
       async handle(ctx, raw) {
         const p = params("sessions.get", raw);
         const key = sessionKeyParam(p, raw.key !== undefined ? "key" : "sessionKey", true)!;
@@ -146,11 +153,13 @@ export function sessionsMethods(svc: TurnDeps): V4Method[] {
     {
       name: "sessions.reset",
       scope: "operator.write",
+      mutates: true,
       handle: (ctx, raw) => change(ctx, raw, "sessions.reset", (key) => ({ ok: true, key, entry: sessionRow(svc.sessions.reset(ctx.tenant, key, opOf(ctx)), null) })),
     },
     {
       name: "sessions.delete",
       scope: "operator.write",
+      mutates: true,
       handle: (ctx, raw) =>
         change(ctx, raw, "sessions.delete", (key) => {
           svc.sessions.delete(ctx.tenant, key, opOf(ctx));
