@@ -34,24 +34,30 @@ export class Dispatcher {
   private readonly bucket = new TokenBuckets();
   private inFlight = 0;
   private closed = false;
+  /** Frames that were not requests: the first is logged, the rest counted (said once, at close). */
+  private ignored = 0;
 
   constructor(private readonly d: DispatcherDeps) {}
 
   close(): void {
     this.closed = true;
+    if (this.ignored > 1) this.d.shared.log.info("v4 frames ignored on this connection: not requests", { ip: this.d.ip, tenant: this.d.identity.tenantId, frames: this.ignored });
   }
 
   /** A frame after hello-ok (null: a binary frame). */
   frame(text: string | null): void {
+    // Every frame takes from the budget first, whatever it holds: one that is not a request must not
+    // cost less than one that is (nor be free of the rate that bounds the connection's work).
+    const ws = this.d.shared.config().gateway.websocket;
+    const wait = this.bucket.take("", performance.now(), { perMinute: ws.messagesPerSecond * 60, burst: ws.messagesBurst });
     const f = parseRequestFrame(text);
     if (!f) {
-      // Nothing to answer to: such a frame on an open connection is ignored (and logged).
-      this.d.shared.log.info("v4 frame ignored: not a request", { ip: this.d.ip, tenant: this.d.identity.tenantId });
+      // Nothing to answer to: ignored. Logged once per connection, counted after that — a line per
+      // frame would let a client write the gateway's log as fast as it can send.
+      if (this.ignored++ === 0) this.d.shared.log.info("v4 frame ignored: not a request (later ones on this connection are counted)", { ip: this.d.ip, tenant: this.d.identity.tenantId });
       return;
     }
     const { id, method } = f;
-    const ws = this.d.shared.config().gateway.websocket;
-    const wait = this.bucket.take("", performance.now(), { perMinute: ws.messagesPerSecond * 60, burst: ws.messagesBurst });
     if (wait !== null) {
       return this.reply(id, { code: "UNAVAILABLE", message: `too many requests on this connection (${ws.messagesPerSecond} a second after a burst of ${ws.messagesBurst}); it was not run`, retryable: true, retryAfterMs: wait * 1000 });
     }

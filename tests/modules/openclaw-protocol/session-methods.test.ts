@@ -194,4 +194,21 @@ describe("sessions.*", () => {
     // The other tenant's budget is its own.
     await turn(w.b, "s1", "b");
   });
+
+  test("the budget is the tenant's one budget of audited changes, as configured: changes through /rpc and through this protocol draw from it alike", async () => {
+    // (Found by the issue-14 red team: this protocol kept a budget of its own, at fixed limits.)
+    w = await v4World({ changeLimits: { perMinute: 1, burst: 2 } });
+    const created = await w.rpc("chat.send", { sessionKey: "r1", message: "over rpc" });
+    expect(created.error).toBeUndefined();
+    await turn(w.a, "s1", "over v4");
+    // The budget is spent: this protocol refuses the next change, and so does /rpc.
+    const refused = await w.a.call("chat.send", { sessionKey: "s2", message: "two", idempotencyKey: "k2" }).catch((e) => e);
+    expect(refused.code).toBe("RATE_LIMITED");
+    expect(refused.message).toContain("gateway.limits.tenantChangesPerMinute");
+    const again = await w.rpc("chat.send", { sessionKey: "r2", message: "again" });
+    expect(again.error?.message).toContain("too many changes");
+    expect(w.core.sessions.list(w.a.ctx.tenant).sessions.map((s) => s.key).sort()).toEqual(["r1", "s1"]);
+    // The other tenant's budget is its own.
+    await turn(w.b, "s1", "b");
+  });
 });
