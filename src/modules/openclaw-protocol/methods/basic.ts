@@ -113,7 +113,8 @@ export function basicMethods(svc: V4Services): V4Method[] {
       scope: "operator.read",
       mutates: false,
       handle: async (ctx) => ({
-        models: svc.models.listFor(ctx.tenant).map((name) => ({ id: name, name, provider: svc.models.resolve(ctx.tenant, name)?.providerName ?? "openclawmu" })),
+        // The operator's provider entries are not the tenant's business (as on /v1/models): one provider name for all.
+        models: svc.models.listFor(ctx.tenant).map((name) => ({ id: name, name, provider: "openclawmu" })),
       }),
     },
     {
