@@ -33,6 +33,7 @@ const bigModule = defineModule({ name: "big", create: () => ({}) }).with({
       summary: "answers n bytes",
       params: { n: T.Integer({ minimum: 0 }) },
       result: T.String(),
+      mutates: false,
       example: { n: 1 },
       handler: (_ctx, p) => "x".repeat(p.n),
     }),
