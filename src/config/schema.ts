@@ -49,6 +49,10 @@ const GatewaySection = T.Object(
         maxBufferedBytes: PositiveInt(1_048_576, { minimum: 16_384, maximum: 256 * 1024 * 1024, description: "bytes the gateway may hold unsent for one connection; a client that reads slower is closed (4008). Also the response budget of one frame" }),
         messagesPerSecond: PositiveInt(50, { maximum: 100_000, description: "frames a connection may send per second (refilled evenly); more are answered RATE_LIMITED, not run" }),
         messagesBurst: PositiveInt(100, { maximum: 100_000, description: "frames a connection may send at once before messagesPerSecond applies" }),
+        tenantMessagesPerSecond: PositiveInt(100, { maximum: 1_000_000, description: "frames one tenant's WebSocket connections together (GET /rpc and GET /, all of them) may send per second (refilled evenly); more are refused (RATE_LIMITED on /rpc, UNAVAILABLE retryable on /), not run" }),
+        tenantMessagesBurst: PositiveInt(300, { maximum: 1_000_000, description: "frames one tenant's WebSocket connections together may send at once before tenantMessagesPerSecond applies" }),
+        tenantAnswerBytesPerSecond: PositiveInt(16 * 1024 * 1024, { minimum: 65_536, maximum: 4 * 1024 * 1024 * 1024, description: "bytes of answers the gateway sends to one tenant's WebSocket frames per second, all its connections together (refilled evenly); while it is used up, the tenant's frames are refused, not run" }),
+        tenantAnswerBytesBurst: PositiveInt(64 * 1024 * 1024, { minimum: 65_536, maximum: 4 * 1024 * 1024 * 1024, description: "bytes of answers one tenant's WebSocket frames may be sent at once before tenantAnswerBytesPerSecond applies" }),
         idleTimeoutSeconds: PositiveInt(120, { minimum: 5, maximum: 960, description: "a connection that answers neither data nor the server's pings for this long is closed" }),
         allowedOrigins: T.Array(T.String({ minLength: 1, maxLength: 300 }), {
           default: [],

@@ -3,8 +3,9 @@
 // tenant's events out, each event as a notification with the connection's own `seq`.
 //
 // Nothing a client does can make the gateway hold much for it: a frame is at most maxMessageBytes
-// (Bun closes with 1009 past it), frames are rate-limited, each takes one of the tenant's RPC places
-// while it runs, and what waits to be sent is bounded — a client that reads slower than it is told
+// (Bun closes with 1009 past it), frames are rate-limited per connection and per tenant, answers are
+// charged to the tenant's byte budget (ws.budget.ts), each takes one of the tenant's RPC places while
+// it runs, and what waits to be sent is bounded — a client that reads slower than it is told
 // things is closed (4008) instead of being buffered for, and the publisher (an agent run) never waits
 // for it or hears of it.
 import type { ServerWebSocket } from "bun";
@@ -17,6 +18,7 @@ import { IdentityEnded, type TenantIdentity } from "../edge/tenant-scope.ts";
 import { newRequestId } from "../lib/ids.ts";
 import type { TenantEvent } from "../modules/events/events.service.ts";
 import { CLOSE, CLOSE_GRACE_MS, closeSocket, sendBounded } from "../modules/ws/ws.connections.ts";
+import type { FrameBudget } from "../modules/ws/ws.budget.ts";
 import { MAX_SUBSCRIBED } from "../modules/ws/ws.rpc.ts";
 import { dispatch, refuseAll } from "./rpc-dispatch.ts";
 import type { Admission as RpcAdmission } from "../modules/admission/admission.service.ts";
@@ -37,8 +39,8 @@ export class WsRpcConnection implements RpcConnection {
   private seq = 0;
   /** null: every event of the tenant; else only these sessions' (and events that name none). */
   private sessions: Set<string> | null = null;
-  private tokens: number;
-  private tokensAt: number;
+  /** Its frame bucket and its tenant's (shared with the tenant's other connections, on every surface). */
+  private readonly budget: FrameBudget;
   private ended = false;
   /**
    * Set when the connection's identity ended while frames were running: no new frame runs and no
@@ -58,8 +60,7 @@ export class WsRpcConnection implements RpcConnection {
     releaseSlot: () => void,
   ) {
     this.cleanup.push(releaseSlot);
-    this.tokens = shared.core.config.gateway.websocket.messagesBurst;
-    this.tokensAt = performance.now();
+    this.budget = shared.core.wsConnections.frameBudget(tenant.tenantId);
   }
 
   // Bun's websocket handlers (Elysia's server calls ws.data.open/message/close/drain).
@@ -87,10 +88,9 @@ export class WsRpcConnection implements RpcConnection {
       this.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: send JSON-RPC as text frames", data: { code: "BAD_REQUEST", requestId } } }));
       return;
     }
-    const wait = this.takeMessage();
-    if (wait !== null) {
-      const ws = this.shared.core.config.gateway.websocket;
-      const err = new AppError("RATE_LIMITED", `too many frames on this connection (${ws.messagesPerSecond} a second after a burst of ${ws.messagesBurst}: gateway.websocket.messagesPerSecond); it was not run; retry in ${wait} s`, { details: { retryAfterSeconds: wait } });
+    const refused = this.budget.take();
+    if (refused) {
+      const err = new AppError("RATE_LIMITED", refused.message, { details: { retryAfterSeconds: refused.retryAfterSeconds, limit: refused.limit } });
       const out = refuseAll(message, err, requestId, limits.jsonMaxDepth);
       if (out) this.send(out);
       return;
@@ -200,7 +200,11 @@ export class WsRpcConnection implements RpcConnection {
           log,
         },
       );
-      if (out) this.send(out.batch ? `[${out.parts.join(",")}]` : out.parts[0]!);
+      if (out) {
+        const text = out.batch ? `[${out.parts.join(",")}]` : out.parts[0]!;
+        this.budget.answered(Buffer.byteLength(text));
+        this.send(text);
+      }
     } catch (err) {
       if (err instanceof IdentityEnded) this.end(CLOSE.identityEnded, "identity ended");
       else {
@@ -235,18 +239,5 @@ export class WsRpcConnection implements RpcConnection {
     if (!ws || this.ended) return;
     const err = sendBounded(ws, text, this.shared.core.config.gateway.websocket.maxBufferedBytes, (code, reason) => this.end(code, reason));
     if (err) this.shared.log.warn("WebSocket send failed", { error: String(err) });
-  }
-
-  /** The connection's frame bucket: null when a frame may run, else seconds until one may. */
-  private takeMessage(): number | null {
-    const { messagesPerSecond, messagesBurst } = this.shared.core.config.gateway.websocket;
-    const now = performance.now();
-    this.tokens = Math.min(messagesBurst, this.tokens + ((now - this.tokensAt) * messagesPerSecond) / 1000);
-    this.tokensAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return null;
-    }
-    return Math.max(1, Math.ceil((1 - this.tokens) / messagesPerSecond));
   }
 }

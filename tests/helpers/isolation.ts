@@ -48,7 +48,7 @@ function tree(dir: string): Record<string, string> {
 export async function isolationWorld(opts: IsolationOptions = {}) {
   const core = testCore({
     config: {
-      gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000 } },
+      gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000, tenantMessagesBurst: 100_000, tenantMessagesPerSecond: 100_000 } },
       providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
       models: { m: { provider: "p", upstreamModel: "m", free: true } },
     },

@@ -1,13 +1,13 @@
 // The requests of an authenticated v4 connection: `{type:"req", id, method, params}` frames in,
-// `{type:"res", id, ok, payload|error}` out. Before each call: the connection's frame rate
-// (gateway.websocket.messagesPerSecond/Burst, as on /rpc), its requests in progress, the scope the
-// method needs, the identity (a suspended tenant or a revoked token ends the connection, 4001), and the
-// tenant's admission, the one every tenant surface takes (modules/admission): a place among its
-// requests in progress, and for a changing method room above the disk reserve.
+// `{type:"res", id, ok, payload|error}` out. Before each call: the connection's and its tenant's frame
+// budget (ws.budget.ts, shared with /rpc; answers are charged to it), its requests in progress, the
+// scope the method needs, the identity (a suspended tenant or a revoked token ends the connection,
+// 4001), and the tenant's admission, the one every tenant surface takes (modules/admission): a place
+// among its requests in progress, and for a changing method room above the disk reserve.
 // A two-stage method (upstream's `agent`) answers twice on the same id: accepted, then final.
 import { IdentityEnded, type TenantIdentity } from "../../edge/tenant-scope.ts";
-import { TokenBuckets } from "../../lib/token-bucket.ts";
 import { CLOSE } from "../ws/ws.connections.ts";
+import type { FrameBudget } from "../ws/ws.budget.ts";
 import type { ProtocolShared } from "./connection.ts";
 import { parseRequestFrame } from "./frames.ts";
 import { toV4Error, type V4ErrorShape } from "./errors.ts";
@@ -31,13 +31,15 @@ type TwoStage = { twoStage: true; accepted: unknown; final: Promise<unknown> };
 const isTwoStage = (v: unknown): v is TwoStage => typeof v === "object" && v !== null && (v as TwoStage).twoStage === true;
 
 export class Dispatcher {
-  private readonly bucket = new TokenBuckets();
+  private readonly budget: FrameBudget;
   private inFlight = 0;
   private closed = false;
   /** Frames that were not requests: the first is logged, the rest counted (said once, at close). */
   private ignored = 0;
 
-  constructor(private readonly d: DispatcherDeps) {}
+  constructor(private readonly d: DispatcherDeps) {
+    this.budget = d.shared.svc.wsConnections.frameBudget(d.identity.tenantId);
+  }
 
   close(): void {
     this.closed = true;
@@ -48,8 +50,7 @@ export class Dispatcher {
   frame(text: string | null): void {
     // Every frame takes from the budget first, whatever it holds: one that is not a request must not
     // cost less than one that is (nor be free of the rate that bounds the connection's work).
-    const ws = this.d.shared.config().gateway.websocket;
-    const wait = this.bucket.take("", performance.now(), { perMinute: ws.messagesPerSecond * 60, burst: ws.messagesBurst });
+    const refused = this.budget.take();
     const f = parseRequestFrame(text);
     if (!f) {
       // Nothing to answer to: ignored. Logged once per connection, counted after that — a line per
@@ -58,8 +59,8 @@ export class Dispatcher {
       return;
     }
     const { id, method } = f;
-    if (wait !== null) {
-      return this.reply(id, { code: "UNAVAILABLE", message: `too many requests on this connection (${ws.messagesPerSecond} a second after a burst of ${ws.messagesBurst}); it was not run`, retryable: true, retryAfterMs: wait * 1000 });
+    if (refused) {
+      return this.reply(id, { code: "UNAVAILABLE", message: refused.message, retryable: true, retryAfterMs: refused.retryAfterSeconds * 1000, details: { code: "RATE_LIMITED", limit: refused.limit } });
     }
     if (this.inFlight >= MAX_IN_FLIGHT) {
       return this.reply(id, { code: "UNAVAILABLE", message: `too many requests in progress on this connection (at most ${MAX_IN_FLIGHT}); wait for some to finish`, retryable: true, retryAfterMs: 1000 });
@@ -107,8 +108,11 @@ export class Dispatcher {
     const text = JSON.stringify({ type: "res", id, ok: true, payload: payload ?? null });
     const max = this.d.shared.config().gateway.websocket.maxBufferedBytes;
     if (Buffer.byteLength(text) > max) {
+      // Made but not sent: still charged, the work was done for the tenant.
+      this.budget.answered(Buffer.byteLength(text));
       return this.reply(id, { code: "INVALID_REQUEST", message: `the result is larger than this connection may be sent at once (gateway.websocket.maxBufferedBytes, ${max} bytes); ask for less (a smaller limit)`, details: { code: "PAYLOAD_TOO_LARGE", limit: max } });
     }
+    this.budget.answered(Buffer.byteLength(text));
     this.d.send(text);
   }
 

@@ -7,6 +7,7 @@ import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import type { TenantStop, TenantStopReason } from "../module.ts";
 import type { WorkOf, WorkWatch } from "../tenants/tenant-lifecycle.ts";
+import { createTenantBudget, type FrameBudget } from "./ws.budget.ts";
 
 /** Close codes the gateway ends a connection with (README "Tenant WebSocket"). */
 export const CLOSE = {
@@ -78,8 +79,14 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
   /** One watch per (tenant, incarnation, token), shared by that identity's connections. */
   const watches = new Map<string, { watch: WorkWatch; refs: number }>();
   const watchKey = (w: WorkOf) => `${w.tenantId}\u0000${w.incarnation}\u0000${w.token ?? ""}`;
+  const budget = createTenantBudget(deps.config);
 
   return {
+    /** A connection's frame budget (its own and its tenant's, shared by every WebSocket surface: ws.budget.ts). */
+    frameBudget(tenantId: string): FrameBudget {
+      return budget.forConnection(tenantId);
+    },
+
     /**
      * Admits a connection of the tenant against the caps (before the handshake is accepted):
      * RATE_LIMITED past the tenant's cap, UNAVAILABLE past the gateway's. Returns the release.

@@ -1,5 +1,6 @@
-// Tenant WebSockets: the live connections of GET /rpc (counted, capped, ended when their tenant
-// stops) and the two methods that choose what a connection is told. The transport — handshake,
+// Tenant WebSockets: the live connections of GET /rpc and GET / (counted, capped, ended when their
+// tenant stops), the frame budget every surface takes from (per connection and per tenant,
+// ws.budget.ts) and the two methods that choose what a connection is told. The transport — handshake,
 // frames, events, backpressure — is in src/http/ws-rpc.*.ts.
 import { defineModule } from "../module.ts";
 import { eventsModule } from "../events/events.module.ts";

@@ -28,7 +28,7 @@ describe("protocol v4: frames that are not requests", () => {
     // The burst (5) went on the garbage: the next request is refused, not run.
     const r = await c.request("health", {});
     expect(r.ok).toBe(false);
-    expect(r.error.message).toContain("too many requests on this connection");
+    expect(r.error.message).toContain("too many frames on this connection");
     const ignored = lines.filter((l) => String(l.msg).startsWith("v4 frame ignored"));
     expect(ignored.length).toBe(1);
     // Closing says how many there were, once.
