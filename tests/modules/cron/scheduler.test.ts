@@ -96,6 +96,34 @@ describe("cron scheduler", () => {
     expect(w.core.cron.runs(scope("beta"), { limit: 10 }).items.map((r) => r.status)).toEqual(["ok"]);
   });
 
+  test("caps: concurrent runs of the whole gateway; cron.run refuses a job already running and past the caps", async () => {
+    w = cronWorld({ config: { gateway: { cron: { maxConcurrentRuns: 1 } } } });
+    const a = w.add("alpha", { schedule: { kind: "every", everyMs: MIN }, payload: { kind: "exec", command: "sleep", args: ["1"] } });
+    const b = w.add("beta", { schedule: { kind: "every", everyMs: MIN }, payload: { kind: "exec", command: "sleep", args: ["1"] } });
+    w.clock.set(START + MIN);
+    w.timers.fireDue();
+    await Bun.sleep(200);
+    const op = { actor: { kind: "tenant" as const, id: "tok:x" }, requestId: "r" };
+    const refusal = async (tenant: string, id: string) => {
+      try {
+        await w!.core.cron.runNow(scope(tenant), id, op);
+        return null;
+      } catch (e) {
+        return [(e as any).code, (e as Error).message];
+      }
+    };
+    const going = w.runs("alpha", a.id).some((r) => r.status === "running") ? { tenant: "alpha", id: a.id } : { tenant: "beta", id: b.id };
+    expect(await refusal(going.tenant, going.id)).toEqual(["CONFLICT", "the job has a run in progress; wait for it to end"]);
+    const other = going.tenant === "alpha" ? { tenant: "beta", id: b.id } : { tenant: "alpha", id: a.id };
+    expect(await refusal(other.tenant, other.id)).toEqual(["RATE_LIMITED", "the gateway has 1 cron runs going, the most it may (gateway.cron.maxConcurrentRuns)"]);
+    await w.settle();
+    const all = [...w.runs("alpha", a.id), ...w.runs("beta", b.id)];
+    expect(all.map((r) => [r.status, r.error]).sort()).toEqual([
+      ["ok", null],
+      ["skipped", "concurrency limit: the gateway had 1 cron runs going (gateway.cron.maxConcurrentRuns)"],
+    ]);
+  });
+
   test("a job that fails N times in a row is disabled with a visible reason, audited as cron.disabled", async () => {
     w = cronWorld({ config: { gateway: { cron: { maxConsecutiveFailures: 3 } } } });
     const job = w.add("alpha", { schedule: { kind: "every", everyMs: MIN }, payload: { kind: "exec", command: "false" } });
