@@ -13,6 +13,10 @@ afterEach(async () => {
 describe("cron scheduler", () => {
   test("every: fires at each interval with a real sandbox command; the run records its output", async () => {
     w = cronWorld();
+    const heard: any[] = [];
+    const beta: any[] = [];
+    w.core.events.subscribe(scope("alpha"), (e) => void heard.push(e));
+    w.core.events.subscribe(scope("beta"), (e) => void beta.push(e));
     const job = w.add("alpha", { schedule: { kind: "every", everyMs: 5 * MIN }, payload: { kind: "exec", command: "echo", args: ["tick"] } });
     expect(job.state.nextRunAtMs).toBe(START + 5 * MIN);
     await w.runUntil(START + 16 * MIN);
@@ -24,6 +28,14 @@ describe("cron scheduler", () => {
     ]);
     expect(runs[0].runRef).toMatch(/\S/);
     expect(w.core.cron.get(scope("alpha"), job.id).state).toMatchObject({ nextRunAtMs: START + 20 * MIN, lastRunStatus: "ok", consecutiveErrors: 0 });
+    // Each run's start and end on the owner's event bus, and on no one else's.
+    const cron = heard.filter((e) => e.method === "cron").map((e) => e.params);
+    expect(cron.slice(0, 2)).toEqual([
+      { action: "started", jobId: job.id, runId: runs[0].id, status: "running" },
+      { action: "finished", jobId: job.id, runId: runs[0].id, status: "ok" },
+    ]);
+    expect(cron.length).toBe(6);
+    expect(beta).toEqual([]);
   });
 
   test("cron: fires at the expression's times in its zone; at: once, then the job is gone (deleteAfterRun)", async () => {
