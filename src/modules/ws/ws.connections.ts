@@ -7,7 +7,7 @@ import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import type { TenantStop, TenantStopReason } from "../module.ts";
 import type { WorkOf, WorkWatch } from "../tenants/tenant-lifecycle.ts";
-import { createTenantBudget, type FrameBudget } from "./ws.budget.ts";
+import { createTenantBudget, type FrameBudget, type RequestBudget } from "./ws.budget.ts";
 
 /** Close codes the gateway ends a connection with (README "Tenant WebSocket"). */
 export const CLOSE = {
@@ -85,6 +85,11 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
     /** A connection's frame budget (its own and its tenant's, shared by every WebSocket surface: ws.budget.ts). */
     frameBudget(tenantId: string): FrameBudget {
       return budget.forConnection(tenantId);
+    },
+
+    /** A POST /rpc request's share of the same tenant's byte budget (ws.budget.ts). */
+    requestBudget(tenantId: string): RequestBudget {
+      return budget.forRequest(tenantId);
     },
 
     /**
