@@ -49,7 +49,8 @@ export interface RequestBudget {
 
 const MAX_TENANTS = 100_000;
 
-export function createTenantBudget(config: () => GatewayConfig) {
+/** `refused` is told the limit of every refusal (the operator's metrics: openclaw_quota_refusals_total). */
+export function createTenantBudget(config: () => GatewayConfig, refused: (limit: string) => void = () => {}) {
   const frames = new TokenBuckets();
   /** Answer bytes still allowed per tenant (negative: in debt), refilled evenly; a full one is dropped. */
   const bytes = new Map<string, { left: number; at: number }>();
@@ -125,13 +126,14 @@ export function createTenantBudget(config: () => GatewayConfig) {
       return {
         take(size: number): FrameRefusal | null {
           const now = performance.now();
-          const refused = decide(now);
+          const no = decide(now);
           // Looked at either way: received bytes are the tenant's, refused or run.
           charge(tenantId, size);
-          if (!refused) return null;
+          if (!no) return null;
+          refused(no.limit);
           const ws = config().gateway.websocket;
-          if (refusals.take("", now, { perMinute: ws.messagesPerSecond * 60, burst: ws.messagesBurst }) === null) return refused;
-          return { ...refused, close: true, message: `frames kept coming after being refused (${refused.limit}): connection closed; reconnect after ${refused.retryAfterSeconds} s and send slower` };
+          if (refusals.take("", now, { perMinute: ws.messagesPerSecond * 60, burst: ws.messagesBurst }) === null) return no;
+          return { ...no, close: true, message: `frames kept coming after being refused (${no.limit}): connection closed; reconnect after ${no.retryAfterSeconds} s and send slower` };
         },
         answered: (n: number) => charge(tenantId, n),
       };
@@ -141,9 +143,10 @@ export function createTenantBudget(config: () => GatewayConfig) {
     forRequest(tenantId: string): RequestBudget {
       return {
         take(size: number): FrameRefusal | null {
-          const refused = inDebt(tenantId, performance.now());
+          const no = inDebt(tenantId, performance.now());
           charge(tenantId, size);
-          return refused;
+          if (no) refused(no.limit);
+          return no;
         },
         answered: (n: number) => charge(tenantId, n),
       };

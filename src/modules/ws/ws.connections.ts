@@ -71,7 +71,7 @@ const REASON_TEXT: Record<TenantStopReason, string> = {
   "token-revoked": "token revoked",
 };
 
-export function createConnections(deps: { config(): GatewayConfig; watch(work: WorkOf): WorkWatch }) {
+export function createConnections(deps: { config(): GatewayConfig; watch(work: WorkOf): WorkWatch; refused?: (limit: string) => void }) {
   const live = new Set<LiveConnection>();
   /** Connections not yet anyone's (an upstream-protocol handshake in progress): only the drain ends them. */
   const pending = new Set<Pick<LiveConnection, "end">>();
@@ -79,7 +79,7 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
   /** One watch per (tenant, incarnation, token), shared by that identity's connections. */
   const watches = new Map<string, { watch: WorkWatch; refs: number }>();
   const watchKey = (w: WorkOf) => `${w.tenantId}\u0000${w.incarnation}\u0000${w.token ?? ""}`;
-  const budget = createTenantBudget(deps.config);
+  const budget = createTenantBudget(deps.config, deps.refused);
 
   return {
     /** A connection's frame budget (its own and its tenant's, shared by every WebSocket surface: ws.budget.ts). */

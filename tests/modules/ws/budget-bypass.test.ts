@@ -159,3 +159,19 @@ describe("RPC budget: protocol v4 (GET /)", () => {
     expect(closed.code).toBe(1008);
   });
 });
+
+describe("RPC budget: refusals are counted for the operator", () => {
+  test("budget refusals and refused places show in openclaw_quota_refusals_total by the limit that refused them", async () => {
+    const w = h.world(rpcWorld({ websocket: { ...ROOMY, tenantMessagesPerSecond: 1, tenantMessagesBurst: 1 } }));
+    const c = await openRpc(w.url, w.a);
+    await c.call("health");
+    expect((await c.call("health")).error.data.code).toBe("RATE_LIMITED");
+    const text = w.core.metrics.render({ version: "t", tenants: 2 });
+    expect(text).toContain('openclaw_quota_refusals_total{limit="gateway.websocket.tenantMessagesPerSecond"} 1');
+    // The tenant's places (gateway.limits.rpcConcurrentPerTenant, 4 by default): the fifth is refused and counted.
+    const releases = [1, 2, 3, 4].map(() => w.core.admission.admit("alpha"));
+    expect(() => w.core.admission.admit("alpha")).toThrow("rpcConcurrentPerTenant");
+    for (const r of releases) r();
+    expect(w.core.metrics.render({ version: "t", tenants: 2 })).toContain('openclaw_quota_refusals_total{limit="gateway.limits.rpcConcurrentPerTenant"} 1');
+  });
+});
