@@ -12,8 +12,9 @@
 //
 // A refusal must cost less than the work it refuses: a refused frame larger than REFUSED_PARSE_CHARS
 // is not parsed (the surface answers without its id, or not at all), and a connection that keeps
-// sending after its frames are refused — more than its own burst of refusals at its own rate — is
-// closed (1008), so nothing a client sends is looked at faster than twice its budget. In memory only.
+// sending after its frames are refused — more than its own burst of refusals at its own rate, each
+// refused frame weighing one per REFUSED_PARSE_CHARS of it — is closed (1008), so nothing a client
+// sends is looked at faster than about twice its budget. In memory only.
 import type { GatewayConfig } from "../../config/schema.ts";
 import { type BucketLimits, TokenBuckets } from "../../lib/token-bucket.ts";
 
@@ -132,7 +133,9 @@ export function createTenantBudget(config: () => GatewayConfig, refused: (limit:
           if (!no) return null;
           refused(no.limit);
           const ws = config().gateway.websocket;
-          if (refusals.take("", now, { perMinute: ws.messagesPerSecond * 60, burst: ws.messagesBurst }) === null) return no;
+          // Weighed by size (one per REFUSED_PARSE_CHARS): a flood of large frames must not outlast a flood of small ones.
+          const weight = Math.max(1, Math.ceil(size / REFUSED_PARSE_CHARS));
+          if (refusals.take("", now, { perMinute: ws.messagesPerSecond * 60, burst: ws.messagesBurst }, weight) === null) return no;
           return { ...no, close: true, message: `frames kept coming after being refused (${no.limit}): connection closed; reconnect after ${no.retryAfterSeconds} s and send slower` };
         },
         answered: (n: number) => charge(tenantId, n),

@@ -132,7 +132,7 @@ describe("RPC budget: frames cost what they are (GET /rpc)", () => {
     const c = await openRpc(w.url, w.a);
     c.send({ jsonrpc: "2.0", id: 1, method: "health" });
     c.send({ jsonrpc: "2.0", id: 2, method: "health" });
-    c.send({ jsonrpc: "2.0", id: 3, method: "health", params: { pad: "y".repeat(40_000) } });
+    c.send({ jsonrpc: "2.0", id: 3, method: "health", params: { pad: "y".repeat(20_000) } }); // over 16 KiB, weighing 2 refusals
     const refused = await c.next((m) => m.error?.data?.code === "RATE_LIMITED", "the refusal");
     expect(refused.id).toBeNull();
     for (let i = 0; i < 10; i++) c.send({ jsonrpc: "2.0", id: 10 + i, method: "health" });
@@ -173,5 +173,18 @@ describe("RPC budget: refusals are counted for the operator", () => {
     expect(() => w.core.admission.admit("alpha")).toThrow("rpcConcurrentPerTenant");
     for (const r of releases) r();
     expect(w.core.metrics.render({ version: "t", tenants: 2 })).toContain('openclaw_quota_refusals_total{limit="gateway.limits.rpcConcurrentPerTenant"} 1');
+  });
+});
+
+describe("RPC budget: refusals are weighed by size", () => {
+  test("a connection that keeps sending large frames after being refused is closed as soon as one that sends many small ones", async () => {
+    // Frames roomy, bytes tight: 64 KiB puts the tenant in debt; then every frame is refused by the
+    // byte budget. Each refused 200 KB frame weighs 13 refusals: 12 of them pass the burst of 100.
+    const w = h.world(rpcWorld({ websocket: { ...TENANT_BYTES, messagesPerSecond: 1000, messagesBurst: 100 } }));
+    const c = await openRpc(w.url, w.a);
+    const pad = "y".repeat(200_000);
+    for (let i = 0; i < 12; i++) c.send({ jsonrpc: "2.0", id: i, method: "health", params: { pad } });
+    const closed = await c.waitClosed(3000);
+    expect(closed.code).toBe(1008);
   });
 });
