@@ -87,7 +87,7 @@ export class V4Connection {
   message(_ws: Socket, message: string | Buffer): void {
     if (this.ended || this.refused) return;
     const text = typeof message === "string" ? message : null;
-    if (this.dispatcher) return this.dispatcher.frame(text);
+    if (this.dispatcher) return this.dispatcher.frame(text, message.length);
     this.handshake(text);
   }
 
