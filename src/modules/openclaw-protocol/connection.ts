@@ -182,6 +182,11 @@ export class V4Connection {
       signal: abort.signal,
       state,
       onClose: (fn) => void (abort.signal.aborted ? fn() : closers.push(fn)),
+      batch: (fn) => {
+        const ws = this.ws;
+        if (ws && !this.ended) ws.cork(() => fn());
+        else fn();
+      },
     };
     this.cleanup.push(() => {
       abort.abort();
