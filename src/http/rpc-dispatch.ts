@@ -100,6 +100,7 @@ async function callOne(registry: RpcRegistry, req: unknown, ctx: DispatchContext
   }
   try {
     const result = await method.handler(ctx.rpc, params as never);
+    if (!hasId && ctx.opts.charge) ctx.unsent += Buffer.byteLength(JSON.stringify(result ?? null) ?? "");
     return hasId ? { jsonrpc: "2.0", id, result: result ?? null } : null;
   } catch (err) {
     // A stale identity ends the whole request (as a 401), not just this item.
@@ -129,6 +130,12 @@ export interface DispatchLimits {
    * every method that `mutates`, except those that only free space.
    */
   admitChange?: (method: string) => void;
+  /**
+   * Told the bytes of every result made for the request, sent or not — one too large to send, a
+   * batch item dropped past the budget, a notification's — once the request is done: the work was
+   * done for the tenant, and a budget of that work must be charged what was made, not what was sent.
+   */
+  charge?: (bytes: number) => void;
   log: Logger;
 }
 
@@ -146,6 +153,8 @@ interface DispatchContext {
   rpc: RpcContext;
   opts: DispatchLimits;
   retryAfterSeconds?: number;
+  /** Bytes of results made that no response carries (notifications'). */
+  unsent: number;
 }
 
 const batchError = (message: string): DispatchOutput => single(errorResponse(null, { code: -32600, message, data: { code: "BAD_REQUEST" } }));
@@ -165,7 +174,18 @@ function tooLarge(id: Id, message: string, ran: boolean, limit: number, requestI
  * item: nothing after that point runs, and the edge answers the one 401.
  */
 export async function dispatch(registry: RpcRegistry, text: string, rpc: RpcContext, limits: DispatchLimits): Promise<DispatchOutput | null> {
-  const ctx: DispatchContext = { rpc, opts: limits };
+  const ctx: DispatchContext = { rpc, opts: limits, unsent: 0 };
+  let out: DispatchOutput | null = null;
+  try {
+    out = await run(registry, text, ctx);
+    return out;
+  } finally {
+    limits.charge?.(ctx.unsent + (out?.bytes ?? 0));
+  }
+}
+
+async function run(registry: RpcRegistry, text: string, ctx: DispatchContext): Promise<DispatchOutput | null> {
+  const { rpc, opts: limits } = ctx;
   const requestId = rpc.op.requestId;
   const tooDeep = jsonDepthExcess(text, limits.maxDepth);
   if (tooDeep !== null) return batchError(`Invalid Request: the request is ${depthMessage(limits.maxDepth, "gateway.limits.jsonMaxDepth")} (at character ${tooDeep})`);
@@ -183,6 +203,7 @@ export async function dispatch(registry: RpcRegistry, text: string, rpc: RpcCont
     if (!res) return null;
     const out = single(res);
     if (out.bytes > budget) {
+      ctx.unsent += out.bytes;
       return single(tooLarge(res.id, `the result (${out.bytes} bytes) is larger than the response limit of ${budget} bytes (${budgetKey}); the call ran, but its result is not sent: ask for less at a time`, true, budget, requestId));
     }
     return { ...out, retryAfterSeconds: ctx.retryAfterSeconds };
@@ -212,6 +233,7 @@ export async function dispatch(registry: RpcRegistry, text: string, rpc: RpcCont
     if (bytes + size > budget) {
       // Dropped as soon as it is known to be too much: what a request holds stays near the budget.
       full = true;
+      ctx.unsent += size - 1;
       push(tooLarge(res.id, `this item ran, but its result (${size - 1} bytes) would take the batch past the response limit of ${budget} bytes (${budgetKey}), so it is not sent; later items were not run`, true, budget, requestId));
       continue;
     }

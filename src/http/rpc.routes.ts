@@ -5,8 +5,12 @@
 // requests are in progress at once (more get RATE_LIMITED with Retry-After), each returns at most
 // `rpcResponseBytes` of results, and a request keeps its place until its response has been sent —
 // a large one is streamed out, so a client that reads slowly holds its own slot, not more memory.
+// Its body and every result made for it are charged to the tenant's byte budget, the one its
+// WebSocket frames draw on (modules/ws/ws.budget.ts): moving to POST does not escape it, and while
+// it is in debt a request is refused (RATE_LIMITED, Retry-After), not run.
 import { Elysia } from "elysia";
 import type { Core } from "../app/core.ts";
+import { AppError } from "../core/errors.ts";
 import { requestInfo } from "../edge/request-info.ts";
 import { IdentityEnded } from "../edge/tenant-scope.ts";
 import type { Auth } from "./auth.ts";
@@ -72,6 +76,14 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry, admissi
           const caller = { ip: info.ip, requestId: info.requestId, clientRequestId: info.clientRequestId, method: "POST", path: "/rpc" };
           const op = { actor: info.actor!, requestId: info.requestId, clientRequestId: info.clientRequestId, ip: info.ip };
           const text = typeof body === "string" ? body : await readCapped(request, bodyLimit(core.config, "rpc"));
+          const bytes = core.wsConnections.requestBudget(tenantId);
+          const refused = bytes.take(text.length);
+          if (refused) {
+            throw new AppError("RATE_LIMITED", refused.message, {
+              headers: { "retry-after": String(refused.retryAfterSeconds) },
+              details: { retryAfterSeconds: refused.retryAfterSeconds, limit: refused.limit },
+            });
+          }
           const l = core.config.gateway.limits;
           const out = await dispatch(
             registry,
@@ -83,6 +95,7 @@ export function rpcRoutes(core: Core, auth: Auth, registry: RpcRegistry, admissi
               takeChange: () => admission.takeChange(tenantId),
               changesPerMinute: l.tenantChangesPerMinute,
               admitChange: admission.admitChange,
+              charge: bytes.answered,
               log,
             },
           );

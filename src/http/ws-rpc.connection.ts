@@ -18,7 +18,7 @@ import { IdentityEnded, type TenantIdentity } from "../edge/tenant-scope.ts";
 import { newRequestId } from "../lib/ids.ts";
 import type { TenantEvent } from "../modules/events/events.service.ts";
 import { CLOSE, CLOSE_GRACE_MS, closeSocket, sendBounded } from "../modules/ws/ws.connections.ts";
-import type { FrameBudget } from "../modules/ws/ws.budget.ts";
+import { type FrameBudget, REFUSED_PARSE_CHARS } from "../modules/ws/ws.budget.ts";
 import { MAX_SUBSCRIBED } from "../modules/ws/ws.rpc.ts";
 import { dispatch, refuseAll } from "./rpc-dispatch.ts";
 import type { Admission as RpcAdmission } from "../modules/admission/admission.service.ts";
@@ -84,15 +84,21 @@ export class WsRpcConnection implements RpcConnection {
     if (this.ended || this.closing) return;
     const requestId = newRequestId();
     const limits = this.shared.core.config.gateway.limits;
-    if (typeof message !== "string") {
-      this.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: send JSON-RPC as text frames", data: { code: "BAD_REQUEST", requestId } } }));
-      return;
+    // Every frame takes from the budget before it is looked at, binary and garbage ones too: a frame
+    // that cannot run must not cost less than one that can, nor be answered at any rate.
+    const refused = this.budget.take(message.length);
+    if (refused?.close) {
+      return this.end(1008, "frames kept coming after being refused");
     }
-    const refused = this.budget.take();
     if (refused) {
       const err = new AppError("RATE_LIMITED", refused.message, { details: { retryAfterSeconds: refused.retryAfterSeconds, limit: refused.limit } });
-      const out = refuseAll(message, err, requestId, limits.jsonMaxDepth);
+      // Only a small frame is parsed to refuse each of its ids; a larger one is refused as a whole (id null).
+      const out = typeof message === "string" && message.length <= REFUSED_PARSE_CHARS ? refuseAll(message, err, requestId, limits.jsonMaxDepth) : refuseAll("null", err, requestId, limits.jsonMaxDepth);
       if (out) this.send(out);
+      return;
+    }
+    if (typeof message !== "string") {
+      this.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: send JSON-RPC as text frames", data: { code: "BAD_REQUEST", requestId } } }));
       return;
     }
     void this.run(message, requestId);
@@ -197,14 +203,12 @@ export class WsRpcConnection implements RpcConnection {
           takeChange: () => admission.takeChange(tenantId),
           changesPerMinute: l.tenantChangesPerMinute,
           admitChange: admission.admitChange,
+          // Every result made is charged, sent or not (one too large to send was still made).
+          charge: (n) => this.budget.answered(n),
           log,
         },
       );
-      if (out) {
-        const text = out.batch ? `[${out.parts.join(",")}]` : out.parts[0]!;
-        this.budget.answered(Buffer.byteLength(text));
-        this.send(text);
-      }
+      if (out) this.send(out.batch ? `[${out.parts.join(",")}]` : out.parts[0]!);
     } catch (err) {
       if (err instanceof IdentityEnded) this.end(CLOSE.identityEnded, "identity ended");
       else {

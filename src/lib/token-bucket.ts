@@ -17,18 +17,18 @@ const MAX_KEYS = 100_000;
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
 
-  /** Takes one token for `key`: null when granted, else the seconds until one is available. */
-  take(key: string, now: number, limits: BucketLimits): number | null {
+  /** Takes `n` tokens (one by default) for `key`: null when granted, else the seconds until they are there. */
+  take(key: string, now: number, limits: BucketLimits, n = 1): number | null {
     const b = this.refilled(key, now, limits);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    if (b.tokens >= n) {
+      b.tokens -= n;
       this.buckets.set(key, b);
       if (this.buckets.size > MAX_KEYS) this.sweep(now, limits);
       return null;
     }
     this.buckets.set(key, b);
     const perMs = limits.perMinute / 60_000;
-    return Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
+    return Math.max(1, Math.ceil((n - b.tokens) / perMs / 1000));
   }
 
   private refilled(key: string, now: number, limits: BucketLimits): Bucket {

@@ -16,6 +16,8 @@ export interface AdmissionDeps {
   clock: Clock;
   /** The disk reserve's check of a tenant's change (disk.assertTenantWritable). */
   assertTenantWritable: (what: string) => void;
+  /** Told the limit of every refusal (the operator's metrics: openclaw_quota_refusals_total). */
+  refused?: (limit: string) => void;
 }
 
 export function createAdmission(deps: AdmissionDeps) {
@@ -26,7 +28,9 @@ export function createAdmission(deps: AdmissionDeps) {
   /** The tenant's change bucket: null when a token was taken, else the seconds until one is there. */
   function takeChange(tenantId: string): number | null {
     const l = limits();
-    return changes.take(tenantId, deps.clock.now(), { perMinute: l.tenantChangesPerMinute, burst: l.tenantChangesBurst });
+    const wait = changes.take(tenantId, deps.clock.now(), { perMinute: l.tenantChangesPerMinute, burst: l.tenantChangesBurst });
+    if (wait !== null) deps.refused?.("gateway.limits.tenantChangesPerMinute");
+    return wait;
   }
 
   return {
@@ -35,6 +39,7 @@ export function createAdmission(deps: AdmissionDeps) {
       const max = limits().rpcConcurrentPerTenant;
       const n = inProgress.get(tenantId) ?? 0;
       if (n >= max) {
+        deps.refused?.("gateway.limits.rpcConcurrentPerTenant");
         throw new AppError("RATE_LIMITED", `too many requests in progress for this tenant (at most ${max}: gateway.limits.rpcConcurrentPerTenant); retry when one has finished`, {
           headers: { "retry-after": "1" },
           details: { retryAfterSeconds: 1, limit: max },

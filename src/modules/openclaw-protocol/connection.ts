@@ -87,7 +87,7 @@ export class V4Connection {
   message(_ws: Socket, message: string | Buffer): void {
     if (this.ended || this.refused) return;
     const text = typeof message === "string" ? message : null;
-    if (this.dispatcher) return this.dispatcher.frame(text);
+    if (this.dispatcher) return this.dispatcher.frame(text, message.length);
     this.handshake(text);
   }
 
@@ -182,6 +182,11 @@ export class V4Connection {
       signal: abort.signal,
       state,
       onClose: (fn) => void (abort.signal.aborted ? fn() : closers.push(fn)),
+      batch: (fn) => {
+        const ws = this.ws;
+        if (ws && !this.ended) ws.cork(() => fn());
+        else fn();
+      },
     };
     this.cleanup.push(() => {
       abort.abort();

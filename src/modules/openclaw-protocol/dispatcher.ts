@@ -7,7 +7,7 @@
 // A two-stage method (upstream's `agent`) answers twice on the same id: accepted, then final.
 import { IdentityEnded, type TenantIdentity } from "../../edge/tenant-scope.ts";
 import { CLOSE } from "../ws/ws.connections.ts";
-import type { FrameBudget } from "../ws/ws.budget.ts";
+import { type FrameBudget, REFUSED_PARSE_CHARS } from "../ws/ws.budget.ts";
 import type { ProtocolShared } from "./connection.ts";
 import { parseRequestFrame } from "./frames.ts";
 import { toV4Error, type V4ErrorShape } from "./errors.ts";
@@ -46,12 +46,18 @@ export class Dispatcher {
     if (this.ignored > 1) this.d.shared.log.info("v4 frames ignored on this connection: not requests", { ip: this.d.ip, tenant: this.d.identity.tenantId, frames: this.ignored });
   }
 
-  /** A frame after hello-ok (null: a binary frame). */
-  frame(text: string | null): void {
+  /** A frame after hello-ok (null: a binary frame) of `size` bytes (characters for text). */
+  frame(text: string | null, size: number): void {
     // Every frame takes from the budget first, whatever it holds: one that is not a request must not
     // cost less than one that is (nor be free of the rate that bounds the connection's work).
-    const refused = this.budget.take();
-    const f = parseRequestFrame(text);
+    const refused = this.budget.take(size);
+    if (refused?.close) {
+      this.d.shared.log.info("v4 connection closed: frames kept coming after being refused", { ip: this.d.ip, tenant: this.d.identity.tenantId, limit: refused.limit });
+      return this.d.end(1008, "frames kept coming after being refused");
+    }
+    // A refusal must cost less than the work it refuses: a large refused frame is not parsed (its id
+    // is not known, so it is not answered; counted with the frames that were not requests).
+    const f = refused && text !== null && text.length > REFUSED_PARSE_CHARS ? null : parseRequestFrame(text);
     if (!f) {
       // Nothing to answer to: ignored. Logged once per connection, counted after that — a line per
       // frame would let a client write the gateway's log as fast as it can send.

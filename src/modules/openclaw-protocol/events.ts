@@ -218,7 +218,7 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
   // cost this one event, not every later one of the connection.
   const unsubscribe = svc.events.subscribe(ctx.tenant, (e) => {
     try {
-      onEvent(e);
+      ctx.batch(() => onEvent(e)); // one runtime event can be several frames: one write
     } catch {
       // (the run's later frames, and its end, still come)
     }
@@ -247,7 +247,9 @@ export function attachEvents(svc: RuntimeDeps, ctx: V4Context): RunEvents {
       const held = st?.held;
       if (!st || !held) return;
       st.held = undefined;
-      for (const [event, payload] of held) send(event, payload);
+      ctx.batch(() => {
+        for (const [event, payload] of held) send(event, payload);
+      });
       if (st.ended) runs.delete(runId);
     },
   };

@@ -13,6 +13,12 @@ export interface V4Context {
   state: Map<string, unknown>;
   /** Register a cleanup to run when the connection closes. */
   onClose(fn: () => void): void;
+  /**
+   * Runs `fn` with the connection's sends corked: the frames it emits leave in one write, not one
+   * write (and one wake-up of the client) per frame — a run's held events, an event that becomes
+   * several frames.
+   */
+  batch(fn: () => void): void;
 }
 /** Upstream's error shape: {code, message, details?, retryable?, retryAfterMs?}. Throw V4Error from handlers. */
 export class V4Error extends Error {

@@ -7,7 +7,7 @@ import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import type { TenantStop, TenantStopReason } from "../module.ts";
 import type { WorkOf, WorkWatch } from "../tenants/tenant-lifecycle.ts";
-import { createTenantBudget, type FrameBudget } from "./ws.budget.ts";
+import { createTenantBudget, type FrameBudget, type RequestBudget } from "./ws.budget.ts";
 
 /** Close codes the gateway ends a connection with (README "Tenant WebSocket"). */
 export const CLOSE = {
@@ -71,7 +71,7 @@ const REASON_TEXT: Record<TenantStopReason, string> = {
   "token-revoked": "token revoked",
 };
 
-export function createConnections(deps: { config(): GatewayConfig; watch(work: WorkOf): WorkWatch }) {
+export function createConnections(deps: { config(): GatewayConfig; watch(work: WorkOf): WorkWatch; refused?: (limit: string) => void }) {
   const live = new Set<LiveConnection>();
   /** Connections not yet anyone's (an upstream-protocol handshake in progress): only the drain ends them. */
   const pending = new Set<Pick<LiveConnection, "end">>();
@@ -79,12 +79,17 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
   /** One watch per (tenant, incarnation, token), shared by that identity's connections. */
   const watches = new Map<string, { watch: WorkWatch; refs: number }>();
   const watchKey = (w: WorkOf) => `${w.tenantId}\u0000${w.incarnation}\u0000${w.token ?? ""}`;
-  const budget = createTenantBudget(deps.config);
+  const budget = createTenantBudget(deps.config, deps.refused);
 
   return {
     /** A connection's frame budget (its own and its tenant's, shared by every WebSocket surface: ws.budget.ts). */
     frameBudget(tenantId: string): FrameBudget {
       return budget.forConnection(tenantId);
+    },
+
+    /** A POST /rpc request's share of the same tenant's byte budget (ws.budget.ts). */
+    requestBudget(tenantId: string): RequestBudget {
+      return budget.forRequest(tenantId);
     },
 
     /**

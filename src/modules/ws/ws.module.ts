@@ -4,15 +4,16 @@
 // frames, events, backpressure — is in src/http/ws-rpc.*.ts.
 import { defineModule } from "../module.ts";
 import { eventsModule } from "../events/events.module.ts";
+import { metricsModule } from "../metrics/metrics.module.ts";
 import { tenantsModule } from "../tenants/tenants.module.ts";
 import { createConnections } from "./ws.connections.ts";
 import { wsRpc } from "./ws.rpc.ts";
 
 export const wsModule = defineModule({
   name: "ws",
-  needs: [tenantsModule, eventsModule],
-  create(platform, { tenants }) {
-    return { wsConnections: createConnections({ config: platform.config, watch: tenants.watchWork }) };
+  needs: [tenantsModule, eventsModule, metricsModule],
+  create(platform, { tenants, metrics }) {
+    return { wsConnections: createConnections({ config: platform.config, watch: tenants.watchWork, refused: metrics.quotaRefusal }) };
   },
 }).with({
   rpc: wsRpc,

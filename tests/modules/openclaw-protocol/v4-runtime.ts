@@ -37,6 +37,7 @@ export function connect(svc: TurnDeps, tenant: TenantScope): FakeConn {
     signal: ac.signal,
     state: new Map(),
     onClose: (fn) => void closers.push(fn),
+    batch: (fn) => fn(),
   };
   return {
     ctx,
