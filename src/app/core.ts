@@ -9,6 +9,7 @@ import { loadGatewayConfig, type ConfigOverrides, type LoadedConfig } from "../c
 import type { GatewayConfig } from "../config/schema.ts";
 import { systemClock, type Clock } from "../core/clock.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
+import { systemTimers, type Timers } from "../core/timers.ts";
 import { createChangeTracker, openGeneration } from "../db/change-tracker.ts";
 import { openDatabase, type DbHandle } from "../db/client.ts";
 import { ensurePrivateDir, fileStamp } from "../lib/fs-durable.ts";
@@ -22,6 +23,8 @@ export interface CoreOptions {
   env?: Environment;
   overrides?: ConfigOverrides;
   clock?: Clock;
+  /** One-shot timers on that clock (tests: ManualTimers with a ManualClock). */
+  timers?: Timers;
   log?: Logger;
   /** Modules built after the standard list (tests: a feature that does not exist yet). */
   extraModules?: readonly AnyModule[];
@@ -63,6 +66,7 @@ export function createCore(opts: CoreOptions = {}): Core {
   const env = opts.env ?? readEnvironment();
   const home = path.resolve(opts.home ?? env.home);
   const clock = opts.clock ?? systemClock;
+  const timers = opts.timers ?? systemTimers;
   const log = opts.log ?? createLogger();
   const dir = ensurePrivateDir(home);
   if (dir.tightened) log.warn(`tightened permissions of ${home} to 0700`);
@@ -100,6 +104,7 @@ export function createCore(opts: CoreOptions = {}): Core {
       config: () => loaded.config,
       configFile: loaded.file,
       clock,
+      timers,
       startedAt,
       log: log.withTag(m.name),
       handle,

@@ -8,3 +8,4 @@ export * from "../modules/sandbox/sandbox.sql.ts";
 export * from "../modules/backup/backup.sql.ts";
 export * from "../modules/agents/agents.sql.ts";
 export * from "../modules/responses/responses.sql.ts";
+export * from "../modules/cron/cron.sql.ts";

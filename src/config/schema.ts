@@ -6,6 +6,7 @@ import { AgentsSection } from "./agents-schema.ts";
 const strict = { additionalProperties: false } as const;
 const PositiveInt = (def: number, extra: object = {}) => T.Integer({ minimum: 1, default: def, ...extra });
 
+export const EgressEntry = T.String({ minLength: 3, maxLength: 300, description: "host:port, *.suffix:port or [ipv6]:port; port may be *" });
 
 const GatewaySection = T.Object(
   {
@@ -70,6 +71,20 @@ const GatewaySection = T.Object(
       },
       { ...strict, default: {} },
     ),
+    cron: T.Object(
+      {
+        enabled: T.Boolean({ default: true, description: "whether scheduled jobs fire (off: jobs are kept and can be listed, added and run by hand, but nothing fires by schedule)" }),
+        maxJobsPerTenant: PositiveInt(100, { maximum: 100_000, description: "cron jobs one tenant may have" }),
+        minIntervalSeconds: PositiveInt(60, { maximum: 86_400, description: "shortest gap between two runs of one job (an every interval, or the gaps of a cron expression's next fire times)" }),
+        maxConcurrentRunsPerTenant: PositiveInt(2, { maximum: 1000, description: "cron runs one tenant may have going at once; a due job past it gets a skipped run" }),
+        maxConcurrentRuns: PositiveInt(16, { maximum: 10_000, description: "cron runs going at once, all tenants; a due job past it gets a skipped run" }),
+        maxConsecutiveFailures: PositiveInt(5, { maximum: 1000, description: "failed runs in a row after which the gateway disables a job (with the reason shown to the tenant)" }),
+        catchUpGraceSeconds: PositiveInt(3600, { maximum: 30 * 86_400, description: "a run missed while the gateway was down or the tenant suspended is caught up (catchUp: once) only if it was due at most this long ago" }),
+        runsKeptPerJob: PositiveInt(200, { maximum: 100_000, description: "newest run records kept per job" }),
+        webhookAllow: T.Array(EgressEntry, { default: [], maxItems: 200, description: "host:port patterns a job's webhook delivery may reach (as sandbox egress entries); empty: no webhook delivery. Private and local addresses are refused unless sandbox.egress.allowPrivate names them" }),
+      },
+      { ...strict, default: {} },
+    ),
     authThrottle: T.Object(
       {
         perIpMaxFailures: PositiveInt(30),
@@ -93,7 +108,6 @@ const ControlPlaneSection = T.Object(
   { ...strict, default: {} },
 );
 
-export const EgressEntry = T.String({ minLength: 3, maxLength: 300, description: "host:port, *.suffix:port or [ipv6]:port; port may be *" });
 
 const ProviderKey = T.Object(
   {

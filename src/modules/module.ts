@@ -10,6 +10,7 @@ import type { Environment } from "../config/env.ts";
 import type { GatewayConfig } from "../config/schema.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
+import type { Timers } from "../core/timers.ts";
 import type { ChangeTracker } from "../db/change-tracker.ts";
 import type { DbHandle } from "../db/client.ts";
 import type { TenantTable } from "../db/tenant-rows.ts";
@@ -26,6 +27,8 @@ export interface Platform {
   config(): GatewayConfig;
   readonly configFile: string;
   readonly clock: Clock;
+  /** One-shot timers on `clock` (a sleeper takes these, never setTimeout, so tests drive it by hand). */
+  readonly timers: Timers;
   /** When this core was made (the gateway's start, for a running gateway). */
   readonly startedAt: number;
   /** Tagged with the module's name. */

@@ -17,8 +17,8 @@ type Layer = (typeof LAYERS)[number];
 /** Files outside a layer folder, and where they belong. */
 const LOOSE_FILES: Record<string, Layer> = { "main.ts": "main", "types.d.ts": "lib" };
 
-/** The only files that may mint a TenantScope (the edge's authentication, the operator's CLI path). */
-const SCOPE_MINTERS = new Set(["src/edge/tenant-scope.ts", "src/http/auth.ts", "src/http/tenant-identity.ts", "src/cli/context.ts"]);
+/** The only files that may mint a TenantScope (the edge's authentication, the operator's CLI path, and the cron scheduler for the owner of a stored job). */
+const SCOPE_MINTERS = new Set(["src/edge/tenant-scope.ts", "src/http/auth.ts", "src/http/tenant-identity.ts", "src/cli/context.ts", "src/modules/cron/cron.identity.ts"]);
 
 export interface Edge {
   from: string;

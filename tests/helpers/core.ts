@@ -22,6 +22,7 @@ export interface TestCoreOptions {
   config?: Record<string, unknown>;
   env?: Record<string, string>;
   clock?: Clock;
+  timers?: CoreOptions["timers"];
   log?: Logger;
   /** Modules built after the standard list (a feature defined in a test). */
   extraModules?: CoreOptions["extraModules"];
@@ -31,7 +32,7 @@ export function testCore(opts: TestCoreOptions = {}): Core {
   const home = opts.home ?? makeHome();
   if (opts.config) fs.writeFileSync(path.join(home, "openclaw.json"), JSON.stringify(opts.config, null, 2), { mode: 0o600 });
   // The gateway inherits the PATH it is started with (where it finds bwrap, docker, setpriv); nothing else.
-  return createCore({ home, env: readEnvironment({ PATH: process.env.PATH, ...opts.env }), clock: opts.clock, log: opts.log ?? silentLogger(), extraModules: opts.extraModules });
+  return createCore({ home, env: readEnvironment({ PATH: process.env.PATH, ...opts.env }), clock: opts.clock, timers: opts.timers, log: opts.log ?? silentLogger(), extraModules: opts.extraModules });
 }
 
 /** The scope of a tenant, as the edge mints it for a verified token (tests act as the tenant or the operator directly). */

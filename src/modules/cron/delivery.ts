@@ -1,0 +1,130 @@
+// Delivering a finished run: into a session of the tenant (an assistant note in its transcript), or
+// POSTed to a webhook. A webhook is the gateway itself reaching out for a tenant, so it passes the
+// same egress rules as a sandbox: the host:port must be in the admin's allow-list (checked again here:
+// the list may have changed since cron.add), every address the name resolves to must be public
+// (private, loopback, link-local, metadata and the host's own addresses refused unless the admin's
+// sandbox.egress.allowPrivate names them), and the connection goes to the address that was checked —
+// no second lookup, so a rebinding name cannot swap it. Redirects are not followed; 10 s at most.
+import { createHmac, randomBytes } from "node:crypto";
+import dns from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import net from "node:net";
+import type { GatewayConfig } from "../../config/schema.ts";
+import type { OpContext } from "../../edge/actor.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
+import { buildAllowPrivate, canonicalHost, refusedAddress } from "../../lib/egress-rules.ts";
+import type { RunsService } from "../agents/runs.service.ts";
+import type { SessionsService } from "../agents/sessions.service.ts";
+import type { CronDelivery, CronJob, CronRun } from "./cron.types.ts";
+import { webhookRefusal } from "./job-input.ts";
+
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString("base64url")}`;
+}
+
+/** `sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>`, the X-OpenClawMU-Signature header. */
+export function signWebhook(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+}
+
+export interface DeliveryDeps {
+  config(): GatewayConfig;
+  sessions: SessionsService;
+  runs: RunsService;
+  now(): number;
+  /** Name resolution (tests: a name that resolves to a private address). */
+  lookup?(host: string): Promise<{ address: string; family: number }[]>;
+}
+
+export type DeliveryOutcome = { status: "none" | "ok" | "error"; error?: string };
+
+export async function deliver(deps: DeliveryDeps, tenant: TenantScope, job: CronJob, run: CronRun, secret: string | null, ctx: OpContext): Promise<DeliveryOutcome> {
+  const d: CronDelivery = job.delivery;
+  try {
+    if (d.mode === "none") return { status: "none" };
+    if (d.mode === "session") return intoSession(deps, tenant, job, run, d.sessionKey, ctx);
+    if (d.mode === "webhook") {
+      if (!secret) return { status: "error", error: "the webhook has no signing secret" };
+      return await postWebhook(deps, d.url, JSON.stringify({ jobId: job.id, jobName: job.name, run }), secret);
+    }
+    return { status: "error", error: "channel delivery needs the channels module (not available yet)" };
+  } catch (err) {
+    return { status: "error", error: (err instanceof Error ? err.message : String(err)).slice(0, 500) };
+  }
+}
+
+function intoSession(deps: DeliveryDeps, tenant: TenantScope, job: CronJob, run: CronRun, key: string, ctx: OpContext): DeliveryOutcome {
+  // A note in the middle of someone's turn would be read back as part of it: not while one runs.
+  const busy = deps.runs.activeRun(tenant, key);
+  if (busy) return { status: "error", error: `session "${key}" had a run in progress (${busy})` };
+  const row = deps.sessions.find(tenant, key) ?? deps.sessions.ensure(tenant, key, "main", ctx);
+  const text = `[cron job "${job.name}" (${job.id}), run ${run.id}: ${run.status}${run.error ? ` — ${run.error}` : ""}]${run.output ? `\n${run.output}` : ""}`;
+  deps.sessions.append(tenant, row, { type: "assistant", ts: deps.now(), runId: run.id, text, cron: { jobId: job.id, runId: run.id, status: run.status } });
+  return { status: "ok" };
+}
+
+async function resolve(deps: DeliveryDeps, host: string): Promise<{ address: string; family: number }[]> {
+  if (net.isIP(host)) return [{ address: host, family: net.isIP(host) }];
+  if (deps.lookup) return deps.lookup(host);
+  return dns.promises.lookup(host, { all: true, verbatim: true });
+}
+
+export async function postWebhook(deps: DeliveryDeps, rawUrl: string, body: string, secret: string): Promise<DeliveryOutcome> {
+  const url = new URL(rawUrl);
+  const c = deps.config();
+  const refusal = webhookRefusal(url, c.gateway.cron.webhookAllow);
+  if (refusal) return { status: "error", error: `refused by the egress policy: ${refusal}` };
+  const host = canonicalHost(url.hostname)!;
+  const addrs = await resolve(deps, host.includes(":") ? host : host);
+  if (addrs.length === 0) return { status: "error", error: `${host} does not resolve` };
+  const allowPrivate = buildAllowPrivate(c.sandbox.egress?.allowPrivate);
+  for (const a of addrs) {
+    const why = refusedAddress(a.address, allowPrivate);
+    if (why) return { status: "error", error: `refused by the egress policy: ${host} resolves to ${a.address} (${why})` };
+  }
+  const vetted = addrs[0]!;
+  const timestamp = String(Math.floor(deps.now() / 1000));
+  const headers = {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+    "user-agent": "OpenClawMU-cron",
+    "x-openclawmu-timestamp": timestamp,
+    "x-openclawmu-signature": signWebhook(secret, timestamp, body),
+  };
+  const lib = url.protocol === "https:" ? https : http;
+  return new Promise<DeliveryOutcome>((done) => {
+    const req = lib.request(
+      {
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port: url.port || (url.protocol === "https:" ? 443 : 80),
+        path: `${url.pathname}${url.search}`,
+        method: "POST",
+        headers,
+        // What was checked is what is dialled: the name is not looked up again.
+        lookup: (_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) => (opts?.all ? cb(null, [vetted]) : cb(null, vetted.address, vetted.family)),
+        timeout: WEBHOOK_TIMEOUT_MS,
+        ...(url.protocol === "https:" && !net.isIP(host) ? { servername: host } : {}),
+      } as http.RequestOptions,
+      (res) => {
+        let seen = 0;
+        res.on("data", (chunk: Buffer) => {
+          seen += chunk.length;
+          if (seen > MAX_RESPONSE_BYTES) res.destroy();
+        });
+        const status = res.statusCode ?? 0;
+        const settle = () => done(status >= 200 && status < 300 ? { status: "ok" } : { status: "error", error: `the webhook answered HTTP ${status}${status >= 300 && status < 400 ? " (redirects are not followed)" : ""}` });
+        res.on("end", settle);
+        res.on("close", settle);
+        res.on("error", settle);
+      },
+    );
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`)), WEBHOOK_TIMEOUT_MS);
+    req.on("error", (e) => done({ status: "error", error: `the webhook request failed: ${e.message}`.slice(0, 500) }));
+    req.on("close", () => clearTimeout(timer));
+    req.end(body);
+  });
+}
