@@ -34,13 +34,13 @@ export const ScheduleSchema = T.Object(
 export const PayloadSchema = T.Object(
   {
     kind: T.Union([T.Literal("agentTurn"), T.Literal("exec")]),
-    message: T.Optional(T.String({ minLength: 1, maxLength: 262_144, description: 'kind "agentTurn": what the agent is told' })),
+    message: T.Optional(T.String({ minLength: 1, maxLength: 32_768, description: 'kind "agentTurn": what the agent is told' })),
     agentId: T.Optional(T.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,63}$", description: 'kind "agentTurn": the agent (default "main")' })),
     sessionKey: T.Optional(T.String({ pattern: "^[a-z0-9:_-]{1,128}$", description: 'kind "agentTurn": the session the turn runs in (default "cron:<jobId>")' })),
     isolated: T.Optional(T.Boolean({ description: 'kind "agentTurn": each run in a fresh session of its own' })),
     command: T.Optional(T.String({ minLength: 1, maxLength: 4096, description: 'kind "exec": the program to run in the tenant\'s sandbox' })),
-    args: T.Optional(T.Array(T.String({ maxLength: 65_536 }), { maxItems: 4096 })),
-    timeoutSeconds: T.Optional(T.Integer({ minimum: 1, description: 'kind "exec": at most the tenant\'s sandbox limit' })),
+    args: T.Optional(T.Array(T.String({ maxLength: 8192 }), { maxItems: 256 })),
+    timeoutSeconds: T.Optional(T.Integer({ minimum: 1, maximum: 86_400, description: 'kind "exec": at most the tenant\'s sandbox limit' })),
   },
   { ...strict, description: "what the job does: a turn of an agent, or a command in the sandbox" },
 );
