@@ -53,7 +53,7 @@ export const DeliverySchema = T.Object(
     channel: T.Optional(T.String({ minLength: 1, maxLength: 64 })),
     to: T.Optional(T.String({ minLength: 1, maxLength: 256 })),
   },
-  { ...strict, description: "where the result goes (a webhook's signing secret is returned once, by cron.add)" },
+  { ...strict, description: "where the result goes (a webhook's signing key is returned once, by cron.add)" },
 );
 
 /** The fields of a job a caller sets (cron.add; any of them in cron.update's patch). */

@@ -23,7 +23,7 @@ export function cronRpc({ cron }: { cron: CronApi }) {
     defineTenantMethod({
       name: "cron.add",
       summary:
-        "Adds a scheduled job: an agent turn or a sandbox command, on a cron expression (with a time zone), an interval or once at a time. A webhook delivery's signing secret is in the answer, once.",
+        "Adds a scheduled job: an agent turn or a sandbox command, on a cron expression (with a time zone), an interval or once at a time. A webhook delivery's signing key is in the answer, once.",
       params: JobInputFields,
       result: JobSchema,
       mutates: true,
@@ -41,16 +41,6 @@ export function cronRpc({ cron }: { cron: CronApi }) {
       audited: true,
       example: { id: EXAMPLE_JOB_ID, patch: { enabled: false } },
       handler: (tenant, p, ctx) => cron.update(tenant, jobIdOf(p), p.patch as CronJobPatch, ctx.op),
-    }),
-    defineTenantMethod({
-      name: "cron.remove",
-      summary: "Removes a job (its run in progress, if any, finishes; its run history goes with it).",
-      params: Named,
-      result: T.Object({ removed: T.Literal(true), id: T.String() }),
-      mutates: true,
-      audited: true,
-      example: { id: EXAMPLE_JOB_ID },
-      handler: (tenant, p, ctx) => cron.remove(tenant, jobIdOf(p), ctx.op),
     }),
     defineTenantMethod({
       name: "cron.list",
@@ -99,6 +89,16 @@ export function cronRpc({ cron }: { cron: CronApi }) {
       mutates: false,
       example: {},
       handler: (tenant) => cron.status(tenant),
+    }),
+    defineTenantMethod({
+      name: "cron.remove",
+      summary: "Removes a job (its run in progress, if any, finishes; its run history goes with it).",
+      params: Named,
+      result: T.Object({ removed: T.Literal(true), id: T.String() }),
+      mutates: true,
+      audited: true,
+      example: { id: EXAMPLE_JOB_ID },
+      handler: (tenant, p, ctx) => cron.remove(tenant, jobIdOf(p), ctx.op),
     }),
   ];
 }
