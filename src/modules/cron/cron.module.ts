@@ -75,6 +75,7 @@ export const cronModule = defineModule({
         useRunner(r: PayloadRunner) {
           runner = r;
         },
+        runnerOf: (): PayloadRunner => runner,
       },
     };
   },

@@ -77,7 +77,7 @@ export function createCronStore(sqlite: Database) {
       "INSERT OR IGNORE INTO cron_runs (tenant_id, id, job_id, scheduled_at, trigger, status, started_at, ended_at, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     ),
     finishRun: p(
-      "UPDATE cron_runs SET status = ?3, ended_at = ?4, error = ?5, run_ref = ?6, output = ?7, input_tokens = ?8, output_tokens = ?9, cost_micro_usd = ?10 WHERE tenant_id = ?1 AND id = ?2",
+      "UPDATE cron_runs SET status = ?3, ended_at = ?4, error = ?5, run_ref = coalesce(?6, run_ref), output = ?7, input_tokens = ?8, output_tokens = ?9, cost_micro_usd = ?10 WHERE tenant_id = ?1 AND id = ?2",
     ),
     setRunRef: p("UPDATE cron_runs SET run_ref = ?3 WHERE tenant_id = ?1 AND id = ?2"),
     setDelivery: p("UPDATE cron_runs SET delivery_status = ?3, delivery_error = ?4 WHERE tenant_id = ?1 AND id = ?2"),
