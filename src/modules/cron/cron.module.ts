@@ -15,7 +15,7 @@ import { cronCli } from "./cron.cli.ts";
 import { jobOwnerScope } from "./cron.identity.ts";
 import { cronRpc } from "./cron.rpc.ts";
 import { createCronService } from "./cron.service.ts";
-import { deliver } from "./delivery.ts";
+import { deliver, type DeliveryDeps } from "./delivery.ts";
 import { createExecutions } from "./executions.ts";
 import { createPayloadRunner, type PayloadRunner } from "./runner.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -31,7 +31,7 @@ export const cronModule = defineModule({
     const tenantState = { incarnation: (id: string) => tenants.incarnation(id), isActive: (id: string) => tenants.isActive(id) };
     // The payload runner is a seam: tests and the benchmark swap it (cronTest.useRunner) to time the scheduler alone.
     let runner: PayloadRunner = createPayloadRunner({ runs, sandbox });
-    const delivery = { config: platform.config, sessions, runs, now: () => platform.clock.now() };
+    const delivery: DeliveryDeps = { config: platform.config, sessions, runs, now: () => platform.clock.now() };
     const executions = createExecutions({
       sqlite,
       dbFile: platform.handle.file,
