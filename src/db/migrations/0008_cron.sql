@@ -47,4 +47,4 @@ CREATE TABLE `cron_runs` (
 CREATE UNIQUE INDEX `cron_runs_once_idx` ON `cron_runs` (`tenant_id`,`job_id`,`scheduled_at`) WHERE "cron_runs"."trigger" != 'manual';--> statement-breakpoint
 CREATE INDEX `cron_runs_job_idx` ON `cron_runs` (`tenant_id`,`job_id`,`started_at`);--> statement-breakpoint
 CREATE INDEX `cron_runs_tenant_idx` ON `cron_runs` (`tenant_id`,`started_at`);--> statement-breakpoint
-CREATE INDEX `cron_runs_status_idx` ON `cron_runs` (`status`);
+CREATE INDEX `cron_runs_running_idx` ON `cron_runs` (`status`) WHERE "cron_runs"."status" = 'running';

@@ -61,6 +61,7 @@ export const CronRunsTable = sqliteTable(
     uniqueIndex("cron_runs_once_idx").on(t.tenantId, t.jobId, t.scheduledAt).where(sql`${t.trigger} != 'manual'`),
     index("cron_runs_job_idx").on(t.tenantId, t.jobId, t.startedAt),
     index("cron_runs_tenant_idx").on(t.tenantId, t.startedAt),
-    index("cron_runs_status_idx").on(t.status),
+    // Only the running ones (start-up recovery looks for them): an index that changes twice per run.
+    index("cron_runs_running_idx").on(t.status).where(sql`${t.status} = 'running'`),
   ],
 );

@@ -88,13 +88,8 @@ export function createExecutions(deps: {
       }
       if (l.controller.signal.aborted && result.status === "ok") result = { ...result, status: "error", error: String(l.controller.signal.reason) };
     }
-    let run: CronRun | null = null;
-    try {
-      run = finish(f, result);
-    } catch (err) {
-      deps.log.warn("could not record a cron run's end", { tenant: f.row.tenantId, run: f.runId, error: String(err) });
-      return;
-    }
+    const run = await finish(f, result);
+    if (!run) return;
     deps.events.publish(scope, { method: "cron", params: { action: "finished", jobId: job.id, runId: f.runId, status: run.status } });
     if (job.delivery.mode === "none" || l.controller.signal.aborted) return;
     const outcome = await deps.deliver(f.row, run);
@@ -103,30 +98,57 @@ export function createExecutions(deps: {
     } catch {}
   }
 
-  /** Records the end; returns the run as recorded. */
-  function finish(f: Fire, r: PayloadResult): CronRun {
-    const now = clock.now();
+  // Ends are recorded in groups: every run that ended in the same turn of the event loop commits in
+  // one transaction (a thousand jobs due at the same minute end together; one commit each would queue
+  // a thousand WAL syncs).
+  const ends: { f: Fire; r: PayloadResult; at: number; done: (run: CronRun | null) => void }[] = [];
+  let flushing = false;
+
+  /** Records the end; resolves to the run as recorded (null: it could not be recorded). */
+  function finish(f: Fire, r: PayloadResult): Promise<CronRun | null> {
+    return new Promise((done) => {
+      ends.push({ f, r, at: clock.now(), done });
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flushEnds);
+      }
+    });
+  }
+
+  function flushEnds(): void {
+    flushing = false;
+    const batch = ends.splice(0);
+    const after: (() => void)[] = [];
     const cfg = deps.config().gateway.cron;
+    try {
+      const { durable } = commitDeferred({ sqlite: deps.sqlite, file: deps.dbFile }, () => deps.sqlite.transaction(() => batch.forEach((e) => recordEnd(e.f, e.r, e.at, cfg, after)))());
+      durable.catch((e) => deps.log.warn("could not fsync cron runs' ends", { error: String(e) }));
+    } catch (err) {
+      deps.log.warn("could not record cron runs' ends", { runs: batch.length, error: String(err) });
+      for (const e of batch) e.done(null);
+      return;
+    }
+    for (const fn of after) fn();
+    for (const e of batch) e.done(runOf(store.run.get(e.f.row.tenantId, e.f.runId) as never));
+  }
+
+  function recordEnd(f: Fire, r: PayloadResult, now: number, cfg: GatewayConfig["gateway"]["cron"], after: (() => void)[]): void {
     const { tenantId, id: jobId } = f.row;
-    let disabled: string | null = null;
-    let deleted = false;
-    const { durable } = commitDeferred({ sqlite: deps.sqlite, file: deps.dbFile }, () =>
-      deps.sqlite.transaction(() => {
-        store.finishRun.run(tenantId, f.runId, r.status, now, r.error, null, r.output, r.usage.inputTokens, r.usage.outputTokens, r.usage.costMicroUsd);
-        const row = store.job.get(tenantId, jobId) as JobRow | null;
-        if (!row) return; // removed meanwhile
-        const streak = r.status === "ok" ? 0 : row.consecutiveErrors + 1;
-        store.jobRan.run(tenantId, jobId, now, r.status, r.error, now - (store.run.get(tenantId, f.runId) as { startedAt: number }).startedAt, streak);
-        if (r.status === "error" && streak >= cfg.maxConsecutiveFailures && row.enabled === 1) disabled = `disabled by the gateway after ${streak} failed runs in a row (gateway.cron.maxConsecutiveFailures); last error: ${r.error ?? "unknown"}`.slice(0, 1024);
-        else if (r.status === "ok" && row.deleteAfterRun === 1) deleted = true;
-        store.pruneJob.run(tenantId, jobId, cfg.runsKeptPerJob);
-      })(),
-    );
-    durable.catch((e) => deps.log.warn("could not fsync a cron run's end", { tenant: tenantId, error: String(e) }));
-    if (disabled) setState(f.row, "cron.disabled", { reason: disabled }, () => store.disable.run(tenantId, jobId, disabled));
-    if (deleted) setState(f.row, "cron.remove", { reason: "deleteAfterRun" }, () => store.deleteJob.run(tenantId, jobId));
-    if (deleted) store.pruneOrphans.run(tenantId, cfg.runsKeptPerJob);
-    return runOf(store.run.get(tenantId, f.runId) as never);
+    store.finishRun.run(tenantId, f.runId, r.status, now, r.error, null, r.output, r.usage.inputTokens, r.usage.outputTokens, r.usage.costMicroUsd);
+    const row = store.job.get(tenantId, jobId) as JobRow | null;
+    if (!row) return; // removed meanwhile
+    const streak = r.status === "ok" ? 0 : row.consecutiveErrors + 1;
+    store.jobRan.run(tenantId, jobId, now, r.status, r.error, now - (store.run.get(tenantId, f.runId) as { startedAt: number }).startedAt, streak);
+    store.pruneJob.run(tenantId, jobId, cfg.runsKeptPerJob);
+    if (r.status === "error" && streak >= cfg.maxConsecutiveFailures && row.enabled === 1) {
+      const reason = `disabled by the gateway after ${streak} failed runs in a row (gateway.cron.maxConsecutiveFailures); last error: ${r.error ?? "unknown"}`.slice(0, 1024);
+      after.push(() => setState(f.row, "cron.disabled", { reason }, () => store.disable.run(tenantId, jobId, reason)));
+    } else if (r.status === "ok" && row.deleteAfterRun === 1) {
+      after.push(() => {
+        setState(f.row, "cron.remove", { reason: "deleteAfterRun" }, () => store.deleteJob.run(tenantId, jobId));
+        store.pruneOrphans.run(tenantId, cfg.runsKeptPerJob);
+      });
+    }
   }
 
   /** A change the gateway makes to a job on its own: audited like the tenant's. */

@@ -13,8 +13,7 @@ import type { Logger } from "../../core/logger.ts";
 import type { Timers } from "../../core/timers.ts";
 import { commitDeferred } from "../../db/deferred-sync.ts";
 import type { CronStore, JobRow } from "./cron.store.ts";
-import { jobOf } from "./cron.store.ts";
-import type { CronRun } from "./cron.types.ts";
+import type { CronRun, CronSchedule } from "./cron.types.ts";
 import { latestFireBetween, nextFire } from "./schedule.ts";
 
 /** Due jobs decided per transaction; more wait for an immediate next round. */
@@ -97,8 +96,10 @@ export function createScheduler(deps: SchedulerDeps) {
     if (rows.length === 0) return 0;
     const cfg = deps.config().gateway.cron;
     const fires: Fire[] = [];
+    // A tenant's state read once per round (a thousand of its jobs may be due together).
+    const states = new Map<string, string | null>();
     const work = deps.sqlite.transaction(() => {
-      for (const row of rows) decide(row, now, cfg, fires);
+      for (const row of rows) decide(row, now, cfg, fires, states);
     });
     let durable: Promise<void>;
     try {
@@ -120,18 +121,23 @@ export function createScheduler(deps: SchedulerDeps) {
     return rows.length;
   }
 
-  function decide(row: JobRow, now: number, cfg: GatewayConfig["gateway"]["cron"], fires: Fire[]): void {
+  function decide(row: JobRow, now: number, cfg: GatewayConfig["gateway"]["cron"], fires: Fire[], states: Map<string, string | null>): void {
     if (row.enabled !== 1 || row.nextRunAt === null) {
       store.advance.run(row.tenantId, row.id, row.nextRunAt, null);
       return;
     }
-    const incarnation = deps.tenants.incarnation(row.tenantId);
-    if (incarnation === null || !deps.tenants.isActive(row.tenantId)) {
+    let incarnation = states.get(row.tenantId);
+    if (incarnation === undefined) {
+      incarnation = deps.tenants.isActive(row.tenantId) ? deps.tenants.incarnation(row.tenantId) : null;
+      states.set(row.tenantId, incarnation);
+    }
+    if (incarnation === null) {
       // Suspended: nothing fires; the time stays due and is caught up (or skipped) after a resume.
       store.defer.run(row.tenantId, row.id, now + SUSPENDED_RECHECK_MS);
       return;
     }
-    const job = jobOf(row);
+    // Only the schedule is needed to decide (the payload is read when the run starts).
+    const job = { schedule: JSON.parse(row.schedule) as CronSchedule, createdAtMs: row.createdAt, catchUp: row.catchUp };
     const S = row.nextRunAt;
     const missed = S < startedAt || now - S > LATE_IS_MISSED_MS;
     let next: number | null;

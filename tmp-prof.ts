@@ -1,0 +1,16 @@
+import { cronWorld, START } from "./tests/modules/cron/world.ts";
+import { createTenant } from "./tests/helpers/core.ts";
+const w = cronWorld({ config: { gateway: { cron: { maxConcurrentRuns: 10000, maxConcurrentRunsPerTenant: 100 } } } });
+for (let i = 0; i < 100; i++) createTenant(w.core, "t" + i);
+const ins = w.core.handle.sqlite.prepare("INSERT INTO cron_jobs (tenant_id, id, name, description, enabled, schedule, payload, delivery, webhook_secret, delete_after_run, catch_up, created_at, updated_at, next_run_at, wake_at) VALUES (?1, ?2, 'n', NULL, 1, ?3, ?4, ?5, NULL, 0, 'once', ?6, ?6, ?7, ?7)");
+w.core.handle.sqlite.transaction(() => { for (let i = 0; i < 2000; i++) ins.run("t" + (i % 100), "j" + i, JSON.stringify({ kind: "cron", expr: "* * * * *", tz: "UTC" }), JSON.stringify({ kind: "exec", command: "true" }), JSON.stringify({ mode: "none" }), START, START + 60000); })();
+w.core.cronEngine.useRunner(async () => ({ status: "ok", error: null, output: null, usage: { inputTokens: 0, outputTokens: 0, costMicroUsd: 0 } }));
+w.stop; 
+w.core.cronEngine.scheduler.changed();
+w.clock.set(START + 60000);
+const t0 = performance.now();
+w.core.cronEngine.scheduler.wake();
+console.log("wake ms", performance.now() - t0);
+await w.settle();
+console.log("settled ms", performance.now() - t0);
+await w.stop();
