@@ -50,6 +50,9 @@ describe("protocol v4: cron", () => {
     expect(JSON.stringify(status.payload)).not.toContain(w.core.home);
     const list = await c.request("cron.list", { includeDisabled: true, limit: 200, offset: 0, sortBy: "name", sortDir: "asc", compact: true });
     expect(list.payload).toMatchObject({ total: 3, offset: 0, hasMore: false, nextOffset: null });
+    // Upstream's CLI checks each page is of one listing: the same revision on every page of it.
+    expect(list.payload.snapshotRevision).toMatch(/^sha256:[A-Za-z0-9_-]{43}$/);
+    expect((await c.request("cron.list", { includeDisabled: true, sortBy: "name", limit: 1, offset: 2 })).payload.snapshotRevision).toBe(list.payload.snapshotRevision);
     expect(list.payload.jobs.map((j: any) => j.name)).toEqual(["disk", "ping", "standup"]);
     for (const j of list.payload.jobs) expect(s.check(s.Job, withoutListExtras(j))).toEqual({ ok: true, errors: [] });
     expect((await c.request("cron.list", {})).payload.total).toBe(2); // enabled ones unless asked
@@ -125,6 +128,9 @@ describe("protocol v4: cron", () => {
     expect(await refused({ schedule: { kind: "cron", expr: "* * * *  * * *" } })).toContain("schedule.expr");
     expect(await refused({ payload: { kind: "script", script: "1" } })).toContain("payload.kind");
     expect(await refused({ delivery: { mode: "announce", channel: "telegram" } })).toContain("channels module");
+    // Upstream CLI's default, announce to the "last" channel the user spoke on: there is none here.
+    const last = await c.request("cron.add", { name: "quiet", sessionTarget: "isolated", wakeMode: "now", schedule: { kind: "every", everyMs: 3_600_000 }, payload: { kind: "agentTurn", message: "m" }, delivery: { mode: "announce", channel: "last" } });
+    expect(last.payload.delivery).toEqual({ mode: "none" });
     expect(await refused({ sessionTarget: "elsewhere" })).toContain("sessionTarget");
     expect(await refused({ name: "" })).toContain("name is required");
     expect((await c.request("cron.update", { patch: {} })).error.message).toBe("invalid cron.update params: missing id");

@@ -8,7 +8,9 @@
 //   sessionTarget   isolated                     ⇄ agentTurn.isolated
 //                   main | current               ⇄ agentTurn in `agent:<agentId>:main`
 //                   session:<key>                ⇄ agentTurn.sessionKey
-//   delivery        none / webhook {to}          ⇄ none / webhook {url}; announce → channel (refused until channels exist)
+//   delivery        none / webhook {to}          ⇄ none / webhook {url}; announce to the "last" channel
+//                                                  (upstream CLI's default) → none; to a named channel
+//                                                  → refused until channels exist
 //                   session (ours)               → left out (upstream has no such mode)
 // A webhook's signing secret, which cron.add returns once, reaches upstream's clients in the one
 // place its closed result has for words about delivery: `deliveryPreview`.
@@ -147,7 +149,10 @@ function deliveryFrom(method: string, raw: unknown): CronDelivery | undefined {
   if (!isObj(raw)) return invalid(method, "delivery must be an object");
   if (raw.mode === "none") return { mode: "none" };
   if (raw.mode === "webhook") return { mode: "webhook", url: raw.to } as CronDelivery;
-  if (raw.mode === "announce") return defined({ mode: "channel", channel: typeof raw.channel === "string" ? raw.channel : "last", to: raw.to }) as CronDelivery;
+  // Upstream's CLI asks every isolated job to announce to the "last" channel the user spoke on, best
+  // effort; a tenant has no channels here, so there is no last one: nothing to announce to. A channel
+  // named outright is refused (by the service) until channels exist.
+  if (raw.mode === "announce") return raw.channel === undefined || raw.channel === "last" ? { mode: "none" } : (defined({ mode: "channel", channel: raw.channel, to: raw.to }) as CronDelivery);
   return invalid(method, 'delivery.mode must be "none", "announce" or "webhook"');
 }
 

@@ -4,6 +4,7 @@
 // event for each run's start and end. A job of another tenant is upstream's "not found" answer, word
 // for word the one an unknown id gets. add, update and remove are audited by the service and each
 // takes one of the tenant's audited changes, as on every other surface.
+import { createHash } from "node:crypto";
 import type { TenantIdentity, TenantScope } from "../../../edge/tenant-scope.ts";
 import { isAppError } from "../../../core/errors.ts";
 import type { Admission } from "../../admission/admission.service.ts";
@@ -92,7 +93,9 @@ export function cronMethods(svc: CronDeps): V4Method[] {
         const limit = limitAsked ?? (total === 0 ? 50 : Math.min(total, PAGE));
         const page = jobs.slice(offset, offset + limit).map((j) => ({ ...j, effectiveAgentId: j.agentId ?? null }));
         const next = offset + page.length;
-        return { jobs: page, total, offset, limit, hasMore: next < total, nextOffset: next < total ? next : null };
+        // Upstream's CLI pages through the list and checks that every page is of the same listing.
+        const snapshotRevision = `sha256:${createHash("sha256").update(JSON.stringify(jobs)).digest("base64url")}`;
+        return { jobs: page, snapshotRevision, total, offset, limit, hasMore: next < total, nextOffset: next < total ? next : null };
       },
     },
     {
