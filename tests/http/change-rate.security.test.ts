@@ -10,7 +10,7 @@ import { ManualClock } from "../../src/core/clock.ts";
 import { createRpcRegistry } from "../../src/http/rpc-methods.ts";
 import { startS3, type S3World } from "../helpers/backup.ts";
 import { createTenant, makeHome, testApp, testCore, scope } from "../helpers/core.ts";
-import { RESOURCE_EXAMPLES, withIds } from "../helpers/isolation.ts";
+import { RESOURCE_EXAMPLES, withIds } from "../helpers/resource-examples.ts";
 
 const patch = (id: number, n: number) => ({ jsonrpc: "2.0", id, method: "config.patch", params: { patch: { agent: { maxTokens: 100 + n } } } });
 
