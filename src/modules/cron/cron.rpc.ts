@@ -34,11 +34,13 @@ export function cronRpc({ cron }: { cron: CronApi }) {
     }),
     defineTenantMethod({
       name: "cron.update",
-      summary: "Changes a job: the fields of `patch` replace the job's (a schedule change computes its next run afresh).",
+      summary: "Changes a job: the fields of `patch` replace the job's (a schedule change computes its next run afresh). A job that becomes a webhook gets its signing key in this answer, once.",
       params: { ...Named, patch: JobPatchSchema },
       result: JobSchema,
       mutates: true,
       audited: true,
+      // A delivery that becomes a webhook makes a signing key shown in this answer only.
+      returnsSecret: true,
       example: { id: EXAMPLE_JOB_ID, patch: { enabled: false } },
       handler: (tenant, p, ctx) => cron.update(tenant, jobIdOf(p), p.patch as CronJobPatch, ctx.op),
     }),

@@ -140,6 +140,11 @@ describe("protocol v4: cron", () => {
     expect(hook.payload.delivery).toEqual({ mode: "webhook", to: "https://hooks.example.com/in" });
     const key = /whsec_[A-Za-z0-9_-]+/.exec(hook.payload.deliveryPreview.detail)![0];
     expect(JSON.stringify((await c.request("cron.get", { id: hook.payload.id })).payload)).not.toContain(key);
+    // A job turned into a webhook by cron.update: its new key in that answer, the only copy.
+    const plain = (await c.request("cron.add", { name: "plain", sessionTarget: "isolated", wakeMode: "now", schedule: { kind: "every", everyMs: 3_600_000 }, payload: { kind: "agentTurn", message: "m" } })).payload;
+    const turned = await c.request("cron.update", { id: plain.id, patch: { delivery: { mode: "webhook", to: "https://hooks.example.com/plain" } } });
+    expect(turned.payload.delivery).toEqual({ mode: "webhook", to: "https://hooks.example.com/plain" });
+    expect(turned.payload.deliveryPreview.detail).toMatch(/secret \(shown once\): whsec_/);
 
     const { c: reader } = await h.connect(w.a, { scopes: ["operator.read"] });
     const denied = await reader.request("cron.add", { name: "x", schedule: { kind: "every", everyMs: 3_600_000 }, payload: { kind: "agentTurn", message: "m" } });

@@ -101,6 +101,16 @@ describe("cron over RPC", () => {
     const note = await call("POST", "/rpc", { token: a, body: { jsonrpc: "2.0", method: "cron.add", params: job({ name: "lost" }) } });
     expect(note.json.error.message).toContain("must be called with an \"id\"");
     expect((await rpc(a, "cron.list", {})).result.total).toBe(1);
+    // A job that becomes a webhook gets a new key, in that update's answer only: as a notification,
+    // whose answer nobody reads, the update is refused and not run.
+    const plain = (await rpc(a, "cron.add", job({ name: "plain" }))).result.id;
+    const toHook = { id: plain, patch: { delivery: { mode: "webhook", url: "https://hooks.example.com/plain" } } };
+    const lost = await call("POST", "/rpc", { token: a, body: { jsonrpc: "2.0", method: "cron.update", params: toHook } });
+    expect(lost.json.error.message).toContain("must be called with an \"id\"");
+    expect((await rpc(a, "cron.get", { id: plain })).result.delivery).toEqual({ mode: "none" });
+    const shown = (await rpc(a, "cron.update", toHook)).result.delivery;
+    expect(shown.secret).toMatch(/^whsec_/);
+    expect((await rpc(a, "cron.get", { id: plain })).text).not.toContain(shown.secret);
     core.close();
   });
 });

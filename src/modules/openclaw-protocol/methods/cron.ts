@@ -47,6 +47,18 @@ function allJobs(svc: CronDeps, tenant: TenantScope): CronJob[] {
   return out;
 }
 
+/**
+ * The job in upstream's shape, with the webhook signing key the service made for this answer (cron.add,
+ * or cron.update turning a job into a webhook) in `deliveryPreview`: the only copy, shown once.
+ */
+function withKey(job: CronJob & { delivery: { secret?: string } }): Record<string, unknown> {
+  const secret = job.delivery.secret;
+  return {
+    ...jobView(job),
+    ...(secret ? { deliveryPreview: { label: "webhook (signed)", detail: `X-OpenClawMU-Signature: sha256=HMAC-SHA256(secret, timestamp + "." + body); secret (shown once): ${secret}` } } : {}),
+  };
+}
+
 export function cronMethods(svc: CronDeps): V4Method[] {
   /** The caller's job, or upstream's not-found answer (the same for another tenant's job as for none). */
   function jobOf(ctx: V4Context, id: string, wording: "get" | "other" = "other"): CronJob {
@@ -121,12 +133,7 @@ export function cronMethods(svc: CronDeps): V4Method[] {
       async handle(ctx, raw) {
         const input = inputFrom(raw);
         change(ctx, "cron.add");
-        const job = svc.cron.add(identity(ctx), input, opOf(ctx)) as CronJob & { delivery: { secret?: string } };
-        const secret = job.delivery.secret;
-        return {
-          ...jobView(job),
-          ...(secret ? { deliveryPreview: { label: "webhook (signed)", detail: `X-OpenClawMU-Signature: sha256=HMAC-SHA256(secret, timestamp + "." + body); secret (shown once): ${secret}` } } : {}),
-        };
+        return withKey(svc.cron.add(identity(ctx), input, opOf(ctx)));
       },
     },
     {
@@ -138,7 +145,7 @@ export function cronMethods(svc: CronDeps): V4Method[] {
         const patch = patchFrom(raw.patch, jobOf(ctx, id));
         if (Object.keys(patch).length === 0) return jobView(jobOf(ctx, id)); // nothing this gateway keeps was changed
         change(ctx, "cron.update");
-        return jobView(svc.cron.update(identity(ctx), id, patch, opOf(ctx)));
+        return withKey(svc.cron.update(identity(ctx), id, patch, opOf(ctx)));
       },
     },
     {
