@@ -46,6 +46,7 @@ export function createExecutions(deps: {
   const live = new Map<string, Live>(); // by tenant + job
   const perTenant = new Map<string, number>();
   const k = (t: string, j: string) => `${t}\u0000${j}`;
+  let closed = false;
 
   function claim(f: Fire): void {
     const l: Live = { tenantId: f.row.tenantId, jobId: f.row.id, runId: f.runId, incarnation: f.incarnation, controller: new AbortController(), done: Promise.resolve() };
@@ -66,6 +67,9 @@ export function createExecutions(deps: {
   function start(f: Fire): void {
     const l = live.get(k(f.row.tenantId, f.row.id));
     if (!l || l.runId !== f.runId) return;
+    // The gateway stopped while the record was syncing: the run stays recorded as running and the
+    // next start marks it interrupted (it never runs after the stop).
+    if (closed) return release(f);
     l.done = execute(f, l).finally(() => release(f));
   }
 
@@ -182,6 +186,7 @@ export function createExecutions(deps: {
     },
     /** Ends every run (the gateway closes). */
     async stopAll(): Promise<void> {
+      closed = true;
       const ending = [...live.values()].map((l) => {
         l.controller.abort("the run ended: the gateway stopped");
         return l.done;

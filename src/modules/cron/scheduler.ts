@@ -22,6 +22,8 @@ const BATCH = 1000;
 export const SUSPENDED_RECHECK_MS = 60_000;
 /** Longest sleep: changes another process made are noticed by then. */
 export const RESYNC_MS = 30_000;
+/** How early a long sleep ends to re-arm for the exact time. */
+const PREWAKE_MS = 1000;
 /** A time fired later than this (an event loop stalled that long) counts as missed. */
 const LATE_IS_MISSED_MS = 60_000;
 
@@ -71,7 +73,10 @@ export function createScheduler(deps: SchedulerDeps) {
     const next = deps.config().gateway.cron.enabled ? ((store.nextWake.get() as { at: number | null }).at ?? null) : null;
     const at = next === null ? now + RESYNC_MS : Math.min(next, now + RESYNC_MS);
     armedFor = next;
-    cancel = deps.timers.setTimer(wake, Math.max(0, at - now));
+    // A long sleep is ended a little early and re-armed for the exact time: a timer of many seconds
+    // fires tens of milliseconds late on a loaded host, a sub-second one on time.
+    const delay = Math.max(0, at - now);
+    cancel = deps.timers.setTimer(wake, delay > 2 * PREWAKE_MS ? delay - PREWAKE_MS : delay);
     changedSince = false;
   }
 
