@@ -4,14 +4,19 @@
 // provider directly and through the compiled gateway (governed: token, admission on all four quota
 // limits, ledger row); added latency = through − direct, medians over the runs.
 //
-//   bun bench/messages.ts --runs 5 --seconds 5            # --no-peers leaves Portkey out
+//   bun bench/messages.ts --runs 5 --seconds 5 [--connections 64]   # --no-peers leaves Portkey out
+//
+// Then governed throughput on the same endpoint (wrk -t2 -c64, POST /v1/messages natively to the
+// anthropic-kind fake): the gateway (token, admission on all four quota limits, ledger row) against
+// Portkey forwarding /v1/messages, on Node and on Bun, each measured alone (the others SIGSTOPped)
+// after a 1 s warm-up, alternating over the runs; medians and the ratio.
 //
 // Targets: Messages natively to an anthropic-kind provider (claude-x), Messages translated to an
 // openai-kind one (gpt-4o-mini), chat completions (gpt-4o-mini); Portkey (npm @portkey-ai/gateway,
 // installed into bench/.work like routing.ts does) forwarding /v1/messages to the fake as Anthropic.
 import fs from "node:fs";
 import path from "node:path";
-import { arg, ensureBinary, freePort, median, ROOT, saveResult, startGovernedGateway, startJsonPrinter } from "./lib.ts";
+import { arg, ensureBinary, freePort, median, ROOT, saveResult, startGovernedGateway, startJsonPrinter, wrk, type WrkResult } from "./lib.ts";
 
 interface Target {
   url: string;
@@ -66,6 +71,7 @@ async function waitFor(url: string): Promise<void> {
 
 const RUNS = arg("--runs", 5);
 const SECONDS = arg("--seconds", 5);
+const CONNECTIONS = arg("--connections", 64);
 const peers = !process.argv.includes("--no-peers");
 const bin = ensureBinary();
 const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
@@ -76,6 +82,8 @@ const gateway = await startGovernedGateway(bin, fake.url, "bench-messages-", {
 });
 const portkeyPort = freePort();
 const portkey = peers ? Bun.spawn(["node", ensurePortkey(), `--port=${portkeyPort}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" }) : null;
+const portkeyBunPort = freePort();
+const portkeyBun = peers ? Bun.spawn(["bun", ensurePortkey(), `--port=${portkeyBunPort}`], { cwd: ROOT, stdout: "ignore", stderr: "ignore" }) : null;
 const json = { "content-type": "application/json" };
 const anthropic = { ...json, "anthropic-version": "2023-06-01" };
 
@@ -111,8 +119,47 @@ async function client(t: Target, secs: number): Promise<{ n: number; p50: number
   return JSON.parse(out) as { n: number; p50: number; p99: number };
 }
 
+/** Governed throughput on /v1/messages: each target alone (the others paused), alternating, medians. */
+async function throughput(): Promise<Record<string, { rps: number; p50ms: number; p99ms: number; errors: number; runs: WrkResult[] }> | null> {
+  if (!portkey || !portkeyBun) return null;
+  const anthropicPk = (port: number): Target => ({
+    url: `http://127.0.0.1:${port}/v1/messages`,
+    headers: { ...anthropic, "x-api-key": "ak-fake", "x-portkey-provider": "anthropic", "x-portkey-custom-host": `${fake.url}/v1` },
+    body: messagesBody("claude-fake"),
+  });
+  const targets: Record<string, { t: Target; proc: { kill(sig?: number | NodeJS.Signals): void } }> = {
+    gateway: { t: pairs.messagesNative!.through, proc: gateway.proc },
+    portkey: { t: anthropicPk(portkeyPort), proc: portkey },
+    portkeyOnBun: { t: anthropicPk(portkeyBunPort), proc: portkeyBun },
+  };
+  const only = (name: string) => {
+    for (const [n, x] of Object.entries(targets)) x.proc.kill(n === name ? "SIGCONT" : "SIGSTOP");
+  };
+  const load = (t: Target, secs: number) => wrk(t.url, { method: "POST", body: t.body, headers: t.headers, connections: CONNECTIONS, threads: 2, seconds: secs });
+  const out: Record<string, WrkResult[]> = {};
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      const order = Object.keys(targets);
+      for (const name of i % 2 ? order.reverse() : order) {
+        only(name);
+        load(targets[name]!.t, 1);
+        const r = load(targets[name]!.t, SECONDS);
+        (out[name] ??= []).push(r);
+        console.log(`run ${i + 1} throughput ${name}: ${r.rps.toFixed(0)} requests/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, errors ${r.errors}`);
+      }
+    }
+  } finally {
+    for (const x of Object.values(targets)) x.proc.kill("SIGCONT");
+  }
+  return Object.fromEntries(
+    Object.entries(out).map(([n, rs]) => [n, { rps: Math.round(median(rs.map((r) => r.rps))), p50ms: median(rs.map((r) => r.p50ms)), p99ms: median(rs.map((r) => r.p99ms)), errors: rs.reduce((a, r) => a + r.errors, 0), runs: rs }]),
+  );
+}
+
 try {
   if (portkey) await waitFor(`http://127.0.0.1:${portkeyPort}/`);
+  if (portkeyBun) await waitFor(`http://127.0.0.1:${portkeyBunPort}/`);
+  portkeyBun?.kill("SIGSTOP");
   for (const p of Object.values(pairs)) {
     await client(p.through, 2);
     await client(p.direct, 1);
@@ -134,11 +181,15 @@ try {
       { direct: { p50ms: m(r.direct, "p50"), p99ms: m(r.direct, "p99") }, through: { p50ms: m(r.through, "p50"), p99ms: m(r.through, "p99") }, addedP50ms: +(m(r.through, "p50") - m(r.direct, "p50")).toFixed(3), addedP99ms: +(m(r.through, "p99") - m(r.direct, "p99")).toFixed(3) },
     ]),
   );
-  const result = { date: new Date().toISOString(), command: `bun bench/messages.ts --runs ${RUNS} --seconds ${SECONDS}${peers ? "" : " --no-peers"}`, summary, runs };
-  console.log(JSON.stringify(summary, null, 2));
+  // Portkey on Bun is paused (SIGSTOP) through the c=1 runs above: its background work is not theirs.
+  const tput = await throughput();
+  const ratios = tput ? { gatewayOverPortkey: +(tput.gateway!.rps / tput.portkey!.rps).toFixed(2), gatewayOverPortkeyOnBun: +(tput.gateway!.rps / tput.portkeyOnBun!.rps).toFixed(2) } : null;
+  const result = { date: new Date().toISOString(), command: `bun bench/messages.ts --runs ${RUNS} --seconds ${SECONDS} --connections ${CONNECTIONS}${peers ? "" : " --no-peers"}`, summary, throughput: tput && { connections: CONNECTIONS, ...tput, ratios }, runs };
+  console.log(JSON.stringify({ summary, throughput: tput && Object.fromEntries(Object.entries(tput).map(([n, v]) => [n, { rps: v.rps, p50ms: v.p50ms, p99ms: v.p99ms, errors: v.errors }])), ratios }, null, 2));
   saveResult("messages", result);
 } finally {
   gateway.proc.kill();
   fake.proc.kill();
   portkey?.kill();
+  portkeyBun?.kill();
 }

@@ -50,11 +50,13 @@ export async function startTurn(svc: TurnDeps, ctx: V4Context, method: string, t
   // The run's events wait until the answer has gone (the connection sends it once this resolves).
   let released!: () => void;
   const done = new Promise<void>((r) => (released = r));
+  // setImmediate, not setTimeout(0): it runs once the dispatcher has sent the answer (in the
+  // microtasks that follow this method's return), without a timer's 1 ms clamp on every turn.
   const release = () =>
-    setTimeout(() => {
+    setImmediate(() => {
       events.release(sent.runId);
       released();
-    }, 0);
+    });
   try {
     await sent.durable; // the session and the run's row are on disk before the run id is told
   } finally {
