@@ -11,6 +11,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Core } from "../../src/app/core.ts";
 import type { AnyModule } from "../../src/modules/module.ts";
+import { EXAMPLE_JOB_ID } from "../../src/modules/cron/cron.model.ts";
+import { namesResource, seedResources, withIds } from "./resource-examples.ts";
 import { adminKey, createTenant, operatorCtx, scope, testApp, testCore } from "./core.ts";
 import { cliParams, V4Client } from "../modules/openclaw-protocol/v4-client.ts";
 import { WsClient } from "./ws.ts";
@@ -19,7 +21,7 @@ import { WsClient } from "./ws.ts";
  * The notifications the tenant events carry (issue 13: the agent runtime publishes them on the events
  * bus). Events have no registry to generate from; a new event method is added here.
  */
-export const TENANT_EVENT_METHODS = ["chat.delta", "chat.tool", "chat.final", "chat.error", "sessions.changed"] as const;
+export const TENANT_EVENT_METHODS = ["chat.delta", "chat.tool", "chat.final", "chat.error", "sessions.changed", "cron"] as const;
 
 export interface IsolationOptions {
   /** Modules built after the standard list. */
@@ -67,6 +69,9 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
     const row = core.sessions.ensure(scope(id), "main", "main", operatorCtx);
     core.sessions.append(scope(id), row, { type: "user", ts: Date.now(), runId: "run_seed", content: words });
   }
+  // Server-made resources of each tenant, named by the methods' examples (B's with B's secret words).
+  const idsA = seedResources(core, "alpha", "alpha's own job");
+  const idsB = seedResources(core, "beta", "beta's secret job");
   await opts.seed?.(core, { a, b });
   const h = testApp(core);
   const betaDir = core.tenants.dir(scope("beta"));
@@ -78,7 +83,7 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
     rows: Object.fromEntries(core.tenantData.tables.filter((t) => t.keep !== "log").map((t) => [t.table, core.handle.sqlite.query(`SELECT * FROM ${t.table} WHERE ${t.tenantColumn} = ?1`).all("beta")])),
     files: tree(betaDir),
   });
-  return { core, a, b, ...h, snapshot };
+  return { core, a, b, idsA, idsB, ...h, snapshot };
 }
 
 export function surfaceOfRoute(p: string): "admin" | "rpc" | "openai" | "ws" | "v4" | "public" | "unclassified" {
@@ -112,14 +117,14 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
     });
 
     test("RPC: naming another tenant is NOT_FOUND (same as a tenant that does not exist), B unchanged, denial audited", async () => {
-      const { core, a, b, rpc, registry, snapshot } = await isolationWorld(opts);
+      const { core, a, b, idsA, rpc, registry, snapshot } = await isolationWorld(opts);
       const scoped = registry.list().filter((m) => m.tenantScoped);
       expect(scoped.length).toBeGreaterThanOrEqual(6);
       for (const m of scoped) {
         const before = snapshot();
         const seq = core.audit.head().seq;
-        const onB = await rpc(a, m.name, { ...(m.example as object), tenantId: "beta" });
-        const onGhost = await rpc(a, m.name, { ...(m.example as object), tenantId: "ghost" });
+        const onB = await rpc(a, m.name, { ...withIds(m.example as object, idsA), tenantId: "beta" });
+        const onGhost = await rpc(a, m.name, { ...withIds(m.example as object, idsA), tenantId: "ghost" });
         expect({ method: m.name, code: onB.error?.data?.code }).toEqual({ method: m.name, code: "NOT_FOUND" });
         expect(onB.error.message.replace("beta", "X")).toBe(onGhost.error.message.replace("ghost", "X"));
         expect(onB.error.code).toBe(onGhost.error.code);
@@ -136,10 +141,10 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
     });
 
     test("RPC: no method returns another tenant's data to A", async () => {
-      const { core, a, b, rpc, registry } = await isolationWorld(opts);
+      const { core, a, b, idsA, rpc, registry } = await isolationWorld(opts);
       for (const m of registry.list()) {
         if (m.mutates) continue;
-        const r = await rpc(a, m.name, m.example);
+        const r = await rpc(a, m.name, withIds(m.example, idsA));
         expect({ method: m.name, error: r.error ?? null }).toEqual({ method: m.name, error: null });
         expect(r.text).not.toContain("beta");
         expect(r.text).not.toContain("secret");
@@ -148,8 +153,30 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
       core.close();
     });
 
+    test("RPC: B's resource named by its id (a cron job) is the same NOT_FOUND as an id that names nothing; B unchanged", async () => {
+      const { core, a, b, idsB, rpc, registry, snapshot } = await isolationWorld(opts);
+      const naming = registry.list().filter((m) => namesResource(m.example));
+      expect(naming.map((m) => m.name)).toEqual(expect.arrayContaining(["cron.get", "cron.update", "cron.run", "cron.remove"]));
+      const ghosts = Object.fromEntries(Object.keys(idsB).map((k) => [k, crypto.randomUUID()]));
+      for (const m of naming) {
+        const before = snapshot();
+        const onB = await rpc(a, m.name, withIds(m.example, idsB));
+        const onGhost = await rpc(a, m.name, withIds(m.example, ghosts));
+        // The answers with the ids (and the request's own id) taken out: word for word the same.
+        const unname = (text: string, ids: Record<string, string>) => Object.values(ids).reduce((t, id) => t.replaceAll(id, "ID"), text).replace(/"requestId":"[^"]*"/g, '"requestId":"R"');
+        expect({ method: m.name, code: onB.error?.data?.code }).toEqual({ method: m.name, code: "NOT_FOUND" });
+        expect({ method: m.name, b: unname(JSON.stringify(onB.error), idsB) }).toEqual({ method: m.name, b: unname(JSON.stringify(onGhost.error), ghosts) });
+        expect(onB.text).not.toContain("secret");
+        expect({ method: m.name, beta: snapshot() }).toEqual({ method: m.name, beta: before });
+      }
+      // B still has its job, unchanged, and sees it.
+      const mine = await rpc(b, "cron.get", { id: idsB[EXAMPLE_JOB_ID] });
+      expect(mine.result).toMatchObject({ id: idsB[EXAMPLE_JOB_ID], name: "beta's secret job", enabled: true });
+      core.close();
+    });
+
     test("WebSocket (GET /rpc): every method as over POST /rpc — B named is NOT_FOUND, B unchanged, denial audited, nothing of B's returned — and A never hears B's events", async () => {
-      const { core, a, b, app, registry, snapshot } = await isolationWorld(opts);
+      const { core, a, b, idsA, app, registry, snapshot } = await isolationWorld(opts);
       app.listen({ port: 0, hostname: "127.0.0.1" });
       const url = `ws://127.0.0.1:${app.server!.port}/rpc`;
       const ca = await WsClient.open(url, { token: a });
@@ -159,8 +186,8 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
       for (const m of scoped) {
         const before = snapshot();
         const seq = core.audit.head().seq;
-        const onB = await ca.call(m.name, { ...(m.example as object), tenantId: "beta" });
-        const onGhost = await ca.call(m.name, { ...(m.example as object), tenantId: "ghost" });
+        const onB = await ca.call(m.name, { ...withIds(m.example as object, idsA), tenantId: "beta" });
+        const onGhost = await ca.call(m.name, { ...withIds(m.example as object, idsA), tenantId: "ghost" });
         expect({ method: m.name, code: onB.error?.data?.code }).toEqual({ method: m.name, code: "NOT_FOUND" });
         expect(onB.error.message.replace("beta", "X")).toBe(onGhost.error.message.replace("ghost", "X"));
         expect({ method: m.name, beta: snapshot() }).toEqual({ method: m.name, beta: before });
@@ -172,7 +199,7 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
       }
       for (const m of registry.list()) {
         if (m.mutates) continue;
-        const r = await ca.call(m.name, m.example);
+        const r = await ca.call(m.name, withIds(m.example, idsA));
         expect({ method: m.name, error: r.error ?? null }).toEqual({ method: m.name, error: null });
         const text = JSON.stringify(r);
         expect(text).not.toContain("beta");
@@ -182,7 +209,7 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
       const ca2 = await WsClient.open(url, { token: a });
       await ca2.call("sessions.subscribe", { sessionKeys: ["main"] });
       for (const method of TENANT_EVENT_METHODS) {
-        core.events.publish(scope("beta"), { method, params: { sessionKey: "main", runId: "run_b", note: "beta-secret" }, sessionKey: "main", runId: "run_b" });
+        core.events.publish(scope("beta"), { method, params: { sessionKey: "main", runId: "run_b", jobId: "beta-secret-job", action: "finished", note: "beta-secret" }, sessionKey: "main", runId: "run_b" });
         core.events.publish(scope("beta"), { method, params: { note: "beta-secret" } });
       }
       core.events.publish(scope("alpha"), { method: "sessions.changed", params: { sessionKey: "main", marker: true }, sessionKey: "main" });
@@ -200,8 +227,8 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
       core.close();
     });
 
-    test("protocol v4 (GET /): every method answers A with nothing of B's and leaves B unchanged; A never hears B's events", async () => {
-      const { core, a, b, app, snapshot } = await isolationWorld(opts);
+    test("protocol v4 (GET /): every method answers A with nothing of B's and leaves B unchanged; B's resources by id are not found as none; A never hears B's events", async () => {
+      const { core, a, b, idsB, app, snapshot } = await isolationWorld(opts);
       app.listen({ port: 0, hostname: "127.0.0.1" });
       const world = { gw: { url: `http://127.0.0.1:${app.server!.port}` } } as Parameters<typeof V4Client.open>[0];
       const connect = async (token: string) => {
@@ -226,9 +253,21 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
           expect({ method: m, leaks: ["beta", "secret", b.slice(0, 14)].filter((x) => text.includes(x)) }).toEqual({ method: m, leaks: [] });
           expect({ method: m, beta: snapshot() }).toEqual({ method: m, beta: before });
         }
+        // B's resources named by id (a cron job: get, update, run, remove, its runs), as upstream's
+        // clients name them: answered as an id that names nothing, word for word; B unchanged.
+        for (const [placeholder, bId] of Object.entries(idsB)) {
+          const ghost = crypto.randomUUID();
+          const shape = (id: string) => ({ id, jobId: id, patch: { enabled: false, name: "renamed by alpha" }, mode: "force", scope: "job" });
+          const before = snapshot();
+          const onB = await ca.request(m, shape(bId));
+          const onGhost = await ca.request(m, shape(ghost));
+          expect({ method: m, placeholder, beta: snapshot() }).toEqual({ method: m, placeholder, beta: before });
+          expect({ method: m, leaks: ["beta", "secret"].filter((x) => JSON.stringify(onB).includes(x)) }).toEqual({ method: m, leaks: [] });
+          if (!onB.ok || !onGhost.ok) expect({ method: m, error: JSON.stringify(onB.error).replaceAll(bId, "ID") }).toEqual({ method: m, error: JSON.stringify(onGhost.error).replaceAll(ghost, "ID") });
+        }
       }
       for (const method of TENANT_EVENT_METHODS) {
-        core.events.publish(scope("beta"), { method, params: { sessionKey: "main", runId: "run_b", note: "beta-secret" }, sessionKey: "main", runId: "run_b" });
+        core.events.publish(scope("beta"), { method, params: { sessionKey: "main", runId: "run_b", jobId: "beta-secret-job", action: "finished", note: "beta-secret" }, sessionKey: "main", runId: "run_b" });
         core.events.publish(scope("beta"), { method, params: { note: "beta-secret" } });
       }
       // The bus delivers synchronously and a connection's frames stay in order: whatever A was to be

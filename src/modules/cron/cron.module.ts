@@ -10,7 +10,10 @@ import { sandboxModule } from "../sandbox/sandbox.module.ts";
 import { tenantsModule } from "../tenants/tenants.module.ts";
 import { jobOf, type JobRow } from "./cron.store.ts";
 import { createCronStore } from "./cron.store.ts";
+import { cronAdminRoutes } from "./cron.admin.ts";
+import { cronCli } from "./cron.cli.ts";
 import { jobOwnerScope } from "./cron.identity.ts";
+import { cronRpc } from "./cron.rpc.ts";
 import { createCronService } from "./cron.service.ts";
 import { deliver, type DeliveryDeps } from "./delivery.ts";
 import { createExecutions } from "./executions.ts";
@@ -77,6 +80,9 @@ export const cronModule = defineModule({
     };
   },
 }).with({
+  admin: cronAdminRoutes,
+  rpc: cronRpc,
+  cli: cronCli,
   tenantData: {
     tables: [
       { table: "cron_jobs", tenantColumn: "tenant_id" },

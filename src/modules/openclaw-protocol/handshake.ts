@@ -92,10 +92,17 @@ export function protocolMismatch(p: ConnectParams): Record<string, unknown> | nu
 /** The scopes a tenant connection may hold: never admin (or approvals, pairing …) — its own reads and writes. */
 export const GRANTABLE = ["operator.read", "operator.write"] as const;
 
-/** Requested ∩ grantable (exactly what hello-ok reports; admin and the rest are dropped, not implied). */
+/**
+ * Requested ∩ grantable, exactly what hello-ok reports. `operator.admin` is clamped, not dropped: it
+ * implies read and write in upstream's model, and upstream's CLI asks for it alone for its cron
+ * writes (`openclaw cron add`), so a tenant's connection asking for it gets the most a tenant may
+ * have — its own reads and writes — and never admin itself. The other scopes (approvals, pairing …)
+ * are dropped.
+ */
 export function grantScopes(requested: readonly string[] | undefined): Scope[] {
   const asked = new Set(requested ?? []);
-  return GRANTABLE.filter((s) => asked.has(s));
+  const admin = asked.has("operator.admin");
+  return GRANTABLE.filter((s) => admin || asked.has(s));
 }
 
 /** As upstream authorizes: a read method is allowed by read or write, a write method by write. */

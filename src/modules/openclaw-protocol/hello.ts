@@ -9,7 +9,7 @@ import type { V4Services } from "./needs.ts";
 import { PROTOCOL_VERSION } from "./handshake.ts";
 
 /** Every event a connection may be sent (features.events): exactly the V4EventName union. */
-export const EVENTS: readonly V4EventName[] = ["connect.challenge", "tick", "health", "shutdown", "chat", "agent", "sessions.changed", "session.message"];
+export const EVENTS: readonly V4EventName[] = ["connect.challenge", "tick", "health", "shutdown", "chat", "agent", "sessions.changed", "session.message", "cron"];
 
 export interface Policy {
   maxPayload: number;

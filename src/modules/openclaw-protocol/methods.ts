@@ -41,4 +41,4 @@ export interface V4Method {
   handle(ctx: V4Context, params: Record<string, unknown>): Promise<unknown | { twoStage: true; accepted: unknown; final: Promise<unknown> }>;
 }
 /** Events a module may send (exactly what hello-ok lists in features.events). */
-export type V4EventName = "connect.challenge" | "tick" | "health" | "shutdown" | "chat" | "agent" | "sessions.changed" | "session.message";
+export type V4EventName = "connect.challenge" | "tick" | "health" | "shutdown" | "chat" | "agent" | "sessions.changed" | "session.message" | "cron";

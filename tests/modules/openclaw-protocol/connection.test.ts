@@ -19,15 +19,20 @@ describe("protocol v4: methods and scopes", () => {
     expect((await c.request("health", {})).ok).toBe(true);
   });
 
-  test("a method whose scope was not granted: FORBIDDEN missing scope; write implies read; admin is never granted", async () => {
+  test("a method whose scope was not granted: FORBIDDEN missing scope; write implies read; admin is never granted, but clamped to read and write", async () => {
     const w = h.world(wsWorld());
     const none = await conn(w.a, { scopes: [] });
     expect(none.hello.auth.scopes).toEqual([]);
     const res = await none.c.request("health", {});
     expect(res.error).toMatchObject({ code: "FORBIDDEN", message: "missing scope: operator.read", details: { code: "MISSING_SCOPE" } });
+    // Upstream's `openclaw cron add` asks for operator.admin alone: the most a tenant may have, its own
+    // reads and writes, and nothing it names besides (pairing) — never admin itself.
     const admin = await conn(w.a, { scopes: ["operator.admin", "operator.pairing"] });
-    expect(admin.hello.auth.scopes).toEqual([]);
-    expect((await admin.c.request("agents.list", {})).error.details.code).toBe("MISSING_SCOPE");
+    expect(admin.hello.auth.scopes).toEqual(["operator.read", "operator.write"]);
+    expect((await admin.c.request("agents.list", {})).ok).toBe(true);
+    const pairing = await conn(w.a, { scopes: ["operator.pairing", "operator.approvals"] });
+    expect(pairing.hello.auth.scopes).toEqual([]);
+    expect((await pairing.c.request("agents.list", {})).error.details.code).toBe("MISSING_SCOPE");
     const write = await conn(w.a, { scopes: ["operator.write"] });
     expect(write.hello.auth.scopes).toEqual(["operator.write"]);
     expect((await write.c.request("agents.list", {})).ok).toBe(true);

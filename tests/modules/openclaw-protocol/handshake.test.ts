@@ -19,8 +19,8 @@ describe("protocol v4: the handshake", () => {
     const hello = await c.connect(cliParams(w.a));
     expect(hello.type).toBe("hello-ok");
     expect(hello.protocol).toBe(4);
-    expect(hello.features.methods).toEqual(expect.arrayContaining(["health", "status", "agents.list", "models.list", "usage.cost"]));
-    expect(hello.features.events).toEqual(["connect.challenge", "tick", "health", "shutdown", "chat", "agent", "sessions.changed", "session.message"]);
+    expect(hello.features.methods).toEqual(expect.arrayContaining(["health", "status", "agents.list", "models.list", "usage.cost", "cron.list", "cron.status", "cron.get", "cron.add", "cron.update", "cron.remove", "cron.run", "cron.runs"]));
+    expect(hello.features.events).toEqual(["connect.challenge", "tick", "health", "shutdown", "chat", "agent", "sessions.changed", "session.message", "cron"]);
     expect(hello.auth).toEqual({ method: "token", role: "operator", scopes: ["operator.read"] });
     expect(hello.policy).toEqual({ maxPayload: 1_048_576, maxBufferedBytes: 1_048_576, tickIntervalMs: 30_000 });
     expect(hello.snapshot.presence).toEqual([]);

@@ -9,6 +9,7 @@ import { attachEvents } from "../events.ts";
 import { agentMethods } from "./agent.ts";
 import { basicMethods } from "./basic.ts";
 import { chatMethods } from "./chat.ts";
+import { attachCronEvents, cronMethods } from "./cron.ts";
 import { sessionsMethods } from "./sessions.ts";
 
 export type MethodFamily = (svc: V4Services) => V4Method[];
@@ -19,7 +20,7 @@ export type MethodFamily = (svc: V4Services) => V4Method[];
  */
 export type ConnectionHook = (svc: V4Services, ctx: V4Context) => void;
 
-export const METHOD_FAMILIES: readonly MethodFamily[] = [basicMethods, agentMethods, chatMethods, sessionsMethods];
+export const METHOD_FAMILIES: readonly MethodFamily[] = [basicMethods, agentMethods, chatMethods, sessionsMethods, cronMethods];
 
-/** The runtime's events (chat, agent, sessions.changed, session.message) reach a connection from its start. */
-export const CONNECTION_HOOKS: readonly ConnectionHook[] = [(svc, ctx) => void attachEvents(svc, ctx)];
+/** The runtime's events (chat, agent, sessions.changed, session.message) and cron's reach a connection from its start. */
+export const CONNECTION_HOOKS: readonly ConnectionHook[] = [(svc, ctx) => void attachEvents(svc, ctx), (svc, ctx) => attachCronEvents(svc, ctx)];
