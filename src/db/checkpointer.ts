@@ -9,7 +9,12 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-export function startCheckpointer(handle: DbHandle, log: Logger, intervalMs = 500): Checkpointer {
+/**
+ * `frames`: checkpoint once this many WAL frames wait (SQLite's own autocheckpoint default);
+ * `maxIdleMs`: or once any have waited this long. Looked at every `intervalMs`.
+ */
+export function startCheckpointer(handle: DbHandle, log: Logger, opts: { intervalMs?: number; frames?: number; maxIdleMs?: number; onCheckpoint?: () => void } = {}): Checkpointer {
+  const { intervalMs = 500, frames = 1000, maxIdleMs = 30_000 } = opts;
   const worker = new Worker(workerSpecifier("db/checkpoint.worker.ts"));
   const fallBack = (why: string) => {
     log.error(`WAL checkpoint worker failed (${why}); checkpointing on the main connection again`);
@@ -22,8 +27,9 @@ export function startCheckpointer(handle: DbHandle, log: Logger, intervalMs = 50
   worker.addEventListener("error", (e) => fallBack(String(e.message)));
   worker.addEventListener("message", (ev: MessageEvent<{ type: string; error?: string }>) => {
     if (ev.data.type === "error") log.warn("WAL checkpoint failed; retrying on the next tick", { error: ev.data.error });
+    if (ev.data.type === "checkpointed") opts.onCheckpoint?.();
   });
-  worker.postMessage({ type: "start", file: handle.file, intervalMs });
+  worker.postMessage({ type: "start", file: handle.file, intervalMs, frames, maxIdleMs });
   handle.sqlite.exec("PRAGMA wal_autocheckpoint = 0");
   return {
     async stop() {
