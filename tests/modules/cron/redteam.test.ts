@@ -3,7 +3,7 @@
 // cron_runs without bound).
 import { afterEach, describe, expect, test } from "bun:test";
 import { checkSchedule } from "../../../src/modules/cron/schedule.ts";
-import { scope } from "../../helpers/core.ts";
+import { createTenant, operatorCtx, scope } from "../../helpers/core.ts";
 import { cronWorld, MIN, START, type CronWorld } from "./world.ts";
 
 let w: CronWorld | null = null;
@@ -47,5 +47,19 @@ describe("cron red-team regressions", () => {
     const after = w.core.cron.runs(scope("alpha"), { id: job.id, limit: 100 }).items;
     expect(after.find((r) => r.scheduledAtMs === START + MIN)?.status).toBe("ok");
     expect(w.core.cronEngine.executions.runningCount()).toBe(0);
+  });
+
+  test("F4: deleting a tenant mid-run gives its concurrency slots back; a tenant created again under the id starts with none", async () => {
+    w = cronWorld();
+    const job = w.add("alpha", { schedule: { kind: "every", everyMs: 60 * MIN }, payload: { kind: "exec", command: "sleep", args: ["5"] } });
+    await w.core.cron.runNow(scope("alpha"), job.id, operatorCtx);
+    await Bun.sleep(300);
+    expect(w.core.cronEngine.executions.runningCount()).toBe(1);
+    w.core.tenants.remove(scope("alpha"), operatorCtx);
+    const deadline = Date.now() + 10_000;
+    while (w.core.cronEngine.executions.runningCount() > 0 && Date.now() < deadline) await Bun.sleep(50);
+    expect(w.core.cronEngine.executions.runningCount()).toBe(0);
+    createTenant(w.core, "alpha");
+    expect(w.core.cron.status(scope("alpha")).runningCount).toBe(0);
   });
 });
