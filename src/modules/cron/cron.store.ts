@@ -86,8 +86,9 @@ export function createCronStore(sqlite: Database) {
     run: p(`SELECT ${RUN_COLS} FROM cron_runs WHERE tenant_id = ?1 AND id = ?2`),
     runsOf: p(`SELECT ${RUN_COLS} FROM cron_runs WHERE tenant_id = ?1 AND (?2 IS NULL OR job_id = ?2) AND (?3 IS NULL OR instr(?3, ',' || status || ',') > 0) ORDER BY started_at DESC, id DESC LIMIT ?4 OFFSET ?5`),
     countRuns: p("SELECT count(*) AS n FROM cron_runs WHERE tenant_id = ?1 AND (?2 IS NULL OR job_id = ?2) AND (?3 IS NULL OR instr(?3, ',' || status || ',') > 0)"),
+    /** The job's newest ?3 ended runs kept; ?4, the run being recorded (it may be the oldest: a long run outlived by its skipped times), is never pruned. */
     pruneJob: p(
-      "DELETE FROM cron_runs WHERE tenant_id = ?1 AND job_id = ?2 AND status != 'running' AND id IN (SELECT id FROM cron_runs WHERE tenant_id = ?1 AND job_id = ?2 AND status != 'running' ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?3)",
+      "DELETE FROM cron_runs WHERE tenant_id = ?1 AND job_id = ?2 AND status != 'running' AND id IN (SELECT id FROM cron_runs WHERE tenant_id = ?1 AND job_id = ?2 AND status != 'running' AND id != ?4 ORDER BY started_at DESC, id DESC LIMIT -1 OFFSET ?3)",
     ),
     /** Runs of jobs that are gone (deleteAfterRun): the tenant's newest ?2 kept. */
     pruneOrphans: p(

@@ -133,7 +133,18 @@ export function createExecutions(deps: {
       return;
     }
     for (const fn of after) fn();
-    for (const e of batch) e.done(runOf(store.run.get(e.f.row.tenantId, e.f.runId) as never));
+    // Each waiter hears its run (null if its row is gone, e.g. the tenant was deleted meanwhile): a
+    // throw here would be uncaught (a setImmediate) and stop the gateway, and strand the others' slots.
+    for (const e of batch) {
+      let run: CronRun | null = null;
+      try {
+        const row = store.run.get(e.f.row.tenantId, e.f.runId);
+        run = row ? runOf(row as never) : null;
+      } catch (err) {
+        deps.log.warn("could not read a cron run's record", { error: String(err) });
+      }
+      e.done(run);
+    }
   }
 
   function recordEnd(f: Fire, r: PayloadResult, now: number, cfg: GatewayConfig["gateway"]["cron"], after: (() => void)[]): void {
@@ -143,7 +154,7 @@ export function createExecutions(deps: {
     if (!row) return; // removed meanwhile
     const streak = r.status === "ok" ? 0 : row.consecutiveErrors + 1;
     store.jobRan.run(tenantId, jobId, now, r.status, r.error, now - (store.run.get(tenantId, f.runId) as { startedAt: number }).startedAt, streak);
-    store.pruneJob.run(tenantId, jobId, cfg.runsKeptPerJob);
+    store.pruneJob.run(tenantId, jobId, cfg.runsKeptPerJob, f.runId);
     if (r.status === "error" && streak >= cfg.maxConsecutiveFailures && row.enabled === 1) {
       const reason = `disabled by the gateway after ${streak} failed runs in a row (gateway.cron.maxConsecutiveFailures); last error: ${r.error ?? "unknown"}`.slice(0, 1024);
       after.push(() => setState(f.row, "cron.disabled", { reason }, () => store.disable.run(tenantId, jobId, reason)));

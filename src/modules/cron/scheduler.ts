@@ -146,24 +146,28 @@ export function createScheduler(deps: SchedulerDeps) {
     const S = row.nextRunAt;
     const missed = S < startedAt || now - S > LATE_IS_MISSED_MS;
     let next: number | null;
+    // The minimum interval is enforced here, at the fire, not only by sampling an expression's next
+    // times at cron.add (a close pair can lie past the samples; the admin may raise it later): the
+    // next time is the schedule's first one at least minIntervalSeconds after this one.
+    const minMs = cfg.minIntervalSeconds * 1000;
     if (!missed) {
       fire(row, S, "schedule", now, incarnation, cfg, fires);
-      next = nextFire(job.schedule, Math.max(S, now), job.createdAtMs);
+      next = nextFire(job.schedule, Math.max(S + minMs - 1, now), job.createdAtMs);
     } else {
       const graceFrom = Math.max(S, now - cfg.catchUpGraceSeconds * 1000);
       const latest = job.catchUp === "once" ? latestFireBetween(job.schedule, graceFrom, now, job.createdAtMs) : null;
       if (latest !== null) fire(row, latest, "catch-up", now, incarnation, cfg, fires);
-      else skip(row, S, "missed", now);
-      next = nextFire(job.schedule, now, job.createdAtMs);
+      else skip(row, S, "missed", now, cfg);
+      next = nextFire(job.schedule, latest === null ? now : Math.max(latest + minMs - 1, now), job.createdAtMs);
     }
     store.advance.run(row.tenantId, row.id, next, next);
   }
 
   function fire(row: JobRow, scheduledAt: number, trigger: CronRun["trigger"], now: number, incarnation: string, cfg: GatewayConfig["gateway"]["cron"], fires: Fire[]): void {
-    if (deps.busy(row.tenantId, row.id)) return skip(row, scheduledAt, "overlap: the previous run was still going", now);
+    if (deps.busy(row.tenantId, row.id)) return skip(row, scheduledAt, "overlap: the previous run was still going", now, cfg);
     const c = deps.counts(row.tenantId);
-    if (c.tenant >= cfg.maxConcurrentRunsPerTenant) return skip(row, scheduledAt, `concurrency limit: the tenant had ${c.tenant} cron runs going (gateway.cron.maxConcurrentRunsPerTenant)`, now);
-    if (c.all >= cfg.maxConcurrentRuns) return skip(row, scheduledAt, `concurrency limit: the gateway had ${c.all} cron runs going (gateway.cron.maxConcurrentRuns)`, now);
+    if (c.tenant >= cfg.maxConcurrentRunsPerTenant) return skip(row, scheduledAt, `concurrency limit: the tenant had ${c.tenant} cron runs going (gateway.cron.maxConcurrentRunsPerTenant)`, now, cfg);
+    if (c.all >= cfg.maxConcurrentRuns) return skip(row, scheduledAt, `concurrency limit: the gateway had ${c.all} cron runs going (gateway.cron.maxConcurrentRuns)`, now, cfg);
     const runId = deps.newRunId();
     const r = store.insertRun.run(row.tenantId, runId, row.id, scheduledAt, trigger, "running", now, null, null);
     if (r.changes === 0) return; // this time was recorded already (a crash after its record): never again
@@ -172,10 +176,13 @@ export function createScheduler(deps: SchedulerDeps) {
     fires.push(f);
   }
 
-  function skip(row: JobRow, scheduledAt: number, why: string, now: number): void {
-    const r = store.insertRun.run(row.tenantId, deps.newRunId(), row.id, scheduledAt, "schedule", "skipped", now, now, why);
+  function skip(row: JobRow, scheduledAt: number, why: string, now: number, cfg: GatewayConfig["gateway"]["cron"]): void {
+    const runId = deps.newRunId();
+    const r = store.insertRun.run(row.tenantId, runId, row.id, scheduledAt, "schedule", "skipped", now, now, why);
     if (r.changes === 0) return;
     store.jobRan.run(row.tenantId, row.id, now, "skipped", why, 0, row.consecutiveErrors);
+    // Skipped runs are history like ended ones: a job skipped at every time (overlap, a cap) stays at runsKeptPerJob.
+    store.pruneJob.run(row.tenantId, row.id, cfg.runsKeptPerJob, "");
   }
 
   return {
