@@ -20,6 +20,9 @@ export function walPendingFrames(dbFile: string): number | null {
   try {
     const b = Buffer.alloc(HEADER_BYTES);
     if (fs.readSync(fd, b, 0, HEADER_BYTES, 0) < HEADER_BYTES) return null;
+    // SQLite writes the header twice and trusts it only when both copies match: a read that raced a
+    // writer (or a restart of the WAL) is "cannot tell", not a count.
+    if (!b.subarray(0, 48).equals(b.subarray(48, 96))) return null;
     const u32 = (at: number) => (LE ? b.readUInt32LE(at) : b.readUInt32BE(at));
     const mxFrame = u32(16);
     const nBackfill = u32(96);
@@ -36,7 +39,8 @@ export function walPendingFrames(dbFile: string): number | null {
  * for it — about 1 ms on this machine, on every turn after a pause, when the worker ran each 500 ms.
  */
 export function shouldCheckpoint(pending: number | null, sinceLastMs: number, opts: { frames: number; maxIdleMs: number }): boolean {
-  if (pending === null) return true; // cannot tell: as before, checkpoint
+  // Cannot tell (a torn read): wait for the next look, unless frames may have waited too long already.
+  if (pending === null) return sinceLastMs >= opts.maxIdleMs;
   if (pending === 0) return false;
   return pending >= opts.frames || sinceLastMs >= opts.maxIdleMs;
 }

@@ -43,7 +43,7 @@ describe("walPendingFrames", () => {
     }
   });
 
-  test("no WAL-index: null (the worker then checkpoints as before)", () => {
+  test("no WAL-index: null (cannot tell)", () => {
     expect(walPendingFrames(path.join(os.tmpdir(), `nothing-${process.pid}.db`))).toBeNull();
   });
 });
@@ -55,7 +55,8 @@ describe("shouldCheckpoint", () => {
     expect(shouldCheckpoint(10, 500, opts)).toBe(false);
     expect(shouldCheckpoint(1000, 500, opts)).toBe(true);
     expect(shouldCheckpoint(10, 30_000, opts)).toBe(true);
-    expect(shouldCheckpoint(null, 0, opts)).toBe(true);
+    expect(shouldCheckpoint(null, 0, opts)).toBe(false); // a torn read: look again next tick
+    expect(shouldCheckpoint(null, 30_000, opts)).toBe(true);
   });
 });
 
@@ -72,7 +73,9 @@ describe("the checkpoint worker", () => {
       write(h, 40);
       for (let i = 0; i < 100 && n === 0; i++) await Bun.sleep(20);
       expect(n).toBeGreaterThan(0);
-      expect(walPendingFrames(h.file)).toBe(0);
+      // The worker runs on its own thread: it may have checkpointed while the 40 were still being
+      // written, leaving the last few (fewer than the count) in the WAL.
+      expect(walPendingFrames(h.file)!).toBeLessThan(30);
     } finally {
       await c.stop();
       h.close();
