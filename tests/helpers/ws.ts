@@ -1,5 +1,6 @@
 // A real WebSocket client for GET /rpc (Bun's WebSocket), a raw handshake for what a client library
 // hides (status, headers and body of a refused handshake), and a gateway listening on a free port.
+import { afterEach } from "bun:test";
 import net from "node:net";
 import type { Core } from "../../src/app/core.ts";
 import { startGateway, type GatewayHandle } from "../../src/http/gateway.ts";
@@ -132,4 +133,20 @@ export function rawHandshake(port: number, target: string, headers: Record<strin
     socket.on("data", onData);
     socket.write(`${lines.join("\r\n")}\r\n\r\n`);
   });
+}
+
+/**
+ * An opener of GET /rpc clients that are all closed after each test (call once, at a test file's top
+ * level: it registers the afterEach).
+ */
+export function trackedRpcClients(): (url: string, token: string) => Promise<WsClient> {
+  const open: WsClient[] = [];
+  afterEach(() => {
+    for (const c of open.splice(0)) c.close();
+  });
+  return async (url, token) => {
+    const c = await WsClient.open(url, { token });
+    open.push(c);
+    return c;
+  };
 }

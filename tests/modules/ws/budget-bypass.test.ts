@@ -2,23 +2,15 @@
 // and received, not what was sent; POST /rpc draws on the same budget as the WebSockets; binary,
 // large and refused frames cost what they are; a connection that ignores its refusals is closed.
 // Each test failed on the code before the fix (see REDTEAM-RECHECK.md).
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Type as T } from "@sinclair/typebox";
 import { defineTenantMethod } from "../../../src/edge/rpc.ts";
 import { defineModule } from "../../../src/modules/module.ts";
-import { WsClient, wsWorld as rpcWorld } from "../../helpers/ws.ts";
+import { trackedRpcClients, wsWorld as rpcWorld } from "../../helpers/ws.ts";
 import { harness, v4World } from "../openclaw-protocol/v4-client.ts";
 
 const h = harness();
-const rpcClients: WsClient[] = [];
-afterEach(() => {
-  for (const c of rpcClients.splice(0)) c.close();
-});
-async function openRpc(url: string, token: string): Promise<WsClient> {
-  const c = await WsClient.open(url, { token });
-  rpcClients.push(c);
-  return c;
-}
+const openRpc = trackedRpcClients();
 
 const ROOMY = { messagesPerSecond: 1000, messagesBurst: 1000 };
 /** The smallest byte budget the schema takes: 64 KiB at once, 64 KiB a second. */

@@ -1,23 +1,15 @@
 // The per-tenant WebSocket budget (red team 14, F6): frames and answer bytes are bounded across all
 // of a tenant's connections, on GET /rpc and on protocol v4 (GET /) alike and together, not only per
 // connection; the refusal names the limit and says when to retry; another tenant is not affected.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Type as T } from "@sinclair/typebox";
 import { defineTenantMethod } from "../../../src/edge/rpc.ts";
 import { defineModule } from "../../../src/modules/module.ts";
-import { WsClient, wsWorld as rpcWorld } from "../../helpers/ws.ts";
+import { trackedRpcClients, wsWorld as rpcWorld } from "../../helpers/ws.ts";
 import { harness, v4World } from "../openclaw-protocol/v4-client.ts";
 
 const h = harness();
-const rpcClients: WsClient[] = [];
-afterEach(() => {
-  for (const c of rpcClients.splice(0)) c.close();
-});
-async function openRpc(url: string, token: string): Promise<WsClient> {
-  const c = await WsClient.open(url, { token });
-  rpcClients.push(c);
-  return c;
-}
+const openRpc = trackedRpcClients();
 
 /** Per-connection budgets far above what the tests send: only the tenant's budget can refuse. */
 const ROOMY = { messagesPerSecond: 1000, messagesBurst: 1000 };
