@@ -1,6 +1,7 @@
 // The feature modules, in the order they are built: each after the modules it needs. Adding a feature
 // is one folder under src/modules/ and one line here (see README "Architecture").
 import { agentsModule } from "../modules/agents/agents.module.ts";
+import { channelsModule } from "../modules/channels/channels.module.ts";
 import { cronModule } from "../modules/cron/cron.module.ts";
 import { admissionModule } from "../modules/admission/admission.module.ts";
 import { adminKeyModule } from "../modules/admin-key/admin-key.module.ts";
@@ -27,7 +28,7 @@ import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, channelsModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

@@ -8,6 +8,15 @@ const PositiveInt = (def: number, extra: object = {}) => T.Integer({ minimum: 1,
 
 export const EgressEntry = T.String({ minLength: 3, maxLength: 300, description: "host:port, *.suffix:port or [ipv6]:port; port may be *" });
 
+const ChannelKindConfig = (apiBase: string) =>
+  T.Object(
+    {
+      enabled: T.Boolean({ default: true }),
+      apiBase: T.String({ default: apiBase, pattern: "^https?://[^\\s]+$", maxLength: 500, description: "the platform's API base: the only host replies go to" }),
+    },
+    { ...strict, default: {} },
+  );
+
 const GatewaySection = T.Object(
   {
     host: T.String({ default: "127.0.0.1", minLength: 1 }),
@@ -82,6 +91,40 @@ const GatewaySection = T.Object(
         catchUpGraceSeconds: PositiveInt(3600, { maximum: 30 * 86_400, description: "a run missed while the gateway was down or the tenant suspended is caught up (catchUp: once) only if it was due at most this long ago" }),
         runsKeptPerJob: PositiveInt(200, { maximum: 100_000, description: "newest run records kept per job" }),
         webhookAllow: T.Array(EgressEntry, { default: [], maxItems: 200, description: "host:port patterns a job's webhook delivery may reach (as sandbox egress entries); empty: no webhook delivery. Private and local addresses are refused unless sandbox.egress.allowPrivate names them" }),
+      },
+      { ...strict, default: {} },
+    ),
+    channels: T.Object(
+      {
+        enabled: T.Boolean({ default: true, description: "whether paired messaging channels take deliveries (off: every webhook path answers the identical 404, pairing is refused)" }),
+        secretKey: T.Optional(T.String({ description: "encrypts channel credentials at rest (AES-256-GCM, a key derived per channel); ${VAR} allowed. Absent: pairing is refused" })),
+        publicBaseUrl: T.Optional(T.String({ pattern: "^https?://[^\\s/]+(/[^\\s]*)?$", maxLength: 500, description: "the gateway's public URL, from which each channel's webhook URL is made (absent: Telegram must use mode polling, the others are told their path only)" })),
+        kinds: T.Object(
+          {
+            telegram: ChannelKindConfig("https://api.telegram.org"),
+            slack: ChannelKindConfig("https://slack.com/api"),
+            whatsapp: ChannelKindConfig("https://graph.facebook.com/v21.0"),
+            discord: ChannelKindConfig("https://discord.com/api/v10"),
+            webhook: T.Object(
+              {
+                enabled: T.Boolean({ default: true }),
+                callbackAllow: T.Array(EgressEntry, { default: [], maxItems: 200, description: "host:port patterns a generic webhook channel's callback URL may reach (as sandbox egress entries); empty: no callbacks. Private and local addresses are refused unless sandbox.egress.allowPrivate names them" }),
+              },
+              { ...strict, default: {} },
+            ),
+          },
+          { ...strict, default: {} },
+        ),
+        maxChannelsPerTenant: PositiveInt(10, { maximum: 1000, description: "channels one tenant may have paired" }),
+        maxInboundBytes: PositiveInt(1_048_576, { minimum: 1024, maximum: 16 * 1024 * 1024, description: "bytes of one inbound delivery; a larger one gets the identical refusal" }),
+        replayWindowSeconds: PositiveInt(300, { minimum: 30, maximum: 86_400, description: "how old a signed timestamp may be; deliveries seen are refused as replays" }),
+        perPeerPerMinute: PositiveInt(30, { maximum: 100_000, description: "messages one sender may have dispatched per channel per minute; more are dropped (counted)" }),
+        perChannelPerMinute: PositiveInt(600, { maximum: 1_000_000, description: "messages one channel may have dispatched per minute; more are dropped (counted)" }),
+        maxConcurrentRunsPerTenant: PositiveInt(4, { maximum: 16, description: "agent runs channel messages of one tenant may have going at once (served round-robin over its channels)" }),
+        maxQueuedPerChannel: PositiveInt(200, { maximum: 100_000, description: "messages waiting per channel; more are dropped (counted)" }),
+        sendRetries: T.Integer({ minimum: 0, maximum: 10, default: 4, description: "further attempts of a reply the platform refused with 429 or 5xx (honouring its retry_after, 60 s at most)" }),
+        pairingCodeTtlSeconds: PositiveInt(3600, { minimum: 60, maximum: 7 * 86_400, description: "how long a pairing code given to an unknown sender stays valid" }),
+        maxPendingCodesPerChannel: PositiveInt(20, { maximum: 10_000, description: "unknown senders waiting for approval per channel; past it, new senders are ignored" }),
       },
       { ...strict, default: {} },
     ),
@@ -396,4 +439,5 @@ export const SECRET_KEY_NAMES: ReadonlySet<string> = new Set([
   "accessKeyId",
   "sessionToken",
   "encryptionKey",
+  "secretKey",
 ]);

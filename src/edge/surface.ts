@@ -1,5 +1,5 @@
 // Which front door a path belongs to; it decides the authentication, the error envelope and the body limit.
-export type Surface = "control" | "rpc" | "openai" | "anthropic" | "ws" | "docs" | "health";
+export type Surface = "control" | "rpc" | "openai" | "anthropic" | "ws" | "docs" | "health" | "channels";
 
 /** The LLM surfaces under /v1 (tenant tokens, chat body limit, tenant quota headers on errors). */
 export const isApiSurface = (s: Surface): s is "openai" | "anthropic" => s === "openai" || s === "anthropic";
@@ -12,5 +12,7 @@ export function surfaceOf(pathname: string): Surface {
   if (pathname === "/ws" || pathname.startsWith("/ws/")) return "ws";
   if (pathname === "/admin/docs" || pathname.startsWith("/admin/docs/") || pathname === "/admin/openapi.json") return "docs";
   if (pathname === "/healthz" || pathname === "/readyz") return "health";
+  // Chat platforms' webhooks (modules/channels): no token, the platform's signature instead.
+  if (pathname.startsWith("/channels/")) return "channels";
   return "control";
 }

@@ -21,6 +21,9 @@ export interface EdgeOptions {
 }
 
 type ElysiaCode = string | number;
+
+/** The body of a /channels/ request as the edge leaves it: unread (the route reads the raw bytes). */
+export const RAW_BODY = Object.freeze({ raw: true });
 type EdgeSet = { headers: Record<string, string | number> };
 type Server = { requestIP(r: Request): { address: string } | null } | null;
 
@@ -159,6 +162,8 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
     onParse: async ({ request, contentType }: { request: Request; contentType: string }) => {
       if (request.method === "GET" || request.method === "HEAD") return;
       const info = requestInfo(request);
+      // A chat platform's webhook reads its own bytes (its signature is over them): nothing is parsed here.
+      if (info.surface === "channels") return RAW_BODY;
       const text = await readCapped(request, bodyLimit(core.config, info.surface));
       if (info.surface === "rpc") return text;
       if (text.trim() === "") return {};

@@ -18,7 +18,7 @@ type Layer = (typeof LAYERS)[number];
 const LOOSE_FILES: Record<string, Layer> = { "main.ts": "main", "types.d.ts": "lib" };
 
 /** The only files that may mint a TenantScope (the edge's authentication, the operator's CLI path, and the cron scheduler for the owner of a stored job). */
-const SCOPE_MINTERS = new Set(["src/edge/tenant-scope.ts", "src/http/auth.ts", "src/http/tenant-identity.ts", "src/cli/context.ts", "src/modules/cron/cron.identity.ts"]);
+const SCOPE_MINTERS = new Set(["src/edge/tenant-scope.ts", "src/http/auth.ts", "src/http/tenant-identity.ts", "src/cli/context.ts", "src/modules/cron/cron.identity.ts", "src/modules/channels/channels.identity.ts"]);
 
 export interface Edge {
   from: string;
