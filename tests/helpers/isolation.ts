@@ -12,7 +12,7 @@ import path from "node:path";
 import type { Core } from "../../src/app/core.ts";
 import type { AnyModule } from "../../src/modules/module.ts";
 import { EXAMPLE_JOB_ID } from "../../src/modules/cron/cron.model.ts";
-import { namesResource, seedResources, withIds } from "./resource-examples.ts";
+import { CHANNELS_TEST_CONFIG, namesResource, seedResources, withIds } from "./resource-examples.ts";
 import { adminKey, createTenant, operatorCtx, scope, testApp, testCore } from "./core.ts";
 import { cliParams, V4Client } from "../modules/openclaw-protocol/v4-client.ts";
 import { WsClient } from "./ws.ts";
@@ -21,7 +21,7 @@ import { WsClient } from "./ws.ts";
  * The notifications the tenant events carry (issue 13: the agent runtime publishes them on the events
  * bus). Events have no registry to generate from; a new event method is added here.
  */
-export const TENANT_EVENT_METHODS = ["chat.delta", "chat.tool", "chat.final", "chat.error", "sessions.changed", "cron"] as const;
+export const TENANT_EVENT_METHODS = ["chat.delta", "chat.tool", "chat.final", "chat.error", "sessions.changed", "cron", "channels"] as const;
 
 export interface IsolationOptions {
   /** Modules built after the standard list. */
@@ -50,7 +50,7 @@ function tree(dir: string): Record<string, string> {
 export async function isolationWorld(opts: IsolationOptions = {}) {
   const core = testCore({
     config: {
-      gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000, tenantMessagesBurst: 100_000, tenantMessagesPerSecond: 100_000 } },
+      gateway: { channels: CHANNELS_TEST_CONFIG, authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000, tenantMessagesBurst: 100_000, tenantMessagesPerSecond: 100_000 } },
       providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
       models: { m: { provider: "p", upstreamModel: "m", free: true } },
     },
@@ -70,8 +70,8 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
     core.sessions.append(scope(id), row, { type: "user", ts: Date.now(), runId: "run_seed", content: words });
   }
   // Server-made resources of each tenant, named by the methods' examples (B's with B's secret words).
-  const idsA = seedResources(core, "alpha", "alpha's own job");
-  const idsB = seedResources(core, "beta", "beta's secret job");
+  const idsA = await seedResources(core, "alpha", "alpha's own job");
+  const idsB = await seedResources(core, "beta", "beta's secret job");
   await opts.seed?.(core, { a, b });
   const h = testApp(core);
   const betaDir = core.tenants.dir(scope("beta"));
@@ -94,6 +94,9 @@ export function surfaceOfRoute(p: string): "admin" | "rpc" | "openai" | "ws" | "
   if (p.startsWith("/v1/")) return "openai";
   if (p.startsWith("/ws/")) return "ws";
   if (["/healthz", "/readyz", "/rpc/openrpc.json", "/admin/openapi.json"].includes(p) || p.startsWith("/admin/docs")) return "public";
+  // Chat platforms' webhooks: no tenant token, a path id and the platform's signature (attacked in
+  // tests/modules/channels: another tenant's path, secret or signature is the one identical 404).
+  if (p.startsWith("/channels/")) return "public";
   return "unclassified";
 }
 

@@ -1,6 +1,7 @@
 // Resources the server names, for the generated suites (isolation, change rate): a method's example
 // names one by a placeholder, and a suite makes one for a tenant and puts its id in its place.
 import type { Core } from "../../src/app/core.ts";
+import { EXAMPLE_CHANNEL_ID } from "../../src/modules/channels/channels.model.ts";
 import { EXAMPLE_JOB_ID } from "../../src/modules/cron/cron.model.ts";
 import { operatorCtx, scope } from "./core.ts";
 
@@ -10,10 +11,15 @@ import { operatorCtx, scope } from "./core.ts";
  * call a method on A's own, B's to attack it. A method that names a new kind of server-made resource
  * gets its placeholder here, with how to make one for a tenant.
  */
-export const RESOURCE_EXAMPLES: Record<string, (core: Core, tenant: string, words: string) => string> = {
+export const RESOURCE_EXAMPLES: Record<string, (core: Core, tenant: string, words: string) => string | Promise<string>> = {
   [EXAMPLE_JOB_ID]: (core, tenant, words) =>
     core.cron.add(scope(tenant), { name: words, description: words, schedule: { kind: "every", everyMs: 3_600_000 }, payload: { kind: "agentTurn", message: words } }, operatorCtx).id,
+  // A channel needs gateway.channels.secretKey in the world's config (CHANNELS_TEST_CONFIG).
+  [EXAMPLE_CHANNEL_ID]: async (core, tenant, words) => (await core.channels.pair(scope(tenant), { kind: "webhook", name: words, credentials: {} }, operatorCtx)).channel.id,
 };
+
+/** The config a world that seeds RESOURCE_EXAMPLES needs (channels: a key to seal credentials with). */
+export const CHANNELS_TEST_CONFIG = { secretKey: "test-channels-secret-key-0123456789" };
 
 /** `value` with every placeholder of RESOURCE_EXAMPLES replaced by the id `ids` gives it. */
 export function withIds<T>(value: T, ids: Record<string, string>): T {
@@ -24,8 +30,10 @@ export function withIds<T>(value: T, ids: Record<string, string>): T {
 }
 
 /** Makes one of each RESOURCE_EXAMPLES resource for `tenant`: placeholder → its id. */
-export function seedResources(core: Core, tenant: string, words: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(RESOURCE_EXAMPLES).map(([placeholder, make]) => [placeholder, make(core, tenant, words)]));
+export async function seedResources(core: Core, tenant: string, words: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [placeholder, make] of Object.entries(RESOURCE_EXAMPLES)) out[placeholder] = await make(core, tenant, words);
+  return out;
 }
 
 /** Whether a method's example names a server-made resource. */

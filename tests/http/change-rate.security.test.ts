@@ -10,7 +10,7 @@ import { ManualClock } from "../../src/core/clock.ts";
 import { createRpcRegistry } from "../../src/http/rpc-methods.ts";
 import { startS3, type S3World } from "../helpers/backup.ts";
 import { createTenant, makeHome, testApp, testCore, scope } from "../helpers/core.ts";
-import { RESOURCE_EXAMPLES, withIds } from "../helpers/resource-examples.ts";
+import { CHANNELS_TEST_CONFIG, RESOURCE_EXAMPLES, withIds } from "../helpers/resource-examples.ts";
 
 const patch = (id: number, n: number) => ({ jsonrpc: "2.0", id, method: "config.patch", params: { patch: { agent: { maxTokens: 100 + n } } } });
 
@@ -66,12 +66,13 @@ describe("every RPC method that writes an audit record counts as a change", () =
   });
 
   test("run each method with its example params: those that audit declare `audited`, and those that declare it audit", async () => {
-    const core = testCore({ config: { ...s3.config(), sandbox: { allowedModes: ["bwrap"] } } });
+    const core = testCore({ config: { ...s3.config(), sandbox: { allowedModes: ["bwrap"] }, gateway: { channels: CHANNELS_TEST_CONFIG } } });
     let token = createTenant(core, "acme");
     fs.writeFileSync(path.join(core.tenants.dir(scope("acme")), "workspace", "notes.txt"), "hello\n");
     const { rpc } = testApp(core);
     // Examples that name a server-made resource (a cron job) name one of acme's.
-    const ids = Object.fromEntries(Object.entries(RESOURCE_EXAMPLES).map(([k, make]) => [k, make(core, "acme", "acme job")]));
+    const ids: Record<string, string> = {};
+    for (const [k, make] of Object.entries(RESOURCE_EXAMPLES)) ids[k] = await make(core, "acme", "acme job");
     const found: Record<string, { audits: boolean; declared: boolean }> = {};
     for (const m of createRpcRegistry(core).list()) {
       const before = core.audit.head().seq;
@@ -82,7 +83,7 @@ describe("every RPC method that writes an audit record counts as a change", () =
       if (m.name === "files.delete") fs.writeFileSync(path.join(core.tenants.dir(scope("acme")), "workspace", "notes.txt"), "hello\n");
     }
     for (const [name, f] of Object.entries(found)) expect({ name, ...f }).toEqual({ name, audits: f.declared, declared: f.declared });
-    expect(Object.entries(found).filter(([, f]) => f.declared).map(([n]) => n).sort()).toEqual(["chat.send", "config.patch", "config.set", "cron.add", "cron.remove", "cron.update", "sessions.delete", "sessions.reset", "tenants.backup", "tenants.rotate"]);
+    expect(Object.entries(found).filter(([, f]) => f.declared).map(([n]) => n).sort()).toEqual(["channels.approve", "channels.pair", "channels.unpair", "chat.send", "config.patch", "config.set", "cron.add", "cron.remove", "cron.update", "sessions.delete", "sessions.reset", "tenants.backup", "tenants.rotate"]);
     core.close();
   }, 60_000);
 });

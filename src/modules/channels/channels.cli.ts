@@ -64,9 +64,9 @@ const pair = command({
     io.emit(r, () => {
       io.line(`✓ channel paired · ${line(r.channel)}`);
       if (!r.webhookUrl) io.line(`  webhook path: ${r.webhookPath} (set gateway.channels.publicBaseUrl for a full URL)`);
-      if (r.secret) {
-        io.line("✓ signing secret (copy now — shown once):");
-        io.line(r.secret);
+      if (r.signingKey) {
+        io.line("✓ signing key (copy now — shown once):");
+        io.line(r.signingKey);
       }
     });
   },

@@ -27,7 +27,7 @@ export const OptionsSchema = T.Object(
 export const PairFields = {
   kind: KindSchema,
   name: T.Optional(T.String({ minLength: 1, maxLength: 100 })),
-  credentials: T.Optional(T.Record(T.String({ maxLength: 64 }), T.String({ maxLength: 4096 }), { description: "the kind's credentials: telegram {botToken}; slack {botToken, signingSecret}; whatsapp {accessToken, appSecret, phoneNumberId, verifyToken}; discord {publicKey, applicationId, botToken}; webhook {secret?}" })),
+  credentials: T.Optional(T.Record(T.String({ maxLength: 64 }), T.String({ maxLength: 4096 }), { description: "the kind's credentials, as the README's Channels section lists them per kind (telegram: botToken); stored encrypted, never returned" })),
   options: T.Optional(OptionsSchema),
 };
 
@@ -38,7 +38,7 @@ export const ChannelSchema = T.Object({
   status: T.Union([T.Literal("active"), T.Literal("error")]),
   lastError: T.Union([T.String(), T.Null()]),
   options: OptionsSchema,
-  masked: T.Record(T.String(), T.String(), { description: "the last characters of the secrets a kind shows (…wxyz); never a secret" }),
+  masked: T.Record(T.String(), T.String(), { description: "the last four characters of the credentials a kind shows (…wxyz), nothing more" }),
   facts: T.Record(T.String(), T.String()),
   webhookPath: T.String(),
   webhookUrl: T.Union([T.String(), T.Null()]),
@@ -50,7 +50,7 @@ export const PairResultSchema = T.Object({
   channel: ChannelSchema,
   webhookUrl: T.Union([T.String(), T.Null()]),
   webhookPath: T.String(),
-  secret: T.Optional(T.String({ description: "webhook kind without a secret given: the signing secret made for it, shown here once" })),
+  signingKey: T.Optional(T.String({ description: "webhook kind paired without credentials: the signing key made for it, shown in this answer only" })),
 });
 
 export const ListSchema = T.Object({ channels: T.Array(ChannelSchema) });

@@ -123,7 +123,7 @@ export function createChannelsService(deps: ServiceDeps): ChannelsApi & { rowOf(
       deps.registry.add(row);
       if (polling) deps.pollers.start(row);
       const generated = kind.name === "webhook" && (input.credentials as { secret?: unknown } | undefined)?.secret === undefined;
-      return { channel: view(row), webhookUrl, webhookPath: path, ...(generated ? { secret: secrets.secret! } : {}) };
+      return { channel: view(row), webhookUrl, webhookPath: path, ...(generated ? { signingKey: secrets.secret! } : {}) };
     },
 
     async unpair(tenant, channelId, op) {
@@ -176,14 +176,17 @@ export function createChannelsService(deps: ServiceDeps): ChannelsApi & { rowOf(
     },
 
     approve(tenant, channelId, code, op) {
-      let peerId = "";
-      deps.audit.transact(entry(tenant, op, "channel.approve", String(channelId).slice(0, 64)), () => {
-        const r = rowOf(tenant, channelId);
-        const peer = typeof code === "string" && code.length <= 32 ? deps.policy.approve(tenant.tenantId, r.id, code, clock.now()) : null;
-        if (!peer) throw new AppError("NOT_FOUND", "pairing code not found (wrong, already used or expired)");
-        peerId = peer.peerId;
-      });
-      return { approved: true, channelId, peerId };
+      const r = rowOf(tenant, channelId);
+      let peerId: string | null = null;
+      deps.audit.transact(
+        () => ({ ...entry(tenant, op, "channel.approve", r.id, peerId ? { peerId } : { reason: "pairing code not found" }), ...(peerId ? {} : { outcome: "denied" as const }) }),
+        () => {
+          peerId = typeof code === "string" && code.length <= 32 ? (deps.policy.approve(tenant.tenantId, r.id, code, clock.now())?.peerId ?? null) : null;
+        },
+      );
+      // A wrong code is recorded too (as a failed attempt: codes are guessed one call at a time).
+      if (!peerId) throw new AppError("NOT_FOUND", "pairing code not found (wrong, already used or expired)");
+      return { approved: true, channelId: r.id, peerId };
     },
 
     async deliver(tenant, channelId, to, text) {

@@ -54,7 +54,7 @@ export interface PairResult {
   webhookUrl: string | null;
   webhookPath: string;
   /** webhook kind with a generated signing secret: shown here, once. */
-  secret?: string;
+  signingKey?: string;
 }
 
 export interface ChannelsApi {

@@ -62,17 +62,17 @@ describe("channels end to end", () => {
   test("webhook: a signed delivery runs the agent; the answer is POSTed to the callback, signed with the channel's secret", async () => {
     w = await channelsWorld();
     const paired = await w.pairWebhook();
-    expect(paired.secret).toMatch(/^whsec_/);
+    expect(paired.signingKey).toMatch(/^whsec_/);
     expect(paired.channel.masked).toEqual({});
     w.fake.script("hello-hook", [{ text: "hook answer" }]);
-    const res = await w.postSigned(paired.webhookPath, { id: "m1", from: "user-1", text: "hello-hook" }, paired.secret);
+    const res = await w.postSigned(paired.webhookPath, { id: "m1", from: "user-1", text: "hello-hook" }, paired.signingKey);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ accepted: 1 });
     await w.idle();
     expect(w.callbacks.length).toBe(1);
     const cb = w.callbacks[0]!;
     expect(cb.json).toEqual({ inReplyTo: "m1", to: { chat: "user-1", peer: "user-1" }, text: "hook answer" });
-    expect(cb.headers["x-openclawmu-signature"]).toBe(signPayload(paired.secret, cb.headers["x-openclawmu-timestamp"]!, cb.body));
+    expect(cb.headers["x-openclawmu-signature"]).toBe(signPayload(paired.signingKey, cb.headers["x-openclawmu-timestamp"]!, cb.body));
   });
 
   test("every refusal is one identical 404 — unknown id, wrong kind, bad, missing or other channel's signature, stale timestamp — and records nothing", async () => {
@@ -82,12 +82,12 @@ describe("channels end to end", () => {
     const hookA = a.webhookPath.split("/").at(-1);
     const body = { id: "x1", from: "u", text: "hi" };
     const attempts = [
-      await w.postSigned(`/channels/webhook/${"Z".repeat(43)}`, body, a.secret),
-      await w.postSigned(`/channels/telegram/${hookA}`, body, a.secret),
-      await w.postSigned(`/channels/nope/${hookA}`, body, a.secret),
-      await w.postSigned(a.webhookPath, body, a.secret, { signature: "sha256=00" }),
-      await w.postSigned(a.webhookPath, body, b.secret),
-      await w.postSigned(a.webhookPath, body, a.secret, { timestamp: Math.floor(Date.now() / 1000) - 3600 }),
+      await w.postSigned(`/channels/webhook/${"Z".repeat(43)}`, body, a.signingKey),
+      await w.postSigned(`/channels/telegram/${hookA}`, body, a.signingKey),
+      await w.postSigned(`/channels/nope/${hookA}`, body, a.signingKey),
+      await w.postSigned(a.webhookPath, body, a.signingKey, { signature: "sha256=00" }),
+      await w.postSigned(a.webhookPath, body, b.signingKey),
+      await w.postSigned(a.webhookPath, body, a.signingKey, { timestamp: Math.floor(Date.now() / 1000) - 3600 }),
       await fetch(`${w.gw.url}${a.webhookPath}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
       await fetch(`${w.gw.url}${a.webhookPath}`, { method: "GET" }),
     ];
@@ -99,7 +99,7 @@ describe("channels end to end", () => {
     expect(w.inbox("beta")).toEqual([]);
     // A suspended tenant's channel answers the same.
     w.core.tenants.suspend(scope("alpha"), operatorCtx);
-    const suspended = await w.postSigned(a.webhookPath, body, a.secret);
+    const suspended = await w.postSigned(a.webhookPath, body, a.signingKey);
     expect({ status: suspended.status, body: await suspended.text(), headers: headersOf(suspended) }).toEqual(seen[0]!);
   });
 

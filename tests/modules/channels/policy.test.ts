@@ -104,8 +104,8 @@ describe("channels policy", () => {
     const tg = await w.pairTelegram();
     const hook = await w.pairWebhook();
     const webhookSecret = w.tg.webhook!.secret_token!;
-    const answers = JSON.stringify([tg, { ...hook, secret: undefined }, w.core.channels.list(scope("alpha")), w.core.channels.status(scope("alpha"))]);
-    for (const s of [BOT_A, BOT_A.split(":")[1], webhookSecret, hook.secret]) {
+    const answers = JSON.stringify([tg, { ...hook, signingKey: undefined }, w.core.channels.list(scope("alpha")), w.core.channels.status(scope("alpha"))]);
+    for (const s of [BOT_A, BOT_A.split(":")[1], webhookSecret, hook.signingKey]) {
       expect(answers).not.toContain(s);
       expect(fs.readFileSync(path.join(w.core.home, "audit.log"), "utf8")).not.toContain(s);
       expect(JSON.stringify(w.core.handle.sqlite.query("SELECT * FROM channel_accounts").all())).not.toContain(s);
