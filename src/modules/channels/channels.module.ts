@@ -23,8 +23,23 @@ import type { ChannelKindName, InboundMessage, PlatformApi, ReplyTarget } from "
 import { platformApi, sendWithRetries, type OutboundDeps } from "./outbound.ts";
 import { createPolicy } from "./policy.ts";
 import { createPollers } from "./polling.ts";
-import { createRegistry } from "./registry.ts";
+import { createRegistry, newHookId } from "./registry.ts";
+import type { Row } from "../../db/tenant-rows.ts";
 import { WRONG_KEY_MESSAGE } from "./secrets.ts";
+
+/**
+ * A channel restored as a copy under another tenant id (--as) gets a path of its own (hook ids are
+ * unique over all tenants) and shows an error: its credentials are sealed to the original tenant.
+ */
+function restoreAccountRow(row: Row, o: { copy: boolean }): undefined {
+  if (!o.copy) return;
+  row.hook_id = newHookId();
+  row.status = "error";
+  row.last_error = COPY_MESSAGE;
+  row.poll_offset = null;
+}
+
+export const COPY_MESSAGE = "restored as a copy under another tenant id: its credentials are bound to the original tenant; pair it again";
 
 /** Inbox records kept per channel (older ones, and any older than a day past the replay window, pruned). */
 export const INBOX_KEPT_PER_CHANNEL = 1000;
@@ -67,6 +82,7 @@ export const channelsModule = defineModule({
     const checkSecrets = (tenantId: string | null) => {
       const rows = (tenantId === null ? store.allAccounts.all() : store.accountsOf.all(tenantId)) as AccountRow[];
       for (const r of rows) {
+        if (r.lastError === COPY_MESSAGE) continue;
         const ok = registry.secretsOf(r) !== null;
         if (!ok && (r.status !== "error" || r.lastError !== WRONG_KEY_MESSAGE)) store.setStatus.run(r.tenantId, r.id, "error", WRONG_KEY_MESSAGE, now());
         else if (ok && r.status === "error" && r.lastError === WRONG_KEY_MESSAGE) store.setStatus.run(r.tenantId, r.id, "active", null, now());
@@ -90,7 +106,7 @@ export const channelsModule = defineModule({
   cli: channelsCli,
   tenantData: {
     tables: [
-      { table: "channel_accounts", tenantColumn: "tenant_id" },
+      { table: "channel_accounts", tenantColumn: "tenant_id", restoreRow: restoreAccountRow },
       { table: "channel_peers", tenantColumn: "tenant_id" },
       { table: "channel_inbox", tenantColumn: "tenant_id" },
     ],
