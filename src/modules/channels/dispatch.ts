@@ -1,7 +1,7 @@
 // Inbound messages become agent runs, fairly. Each channel has a bounded queue (overflow: the message
 // is dropped, counted); a tenant's channels are served round-robin with at most
 // maxConcurrentRunsPerTenant runs at once, so one chat's flood cannot starve the tenant's other
-// channels, and each tenant has its own allowance, so it cannot starve other tenants. One session runs
+// channels (the least recently served channel goes next), and each tenant has its own allowance, so it cannot starve other tenants. One session runs
 // one message at a time (the agent runtime allows one run per session); the others wait their turn.
 //
 // A message's run: the agent run in its session (idempotency key channel:<channel>:<delivery>, so a
@@ -29,7 +29,8 @@ interface TenantQueue {
   running: number;
   channels: Map<string, Item[]>;
   busy: Set<string>;
-  /** Round-robin position over the tenant's channels. */
+  /** When each channel was last served (a counter): the least recently served goes next. */
+  served: Map<string, number>;
   turn: number;
   controllers: Map<AbortController, string>;
   done: Set<Promise<void>>;
@@ -56,26 +57,28 @@ export function createDispatcher(deps: DispatchDeps) {
   let closing = false;
   const queueOf = (tenantId: string): TenantQueue => {
     let q = tenants.get(tenantId);
-    if (!q) tenants.set(tenantId, (q = { running: 0, channels: new Map(), busy: new Set(), turn: 0, controllers: new Map(), done: new Set() }));
+    if (!q) tenants.set(tenantId, (q = { running: 0, channels: new Map(), busy: new Set(), served: new Map(), turn: 0, controllers: new Map(), done: new Set() }));
     return q;
   };
   const finish = (r: { tenantId: string; channelId: string; deliveryId: string }, status: InboxRow["status"], error: string | null, runId: string | null = null) =>
     store.setInbox.run(r.tenantId, r.channelId, r.deliveryId, status, error ? error.slice(0, 500) : null, runId);
 
-  /** The next item of the tenant's channels, round robin, whose session is free. */
+  /** The next item, from the least recently served of the tenant's channels that has one whose session is free. */
   function next(q: TenantQueue): Item | null {
-    const ids = [...q.channels.keys()];
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[(q.turn + i) % ids.length]!;
-      const items = q.channels.get(id)!;
+    let best: { id: string; at: number; served: number } | null = null;
+    for (const [id, items] of q.channels) {
       const at = items.findIndex((it) => !q.busy.has(it.sessionKey));
       if (at < 0) continue;
-      const [item] = items.splice(at, 1);
-      if (items.length === 0) q.channels.delete(id);
-      q.turn = (q.turn + i + 1) % Math.max(1, ids.length);
-      return item!;
+      const served = q.served.get(id) ?? 0;
+      if (!best || served < best.served) best = { id, at, served };
     }
-    return null;
+    if (!best) return null;
+    const items = q.channels.get(best.id)!;
+    const [item] = items.splice(best.at, 1);
+    if (items.length === 0) q.channels.delete(best.id);
+    q.served.set(best.id, ++q.turn);
+    if (q.served.size > 1000) for (const id of q.served.keys()) if (!q.channels.has(id)) q.served.delete(id);
+    return item!;
   }
 
   function pump(tenantId: string): void {
