@@ -125,7 +125,8 @@ export const channelsModule = defineModule({
       channelsEngine.pollers.startAll(tenant.tenantId);
     },
     onStop: ({ channelsEngine }, stop) => {
-      channelsEngine.pollers.stop(stop.tenantId);
+      // A suspended tenant's pollers idle until it is resumed (no updates are taken meanwhile).
+      if (stop.reason === "deleted" || stop.reason === "replaced") channelsEngine.pollers.stop(stop.tenantId);
       // A revoked token ends the runs it started; channel runs act as the system, not as a token.
       if (stop.reason === "token-revoked") return null;
       return channelsEngine.dispatcher.stopTenant(stop.tenantId);

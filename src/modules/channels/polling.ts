@@ -2,8 +2,8 @@
 // "polling"): one getUpdates loop per such channel, its offset kept in the channel's row (a restart
 // resumes after the last update taken). The updates go the way a webhook's do after the HTTP layer —
 // inbox row, replay guard, policy, limits, queue — with no signature to check: the channel's own
-// token fetched them from the operator's API base. A loop ends on unpair, when its tenant stops, and
-// when the gateway closes; a failing poll waits (backoff to a minute) and records the error.
+// token fetched them from the operator's API base. A loop ends on unpair, when its tenant is deleted or
+// replaced, and when the gateway closes (a suspended tenant's idles); a failing poll waits (backoff to a minute) and records the error.
 import type { Logger } from "../../core/logger.ts";
 import type { AccountRow, ChannelStore } from "./channels.store.ts";
 import type { ChannelOptions } from "./channels.types.ts";
@@ -25,6 +25,13 @@ export interface PollerDeps {
   timeoutSeconds?: number;
 }
 
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((r) => {
+    const t = setTimeout(r, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+  });
+}
+
 export function createPollers(deps: PollerDeps) {
   const loops = new Map<string, AbortController>();
   const key = (tenantId: string, channelId: string) => `${tenantId}\u0000${channelId}`;
@@ -33,7 +40,12 @@ export function createPollers(deps: PollerDeps) {
     let failures = 0;
     while (!signal.aborted) {
       const acc = deps.store.account.get(tenantId, channelId) as AccountRow | null;
-      if (!acc || !deps.isActive(tenantId)) return;
+      if (!acc) return;
+      // A suspended tenant's loop idles (its updates stay with Telegram) until it is resumed.
+      if (!deps.isActive(tenantId)) {
+        await pause(5000, signal);
+        continue;
+      }
       const secrets = deps.registry.secretsOf(acc);
       if (!secrets) return;
       try {
@@ -51,10 +63,7 @@ export function createPollers(deps: PollerDeps) {
         if (signal.aborted) return;
         failures++;
         deps.store.setLastError.run(tenantId, channelId, `polling failed: ${(err as Error).message}`.slice(0, 500), deps.now());
-        await new Promise((r) => {
-          const t = setTimeout(r, Math.min(60_000, 500 * 2 ** Math.min(failures, 7)));
-          signal.addEventListener("abort", () => (clearTimeout(t), r(null)), { once: true });
-        });
+        await pause(Math.min(60_000, 500 * 2 ** Math.min(failures, 7)), signal);
       }
     }
   }
