@@ -4,6 +4,7 @@
 // runs are tenant rows (cron_jobs, cron_runs): backed up, restored and deleted with the tenant.
 import { auditModule } from "../audit/audit.module.ts";
 import { agentsModule } from "../agents/agents.module.ts";
+import { channelsModule } from "../channels/channels.module.ts";
 import { eventsModule } from "../events/events.module.ts";
 import { defineModule } from "../module.ts";
 import { sandboxModule } from "../sandbox/sandbox.module.ts";
@@ -24,14 +25,14 @@ const newRunId = () => `crun_${Bun.randomUUIDv7().replaceAll("-", "")}`;
 
 export const cronModule = defineModule({
   name: "cron",
-  needs: [auditModule, tenantsModule, eventsModule, sandboxModule, agentsModule],
-  create(platform, { audit, tenants, events, sandbox, runs, sessions }) {
+  needs: [auditModule, tenantsModule, eventsModule, sandboxModule, agentsModule, channelsModule],
+  create(platform, { audit, tenants, events, sandbox, runs, sessions, channels }) {
     const sqlite = platform.handle.sqlite;
     const store = createCronStore(sqlite);
     const tenantState = { incarnation: (id: string) => tenants.incarnation(id), isActive: (id: string) => tenants.isActive(id) };
     // The payload runner is a seam: tests and the benchmark swap it (cronTest.useRunner) to time the scheduler alone.
     let runner: PayloadRunner = createPayloadRunner({ runs, sandbox });
-    const delivery: DeliveryDeps = { config: platform.config, sessions, runs, now: () => platform.clock.now() };
+    const delivery: DeliveryDeps = { config: platform.config, sessions, runs, channels, now: () => platform.clock.now() };
     const executions = createExecutions({
       sqlite,
       dbFile: platform.handle.file,

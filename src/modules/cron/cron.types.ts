@@ -25,7 +25,7 @@ export type CronDelivery =
   | { mode: "session"; sessionKey: string }
   /** POST of the run record, signed `X-OpenClawMU-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>`; the URL passes the egress policy. */
   | { mode: "webhook"; url: string }
-  /** Once channels exist (issue 17): refused with a clear error until then. */
+  /** A chat of one of the tenant's channels (modules/channels): the run's result sent there. */
   | { mode: "channel"; channel: string; to?: string };
 
 export type CronRunStatus = "running" | "ok" | "error" | "skipped";

@@ -29,6 +29,8 @@ export interface DeliveryDeps {
   sessions: SessionsService;
   runs: RunsService;
   now(): number;
+  /** The channels module: sends a text to a chat of one of the tenant's channels. */
+  channels?: { deliver(tenant: TenantScope, channelId: string, to: string, text: string): Promise<void> };
   /** Name resolution (tests: a name that resolves to a private address). */
   lookup?(host: string): Promise<{ address: string; family: number }[]>;
 }
@@ -44,10 +46,17 @@ export async function deliver(deps: DeliveryDeps, tenant: TenantScope, job: Cron
       if (!secret) return { status: "error", error: "the webhook has no signing secret" };
       return await postWebhook(deps, d.url, JSON.stringify({ jobId: job.id, jobName: job.name, run }), secret);
     }
-    return { status: "error", error: "channel delivery needs the channels module (not available yet)" };
+    if (!deps.channels) return { status: "error", error: "channel delivery needs the channels module" };
+    await deps.channels.deliver(tenant, d.channel, d.to ?? "", runText(job, run));
+    return { status: "ok" };
   } catch (err) {
     return { status: "error", error: (err instanceof Error ? err.message : String(err)).slice(0, 500) };
   }
+}
+
+/** What a delivery says of a run: which job, how it ended, and its output. */
+function runText(job: CronJob, run: CronRun): string {
+  return `[cron job "${job.name}" (${job.id}), run ${run.id}: ${run.status}${run.error ? ` — ${run.error}` : ""}]${run.output ? `\n${run.output}` : ""}`;
 }
 
 function intoSession(deps: DeliveryDeps, tenant: TenantScope, job: CronJob, run: CronRun, key: string, ctx: OpContext): DeliveryOutcome {
@@ -55,7 +64,7 @@ function intoSession(deps: DeliveryDeps, tenant: TenantScope, job: CronJob, run:
   const busy = deps.runs.activeRun(tenant, key);
   if (busy) return { status: "error", error: `session "${key}" had a run in progress (${busy})` };
   const row = deps.sessions.find(tenant, key) ?? deps.sessions.ensure(tenant, key, "main", ctx);
-  const text = `[cron job "${job.name}" (${job.id}), run ${run.id}: ${run.status}${run.error ? ` — ${run.error}` : ""}]${run.output ? `\n${run.output}` : ""}`;
+  const text = runText(job, run);
   deps.sessions.append(tenant, row, { type: "assistant", ts: deps.now(), runId: run.id, text, cron: { jobId: job.id, runId: run.id, status: run.status } });
   return { status: "ok" };
 }

@@ -88,10 +88,17 @@ export function checkDelivery(raw: unknown, webhookAllow: readonly string[]): Cr
       if (why) throw bad("delivery.url", why);
       return { mode: "webhook", url: url.href };
     }
-    case "channel":
-      throw bad("delivery.mode", "channel delivery needs the channels module (not available yet)");
+    case "channel": {
+      // The channel is looked up under the job's tenant when the run is delivered (another tenant's
+      // channel id is "not found" there, as one that does not exist).
+      onlyKeys(o, "delivery", ["mode", "channel", "to"]);
+      const channel = str(o.channel, "delivery.channel", 64);
+      if (!/^[A-Za-z0-9_-]+$/.test(channel)) throw bad("delivery.channel", "must be a channel id (from channels.list)");
+      if (o.to === undefined) throw bad("delivery.to", "is required: the chat (or user) id on the channel's platform to send the run's result to");
+      return { mode: "channel", channel, to: str(o.to, "delivery.to", 200) };
+    }
     default:
-      throw bad("delivery.mode", 'must be "none", "session" or "webhook"');
+      throw bad("delivery.mode", 'must be "none", "session", "webhook" or "channel"');
   }
 }
 

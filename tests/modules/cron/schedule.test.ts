@@ -105,15 +105,17 @@ describe("cron schedules", () => {
     expect(checkSchedule({ kind: "cron", expr: "* * * * *" }, now, MIN).kind).toBe("cron");
   });
 
-  test("a job input: unknown fields refused by name, channel delivery refused, defaults filled", () => {
+  test("a job input: unknown fields refused by name, channel delivery checked, defaults filled", () => {
     const now = T("2026-06-01T00:00:00Z");
     const opts = { minIntervalMs: MIN, webhookAllow: [] };
     const ok = checkAdd({ name: "n", schedule: { kind: "every", everyMs: MIN }, payload: { kind: "exec", command: "true" } }, now, opts);
     expect(ok).toMatchObject({ enabled: true, delivery: { mode: "none" }, catchUp: "once", deleteAfterRun: false });
     expect(errorOf(() => checkAdd({ name: "n", schedule: { kind: "every", everyMs: MIN }, payload: { kind: "exec", command: "true" }, owner: "x" }, now, opts)).message).toStartWith("owner: unknown field");
+    // (Issue 17 made channel delivery real: it was refused as "not available yet" before.)
     expect(errorOf(() => checkAdd({ name: "n", schedule: { kind: "every", everyMs: MIN }, payload: { kind: "exec", command: "true" }, delivery: { mode: "channel", channel: "tg" } }, now, opts)).message).toBe(
-      "delivery.mode: channel delivery needs the channels module (not available yet)",
+      "delivery.to: is required: the chat (or user) id on the channel's platform to send the run's result to",
     );
+    expect(checkAdd({ name: "n", schedule: { kind: "every", everyMs: MIN }, payload: { kind: "exec", command: "true" }, delivery: { mode: "channel", channel: "ch_x", to: "42" } }, now, opts).delivery).toEqual({ mode: "channel", channel: "ch_x", to: "42" });
     expect(errorOf(() => checkAdd({ name: "n", schedule: { kind: "every", everyMs: MIN }, payload: { kind: "agentTurn", message: "hi", sessionKey: "a", isolated: true } }, now, opts)).message).toContain("payload.sessionKey:");
     expect(errorOf(() => checkAdd({ name: "n", schedule: { kind: "every", everyMs: MIN }, payload: { kind: "exec", command: "true" }, delivery: { mode: "webhook", url: "https://hooks.example.com/x" } }, now, opts)).message).toBe(
       "delivery.url: hooks.example.com:443 is not in the gateway's webhook allow-list (gateway.cron.webhookAllow)",
