@@ -5,10 +5,9 @@
 // model reads, never the run's end; a limit, an abort, a quota or an upstream error ends the run with
 // a transcript entry that says so.
 import { AppError, ERROR_TABLE, toAppError, type ErrorCode } from "../../core/errors.ts";
-import { parseSse } from "../../lib/sse.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import type { Clock } from "../../core/clock.ts";
-import type { ChatService, Settled } from "../chat/chat.service.ts";
+import type { ChatService, ChunkSink, Settled } from "../chat/chat.service.ts";
 import type { EventsService } from "../events/events.service.ts";
 import type { EffectiveAgent } from "./agent-config.ts";
 import { buildContext, type ChatMessage } from "./context.ts";
@@ -98,8 +97,9 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
     let charged: Settled | null = null;
     let answer: ModelAnswer;
     try {
-      const res = await deps.chat.handle({ tenant, requestId: `${run.id}.${steps}`, body, run: { sessionKey: key, runId: run.id }, signal: run.signal, onSettled: (c) => (charged = c) });
-      answer = await readAnswer(res, run.signal, (delta) => publish("chat.delta", { delta }));
+      const reading = answerReader((delta) => publish("chat.delta", { delta }));
+      const res = await deps.chat.handle({ tenant, requestId: `${run.id}.${steps}`, body, run: { sessionKey: key, runId: run.id }, signal: run.signal, onSettled: (c) => (charged = c), sink: reading.sink });
+      answer = await reading.read(res, run.signal);
       if (run.signal.aborted && isRunStop(run.signal.reason)) throw run.signal.reason;
     } catch (err) {
       if (run.signal.aborted && isRunStop(run.signal.reason)) throw run.signal.reason;
@@ -148,47 +148,84 @@ interface ModelAnswer {
 }
 
 /**
- * The model's answer from the chat service's SSE response (chat.completion.chunk events): text
- * deltas as they come (each one published as chat.delta), tool calls assembled by index. An error
- * event mid-stream is the run's error, with the gateway's code.
+ * The model's answer, assembled from its chat.completion.chunk objects as they come: text deltas
+ * (each one published as chat.delta), tool calls assembled by index. An error chunk or a failure
+ * mid-stream is the run's error, with the gateway's code.
  */
-export async function readAnswer(res: Response, signal: AbortSignal, onDelta: (d: string) => void): Promise<ModelAnswer> {
+function answerAssembler(onDelta: (d: string) => void) {
   const out: ModelAnswer = { model: null, text: "", calls: [], finishReason: null };
-  if (!res.body) return out;
-  for await (const ev of parseSse(res.body, signal)) {
-    if (ev.data === "[DONE]") break;
-    let chunk: any;
-    try {
-      chunk = JSON.parse(ev.data);
-    } catch {
-      continue;
-    }
-    if (chunk.error) {
-      const code = String(chunk.error.code ?? "").toUpperCase();
-      throw new AppError(code in ERROR_TABLE ? (code as ErrorCode) : "UPSTREAM_ERROR", String(chunk.error.message ?? "the model call failed"));
-    }
-    if (typeof chunk.model === "string") out.model = chunk.model;
-    const choice = chunk.choices?.[0];
-    if (!choice) continue;
-    if (choice.finish_reason) out.finishReason = choice.finish_reason;
-    const d = choice.delta ?? {};
-    if (typeof d.content === "string" && d.content) {
-      out.text += d.content;
-      onDelta(d.content);
-    }
-    for (const tc of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
-      // The index comes from upstream: one past the wire formats' call cap is a protocol error, not
-      // the size of an array (red team 13, F5).
-      const i = Number.isInteger(tc.index) ? tc.index : out.calls.length;
-      if (i < 0 || i >= MAX_STREAMED_CALLS) throw new AppError("UPSTREAM_ERROR", `the model's stream numbered a tool call ${String(i).slice(0, 20)}; at most ${MAX_STREAMED_CALLS} are taken`);
-      const slot = (out.calls[i] ??= { id: "", name: "", arguments: "" });
-      if (typeof tc.id === "string") slot.id = tc.id;
-      if (typeof tc.function?.name === "string") slot.name += tc.function.name;
-      if (typeof tc.function?.arguments === "string") slot.arguments += tc.function.arguments;
-    }
-  }
-  out.calls = out.calls.filter(Boolean);
-  return out;
+  return {
+    take(chunk: any): void {
+      if (chunk.error) {
+        const code = String(chunk.error.code ?? "").toUpperCase();
+        throw new AppError(code in ERROR_TABLE ? (code as ErrorCode) : "UPSTREAM_ERROR", String(chunk.error.message ?? "the model call failed"));
+      }
+      if (typeof chunk.model === "string") out.model = chunk.model;
+      const choice = chunk.choices?.[0];
+      if (!choice) return;
+      if (choice.finish_reason) out.finishReason = choice.finish_reason;
+      const d = choice.delta ?? {};
+      if (typeof d.content === "string" && d.content) {
+        out.text += d.content;
+        onDelta(d.content);
+      }
+      for (const tc of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
+        // The index comes from upstream: one past the wire formats' call cap is a protocol error, not
+        // the size of an array (red team 13, F5).
+        const i = Number.isInteger(tc.index) ? tc.index : out.calls.length;
+        if (i < 0 || i >= MAX_STREAMED_CALLS) throw new AppError("UPSTREAM_ERROR", `the model's stream numbered a tool call ${String(i).slice(0, 20)}; at most ${MAX_STREAMED_CALLS} are taken`);
+        const slot = (out.calls[i] ??= { id: "", name: "", arguments: "" });
+        if (typeof tc.id === "string") slot.id = tc.id;
+        if (typeof tc.function?.name === "string") slot.name += tc.function.name;
+        if (typeof tc.function?.arguments === "string") slot.arguments += tc.function.arguments;
+      }
+    },
+    answer(): ModelAnswer {
+      out.calls = out.calls.filter(Boolean);
+      return out;
+    },
+  };
+}
+
+/**
+ * The agent loop's own model call, read in process: the chat service hands each chunk to the sink
+ * (no SSE written and parsed back); the body is still read to its end, one empty frame per chunk, so
+ * stopping early (a refused chunk, the run's abort) cancels the call as a client's disconnect would.
+ */
+export function answerReader(onDelta: (d: string) => void) {
+  const a = answerAssembler(onDelta);
+  let failed: unknown = null;
+  const sink: ChunkSink = {
+    chunk(c) {
+      if (failed) return;
+      try {
+        a.take(c);
+      } catch (err) {
+        failed = err;
+      }
+    },
+    error(e) {
+      failed ??= e;
+    },
+  };
+  return {
+    sink,
+    async read(res: Response, signal: AbortSignal): Promise<ModelAnswer> {
+      if (res.body) {
+        const reader = res.body.getReader();
+        try {
+          for (;;) {
+            if (failed || signal.aborted) break;
+            if ((await reader.read()).done) break;
+          }
+        } finally {
+          await reader.cancel().catch(() => {});
+        }
+      }
+      if (failed) throw failed;
+      return a.answer();
+    },
+  };
 }
 
 export function stop(status: RunStop["status"], stopReason: string, code: string, message: string): RunStop {

@@ -34,7 +34,21 @@ export interface ChatDeps extends GovernedDeps {
  * (tenant, request id, the client's disconnect signal for streams, an agent run's session key and run
  * id, `onSettled` told the charge, an internal caller's abort `signal`).
  */
-export type ChatCall = Omit<GovernedCall, "model" | "stream" | "requestedMaxTokens" | "choices"> & { body: unknown };
+export type ChatCall = Omit<GovernedCall, "model" | "stream" | "requestedMaxTokens" | "choices"> & { body: unknown; sink?: ChunkSink };
+
+/**
+ * An in-process caller's way to take a stream's chunks as objects (the agent loop reads its own model
+ * call): each chunk goes to `chunk` instead of being serialized as SSE for the caller to parse back,
+ * and a failure mid-stream to `error`. The body then carries one empty frame per chunk (the caller
+ * still reads it, so a reader that stops cancels the call as an HTTP client's disconnect does) and
+ * metering is the same as for any stream.
+ */
+export interface ChunkSink {
+  chunk(chunk: Json): void;
+  error(e: AppError): void;
+}
+
+const EMPTY = new Uint8Array(0);
 
 /** The agent runtime's part of the /v1 surface (models named `openclaw/<agentId>`), plugged in by the agents module. */
 export interface AgentSurface {
@@ -63,7 +77,7 @@ export function createChatService(deps: ChatDeps) {
   }
 
   /** Chat's codec for one request, once the model is known: the fields vetted for its provider kind. */
-  async function bindChat(req: ChatRequest, tenantId: string, model: ResolvedModel, provider: ChatProvider): Promise<SurfaceCodec> {
+  async function bindChat(req: ChatRequest, tenantId: string, model: ResolvedModel, provider: ChatProvider, sink?: ChunkSink): Promise<SurfaceCodec> {
     if (req.choices > 1 && model.provider.kind === "anthropic") throw new AppError("INVALID_PARAMS", "n: more than one choice is not supported by this model", { details: { param: "n" } });
     const images = vetChatFields(req.body, model.provider.kind, model.passthrough);
     if (images.length > 0) await vetImageUrls(images, model.imageRules, deps.lookup);
@@ -79,14 +93,22 @@ export function createChatService(deps: ChatDeps) {
         if (!chunk) return { data: null, outBytes: 0 };
         const choices = chunk.choices as Json[] | undefined;
         const outBytes = outputBytes(choices, "delta");
+        if (sink) {
+          sink.chunk(chunk);
+          return { data: EMPTY, outBytes };
+        }
         if (!req.includeUsage) {
           if (Array.isArray(choices) && choices.length === 0) return { data: null, outBytes }; // the usage-only chunk
           delete chunk.usage;
         }
         return { data: sseData(chunk), outBytes };
       },
-      end: () => sseData("[DONE]"),
+      end: () => (sink ? null : sseData("[DONE]")),
       streamError: (e: AppError) => {
+        if (sink) {
+          sink.error(e);
+          return EMPTY;
+        }
         const type = e.code === "UPSTREAM_TIMEOUT" ? "timeout" : "api_error";
         return sseData({ error: { message: e.message, type, code: e.code.toLowerCase(), param: null } });
       },
@@ -114,7 +136,7 @@ export function createChatService(deps: ChatDeps) {
       const req = parseChatRequest(call.body, deps.models.defaultFor(call.tenant));
       return governed.run(
         { ...call, model: req.model, stream: req.stream, requestedMaxTokens: req.requestedMaxTokens, choices: req.choices },
-        (model, provider) => bindChat(req, tenantId, model, provider),
+        (model, provider) => bindChat(req, tenantId, model, provider, call.sink),
       );
     },
   };

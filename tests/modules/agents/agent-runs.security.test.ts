@@ -178,14 +178,32 @@ describe("keys a tenant or a provider chooses are only ever own keys and bounded
     expect((await w.rpc("agents.get", { agentId: "helper" })).result.id).toBe("helper");
   });
 
-  test("a streamed tool call numbered past the cap is the upstream's error, not an array of its size", async () => {
-    const { readAnswer } = await import("../../../src/modules/agents/agent-loop.ts");
-    const chunk = (index: number) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [{ index, id: "c", function: { name: "x", arguments: "{}" } }] } }] })}\n\n`;
-    const sse = (body: string) => new Response(body, { headers: { "content-type": "text/event-stream" } });
+  test("a streamed tool call numbered past the cap is the upstream's error, not an array of its size; the call is cancelled", async () => {
+    const { answerReader } = await import("../../../src/modules/agents/agent-loop.ts");
+    const chunk = (index: number) => ({ choices: [{ index: 0, delta: { tool_calls: [{ index, id: "c", function: { name: "x", arguments: "{}" } }] } }] });
+    // The chat service's side of the in-process read: a chunk to the sink, then one empty frame per chunk.
+    const body = (reader: ReturnType<typeof answerReader>, chunks: object[], onCancel: () => void) => {
+      let i = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (i >= chunks.length) return c.close();
+            reader.sink.chunk(chunks[i++] as never);
+            c.enqueue(new Uint8Array(0));
+          },
+          cancel: onCancel,
+        }),
+      );
+    };
     const started = performance.now();
-    await expect(readAnswer(sse(chunk(4_000_000_000) + "data: [DONE]\n\n"), new AbortController().signal, () => {})).rejects.toThrow("at most");
+    let cancelled = false;
+    const bad = answerReader(() => {});
+    await expect(bad.read(body(bad, [chunk(4_000_000_000), chunk(0), chunk(1)], () => (cancelled = true)), new AbortController().signal)).rejects.toThrow("at most");
     expect(performance.now() - started).toBeLessThan(1000);
-    const ok = await readAnswer(sse(chunk(1) + chunk(0) + "data: [DONE]\n\n"), new AbortController().signal, () => {});
+    // The refusal stops the read and cancels the call (the governed call settles it as a client that left).
+    expect(cancelled).toBe(true);
+    const good = answerReader(() => {});
+    const ok = await good.read(body(good, [chunk(1), chunk(0)], () => {}), new AbortController().signal);
     expect(ok.calls).toHaveLength(2);
   });
 });
