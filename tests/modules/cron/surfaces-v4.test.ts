@@ -127,7 +127,8 @@ describe("protocol v4: cron", () => {
     expect(await refused({ schedule: { kind: "stream", command: ["tail"] } })).toContain("invalid cron.add params: schedule.kind");
     expect(await refused({ schedule: { kind: "cron", expr: "* * * *  * * *" } })).toContain("schedule.expr");
     expect(await refused({ payload: { kind: "script", script: "1" } })).toContain("payload.kind");
-    expect(await refused({ delivery: { mode: "announce", channel: "telegram" } })).toContain("channels module");
+    // (Issue 17: a named channel is a channel delivery now, refused as "not available yet" before; it needs the chat.)
+    expect(await refused({ delivery: { mode: "announce", channel: "telegram" } })).toContain("delivery.to: is required");
     // Upstream CLI's default, announce to the "last" channel the user spoke on: there is none here.
     const last = await c.request("cron.add", { name: "quiet", sessionTarget: "isolated", wakeMode: "now", schedule: { kind: "every", everyMs: 3_600_000 }, payload: { kind: "agentTurn", message: "m" }, delivery: { mode: "announce", channel: "last" } });
     expect(last.payload.delivery).toEqual({ mode: "none" });

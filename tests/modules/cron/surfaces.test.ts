@@ -68,7 +68,8 @@ describe("cron over RPC", () => {
     expect(await refused(job({ schedule: { kind: "every", everyMs: 1000 } }))).toMatch(/schedule\.everyMs/);
     expect(await refused(job({ schedule: { kind: "at", at: "2001-01-01T00:00:00Z" } }))).toMatch(/schedule\.at/);
     expect(await refused(job({ delivery: { mode: "webhook", url: "http://127.0.0.1:8080/hook" } }))).toMatch(/delivery\.url.*not in the gateway's webhook allow-list/);
-    expect(await refused(job({ delivery: { mode: "channel", channel: "telegram" } }))).toMatch(/channels module/);
+    // (Issue 17: channel delivery exists now — refused as "not available yet" before; it needs the chat.)
+    expect(await refused(job({ delivery: { mode: "channel", channel: "telegram" } }))).toMatch(/delivery\.to: is required/);
     expect((await rpc(a, "cron.status", {})).result.jobCount).toBe(0);
     expect(core.audit.query({ tenant: "alpha" }).filter((r) => r.action.startsWith("cron."))).toEqual([]);
     core.close();

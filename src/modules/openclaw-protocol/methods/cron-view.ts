@@ -9,8 +9,9 @@
 //                   main | current               ⇄ agentTurn in `agent:<agentId>:main`
 //                   session:<key>                ⇄ agentTurn.sessionKey
 //   delivery        none / webhook {to}          ⇄ none / webhook {url}; announce to the "last" channel
-//                                                  (upstream CLI's default) → none; to a named channel
-//                                                  → refused until channels exist
+//                                                  (upstream CLI's default) → none; announce
+//                                                  {channel, to} ⇄ channel {channel (an id from
+//                                                  channels.list), to}
 //                   session (ours)               → left out (upstream has no such mode)
 // A webhook's signing secret, which cron.add returns once, reaches upstream's clients in the one
 // place its closed result has for words about delivery: `deliveryPreview`.
@@ -150,8 +151,8 @@ function deliveryFrom(method: string, raw: unknown): CronDelivery | undefined {
   if (raw.mode === "none") return { mode: "none" };
   if (raw.mode === "webhook") return { mode: "webhook", url: raw.to } as CronDelivery;
   // Upstream's CLI asks every isolated job to announce to the "last" channel the user spoke on, best
-  // effort; a tenant has no channels here, so there is no last one: nothing to announce to. A channel
-  // named outright is refused (by the service) until channels exist.
+  // effort; the gateway keeps no "last" channel, so there is nothing to announce to. A channel named
+  // outright is one of the tenant's channels (its id) and `to` the chat: checked by the service.
   if (raw.mode === "announce") return raw.channel === undefined || raw.channel === "last" ? { mode: "none" } : (defined({ mode: "channel", channel: raw.channel, to: raw.to }) as CronDelivery);
   return invalid(method, 'delivery.mode must be "none", "announce" or "webhook"');
 }
