@@ -97,6 +97,12 @@ describe("channels end to end", () => {
     expect(seen[0]!.body).toBe('{"error":"not found"}');
     expect(w.inbox("alpha")).toEqual([]);
     expect(w.inbox("beta")).toEqual([]);
+    // A body over gateway.channels.maxInboundBytes, declared or streamed: the same.
+    const big = JSON.stringify({ id: "x2", from: "u", text: "y".repeat(1_100_000) });
+    const declared = await fetch(`${w.gw.url}${a.webhookPath}`, { method: "POST", headers: { "content-type": "application/json" }, body: big });
+    expect({ status: declared.status, body: await declared.text(), headers: headersOf(declared) }).toEqual(seen[0]!);
+    const streamed = await fetch(`${w.gw.url}${a.webhookPath}`, { method: "POST", body: new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(big)), c.close()) }), duplex: "half" } as RequestInit);
+    expect({ status: streamed.status, body: await streamed.text(), headers: headersOf(streamed) }).toEqual(seen[0]!);
     // A suspended tenant's channel answers the same.
     w.core.tenants.suspend(scope("alpha"), operatorCtx);
     const suspended = await w.postSigned(a.webhookPath, body, a.signingKey);
