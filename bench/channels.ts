@@ -19,6 +19,33 @@ import { signPayload } from "../src/modules/channels/kinds/webhook.ts";
 import { startFakeProvider } from "../tests/fake-provider/fake-provider.ts";
 import { arg, median, saveResult, tmpdir } from "./lib.ts";
 
+// --sender <file>: the load generator, in a process of its own (so that the gateway's event loop is
+// not also the client's): posts the deliveries the file describes at its rate, prints what it saw.
+const senderFile = process.argv.includes("--sender") ? process.argv[process.argv.indexOf("--sender") + 1]! : null;
+if (senderFile) {
+  const plan = JSON.parse(fs.readFileSync(senderFile, "utf8")) as { url: string; rate: number; deliveries: { path: string; init: RequestInit }[] };
+  const start = performance.now();
+  const inflight = new Set<Promise<void>>();
+  let refused = 0;
+  for (let i = 0; i < plan.deliveries.length; i++) {
+    const due = start + (i * 1000) / plan.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await Bun.sleep(wait);
+    const d = plan.deliveries[i]!;
+    const p: Promise<void> = fetch(`${plan.url}${d.path}`, d.init)
+      .then(async (res) => {
+        await res.arrayBuffer();
+        if (res.status !== 200) refused++;
+      })
+      .catch(() => void refused++)
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+  }
+  await Promise.all(inflight);
+  console.log(JSON.stringify({ sent: plan.deliveries.length, refused, seconds: (performance.now() - start) / 1000 }));
+  process.exit(0);
+}
+
 const runs = arg("--runs", 3);
 const messages = arg("--messages", 400);
 const tenants = arg("--tenants", 100);
@@ -73,6 +100,14 @@ core.runs.send = ((identity, p, ctx) => {
   return send(identity, p, ctx);
 }) as typeof core.runs.send;
 
+// When the module's webhook handler was entered (c=1: one at a time), for the server-side ingest → dispatch time.
+let enteredAt = 0;
+const handle = core.channelsEngine.ingest.handle;
+core.channelsEngine.ingest.handle = (...a) => {
+  enteredAt = performance.now();
+  return handle(...a);
+};
+
 const channels: { tenant: string; path: string; key: string }[] = [];
 for (let i = 0; i < tenants; i++) {
   const id = `t${String(i).padStart(3, "0")}`;
@@ -100,6 +135,7 @@ for (let r = 0; r < runs; r++) {
   const base: number[] = [];
   const ack: number[] = [];
   const toDispatch: number[] = [];
+  const serverSide: number[] = [];
   for (let i = 0; i < messages; i++) {
     const ch = channels[i % channels.length]!;
     // Alternate: baseline, then ours, each c=1.
@@ -116,6 +152,7 @@ for (let r = 0; r < runs; r++) {
     const at = dispatchedAt.get(d.id);
     if (at === undefined) throw new Error(`delivery ${d.id} was not dispatched by the time it was acknowledged`);
     toDispatch.push(at - t0);
+    serverSide.push(at - enteredAt);
     if (i % 50 === 49) await idle();
   }
   await idle();
@@ -123,6 +160,7 @@ for (let r = 0; r < runs; r++) {
     baselineP50: pct(base, 50), baselineP99: pct(base, 99),
     ackP50: pct(ack, 50), ackP99: pct(ack, 99),
     dispatchP50: pct(toDispatch, 50), dispatchP99: pct(toDispatch, 99),
+    serverIngestToDispatchP50: pct(serverSide, 50), serverIngestToDispatchP99: pct(serverSide, 99),
     addedP50: pct(ack, 50) - pct(base, 50), addedP99: pct(ack, 99) - pct(base, 99),
   });
 }
@@ -132,33 +170,27 @@ console.log(JSON.stringify({ latency: latencySummary }));
 
 // --- throughput ---
 callbacks.clear();
-const sentIds: string[] = [];
 const total = rate * seconds;
+const sentIds: string[] = [];
+const deliveries = Array.from({ length: total }, (_, i) => {
+  const d = delivery(channels[i % channels.length]!, "");
+  sentIds.push(d.id);
+  return { path: d.url, init: d.init };
+});
+const planFile = path.join(home, "plan.json");
+fs.writeFileSync(planFile, JSON.stringify({ url: gw.url, rate, deliveries }));
 const start = performance.now();
-const inflight = new Set<Promise<void>>();
-let refused = 0;
-for (let i = 0; i < total; i++) {
-  const due = start + (i * 1000) / rate;
-  const wait = due - performance.now();
-  if (wait > 1) await Bun.sleep(wait);
-  const ch = channels[i % channels.length]!;
-  const d = delivery(ch, gw.url);
-  sentIds.push(`${d.id}`);
-  const p: Promise<void> = fetch(d.url, d.init)
-    .then(async (res) => {
-      await res.arrayBuffer();
-      if (res.status !== 200) refused++;
-    })
-    .finally(() => inflight.delete(p));
-  inflight.add(p);
-}
-await Promise.all(inflight);
-const sendSeconds = (performance.now() - start) / 1000;
+const sender = Bun.spawn([process.execPath, import.meta.path, "--sender", planFile], { stdout: "pipe", stderr: "inherit" });
+const senderOut = JSON.parse((await new Response(sender.stdout).text()).trim().split("\n").at(-1)!) as { sent: number; refused: number; seconds: number };
+await sender.exited;
+const refused = senderOut.refused;
+const sendSeconds = senderOut.seconds;
 const drainStart = performance.now();
-await idle();
-const deadline = Date.now() + 120_000;
+const deadline = Date.now() + 300_000;
 while ([...callbacks.values()].reduce((a, b) => a + b, 0) < total && Date.now() < deadline) await Bun.sleep(50);
+await idle();
 const drainSeconds = (performance.now() - drainStart) / 1000;
+void start;
 const answered = new Set([...callbacks.keys()].map((k) => k.split("|")[1]));
 const lost = sentIds.filter((id) => !answered.has(id)).length;
 const duplicated = [...callbacks.values()].filter((n) => n > 1).length;
