@@ -121,6 +121,14 @@ describe("channels end to end", () => {
     await w.idle();
     expect(w.tg.sent("sendMessage").map((c) => c.body.text)).toEqual(["first"]);
     expect(w.core.channels.status(scope("alpha")).channels[0]!.counters).toMatchObject({ received: 1, replied: 1, replays: 1 });
+    // An update id far below the highest seen is a replay even once its inbox row is pruned.
+    expect((await w.tg.deliver(w.tg.message({ updateId: 500_000, text: "high-id", from: 2002 }), undefined, url)).status).toBe(200);
+    await w.idle();
+    w.core.handle.sqlite.query("DELETE FROM channel_inbox WHERE delivery_id = '77'").run();
+    expect((await w.tg.deliver(update, undefined, url)).status).toBe(200);
+    await w.idle();
+    expect(w.core.channels.status(scope("alpha")).channels[0]!.counters).toMatchObject({ received: 2, replays: 2 });
+    expect(w.tg.sent("sendMessage").filter((c) => c.body.text === "second")).toEqual([]);
     const bad = await fetch(url, { method: "POST", headers: { "x-telegram-bot-api-secret-token": w.tg.webhook!.secret_token! }, body: "{not json" });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe('{"error":"bad request"}');
