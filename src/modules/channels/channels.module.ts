@@ -74,7 +74,8 @@ export const channelsModule = defineModule({
       const to = { chatId: msg.chat.id, ...(msg.chat.threadId ? { threadId: msg.chat.threadId } : {}), peerId: msg.peerId, ...(msg.replyContext ? { replyContext: msg.replyContext } : {}) };
       send(acc, a, to, text, AbortSignal.timeout(60_000)).catch((err) => platform.log.warn("channel notice not delivered", { tenant: acc.tenantId, channel: acc.id, error: String(err).slice(0, 200) }));
     };
-    const ingest = createIngest({ store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify });
+    const sqlite = platform.handle.sqlite;
+    const ingest = createIngest({ store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify, transaction: (fn) => sqlite.transaction(fn)() });
     const pollers = createPollers({ store, registry, log: platform.log, now, isActive: tenantState.isActive, api, accept: ingest.accept });
     const channels = createChannelsService({ store, registry, policy, dispatcher, audit, clock: platform.clock, config, api, send, pollers });
 

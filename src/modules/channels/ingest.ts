@@ -36,6 +36,8 @@ export interface IngestDeps {
   tenants: TenantState;
   config(): GatewayConfig;
   now(): number;
+  /** Runs `fn` in one SQLite transaction (a delivery's rows are one commit). */
+  transaction(fn: () => void): void;
   /** Sends a notice (a pairing code, a slow-down) to a sender, best effort. */
   notify(acc: AccountRow, msg: InboundMessage, text: string): void;
 }
@@ -59,42 +61,51 @@ export function createIngest(deps: IngestDeps) {
     const now = deps.now();
     const c = deps.config().gateway.channels;
     const options = JSON.parse(acc.options) as ChannelOptions;
-    for (const m of messages) {
-      // Platform ids are bounded before they are stored or keyed on.
-      const msg: InboundMessage = { ...m, deliveryId: m.deliveryId.slice(0, 200), peerId: m.peerId.slice(0, 200), chat: { ...m.chat, id: m.chat.id.slice(0, 200), ...(m.chat.threadId !== undefined ? { threadId: m.chat.threadId.slice(0, 200) } : {}) } };
-      const numeric = acc.kind === "telegram" && /^\d{1,15}$/.test(msg.deliveryId) ? Number(msg.deliveryId) : null;
-      if (numeric !== null && acc.highestUpdate !== null && numeric <= acc.highestUpdate - UPDATE_ID_WINDOW) {
-        store.count.run(acc.tenantId, acc.id, 0, 0, 0, 0, 1);
-        continue;
+    // The rows of the delivery are one commit; queueing (which starts runs) and notices come after it.
+    const queued: { deliveryId: string; sessionKey: string }[] = [];
+    const notices: { msg: InboundMessage; text: string }[] = [];
+    deps.transaction(() => {
+      for (const m of messages) {
+        // Platform ids are bounded before they are stored or keyed on.
+        const msg: InboundMessage = { ...m, deliveryId: m.deliveryId.slice(0, 200), peerId: m.peerId.slice(0, 200), chat: { ...m.chat, id: m.chat.id.slice(0, 200), ...(m.chat.threadId !== undefined ? { threadId: m.chat.threadId.slice(0, 200) } : {}) } };
+        const numeric = acc.kind === "telegram" && /^\d{1,15}$/.test(msg.deliveryId) ? Number(msg.deliveryId) : null;
+        if (numeric !== null && acc.highestUpdate !== null && numeric <= acc.highestUpdate - UPDATE_ID_WINDOW) {
+          store.count.run(acc.tenantId, acc.id, 0, 0, 0, 0, 1);
+          continue;
+        }
+        const sessionKey = sessionKeyOf(acc.id, msg);
+        const inserted = store.insertInbox.run(acc.tenantId, acc.id, msg.deliveryId, msg.peerId, msg.chat.id, msg.chat.threadId ?? null, sessionKey, msg.text, msg.replyContext ? JSON.stringify(msg.replyContext) : null, "queued", null, now);
+        if (inserted.changes === 0) {
+          store.count.run(acc.tenantId, acc.id, 0, 0, 0, 0, 1);
+          continue;
+        }
+        if (numeric !== null) store.setHighest.run(acc.tenantId, acc.id, numeric);
+        store.count.run(acc.tenantId, acc.id, 1, 0, 0, 0, 0);
+        const drop = (why: string) => {
+          store.setInbox.run(acc.tenantId, acc.id, msg.deliveryId, "dropped", why, null);
+          store.count.run(acc.tenantId, acc.id, 0, 0, 0, 1, 0);
+        };
+        const verdict = deps.policy.decide(acc.tenantId, acc.id, options, msg, now);
+        if (!verdict.allow) {
+          drop(verdict.reason);
+          if (verdict.code) notices.push({ msg, text: `This assistant answers only people its owner approved. Your pairing code is ${showCode(verdict.code)} (valid until ${new Date(verdict.expiresAt!).toISOString().slice(0, 16).replace("T", " ")} UTC): send it to the owner.` });
+          continue;
+        }
+        const perPeer = { perMinute: c.perPeerPerMinute, burst: c.perPeerPerMinute };
+        const perChannel = { perMinute: c.perChannelPerMinute, burst: c.perChannelPerMinute };
+        if (buckets.take(`c\u0000${acc.tenantId}\u0000${acc.id}`, now, perChannel) !== null || buckets.take(`p\u0000${acc.tenantId}\u0000${acc.id}\u0000${msg.peerId}`, now, perPeer) !== null) {
+          drop("rate limited");
+          notices.push({ msg, text: "Too many messages: some were not passed on. Please wait a minute." });
+          continue;
+        }
+        queued.push({ deliveryId: msg.deliveryId, sessionKey });
       }
-      const sessionKey = sessionKeyOf(acc.id, msg);
-      const inserted = store.insertInbox.run(acc.tenantId, acc.id, msg.deliveryId, msg.peerId, msg.chat.id, msg.chat.threadId ?? null, sessionKey, msg.text, msg.replyContext ? JSON.stringify(msg.replyContext) : null, "queued", null, now);
-      if (inserted.changes === 0) {
-        store.count.run(acc.tenantId, acc.id, 0, 0, 0, 0, 1);
-        continue;
-      }
-      if (numeric !== null) store.setHighest.run(acc.tenantId, acc.id, numeric);
-      store.count.run(acc.tenantId, acc.id, 1, 0, 0, 0, 0);
-      const drop = (why: string) => {
-        store.setInbox.run(acc.tenantId, acc.id, msg.deliveryId, "dropped", why, null);
-        store.count.run(acc.tenantId, acc.id, 0, 0, 0, 1, 0);
-      };
-      const verdict = deps.policy.decide(acc.tenantId, acc.id, options, msg, now);
-      if (!verdict.allow) {
-        drop(verdict.reason);
-        if (verdict.code) noticeOnce(acc, msg, `This assistant answers only people its owner approved. Your pairing code is ${showCode(verdict.code)} (valid until ${new Date(verdict.expiresAt!).toISOString().slice(0, 16).replace("T", " ")} UTC): send it to the owner.`, now);
-        continue;
-      }
-      const perPeer = { perMinute: c.perPeerPerMinute, burst: c.perPeerPerMinute };
-      const perChannel = { perMinute: c.perChannelPerMinute, burst: c.perChannelPerMinute };
-      if (buckets.take(`c\u0000${acc.tenantId}\u0000${acc.id}`, now, perChannel) !== null || buckets.take(`p\u0000${acc.tenantId}\u0000${acc.id}\u0000${msg.peerId}`, now, perPeer) !== null) {
-        drop("rate limited");
-        noticeOnce(acc, msg, "Too many messages: some were not passed on. Please wait a minute.", now);
-        continue;
-      }
-      deps.dispatcher.enqueue({ tenantId: acc.tenantId, channelId: acc.id, deliveryId: msg.deliveryId, sessionKey });
-      deps.events.publish(channelOwnerScope(acc), { method: "channels", params: { action: "inbound", channelId: acc.id, deliveryId: msg.deliveryId }, sessionKey });
+    });
+    for (const q of queued) {
+      deps.dispatcher.enqueue({ tenantId: acc.tenantId, channelId: acc.id, ...q });
+      deps.events.publish(channelOwnerScope(acc), { method: "channels", params: { action: "inbound", channelId: acc.id, deliveryId: q.deliveryId }, sessionKey: q.sessionKey });
     }
+    for (const n of notices) noticeOnce(acc, n.msg, n.text, now);
   }
 
   /** The kind and secrets a delivery is checked with: the channel's, or throwaway ones (null account). */
