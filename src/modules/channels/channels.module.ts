@@ -75,7 +75,8 @@ export const channelsModule = defineModule({
       send(acc, a, to, text, AbortSignal.timeout(60_000)).catch((err) => platform.log.warn("channel notice not delivered", { tenant: acc.tenantId, channel: acc.id, error: String(err).slice(0, 200) }));
     };
     const sqlite = platform.handle.sqlite;
-    const ingest = createIngest({ store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify, transaction: (fn) => sqlite.transaction(fn)() });
+    const pruneChannel = (tenantId: string, channelId: string) => store.pruneInbox.run(tenantId, channelId, INBOX_KEPT_PER_CHANNEL, now() - (config().gateway.channels.replayWindowSeconds + 86_400) * 1000);
+    const ingest = createIngest({ prune: pruneChannel, store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify, transaction: (fn) => sqlite.transaction(fn)() });
     const pollers = createPollers({ store, registry, log: platform.log, now, isActive: tenantState.isActive, api, accept: ingest.accept });
     const channels = createChannelsService({ store, registry, policy, dispatcher, audit, clock: platform.clock, config, api, send, pollers });
 
@@ -90,8 +91,7 @@ export const channelsModule = defineModule({
       }
     };
     const prune = () => {
-      const cutoff = now() - (config().gateway.channels.replayWindowSeconds + 86_400) * 1000;
-      for (const r of store.allAccounts.all() as AccountRow[]) store.pruneInbox.run(r.tenantId, r.id, INBOX_KEPT_PER_CHANNEL, cutoff);
+      for (const r of store.allAccounts.all() as AccountRow[]) pruneChannel(r.tenantId, r.id);
     };
     registry.load();
     return {

@@ -24,6 +24,8 @@ export const REFUSAL: DirectResponse = { status: 404, body: '{"error":"not found
 export const MALFORMED: DirectResponse = { status: 400, body: '{"error":"bad request"}', contentType: "application/json" };
 /** Telegram update ids this far below the highest seen are refused as replays even once their inbox rows are pruned. */
 export const UPDATE_ID_WINDOW = 100_000;
+/** A channel's inbox is pruned after this many new rows, so a flood cannot grow it until the hourly prune. */
+export const PRUNE_EVERY = 100;
 
 const DUMMY = { secret: randomBytes(32).toString("hex"), webhookSecret: randomBytes(32).toString("base64url"), botToken: "0:dummy", signingSecret: randomBytes(32).toString("hex"), appSecret: randomBytes(32).toString("hex"), verifyToken: randomBytes(16).toString("hex"), publicKey: "00".repeat(32) };
 
@@ -36,6 +38,8 @@ export interface IngestDeps {
   tenants: TenantState;
   config(): GatewayConfig;
   now(): number;
+  /** Prunes a channel's old inbox rows (called every PRUNE_EVERY recorded messages of a channel). */
+  prune(tenantId: string, channelId: string): void;
   /** Runs `fn` in one SQLite transaction (a delivery's rows are one commit). */
   transaction(fn: () => void): void;
   /** Sends a notice (a pairing code, a slow-down) to a sender, best effort. */
@@ -46,6 +50,7 @@ export function createIngest(deps: IngestDeps) {
   const { store } = deps;
   const buckets = new TokenBuckets();
   const noticed = new Map<string, number>();
+  const sincePrune = new Map<string, number>();
 
   /** One notice per sender per minute at most. */
   const noticeOnce = (acc: AccountRow, msg: InboundMessage, text: string, now: number) => {
@@ -80,6 +85,10 @@ export function createIngest(deps: IngestDeps) {
           continue;
         }
         if (numeric !== null) store.setHighest.run(acc.tenantId, acc.id, numeric);
+        const pk = `${acc.tenantId}\u0000${acc.id}`;
+        const n = (sincePrune.get(pk) ?? 0) + 1;
+        sincePrune.set(pk, n % PRUNE_EVERY);
+        if (n >= PRUNE_EVERY) deps.prune(acc.tenantId, acc.id);
         store.count.run(acc.tenantId, acc.id, 1, 0, 0, 0, 0);
         const drop = (why: string) => {
           store.setInbox.run(acc.tenantId, acc.id, msg.deliveryId, "dropped", why, null);

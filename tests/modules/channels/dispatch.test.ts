@@ -88,3 +88,16 @@ describe("channels dispatch", () => {
     expect(row.error).toContain("gateway.channels.kinds.webhook.callbackAllow");
   });
 });
+
+describe("channels inbox growth", () => {
+  test("a flood of signed deliveries cannot grow a channel's inbox past its cap until the hourly prune", async () => {
+    w = await channelsWorld();
+    const ch = await w.pairWebhook("alpha", { dmPolicy: "allowlist" });
+    const acc = w.core.channelsEngine.store.account.get("alpha", ch.channel.id) as never;
+    const msgs = Array.from({ length: 1500 }, (_, i) => ({ deliveryId: `m${i}`, peerId: "stranger", chat: { id: "stranger", type: "dm" as const }, text: "x" }));
+    w.core.channelsEngine.ingest.accept(acc, msgs);
+    const { n } = w.core.handle.sqlite.query("SELECT count(*) AS n FROM channel_inbox WHERE tenant_id = 'alpha'").get() as { n: number };
+    expect(n).toBeLessThanOrEqual(1100);
+    expect(w.core.channels.status(scope("alpha")).channels[0]!.counters).toMatchObject({ received: 1500, dropped: 1500 });
+  });
+});
