@@ -25,6 +25,8 @@ export interface ChannelsWorld extends ChatWorld {
   betaToken: string | null;
   pairTelegram(tenant?: string, token?: string, options?: Record<string, unknown>): Promise<any>;
   pairWebhook(tenant?: string, options?: Record<string, unknown>): Promise<any>;
+  /** channels.pair over the tenant RPC (POST /rpc) as `tenant`'s token; the JSON-RPC result or error. */
+  rpcPair(params: Record<string, unknown>, tenant?: string): Promise<{ result?: any; error?: any }>;
   postSigned(path: string, body: unknown, secret: string, opts?: { timestamp?: number; signature?: string }): Promise<Response>;
   /** Waits until every queued message has been answered. */
   idle(): Promise<void>;
@@ -32,7 +34,7 @@ export interface ChannelsWorld extends ChatWorld {
   stop(): Promise<void>;
 }
 
-export async function channelsWorld(opts: { beta?: boolean; channels?: Record<string, unknown>; config?: Record<string, any> } = {}): Promise<ChannelsWorld> {
+export async function channelsWorld(opts: { beta?: boolean; channels?: Record<string, unknown>; kinds?: Record<string, unknown>; config?: Record<string, any> } = {}): Promise<ChannelsWorld> {
   const tg = startFakeTelegram();
   tg.addBot(BOT_A, "alpha_bot");
   tg.addBot(BOT_B, "beta_bot");
@@ -59,7 +61,7 @@ export async function channelsWorld(opts: { beta?: boolean; channels?: Record<st
         channels: {
           secretKey: SECRET_KEY,
           publicBaseUrl: "https://gateway.example",
-          kinds: { telegram: { apiBase: tg.base }, webhook: { callbackAllow: ["127.0.0.1:*"] } },
+          kinds: { telegram: { apiBase: tg.base }, webhook: { callbackAllow: ["127.0.0.1:*"] }, ...opts.kinds },
           ...opts.channels,
         },
       },
@@ -79,6 +81,11 @@ export async function channelsWorld(opts: { beta?: boolean; channels?: Record<st
     },
     pairWebhook(tenant = "alpha", options = {}) {
       return base.core.channels.pair(scope(tenant), { kind: "webhook", credentials: {}, options: { dmPolicy: "open", callbackUrl: w.callbackUrl, ...options } }, operatorCtx);
+    },
+    async rpcPair(params, tenant = "alpha") {
+      const token = tenant === "alpha" ? base.token : betaToken!;
+      const r = await fetch(`${base.gw.url}/rpc`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "channels.pair", params }) });
+      return (await r.json()) as { result?: any; error?: any };
     },
     postSigned(path, body, secret, o = {}) {
       const text = JSON.stringify(body);
