@@ -25,7 +25,7 @@ type ElysiaCode = string | number;
 /** The body of a /channels/ request as the edge leaves it: unread (the route reads the raw bytes). */
 export const RAW_BODY = Object.freeze({ raw: true });
 /** The body of the channels module's identical refusal (modules/channels/ingest.ts REFUSAL). */
-const CHANNEL_REFUSAL = '{"error":"not found"}';
+const CHANNEL_REFUSAL = '{"error":"unauthorized"}';
 type EdgeSet = { headers: Record<string, string | number> };
 type Server = { requestIP(r: Request): { address: string } | null } | null;
 
@@ -129,7 +129,7 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
     if (!absolute) return early(request, errorResponse(new AppError("BAD_REQUEST", "the request has no Host header"), surface, requestId));
     const limitError = checkHeaders(request.headers, core.config) ?? checkDeclaredBody(request.headers, bodyLimit(core.config, surface));
     // A chat platform's webhook gets the channels module's one identical refusal for any reason.
-    if (limitError && surface === "channels") return early(request, new Response(CHANNEL_REFUSAL, { status: 404, headers: { ...API_HEADERS, "content-type": "application/json", "x-request-id": requestId } }));
+    if (limitError && surface === "channels") return early(request, new Response(CHANNEL_REFUSAL, { status: 401, headers: { ...API_HEADERS, "content-type": "application/json", "x-request-id": requestId } }));
     if (limitError) return early(request, errorResponse(limitError, surface, requestId));
     // Authenticate before any body is read or parsed: unauthenticated callers cost almost nothing.
     try {

@@ -20,7 +20,9 @@ import { showCode } from "./policy.ts";
 import type { Registry } from "./registry.ts";
 import { sessionKeyOf } from "./session-key.ts";
 
-export const REFUSAL: DirectResponse = { status: 404, body: '{"error":"not found"}', contentType: "application/json" };
+// 401, not 404: Discord's portal checks an interactions endpoint by sending invalid signatures and
+// refuses to save one that does not answer 401; one refusal for every kind and reason keeps it identical.
+export const REFUSAL: DirectResponse = { status: 401, body: '{"error":"unauthorized"}', contentType: "application/json" };
 export const MALFORMED: DirectResponse = { status: 400, body: '{"error":"bad request"}', contentType: "application/json" };
 /** Telegram update ids this far below the highest seen are refused as replays even once their inbox rows are pruned. */
 export const UPDATE_ID_WINDOW = 100_000;

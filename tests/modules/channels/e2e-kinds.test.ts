@@ -149,6 +149,13 @@ describe("channels end to end: slack, whatsapp, discord", () => {
       w.raw(`/channels/slack/${dc.webhookPath.split("/").at(-1)}`, it.body, w.dc.sign(it.body)),
     ];
     for (const r of await Promise.all(attempts)) expect(await answerOf(r)).toEqual(unknown);
+    // 401: Discord's portal sends invalid signatures to check an interactions endpoint and will not
+    // save one that answers anything else. The same for every kind and reason, an over-size body too.
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toBe('{"error":"unauthorized"}');
+    const big = JSON.stringify({ type: 2, pad: "y".repeat(1_100_000) });
+    expect(await answerOf(await w.raw(dc.webhookPath, big, w.dc.sign(big)))).toEqual(unknown);
+    expect(await answerOf(await w.raw(`/channels/whatsapp/${"Q".repeat(43)}`, big, w.wa.sign(big)))).toEqual(unknown);
     expect(w.inbox("alpha")).toEqual([]);
     expect(w.slack.posted()).toEqual([]);
     expect(w.wa.sent()).toEqual([]);

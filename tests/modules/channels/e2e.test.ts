@@ -75,7 +75,7 @@ describe("channels end to end", () => {
     expect(cb.headers["x-openclawmu-signature"]).toBe(signPayload(paired.signingKey, cb.headers["x-openclawmu-timestamp"]!, cb.body));
   });
 
-  test("every refusal is one identical 404 — unknown id, wrong kind, bad, missing or other channel's signature, stale timestamp — and records nothing", async () => {
+  test("every refusal is one identical 401 — unknown id, wrong kind, bad, missing or other channel's signature, stale timestamp — and records nothing", async () => {
     w = await channelsWorld({ beta: true });
     const a = await w.pairWebhook("alpha");
     const b = await w.pairWebhook("beta");
@@ -93,8 +93,8 @@ describe("channels end to end", () => {
     ];
     const seen = await Promise.all(attempts.map(async (r) => ({ status: r.status, body: await r.text(), headers: headersOf(r) })));
     for (const s of seen) expect(s).toEqual(seen[0]!);
-    expect(seen[0]!.status).toBe(404);
-    expect(seen[0]!.body).toBe('{"error":"not found"}');
+    expect(seen[0]!.status).toBe(401);
+    expect(seen[0]!.body).toBe('{"error":"unauthorized"}');
     expect(w.inbox("alpha")).toEqual([]);
     expect(w.inbox("beta")).toEqual([]);
     // A body over gateway.channels.maxInboundBytes, declared or streamed: the same.
@@ -142,8 +142,8 @@ describe("channels end to end", () => {
     const secretB = w.tg.webhook!.secret_token!;
     expect(secretA).not.toBe(secretB);
     const urlA = `${w.gw.url}${a.webhookPath}`;
-    expect((await w.tg.deliver(w.tg.message({ updateId: 1, text: "to-a" }), secretB, urlA)).status).toBe(404);
-    expect((await w.tg.deliver(w.tg.message({ updateId: 2, text: "to-a" }), secretA, `${w.gw.url}${b.webhookPath}`)).status).toBe(404);
+    expect((await w.tg.deliver(w.tg.message({ updateId: 1, text: "to-a" }), secretB, urlA)).status).toBe(401);
+    expect((await w.tg.deliver(w.tg.message({ updateId: 2, text: "to-a" }), secretA, `${w.gw.url}${b.webhookPath}`)).status).toBe(401);
     expect((await w.tg.deliver(w.tg.message({ updateId: 3, text: "to-a" }), secretA, urlA)).status).toBe(200);
     await w.idle();
     expect(w.core.sessions.list(scope("beta"), { limit: 10 }).sessions).toEqual([]);
@@ -165,7 +165,7 @@ describe("channels end to end", () => {
     await w.core.channels.unpair(scope("alpha"), paired.channel.id, operatorCtx);
     expect(w.tg.sent("deleteWebhook").length).toBe(1);
     const r = await w.tg.deliver(w.tg.message({ updateId: 9, text: "late" }), secret, `${w.gw.url}${paired.webhookPath}`);
-    expect(r.status).toBe(404);
+    expect(r.status).toBe(401);
     expect(w.core.channels.list(scope("alpha")).channels).toEqual([]);
     expect(w.core.audit.query({}).filter((x) => x.action.startsWith("channel.")).map((x) => [x.action, x.target?.id]).sort()).toEqual([
       ["channel.pair", paired.channel.id],

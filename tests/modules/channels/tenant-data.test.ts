@@ -31,7 +31,7 @@ describe("channels as tenant data", () => {
     w.core.tenants.remove(scope("alpha"), operatorCtx);
     expect(w.core.handle.sqlite.query("SELECT count(*) AS n FROM channel_accounts").get()).toEqual({ n: 0 });
     const gone = await w.tg.deliver(w.tg.message({ updateId: 1, text: "while deleted" }), secret, `${w.gw.url}${paired.webhookPath}`);
-    expect(gone.status).toBe(404);
+    expect(gone.status).toBe(401);
     await w.core.backups.restore(file, operatorCtx, {});
     expect(w.core.channels.list(scope("alpha")).channels.map((c) => [c.id, c.status, c.webhookPath])).toEqual([[paired.channel.id, "active", paired.webhookPath]]);
     w.fake.script("after-restore", [{ text: "back again" }]);
@@ -52,7 +52,7 @@ describe("channels as tenant data", () => {
     expect(copy.status).toBe("error");
     expect(copy.lastError).toContain("pair it again");
     const r = await w.tg.deliver(w.tg.message({ updateId: 3, text: "to the copy" }), undefined, `${w.gw.url}${copy.webhookPath}`);
-    expect(r.status).toBe(404);
+    expect(r.status).toBe(401);
     expect(w.core.channels.list(scope("alpha")).channels[0]!.status).toBe("active");
   });
 
@@ -71,7 +71,7 @@ describe("channels as tenant data", () => {
     const c = w.core.channels.list(scope("alpha")).channels[0]!;
     expect([c.status, c.lastError]).toEqual(["error", "secrets cannot be opened with this gateway's channels.secretKey"]);
     const r = await w.tg.deliver(w.tg.message({ updateId: 4, text: "x" }), secret, `${w.gw.url}${paired.webhookPath}`);
-    expect(r.status).toBe(404);
+    expect(r.status).toBe(401);
   });
 
   test("suspending the tenant ends its queued and running channel work; deleting it removes its channels, peers and inbox", async () => {
