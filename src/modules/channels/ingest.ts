@@ -2,10 +2,10 @@
 // every reason to refuse — an unknown hook id, the wrong kind, a disabled kind or module, a suspended
 // tenant, secrets this gateway cannot open, a bad or missing signature, a stale timestamp, a body over
 // the limit — gets ONE identical response (REFUSAL), and an unknown id costs what a known one does (a
-// signature is checked against a throwaway secret). Then the kind's handshake, the parse (a signed but
-// malformed body: 400, generic), and per message: the inbox row first (a delivery id seen before is a
-// replay, counted and skipped), sender policy, rate limits, the queue; the acknowledgement last.
-import { randomBytes } from "node:crypto";
+// signature is checked against its kind's throwaway secrets, throwaway.ts). Then the kind's
+// handshake, the parse (a signed but malformed body: 400, generic), and per message: the inbox row
+// first (a delivery id seen before is a replay, counted and skipped), sender policy, rate limits, the
+// queue; the acknowledgement last.
 import type { GatewayConfig } from "../../config/schema.ts";
 import { TokenBuckets } from "../../lib/token-bucket.ts";
 import type { EventsService } from "../events/events.service.ts";
@@ -19,6 +19,7 @@ import type { Policy } from "./policy.ts";
 import { showCode } from "./policy.ts";
 import type { Registry } from "./registry.ts";
 import { sessionKeyOf } from "./session-key.ts";
+import { makeThrowawaySecrets } from "./throwaway.ts";
 
 // 401, not 404: Discord's portal checks an interactions endpoint by sending invalid signatures and
 // refuses to save one that does not answer 401; one refusal for every kind and reason keeps it identical.
@@ -29,7 +30,8 @@ export const UPDATE_ID_WINDOW = 100_000;
 /** A channel's inbox is pruned after this many new rows, so a flood cannot grow it until the hourly prune. */
 export const PRUNE_EVERY = 100;
 
-const DUMMY = { secret: randomBytes(32).toString("hex"), webhookSecret: randomBytes(32).toString("base64url"), botToken: "0:dummy", signingSecret: randomBytes(32).toString("hex"), appSecret: randomBytes(32).toString("hex"), verifyToken: randomBytes(16).toString("hex"), publicKey: "00".repeat(32) };
+/** Made once at start: an unknown id's delivery is checked against its kind's throwaway secrets. */
+const THROWAWAY = makeThrowawaySecrets();
 
 export interface IngestDeps {
   store: ChannelStore;
@@ -125,9 +127,11 @@ export function createIngest(deps: IngestDeps) {
     const kind = kindOf(kindName);
     const entry = deps.registry.lookup(hookId);
     const usable = kind && c.enabled && c.kinds[kind.name].enabled && entry && entry.kind === kind.name && deps.tenants.isActive(entry.tenantId);
-    const acc = usable ? (store.account.get(entry.tenantId, entry.channelId) as AccountRow | null) : null;
+    // The row is read for a refused target too (a key no row has): the same query either way.
+    const row = store.account.get(usable ? entry.tenantId : "", usable ? entry.channelId : "") as AccountRow | null;
+    const acc = usable ? row : null;
     const secrets = acc ? deps.registry.secretsOf(acc) : null;
-    return { kind, acc: acc && secrets ? acc : null, secrets: secrets ?? DUMMY };
+    return { kind, acc: acc && secrets ? acc : null, secrets: secrets ?? THROWAWAY[kind?.name ?? "webhook"] };
   }
 
   return {
