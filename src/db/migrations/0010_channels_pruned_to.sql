@@ -1,0 +1,1 @@
+ALTER TABLE `channel_accounts` ADD `inbox_pruned_to` integer;
