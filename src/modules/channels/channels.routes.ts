@@ -46,10 +46,10 @@ export function channelsRoutes({ channelsEngine }: { channelsEngine: { ingest: I
   return new Elysia()
     .post("/channels/:kind/:hookId", ({ request, params }) => handle("POST", request, params), {
       params: Params,
-      ...doc("channels.webhook", "A chat platform's delivery to a paired channel (signed by the platform; anything else gets one identical 401)"),
+      ...doc("channels.webhook", "A chat platform's delivery to a paired channel (signed by the platform; anything else gets one identical 401)", ["UNAUTHORIZED"]),
     })
     .get("/channels/:kind/:hookId", ({ request, params }) => handle("GET", request, params), {
       params: Params,
-      ...doc("channels.verify", "A chat platform's webhook verification handshake (WhatsApp); anything else gets the identical 401"),
+      ...doc("channels.verify", "A chat platform's webhook verification handshake (WhatsApp); anything else gets the identical 401", ["UNAUTHORIZED"]),
     });
 }
