@@ -75,14 +75,7 @@ export const channelsModule = defineModule({
       send(acc, a, to, text, AbortSignal.timeout(60_000)).catch((err) => platform.log.warn("channel notice not delivered", { tenant: acc.tenantId, channel: acc.id, error: String(err).slice(0, 200) }));
     };
     const sqlite = platform.handle.sqlite;
-    // The newest pruned row's time is kept on the account first: a message dated at or before it may
-    // have been received and forgotten, and is refused (ingest.ts) rather than run again.
-    const pruneChannel = sqlite.transaction((tenantId: string, channelId: string) => {
-      const cutoff = now() - (config().gateway.channels.replayWindowSeconds + 86_400) * 1000;
-      const newest = (store.newestPrunable.get(tenantId, channelId, INBOX_KEPT_PER_CHANNEL, cutoff) as { t: number | null }).t;
-      if (newest !== null) store.markPruned.run(tenantId, channelId, newest);
-      store.pruneInbox.run(tenantId, channelId, INBOX_KEPT_PER_CHANNEL, cutoff);
-    });
+    const pruneChannel = (tenantId: string, channelId: string) => store.pruneInbox.run(tenantId, channelId, INBOX_KEPT_PER_CHANNEL, now() - (config().gateway.channels.replayWindowSeconds + 86_400) * 1000);
     const ingest = createIngest({ prune: pruneChannel, store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify, transaction: (fn) => sqlite.transaction(fn)() });
     const pollers = createPollers({ store, registry, log: platform.log, now, isActive: tenantState.isActive, api, accept: ingest.accept });
     const channels = createChannelsService({ store, registry, policy, dispatcher, audit, clock: platform.clock, config, api, send, pollers });

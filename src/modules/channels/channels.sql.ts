@@ -21,9 +21,6 @@ export const ChannelAccountsTable = sqliteTable(
     lastError: text("last_error"),
     pollOffset: integer("poll_offset"),
     highestUpdate: integer("highest_update"),
-    // The newest received_at (ms) among the inbox rows pruned so far: a message the platform dated at
-    // or before it may have been received and forgotten (no signed timestamp bounds a WhatsApp replay).
-    inboxPrunedTo: integer("inbox_pruned_to"),
     received: integer("received").notNull().default(0),
     replied: integer("replied").notNull().default(0),
     failed: integer("failed").notNull().default(0),

@@ -17,8 +17,6 @@ export interface AccountRow {
   lastError: string | null;
   pollOffset: number | null;
   highestUpdate: number | null;
-  /** The newest received_at among pruned inbox rows (null: nothing pruned yet). */
-  inboxPrunedTo: number | null;
   received: number;
   replied: number;
   failed: number;
@@ -45,10 +43,7 @@ export interface InboxRow {
 }
 
 const ACC =
-  "tenant_id AS tenantId, id, hook_id AS hookId, kind, name, options, secrets_enc AS secretsEnc, masked, facts, status, last_error AS lastError, poll_offset AS pollOffset, highest_update AS highestUpdate, inbox_pruned_to AS inboxPrunedTo, received, replied, failed, dropped, replays, created_at AS createdAt, updated_at AS updatedAt";
-/** The inbox rows of channel (?1, ?2) that pruning removes: finished, and older than ?4 or past the newest ?3. */
-const PRUNABLE =
-  "tenant_id = ?1 AND channel_id = ?2 AND status NOT IN ('queued', 'running') AND (received_at < ?4 OR delivery_id IN (SELECT delivery_id FROM channel_inbox WHERE tenant_id = ?1 AND channel_id = ?2 AND status NOT IN ('queued', 'running') ORDER BY received_at DESC LIMIT -1 OFFSET ?3))";
+  "tenant_id AS tenantId, id, hook_id AS hookId, kind, name, options, secrets_enc AS secretsEnc, masked, facts, status, last_error AS lastError, poll_offset AS pollOffset, highest_update AS highestUpdate, received, replied, failed, dropped, replays, created_at AS createdAt, updated_at AS updatedAt";
 const INBOX =
   "tenant_id AS tenantId, channel_id AS channelId, delivery_id AS deliveryId, peer_id AS peerId, chat_id AS chatId, thread_id AS threadId, session_key AS sessionKey, message, reply_context AS replyContext, run_id AS runId, status, error, received_at AS receivedAt";
 
@@ -90,12 +85,10 @@ export function createChannelStore(sqlite: Database) {
     setInbox: p("UPDATE channel_inbox SET status = ?4, error = ?5, run_id = coalesce(?6, run_id), message = CASE WHEN ?4 IN ('replied', 'failed', 'dropped') THEN NULL ELSE message END WHERE tenant_id = ?1 AND channel_id = ?2 AND delivery_id = ?3"),
     open: p(`SELECT ${INBOX} FROM channel_inbox WHERE status IN ('queued', 'running') AND (?1 IS NULL OR tenant_id = ?1) ORDER BY received_at`),
     queuedOf: p("SELECT count(*) AS n FROM channel_inbox WHERE tenant_id = ?1 AND channel_id = ?2 AND status IN ('queued', 'running')"),
-    /** The channel's newest ?3 records kept, and any older than ?4 gone (open ones never). Run after markPruned. */
-    pruneInbox: p(`DELETE FROM channel_inbox WHERE ${PRUNABLE}`),
-    /** Remembers ?3, the newest received_at of the rows pruneInbox is about to delete. */
-    markPruned: p("UPDATE channel_accounts SET inbox_pruned_to = max(coalesce(inbox_pruned_to, 0), ?3) WHERE tenant_id = ?1 AND id = ?2"),
-    /** The newest received_at among the rows pruneInbox would delete (same parameters). */
-    newestPrunable: p(`SELECT max(received_at) AS t FROM channel_inbox WHERE ${PRUNABLE}`),
+    /** The channel's newest ?3 records kept, and any older than ?4 gone (open ones never). */
+    pruneInbox: p(
+      "DELETE FROM channel_inbox WHERE tenant_id = ?1 AND channel_id = ?2 AND status NOT IN ('queued', 'running') AND (received_at < ?4 OR delivery_id IN (SELECT delivery_id FROM channel_inbox WHERE tenant_id = ?1 AND channel_id = ?2 AND status NOT IN ('queued', 'running') ORDER BY received_at DESC LIMIT -1 OFFSET ?3))",
+    ),
   };
 }
 

@@ -27,12 +27,6 @@ export const REFUSAL: DirectResponse = { status: 401, body: '{"error":"unauthori
 export const MALFORMED: DirectResponse = { status: 400, body: '{"error":"bad request"}', contentType: "application/json" };
 /** Telegram update ids this far below the highest seen are refused as replays even once their inbox rows are pruned. */
 export const UPDATE_ID_WINDOW = 100_000;
-/**
- * A message the platform dated at most this long after the newest pruned inbox row is refused: it may
- * be that row again (the platform's clock may run this far ahead of the gateway's). WhatsApp signs no
- * timestamp, so this is what bounds its replays once a message id is forgotten.
- */
-export const PRUNED_CLOCK_SLACK_MS = 30_000;
 /** A channel's inbox is pruned after this many new rows, so a flood cannot grow it until the hourly prune. */
 export const PRUNE_EVERY = 100;
 
@@ -85,11 +79,6 @@ export function createIngest(deps: IngestDeps) {
         const msg: InboundMessage = { ...m, deliveryId: m.deliveryId.slice(0, 200), peerId: m.peerId.slice(0, 200), chat: { ...m.chat, id: m.chat.id.slice(0, 200), ...(m.chat.threadId !== undefined ? { threadId: m.chat.threadId.slice(0, 200) } : {}) } };
         const numeric = acc.kind === "telegram" && /^\d{1,15}$/.test(msg.deliveryId) ? Number(msg.deliveryId) : null;
         if (numeric !== null && acc.highestUpdate !== null && numeric <= acc.highestUpdate - UPDATE_ID_WINDOW) {
-          store.count.run(acc.tenantId, acc.id, 0, 0, 0, 0, 1);
-          continue;
-        }
-        // Dated at or before what the inbox has forgotten: possibly a replay of a pruned row.
-        if (msg.sentAtMs !== undefined && acc.inboxPrunedTo !== null && msg.sentAtMs <= acc.inboxPrunedTo + PRUNED_CLOCK_SLACK_MS) {
           store.count.run(acc.tenantId, acc.id, 0, 0, 0, 0, 1);
           continue;
         }

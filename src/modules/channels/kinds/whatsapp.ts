@@ -8,7 +8,7 @@
 // are taken (one app secret may sign for several numbers, paired as different channels). Status
 // updates (sent/delivered/read) carry no messages and are acknowledged without work. The signature has
 // no timestamp: replays are refused by the module's record of message ids, and `sentAtMs` lets it
-// refuse a message dated before what that record has forgotten (a message without one: as the oldest).
+// refuse a message older than that record.
 // Outbound: POST {apiBase}/{phoneNumberId}/messages with the access token as a Bearer, a text of at most
 // 4096 characters per message.
 import { AppError } from "../../../core/errors.ts";
@@ -111,8 +111,7 @@ export const whatsappKind: ChannelKind = {
             ...(name ? { peerName: name } : {}),
             chat: { id: m.from, type: "dm" },
             text: m.text.body,
-            // Undated (never seen from Meta) counts as the oldest: it cannot be told from a forgotten replay.
-            sentAtMs: Number.isFinite(sentAt) && sentAt > 0 ? sentAt * 1000 : 0,
+            ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAtMs: sentAt * 1000 } : {}),
           });
         }
       }

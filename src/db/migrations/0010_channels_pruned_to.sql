@@ -1,1 +1,0 @@
-ALTER TABLE `channel_accounts` ADD `inbox_pruned_to` integer;
