@@ -51,7 +51,7 @@ export const channelsModule = defineModule({
     const store = createChannelStore(platform.handle.sqlite);
     const config = platform.config;
     const now = () => platform.clock.now();
-    const tenantState = { incarnation: (id: string) => tenants.incarnation(id), isActive: (id: string) => tenants.isActive(id) };
+    const tenantState = { incarnation: (id: string) => tenants.incarnation(id), isActive: (id: string) => tenants.isActive(id), watch: (work: { tenantId: string; incarnation: string }) => tenants.watchWork(work) };
     const secretKey = () => config().gateway.channels.secretKey;
     const registry = createRegistry({ store, secretKey });
     const outbound: OutboundDeps = { config };
@@ -72,7 +72,12 @@ export const channelsModule = defineModule({
         return;
       }
       const to = { chatId: msg.chat.id, ...(msg.chat.threadId ? { threadId: msg.chat.threadId } : {}), peerId: msg.peerId, ...(msg.replyContext ? { replyContext: msg.replyContext } : {}) };
-      send(acc, a, to, text, AbortSignal.timeout(60_000)).catch((err) => platform.log.warn("channel notice not delivered", { tenant: acc.tenantId, channel: acc.id, error: String(err).slice(0, 200) }));
+      // Tracked by the dispatcher: an unpair or the tenant's stop (here or by another process) ends it.
+      dispatcher.background(acc.tenantId, acc.id, (signal) =>
+        send(acc, a, to, text, AbortSignal.any([signal, AbortSignal.timeout(60_000)])).catch((err) => {
+          if (!signal.aborted) platform.log.warn("channel notice not delivered", { tenant: acc.tenantId, channel: acc.id, error: String(err).slice(0, 200) });
+        }),
+      );
     };
     const sqlite = platform.handle.sqlite;
     const pruneChannel = (tenantId: string, channelId: string) => store.pruneInbox.run(tenantId, channelId, INBOX_KEPT_PER_CHANNEL, now() - (config().gateway.channels.replayWindowSeconds + 86_400) * 1000);

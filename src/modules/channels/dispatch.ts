@@ -81,6 +81,27 @@ export function createDispatcher(deps: DispatchDeps) {
     return item!;
   }
 
+  /**
+   * Runs one piece of a channel's work (a message's run and reply, a notice) so that whatever stops it
+   * reaches it: an unpair (cancelChannel), the tenant stopped here (stopTenant), and — through the
+   * tenant lifecycle's watch — the tenant suspended, deleted or replaced by another process.
+   */
+  function track(q: TenantQueue, tenantId: string, channelId: string, work: (signal: AbortSignal) => Promise<void>, after: () => void): void {
+    const ctl = new AbortController();
+    q.controllers.set(ctl, channelId);
+    const incarnation = deps.tenants.incarnation(tenantId);
+    const watch = incarnation !== null ? deps.tenants.watch?.({ tenantId, incarnation }) : undefined;
+    const p: Promise<void> = work(ctl.signal)
+      .catch((err) => deps.log.error("channel dispatch failed", { tenant: tenantId, channel: channelId, error: String(err) }))
+      .finally(() => {
+        watch?.end();
+        q.controllers.delete(ctl);
+        q.done.delete(p);
+        after();
+      });
+    q.done.add(p);
+  }
+
   function pump(tenantId: string): void {
     const q = tenants.get(tenantId);
     if (!q) return;
@@ -90,18 +111,11 @@ export function createDispatcher(deps: DispatchDeps) {
       if (!item) break;
       q.running++;
       q.busy.add(item.sessionKey);
-      const ctl = new AbortController();
-      q.controllers.set(ctl, item.channelId);
-      const p: Promise<void> = run(tenantId, item, ctl.signal)
-        .catch((err) => deps.log.error("channel dispatch failed", { tenant: tenantId, channel: item.channelId, error: String(err) }))
-        .finally(() => {
-          q.running--;
-          q.busy.delete(item.sessionKey);
-          q.controllers.delete(ctl);
-          q.done.delete(p);
-          pump(tenantId);
-        });
-      q.done.add(p);
+      track(q, tenantId, item.channelId, (signal) => run(tenantId, item, signal), () => {
+        q.running--;
+        q.busy.delete(item.sessionKey);
+        pump(tenantId);
+      });
     }
   }
 
@@ -200,6 +214,10 @@ export function createDispatcher(deps: DispatchDeps) {
       q.channels.set(row.channelId, items);
       pump(row.tenantId);
       return true;
+    },
+    /** Side work of a channel (a notice to a sender), stopped as its runs are; not counted against the runs allowed. */
+    background(tenantId: string, channelId: string, work: (signal: AbortSignal) => Promise<void>): void {
+      track(queueOf(tenantId), tenantId, channelId, work, () => {});
     },
     queued(tenantId: string, channelId: string): number {
       return tenants.get(tenantId)?.channels.get(channelId)?.length ?? 0;
