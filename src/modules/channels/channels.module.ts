@@ -41,6 +41,9 @@ function restoreAccountRow(row: Row, o: { copy: boolean }): undefined {
 
 export const COPY_MESSAGE = "restored as a copy under another tenant id: its credentials are bound to the original tenant; pair it again";
 
+/** How often the gateway looks for polling channels without a loop (paired by another process). */
+export const POLLERS_SYNC_MS = 5_000;
+
 /** Inbox records kept per channel (older ones, and any older than a day past the replay window, pruned). */
 export const INBOX_KEPT_PER_CHANNEL = 1000;
 
@@ -147,9 +150,13 @@ export const channelsModule = defineModule({
     channelsEngine.dispatcher.recover(null);
     channelsEngine.pollers.startAll(null);
     const pruning = setInterval(() => channelsEngine.prune(), 3_600_000);
+    // A polling channel paired (or restored, or its tenant resumed) by another process — the CLI on the
+    // same home — gets its loop here within POLLERS_SYNC_MS: the loops live in this process only.
+    const syncing = setInterval(() => channelsEngine.pollers.startAll(null), POLLERS_SYNC_MS);
     return {
       async stop() {
         clearInterval(pruning);
+        clearInterval(syncing);
         channelsEngine.pollers.stopAll();
         await channelsEngine.dispatcher.stopAll();
       },

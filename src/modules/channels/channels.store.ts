@@ -51,6 +51,8 @@ export function createChannelStore(sqlite: Database) {
   const p = (s: string) => sqlite.prepare(s);
   return {
     account: p(`SELECT ${ACC} FROM channel_accounts WHERE tenant_id = ?1 AND id = ?2`),
+    /** The channel a webhook path names (hook_id is unique over all tenants). */
+    accountByHook: p(`SELECT ${ACC} FROM channel_accounts WHERE hook_id = ?1`),
     accountsOf: p(`SELECT ${ACC} FROM channel_accounts WHERE tenant_id = ?1 ORDER BY created_at, id`),
     allAccounts: p(`SELECT ${ACC} FROM channel_accounts`),
     countOf: p("SELECT count(*) AS n FROM channel_accounts WHERE tenant_id = ?1"),

@@ -148,9 +148,10 @@ export function createIngest(deps: IngestDeps) {
   function target(kindName: string, hookId: string): { kind: ChannelKind | null; acc: AccountRow | null; secrets: Record<string, string> } {
     const c = deps.config().gateway.channels;
     const kind = kindOf(kindName);
-    const entry = deps.registry.lookup(hookId);
-    const usable = kind && c.enabled && c.kinds[kind.name].enabled && entry && entry.kind === kind.name && deps.tenants.isActive(entry.tenantId);
-    const acc = usable ? (store.account.get(entry.tenantId, entry.channelId) as AccountRow | null) : null;
+    // The same look-ups whatever the id (the row, the tenant's state): a known id costs what an unknown one does.
+    const row = deps.registry.account(hookId);
+    const active = deps.tenants.isActive(row?.tenantId ?? "");
+    const acc = kind && c.enabled && c.kinds[kind.name].enabled && row && row.kind === kind.name && active ? row : null;
     const secrets = acc ? deps.registry.secretsOf(acc) : null;
     return { kind, acc: acc && secrets ? acc : null, secrets: secrets ?? DUMMY };
   }
