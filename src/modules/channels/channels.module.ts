@@ -3,6 +3,7 @@
 // runs in sessions keyed by channel and conversation, answers go back through the platform's API.
 // Accounts, known senders and the inbox are tenant rows (backed up, restored, deleted with the
 // tenant); credentials are sealed with gateway.channels.secretKey.
+import { admissionModule } from "../admission/admission.module.ts";
 import { agentsModule } from "../agents/agents.module.ts";
 import { auditModule } from "../audit/audit.module.ts";
 import { eventsModule } from "../events/events.module.ts";
@@ -49,8 +50,8 @@ export const INBOX_KEPT_PER_CHANNEL = 1000;
 
 export const channelsModule = defineModule({
   name: "channels",
-  needs: [auditModule, tenantsModule, eventsModule, agentsModule],
-  create(platform, { audit, tenants, events, runs, sessions }) {
+  needs: [auditModule, tenantsModule, eventsModule, admissionModule, agentsModule],
+  create(platform, { audit, tenants, events, admission, runs, sessions }) {
     const store = createChannelStore(platform.handle.sqlite);
     const config = platform.config;
     const now = () => platform.clock.now();
@@ -66,7 +67,7 @@ export const channelsModule = defineModule({
       return sendWithRetries(kind, a, secrets, to, text, config().gateway.channels.sendRetries, signal);
     };
     const policy = createPolicy({ store, secretKey, limits: () => ({ ttlMs: config().gateway.channels.pairingCodeTtlSeconds * 1000, maxPending: config().gateway.channels.maxPendingCodesPerChannel }) });
-    const dispatcher = createDispatcher({ store, registry, runs, sessions, events, tenants: tenantState, log: platform.log, now, limits: () => config().gateway.channels, api, send });
+    const dispatcher = createDispatcher({ store, registry, runs, sessions, events, tenants: tenantState, log: platform.log, spendChange: (tenantId, method) => admission.spendChange(tenantId, method), now, limits: () => config().gateway.channels, api, send });
     const notify = (acc: AccountRow, msg: InboundMessage, text: string) => {
       let a: PlatformApi;
       try {

@@ -44,6 +44,8 @@ export interface DispatchDeps {
   events: EventsService;
   tenants: TenantState;
   log: Logger;
+  /** The tenant's audited-change bucket (gateway.limits.tenantChangesPerMinute), spent by a message that creates a session; throws RATE_LIMITED. */
+  spendChange(tenantId: string, method: string): void;
   now(): number;
   limits(): { maxConcurrentRunsPerTenant: number; maxQueuedPerChannel: number; sendRetries: number };
   api(kind: string, options: ChannelOptions): PlatformApi;
@@ -151,6 +153,10 @@ export function createDispatcher(deps: DispatchDeps) {
     let runId: string | null = null;
     try {
       identity.assertCurrent();
+      // A new conversation creates a session (an audited change): it spends the tenant's change budget,
+      // as a session made over any other surface does, so forged senders cannot mint sessions at the
+      // channel rate limits. A conversation that has its session goes on.
+      if (!deps.sessions.find(identity, row.sessionKey)) deps.spendChange(tenantId, "channels.message");
       const sent = deps.runs.send(identity, { sessionKey: row.sessionKey, ...(options.agentId ? { agentId: options.agentId } : {}), message: row.message ?? "", idempotencyKey: `channel:${acc.id}:${row.deliveryId}` }, { actor: identity.actor, requestId: `chan_${acc.id}` });
       runId = sent.runId;
       finish(key, "running", null, runId);
