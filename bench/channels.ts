@@ -79,6 +79,8 @@ fs.writeFileSync(
     gateway: {
       port: 0,
       accessLog: false,
+      // Each tenant's 64 senders start 64 sessions at once (audited changes, from the tenant's change bucket).
+      limits: { tenantChangesBurst: 1000 },
       channels: { secretKey: "bench-channels-secret-key-0123456789", kinds: { webhook: { callbackAllow: ["127.0.0.1:*"] } }, perChannelPerMinute: 100_000, perPeerPerMinute: 100_000, maxQueuedPerChannel: 10_000 },
     },
     sandbox: { egress: { allowPrivate: ["127.0.0.1"] } },

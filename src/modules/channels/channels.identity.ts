@@ -10,6 +10,11 @@ import { IdentityEnded, mintTenantScope, type TenantIdentity, type TenantScope }
 export interface TenantState {
   incarnation(tenantId: string): string | null;
   isActive(tenantId: string): boolean;
+  /**
+   * Watches live work of a tenant incarnation for changes made by another process (the CLI on the same
+   * home): while watched, a suspend, delete or restore there reaches the module's onStop as one made here.
+   */
+  watch?(work: { tenantId: string; incarnation: string }): { end(): void };
 }
 
 /** The scope of the tenant that owns a stored channel (never of a tenant id a delivery sent). */

@@ -3,6 +3,7 @@
 // runs in sessions keyed by channel and conversation, answers go back through the platform's API.
 // Accounts, known senders and the inbox are tenant rows (backed up, restored, deleted with the
 // tenant); credentials are sealed with gateway.channels.secretKey.
+import { admissionModule } from "../admission/admission.module.ts";
 import { agentsModule } from "../agents/agents.module.ts";
 import { auditModule } from "../audit/audit.module.ts";
 import { eventsModule } from "../events/events.module.ts";
@@ -41,17 +42,20 @@ function restoreAccountRow(row: Row, o: { copy: boolean }): undefined {
 
 export const COPY_MESSAGE = "restored as a copy under another tenant id: its credentials are bound to the original tenant; pair it again";
 
+/** How often the gateway looks for polling channels without a loop (paired by another process). */
+export const POLLERS_SYNC_MS = 5_000;
+
 /** Inbox records kept per channel (older ones, and any older than a day past the replay window, pruned). */
 export const INBOX_KEPT_PER_CHANNEL = 1000;
 
 export const channelsModule = defineModule({
   name: "channels",
-  needs: [auditModule, tenantsModule, eventsModule, agentsModule],
-  create(platform, { audit, tenants, events, runs, sessions }) {
+  needs: [auditModule, tenantsModule, eventsModule, admissionModule, agentsModule],
+  create(platform, { audit, tenants, events, admission, runs, sessions }) {
     const store = createChannelStore(platform.handle.sqlite);
     const config = platform.config;
     const now = () => platform.clock.now();
-    const tenantState = { incarnation: (id: string) => tenants.incarnation(id), isActive: (id: string) => tenants.isActive(id) };
+    const tenantState = { incarnation: (id: string) => tenants.incarnation(id), isActive: (id: string) => tenants.isActive(id), watch: (work: { tenantId: string; incarnation: string }) => tenants.watchWork(work) };
     const secretKey = () => config().gateway.channels.secretKey;
     const registry = createRegistry({ store, secretKey });
     const outbound: OutboundDeps = { config };
@@ -63,7 +67,7 @@ export const channelsModule = defineModule({
       return sendWithRetries(kind, a, secrets, to, text, config().gateway.channels.sendRetries, signal);
     };
     const policy = createPolicy({ store, secretKey, limits: () => ({ ttlMs: config().gateway.channels.pairingCodeTtlSeconds * 1000, maxPending: config().gateway.channels.maxPendingCodesPerChannel }) });
-    const dispatcher = createDispatcher({ store, registry, runs, sessions, events, tenants: tenantState, log: platform.log, now, limits: () => config().gateway.channels, api, send });
+    const dispatcher = createDispatcher({ store, registry, runs, sessions, events, tenants: tenantState, log: platform.log, spendChange: (tenantId, method) => admission.spendChange(tenantId, method), now, limits: () => config().gateway.channels, api, send });
     const notify = (acc: AccountRow, msg: InboundMessage, text: string) => {
       let a: PlatformApi;
       try {
@@ -72,11 +76,16 @@ export const channelsModule = defineModule({
         return;
       }
       const to = { chatId: msg.chat.id, ...(msg.chat.threadId ? { threadId: msg.chat.threadId } : {}), peerId: msg.peerId, ...(msg.replyContext ? { replyContext: msg.replyContext } : {}) };
-      send(acc, a, to, text, AbortSignal.timeout(60_000)).catch((err) => platform.log.warn("channel notice not delivered", { tenant: acc.tenantId, channel: acc.id, error: String(err).slice(0, 200) }));
+      // Tracked by the dispatcher: an unpair or the tenant's stop (here or by another process) ends it.
+      dispatcher.background(acc.tenantId, acc.id, (signal) =>
+        send(acc, a, to, text, AbortSignal.any([signal, AbortSignal.timeout(60_000)])).catch((err) => {
+          if (!signal.aborted) platform.log.warn("channel notice not delivered", { tenant: acc.tenantId, channel: acc.id, error: String(err).slice(0, 200) });
+        }),
+      );
     };
     const sqlite = platform.handle.sqlite;
     const pruneChannel = (tenantId: string, channelId: string) => store.pruneInbox.run(tenantId, channelId, INBOX_KEPT_PER_CHANNEL, now() - (config().gateway.channels.replayWindowSeconds + 86_400) * 1000);
-    const ingest = createIngest({ prune: pruneChannel, store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify, transaction: (fn) => sqlite.transaction(fn)() });
+    const ingest = createIngest({ prune: pruneChannel, keptPerChannel: INBOX_KEPT_PER_CHANNEL, store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify, transaction: (fn) => sqlite.transaction(fn)() });
     const pollers = createPollers({ store, registry, log: platform.log, now, isActive: tenantState.isActive, api, accept: ingest.accept });
     const channels = createChannelsService({ store, registry, policy, dispatcher, audit, clock: platform.clock, config, api, send, pollers });
 
@@ -142,9 +151,13 @@ export const channelsModule = defineModule({
     channelsEngine.dispatcher.recover(null);
     channelsEngine.pollers.startAll(null);
     const pruning = setInterval(() => channelsEngine.prune(), 3_600_000);
+    // A polling channel paired (or restored, or its tenant resumed) by another process — the CLI on the
+    // same home — gets its loop here within POLLERS_SYNC_MS: the loops live in this process only.
+    const syncing = setInterval(() => channelsEngine.pollers.startAll(null), POLLERS_SYNC_MS);
     return {
       async stop() {
         clearInterval(pruning);
+        clearInterval(syncing);
         channelsEngine.pollers.stopAll();
         await channelsEngine.dispatcher.stopAll();
       },

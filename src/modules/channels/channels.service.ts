@@ -120,7 +120,6 @@ export function createChannelsService(deps: ServiceDeps): ChannelsApi & { rowOf(
         store.insertAccount.run(tenant.tenantId, id, hookId, kind.name, name, JSON.stringify(options), sealed, JSON.stringify(masked), JSON.stringify({ ...facts, ...extra }), now);
       });
       const row = rowOf(tenant, id);
-      deps.registry.add(row);
       if (polling) deps.pollers.start(row);
       const generated = kind.name === "webhook" && (input.credentials as { secret?: unknown } | undefined)?.secret === undefined;
       return { channel: view(row), webhookUrl, webhookPath: path, ...(generated ? { signingKey: secrets.secret! } : {}) };

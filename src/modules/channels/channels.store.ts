@@ -51,6 +51,8 @@ export function createChannelStore(sqlite: Database) {
   const p = (s: string) => sqlite.prepare(s);
   return {
     account: p(`SELECT ${ACC} FROM channel_accounts WHERE tenant_id = ?1 AND id = ?2`),
+    /** The channel a webhook path names (hook_id is unique over all tenants). */
+    accountByHook: p(`SELECT ${ACC} FROM channel_accounts WHERE hook_id = ?1`),
     accountsOf: p(`SELECT ${ACC} FROM channel_accounts WHERE tenant_id = ?1 ORDER BY created_at, id`),
     allAccounts: p(`SELECT ${ACC} FROM channel_accounts`),
     countOf: p("SELECT count(*) AS n FROM channel_accounts WHERE tenant_id = ?1"),
@@ -86,6 +88,8 @@ export function createChannelStore(sqlite: Database) {
     open: p(`SELECT ${INBOX} FROM channel_inbox WHERE status IN ('queued', 'running') AND (?1 IS NULL OR tenant_id = ?1) ORDER BY received_at`),
     queuedOf: p("SELECT count(*) AS n FROM channel_inbox WHERE tenant_id = ?1 AND channel_id = ?2 AND status IN ('queued', 'running')"),
     /** The channel's newest ?3 records kept, and any older than ?4 gone (open ones never). */
+    /** What the inbox still covers: its settled rows and the oldest of them (pruning removes only older ones). */
+    inboxSpan: p("SELECT count(*) AS n, min(received_at) AS oldest FROM channel_inbox WHERE tenant_id = ?1 AND channel_id = ?2 AND status NOT IN ('queued', 'running')"),
     pruneInbox: p(
       "DELETE FROM channel_inbox WHERE tenant_id = ?1 AND channel_id = ?2 AND status NOT IN ('queued', 'running') AND (received_at < ?4 OR delivery_id IN (SELECT delivery_id FROM channel_inbox WHERE tenant_id = ?1 AND channel_id = ?2 AND status NOT IN ('queued', 'running') ORDER BY received_at DESC LIMIT -1 OFFSET ?3))",
     ),

@@ -44,6 +44,8 @@ export interface DispatchDeps {
   events: EventsService;
   tenants: TenantState;
   log: Logger;
+  /** The tenant's audited-change bucket (gateway.limits.tenantChangesPerMinute), spent by a message that creates a session; throws RATE_LIMITED. */
+  spendChange(tenantId: string, method: string): void;
   now(): number;
   limits(): { maxConcurrentRunsPerTenant: number; maxQueuedPerChannel: number; sendRetries: number };
   api(kind: string, options: ChannelOptions): PlatformApi;
@@ -81,6 +83,27 @@ export function createDispatcher(deps: DispatchDeps) {
     return item!;
   }
 
+  /**
+   * Runs one piece of a channel's work (a message's run and reply, a notice) so that whatever stops it
+   * reaches it: an unpair (cancelChannel), the tenant stopped here (stopTenant), and — through the
+   * tenant lifecycle's watch — the tenant suspended, deleted or replaced by another process.
+   */
+  function track(q: TenantQueue, tenantId: string, channelId: string, work: (signal: AbortSignal) => Promise<void>, after: () => void): void {
+    const ctl = new AbortController();
+    q.controllers.set(ctl, channelId);
+    const incarnation = deps.tenants.incarnation(tenantId);
+    const watch = incarnation !== null ? deps.tenants.watch?.({ tenantId, incarnation }) : undefined;
+    const p: Promise<void> = work(ctl.signal)
+      .catch((err) => deps.log.error("channel dispatch failed", { tenant: tenantId, channel: channelId, error: String(err) }))
+      .finally(() => {
+        watch?.end();
+        q.controllers.delete(ctl);
+        q.done.delete(p);
+        after();
+      });
+    q.done.add(p);
+  }
+
   function pump(tenantId: string): void {
     const q = tenants.get(tenantId);
     if (!q) return;
@@ -90,18 +113,11 @@ export function createDispatcher(deps: DispatchDeps) {
       if (!item) break;
       q.running++;
       q.busy.add(item.sessionKey);
-      const ctl = new AbortController();
-      q.controllers.set(ctl, item.channelId);
-      const p: Promise<void> = run(tenantId, item, ctl.signal)
-        .catch((err) => deps.log.error("channel dispatch failed", { tenant: tenantId, channel: item.channelId, error: String(err) }))
-        .finally(() => {
-          q.running--;
-          q.busy.delete(item.sessionKey);
-          q.controllers.delete(ctl);
-          q.done.delete(p);
-          pump(tenantId);
-        });
-      q.done.add(p);
+      track(q, tenantId, item.channelId, (signal) => run(tenantId, item, signal), () => {
+        q.running--;
+        q.busy.delete(item.sessionKey);
+        pump(tenantId);
+      });
     }
   }
 
@@ -137,6 +153,10 @@ export function createDispatcher(deps: DispatchDeps) {
     let runId: string | null = null;
     try {
       identity.assertCurrent();
+      // A new conversation creates a session (an audited change): it spends the tenant's change budget,
+      // as a session made over any other surface does, so forged senders cannot mint sessions at the
+      // channel rate limits. A conversation that has its session goes on.
+      if (!deps.sessions.find(identity, row.sessionKey)) deps.spendChange(tenantId, "channels.message");
       const sent = deps.runs.send(identity, { sessionKey: row.sessionKey, ...(options.agentId ? { agentId: options.agentId } : {}), message: row.message ?? "", idempotencyKey: `channel:${acc.id}:${row.deliveryId}` }, { actor: identity.actor, requestId: `chan_${acc.id}` });
       runId = sent.runId;
       finish(key, "running", null, runId);
@@ -200,6 +220,10 @@ export function createDispatcher(deps: DispatchDeps) {
       q.channels.set(row.channelId, items);
       pump(row.tenantId);
       return true;
+    },
+    /** Side work of a channel (a notice to a sender), stopped as its runs are; not counted against the runs allowed. */
+    background(tenantId: string, channelId: string, work: (signal: AbortSignal) => Promise<void>): void {
+      track(queueOf(tenantId), tenantId, channelId, work, () => {});
     },
     queued(tenantId: string, channelId: string): number {
       return tenants.get(tenantId)?.channels.get(channelId)?.length ?? 0;

@@ -29,6 +29,10 @@ export const MALFORMED: DirectResponse = { status: 400, body: '{"error":"bad req
 export const UPDATE_ID_WINDOW = 100_000;
 /** A channel's inbox is pruned after this many new rows, so a flood cannot grow it until the hourly prune. */
 export const PRUNE_EVERY = 100;
+/** The inbox is kept a day past the replay window: a message the platform dated more than a day ago is refused as a replay. */
+export const REPLAY_HORIZON_MS = 86_400_000;
+/** Allowance for a platform clock ahead of the gateway's when a message's date is compared with the inbox's receipt times. */
+export const CLOCK_SKEW_MS = 30_000;
 
 /** Made once at start: an unknown id's delivery is checked against its kind's throwaway secrets. */
 const THROWAWAY = makeThrowawaySecrets();
@@ -44,6 +48,8 @@ export interface IngestDeps {
   now(): number;
   /** Prunes a channel's old inbox rows (called every PRUNE_EVERY recorded messages of a channel). */
   prune(tenantId: string, channelId: string): void;
+  /** The settled inbox rows a channel keeps at most (the prune keeps the newest this many). */
+  keptPerChannel: number;
   /** Runs `fn` in one SQLite transaction (a delivery's rows are one commit). */
   transaction(fn: () => void): void;
   /** Sends a notice (a pairing code, a slow-down) to a sender, best effort. */
@@ -65,6 +71,19 @@ export function createIngest(deps: IngestDeps) {
     deps.notify(acc, msg, text);
   };
 
+  /**
+   * The platform time at or before which a message may have had its inbox row pruned, so that a repeat
+   * of it would no longer be recognised: a day ago (the time prune), or — once the channel holds as many
+   * rows as the prune keeps — the receipt of the oldest row kept (older rows may have been pruned). A
+   * message the platform dated at or before it (plus a clock allowance) is refused as a replay: the
+   * record of delivery ids is only as good as its horizon (WhatsApp signs no timestamp at all).
+   */
+  function replayFloor(acc: AccountRow, now: number): number {
+    const span = store.inboxSpan.get(acc.tenantId, acc.id) as { n: number; oldest: number | null };
+    const byCount = span.n >= deps.keptPerChannel && span.oldest !== null ? span.oldest + CLOCK_SKEW_MS : -Infinity;
+    return Math.max(now - REPLAY_HORIZON_MS, byCount);
+  }
+
   /** Records and queues the messages of one verified delivery (or one poll). */
   function accept(acc: AccountRow, messages: InboundMessage[]): void {
     const now = deps.now();
@@ -74,11 +93,16 @@ export function createIngest(deps: IngestDeps) {
     const queued: { deliveryId: string; sessionKey: string }[] = [];
     const notices: { msg: InboundMessage; text: string }[] = [];
     deps.transaction(() => {
+      let floor: number | null = null;
       for (const m of messages) {
         // Platform ids are bounded before they are stored or keyed on.
         const msg: InboundMessage = { ...m, deliveryId: m.deliveryId.slice(0, 200), peerId: m.peerId.slice(0, 200), chat: { ...m.chat, id: m.chat.id.slice(0, 200), ...(m.chat.threadId !== undefined ? { threadId: m.chat.threadId.slice(0, 200) } : {}) } };
         const numeric = acc.kind === "telegram" && /^\d{1,15}$/.test(msg.deliveryId) ? Number(msg.deliveryId) : null;
         if (numeric !== null && acc.highestUpdate !== null && numeric <= acc.highestUpdate - UPDATE_ID_WINDOW) {
+          store.count.run(acc.tenantId, acc.id, 0, 0, 0, 0, 1);
+          continue;
+        }
+        if (msg.sentAtMs !== undefined && msg.sentAtMs <= (floor ??= replayFloor(acc, now))) {
           store.count.run(acc.tenantId, acc.id, 0, 0, 0, 0, 1);
           continue;
         }
@@ -92,7 +116,10 @@ export function createIngest(deps: IngestDeps) {
         const pk = `${acc.tenantId}\u0000${acc.id}`;
         const n = (sincePrune.get(pk) ?? 0) + 1;
         sincePrune.set(pk, n % PRUNE_EVERY);
-        if (n >= PRUNE_EVERY) deps.prune(acc.tenantId, acc.id);
+        if (n >= PRUNE_EVERY) {
+          deps.prune(acc.tenantId, acc.id);
+          floor = null;
+        }
         store.count.run(acc.tenantId, acc.id, 1, 0, 0, 0, 0);
         const drop = (why: string) => {
           store.setInbox.run(acc.tenantId, acc.id, msg.deliveryId, "dropped", why, null);
@@ -125,11 +152,10 @@ export function createIngest(deps: IngestDeps) {
   function target(kindName: string, hookId: string): { kind: ChannelKind | null; acc: AccountRow | null; secrets: Record<string, string> } {
     const c = deps.config().gateway.channels;
     const kind = kindOf(kindName);
-    const entry = deps.registry.lookup(hookId);
-    const usable = kind && c.enabled && c.kinds[kind.name].enabled && entry && entry.kind === kind.name && deps.tenants.isActive(entry.tenantId);
-    // The row is read for a refused target too (a key no row has): the same query either way.
-    const row = store.account.get(usable ? entry.tenantId : "", usable ? entry.channelId : "") as AccountRow | null;
-    const acc = usable ? row : null;
+    // The same look-ups whatever the id (the row, the tenant's state): a known id costs what an unknown one does.
+    const row = deps.registry.account(hookId);
+    const active = deps.tenants.isActive(row?.tenantId ?? "");
+    const acc = kind && c.enabled && c.kinds[kind.name].enabled && row && row.kind === kind.name && active ? row : null;
     const secrets = acc ? deps.registry.secretsOf(acc) : null;
     return { kind, acc: acc && secrets ? acc : null, secrets: secrets ?? THROWAWAY[kind?.name ?? "webhook"] };
   }

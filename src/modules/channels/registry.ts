@@ -1,6 +1,8 @@
-// The webhook route's view of the paired channels: opaque hook id → (tenant, channel, kind), kept in
-// memory and changed at once by pair, unpair, restore and delete (a delivery in flight after an unpair
-// finds nothing), and each channel's opened secrets, cached (dropped with the channel).
+// The webhook route's view of the paired channels: opaque hook id → (tenant, channel, kind), read from
+// the table at each delivery (the unique index on hook_id) rather than kept in memory, so a pair,
+// unpair, restore or delete made by another process (the CLI on the same home) holds at once here too
+// and a known id costs the same one look-up as an unknown one; and each channel's opened secrets,
+// cached (dropped with the channel).
 import { randomBytes } from "node:crypto";
 import type { ChannelSecrets } from "./kinds/kind.ts";
 import { openSecrets } from "./secrets.ts";
@@ -31,34 +33,31 @@ export function newChannelId(): string {
 }
 
 export function createRegistry(deps: { store: ChannelStore; secretKey(): string | undefined }) {
-  const byHook = new Map<string, HookEntry>();
   const secrets = new Map<string, ChannelSecrets | null>();
   const ck = (tenantId: string, channelId: string) => `${tenantId}\u0000${channelId}`;
 
   const forget = (tenantId: string, channelId?: string) => {
-    for (const [hook, e] of byHook) if (e.tenantId === tenantId && (channelId === undefined || e.channelId === channelId)) byHook.delete(hook);
     for (const key of secrets.keys()) if (key.startsWith(`${tenantId}\u0000`) && (channelId === undefined || key === ck(tenantId, channelId))) secrets.delete(key);
   };
 
   return {
     load(): void {
-      byHook.clear();
       secrets.clear();
-      for (const r of deps.store.allAccounts.all() as AccountRow[]) byHook.set(r.hookId, { tenantId: r.tenantId, channelId: r.id, kind: r.kind });
-    },
-    add(r: Pick<AccountRow, "hookId" | "tenantId" | "id" | "kind">): void {
-      byHook.set(r.hookId, { tenantId: r.tenantId, channelId: r.id, kind: r.kind });
     },
     remove(tenantId: string, channelId: string): void {
       forget(tenantId, channelId);
     },
-    /** A tenant's rows were replaced (restore) or deleted: its entries are read again from the table. */
+    /** A tenant's rows were replaced (restore) or deleted: its cached secrets are dropped. */
     reloadTenant(tenantId: string): void {
       forget(tenantId);
-      for (const r of deps.store.accountsOf.all(tenantId) as AccountRow[]) byHook.set(r.hookId, { tenantId: r.tenantId, channelId: r.id, kind: r.kind });
+    },
+    /** The channel a hook id names, as stored now (null: none). */
+    account(hookId: string): AccountRow | null {
+      return (deps.store.accountByHook.get(hookId) as AccountRow | null) ?? null;
     },
     lookup(hookId: string): HookEntry | undefined {
-      return byHook.get(hookId);
+      const r = deps.store.accountByHook.get(hookId) as AccountRow | null;
+      return r ? { tenantId: r.tenantId, channelId: r.id, kind: r.kind } : undefined;
     },
     /** The channel's secrets, or null when this gateway's key cannot open them. */
     secretsOf(r: AccountRow): ChannelSecrets | null {
@@ -69,7 +68,6 @@ export function createRegistry(deps: { store: ChannelStore; secretKey(): string 
       if (s) secrets.set(key, s);
       return s;
     },
-    size: () => byHook.size,
   };
 }
 

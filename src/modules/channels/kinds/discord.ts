@@ -142,6 +142,8 @@ export const discordKind: ChannelKind = {
         ...(name ? { peerName: name.slice(0, 100) } : {}),
         chat,
         text,
+        // The signed timestamp dates the interaction (verify() held it to the window): a replay once its inbox row is pruned is refused by it.
+        ...(/^\d{1,12}$/.test(req.headers["x-signature-timestamp"] ?? "") ? { sentAtMs: Number(req.headers["x-signature-timestamp"]) * 1000 } : {}),
         replyContext: { applicationId: secrets.applicationId ?? "", interactionToken: i.token },
       },
     ];

@@ -64,6 +64,8 @@ export const webhookKind: ChannelKind = {
       ...(typeof b.fromName === "string" ? { peerName: b.fromName.slice(0, 100) } : {}),
       chat: chat ? { id: chat, type: "group", ...(thread ? { threadId: thread } : {}) } : { id: from, type: "dm" },
       text: b.text,
+      // The signed timestamp dates the message (verify() held it to the window): a replay once its inbox row is pruned is refused by it.
+      ...(/^\d{1,12}$/.test(req.headers["x-openclawmu-timestamp"] ?? "") ? { sentAtMs: Number(req.headers["x-openclawmu-timestamp"]) * 1000 } : {}),
       replyContext: { inReplyTo: id },
     };
     return [msg];

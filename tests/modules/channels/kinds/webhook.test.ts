@@ -34,7 +34,7 @@ describe("webhook kind", () => {
 
   test("parse: {id, from, fromName?, chat?, thread?, text}; malformed bodies throw naming the field", () => {
     const p = (b: unknown) => webhookKind.parse(req(JSON.stringify(b), now), { secret: SECRET });
-    expect(p({ id: "m1", from: "u1", fromName: "Ann", text: "hello" })).toEqual([{ deliveryId: "m1", peerId: "u1", peerName: "Ann", chat: { id: "u1", type: "dm" }, text: "hello", replyContext: { inReplyTo: "m1" } }]);
+    expect(p({ id: "m1", from: "u1", fromName: "Ann", text: "hello" })).toEqual([{ deliveryId: "m1", peerId: "u1", peerName: "Ann", chat: { id: "u1", type: "dm" }, text: "hello", sentAtMs: Math.floor(now / 1000) * 1000, replyContext: { inReplyTo: "m1" } }]);
     expect(p({ id: "m2", from: "u1", chat: "room", thread: "t1", text: "x" })[0]!.chat).toEqual({ id: "room", type: "group", threadId: "t1" });
     expect(() => p({ from: "u", text: "x" })).toThrow("id must be an id");
     expect(() => p({ id: "1", from: "u", text: "" })).toThrow("text must be a non-empty string");
