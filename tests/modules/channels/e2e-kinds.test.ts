@@ -59,13 +59,15 @@ describe("channels end to end: slack, whatsapp, discord", () => {
     expect(await hs.json()).toEqual({ challenge: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" });
 
     w.fake.script("ask-slack", [{ text: "slack answer" }]);
-    const body = slackMention({ user: "U0ALICE01", text: "ask-slack", channel: "C0GENERAL", ts: "1700000000.000100" });
+    // A message of now: one the platform dated past the inbox's horizon (a day) is refused as a replay.
+    const ts = `${Math.floor(Date.now() / 1000)}.000100`;
+    const body = slackMention({ user: "U0ALICE01", text: "ask-slack", channel: "C0GENERAL", ts });
     const res = await w.raw(paired.webhookPath, body, w.slack.sign(body));
     expect(res.status).toBe(200);
     await w.idle();
-    expect(w.slack.posted()).toEqual([{ channel: "C0GENERAL", text: "slack answer", thread_ts: "1700000000.000100" }]);
+    expect(w.slack.posted()).toEqual([{ channel: "C0GENERAL", text: "slack answer", thread_ts: ts }]);
     // Slack ids (upper case, dotted ts) are hashed into the key; the thread still has a session of its own.
-    const key = `channel:${paired.channel.id}:g:${keyPart("C0GENERAL")}:t:${keyPart("1700000000.000100")}`;
+    const key = `channel:${paired.channel.id}:g:${keyPart("C0GENERAL")}:t:${keyPart(ts)}`;
     expect(w.core.sessions.list(scope("alpha"), { limit: 10 }).sessions.map((s) => s.key)).toEqual([key]);
     expect(w.core.channels.status(scope("alpha"), paired.channel.id).channels[0]!.counters).toEqual({ received: 1, replied: 1, failed: 0, dropped: 0, replays: 0 });
 
