@@ -57,7 +57,8 @@ export interface LoopDeps {
   chat: ChatService;
   events: EventsService;
   sessions: SessionsService;
-  tool(name: string): AgentTool | undefined;
+  /** A tool by name for this tenant: a built-in, or one of the tenant's from a ToolSource. */
+  tool(name: string, tenant: TenantScope): AgentTool | undefined;
   services: ToolServices;
   /** Traces (modules/telemetry): a span per tool step, when the operator exports traces. */
   telemetry?: Telemetry;
@@ -80,7 +81,7 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
   const key = session.key;
   const usage = run.progress.usage;
   const current: ChatMessage[] = [{ role: "user", content: opts.userMessage }];
-  const toolDefs = agent.tools.map((n) => deps.tool(n)).filter((t): t is AgentTool => !!t);
+  const toolDefs = agent.tools.map((n) => deps.tool(n, tenant)).filter((t): t is AgentTool => !!t);
   const publish = (method: string, params: Record<string, unknown>) => events.publish(tenant, { method, params: { runId: run.id, sessionKey: key, ...params }, sessionKey: key, runId: run.id });
   const write = (entry: Record<string, unknown>) => sessions.append(tenant, session, { ...entry, ts: deps.clock.now(), runId: run.id } as never);
 
@@ -234,7 +235,7 @@ export function stop(status: RunStop["status"], stopReason: string, code: string
 
 async function runTool(deps: LoopDeps, run: LoopRun, call: { id: string; name: string; arguments: string }): Promise<ToolResult> {
   const refuse = (content: string): ToolResult => ({ content, isError: true, truncated: false });
-  const tool = run.agent.tools.includes(call.name) ? deps.tool(call.name) : undefined;
+  const tool = run.agent.tools.includes(call.name) ? deps.tool(call.name, run.tenant) : undefined;
   if (!tool) return refuse(`tool "${call.name.slice(0, 64)}" is not available to this agent`);
   let args: unknown;
   try {

@@ -63,3 +63,17 @@ export interface AgentTool {
   parameters: Record<string, unknown>;
   run(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
 }
+
+/**
+ * Tools a module offers one tenant beyond the built-ins (skills' `skill_read`, plugin tools, MCP
+ * servers' tools): looked up per tenant at each model call, so what a tenant installs or removes is
+ * seen at its next step. Names never collide with built-ins (a built-in of the same name wins) and are
+ * prefixed by their source (`plugin__<plugin>__<tool>`, `mcp__<server>__<tool>`); they obey the admin's
+ * enabled tools and the agent's allow-list like any tool (see agent-config.ts).
+ */
+export interface ToolSource {
+  /** The source's name, for logs. */
+  readonly name: string;
+  /** This tenant's tools from this source now (cheap: called at every model call of its runs). */
+  tools(tenant: TenantScope): readonly AgentTool[];
+}
