@@ -6,18 +6,16 @@
 // sandbox.egress.allowPrivate names them), and the connection goes to the address that was checked —
 // no second lookup, so a rebinding name cannot swap it. Redirects are not followed; 10 s at most.
 import { createHmac, randomBytes } from "node:crypto";
-import dns from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { OpContext } from "../../edge/actor.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
-import { buildAllowPrivate, canonicalHost, refusedAddress } from "../../lib/egress-rules.ts";
+import { pinnedLookup, vetDestination } from "../../lib/egress-dial.ts";
 import type { RunsService } from "../agents/runs.service.ts";
 import type { SessionsService } from "../agents/sessions.service.ts";
 import type { CronDelivery, CronJob, CronRun } from "./cron.types.ts";
-import { webhookRefusal } from "./job-input.ts";
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -67,26 +65,14 @@ function intoSession(deps: DeliveryDeps, tenant: TenantScope, job: CronJob, run:
   return { status: "ok" };
 }
 
-async function resolve(deps: DeliveryDeps, host: string): Promise<{ address: string; family: number }[]> {
-  if (net.isIP(host)) return [{ address: host, family: net.isIP(host) }];
-  if (deps.lookup) return deps.lookup(host);
-  return dns.promises.lookup(host, { all: true, verbatim: true });
-}
-
 export async function postWebhook(deps: DeliveryDeps, rawUrl: string, body: string, secret: string): Promise<DeliveryOutcome> {
   const url = new URL(rawUrl);
   const c = deps.config();
-  const refusal = webhookRefusal(url, c.gateway.cron.webhookAllow);
-  if (refusal) return { status: "error", error: `refused by the egress policy: ${refusal}` };
-  const host = canonicalHost(url.hostname)!;
-  const addrs = await resolve(deps, host.includes(":") ? host : host);
-  if (addrs.length === 0) return { status: "error", error: `${host} does not resolve` };
-  const allowPrivate = buildAllowPrivate(c.sandbox.egress?.allowPrivate);
-  for (const a of addrs) {
-    const why = refusedAddress(a.address, allowPrivate);
-    if (why) return { status: "error", error: `refused by the egress policy: ${host} resolves to ${a.address} (${why})` };
-  }
-  const vetted = addrs[0]!;
+  // The one vetting of every destination the gateway dials for a tenant (lib/egress-dial.ts).
+  const checked = await vetDestination(url, { allow: c.gateway.cron.webhookAllow, listName: "webhook allow-list (gateway.cron.webhookAllow)", allowPrivate: c.sandbox.egress?.allowPrivate, lookup: deps.lookup });
+  if ("error" in checked) return { status: "error", error: checked.error };
+  const vetted = checked.target;
+  const host = vetted.host;
   const timestamp = String(Math.floor(deps.now() / 1000));
   const headers = {
     "content-type": "application/json",
@@ -105,7 +91,7 @@ export async function postWebhook(deps: DeliveryDeps, rawUrl: string, body: stri
         method: "POST",
         headers,
         // What was checked is what is dialled: the name is not looked up again.
-        lookup: (_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void) => (opts?.all ? cb(null, [vetted]) : cb(null, vetted.address, vetted.family)),
+        lookup: pinnedLookup(vetted),
         timeout: WEBHOOK_TIMEOUT_MS,
         ...(url.protocol === "https:" && !net.isIP(host) ? { servername: host } : {}),
       } as http.RequestOptions,
