@@ -59,6 +59,8 @@ export interface LoopDeps {
   sessions: SessionsService;
   /** A tool by name for this tenant: a built-in, or one of the tenant's from a ToolSource. */
   tool(name: string, tenant: TenantScope): AgentTool | undefined;
+  /** Lets the tool sources learn this tenant's tools (ToolSource.prepare) before the run lists them. */
+  prepareTools?(tenant: TenantScope, signal: AbortSignal): Promise<void>;
   services: ToolServices;
   /** Traces (modules/telemetry): a span per tool step, when the operator exports traces. */
   telemetry?: Telemetry;
@@ -81,6 +83,7 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
   const key = session.key;
   const usage = run.progress.usage;
   const current: ChatMessage[] = [{ role: "user", content: opts.userMessage }];
+  if (deps.prepareTools && agent.tools.some((n) => !deps.tool(n, tenant))) await deps.prepareTools(tenant, run.signal);
   const toolDefs = agent.tools.map((n) => deps.tool(n, tenant)).filter((t): t is AgentTool => !!t);
   const publish = (method: string, params: Record<string, unknown>) => events.publish(tenant, { method, params: { runId: run.id, sessionKey: key, ...params }, sessionKey: key, runId: run.id });
   const write = (entry: Record<string, unknown>) => sessions.append(tenant, session, { ...entry, ts: deps.clock.now(), runId: run.id } as never);

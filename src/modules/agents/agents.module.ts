@@ -38,6 +38,9 @@ export const agentsModule = defineModule({
       }
       return undefined;
     };
+    const prepareTools = async (tenant: TenantScope, signal: AbortSignal): Promise<void> => {
+      await Promise.allSettled(sources.map((s) => s.prepare?.(tenant, signal)));
+    };
     const runs = createRunsService({
       home: platform.home,
       sqlite: platform.handle.sqlite,
@@ -49,7 +52,7 @@ export const agentsModule = defineModule({
       tenants,
       sessions,
       defaultModel: (tenant) => models.defaultFor(tenant) ?? models.listFor(tenant)[0] ?? null,
-      loop: { clock: platform.clock, chat, events, tool: (name, tenant) => builtinTool(name) ?? extraTools.get(name) ?? sourceTool(tenant, name), services: { files, sandbox, sessions: sessions.forTools }, telemetry: tracing.telemetry },
+      loop: { clock: platform.clock, chat, events, tool: (name, tenant) => builtinTool(name) ?? extraTools.get(name) ?? sourceTool(tenant, name), prepareTools, services: { files, sandbox, sessions: sessions.forTools }, telemetry: tracing.telemetry },
     });
     chat.useAgents(createAgentSurface({ runs, events, responseHeaders: API_HEADERS }));
     return {
@@ -61,6 +64,8 @@ export const agentsModule = defineModule({
         add: (tool: AgentTool) => void extraTools.set(tool.name, tool),
         /** A module's per-tenant tools (skills, plugins, MCP): seen at each model call. */
         addSource: (source: ToolSource) => void sources.push(source),
+        /** Lets every source learn this tenant's tools (remote lists) before forTenant lists them. */
+        prepare: prepareTools,
         /** Every tool this tenant's agents could be given (before the admin's and the agent's allow-lists). */
         forTenant: (tenant: TenantScope): AgentTool[] => {
           const out = new Map<string, AgentTool>();

@@ -76,4 +76,10 @@ export interface ToolSource {
   readonly name: string;
   /** This tenant's tools from this source now (cheap: called at every model call of its runs). */
   tools(tenant: TenantScope): readonly AgentTool[];
+  /**
+   * Makes this tenant's tools known before they are listed, when that takes I/O (a remote MCP server's
+   * tool list): awaited at a run's start and before /mcp lists tools. It bounds its own time, never
+   * throws (a source that cannot get ready lists what it has), and ends when `signal` aborts.
+   */
+  prepare?(tenant: TenantScope, signal: AbortSignal): Promise<void>;
 }
