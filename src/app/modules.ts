@@ -12,6 +12,7 @@ import { doctorModule } from "../modules/doctor/doctor.module.ts";
 import { embeddingsModule } from "../modules/embeddings/embeddings.module.ts";
 import { eventsModule } from "../modules/events/events.module.ts";
 import { filesModule } from "../modules/files/files.module.ts";
+import { mcpModule } from "../modules/mcp/mcp.module.ts";
 import { messagesModule } from "../modules/messages/messages.module.ts";
 import { metricsModule } from "../modules/metrics/metrics.module.ts";
 import { telemetryModule } from "../modules/telemetry/telemetry.module.ts";
@@ -27,7 +28,7 @@ import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, mcpModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

@@ -32,6 +32,19 @@ const AgentOverlay = T.Object(
 export const OverlaySchema = T.Object(
   {
     $schema: T.Optional(T.String()),
+    mcpServers: T.Optional(
+      T.Record(
+        T.String({ pattern: "^[a-z0-9][a-z0-9-]{0,31}$" }),
+        T.Object(
+          {
+            url: T.String({ minLength: 8, maxLength: 2048, pattern: "^https?://", description: "the server's Streamable HTTP endpoint; its host:port must be in the gateway's gateway.mcp.remoteAllow" }),
+            headers: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z0-9-]{1,64}$" }), T.String({ maxLength: 4096 }), { maxProperties: 16, description: "sent with every request (e.g. Authorization)" })),
+          },
+          strict,
+        ),
+        { maxProperties: 16, description: "remote MCP servers whose tools the tenant's agents get as mcp__<name>__<tool> (modules/mcp)" },
+      ),
+    ),
     models: T.Optional(
       T.Object(
         {

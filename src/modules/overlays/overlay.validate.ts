@@ -6,6 +6,7 @@ import { Kind, type TSchema } from "@sinclair/typebox";
 import { GatewayConfigSchema, type GatewayConfig } from "../../config/schema.ts";
 import { schemaProblems, type Problem } from "../../config/load.ts";
 import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
+import { allowListRefusal } from "../../lib/egress-dial.ts";
 import { parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
 import { sandboxCeilings } from "../../config/sandbox-limits.ts";
 import { agentCeilings, enabledAgentTools } from "../../config/agents-schema.ts";
@@ -101,6 +102,7 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
     if (max !== undefined && typeof v === "number" && v > max) out.push({ path: ["sandbox", "limits", k], message: `${v} exceeds the gateway's ceiling of ${max}` });
   }
   out.push(...agentProblems(o, c));
+  out.push(...mcpServerProblems(o, c));
   for (const [tool, entries] of Object.entries(o.tools?.egress ?? {})) {
     const ceiling = c.sandbox.egress?.tools?.[tool] ?? [];
     entries.forEach((e, i) => {
@@ -114,6 +116,30 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
         out.push({ path: ["tools", "egress", tool, i], message: `"${e}" is outside the gateway's egress ceiling for "${tool}"` });
       }
     });
+  }
+  return out;
+}
+
+/** Headers a tenant may not set on its MCP servers' requests: the transport's and the connection's own. */
+const MCP_RESERVED_HEADERS = new Set(["host", "content-length", "content-type", "accept", "connection", "transfer-encoding", "upgrade", "te", "trailer", "keep-alive", "proxy-authorization", "mcp-session-id", "mcp-protocol-version", "last-event-id"]);
+
+/** Each `mcpServers.<name>`: an http(s) URL inside the admin's gateway.mcp.remoteAllow, no reserved header. */
+function mcpServerProblems(o: Overlay, c: GatewayConfig): Problem[] {
+  const out: Problem[] = [];
+  for (const [name, s] of Object.entries(o.mcpServers ?? {})) {
+    let url: URL;
+    try {
+      url = new URL(s.url);
+    } catch {
+      out.push({ path: ["mcpServers", name, "url"], message: "is not an absolute URL" });
+      continue;
+    }
+    if (url.username || url.password) out.push({ path: ["mcpServers", name, "url"], message: "must not carry credentials (use headers)" });
+    else {
+      const why = allowListRefusal(url, c.gateway.mcp.remoteAllow, "remote MCP allow-list (gateway.mcp.remoteAllow)");
+      if (why) out.push({ path: ["mcpServers", name, "url"], message: why });
+    }
+    for (const h of Object.keys(s.headers ?? {})) if (MCP_RESERVED_HEADERS.has(h.toLowerCase())) out.push({ path: ["mcpServers", name, "headers", h], message: "is set by the gateway, not by the overlay" });
   }
   return out;
 }

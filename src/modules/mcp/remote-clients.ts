@@ -1,0 +1,233 @@
+// The tenant's remote MCP servers (overlay `mcpServers.<name>: {url, headers?}`), as tools of its
+// agents named `mcp__<name>__<tool>`. The gateway is the client, so every request it makes goes through
+// the egress policy (lib/pinned-fetch.ts: gateway.mcp.remoteAllow, public addresses only, the vetted
+// address dialled, no redirects, answers capped). Lifecycle: connected on first use (a run's start or
+// a /mcp tools/list, through ToolSource.prepare), closed after gateway.mcp.clientIdleSeconds unused,
+// reconnected on next use — after clientMaxReconnects failures in a row, left alone for
+// clientIdleSeconds; every call bounded in time (clientCallTimeoutSeconds, the run's time left) and
+// output (the agent's toolOutputBytes). Connections are per tenant and end when the tenant stops.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { GatewayConfig } from "../../config/schema.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { TenantScope } from "../../edge/tenant-scope.ts";
+import type { Lookup } from "../../lib/egress-dial.ts";
+import { EgressRefused, pinnedFetch } from "../../lib/pinned-fetch.ts";
+import { capResult, capText, fail } from "../agents/tools/common.ts";
+import type { AgentTool, ToolResult, ToolSource } from "../agents/tools/tool.ts";
+import type { OverlaysService } from "../overlays/overlays.service.ts";
+
+/** A remote tool name the gateway passes on (what model providers accept in a tool name). */
+const REMOTE_TOOL = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_TOOLS_PER_SERVER = 128;
+const MAX_SCHEMA_BYTES = 64 * 1024;
+const MAX_DESCRIPTION_BYTES = 4096;
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+const LIST_NAME = "remote MCP allow-list (gateway.mcp.remoteAllow)";
+
+export interface ServerSpec {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+interface Conn {
+  tenantId: string;
+  server: string;
+  fingerprint: string;
+  client: Client | null;
+  tools: AgentTool[];
+  connecting: Promise<void> | null;
+  failures: number;
+  retryAt: number;
+  lastError: string | null;
+  idle: Timer | null;
+}
+
+export interface ServerStatus {
+  name: string;
+  url: string;
+  state: "connected" | "idle" | "error";
+  error: string | null;
+  tools: string[];
+}
+
+function render(r: { content?: unknown; isError?: unknown }): ToolResult {
+  const parts: string[] = [];
+  for (const c of Array.isArray(r.content) ? (r.content as Record<string, unknown>[]) : []) {
+    if (c.type === "text" && typeof c.text === "string") parts.push(c.text);
+    else if ((c.type === "image" || c.type === "audio") && typeof c.data === "string") parts.push(`[${c.type} ${String(c.mimeType).slice(0, 100)}, ${Math.floor((c.data.length * 3) / 4)} bytes, not shown]`);
+    else if (c.type === "resource" && c.resource && typeof (c.resource as { text?: unknown }).text === "string") parts.push((c.resource as { text: string }).text);
+    else if (c.type === "resource" || c.type === "resource_link") parts.push(`[${c.type} ${String((c.resource as { uri?: unknown } | undefined)?.uri ?? c.uri).slice(0, 500)}]`);
+  }
+  return { content: parts.join("\n"), isError: r.isError === true, truncated: false };
+}
+
+export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger; overlays: OverlaysService; version: string; lookup?: Lookup }) {
+  const conns = new Map<string, Conn>();
+  const key = (tenantId: string, server: string) => `${tenantId}\u0000${server}`;
+  const settings = () => deps.config().gateway.mcp;
+  const log = deps.log.withTag("mcp-client");
+  const state = { lookup: deps.lookup };
+
+  function configured(tenant: TenantScope): [string, ServerSpec][] {
+    try {
+      return Object.entries(deps.overlays.current(tenant).mcpServers ?? {});
+    } catch {
+      return []; // an invalid overlay: none of its servers (calls that need it say why)
+    }
+  }
+
+  function drop(conn: Conn, why?: string): void {
+    if (conn.idle) clearTimeout(conn.idle);
+    conn.idle = null;
+    const c = conn.client;
+    conn.client = null;
+    conn.tools = [];
+    if (why) conn.lastError = why;
+    if (c) void c.close().catch(() => {});
+  }
+
+  function touch(conn: Conn): void {
+    if (conn.idle) clearTimeout(conn.idle);
+    conn.idle = setTimeout(() => drop(conn), settings().clientIdleSeconds * 1000);
+    conn.idle.unref?.();
+  }
+
+  function toolsOf(conn: Conn, listed: { name: string; description?: string; inputSchema: unknown }[]): AgentTool[] {
+    const out: AgentTool[] = [];
+    for (const t of listed.slice(0, MAX_TOOLS_PER_SERVER)) {
+      const name = `mcp__${conn.server}__${t.name}`;
+      const schema = JSON.stringify(t.inputSchema ?? { type: "object" });
+      // A name a provider would refuse, or a schema past the cap, is skipped (and said in the log).
+      if (typeof t.name !== "string" || !REMOTE_TOOL.test(t.name) || name.length > 64 || schema.length > MAX_SCHEMA_BYTES) {
+        log.warn("a remote MCP tool was skipped", { tenant: conn.tenantId, server: conn.server, tool: String(t.name).slice(0, 80), reason: "its name or schema is not usable (name [A-Za-z0-9_-], at most 64 characters with its prefix; schema at most 64 KiB)" });
+        continue;
+      }
+      const remoteName = t.name;
+      out.push({
+        name,
+        description: capText(`${typeof t.description === "string" ? t.description : ""} (MCP server "${conn.server}")`, MAX_DESCRIPTION_BYTES).text,
+        parameters: JSON.parse(schema) as Record<string, unknown>,
+        async run(args, ctx) {
+          const client = conn.client;
+          // The tool was looked up under the run's tenant; a connection of another is never used.
+          if (!client || ctx.tenant.tenantId !== conn.tenantId) return fail(`UNAVAILABLE: the MCP server "${conn.server}" is not connected; try again`);
+          if (ctx.signal.aborted) return fail("ABORTED: the run was stopped before the tool started");
+          touch(conn);
+          const timeout = Math.max(1, Math.min(settings().clientCallTimeoutSeconds, ctx.secondsLeft)) * 1000;
+          try {
+            const r = await client.callTool({ name: remoteName, arguments: args }, undefined, { signal: ctx.signal, timeout });
+            return capResult(render(r as { content?: unknown; isError?: unknown }), ctx.maxOutputBytes);
+          } catch (err) {
+            const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+            if (ctx.signal.aborted) return fail("ABORTED: the run was stopped");
+            // The connection may be broken: the next use connects again.
+            drop(conn, message);
+            return capResult(fail(`UPSTREAM_ERROR: the MCP server "${conn.server}" failed: ${message}`), ctx.maxOutputBytes);
+          }
+        },
+      });
+    }
+    return out;
+  }
+
+  async function connect(conn: Conn, spec: ServerSpec, signal: AbortSignal): Promise<void> {
+    const s = settings();
+    const timeout = s.clientCallTimeoutSeconds * 1000;
+    // Every request of this connection is vetted afresh against the policy in force then.
+    const fetch = pinnedFetch({
+      policy: () => ({ allow: deps.config().gateway.mcp.remoteAllow, listName: LIST_NAME, allowPrivate: deps.config().sandbox.egress?.allowPrivate }),
+      lookup: state.lookup,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
+      timeoutMs: timeout,
+    });
+    const client = new Client({ name: "openclawmu", version: deps.version });
+    const transport = new StreamableHTTPClientTransport(new URL(spec.url), {
+      fetch,
+      requestInit: { headers: spec.headers ?? {}, redirect: "manual" },
+      reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
+    });
+    try {
+      await client.connect(transport, { signal, timeout });
+      const listed = await client.listTools(undefined, { signal, timeout });
+      conn.tools = toolsOf(conn, listed.tools as never);
+      conn.client = client;
+      conn.failures = 0;
+      conn.lastError = null;
+      touch(conn);
+    } catch (err) {
+      void client.close().catch(() => {});
+      conn.failures++;
+      conn.lastError = (err instanceof EgressRefused ? err.message : `could not connect: ${err instanceof Error ? err.message : String(err)}`).slice(0, 500);
+      if (conn.failures >= s.clientMaxReconnects) conn.retryAt = Date.now() + s.clientIdleSeconds * 1000;
+      log.info("a remote MCP server could not be used", { tenant: conn.tenantId, server: conn.server, error: conn.lastError, failures: conn.failures });
+    }
+  }
+
+  async function ensure(tenant: TenantScope, name: string, spec: ServerSpec, signal: AbortSignal): Promise<void> {
+    const k = key(tenant.tenantId, name);
+    const fingerprint = JSON.stringify([spec.url, spec.headers ?? {}]);
+    let conn = conns.get(k);
+    if (conn && conn.fingerprint !== fingerprint) {
+      drop(conn);
+      conns.delete(k);
+      conn = undefined;
+    }
+    if (!conn) {
+      conn = { tenantId: tenant.tenantId, server: name, fingerprint, client: null, tools: [], connecting: null, failures: 0, retryAt: 0, lastError: null, idle: null };
+      conns.set(k, conn);
+    }
+    if (conn.client) return touch(conn);
+    if (!conn.connecting) {
+      if (conn.failures >= settings().clientMaxReconnects && Date.now() < conn.retryAt) return;
+      if (conn.failures >= settings().clientMaxReconnects) conn.failures = 0;
+      const c = conn;
+      c.connecting = connect(c, spec, signal).finally(() => (c.connecting = null));
+    }
+    await conn.connecting;
+  }
+
+  const source: ToolSource = {
+    name: "mcp",
+    tools(tenant) {
+      const out: AgentTool[] = [];
+      for (const [name, spec] of configured(tenant)) {
+        const conn = conns.get(key(tenant.tenantId, name));
+        if (conn?.client && conn.fingerprint === JSON.stringify([spec.url, spec.headers ?? {}])) out.push(...conn.tools);
+      }
+      return out;
+    },
+    async prepare(tenant, signal) {
+      await Promise.allSettled(configured(tenant).map(([name, spec]) => ensure(tenant, name, spec, signal)));
+    },
+  };
+
+  return {
+    source,
+    /** The tenant's remote servers and how they are (RPC mcp.servers). */
+    status(tenant: TenantScope): ServerStatus[] {
+      return configured(tenant).map(([name, spec]) => {
+        const conn = conns.get(key(tenant.tenantId, name));
+        const connected = !!conn?.client;
+        return { name, url: spec.url, state: connected ? "connected" : conn?.lastError ? "error" : "idle", error: connected ? null : (conn?.lastError ?? null), tools: connected ? conn!.tools.map((t) => t.name) : [] };
+      });
+    },
+    closeTenant(tenantId: string): void {
+      for (const [k, conn] of conns) {
+        if (conn.tenantId !== tenantId) continue;
+        drop(conn);
+        conns.delete(k);
+      }
+    },
+    closeAll(): void {
+      for (const conn of conns.values()) drop(conn);
+      conns.clear();
+    },
+    /** Name resolution for the egress check (tests: a name that resolves to a private address). */
+    useLookup(lookup: Lookup | undefined): void {
+      state.lookup = lookup;
+    },
+  };
+}
+
+export type RemoteClients = ReturnType<typeof createRemoteClients>;
