@@ -1,0 +1,136 @@
+// Remote MCP servers (overlay mcpServers): a real MCP server built with the SDK, reached by the gateway
+// only through the egress policy — one allowed (its tool called by the agent end to end, the fake
+// provider standing in for the model) and ones refused (outside gateway.mcp.remoteAllow; inside it
+// but resolving to a private address; the admin's list emptied after the overlay was saved).
+import fs from "node:fs";
+import { afterEach, describe, expect, test } from "bun:test";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { operatorCtx, scope, testApp } from "../../helpers/core.ts";
+import { mcpWorld, textOf, type McpWorld } from "./world.ts";
+
+interface Remote {
+  url: string;
+  port: number;
+  requests: number;
+  calls: string[];
+  stop(): void;
+}
+
+/** An MCP server (the SDK's, stateless, JSON answers) with one tool, `echo`. */
+function startRemote(): Remote {
+  const remote: Remote = { url: "", port: 0, requests: 0, calls: [], stop: () => srv.stop(true) };
+  const srv = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      remote.requests++;
+      if (req.method !== "POST") return new Response(null, { status: 405 });
+      const server = new Server({ name: "remote", version: "1" }, { capabilities: { tools: {} } });
+      server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: "echo", description: "echoes", inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] } }] }));
+      server.setRequestHandler(CallToolRequestSchema, async (r) => {
+        remote.calls.push(String(r.params.arguments?.text));
+        return { content: [{ type: "text", text: `remote echo: ${r.params.arguments?.text}` }] };
+      });
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      await server.connect(transport);
+      return transport.handleRequest(req);
+    },
+  });
+  remote.port = srv.port!;
+  remote.url = `http://127.0.0.1:${srv.port}/mcp`;
+  return remote;
+}
+
+let w: McpWorld | null = null;
+let remote: Remote | null = null;
+afterEach(async () => {
+  remote?.stop();
+  remote = null;
+  await w?.close();
+  w?.core.close();
+  w = null;
+});
+
+async function turn(world: McpWorld, message: string) {
+  const h = testApp(world.core);
+  const sent = await h.rpc(world.tokens.alpha, "chat.send", { sessionKey: "main", message });
+  expect(sent.error).toBeUndefined();
+  const done = await h.rpc(world.tokens.alpha, "chat.wait", { runId: sent.result.runId, timeoutMs: 30_000 });
+  const session = world.core.sessions.get(scope("alpha"), "main");
+  return { run: done.result, entries: world.core.sessions.entries(scope("alpha"), session.sessionId) as any[] };
+}
+
+const config = (allow: string[], allowPrivate: string[] | undefined) => ({
+  gateway: { mcp: { remoteAllow: allow } },
+  agents: { tools: ["file_read", "mcp__remote__echo"] },
+  ...(allowPrivate ? { sandbox: { egress: { allowPrivate } } } : {}),
+});
+
+describe("remote MCP servers", () => {
+  test("allowed by the egress policy: the agent calls the remote tool end to end; /mcp lists it; the other tenant has none of it", async () => {
+    remote = startRemote();
+    w = await mcpWorld({ config: config([`127.0.0.1:${remote.port}`], ["127.0.0.1/32"]) });
+    w.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: remote.url } } }, operatorCtx);
+    w.fake.script([{ toolCalls: [{ name: "mcp__remote__echo", arguments: { text: "hi" } }] }, { text: "done" }]);
+    const { run, entries } = await turn(w, "use the remote tool");
+    expect(run.status).toBe("ok");
+    const result = entries.find((e) => e.type === "tool_result");
+    expect(result).toMatchObject({ name: "mcp__remote__echo", isError: false, content: "remote echo: hi" });
+    expect(remote.calls).toEqual(["hi"]);
+    expect(w.core.mcpClients.status(scope("alpha"))).toEqual([{ name: "remote", url: remote.url, state: "connected", error: null, tools: ["mcp__remote__echo"] }]);
+    // The same tool through the tenant's own /mcp (Claude Code-style client → gateway → remote server).
+    const a = await w.connect(w.tokens.alpha);
+    expect((await a.listTools()).tools.map((t) => t.name)).toContain("mcp__remote__echo");
+    expect(textOf(await a.callTool({ name: "mcp__remote__echo", arguments: { text: "via mcp" } }))).toBe("remote echo: via mcp");
+    // Beta configured nothing: it sees none of alpha's remote tools, and cannot call them.
+    const b = await w.connect(w.tokens.beta);
+    expect((await b.listTools()).tools.map((t) => t.name)).not.toContain("mcp__remote__echo");
+    expect(textOf(await b.callTool({ name: "mcp__remote__echo", arguments: { text: "x" } }))).toBe('NOT_FOUND: no tool named "mcp__remote__echo"');
+    expect(remote.calls).toEqual(["hi", "via mcp"]);
+    // The tenant stopping closes its connections.
+    w.core.tenants.suspend(scope("alpha"), operatorCtx);
+    expect(w.core.mcpClients.status(scope("alpha"))[0]!.state).not.toBe("connected");
+  });
+
+  test("refused: a URL outside gateway.mcp.remoteAllow cannot be put in the overlay", async () => {
+    remote = startRemote();
+    w = await mcpWorld({ config: config(["mcp.example.com:443"], ["127.0.0.1/32"]) });
+    expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: remote!.url } } }, operatorCtx)).toThrow(`127.0.0.1:${remote.port} is not in the gateway's remote MCP allow-list (gateway.mcp.remoteAllow)`);
+    expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: "https://mcp.example.com/mcp", headers: { Host: "evil" } } } }, operatorCtx)).toThrow("is set by the gateway");
+    expect(remote.requests).toBe(0);
+  });
+
+  test("refused: an allowed name that resolves to a private address is never dialled; the agent has no such tool", async () => {
+    remote = startRemote();
+    w = await mcpWorld({ config: config([`mcp.test:${remote.port}`], undefined) });
+    w.core.mcpClients.useLookup(async () => [{ address: "127.0.0.1", family: 4 }]);
+    w.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: `http://mcp.test:${remote.port}/mcp` } } }, operatorCtx);
+    w.fake.script([{ toolCalls: [{ name: "mcp__remote__echo", arguments: { text: "hi" } }] }, { text: "done" }]);
+    const { entries } = await turn(w, "use the remote tool");
+    const result = entries.find((e) => e.type === "tool_result");
+    expect(result.isError).toBe(true);
+    expect(result.content).toContain('tool "mcp__remote__echo" is not available');
+    const [status] = w.core.mcpClients.status(scope("alpha"));
+    expect(status!.state).toBe("error");
+    expect(status!.error).toBe("refused by the egress policy: mcp.test resolves to 127.0.0.1 (private, loopback, link-local, metadata or host address)");
+    expect(remote.requests).toBe(0);
+  });
+
+  test("the admin's list emptied after the overlay was saved: the server's tools go at once, and nothing more is dialled", async () => {
+    remote = startRemote();
+    w = await mcpWorld({ config: config([`127.0.0.1:${remote.port}`], ["127.0.0.1/32"]) });
+    w.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: remote.url } } }, operatorCtx);
+    await w.core.agentTools.prepare(scope("alpha"), new AbortController().signal);
+    expect(w.core.agentTools.forTenant(scope("alpha")).map((t) => t.name)).toContain("mcp__remote__echo");
+    const seen = remote.requests;
+    const file = JSON.parse(fs.readFileSync(w.core.configFile, "utf8"));
+    file.gateway.mcp.remoteAllow = [];
+    fs.writeFileSync(w.core.configFile, JSON.stringify(file));
+    w.core.reloadConfig();
+    await w.core.agentTools.prepare(scope("alpha"), new AbortController().signal);
+    expect(w.core.agentTools.forTenant(scope("alpha")).map((t) => t.name)).not.toContain("mcp__remote__echo");
+    expect(remote.requests).toBe(seen);
+  });
+});
