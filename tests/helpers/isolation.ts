@@ -86,11 +86,13 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
   return { core, a, b, idsA, idsB, ...h, snapshot };
 }
 
-export function surfaceOfRoute(p: string): "admin" | "rpc" | "openai" | "ws" | "v4" | "public" | "unclassified" {
+export function surfaceOfRoute(p: string): "admin" | "rpc" | "mcp" | "openai" | "ws" | "v4" | "public" | "unclassified" {
   if (p.startsWith("/admin/v1/") || p === "/metrics") return "admin";
   // Upstream OpenClaw's protocol (a WebSocket on /): its methods are attacked by the v4 test below.
   if (p === "/") return "v4";
   if (p === "/rpc") return "rpc";
+  // The tenant's MCP server: every tool it lists is attacked by the /mcp test below.
+  if (p === "/mcp") return "mcp";
   if (p.startsWith("/v1/")) return "openai";
   if (p.startsWith("/ws/")) return "ws";
   if (["/healthz", "/readyz", "/rpc/openrpc.json", "/admin/openapi.json"].includes(p) || p.startsWith("/admin/docs")) return "public";
@@ -298,6 +300,31 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
         }
       }
       expect(core.tenants.exists("evil")).toBe(false);
+      core.close();
+    });
+
+    test("/mcp: every tool A's MCP client lists, called with B's paths and names, returns nothing of B's and leaves B unchanged", async () => {
+      const { core, a, b, call, snapshot } = await isolationWorld(opts);
+      const mcp = async (body: unknown) => (await call("POST", "/mcp", { token: a, body, headers: { accept: "application/json, text/event-stream" } })).json;
+      const listed = (await mcp({ jsonrpc: "2.0", id: 1, method: "tools/list" })).result.tools as { name: string; inputSchema: { properties?: Record<string, { type?: string }>; required?: string[] } }[];
+      expect(listed.map((t) => t.name)).toEqual(expect.arrayContaining(["file_read", "exec", "agent_ask"]));
+      const betaNotes = path.join(core.tenants.dir(scope("beta")), "workspace", "notes.txt");
+      const hostile = ["notes.txt", "../beta/workspace/notes.txt", "../../beta/workspace/notes.txt", betaNotes, `cat ${betaNotes}; cat ../beta/workspace/notes.txt`, "beta", "main"];
+      const before = snapshot();
+      for (const t of listed) {
+        for (const value of hostile) {
+          const args: Record<string, unknown> = {};
+          for (const [k, prop] of Object.entries(t.inputSchema.properties ?? {})) if (prop.type === "string") args[k] = value;
+          if (t.name === "exec") args.command = `cat ${betaNotes} ../beta/workspace/notes.txt ../../beta/workspace/notes.txt 2>&1`;
+          const r = await mcp({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: t.name, arguments: args } });
+          const text = JSON.stringify(r);
+          expect({ tool: t.name, value, leaked: text.includes("beta's secret") || text.includes(b.slice(0, 14)) }).toEqual({ tool: t.name, value, leaked: false });
+        }
+      }
+      expect(snapshot()).toEqual(before);
+      // The calls were real: A's own file is A's to read.
+      const own = await mcp({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "file_read", arguments: { path: "notes.txt" } } });
+      expect(own.result.content[0].text).toBe("alpha's own notes");
       core.close();
     });
   });
