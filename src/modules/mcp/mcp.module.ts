@@ -11,6 +11,7 @@ import { defineModule } from "../module.ts";
 import { overlaysModule } from "../overlays/overlays.module.ts";
 import { sandboxModule } from "../sandbox/sandbox.module.ts";
 import { mcpRoutes } from "./mcp.routes.ts";
+import { mcpRpc } from "./mcp.rpc.ts";
 import { createMcpServer } from "./mcp.server.ts";
 import { createRemoteClients } from "./remote-clients.ts";
 
@@ -32,6 +33,7 @@ export const mcpModule = defineModule({
     return { mcpServer, mcpClients };
   },
 }).with({
+  rpc: mcpRpc,
   routes: ({ mcpServer, admission }) => mcpRoutes({ mcpServer, admission, config: mcpServer.config }),
   tenantData: {
     onDelete: ({ mcpClients }, tenant) => mcpClients.closeTenant(tenant.tenantId),

@@ -80,6 +80,10 @@ describe("remote MCP servers", () => {
     expect(result).toMatchObject({ name: "mcp__remote__echo", isError: false, content: "remote echo: hi" });
     expect(remote.calls).toEqual(["hi"]);
     expect(w.core.mcpClients.status(scope("alpha"))).toEqual([{ name: "remote", url: remote.url, state: "connected", error: null, tools: ["mcp__remote__echo"] }]);
+    // Over RPC, each tenant sees only its own servers.
+    const h = testApp(w.core);
+    expect((await h.rpc(w.tokens.alpha, "mcp.servers", {})).result.servers.map((s: any) => s.name)).toEqual(["remote"]);
+    expect((await h.rpc(w.tokens.beta, "mcp.servers", {})).result.servers).toEqual([]);
     // The same tool through the tenant's own /mcp (Claude Code-style client → gateway → remote server).
     const a = await w.connect(w.tokens.alpha);
     expect((await a.listTools()).tools.map((t) => t.name)).toContain("mcp__remote__echo");

@@ -91,7 +91,7 @@ describe("/mcp server", () => {
     w = await mcpWorld({ config: { gateway: { mcp: { allowedOrigins: ["https://ide.example"] } } } });
     const evil = await post(w, w.tokens.alpha, INIT, { origin: "https://evil.example" });
     expect(evil.status).toBe(403);
-    expect((await evil.json()).error.message).toContain("this Origin may not call /mcp");
+    expect(((await evil.json()) as any).error.message).toContain("this Origin may not call /mcp");
     expect((await post(w, w.tokens.alpha, INIT, { origin: "https://ide.example" })).status).toBe(200);
     expect((await post(w, w.tokens.alpha, INIT, { origin: new URL(w.gw.url).origin })).status).toBe(200);
     expect((await post(w, w.tokens.alpha, INIT)).status).toBe(200);
@@ -119,7 +119,7 @@ describe("/mcp server", () => {
     expect(big.status).toBe(413);
     const bad = await post(w, w.tokens.alpha, "{not json");
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe(-32700);
+    expect(((await bad.json()) as any).error.code).toBe(-32700);
   });
 
   test("tools/call is capped per tenant (gateway.mcp.maxConcurrentCallsPerTenant); the other tenant is not held up", async () => {
