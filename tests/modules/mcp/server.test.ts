@@ -142,6 +142,34 @@ describe("/mcp server", () => {
     expect(w.core.mcpServer.inProgress("alpha")).toBe(0);
   });
 
+  test("a call in progress ends when its tenant is suspended (TenantData.onStop); the other tenant's goes on", async () => {
+    w = await mcpWorld({ config: { agents: { tools: ["file_read", "wait_for_abort"] } } });
+    const ended: string[] = [];
+    w.core.agentTools.add({
+      name: "wait_for_abort",
+      description: "waits until its call is stopped",
+      parameters: { type: "object", properties: {} },
+      run: (_args, ctx) =>
+        new Promise((resolve) => {
+          const t = setTimeout(() => resolve({ content: "not stopped", isError: false, truncated: false }), 3000);
+          ctx.signal.addEventListener("abort", () => {
+            clearTimeout(t);
+            ended.push(ctx.tenant.tenantId);
+            resolve({ content: "ABORTED: stopped", isError: true, truncated: false });
+          });
+        }),
+    });
+    const a = await w.connect(w.tokens.alpha);
+    const b = await w.connect(w.tokens.beta);
+    const ra = a.callTool({ name: "wait_for_abort", arguments: {} }).catch((e) => e);
+    const rb = b.callTool({ name: "wait_for_abort", arguments: {} });
+    for (let i = 0; i < 100 && (w.core.mcpServer.inProgress("alpha") === 0 || w.core.mcpServer.inProgress("beta") === 0); i++) await Bun.sleep(10);
+    w.core.tenants.suspend(scope("alpha"), operatorCtx);
+    await ra;
+    expect(ended).toEqual(["alpha"]);
+    expect(textOf(await rb)).toBe("not stopped");
+  });
+
   test("agent_ask runs a turn of the tenant's agent and answers its text, in the tenant's own session", async () => {
     w = await mcpWorld();
     const a = await w.connect(w.tokens.alpha);
