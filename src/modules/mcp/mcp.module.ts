@@ -19,7 +19,7 @@ export const mcpModule = defineModule({
   name: "mcp",
   needs: [admissionModule, overlaysModule, filesModule, sandboxModule, agentsModule],
   create(platform, { overlays, files, sandbox, runs, sessions, agentTools }) {
-    const mcpClients = createRemoteClients({ config: platform.config, log: platform.log, overlays, version: platform.version });
+    const mcpClients = createRemoteClients({ config: platform.config, log: platform.log, overlays, sandbox, version: platform.version });
     agentTools.addSource(mcpClients.source);
     const mcpServer = createMcpServer({
       version: platform.version,

@@ -135,7 +135,8 @@ export function createMcpServer(deps: McpServerDeps) {
         const tools = (await exposedPrepared(identity, extra.signal)).map((t) => ({ name: t.name, description: t.description, inputSchema: t.parameters as { type: "object" } }));
         return { tools: [...tools, agentAskDef as never] };
       });
-      server.setRequestHandler(CallToolRequestSchema, (req, extra) => callTool(identity, op, req.params.name, req.params.arguments ?? {}, extra.signal));
+      // The call ends when the client goes (its HTTP request aborted) as well as when the SDK cancels it.
+      server.setRequestHandler(CallToolRequestSchema, (req, extra) => callTool(identity, op, req.params.name, req.params.arguments ?? {}, AbortSignal.any([extra.signal, request.signal])));
       const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       try {
         await server.connect(transport);

@@ -16,6 +16,8 @@ import { EgressRefused, pinnedFetch } from "../../lib/pinned-fetch.ts";
 import { capResult, capText, fail } from "../agents/tools/common.ts";
 import type { AgentTool, ToolResult, ToolSource } from "../agents/tools/tool.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
+import type { SandboxService } from "../sandbox/sandbox.service.ts";
+import { SandboxStdioTransport } from "./sandbox-transport.ts";
 
 /** A remote tool name the gateway passes on (what model providers accept in a tool name). */
 const REMOTE_TOOL = /^[A-Za-z0-9_-]{1,64}$/;
@@ -26,8 +28,10 @@ const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const LIST_NAME = "remote MCP allow-list (gateway.mcp.remoteAllow)";
 
 export interface ServerSpec {
-  url: string;
+  url?: string;
   headers?: Record<string, string>;
+  command?: string[];
+  env?: Record<string, string>;
 }
 
 interface Conn {
@@ -41,10 +45,13 @@ interface Conn {
   retryAt: number;
   lastError: string | null;
   idle: Timer | null;
+  /** When it ended by itself after connecting (a crash, an exit): restarts are bounded. */
+  crashes: number[];
 }
 
 export interface ServerStatus {
   name: string;
+  /** The URL of a remote server; `sandbox: <argv>` for a stdio one. */
   url: string;
   state: "connected" | "idle" | "error";
   error: string | null;
@@ -62,7 +69,7 @@ function render(r: { content?: unknown; isError?: unknown }): ToolResult {
   return { content: parts.join("\n"), isError: r.isError === true, truncated: false };
 }
 
-export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger; overlays: OverlaysService; version: string; lookup?: Lookup }) {
+export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger; overlays: OverlaysService; sandbox: SandboxService; version: string; lookup?: Lookup }) {
   const conns = new Map<string, Conn>();
   const key = (tenantId: string, server: string) => `${tenantId}\u0000${server}`;
   const settings = () => deps.config().gateway.mcp;
@@ -119,10 +126,12 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
             const r = await client.callTool({ name: remoteName, arguments: args }, undefined, { signal: ctx.signal, timeout });
             return capResult(render(r as { content?: unknown; isError?: unknown }), ctx.maxOutputBytes);
           } catch (err) {
-            const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+            let message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
             if (ctx.signal.aborted) return fail("ABORTED: the run was stopped");
-            // The connection may be broken: the next use connects again.
-            drop(conn, message);
+            // The connection may be broken: the next use connects again. One that already ended by
+            // itself (client.onclose) has said why.
+            if (conn.client === client) drop(conn, message);
+            else if (conn.lastError) message = `${message} (${conn.lastError})`;
             return capResult(fail(`UPSTREAM_ERROR: the MCP server "${conn.server}" failed: ${message}`), ctx.maxOutputBytes);
           }
         },
@@ -131,22 +140,34 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     return out;
   }
 
-  async function connect(conn: Conn, spec: ServerSpec, signal: AbortSignal): Promise<void> {
+  async function connect(conn: Conn, tenant: TenantScope, spec: ServerSpec, signal: AbortSignal): Promise<void> {
     const s = settings();
     const timeout = s.clientCallTimeoutSeconds * 1000;
-    // Every request of this connection is vetted afresh against the policy in force then.
-    const fetch = pinnedFetch({
-      policy: () => ({ allow: deps.config().gateway.mcp.remoteAllow, listName: LIST_NAME, allowPrivate: deps.config().sandbox.egress?.allowPrivate }),
-      lookup: state.lookup,
-      maxResponseBytes: MAX_RESPONSE_BYTES,
-      timeoutMs: timeout,
-    });
     const client = new Client({ name: "openclawmu", version: deps.version });
-    const transport = new StreamableHTTPClientTransport(new URL(spec.url), {
-      fetch,
-      requestInit: { headers: spec.headers ?? {}, redirect: "manual" },
-      reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
-    });
+    let transport: StreamableHTTPClientTransport | SandboxStdioTransport;
+    if (spec.command) {
+      transport = new SandboxStdioTransport({ sandbox: deps.sandbox, tenant, command: spec.command, env: spec.env });
+    } else {
+      // Every request of this connection is vetted afresh against the policy in force then.
+      const fetch = pinnedFetch({
+        policy: () => ({ allow: deps.config().gateway.mcp.remoteAllow, listName: LIST_NAME, allowPrivate: deps.config().sandbox.egress?.allowPrivate }),
+        lookup: state.lookup,
+        maxResponseBytes: MAX_RESPONSE_BYTES,
+        timeoutMs: timeout,
+      });
+      transport = new StreamableHTTPClientTransport(new URL(spec.url!), {
+        fetch,
+        requestInit: { headers: spec.headers ?? {}, redirect: "manual" },
+        reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
+      });
+    }
+    // A connection that ends by itself (the server crashed or exited, the stream broke) is dropped:
+    // the next use starts it again, within the restart bound (ensure).
+    client.onclose = () => {
+      if (conn.client !== client) return;
+      conn.crashes = [...conn.crashes.filter((t) => t > Date.now() - settings().clientIdleSeconds * 1000), Date.now()];
+      drop(conn, transport instanceof SandboxStdioTransport ? (transport.exitReason ?? "the server exited") : "the connection closed");
+    };
     try {
       await client.connect(transport, { signal, timeout });
       const listed = await client.listTools(undefined, { signal, timeout });
@@ -158,7 +179,8 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     } catch (err) {
       void client.close().catch(() => {});
       conn.failures++;
-      conn.lastError = (err instanceof EgressRefused ? err.message : `could not connect: ${err instanceof Error ? err.message : String(err)}`).slice(0, 500);
+      const stdioWhy = transport instanceof SandboxStdioTransport ? transport.exitReason : null;
+      conn.lastError = (err instanceof EgressRefused ? err.message : `could not connect: ${stdioWhy ?? (err instanceof Error ? err.message : String(err))}`).slice(0, 500);
       if (conn.failures >= s.clientMaxReconnects) conn.retryAt = Date.now() + s.clientIdleSeconds * 1000;
       log.info("a remote MCP server could not be used", { tenant: conn.tenantId, server: conn.server, error: conn.lastError, failures: conn.failures });
     }
@@ -166,7 +188,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
 
   async function ensure(tenant: TenantScope, name: string, spec: ServerSpec, signal: AbortSignal): Promise<void> {
     const k = key(tenant.tenantId, name);
-    const fingerprint = JSON.stringify([spec.url, spec.headers ?? {}]);
+    const fingerprint = fingerprintOf(spec);
     let conn = conns.get(k);
     if (conn && conn.fingerprint !== fingerprint) {
       drop(conn);
@@ -174,18 +196,26 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
       conn = undefined;
     }
     if (!conn) {
-      conn = { tenantId: tenant.tenantId, server: name, fingerprint, client: null, tools: [], connecting: null, failures: 0, retryAt: 0, lastError: null, idle: null };
+      conn = { tenantId: tenant.tenantId, server: name, fingerprint, client: null, tools: [], connecting: null, failures: 0, retryAt: 0, lastError: null, idle: null, crashes: [] };
       conns.set(k, conn);
     }
     if (conn.client) return touch(conn);
     if (!conn.connecting) {
       if (conn.failures >= settings().clientMaxReconnects && Date.now() < conn.retryAt) return;
+      // Restarts after a crash are bounded: clientMaxReconnects within clientIdleSeconds, then left alone.
+      const recent = conn.crashes.filter((t) => t > Date.now() - settings().clientIdleSeconds * 1000);
+      if (recent.length >= settings().clientMaxReconnects) {
+        conn.lastError = `ended ${recent.length} times within ${settings().clientIdleSeconds} s (last: ${conn.lastError ?? "unknown"}); not started again until then`.slice(0, 500);
+        return;
+      }
       if (conn.failures >= settings().clientMaxReconnects) conn.failures = 0;
       const c = conn;
-      c.connecting = connect(c, spec, signal).finally(() => (c.connecting = null));
+      c.connecting = connect(c, tenant, spec, signal).finally(() => (c.connecting = null));
     }
     await conn.connecting;
   }
+
+  const fingerprintOf = (spec: ServerSpec) => JSON.stringify([spec.url ?? null, spec.headers ?? {}, spec.command ?? null, spec.env ?? {}]);
 
   const source: ToolSource = {
     name: "mcp",
@@ -193,7 +223,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
       const out: AgentTool[] = [];
       for (const [name, spec] of configured(tenant)) {
         const conn = conns.get(key(tenant.tenantId, name));
-        if (conn?.client && conn.fingerprint === JSON.stringify([spec.url, spec.headers ?? {}])) out.push(...conn.tools);
+        if (conn?.client && conn.fingerprint === fingerprintOf(spec)) out.push(...conn.tools);
       }
       return out;
     },
@@ -209,7 +239,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
       return configured(tenant).map(([name, spec]) => {
         const conn = conns.get(key(tenant.tenantId, name));
         const connected = !!conn?.client;
-        return { name, url: spec.url, state: connected ? "connected" : conn?.lastError ? "error" : "idle", error: connected ? null : (conn?.lastError ?? null), tools: connected ? conn!.tools.map((t) => t.name) : [] };
+        return { name, url: spec.url ?? `sandbox: ${spec.command!.join(" ")}`.slice(0, 500), state: connected ? "connected" : conn?.lastError ? "error" : "idle", error: connected ? null : (conn?.lastError ?? null), tools: connected ? conn!.tools.map((t) => t.name) : [] };
       });
     },
     closeTenant(tenantId: string): void {

@@ -123,13 +123,22 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
 /** Headers a tenant may not set on its MCP servers' requests: the transport's and the connection's own. */
 const MCP_RESERVED_HEADERS = new Set(["host", "content-length", "content-type", "accept", "connection", "transfer-encoding", "upgrade", "te", "trailer", "keep-alive", "proxy-authorization", "mcp-session-id", "mcp-protocol-version", "last-event-id"]);
 
-/** Each `mcpServers.<name>`: an http(s) URL inside the admin's gateway.mcp.remoteAllow, no reserved header. */
+/** Each `mcpServers.<name>`: a command (stdio, in the sandbox), or an http(s) URL inside the admin's gateway.mcp.remoteAllow with no reserved header. */
 function mcpServerProblems(o: Overlay, c: GatewayConfig): Problem[] {
   const out: Problem[] = [];
   for (const [name, s] of Object.entries(o.mcpServers ?? {})) {
+    if ((s.url === undefined) === (s.command === undefined)) {
+      out.push({ path: ["mcpServers", name], message: "needs either url (a remote server) or command (a stdio server in the sandbox), not both" });
+      continue;
+    }
+    if (s.command !== undefined) {
+      if (s.headers) out.push({ path: ["mcpServers", name, "headers"], message: "is for remote servers (url) only" });
+      continue;
+    }
+    if (s.env) out.push({ path: ["mcpServers", name, "env"], message: "is for stdio servers (command) only" });
     let url: URL;
     try {
-      url = new URL(s.url);
+      url = new URL(s.url!);
     } catch {
       out.push({ path: ["mcpServers", name, "url"], message: "is not an absolute URL" });
       continue;

@@ -13,6 +13,11 @@ export interface SandboxRequest {
   tenant: TenantScope;
   command: string[];
   stdin?: Uint8Array | null;
+  /**
+   * Standard input as it comes (a long-lived process spoken to over its stdin, e.g. a stdio MCP
+   * server): each chunk is written and flushed as it arrives; the stream's end closes the input.
+   */
+  stdinStream?: ReadableStream<Uint8Array>;
   env?: Record<string, string>;
   timeoutSeconds?: number;
   mode?: SandboxMode;
