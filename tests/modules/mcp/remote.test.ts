@@ -122,6 +122,22 @@ describe("remote MCP servers", () => {
     expect(remote.requests).toBe(0);
   });
 
+  test("a redirect is not followed (the gateway goes nowhere the policy did not vet); an overlay entry needs url or command, not both", async () => {
+    remote = startRemote();
+    const redirector = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(null, { status: 307, headers: { location: remote!.url } }) });
+    try {
+      w = await mcpWorld({ config: config([`127.0.0.1:${redirector.port}`, `127.0.0.1:${remote.port}`], ["127.0.0.1/32"]) });
+      w.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: `http://127.0.0.1:${redirector.port}/mcp` } } }, operatorCtx);
+      await w.core.agentTools.prepare(scope("alpha"), new AbortController().signal);
+      const [status] = w.core.mcpClients.status(scope("alpha"));
+      expect(status!.state).toBe("error");
+      expect(remote.requests).toBe(0);
+      expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { both: { url: remote!.url, command: ["node", "x.mjs"] } } }, operatorCtx)).toThrow("needs either url (a remote server) or command (a stdio server in the sandbox), not both");
+    } finally {
+      redirector.stop(true);
+    }
+  });
+
   test("the admin's list emptied after the overlay was saved: the server's tools go at once, and nothing more is dialled", async () => {
     remote = startRemote();
     w = await mcpWorld({ config: config([`127.0.0.1:${remote.port}`], ["127.0.0.1/32"]) });
