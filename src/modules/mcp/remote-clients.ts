@@ -228,7 +228,15 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
       return out;
     },
     async prepare(tenant, signal) {
-      await Promise.allSettled(configured(tenant).map(([name, spec]) => ensure(tenant, name, spec, signal)));
+      const servers = configured(tenant);
+      // Servers the overlay no longer names are closed and forgotten (the map holds only what is configured).
+      const names = new Set(servers.map(([name]) => key(tenant.tenantId, name)));
+      for (const [k, conn] of conns) {
+        if (conn.tenantId !== tenant.tenantId || names.has(k) || conn.connecting) continue;
+        drop(conn);
+        conns.delete(k);
+      }
+      await Promise.allSettled(servers.map(([name, spec]) => ensure(tenant, name, spec, signal)));
     },
   };
 
@@ -242,6 +250,8 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
         return { name, url: spec.url ?? `sandbox: ${spec.command!.join(" ")}`.slice(0, 500), state: connected ? "connected" : conn?.lastError ? "error" : "idle", error: connected ? null : (conn?.lastError ?? null), tools: connected ? conn!.tools.map((t) => t.name) : [] };
       });
     },
+    /** Connections kept for the tenant (open or remembered for their failures). */
+    kept: (tenantId: string): number => [...conns.values()].filter((c) => c.tenantId === tenantId).length,
     closeTenant(tenantId: string): void {
       for (const [k, conn] of conns) {
         if (conn.tenantId !== tenantId) continue;

@@ -32,21 +32,6 @@ const AgentOverlay = T.Object(
 export const OverlaySchema = T.Object(
   {
     $schema: T.Optional(T.String()),
-    mcpServers: T.Optional(
-      T.Record(
-        T.String({ pattern: "^[a-z0-9][a-z0-9-]{0,31}$" }),
-        T.Object(
-          {
-            url: T.Optional(T.String({ minLength: 8, maxLength: 2048, pattern: "^https?://", description: "a remote server's Streamable HTTP endpoint; its host:port must be in the gateway's gateway.mcp.remoteAllow" })),
-            command: T.Optional(T.Array(T.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 64, description: "a stdio server: the argv run in the tenant's sandbox (cwd /work), spoken to over its stdin and stdout" })),
-            env: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" }), T.String({ maxLength: 4096 }), { maxProperties: 32, description: "a stdio server's environment variables" })),
-            headers: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z0-9-]{1,64}$" }), T.String({ maxLength: 4096 }), { maxProperties: 16, description: "sent with every request (e.g. Authorization)" })),
-          },
-          strict,
-        ),
-        { maxProperties: 16, description: "MCP servers — remote (url) or stdio in the tenant's sandbox (command) — whose tools the tenant's agents get as mcp__<name>__<tool> (modules/mcp)" },
-      ),
-    ),
     models: T.Optional(
       T.Object(
         {
@@ -89,6 +74,21 @@ export const OverlaySchema = T.Object(
       ),
     ),
     plugins: T.Optional(T.Object({ paths: T.Optional(T.Array(TenantPath, { maxItems: 100 })) }, strict)),
+    mcpServers: T.Optional(
+      T.Record(
+        T.String({ pattern: "^[a-z0-9][a-z0-9-]{0,31}$" }),
+        T.Object(
+          {
+            url: T.Optional(T.String({ minLength: 8, maxLength: 2048, pattern: "^https?://", description: "a remote server's Streamable HTTP endpoint; its host:port must be in the gateway's gateway.mcp.remoteAllow" })),
+            command: T.Optional(T.Array(T.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 64, description: "a stdio server: the argv run in the tenant's sandbox (cwd /work), spoken to over its stdin and stdout" })),
+            env: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" }), T.String({ maxLength: 4096 }), { maxProperties: 32, description: "a stdio server's environment variables" })),
+            headers: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z0-9-]{1,64}$" }), T.String({ maxLength: 4096 }), { maxProperties: 16, description: "sent with every request (e.g. Authorization)" })),
+          },
+          strict,
+        ),
+        { maxProperties: 16, description: "MCP servers — remote (url) or stdio in the tenant's sandbox (command) — whose tools the tenant's agents get as mcp__<name>__<tool> (modules/mcp)" },
+      ),
+    ),
   },
   { ...strict, $id: "TenantOverlay", title: "OpenClawMU tenant config overlay" },
 );

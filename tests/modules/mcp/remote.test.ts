@@ -152,5 +152,7 @@ describe("remote MCP servers", () => {
     await w.core.agentTools.prepare(scope("alpha"), new AbortController().signal);
     expect(w.core.agentTools.forTenant(scope("alpha")).map((t) => t.name)).not.toContain("mcp__remote__echo");
     expect(remote.requests).toBe(seen);
+    // The connection the overlay no longer allows is closed and forgotten.
+    expect(w.core.mcpClients.kept("alpha")).toBe(0);
   });
 });
