@@ -17,15 +17,15 @@ export interface TarEntry {
 export async function craftTar(entries: TarEntry[], opts: { gzip?: boolean } = {}): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
+  pack.on("data", (c: unknown) => void chunks.push(c as Buffer));
   const done = new Promise<void>((resolve) => pack.on("end", () => resolve()));
   for (const e of entries) {
     const type = e.type ?? "file";
     const data = e.data === undefined ? Buffer.alloc(0) : Buffer.from(e.data);
     const h = { name: e.name, type, mode: e.mode ?? (type === "directory" ? 0o755 : 0o644), linkname: e.linkname ?? null, size: type === "file" ? (e.size ?? data.length) : 0 } as tar.Header;
     await new Promise<void>((resolve, reject) => {
-      const s = pack.entry(h, type === "file" ? data : undefined, (err) => (err ? reject(err) : resolve()));
-      void s;
+      if (type === "file") pack.entry(h, data, (err) => (err ? reject(err) : resolve()));
+      else pack.entry(h, (err) => (err ? reject(err) : resolve()));
     });
   }
   pack.finalize();

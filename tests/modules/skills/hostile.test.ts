@@ -142,7 +142,8 @@ describe("hostile folders on disk are listed as errors and never used", () => {
     mk("hardlink");
     fs.linkSync(path.join(outside, "secret.txt"), path.join(skills, "hardlink", "secret.txt"));
     mk("sparse");
-    fs.truncateSync(fs.openSync(path.join(skills, "sparse", "huge.bin"), "w") && path.join(skills, "sparse", "huge.bin"), 1024 ** 3);
+    fs.writeFileSync(path.join(skills, "sparse", "huge.bin"), "");
+    fs.truncateSync(path.join(skills, "sparse", "huge.bin"), 1024 ** 3);
     mk("many", Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`f${i}`, "x"])));
     mk("deep", { [`${Array(10).fill("d").join("/")}/f`]: "x" });
     mk("Bad_Name");
