@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { createTenant, operatorCtx, scope, testCore } from "../../helpers/core.ts";
-import { craftTar, craftZip, goodPlugin, goodSkill, manifest, skillMd, type TarEntry } from "./craft.ts";
+import { craftTar, craftZip, goodPlugin, goodSkill, manifest, skillMd, type TarEntry } from "../../helpers/skill-packages.ts";
 
 const CAPS = { maxFiles: 40, maxBytes: 256 * 1024, maxArchiveBytes: 512 * 1024, maxSkillMdBytes: 4096, maxManifestBytes: 4096, maxPackagesPerTenant: 8 };
 
