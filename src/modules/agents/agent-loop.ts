@@ -59,6 +59,10 @@ export interface LoopDeps {
   sessions: SessionsService;
   /** A tool by name for this tenant: a built-in, or one of the tenant's from a ToolSource. */
   tool(name: string, tenant: TenantScope): AgentTool | undefined;
+  /** Read-only folders the tenant's tool commands see (from the ToolSources). */
+  mounts?(tenant: TenantScope): readonly { source: string; target: string; readOnly: true }[];
+  /** Sections the ToolSources add to the system prompt of an agent with these tools. */
+  promptSections?(tenant: TenantScope, agentTools: readonly string[]): string[];
   services: ToolServices;
   /** Traces (modules/telemetry): a span per tool step, when the operator exports traces. */
   telemetry?: Telemetry;
@@ -255,6 +259,7 @@ async function runTool(deps: LoopDeps, run: LoopRun, call: { id: string; name: s
     secondsLeft: Math.max(1, Math.floor((run.deadline - deps.clock.now()) / 1000)),
     maxOutputBytes: run.agent.limits.toolOutputBytes,
     services: deps.services,
+    mounts: deps.mounts?.(run.tenant),
   };
   try {
     return await tool.run(args as Record<string, unknown>, ctx);

@@ -49,7 +49,16 @@ export const agentsModule = defineModule({
       tenants,
       sessions,
       defaultModel: (tenant) => models.defaultFor(tenant) ?? models.listFor(tenant)[0] ?? null,
-      loop: { clock: platform.clock, chat, events, tool: (name, tenant) => builtinTool(name) ?? extraTools.get(name) ?? sourceTool(tenant, name), services: { files, sandbox, sessions: sessions.forTools }, telemetry: tracing.telemetry },
+      loop: {
+        clock: platform.clock,
+        chat,
+        events,
+        tool: (name, tenant) => builtinTool(name) ?? extraTools.get(name) ?? sourceTool(tenant, name),
+        mounts: (tenant) => sources.flatMap((s) => s.mounts?.(tenant) ?? []),
+        promptSections: (tenant, agentTools) => sources.map((s) => s.prompt?.(tenant, agentTools) ?? null).filter((x): x is string => !!x),
+        services: { files, sandbox, sessions: sessions.forTools },
+        telemetry: tracing.telemetry,
+      },
     });
     chat.useAgents(createAgentSurface({ runs, events, responseHeaders: API_HEADERS }));
     return {

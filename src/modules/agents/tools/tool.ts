@@ -47,6 +47,8 @@ export interface ToolContext {
   /** The agent's cap on one tool result's bytes; longer output is cut and marked truncated. */
   maxOutputBytes: number;
   services: ToolServices;
+  /** Read-only folders of the tenant's that its command runs see (ToolSource.mounts: skills at /mnt/skills). */
+  mounts?: readonly { source: string; target: string; readOnly: true }[];
 }
 
 export interface ToolResult {
@@ -76,4 +78,8 @@ export interface ToolSource {
   readonly name: string;
   /** This tenant's tools from this source now (cheap: called at every model call of its runs). */
   tools(tenant: TenantScope): readonly AgentTool[];
+  /** A section of the system prompt for an agent with these tools (skills list themselves), or null. */
+  prompt?(tenant: TenantScope, agentTools: readonly string[]): string | null;
+  /** Read-only folders of the tenant's that the agent's command runs (exec) see, or none. */
+  mounts?(tenant: TenantScope): readonly { source: string; target: string; readOnly: true }[];
 }
