@@ -12,12 +12,14 @@ import { skillsAdminRoutes } from "./skills.admin.ts";
 import { skillsCli } from "./skills.cli.ts";
 import { skillsRpc } from "./skills.rpc.ts";
 import { createSkillsService } from "./skills.service.ts";
+import { skillsToolSource } from "./skills.tools.ts";
 
 export const skillsModule = defineModule({
   name: "skills",
   needs: [auditModule, diskModule, agentsModule],
-  create(platform, { audit, disk }) {
+  create(platform, { audit, disk, agentTools }) {
     const skills = createSkillsService({ home: platform.home, sqlite: platform.handle.sqlite, clock: platform.clock, config: platform.config, audit, disk, log: platform.log });
+    agentTools.addSource(skillsToolSource(skills));
     return { skills };
   },
 }).with({
