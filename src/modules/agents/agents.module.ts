@@ -38,6 +38,13 @@ export const agentsModule = defineModule({
       }
       return undefined;
     };
+    /** Every tool this tenant's agents could be given (before the admin's and the agent's allow-lists). */
+    const forTenant = (tenant: TenantScope): AgentTool[] => {
+      const out = new Map<string, AgentTool>();
+      for (const t of [...BUILTIN_TOOLS, ...extraTools.values()]) if (!out.has(t.name)) out.set(t.name, t);
+      for (const s of sources) for (const t of s.tools(tenant)) if (!out.has(t.name)) out.set(t.name, t);
+      return [...out.values()];
+    };
     const runs = createRunsService({
       home: platform.home,
       sqlite: platform.handle.sqlite,
@@ -55,7 +62,8 @@ export const agentsModule = defineModule({
         events,
         tool: (name, tenant) => builtinTool(name) ?? extraTools.get(name) ?? sourceTool(tenant, name),
         mounts: (tenant) => sources.flatMap((s) => s.mounts?.(tenant) ?? []),
-        promptSections: (tenant, agentTools) => sources.map((s) => s.prompt?.(tenant, agentTools) ?? null).filter((x): x is string => !!x),
+        toolsFor: (tenant) => forTenant(tenant),
+        promptSections: (tenant, allows) => sources.map((s) => s.prompt?.(tenant, allows) ?? null).filter((x): x is string => !!x),
         services: { files, sandbox, sessions: sessions.forTools },
         telemetry: tracing.telemetry,
       },
@@ -71,12 +79,7 @@ export const agentsModule = defineModule({
         /** A module's per-tenant tools (skills, plugins, MCP): seen at each model call. */
         addSource: (source: ToolSource) => void sources.push(source),
         /** Every tool this tenant's agents could be given (before the admin's and the agent's allow-lists). */
-        forTenant: (tenant: TenantScope): AgentTool[] => {
-          const out = new Map<string, AgentTool>();
-          for (const t of [...BUILTIN_TOOLS, ...extraTools.values()]) if (!out.has(t.name)) out.set(t.name, t);
-          for (const s of sources) for (const t of s.tools(tenant)) if (!out.has(t.name)) out.set(t.name, t);
-          return [...out.values()];
-        },
+        forTenant,
       },
     };
   },

@@ -93,8 +93,8 @@ export function skillsToolSource(skills: SkillsService): ToolSource {
       }
       return out;
     },
-    prompt(tenant, agentTools) {
-      if (!agentTools.includes(SKILL_READ)) return null;
+    prompt(tenant, allows) {
+      if (!allows(SKILL_READ)) return null;
       const list = skills.active(tenant, "skill");
       if (list.length === 0) return null;
       const lines = list.slice(0, MAX_LISTED).map((s) => `- ${s.name}: ${s.description.replace(/\s+/g, " ")}`);

@@ -78,8 +78,8 @@ export interface ToolSource {
   readonly name: string;
   /** This tenant's tools from this source now (cheap: called at every model call of its runs). */
   tools(tenant: TenantScope): readonly AgentTool[];
-  /** A section of the system prompt for an agent with these tools (skills list themselves), or null. */
-  prompt?(tenant: TenantScope, agentTools: readonly string[]): string | null;
+  /** A section of the system prompt for an agent that may call the tools `allows` says yes to (skills list themselves), or null. */
+  prompt?(tenant: TenantScope, allows: (tool: string) => boolean): string | null;
   /** Read-only folders of the tenant's that the agent's command runs (exec) see, or none. */
   mounts?(tenant: TenantScope): readonly { source: string; target: string; readOnly: true }[];
 }
