@@ -19,8 +19,14 @@ export const SKILL_READ = "skill_read";
 export const SKILLS_MOUNT = "/mnt/skills";
 const DEFAULT_TIMEOUT = 60;
 const MAX_ARGS_BYTES = 1024 * 1024;
-/** Skills listed in the system prompt at most (the rest are named by skills.list). */
+/** Skills listed in the system prompt at most (the rest are named by skills.list), and each description's characters there. */
 const MAX_LISTED = 100;
+const MAX_LISTED_DESCRIPTION = 300;
+/**
+ * Plugin tools offered to one tenant's agents at most (providers take about 128 tools a request, and
+ * each call carries every offered tool's schema): the first, by plugin name, are offered.
+ */
+export const MAX_PLUGIN_TOOLS = 128;
 
 function skillReadTool(skills: SkillsService): AgentTool {
   return defineTool({
@@ -89,7 +95,8 @@ export function skillsToolSource(skills: SkillsService): ToolSource {
           tools = (p.tools ?? []).map((t) => pluginTool(p, t));
           built.set(p, tools);
         }
-        out.push(...tools);
+        out.push(...tools.slice(0, MAX_PLUGIN_TOOLS + 1 - out.length));
+        if (out.length > MAX_PLUGIN_TOOLS) break;
       }
       return out;
     },
@@ -97,7 +104,7 @@ export function skillsToolSource(skills: SkillsService): ToolSource {
       if (!allows(SKILL_READ)) return null;
       const list = skills.active(tenant, "skill");
       if (list.length === 0) return null;
-      const lines = list.slice(0, MAX_LISTED).map((s) => `- ${s.name}: ${s.description.replace(/\s+/g, " ")}`);
+      const lines = list.slice(0, MAX_LISTED).map((s) => `- ${s.name}: ${s.description.replace(/\s+/g, " ").slice(0, MAX_LISTED_DESCRIPTION)}`);
       return `## Skills\n\nRead a skill's instructions with ${SKILL_READ} before you use it.\n\n${lines.join("\n")}`;
     },
     mounts(tenant) {

@@ -59,3 +59,19 @@ describe("tool entries with a trailing *", () => {
     expect(JSON.stringify(bad)).toMatch(/is not a tool the gateway enables/);
   });
 });
+
+describe("caps on what plugins offer", () => {
+  test("at most 128 plugin tools reach a tenant's agents, whatever its plugins declare", async () => {
+    const { testCore, createTenant } = await import("../../helpers/core.ts");
+    const { craftTar, manifest } = await import("../../helpers/skill-packages.ts");
+    const core = testCore();
+    createTenant(core, "alpha");
+    const tools = Array.from({ length: 64 }, (_, i) => ({ name: `t${i}`, description: "d", inputSchema: { type: "object" }, command: ["true"] }));
+    for (const p of ["p1", "p2", "p3"]) await core.skills.install(scope("alpha"), "plugin", { archive: await craftTar([{ name: "openclaw.plugin.json", data: manifest(p, { tools }) }], { gzip: true }) }, operatorCtx);
+    const names = core.agentTools.forTenant(scope("alpha")).map((t) => t.name);
+    expect(names.filter((n) => n.startsWith("plugin__"))).toHaveLength(128);
+    expect(names).toContain("plugin__p2__t63");
+    expect(names).not.toContain("plugin__p3__t0");
+    core.close();
+  });
+});
