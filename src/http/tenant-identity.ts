@@ -4,7 +4,7 @@ import { IdentityEnded, mintTenantScope, type TenantIdentity } from "../edge/ten
 import type { TokensService } from "../modules/tenants/tokens.service.ts";
 
 export interface IdentityDeps {
-  tokens: Pick<TokensService, "verify">;
+  tokens: Pick<TokensService, "verify" | "verifier">;
   incarnation(tenantId: string): string | null;
 }
 
@@ -18,21 +18,22 @@ export function bindTenantIdentity(deps: IdentityDeps, token: string): TenantIde
   const { tenantId } = first;
   const incarnation = deps.incarnation(tenantId);
   if (incarnation === null) return null;
-  let current = token;
+  // The token's hash and parse are done once; each re-check looks at the tenant's current hashes.
+  let current = deps.tokens.verifier(token);
   let ended = false;
   return mintTenantScope(tenantId, {
     incarnation,
     actor: { kind: "tenant" as const, id: first.actorId },
     assertCurrent() {
       if (!ended) {
-        const r = deps.tokens.verify(current);
+        const r = current();
         ended = !r.ok || r.tenantId !== tenantId || deps.incarnation(tenantId) !== incarnation;
       }
       if (ended) throw new IdentityEnded();
     },
     adopt(token: string) {
       const r = deps.tokens.verify(token);
-      if (r.ok && r.tenantId === tenantId && deps.incarnation(tenantId) === incarnation) current = token;
+      if (r.ok && r.tenantId === tenantId && deps.incarnation(tenantId) === incarnation) current = deps.tokens.verifier(token);
     },
   });
 }

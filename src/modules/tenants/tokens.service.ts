@@ -35,6 +35,24 @@ export function createTokensService(deps: { db: Db; clock: Clock; changes: Chang
   const cache = new Map<string, CachedTenant>();
   let seen = "";
 
+  function check(digest: ReturnType<typeof sha256>, parsed: ReturnType<typeof parseToken>): VerifyResult {
+    if (!parsed.ok || parsed.id === ADMIN_KEY_ID) {
+      digestMatches(digest, []);
+      return { ok: false, reason: parsed.ok ? "malformed" : parsed.reason };
+    }
+    const entry = lookup(parsed.id);
+    const now = clock.now();
+    const live = entry.hashes.filter((h) => h.expiresAt === null || h.expiresAt > now);
+    const match = digestMatches(
+      digest,
+      live.map((h) => h.hash),
+    );
+    if (entry.status === null) return { ok: false, reason: "unknown", tenantHint: parsed.id };
+    if (match < 0) return { ok: false, reason: "mismatch", tenantHint: parsed.id };
+    if (entry.status !== "active") return { ok: false, reason: "suspended", tenantHint: parsed.id };
+    return { ok: true, tenantId: parsed.id, actorId: live[match]!.actorId };
+  }
+
   function lookup(id: string): CachedTenant {
     const version = deps.changes.version();
     if (version !== seen || cache.size >= CACHE_LIMIT) {
@@ -130,23 +148,18 @@ export function createTokensService(deps: { db: Db; clock: Clock; changes: Chang
      * Every failure hashes and compares too, so the kinds of failure cost about the same.
      */
     verify(token: string): VerifyResult {
+      return check(sha256(token), parseToken(token));
+    },
+
+    /**
+     * A re-check of one token, as `verify` answers it at each call, with its hash and parse done once:
+     * a request's identity is re-checked before each long step (each stream item), and hashing the
+     * token each time was most of that check's cost.
+     */
+    verifier(token: string): () => VerifyResult {
       const digest = sha256(token);
       const parsed = parseToken(token);
-      if (!parsed.ok || parsed.id === ADMIN_KEY_ID) {
-        digestMatches(digest, []);
-        return { ok: false, reason: parsed.ok ? "malformed" : parsed.reason };
-      }
-      const entry = lookup(parsed.id);
-      const now = clock.now();
-      const live = entry.hashes.filter((h) => h.expiresAt === null || h.expiresAt > now);
-      const match = digestMatches(
-        digest,
-        live.map((h) => h.hash),
-      );
-      if (entry.status === null) return { ok: false, reason: "unknown", tenantHint: parsed.id };
-      if (match < 0) return { ok: false, reason: "mismatch", tenantHint: parsed.id };
-      if (entry.status !== "active") return { ok: false, reason: "suspended", tenantHint: parsed.id };
-      return { ok: true, tenantId: parsed.id, actorId: live[match]!.actorId };
+      return () => check(digest, parsed);
     },
   };
 }

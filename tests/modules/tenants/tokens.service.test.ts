@@ -21,6 +21,26 @@ describe("token verification", () => {
     core.close();
   });
 
+  test("a verifier (hash and parse done once) answers as verify does at each call: rotation, grace expiry, suspension", () => {
+    const clock = new ManualClock(Date.parse("2026-11-29T10:00:00Z"));
+    const core = testCore({ clock });
+    const old = createTenant(core, "acme");
+    const again = core.tokens.verifier(old);
+    expect(again()).toMatchObject({ ok: true, tenantId: "acme" });
+    const r = core.tenants.rotateToken(scope("acme"), 60_000, operatorCtx);
+    expect(again().ok).toBe(true);
+    clock.advance(60_000);
+    expect(again()).toMatchObject({ ok: false, reason: "mismatch" });
+    const fresh = core.tokens.verifier(r.token);
+    expect(fresh().ok).toBe(true);
+    core.tenants.suspend(scope("acme"), operatorCtx);
+    expect(fresh()).toMatchObject({ ok: false, reason: "suspended" });
+    core.tenants.resume(scope("acme"), operatorCtx);
+    expect(fresh().ok).toBe(true);
+    expect(core.tokens.verifier("garbage")()).toMatchObject({ ok: false, reason: "malformed" });
+    core.close();
+  });
+
   test("rotation without grace: the old token stops at once", () => {
     const core = testCore();
     const old = createTenant(core, "acme");
