@@ -24,11 +24,12 @@ import { providersModule } from "../modules/providers/providers.module.ts";
 import { responsesModule } from "../modules/responses/responses.module.ts";
 import { quotasModule } from "../modules/quotas/quotas.module.ts";
 import { sandboxModule } from "../modules/sandbox/sandbox.module.ts";
+import { skillsModule } from "../modules/skills/skills.module.ts";
 import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, mcpModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, skillsModule, mcpModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

@@ -9,3 +9,4 @@ export * from "../modules/backup/backup.sql.ts";
 export * from "../modules/agents/agents.sql.ts";
 export * from "../modules/responses/responses.sql.ts";
 export * from "../modules/cron/cron.sql.ts";
+export * from "../modules/skills/skills.sql.ts";

@@ -99,6 +99,17 @@ const GatewaySection = T.Object(
       },
       { ...strict, default: {} },
     ),
+    skills: T.Object(
+      {
+        maxPackagesPerTenant: PositiveInt(64, { maximum: 10_000, description: "skills a tenant may install, and plugins a tenant may install (each kind counted on its own)" }),
+        maxArchiveBytes: PositiveInt(4 * 1024 * 1024, { minimum: 1024, maximum: 256 * 1024 * 1024, description: "bytes of one uploaded skill or plugin archive (tar, tar.gz or zip); an RPC upload is also held to gateway.limits.rpcBodyBytes" }),
+        maxFiles: PositiveInt(256, { maximum: 100_000, description: "files and directories in one skill or plugin" }),
+        maxBytes: PositiveInt(16 * 1024 * 1024, { minimum: 1024, maximum: 1024 * 1024 * 1024, description: "bytes of one skill's or plugin's files together (unpacked)" }),
+        maxSkillMdBytes: PositiveInt(64 * 1024, { minimum: 1024, maximum: 1024 * 1024, description: "bytes of one SKILL.md" }),
+        maxManifestBytes: PositiveInt(64 * 1024, { minimum: 1024, maximum: 1024 * 1024, description: "bytes of one openclaw.plugin.json" }),
+      },
+      { ...strict, default: {} },
+    ),
     authThrottle: T.Object(
       {
         perIpMaxFailures: PositiveInt(30),

@@ -5,6 +5,7 @@
 // overlay. A route or method the suite cannot classify fails it, so coverage keeps up by itself; a
 // module added to the list (or passed in, as a test's toy module) is attacked and watched with no
 // change here.
+import { craftTar, goodPlugin, skillMd } from "./skill-packages.ts";
 import { describe, expect, test } from "bun:test";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -50,7 +51,7 @@ function tree(dir: string): Record<string, string> {
 export async function isolationWorld(opts: IsolationOptions = {}) {
   const core = testCore({
     config: {
-      gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000, tenantMessagesBurst: 100_000, tenantMessagesPerSecond: 100_000 } },
+      gateway: { authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, limits: { tenantChangesPerMinute: 100_000, tenantChangesBurst: 100_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000, tenantMessagesBurst: 100_000, tenantMessagesPerSecond: 100_000 } },
       providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
       models: { m: { provider: "p", upstreamModel: "m", free: true } },
     },
@@ -72,6 +73,9 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
   // Server-made resources of each tenant, named by the methods' examples (B's with B's secret words).
   const idsA = seedResources(core, "alpha", "alpha's own job");
   const idsB = seedResources(core, "beta", "beta's secret job");
+  // B's own skill and plugin, named as the methods' examples name them (A's calls must never touch them).
+  await core.skills.install(scope("beta"), "skill", { archive: await craftTar([{ name: "SKILL.md", data: skillMd("pdf-tools", "beta's secret skill") }], { gzip: true }) }, operatorCtx);
+  await core.skills.install(scope("beta"), "plugin", { archive: await goodPlugin("pdf-tools") }, operatorCtx);
   await opts.seed?.(core, { a, b });
   const h = testApp(core);
   const betaDir = core.tenants.dir(scope("beta"));

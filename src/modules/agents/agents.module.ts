@@ -41,6 +41,13 @@ export const agentsModule = defineModule({
     const prepareTools = async (tenant: TenantScope, signal: AbortSignal): Promise<void> => {
       await Promise.allSettled(sources.map((s) => s.prepare?.(tenant, signal)));
     };
+    /** Every tool this tenant's agents could be given (before the admin's and the agent's allow-lists). */
+    const forTenant = (tenant: TenantScope): AgentTool[] => {
+      const out = new Map<string, AgentTool>();
+      for (const t of [...BUILTIN_TOOLS, ...extraTools.values()]) if (!out.has(t.name)) out.set(t.name, t);
+      for (const s of sources) for (const t of s.tools(tenant)) if (!out.has(t.name)) out.set(t.name, t);
+      return [...out.values()];
+    };
     const runs = createRunsService({
       home: platform.home,
       sqlite: platform.handle.sqlite,
@@ -52,7 +59,18 @@ export const agentsModule = defineModule({
       tenants,
       sessions,
       defaultModel: (tenant) => models.defaultFor(tenant) ?? models.listFor(tenant)[0] ?? null,
-      loop: { clock: platform.clock, chat, events, tool: (name, tenant) => builtinTool(name) ?? extraTools.get(name) ?? sourceTool(tenant, name), prepareTools, services: { files, sandbox, sessions: sessions.forTools }, telemetry: tracing.telemetry },
+      loop: {
+        clock: platform.clock,
+        chat,
+        events,
+        tool: (name, tenant) => builtinTool(name) ?? extraTools.get(name) ?? sourceTool(tenant, name),
+        prepareTools,
+        mounts: (tenant) => sources.flatMap((s) => s.mounts?.(tenant) ?? []),
+        toolsFor: (tenant) => forTenant(tenant),
+        promptSections: (tenant, allows) => sources.map((s) => s.prompt?.(tenant, allows) ?? null).filter((x): x is string => !!x),
+        services: { files, sandbox, sessions: sessions.forTools },
+        telemetry: tracing.telemetry,
+      },
     });
     chat.useAgents(createAgentSurface({ runs, events, responseHeaders: API_HEADERS }));
     return {
@@ -67,12 +85,7 @@ export const agentsModule = defineModule({
         /** Lets every source learn this tenant's tools (remote lists) before forTenant lists them. */
         prepare: prepareTools,
         /** Every tool this tenant's agents could be given (before the admin's and the agent's allow-lists). */
-        forTenant: (tenant: TenantScope): AgentTool[] => {
-          const out = new Map<string, AgentTool>();
-          for (const t of [...BUILTIN_TOOLS, ...extraTools.values()]) if (!out.has(t.name)) out.set(t.name, t);
-          for (const s of sources) for (const t of s.tools(tenant)) if (!out.has(t.name)) out.set(t.name, t);
-          return [...out.values()];
-        },
+        forTenant,
       },
     };
   },

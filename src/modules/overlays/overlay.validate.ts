@@ -9,7 +9,7 @@ import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
 import { allowListRefusal } from "../../lib/egress-dial.ts";
 import { parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
 import { sandboxCeilings } from "../../config/sandbox-limits.ts";
-import { agentCeilings, enabledAgentTools } from "../../config/agents-schema.ts";
+import { agentCeilings, enabledAgentTools, listCovers } from "../../config/agents-schema.ts";
 import { OverlaySchema, type Overlay } from "./overlay.schema.ts";
 import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 
@@ -165,7 +165,7 @@ function agentProblems(o: Overlay, c: GatewayConfig): Problem[] {
   for (const [id, a] of agents) {
     if (a.model !== undefined && !models.includes(a.model)) out.push({ path: ["agents", id, "model"], message: `"${a.model}" is not among the models this tenant may use` });
     a.tools?.forEach((t, i) => {
-      if (!tools.includes(t)) out.push({ path: ["agents", id, "tools", i], message: `"${t}" is not a tool the gateway enables (enabled: ${tools.join(", ")})` });
+      if (!listCovers(tools, t)) out.push({ path: ["agents", id, "tools", i], message: `"${t}" is not a tool the gateway enables (enabled: ${tools.join(", ")})` });
     });
     for (const [k, v] of Object.entries(a.limits ?? {})) {
       const max = ceilings[k];

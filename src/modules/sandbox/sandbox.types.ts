@@ -32,6 +32,11 @@ export interface SandboxRequest {
   signal?: AbortSignal;
   /** The tenant token (actor id) that asked for the run: the run ends if that token stops working. */
   token?: string;
+  /**
+   * Read-only folders of the tenant's directory a feature adds to this run (a plugin at /mnt/plugin,
+   * skills at /mnt/skills), checked and bound exactly as the overlay's `sandbox.mounts` (./mounts.ts).
+   */
+  mounts?: readonly { source: string; target: string; readOnly: true }[];
 }
 
 export const FD_LIMIT = 1024;

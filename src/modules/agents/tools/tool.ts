@@ -47,6 +47,8 @@ export interface ToolContext {
   /** The agent's cap on one tool result's bytes; longer output is cut and marked truncated. */
   maxOutputBytes: number;
   services: ToolServices;
+  /** Read-only folders of the tenant's that its command runs see (ToolSource.mounts: skills at /mnt/skills). */
+  mounts?: readonly { source: string; target: string; readOnly: true }[];
 }
 
 export interface ToolResult {
@@ -82,4 +84,8 @@ export interface ToolSource {
    * throws (a source that cannot get ready lists what it has), and ends when `signal` aborts.
    */
   prepare?(tenant: TenantScope, signal: AbortSignal): Promise<void>;
+  /** A section of the system prompt for an agent that may call the tools `allows` says yes to (skills list themselves), or null. */
+  prompt?(tenant: TenantScope, allows: (tool: string) => boolean): string | null;
+  /** Read-only folders of the tenant's that the agent's command runs (exec) see, or none. */
+  mounts?(tenant: TenantScope): readonly { source: string; target: string; readOnly: true }[];
 }
