@@ -1,5 +1,7 @@
-// The tenant's remote MCP servers (overlay `mcpServers.<name>: {url, headers?}`), as tools of its
-// agents named `mcp__<name>__<tool>`. The gateway is the client, so every request it makes goes through
+// The tenant's MCP servers — remote ones and stdio ones in its sandbox, from its overlay
+// `mcpServers.<name>` and from its enabled plugins' manifests (`<plugin>-<server>`, see
+// ./plugin-servers.ts) — as tools of its agents named `mcp__<name>__<tool>`. For a remote server the
+// gateway is the client, so every request it makes goes through
 // the egress policy (lib/pinned-fetch.ts: gateway.mcp.remoteAllow, public addresses only, the vetted
 // address dialled, no redirects, answers capped). Lifecycle: connected on first use (a run's start or
 // a /mcp tools/list, through ToolSource.prepare), closed after gateway.mcp.clientIdleSeconds unused,
@@ -17,6 +19,8 @@ import { capResult, capText, fail } from "../agents/tools/common.ts";
 import type { AgentTool, ToolResult, ToolSource } from "../agents/tools/tool.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import type { SandboxService } from "../sandbox/sandbox.service.ts";
+import type { SkillsService } from "../skills/skills.service.ts";
+import { declaredServers, MAX_TOOL_NAME, toolPrefix, type DeclaredServer, type ServerSpec } from "./plugin-servers.ts";
 import { SandboxStdioTransport } from "./sandbox-transport.ts";
 
 /** A remote tool name the gateway passes on (what model providers accept in a tool name). */
@@ -27,19 +31,14 @@ const MAX_DESCRIPTION_BYTES = 4096;
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const LIST_NAME = "remote MCP allow-list (gateway.mcp.remoteAllow)";
 
-export interface ServerSpec {
-  url?: string;
-  headers?: Record<string, string>;
-  command?: string[];
-  env?: Record<string, string>;
-}
-
 interface Conn {
   tenantId: string;
   server: string;
   fingerprint: string;
   client: Client | null;
   tools: AgentTool[];
+  /** Tools the server lists that are not passed on (a name or schema providers would refuse). */
+  skipped: string[];
   connecting: Promise<void> | null;
   failures: number;
   retryAt: number;
@@ -56,6 +55,11 @@ export interface ServerStatus {
   state: "connected" | "idle" | "error";
   error: string | null;
   tools: string[];
+  /** The server's tools not passed on: a name past 64 characters with its prefix, or not [A-Za-z0-9_-], or a schema past 64 KiB. */
+  skipped: string[];
+  /** Where it is declared: the tenant's overlay, or an enabled plugin's manifest. */
+  source: "overlay" | "plugin";
+  plugin: string | null;
 }
 
 function render(r: { content?: unknown; isError?: unknown }): ToolResult {
@@ -69,20 +73,16 @@ function render(r: { content?: unknown; isError?: unknown }): ToolResult {
   return { content: parts.join("\n"), isError: r.isError === true, truncated: false };
 }
 
-export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger; overlays: OverlaysService; sandbox: SandboxService; version: string; lookup?: Lookup }) {
+export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger; overlays: OverlaysService; skills: SkillsService; sandbox: SandboxService; version: string; lookup?: Lookup }) {
   const conns = new Map<string, Conn>();
   const key = (tenantId: string, server: string) => `${tenantId}\u0000${server}`;
   const settings = () => deps.config().gateway.mcp;
   const log = deps.log.withTag("mcp-client");
   const state = { lookup: deps.lookup };
 
-  function configured(tenant: TenantScope): [string, ServerSpec][] {
-    try {
-      return Object.entries(deps.overlays.current(tenant).mcpServers ?? {});
-    } catch {
-      return []; // an invalid overlay: none of its servers (calls that need it say why)
-    }
-  }
+  /** The servers the tenant declares and may use now (the overlay's, then its enabled plugins'). */
+  const declared = (tenant: TenantScope): DeclaredServer[] => declaredServers(deps, tenant);
+  const usable = (tenant: TenantScope) => declared(tenant).filter((d) => !d.refused);
 
   function drop(conn: Conn, why?: string): void {
     if (conn.idle) clearTimeout(conn.idle);
@@ -90,6 +90,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     const c = conn.client;
     conn.client = null;
     conn.tools = [];
+    conn.skipped = [];
     if (why) conn.lastError = why;
     if (c) void c.close().catch(() => {});
   }
@@ -102,11 +103,13 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
 
   function toolsOf(conn: Conn, listed: { name: string; description?: string; inputSchema: unknown }[]): AgentTool[] {
     const out: AgentTool[] = [];
+    conn.skipped = [];
     for (const t of listed.slice(0, MAX_TOOLS_PER_SERVER)) {
-      const name = `mcp__${conn.server}__${t.name}`;
+      const name = `${toolPrefix(conn.server)}${t.name}`;
       const schema = JSON.stringify(t.inputSchema ?? { type: "object" });
       // A name a provider would refuse, or a schema past the cap, is skipped (and said in the log).
-      if (typeof t.name !== "string" || !REMOTE_TOOL.test(t.name) || name.length > 64 || schema.length > MAX_SCHEMA_BYTES) {
+      if (typeof t.name !== "string" || !REMOTE_TOOL.test(t.name) || name.length > MAX_TOOL_NAME || schema.length > MAX_SCHEMA_BYTES) {
+        if (conn.skipped.length < MAX_TOOLS_PER_SERVER) conn.skipped.push(String(t.name).slice(0, 80));
         log.warn("a remote MCP tool was skipped", { tenant: conn.tenantId, server: conn.server, tool: String(t.name).slice(0, 80), reason: "its name or schema is not usable (name [A-Za-z0-9_-], at most 64 characters with its prefix; schema at most 64 KiB)" });
         continue;
       }
@@ -146,7 +149,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     const client = new Client({ name: "openclawmu", version: deps.version });
     let transport: StreamableHTTPClientTransport | SandboxStdioTransport;
     if (spec.command) {
-      transport = new SandboxStdioTransport({ sandbox: deps.sandbox, tenant, command: spec.command, env: spec.env });
+      transport = new SandboxStdioTransport({ sandbox: deps.sandbox, tenant, command: spec.command, env: spec.env, mounts: spec.mounts });
     } else {
       // Every request of this connection is vetted afresh against the policy in force then.
       const fetch = pinnedFetch({
@@ -186,9 +189,10 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     }
   }
 
-  async function ensure(tenant: TenantScope, name: string, spec: ServerSpec, signal: AbortSignal): Promise<void> {
+  async function ensure(tenant: TenantScope, d: DeclaredServer, signal: AbortSignal): Promise<void> {
+    const { name, spec } = d;
     const k = key(tenant.tenantId, name);
-    const fingerprint = fingerprintOf(spec);
+    const fingerprint = fingerprintOf(d);
     let conn = conns.get(k);
     if (conn && conn.fingerprint !== fingerprint) {
       drop(conn);
@@ -196,7 +200,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
       conn = undefined;
     }
     if (!conn) {
-      conn = { tenantId: tenant.tenantId, server: name, fingerprint, client: null, tools: [], connecting: null, failures: 0, retryAt: 0, lastError: null, idle: null, crashes: [] };
+      conn = { tenantId: tenant.tenantId, server: name, fingerprint, client: null, tools: [], skipped: [], connecting: null, failures: 0, retryAt: 0, lastError: null, idle: null, crashes: [] };
       conns.set(k, conn);
     }
     if (conn.client) return touch(conn);
@@ -215,39 +219,53 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     await conn.connecting;
   }
 
-  const fingerprintOf = (spec: ServerSpec) => JSON.stringify([spec.url ?? null, spec.headers ?? {}, spec.command ?? null, spec.env ?? {}]);
+  // What makes a server another one: its spec, where it is declared, and a plugin's archive digest.
+  const fingerprintOf = ({ spec, source, plugin, revision }: DeclaredServer) =>
+    JSON.stringify([spec.url ?? null, spec.headers ?? {}, spec.command ?? null, spec.env ?? {}, spec.mounts ?? [], source, plugin, revision]);
 
   const source: ToolSource = {
     name: "mcp",
     tools(tenant) {
       const out: AgentTool[] = [];
-      for (const [name, spec] of configured(tenant)) {
-        const conn = conns.get(key(tenant.tenantId, name));
-        if (conn?.client && conn.fingerprint === fingerprintOf(spec)) out.push(...conn.tools);
+      for (const d of usable(tenant)) {
+        const conn = conns.get(key(tenant.tenantId, d.name));
+        if (conn?.client && conn.fingerprint === fingerprintOf(d)) out.push(...conn.tools);
       }
       return out;
     },
     async prepare(tenant, signal) {
-      const servers = configured(tenant);
-      // Servers the overlay no longer names are closed and forgotten (the map holds only what is configured).
-      const names = new Set(servers.map(([name]) => key(tenant.tenantId, name)));
+      const servers = usable(tenant);
+      // Servers no longer declared (the overlay's removed, a plugin disabled or removed) are closed and
+      // forgotten: the map holds only what is declared.
+      const names = new Set(servers.map((d) => key(tenant.tenantId, d.name)));
       for (const [k, conn] of conns) {
         if (conn.tenantId !== tenant.tenantId || names.has(k) || conn.connecting) continue;
         drop(conn);
         conns.delete(k);
       }
-      await Promise.allSettled(servers.map(([name, spec]) => ensure(tenant, name, spec, signal)));
+      await Promise.allSettled(servers.map((d) => ensure(tenant, d, signal)));
     },
   };
 
   return {
     source,
-    /** The tenant's remote servers and how they are (RPC mcp.servers). */
+    /** The tenant's servers — its overlay's and its enabled plugins' — and how they are (RPC mcp.servers). */
     status(tenant: TenantScope): ServerStatus[] {
-      return configured(tenant).map(([name, spec]) => {
-        const conn = conns.get(key(tenant.tenantId, name));
-        const connected = !!conn?.client;
-        return { name, url: spec.url ?? `sandbox: ${spec.command!.join(" ")}`.slice(0, 500), state: connected ? "connected" : conn?.lastError ? "error" : "idle", error: connected ? null : (conn?.lastError ?? null), tools: connected ? conn!.tools.map((t) => t.name) : [] };
+      return declared(tenant).map((d) => {
+        const { name, spec } = d;
+        const conn = d.refused ? undefined : conns.get(key(tenant.tenantId, name));
+        const connected = !!conn?.client && conn.fingerprint === fingerprintOf(d);
+        const error = d.refused ?? (connected ? null : (conn?.lastError ?? null));
+        return {
+          name,
+          url: spec.url ?? `sandbox: ${spec.command!.join(" ")}`.slice(0, 500),
+          state: connected ? "connected" : error ? "error" : "idle",
+          error,
+          tools: connected ? conn!.tools.map((t) => t.name) : [],
+          skipped: connected ? [...conn!.skipped] : [],
+          source: d.source,
+          plugin: d.plugin,
+        };
       });
     },
     /** Connections kept for the tenant (open or remembered for their failures). */

@@ -1,5 +1,6 @@
 // An MCP stdio transport whose server runs in the tenant's sandbox: the command is a `sandbox.run`
-// (the tenant's mode, limits, seccomp filter, mounts; no network) fed by a stream on its stdin and
+// (the tenant's mode, limits, seccomp filter, mounts — a plugin's server also its plugin folder,
+// read-only at /mnt/plugin; no network) fed by a stream on its stdin and
 // read line by line on its stdout — newline-delimited JSON-RPC, as MCP's stdio transport speaks.
 // The process lives at most the tenant's sandbox `timeoutSeconds` (it is started again on next use)
 // and holds one of the tenant's sandbox slots while it lives. A line longer than the cap, or output
@@ -25,13 +26,13 @@ export class SandboxStdioTransport implements Transport {
   /** Why the process ended, when it did by itself (its exit, a kill, a refusal). */
   exitReason: string | null = null;
 
-  constructor(private readonly opts: { sandbox: SandboxService; tenant: TenantScope; command: string[]; env?: Record<string, string> }) {}
+  constructor(private readonly opts: { sandbox: SandboxService; tenant: TenantScope; command: string[]; env?: Record<string, string>; mounts?: readonly { source: string; target: string; readOnly: true }[] }) {}
 
   async start(): Promise<void> {
     const stdinStream = new ReadableStream<Uint8Array>({ start: (c) => void (this.input = c) });
     const info = this.opts.sandbox.info(this.opts.tenant);
     this.running = this.opts.sandbox
-      .run({ tenant: this.opts.tenant, command: this.opts.command, env: this.opts.env, stdinStream, timeoutSeconds: info.limits.timeoutSeconds, origin: "rpc", signal: this.abort.signal, onStdout: (c) => this.data(c) })
+      .run({ tenant: this.opts.tenant, command: this.opts.command, env: this.opts.env, mounts: this.opts.mounts, stdinStream, timeoutSeconds: info.limits.timeoutSeconds, origin: "rpc", signal: this.abort.signal, onStdout: (c) => this.data(c) })
       .then(
         (r) => {
           const stderr = r.stderr.trim().slice(-300);

@@ -70,7 +70,13 @@ export function parseManifest(text: string, folder: string, files: ReadonlySet<s
     if (Buffer.byteLength(JSON.stringify(t.inputSchema)) > MAX_SCHEMA_BYTES) throw new PackageProblem(`tool ${JSON.stringify(t.name)}: inputSchema is larger than ${MAX_SCHEMA_BYTES} bytes`);
     checkArgv(t.command, files, `tool ${JSON.stringify(t.name)}`);
   }
-  for (const [name, s] of Object.entries(m.mcpServers ?? {})) checkArgv(s.command, files, `MCP server ${JSON.stringify(name)}`);
+  for (const [name, s] of Object.entries(m.mcpServers ?? {})) {
+    // The mcp module names its tools mcp__<plugin>-<server>__<tool>, at most 64 characters: a prefix
+    // leaving no room is refused here, at install, rather than every tool skipped later.
+    const prefix = `mcp__${m.name}-${name}__`;
+    if (prefix.length >= 64) throw new PackageProblem(`MCP server ${JSON.stringify(name)}: its tools would be named ${prefix}<tool>, longer than 64 characters (providers refuse it); shorten the plugin's or the server's name`);
+    checkArgv(s.command, files, `MCP server ${JSON.stringify(name)}`);
+  }
   return { description: m.description, tools: m.tools ?? [], mcpServers: m.mcpServers ?? {}, ...(m.version ? { version: m.version } : {}) };
 }
 

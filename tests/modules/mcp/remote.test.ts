@@ -79,7 +79,7 @@ describe("remote MCP servers", () => {
     const result = entries.find((e) => e.type === "tool_result");
     expect(result).toMatchObject({ name: "mcp__remote__echo", isError: false, content: "remote echo: hi" });
     expect(remote.calls).toEqual(["hi"]);
-    expect(w.core.mcpClients.status(scope("alpha"))).toEqual([{ name: "remote", url: remote.url, state: "connected", error: null, tools: ["mcp__remote__echo"] }]);
+    expect(w.core.mcpClients.status(scope("alpha"))).toEqual([{ name: "remote", url: remote.url, state: "connected", error: null, tools: ["mcp__remote__echo"], skipped: [], source: "overlay", plugin: null }]);
     // Over RPC, each tenant sees only its own servers.
     const h = testApp(w.core);
     expect((await h.rpc(w.tokens.alpha, "mcp.servers", {})).result.servers.map((s: any) => s.name)).toEqual(["remote"]);
