@@ -122,6 +122,21 @@ describe("a plugin's MCP server", () => {
     expect(w.core.sandbox.liveRuns("alpha")).toBe(1);
   });
 
+  test("a plugin reinstalled over itself (replace) is another server: the running one is stopped and the new one started with the new files", async () => {
+    w = await world();
+    const servers = { local: { command: ["node", "/mnt/plugin/server.mjs"] } };
+    await w.core.skills.install(scope("alpha"), "plugin", { archive: await pluginArchive("srv", servers) }, operatorCtx);
+    const a = await w.connect(w.tokens.alpha);
+    expect(JSON.parse(textOf(await a.callTool({ name: TOOL, arguments: {} }))).plugin).toEqual(["openclaw.plugin.json", "server.mjs"]);
+    const manifest = { name: "srv", description: "The srv plugin, again.", mcpServers: servers };
+    const v2 = await craftTar([{ name: "openclaw.plugin.json", data: JSON.stringify(manifest) }, { name: "server.mjs", data: bundle }, { name: "NEW", data: "2" }], { gzip: true });
+    await w.core.skills.install(scope("alpha"), "plugin", { archive: v2, replace: true }, operatorCtx);
+    expect(JSON.parse(textOf(await a.callTool({ name: TOOL, arguments: {} }))).plugin).toEqual(["NEW", "openclaw.plugin.json", "server.mjs"]);
+    expect(w.core.mcpClients.kept("alpha")).toBe(1);
+    for (let i = 0; i < 200 && w.core.sandbox.liveRuns("alpha") > 1; i++) await Bun.sleep(25);
+    expect(w.core.sandbox.liveRuns("alpha")).toBe(1);
+  });
+
   test("a plugin whose server's tool prefix leaves no room within 64 characters is refused at install, with the reason", async () => {
     w = await world();
     const long = "a-plugin-with-a-rather-long-name-for-tools";
