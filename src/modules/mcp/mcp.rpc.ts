@@ -1,7 +1,7 @@
 // Tenant RPC of mcp: `mcp.servers` — the caller's own MCP servers (its overlay's mcpServers and its
-// enabled plugins' servers, each with its source) and how
-// they are: connected (with the tools its agents get), idle (not used yet, or closed when idle), or
-// failed with the reason (refused by the egress policy, could not connect). Only the caller's.
+// enabled plugins' servers, each with its source) and how they are: connected (with the tools its
+// agents get and those skipped), idle (not used yet, or closed when idle), or failed with the reason
+// (refused by the egress policy, could not connect, a name taken). Only the caller's.
 import { Type as T } from "@sinclair/typebox";
 import { defineTenantMethod } from "../../edge/rpc.ts";
 import type { RemoteClients } from "./remote-clients.ts";
