@@ -5,7 +5,7 @@
 // overlay. A route or method the suite cannot classify fails it, so coverage keeps up by itself; a
 // module added to the list (or passed in, as a test's toy module) is attacked and watched with no
 // change here.
-import { craftTar, goodPlugin, skillMd } from "./skill-packages.ts";
+import { craftTar, manifest, skillMd } from "./skill-packages.ts";
 import { describe, expect, test } from "bun:test";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -75,7 +75,9 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
   const idsB = seedResources(core, "beta", "beta's secret job");
   // B's own skill and plugin, named as the methods' examples name them (A's calls must never touch them).
   await core.skills.install(scope("beta"), "skill", { archive: await craftTar([{ name: "SKILL.md", data: skillMd("pdf-tools", "beta's secret skill") }], { gzip: true }) }, operatorCtx);
-  await core.skills.install(scope("beta"), "plugin", { archive: await goodPlugin("pdf-tools") }, operatorCtx);
+  // B's plugin also declares an MCP server (listed by B's mcp.servers as pdf-tools-srv; never A's).
+  const bPlugin = manifest("pdf-tools", { mcpServers: { srv: { command: ["/bin/sh", "/mnt/plugin/run.sh", "beta-secret-mcp"] } } });
+  await core.skills.install(scope("beta"), "plugin", { archive: await craftTar([{ name: "openclaw.plugin.json", data: bPlugin }, { name: "run.sh", data: "cat\n" }], { gzip: true }) }, operatorCtx);
   await opts.seed?.(core, { a, b });
   const h = testApp(core);
   const betaDir = core.tenants.dir(scope("beta"));
