@@ -14,6 +14,12 @@ import type { SkillsService } from "../skills/skills.service.ts";
 /** Tool names providers accept are at most 64 characters: `mcp__<name>__` must leave room for one. */
 export const MAX_TOOL_NAME = 64;
 export const toolPrefix = (server: string) => `mcp__${server}__`;
+/**
+ * Plugin MCP servers used per tenant at most (as many as the overlay may name): each is a sandboxed
+ * process started at a run's start, so the count a tenant can make the gateway start is bounded here,
+ * whatever number of plugins it installs. The rest, by plugin name, are listed with the reason.
+ */
+export const MAX_PLUGIN_SERVERS = 16;
 
 export interface ServerSpec {
   url?: string;
@@ -57,6 +63,7 @@ export function declaredServers(deps: { overlays: OverlaysService; skills: Skill
   } catch {
     // the skills folder cannot be read now: no plugin servers (skills.list says why)
   }
+  let used = 0;
   for (const p of [...plugins].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     for (const [server, decl] of Object.entries(p.mcpServers!)) {
       const name = `${p.name}-${server}`;
@@ -65,7 +72,9 @@ export function declaredServers(deps: { overlays: OverlaysService; skills: Skill
       const holder = taken.get(name);
       if (holder) refused = `the name ${name} is already ${holder}'s; rename the plugin's server`;
       else if (toolPrefix(name).length >= MAX_TOOL_NAME) refused = `its tools would be named ${toolPrefix(name)}<tool>, longer than ${MAX_TOOL_NAME} characters (providers refuse them); shorten the plugin's or the server's name`;
+      else if (used >= MAX_PLUGIN_SERVERS) refused = `this tenant's enabled plugins declare more than ${MAX_PLUGIN_SERVERS} MCP servers; only the first ${MAX_PLUGIN_SERVERS} (by plugin name) are used — disable a plugin to use this one`;
       if (!holder) taken.set(name, `plugin ${p.name}`);
+      if (!refused) used++;
       out.push({ name, spec, source: "plugin", plugin: p.name, revision: digests.get(p.name) ?? "", refused });
     }
   }

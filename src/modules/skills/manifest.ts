@@ -37,7 +37,7 @@ export const PluginManifestSchema = T.Object(
         { maxItems: 64 },
       ),
     ),
-    mcpServers: T.Optional(T.Record(T.String({ pattern: PACKAGE_NAME_PATTERN }), T.Object({ command: Argv, env: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,127}$" }), T.String({ maxLength: 4096 }))) }, strict))),
+    mcpServers: T.Optional(T.Record(T.String({ pattern: PACKAGE_NAME_PATTERN }), T.Object({ command: Argv, env: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,127}$" }), T.String({ maxLength: 4096 }), { maxProperties: 32 })) }, strict), { maxProperties: 8, description: "stdio MCP servers run in the tenant's sandbox while the plugin is enabled, named <plugin>-<server> (modules/mcp)" })),
   },
   strict,
 );

@@ -135,6 +135,33 @@ describe("a plugin's MCP server", () => {
     expect(w.core.mcpClients.kept("alpha")).toBe(1);
     for (let i = 0; i < 200 && w.core.sandbox.liveRuns("alpha") > 1; i++) await Bun.sleep(25);
     expect(w.core.sandbox.liveRuns("alpha")).toBe(1);
+    // Removed: its tool is gone at once, its process stopped at the next /mcp request.
+    await w.core.skills.remove(scope("alpha"), "plugin", "srv", operatorCtx);
+    expect((await a.listTools()).tools.map((t) => t.name).filter((n) => n.startsWith("mcp__"))).toEqual([]);
+    for (let i = 0; i < 200 && w.core.sandbox.liveRuns("alpha") > 0; i++) await Bun.sleep(25);
+    expect(w.core.sandbox.liveRuns("alpha")).toBe(0);
+    expect(w.core.mcpClients.kept("alpha")).toBe(0);
+  });
+
+  test("caps: at most 8 servers in a manifest (refused at install), at most 16 plugin servers used per tenant (the rest listed with the reason, never started)", async () => {
+    w = await world();
+    const small = (name: string, n: number) => {
+      const servers = Object.fromEntries(Array.from({ length: n }, (_, i) => [`s${i}`, { command: ["/bin/sh", "/mnt/plugin/run.sh"] }]));
+      return craftTar([{ name: "openclaw.plugin.json", data: JSON.stringify({ name, description: "many servers", mcpServers: servers }) }, { name: "run.sh", data: "cat\n" }], { gzip: true });
+    };
+    const nine = await testApp(w.core).rpc(w.tokens.alpha, "plugins.install", { archive: (await small("nine", 9)).toString("base64") });
+    expect(nine.error?.message ?? "").toContain("openclaw.plugin.json at /mcpServers");
+    for (const p of ["p1", "p2", "p3"]) await w.core.skills.install(scope("alpha"), "plugin", { archive: await small(p, 8) }, operatorCtx);
+    const status = w.core.mcpClients.status(scope("alpha"));
+    expect(status.length).toBe(24);
+    expect(status.filter((s) => s.state === "idle").map((s) => s.plugin)).toEqual([...Array(8).fill("p1"), ...Array(8).fill("p2")]);
+    const refused = status.filter((s) => s.state === "error");
+    expect(refused.map((s) => s.plugin)).toEqual(Array(8).fill("p3"));
+    expect(refused[0]!.error).toContain("declare more than 16 MCP servers");
+    // Only the first 16 are ever started: nothing of p3's is in the tenant's tools.
+    await w.core.agentTools.prepare(scope("alpha"), new AbortController().signal);
+    expect(w.core.mcpClients.kept("alpha")).toBe(16);
+    await w.core.mcpClients.closeTenant("alpha");
   });
 
   test("a plugin whose server's tool prefix leaves no room within 64 characters is refused at install, with the reason", async () => {
