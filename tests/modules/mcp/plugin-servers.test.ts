@@ -8,13 +8,11 @@ import path from "node:path";
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { operatorCtx, scope, testApp } from "../../helpers/core.ts";
 import { craftTar } from "../../helpers/skill-packages.ts";
-import { mcpWorld, textOf, type McpWorld } from "./world.ts";
+import { bundleStdioServer, mcpWorld, textOf, type McpWorld } from "./world.ts";
 
 let bundle = "";
 beforeAll(async () => {
-  const r = await Bun.build({ entrypoints: [path.join(import.meta.dir, "fixtures/stdio-server.ts")], target: "node", format: "esm" });
-  if (!r.success) throw new Error(`could not bundle the stdio server: ${r.logs.join("\n")}`);
-  bundle = await r.outputs[0]!.text();
+  bundle = await bundleStdioServer();
 });
 
 let w: McpWorld | null = null;

@@ -1,5 +1,6 @@
 // An MCP world: a gateway listening for real (routing to the fake provider), two tenants, and the
 // SDK's own MCP client against /mcp for either.
+import path from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { chatWorld, type ChatWorld } from "../../helpers/chat.ts";
@@ -38,4 +39,11 @@ export async function mcpWorld(opts: { config?: Record<string, any> } = {}): Pro
 /** The text of a tools/call result. */
 export function textOf(r: any): string {
   return (r.content as { type: string; text?: string }[]).map((c) => c.text ?? "").join("\n");
+}
+
+/** The SDK-built stdio MCP server of fixtures/stdio-server.ts, bundled into one file a sandbox runs. */
+export async function bundleStdioServer(): Promise<string> {
+  const r = await Bun.build({ entrypoints: [path.join(import.meta.dir, "fixtures/stdio-server.ts")], target: "node", format: "esm" });
+  if (!r.success) throw new Error(`could not bundle the stdio server: ${r.logs.join("\n")}`);
+  return r.outputs[0]!.text();
 }
