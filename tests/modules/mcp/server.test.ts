@@ -182,4 +182,17 @@ describe("/mcp server", () => {
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toStartWith("INVALID_PARAMS");
   });
+
+  test("a batch is bounded: more than 10 messages in one POST is refused before any is answered (a batch of tools/list multiplied one request's answer)", async () => {
+    w = await mcpWorld();
+    const list = (n: number) => Array.from({ length: n }, (_, i) => ({ jsonrpc: "2.0", id: i + 1, method: "tools/list" }));
+    const big = await post(w, w.tokens.alpha, list(11));
+    expect(big.status).toBe(400);
+    expect((await big.json()).error).toEqual({ code: -32600, message: "Invalid Request: a batch on /mcp holds at most 10 messages (this one has 11); send them in several requests" });
+    const small = await post(w, w.tokens.alpha, list(2));
+    expect(small.status).toBe(200);
+    const answers = (await small.json()) as any[];
+    expect(answers.length).toBe(2);
+    expect(answers[0].result.tools.map((t: any) => t.name)).toContain("file_read");
+  });
 });
