@@ -103,6 +103,10 @@ describe("remote MCP servers", () => {
     w = await mcpWorld({ config: config(["mcp.example.com:443"], ["127.0.0.1/32"]) });
     expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: remote!.url } } }, operatorCtx)).toThrow(`127.0.0.1:${remote.port} is not in the gateway's remote MCP allow-list (gateway.mcp.remoteAllow)`);
     expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: "https://mcp.example.com/mcp", headers: { Host: "evil" } } } }, operatorCtx)).toThrow("is set by the gateway");
+    // A header value with CR/LF (or another control character) is refused when saved, naming it.
+    for (const v of ["a\r\nHost: evil", "a\nb", "a\u0000"]) {
+      expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: "https://mcp.example.com/mcp", headers: { "X-A": v } } } }, operatorCtx)).toThrow("holds a control character (CR, LF, NUL, …); a header value is one line");
+    }
     expect(remote.requests).toBe(0);
   });
 
