@@ -188,7 +188,7 @@ describe("/mcp server", () => {
     const list = (n: number) => Array.from({ length: n }, (_, i) => ({ jsonrpc: "2.0", id: i + 1, method: "tools/list" }));
     const big = await post(w, w.tokens.alpha, list(11));
     expect(big.status).toBe(400);
-    expect((await big.json()).error).toEqual({ code: -32600, message: "Invalid Request: a batch on /mcp holds at most 10 messages (this one has 11); send them in several requests" });
+    expect(((await big.json()) as any).error).toEqual({ code: -32600, message: "Invalid Request: a batch on /mcp holds at most 10 messages (this one has 11); send them in several requests" });
     const small = await post(w, w.tokens.alpha, list(2));
     expect(small.status).toBe(200);
     const answers = (await small.json()) as any[];
