@@ -8,7 +8,6 @@
 import { Elysia } from "elysia";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
-import { originAllowed } from "../../edge/origin.ts";
 import { requestInfo, tenantOf } from "../../edge/request-info.ts";
 import type { McpServer } from "./mcp.server.ts";
 
@@ -20,7 +19,10 @@ export interface McpRouteDeps {
 
 function gate(request: Request, config: GatewayConfig): void {
   if (!config.gateway.mcp.enabled) throw new AppError("NOT_FOUND", "no route for /mcp: the gateway does not serve MCP (gateway.mcp.enabled)");
-  if (!originAllowed(request, config.gateway.mcp.allowedOrigins)) throw new AppError("FORBIDDEN", "this Origin may not call /mcp: only the gateway's own origin and gateway.mcp.allowedOrigins may");
+  // A browser Origin is taken only from the admin's list: the "gateway's own" origin cannot be told
+  // from the Host header, which a DNS-rebinding page sets to its own name (red team 18, F4).
+  const origin = request.headers.get("origin");
+  if (origin !== null && !config.gateway.mcp.allowedOrigins.includes(origin)) throw new AppError("FORBIDDEN", "this Origin may not call /mcp: only origins in gateway.mcp.allowedOrigins may (clients that are not browsers send none)");
 }
 
 const notAllowed = (request: Request, deps: McpRouteDeps) => {

@@ -39,6 +39,14 @@ interface LiveCall {
   controller: AbortController;
 }
 
+/**
+ * Messages in one POST /mcp batch at most. Each message is answered in full and the answers are sent
+ * together, so a batch multiplies what one request costs: 100 tools/list (the SDK's own bound) of a
+ * tenant with many tools came to hundreds of megabytes held at once. MCP 2025-06-18 has no batches;
+ * older clients send few messages in one.
+ */
+export const MAX_BATCH_MESSAGES = 10;
+
 const rpcError = (status: number, code: number, message: string) => Response.json({ jsonrpc: "2.0", id: null, error: { code, message } }, { status });
 
 export function createMcpServer(deps: McpServerDeps) {
@@ -129,6 +137,7 @@ export function createMcpServer(deps: McpServerDeps) {
         return rpcError(400, -32700, `Parse error: ${(err as Error).message}`);
       }
       if (findReservedKey(parsed)) return rpcError(400, -32600, `Invalid Request: ${RESERVED_KEY_MESSAGE}`);
+      if (Array.isArray(parsed) && parsed.length > MAX_BATCH_MESSAGES) return rpcError(400, -32600, `Invalid Request: a batch on /mcp holds at most ${MAX_BATCH_MESSAGES} messages (this one has ${parsed.length}); send them in several requests`);
       const server = new Server({ name: "openclawmu", version: deps.version }, { capabilities: { tools: { listChanged: false } } });
       server.setRequestHandler(ListToolsRequestSchema, async (_req, extra) => {
         identity.assertCurrent();

@@ -30,6 +30,15 @@ const MAX_SCHEMA_BYTES = 64 * 1024;
 const MAX_DESCRIPTION_BYTES = 4096;
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const LIST_NAME = "remote MCP allow-list (gateway.mcp.remoteAllow)";
+/**
+ * Tools of all of one tenant's MCP servers together offered at most, and the bytes of their
+ * definitions (name, description, schema) together: every model request of its agents and every
+ * /mcp tools/list carries them all, so without a bound across servers a tenant's own servers
+ * (16 of them, 128 tools each, 64 KiB schemas) would make each listing hundreds of megabytes.
+ * Servers are taken by name; the tools past either bound are not offered (and said in the log).
+ */
+export const MAX_MCP_TOOLS_PER_TENANT = 128;
+export const MAX_MCP_TOOL_BYTES_PER_TENANT = 1024 * 1024;
 
 interface Conn {
   tenantId: string;
@@ -39,6 +48,8 @@ interface Conn {
   tools: AgentTool[];
   /** Tools the server lists that are not passed on (a name or schema providers would refuse). */
   skipped: string[];
+  /** Each tool's definition bytes (name, description, schema), in the order of `tools`. */
+  sizes: number[];
   connecting: Promise<void> | null;
   failures: number;
   retryAt: number;
@@ -91,6 +102,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     conn.client = null;
     conn.tools = [];
     conn.skipped = [];
+    conn.sizes = [];
     if (why) conn.lastError = why;
     if (c) void c.close().catch(() => {});
   }
@@ -101,9 +113,11 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     conn.idle.unref?.();
   }
 
-  function toolsOf(conn: Conn, listed: { name: string; description?: string; inputSchema: unknown }[]): AgentTool[] {
+  function toolsOf(conn: Conn, listed: { name: string; description?: string; inputSchema: unknown }[]): { tools: AgentTool[]; sizes: number[] } {
     const out: AgentTool[] = [];
     conn.skipped = [];
+    const sizes: number[] = [];
+    let bytes = 0;
     for (const t of listed.slice(0, MAX_TOOLS_PER_SERVER)) {
       const name = `${toolPrefix(conn.server)}${t.name}`;
       const schema = JSON.stringify(t.inputSchema ?? { type: "object" });
@@ -114,9 +128,18 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
         continue;
       }
       const remoteName = t.name;
+      const description = capText(`${typeof t.description === "string" ? t.description : ""} (MCP server "${conn.server}")`, MAX_DESCRIPTION_BYTES).text;
+      const size = name.length + Buffer.byteLength(description) + schema.length;
+      // One server alone never holds more than the tenant's whole allowance.
+      if (bytes + size > MAX_MCP_TOOL_BYTES_PER_TENANT) {
+        log.warn("a remote MCP server's tools were cut", { tenant: conn.tenantId, server: conn.server, kept: out.length, reason: `their definitions hold more than ${MAX_MCP_TOOL_BYTES_PER_TENANT} bytes` });
+        break;
+      }
+      bytes += size;
+      sizes.push(size);
       out.push({
         name,
-        description: capText(`${typeof t.description === "string" ? t.description : ""} (MCP server "${conn.server}")`, MAX_DESCRIPTION_BYTES).text,
+        description,
         parameters: JSON.parse(schema) as Record<string, unknown>,
         async run(args, ctx) {
           const client = conn.client;
@@ -140,7 +163,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
         },
       });
     }
-    return out;
+    return { tools: out, sizes };
   }
 
   async function connect(conn: Conn, tenant: TenantScope, spec: ServerSpec, signal: AbortSignal): Promise<void> {
@@ -174,7 +197,9 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     try {
       await client.connect(transport, { signal, timeout });
       const listed = await client.listTools(undefined, { signal, timeout });
-      conn.tools = toolsOf(conn, listed.tools as never);
+      const offered = toolsOf(conn, listed.tools as never);
+      conn.tools = offered.tools;
+      conn.sizes = offered.sizes;
       conn.client = client;
       conn.failures = 0;
       conn.lastError = null;
@@ -200,7 +225,7 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
       conn = undefined;
     }
     if (!conn) {
-      conn = { tenantId: tenant.tenantId, server: name, fingerprint, client: null, tools: [], skipped: [], connecting: null, failures: 0, retryAt: 0, lastError: null, idle: null, crashes: [] };
+      conn = { tenantId: tenant.tenantId, server: name, fingerprint, client: null, tools: [], skipped: [], sizes: [], connecting: null, failures: 0, retryAt: 0, lastError: null, idle: null, crashes: [] };
       conns.set(k, conn);
     }
     if (conn.client) return touch(conn);
@@ -227,9 +252,17 @@ export function createRemoteClients(deps: { config(): GatewayConfig; log: Logger
     name: "mcp",
     tools(tenant) {
       const out: AgentTool[] = [];
-      for (const d of usable(tenant)) {
+      let bytes = 0;
+      // Within the tenant's bounds across all its servers, taken by server name (a stable order).
+      for (const d of [...usable(tenant)].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
         const conn = conns.get(key(tenant.tenantId, d.name));
-        if (conn?.client && conn.fingerprint === fingerprintOf(d)) out.push(...conn.tools);
+        if (!conn?.client || conn.fingerprint !== fingerprintOf(d)) continue;
+        for (let i = 0; i < conn.tools.length; i++) {
+          const size = conn.sizes[i] ?? 0;
+          if (out.length >= MAX_MCP_TOOLS_PER_TENANT || bytes + size > MAX_MCP_TOOL_BYTES_PER_TENANT) return out;
+          bytes += size;
+          out.push(conn.tools[i]!);
+        }
       }
       return out;
     },

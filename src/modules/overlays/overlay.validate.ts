@@ -148,7 +148,11 @@ function mcpServerProblems(o: Overlay, c: GatewayConfig): Problem[] {
       const why = allowListRefusal(url, c.gateway.mcp.remoteAllow, "remote MCP allow-list (gateway.mcp.remoteAllow)");
       if (why) out.push({ path: ["mcpServers", name, "url"], message: why });
     }
-    for (const h of Object.keys(s.headers ?? {})) if (MCP_RESERVED_HEADERS.has(h.toLowerCase())) out.push({ path: ["mcpServers", name, "headers", h], message: "is set by the gateway, not by the overlay" });
+    for (const [h, v] of Object.entries(s.headers ?? {})) {
+      if (MCP_RESERVED_HEADERS.has(h.toLowerCase())) out.push({ path: ["mcpServers", name, "headers", h], message: "is set by the gateway, not by the overlay" });
+      // A header value is one line of visible characters: a CR, LF or other control character would be refused by the transport at every connect.
+      else if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v)) out.push({ path: ["mcpServers", name, "headers", h], message: "holds a control character (CR, LF, NUL, …); a header value is one line" });
+    }
   }
   return out;
 }

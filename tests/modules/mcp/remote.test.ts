@@ -103,6 +103,10 @@ describe("remote MCP servers", () => {
     w = await mcpWorld({ config: config(["mcp.example.com:443"], ["127.0.0.1/32"]) });
     expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: remote!.url } } }, operatorCtx)).toThrow(`127.0.0.1:${remote.port} is not in the gateway's remote MCP allow-list (gateway.mcp.remoteAllow)`);
     expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: "https://mcp.example.com/mcp", headers: { Host: "evil" } } } }, operatorCtx)).toThrow("is set by the gateway");
+    // A header value with CR/LF (or another control character) is refused when saved, naming it.
+    for (const v of ["a\r\nHost: evil", "a\nb", "a\u0000"]) {
+      expect(() => w!.core.overlays.set(scope("alpha"), { mcpServers: { remote: { url: "https://mcp.example.com/mcp", headers: { "X-A": v } } } }, operatorCtx)).toThrow("holds a control character (CR, LF, NUL, …); a header value is one line");
+    }
     expect(remote.requests).toBe(0);
   });
 
@@ -154,5 +158,42 @@ describe("remote MCP servers", () => {
     expect(remote.requests).toBe(seen);
     // The connection the overlay no longer allows is closed and forgotten.
     expect(w.core.mcpClients.kept("alpha")).toBe(0);
+  });
+
+  test("one tenant's servers together offer at most 128 tools and 1 MiB of definitions (each listing and model request carries them all)", async () => {
+    // Three servers of the tenant's, each with 128 tools and 20 KiB schemas: 384 tools, 7.5 MiB.
+    const props = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`p${i}`, { type: "string", description: "x".repeat(80) }]));
+    const servers = [0, 1, 2].map(() =>
+      Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        async fetch(req) {
+          if (req.method !== "POST") return new Response(null, { status: 405 });
+          const server = new Server({ name: "many", version: "1" }, { capabilities: { tools: {} } });
+          server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: Array.from({ length: 128 }, (_, i) => ({ name: `t${i}`, description: "d", inputSchema: { type: "object", properties: props } })) }));
+          const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+          await server.connect(transport);
+          return transport.handleRequest(req);
+        },
+      }),
+    );
+    try {
+      w = await mcpWorld({ config: { ...config(servers.map((s) => `127.0.0.1:${s.port}`), ["127.0.0.1/32"]), agents: { tools: ["file_read", "mcp__*"] } } });
+      w.core.overlays.set(scope("alpha"), { mcpServers: Object.fromEntries(servers.map((s, i) => [`m${i}`, { url: `http://127.0.0.1:${s.port}/mcp` }])) }, operatorCtx);
+      await w.core.agentTools.prepare(scope("alpha"), new AbortController().signal);
+      expect(w.core.mcpClients.status(scope("alpha")).map((s) => s.state)).toEqual(["connected", "connected", "connected"]);
+      const mcpTools = w.core.agentTools.forTenant(scope("alpha")).filter((t) => t.name.startsWith("mcp__"));
+      const bytes = mcpTools.reduce((n, t) => n + t.name.length + Buffer.byteLength(t.description) + JSON.stringify(t.parameters).length, 0);
+      expect(mcpTools.length).toBeGreaterThan(0);
+      expect(mcpTools.length).toBeLessThanOrEqual(128);
+      expect(bytes).toBeLessThanOrEqual(1024 * 1024);
+      // Taken by server name: the first server's tools come first.
+      expect(mcpTools[0]!.name).toBe("mcp__m0__t0");
+      // /mcp lists no more than that either.
+      const a = await w.connect(w.tokens.alpha);
+      expect((await a.listTools()).tools.filter((t) => t.name.startsWith("mcp__")).length).toBe(mcpTools.length);
+    } finally {
+      for (const s of servers) s.stop(true);
+    }
   });
 });

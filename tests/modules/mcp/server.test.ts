@@ -87,13 +87,15 @@ describe("/mcp server", () => {
     expect(JSON.parse(bodies[0]!).error.data.code).toBe("UNAUTHORIZED");
   });
 
-  test("a browser Origin other than the gateway's own or an allowed one is refused (DNS rebinding)", async () => {
+  test("a browser Origin not in gateway.mcp.allowedOrigins is refused, the Host's own too (DNS rebinding: red team 18, F4)", async () => {
     w = await mcpWorld({ config: { gateway: { mcp: { allowedOrigins: ["https://ide.example"] } } } });
     const evil = await post(w, w.tokens.alpha, INIT, { origin: "https://evil.example" });
     expect(evil.status).toBe(403);
     expect(((await evil.json()) as any).error.message).toContain("this Origin may not call /mcp");
     expect((await post(w, w.tokens.alpha, INIT, { origin: "https://ide.example" })).status).toBe(200);
-    expect((await post(w, w.tokens.alpha, INIT, { origin: new URL(w.gw.url).origin })).status).toBe(200);
+    // A rebinding page sends its own name as both Host and Origin: "the gateway's own origin" is not evidence.
+    expect((await post(w, w.tokens.alpha, INIT, { origin: new URL(w.gw.url).origin })).status).toBe(403);
+    expect((await post(w, w.tokens.alpha, INIT, { origin: "http://evil.example", host: "evil.example" })).status).toBe(403);
     expect((await post(w, w.tokens.alpha, INIT)).status).toBe(200);
   });
 
@@ -181,5 +183,18 @@ describe("/mcp server", () => {
     const bad = await a.callTool({ name: "agent_ask", arguments: { message: "" } });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toStartWith("INVALID_PARAMS");
+  });
+
+  test("a batch is bounded: more than 10 messages in one POST is refused before any is answered (a batch of tools/list multiplied one request's answer)", async () => {
+    w = await mcpWorld();
+    const list = (n: number) => Array.from({ length: n }, (_, i) => ({ jsonrpc: "2.0", id: i + 1, method: "tools/list" }));
+    const big = await post(w, w.tokens.alpha, list(11));
+    expect(big.status).toBe(400);
+    expect(((await big.json()) as any).error).toEqual({ code: -32600, message: "Invalid Request: a batch on /mcp holds at most 10 messages (this one has 11); send them in several requests" });
+    const small = await post(w, w.tokens.alpha, list(2));
+    expect(small.status).toBe(200);
+    const answers = (await small.json()) as any[];
+    expect(answers.length).toBe(2);
+    expect(answers[0].result.tools.map((t: any) => t.name)).toContain("file_read");
   });
 });
