@@ -13,6 +13,7 @@ import { doctorModule } from "../modules/doctor/doctor.module.ts";
 import { embeddingsModule } from "../modules/embeddings/embeddings.module.ts";
 import { eventsModule } from "../modules/events/events.module.ts";
 import { filesModule } from "../modules/files/files.module.ts";
+import { mcpModule } from "../modules/mcp/mcp.module.ts";
 import { messagesModule } from "../modules/messages/messages.module.ts";
 import { metricsModule } from "../modules/metrics/metrics.module.ts";
 import { telemetryModule } from "../modules/telemetry/telemetry.module.ts";
@@ -24,11 +25,12 @@ import { providersModule } from "../modules/providers/providers.module.ts";
 import { responsesModule } from "../modules/responses/responses.module.ts";
 import { quotasModule } from "../modules/quotas/quotas.module.ts";
 import { sandboxModule } from "../modules/sandbox/sandbox.module.ts";
+import { skillsModule } from "../modules/skills/skills.module.ts";
 import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, channelsModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, channelsModule, skillsModule, mcpModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

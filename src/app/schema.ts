@@ -10,3 +10,4 @@ export * from "../modules/agents/agents.sql.ts";
 export * from "../modules/responses/responses.sql.ts";
 export * from "../modules/cron/cron.sql.ts";
 export * from "../modules/channels/channels.sql.ts";
+export * from "../modules/skills/skills.sql.ts";

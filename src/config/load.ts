@@ -189,6 +189,13 @@ function semanticProblems(c: GatewayConfig): Problem[] {
   if (c.gateway.channels.secretKey !== undefined && c.gateway.channels.secretKey.length < 16) {
     out.push({ path: ["gateway", "channels", "secretKey"], message: "must be at least 16 characters (use 32+ random characters, e.g. `openssl rand -base64 32`)" });
   }
+  c.gateway.mcp.remoteAllow.forEach((entry, i) => {
+    try {
+      parseEgressEntry(entry);
+    } catch (err) {
+      out.push({ path: ["gateway", "mcp", "remoteAllow", i], message: (err as Error).message });
+    }
+  });
   if (c.backup.encryptionKey !== undefined && c.backup.encryptionKey.length < 16) {
     out.push({ path: ["backup", "encryptionKey"], message: "must be at least 16 characters (use 32+ random characters, e.g. `openssl rand -base64 32`)" });
   }

@@ -128,6 +128,31 @@ const GatewaySection = T.Object(
       },
       { ...strict, default: {} },
     ),
+    mcp: T.Object(
+      {
+        enabled: T.Boolean({ default: true, description: "whether the gateway serves MCP (Streamable HTTP) at /mcp to tenant tokens" }),
+        maxRequestBytes: PositiveInt(1_048_576, { minimum: 1024, maximum: 64 * 1024 * 1024, description: "bytes of one POST /mcp body; a larger one is refused (413) before it is parsed" }),
+        maxConcurrentCallsPerTenant: PositiveInt(4, { maximum: 1000, description: "tools/call requests on /mcp one tenant may have going at once; more are answered RATE_LIMITED" }),
+        callTimeoutSeconds: PositiveInt(60, { maximum: 3600, description: "a tools/call on /mcp ends after this (also within the agent's limits.maxSeconds)" }),
+        allowedOrigins: T.Array(T.String({ minLength: 1, maxLength: 300 }), { default: [], maxItems: 100, description: "browser origins (scheme://host[:port]) allowed to call /mcp besides the gateway's own; a request with any other Origin is refused (403), per the MCP spec's DNS-rebinding guidance" }),
+        remoteAllow: T.Array(EgressEntry, { default: [], maxItems: 200, description: "host:port patterns a tenant's remote MCP servers (overlay mcpServers) may be at (as sandbox egress entries); empty: no remote MCP servers. Private and local addresses are refused unless sandbox.egress.allowPrivate names them" }),
+        clientIdleSeconds: PositiveInt(300, { maximum: 86_400, description: "a remote MCP server connection unused this long is closed (opened again on next use)" }),
+        clientCallTimeoutSeconds: PositiveInt(30, { maximum: 3600, description: "a call to a remote MCP server (connect, list, call) ends after this (also within the run's time left)" }),
+        clientMaxReconnects: PositiveInt(3, { maximum: 100, description: "failed connections to one remote MCP server in a row after which it is left alone for clientIdleSeconds" }),
+      },
+      { ...strict, default: {} },
+    ),
+    skills: T.Object(
+      {
+        maxPackagesPerTenant: PositiveInt(64, { maximum: 10_000, description: "skills a tenant may install, and plugins a tenant may install (each kind counted on its own)" }),
+        maxArchiveBytes: PositiveInt(4 * 1024 * 1024, { minimum: 1024, maximum: 256 * 1024 * 1024, description: "bytes of one uploaded skill or plugin archive (tar, tar.gz or zip); an RPC upload is also held to gateway.limits.rpcBodyBytes" }),
+        maxFiles: PositiveInt(256, { maximum: 100_000, description: "files and directories in one skill or plugin" }),
+        maxBytes: PositiveInt(16 * 1024 * 1024, { minimum: 1024, maximum: 1024 * 1024 * 1024, description: "bytes of one skill's or plugin's files together (unpacked)" }),
+        maxSkillMdBytes: PositiveInt(64 * 1024, { minimum: 1024, maximum: 1024 * 1024, description: "bytes of one SKILL.md" }),
+        maxManifestBytes: PositiveInt(64 * 1024, { minimum: 1024, maximum: 1024 * 1024, description: "bytes of one openclaw.plugin.json" }),
+      },
+      { ...strict, default: {} },
+    ),
     authThrottle: T.Object(
       {
         perIpMaxFailures: PositiveInt(30),

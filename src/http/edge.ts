@@ -139,7 +139,7 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
           info.admin = auth.admin(request, caller);
           info.actor = info.admin.actor;
         }
-      } else if (isApiSurface(surface) || surface === "ws" || (surface === "rpc" && !(request.method === "GET" && pathname === "/rpc/openrpc.json"))) {
+      } else if (isApiSurface(surface) || surface === "ws" || surface === "mcp" || (surface === "rpc" && !(request.method === "GET" && pathname === "/rpc/openrpc.json"))) {
         // GET /rpc is the WebSocket's handshake: its token may come as a subprotocol too.
         const who = auth.tenant(request, caller, { websocket: surface === "rpc" && request.method === "GET" && pathname === "/rpc", apiKeyHeader: surface === "anthropic" });
         info.actor = who.actor;
@@ -169,7 +169,8 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
       // A chat platform's webhook reads its own bytes (its signature is over them): nothing is parsed here.
       if (info.surface === "channels") return RAW_BODY;
       const text = await readCapped(request, bodyLimit(core.config, info.surface));
-      if (info.surface === "rpc") return text;
+      // JSON-RPC bodies (/rpc, /mcp) are parsed by their own dispatch, which answers in JSON-RPC.
+      if (info.surface === "rpc" || info.surface === "mcp") return text;
       if (text.trim() === "") return {};
       if (!/[/+]json\b/i.test(contentType)) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "request body must be application/json");
       // Refused before parsing, in one pass: nothing after this (reserved-key walk, validation,

@@ -43,6 +43,7 @@ export function errorBody(err: AppError, surface: Surface, requestId: string): u
   const withId = err.code !== "UNAUTHORIZED";
   switch (surface) {
     case "rpc":
+    case "mcp":
       return {
         jsonrpc: "2.0",
         id: null,

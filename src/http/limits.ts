@@ -11,6 +11,8 @@ export function bodyLimit(config: GatewayConfig, surface: Surface): number {
       return l.adminBodyBytes;
     case "rpc":
       return l.rpcBodyBytes;
+    case "mcp":
+      return config.gateway.mcp.maxRequestBytes;
     case "openai":
     case "anthropic":
       return l.chatBodyBytes;
@@ -24,7 +26,7 @@ export function bodyLimit(config: GatewayConfig, surface: Surface): number {
 /** The largest body any route accepts: Bun's own cap is set to this. */
 export function maxBodyLimit(config: GatewayConfig): number {
   const l = config.gateway.limits;
-  return Math.max(l.adminBodyBytes, l.rpcBodyBytes, l.chatBodyBytes, l.otherBodyBytes, config.gateway.channels.maxInboundBytes);
+  return Math.max(l.adminBodyBytes, l.rpcBodyBytes, l.chatBodyBytes, l.otherBodyBytes, config.gateway.channels.maxInboundBytes, config.gateway.mcp.maxRequestBytes);
 }
 
 export function checkHeaders(headers: Headers, config: GatewayConfig): AppError | null {

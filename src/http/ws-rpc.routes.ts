@@ -14,22 +14,9 @@ import { WsRpcConnection, type WsShared } from "./ws-rpc.connection.ts";
 
 type Upgrader = { upgrade(request: Request, opts: { headers?: Record<string, string>; data: unknown }): boolean } | null;
 
-/**
- * Browsers send Origin; other clients do not. A browser page may open the socket only from the
- * gateway's own origin (its Host) or one the admin lists in gateway.websocket.allowedOrigins: the token
- * is never ambient (no cookies), but this keeps a page of another site from driving a token it got
- * hold of through the visitor's network position.
- */
-export function originAllowed(request: Request, allowed: readonly string[]): boolean {
-  const origin = request.headers.get("origin");
-  if (origin === null) return true;
-  if (allowed.includes(origin)) return true;
-  try {
-    return new URL(origin).host === request.headers.get("host");
-  } catch {
-    return false;
-  }
-}
+// The Origin rule lives in the edge (edge/origin.ts), shared with /mcp.
+import { originAllowed } from "../edge/origin.ts";
+export { originAllowed };
 
 /** Bun's websocket settings for the app (fixed when the server starts listening). */
 export function websocketOptions(core: Core) {

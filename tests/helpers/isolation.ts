@@ -5,6 +5,7 @@
 // overlay. A route or method the suite cannot classify fails it, so coverage keeps up by itself; a
 // module added to the list (or passed in, as a test's toy module) is attacked and watched with no
 // change here.
+import { craftTar, manifest, skillMd } from "./skill-packages.ts";
 import { describe, expect, test } from "bun:test";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -50,7 +51,7 @@ function tree(dir: string): Record<string, string> {
 export async function isolationWorld(opts: IsolationOptions = {}) {
   const core = testCore({
     config: {
-      gateway: { channels: CHANNELS_TEST_CONFIG, authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000, tenantMessagesBurst: 100_000, tenantMessagesPerSecond: 100_000 } },
+      gateway: { channels: CHANNELS_TEST_CONFIG, authThrottle: { perIpMaxFailures: 10_000, perIpTenantMaxFailures: 10_000 }, limits: { tenantChangesPerMinute: 100_000, tenantChangesBurst: 100_000 }, websocket: { messagesBurst: 10_000, messagesPerSecond: 10_000, tenantMessagesBurst: 100_000, tenantMessagesPerSecond: 100_000 } },
       providers: { p: { kind: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
       models: { m: { provider: "p", upstreamModel: "m", free: true } },
     },
@@ -72,6 +73,11 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
   // Server-made resources of each tenant, named by the methods' examples (B's with B's secret words).
   const idsA = await seedResources(core, "alpha", "alpha's own job");
   const idsB = await seedResources(core, "beta", "beta's secret job");
+  // B's own skill and plugin, named as the methods' examples name them (A's calls must never touch them).
+  await core.skills.install(scope("beta"), "skill", { archive: await craftTar([{ name: "SKILL.md", data: skillMd("pdf-tools", "beta's secret skill") }], { gzip: true }) }, operatorCtx);
+  // B's plugin also declares an MCP server (listed by B's mcp.servers as pdf-tools-srv; never A's).
+  const bPlugin = manifest("pdf-tools", { mcpServers: { srv: { command: ["/bin/sh", "/mnt/plugin/run.sh", "beta-secret-mcp"] } } });
+  await core.skills.install(scope("beta"), "plugin", { archive: await craftTar([{ name: "openclaw.plugin.json", data: bPlugin }, { name: "run.sh", data: "cat\n" }], { gzip: true }) }, operatorCtx);
   await opts.seed?.(core, { a, b });
   const h = testApp(core);
   const betaDir = core.tenants.dir(scope("beta"));
@@ -86,11 +92,13 @@ export async function isolationWorld(opts: IsolationOptions = {}) {
   return { core, a, b, idsA, idsB, ...h, snapshot };
 }
 
-export function surfaceOfRoute(p: string): "admin" | "rpc" | "openai" | "ws" | "v4" | "public" | "unclassified" {
+export function surfaceOfRoute(p: string): "admin" | "rpc" | "mcp" | "openai" | "ws" | "v4" | "public" | "unclassified" {
   if (p.startsWith("/admin/v1/") || p === "/metrics") return "admin";
   // Upstream OpenClaw's protocol (a WebSocket on /): its methods are attacked by the v4 test below.
   if (p === "/") return "v4";
   if (p === "/rpc") return "rpc";
+  // The tenant's MCP server: every tool it lists is attacked by the /mcp test below.
+  if (p === "/mcp") return "mcp";
   if (p.startsWith("/v1/")) return "openai";
   if (p.startsWith("/ws/")) return "ws";
   if (["/healthz", "/readyz", "/rpc/openrpc.json", "/admin/openapi.json"].includes(p) || p.startsWith("/admin/docs")) return "public";
@@ -301,6 +309,31 @@ export function describeIsolation(label: string, opts: IsolationOptions = {}) {
         }
       }
       expect(core.tenants.exists("evil")).toBe(false);
+      core.close();
+    });
+
+    test("/mcp: every tool A's MCP client lists, called with B's paths and names, returns nothing of B's and leaves B unchanged", async () => {
+      const { core, a, b, call, snapshot } = await isolationWorld(opts);
+      const mcp = async (body: unknown) => (await call("POST", "/mcp", { token: a, body, headers: { accept: "application/json, text/event-stream" } })).json;
+      const listed = (await mcp({ jsonrpc: "2.0", id: 1, method: "tools/list" })).result.tools as { name: string; inputSchema: { properties?: Record<string, { type?: string }>; required?: string[] } }[];
+      expect(listed.map((t) => t.name)).toEqual(expect.arrayContaining(["file_read", "exec", "agent_ask"]));
+      const betaNotes = path.join(core.tenants.dir(scope("beta")), "workspace", "notes.txt");
+      const hostile = ["notes.txt", "../beta/workspace/notes.txt", "../../beta/workspace/notes.txt", betaNotes, `cat ${betaNotes}; cat ../beta/workspace/notes.txt`, "beta", "main"];
+      const before = snapshot();
+      for (const t of listed) {
+        for (const value of hostile) {
+          const args: Record<string, unknown> = {};
+          for (const [k, prop] of Object.entries(t.inputSchema.properties ?? {})) if (prop.type === "string") args[k] = value;
+          if (t.name === "exec") args.command = `cat ${betaNotes} ../beta/workspace/notes.txt ../../beta/workspace/notes.txt 2>&1`;
+          const r = await mcp({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: t.name, arguments: args } });
+          const text = JSON.stringify(r);
+          expect({ tool: t.name, value, leaked: text.includes("beta's secret") || text.includes(b.slice(0, 14)) }).toEqual({ tool: t.name, value, leaked: false });
+        }
+      }
+      expect(snapshot()).toEqual(before);
+      // The calls were real (file_write above wrote A's own notes.txt) and A's files are A's to read.
+      const own = await mcp({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "file_read", arguments: { path: "notes.txt" } } });
+      expect(own.result.content[0].text).toBe("notes.txt");
       core.close();
     });
   });

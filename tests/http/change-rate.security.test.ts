@@ -83,7 +83,7 @@ describe("every RPC method that writes an audit record counts as a change", () =
       if (m.name === "files.delete") fs.writeFileSync(path.join(core.tenants.dir(scope("acme")), "workspace", "notes.txt"), "hello\n");
     }
     for (const [name, f] of Object.entries(found)) expect({ name, ...f }).toEqual({ name, audits: f.declared, declared: f.declared });
-    expect(Object.entries(found).filter(([, f]) => f.declared).map(([n]) => n).sort()).toEqual(["channels.approve", "channels.pair", "channels.unpair", "chat.send", "config.patch", "config.set", "cron.add", "cron.remove", "cron.update", "sessions.delete", "sessions.reset", "tenants.backup", "tenants.rotate"]);
+    expect(Object.entries(found).filter(([, f]) => f.declared).map(([n]) => n).sort()).toEqual(["channels.approve", "channels.pair", "channels.unpair", "chat.send", "config.patch", "config.set", "cron.add", "cron.remove", "cron.update", "plugins.disable", "plugins.enable", "plugins.install", "plugins.remove", "sessions.delete", "sessions.reset", "skills.disable", "skills.enable", "skills.install", "skills.remove", "tenants.backup", "tenants.rotate"]);
     core.close();
   }, 60_000);
 });

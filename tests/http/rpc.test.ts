@@ -133,7 +133,7 @@ describe("JSON-RPC 2.0", () => {
     expect((await rpc(token, "config.set", { config: { agent: { maxTokens: 99 } } })).result.config).toEqual({ agent: { maxTokens: 99 } });
     expect((await rpc(token, "config.patch", { patch: { agent: { systemPrompt: "hi" } } })).result.config).toEqual({ agent: { maxTokens: 99, systemPrompt: "hi" } });
     const schema = (await rpc(token, "config.schema")).result;
-    expect(Object.keys(schema.properties)).toEqual(["$schema", "models", "agent", "agents", "tools", "sandbox", "plugins"]);
+    expect(Object.keys(schema.properties)).toEqual(["$schema", "models", "agent", "agents", "tools", "sandbox", "plugins", "mcpServers"]);
     expect(core.audit.query({ tenant: "acme", action: "tenant.config.patch" })[0]!.actor.kind).toBe("tenant");
     core.close();
   });

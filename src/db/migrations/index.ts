@@ -8,7 +8,8 @@ import m5 from "./0005_agents.sql" with { type: "text" };
 import m6 from "./0006_ledger_deployment.sql" with { type: "text" };
 import m7 from "./0007_responses.sql" with { type: "text" };
 import m8 from "./0008_cron.sql" with { type: "text" };
-import m9 from "./0009_channels.sql" with { type: "text" };
+import m9 from "./0009_deep_red_wolf.sql" with { type: "text" };
+import m10 from "./0010_channels.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[] = [
   { version: 1, tag: "0000_init", sql: m0 },
@@ -20,5 +21,6 @@ export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[
   { version: 7, tag: "0006_ledger_deployment", sql: m6 },
   { version: 8, tag: "0007_responses", sql: m7 },
   { version: 9, tag: "0008_cron", sql: m8 },
-  { version: 10, tag: "0009_channels", sql: m9 },
+  { version: 10, tag: "0009_deep_red_wolf", sql: m9 },
+  { version: 11, tag: "0010_channels", sql: m10 },
 ];

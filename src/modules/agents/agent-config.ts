@@ -4,7 +4,7 @@
 // overlay's older `agent.systemPrompt`/`agent.systemPromptFile` are `main`'s prompt when
 // `agents.main` sets none.
 import fs from "node:fs";
-import { agentCeilings, enabledAgentTools, type EffectiveAgentLimits } from "../../config/agents-schema.ts";
+import { agentCeilings, enabledAgentTools, listNames, type EffectiveAgentLimits } from "../../config/agents-schema.ts";
 import type { GatewayConfig } from "../../config/schema.ts";
 import { AppError } from "../../core/errors.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
@@ -19,7 +19,10 @@ export interface EffectiveAgent {
   model: string | null;
   systemPrompt: string | null;
   systemPromptFile: string | null;
+  /** The agent's tool entries (names, or prefixes ending in *), within `toolBounds`. */
   tools: string[];
+  /** The lists every tool the agent is given must also be named by: the admin's enabled tools, and the overlay's tools.allow when set. */
+  toolBounds: readonly (readonly string[])[];
   limits: EffectiveAgentLimits;
   sandboxMode: SandboxMode | null;
   contextWindow: number;
@@ -45,7 +48,8 @@ export function effectiveAgent(config: GatewayConfig, overlay: Overlay, id: stri
   const limits = Object.fromEntries(Object.entries(ceilings).map(([k, max]) => [k, Math.min(max, (wanted as Record<string, number | undefined>)[k] ?? max)])) as unknown as EffectiveAgentLimits;
   const enabled = enabledAgentTools(config);
   const tenantAllow = overlay.tools?.allow;
-  const tools = (own.tools ?? defaults.tools ?? enabled).filter((t) => enabled.includes(t) && (!tenantAllow || tenantAllow.includes(t)));
+  // A name outside the bounds is dropped here; a prefix is kept and each tool it names is checked against the bounds (agentAllows).
+  const tools = (own.tools ?? defaults.tools ?? enabled).filter((t) => t.endsWith("*") || (listNames(enabled, t) && (!tenantAllow || listNames(tenantAllow, t))));
   const model = own.model ?? defaults.model ?? null;
   const windows = config.agents.contextWindow;
   const systemPromptFile = own.systemPromptFile ?? legacy.systemPromptFile ?? null;
@@ -55,10 +59,16 @@ export function effectiveAgent(config: GatewayConfig, overlay: Overlay, id: stri
     systemPrompt: own.systemPrompt ?? legacy.systemPrompt ?? (systemPromptFile ? null : (defaults.systemPrompt ?? null)),
     systemPromptFile,
     tools: [...new Set(tools)],
+    toolBounds: tenantAllow ? [enabled, tenantAllow] : [enabled],
     limits,
     sandboxMode: own.sandboxMode ?? null,
     contextWindow: (model && windows.models && Object.hasOwn(windows.models, model) ? windows.models[model] : undefined) || windows.default,
   };
+}
+
+/** Whether the agent may call the tool `name`: named by its own entries and by every bound. */
+export function agentAllows(agent: Pick<EffectiveAgent, "tools" | "toolBounds">, name: string): boolean {
+  return listNames(agent.tools, name) && agent.toolBounds.every((b) => listNames(b, name));
 }
 
 /** Reads the prompt file through the one resolver (inside the tenant directory, no final link). */

@@ -9,7 +9,8 @@ import type { TenantScope } from "../../edge/tenant-scope.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { ChatService, ChunkSink, Settled } from "../chat/chat.service.ts";
 import type { EventsService } from "../events/events.service.ts";
-import type { EffectiveAgent } from "./agent-config.ts";
+import { toolMatches } from "../../config/agents-schema.ts";
+import { agentAllows, type EffectiveAgent } from "./agent-config.ts";
 import { buildContext, type ChatMessage } from "./context.ts";
 import { MAX_CALLS_PER_STEP, safeCalls } from "./tool-calls.ts";
 
@@ -57,7 +58,16 @@ export interface LoopDeps {
   chat: ChatService;
   events: EventsService;
   sessions: SessionsService;
-  tool(name: string): AgentTool | undefined;
+  /** A tool by name for this tenant: a built-in, or one of the tenant's from a ToolSource. */
+  tool(name: string, tenant: TenantScope): AgentTool | undefined;
+  /** Lets the tool sources learn this tenant's tools (ToolSource.prepare) before the run lists them. */
+  prepareTools?(tenant: TenantScope, signal: AbortSignal): Promise<void>;
+  /** Every tool the tenant's agents could be given (built-ins and the ToolSources'), for the entries that end in *. */
+  toolsFor?(tenant: TenantScope): readonly AgentTool[];
+  /** Read-only folders the tenant's tool commands see (from the ToolSources). */
+  mounts?(tenant: TenantScope): readonly { source: string; target: string; readOnly: true }[];
+  /** Sections the ToolSources add to the system prompt of an agent with these tools. */
+  promptSections?(tenant: TenantScope, allows: (tool: string) => boolean): string[];
   services: ToolServices;
   /** Traces (modules/telemetry): a span per tool step, when the operator exports traces. */
   telemetry?: Telemetry;
@@ -80,7 +90,8 @@ export async function runLoop(deps: LoopDeps, run: LoopRun, opts: { system: stri
   const key = session.key;
   const usage = run.progress.usage;
   const current: ChatMessage[] = [{ role: "user", content: opts.userMessage }];
-  const toolDefs = agent.tools.map((n) => deps.tool(n)).filter((t): t is AgentTool => !!t);
+  if (deps.prepareTools && agent.tools.some((n) => n.endsWith("*") || !deps.tool(n, tenant))) await deps.prepareTools(tenant, run.signal);
+  const toolDefs = agentToolDefs(deps, tenant, agent);
   const publish = (method: string, params: Record<string, unknown>) => events.publish(tenant, { method, params: { runId: run.id, sessionKey: key, ...params }, sessionKey: key, runId: run.id });
   const write = (entry: Record<string, unknown>) => sessions.append(tenant, session, { ...entry, ts: deps.clock.now(), runId: run.id } as never);
 
@@ -232,9 +243,19 @@ export function stop(status: RunStop["status"], stopReason: string, code: string
   return { status, stopReason, code, message };
 }
 
+/** The agent's tools, in the order of its entries (a prefix's tools in the listing's order), each allowed by every bound. */
+function agentToolDefs(deps: LoopDeps, tenant: TenantScope, agent: EffectiveAgent): AgentTool[] {
+  const out = new Map<string, AgentTool>();
+  for (const entry of agent.tools) {
+    const found = entry.endsWith("*") ? (deps.toolsFor?.(tenant) ?? []).filter((t) => toolMatches(entry, t.name)) : [deps.tool(entry, tenant)];
+    for (const t of found) if (t && !out.has(t.name) && agentAllows(agent, t.name)) out.set(t.name, t);
+  }
+  return [...out.values()];
+}
+
 async function runTool(deps: LoopDeps, run: LoopRun, call: { id: string; name: string; arguments: string }): Promise<ToolResult> {
   const refuse = (content: string): ToolResult => ({ content, isError: true, truncated: false });
-  const tool = run.agent.tools.includes(call.name) ? deps.tool(call.name) : undefined;
+  const tool = agentAllows(run.agent, call.name) ? deps.tool(call.name, run.tenant) : undefined;
   if (!tool) return refuse(`tool "${call.name.slice(0, 64)}" is not available to this agent`);
   let args: unknown;
   try {
@@ -254,6 +275,7 @@ async function runTool(deps: LoopDeps, run: LoopRun, call: { id: string; name: s
     secondsLeft: Math.max(1, Math.floor((run.deadline - deps.clock.now()) / 1000)),
     maxOutputBytes: run.agent.limits.toolOutputBytes,
     services: deps.services,
+    mounts: deps.mounts?.(run.tenant),
   };
   try {
     return await tool.run(args as Record<string, unknown>, ctx);

@@ -18,7 +18,7 @@ import { tenantDir } from "../../lib/tenant-dirs.ts";
 import type { TenantStop } from "../module.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import type { TenantsService } from "../tenants/tenants.service.ts";
-import { agentIds, effectiveAgent, systemPrompt, type EffectiveAgent } from "./agent-config.ts";
+import { agentAllows, agentIds, effectiveAgent, systemPrompt, type EffectiveAgent } from "./agent-config.ts";
 import { isRunStop, runLoop, stop, type LoopDeps, type RunEnd, type RunStop } from "./agent-loop.ts";
 import { turnsOf } from "./context.ts";
 import { checkSessionKey, type SessionsService } from "./sessions.service.ts";
@@ -141,7 +141,7 @@ export function createRunsService(deps: {
     try {
       // A session this send created holds nothing but this turn: no transcript to read back.
       const history = fresh ? [] : turnsOf(sessions.entries(tenant, session.sessionId), run.id);
-      const system = systemPrompt(agent, tenant, tenantDir(deps.home, tenant.tenantId), deps.loop.services.files);
+      const system = [systemPrompt(agent, tenant, tenantDir(deps.home, tenant.tenantId), deps.loop.services.files), ...(deps.loop.promptSections?.(tenant, (name) => agentAllows(agent, name)) ?? [])].filter((s) => s !== "").join("\n\n");
       const turn = () => runLoop(loopDeps, { id: run.id, tenant, session, agent, signal: run.controller.signal, deadline: clock.now() + agent.limits.maxSeconds * 1000, token: run.token, assertLive, progress }, { system, history, userMessage: message });
       end = loopDeps.telemetry ? await loopDeps.telemetry.inRun({ agentId: agent.id, runId: run.id }, turn) : await turn();
     } catch (err) {

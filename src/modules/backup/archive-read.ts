@@ -12,7 +12,7 @@ import { AppError } from "../../core/errors.ts";
 import { fdPath } from "../../lib/confined-dir.ts";
 import { DEFAULT_MAX_JSON_DEPTH, depthMessage, jsonDepthExcess } from "../../lib/json-safe.ts";
 import { MAX_TREE_DEPTH } from "../../lib/tree-walk.ts";
-import { checkRelativePath, PathError } from "../paths/path-resolver.ts";
+import { ArchiveEntryError, checkEntryType, entrySegments } from "../paths/archive-entry.ts";
 import { checkHeader, FORMAT, HEADER_ENTRY, MANIFEST_ENTRY, refuse, type ArchiveHeader, type Manifest, type RestoreLimits } from "./archive-format.ts";
 import { Cap, readStart, Tap, ZSTD_MAGIC } from "./archive-streams.ts";
 import { DecryptStream, ENCRYPTED_MAGIC } from "./encryption.ts";
@@ -39,19 +39,14 @@ export interface Extracted {
  */
 const MAX_ENTRY_PATH = (MAX_TREE_DEPTH + 3) * 256;
 
-/** Splits an entry name into checked segments; the top level must be one the format defines. */
+/** Splits an entry name into checked segments (the checks every unpacked archive shares: paths/archive-entry.ts). */
 function entryPath(raw: string, type: string): string[] {
-  const name = type === "directory" && raw.endsWith("/") ? raw.slice(0, -1) : raw;
-  let segs: string[];
   try {
-    segs = checkRelativePath(name, MAX_ENTRY_PATH);
+    return entrySegments(raw, checkEntryType(raw, type), MAX_ENTRY_PATH);
   } catch (err) {
-    if (err instanceof PathError) throw refuse(`entry ${JSON.stringify(raw.slice(0, 120))}: ${err.message.replace(/^path /, "")}`);
+    if (err instanceof ArchiveEntryError) throw refuse(err.message);
     throw err;
   }
-  if (segs.length === 0) throw refuse(`an entry has an empty name`);
-  if (name.includes("//") || segs.join("/") !== name.replace(/^\.\//, "")) throw refuse(`entry ${JSON.stringify(raw.slice(0, 120))} is not in normal form`);
-  return segs.map((s) => s.normalize("NFC"));
 }
 
 export async function extractArchive(opts: {

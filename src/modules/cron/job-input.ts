@@ -2,7 +2,7 @@
 // (a job is a row in the shared state.db). The schedule is checked by schedule.ts, the webhook URL's
 // host against the admin's allow-list here and its addresses again at delivery (delivery.ts).
 import { AppError } from "../../core/errors.ts";
-import { allows, canonicalHost, parseEgressEntry } from "../../lib/egress-rules.ts";
+import { allowListRefusal } from "../../lib/egress-dial.ts";
 import { checkSessionKey } from "../agents/sessions.service.ts";
 import type { CronDelivery, CronJobInput, CronJobPatch, CronPayload } from "./cron.types.ts";
 import { checkSchedule, onlyKeys } from "./schedule.ts";
@@ -116,12 +116,7 @@ export function webhookUrl(s: string): URL {
 
 /** Why the URL's host:port is not in the admin's webhook allow-list (checked before any DNS), or null. */
 export function webhookRefusal(url: URL, webhookAllow: readonly string[]): string | null {
-  const host = canonicalHost(url.hostname.startsWith("[") ? url.hostname : url.hostname);
-  if (!host) return `"${url.hostname}" is not a valid host`;
-  const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-  const rules = webhookAllow.map((e) => parseEgressEntry(e));
-  if (!allows(rules, host, port)) return `${host}:${port} is not in the gateway's webhook allow-list (gateway.cron.webhookAllow)`;
-  return null;
+  return allowListRefusal(url, webhookAllow, "webhook allow-list (gateway.cron.webhookAllow)");
 }
 
 export interface CheckedInput {

@@ -1,7 +1,7 @@
 // Tenant config overlay (tenants/<id>/openclaw.json): the allow-list of what a tenant may set.
 // Everything else is refused at load, naming the file and the key path; nothing is silently dropped.
 import { Type as T, type Static } from "@sinclair/typebox";
-import { AgentLimits } from "../../config/agents-schema.ts";
+import { AgentLimits, ToolEntry } from "../../config/agents-schema.ts";
 import { EgressEntry, SandboxLimits, SandboxModes } from "../../config/schema.ts";
 
 const strict = { additionalProperties: false } as const;
@@ -22,7 +22,7 @@ const AgentOverlay = T.Object(
     model: T.Optional(T.String({ minLength: 1, description: "among the models the tenant may use" })),
     systemPrompt: T.Optional(T.String({ maxLength: 65_536 })),
     systemPromptFile: T.Optional(TenantPath),
-    tools: T.Optional(T.Array(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), { maxItems: 200, description: "among the tools the gateway enables" })),
+    tools: T.Optional(T.Array(ToolEntry, { maxItems: 200, description: "among the tools the gateway enables; an entry may end in * (plugin__*)" })),
     limits: T.Optional(AgentLimits),
     sandboxMode: T.Optional(T.Union(SandboxModes.map((m) => T.Literal(m)))),
   },
@@ -55,7 +55,7 @@ export const OverlaySchema = T.Object(
     tools: T.Optional(
       T.Object(
         {
-          allow: T.Optional(T.Array(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), { maxItems: 200 })),
+          allow: T.Optional(T.Array(ToolEntry, { maxItems: 200 })),
           egress: T.Optional(T.Record(T.String({ pattern: "^[a-z0-9_.-]{1,64}$" }), T.Array(EgressEntry, { maxItems: 200 }))),
         },
         strict,
@@ -74,6 +74,21 @@ export const OverlaySchema = T.Object(
       ),
     ),
     plugins: T.Optional(T.Object({ paths: T.Optional(T.Array(TenantPath, { maxItems: 100 })) }, strict)),
+    mcpServers: T.Optional(
+      T.Record(
+        T.String({ pattern: "^[a-z0-9][a-z0-9-]{0,31}$" }),
+        T.Object(
+          {
+            url: T.Optional(T.String({ minLength: 8, maxLength: 2048, pattern: "^https?://", description: "a remote server's Streamable HTTP endpoint; its host:port must be in the gateway's gateway.mcp.remoteAllow" })),
+            command: T.Optional(T.Array(T.String({ minLength: 1, maxLength: 4096 }), { minItems: 1, maxItems: 64, description: "a stdio server: the argv run in the tenant's sandbox (cwd /work), spoken to over its stdin and stdout" })),
+            env: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" }), T.String({ maxLength: 4096 }), { maxProperties: 32, description: "a stdio server's environment variables" })),
+            headers: T.Optional(T.Record(T.String({ pattern: "^[A-Za-z0-9-]{1,64}$" }), T.String({ maxLength: 4096 }), { maxProperties: 16, description: "sent with every request (e.g. Authorization)" })),
+          },
+          strict,
+        ),
+        { maxProperties: 16, description: "MCP servers — remote (url) or stdio in the tenant's sandbox (command) — whose tools the tenant's agents get as mcp__<name>__<tool> (modules/mcp)" },
+      ),
+    ),
   },
   { ...strict, $id: "TenantOverlay", title: "OpenClawMU tenant config overlay" },
 );

@@ -6,9 +6,10 @@ import { Kind, type TSchema } from "@sinclair/typebox";
 import { GatewayConfigSchema, type GatewayConfig } from "../../config/schema.ts";
 import { schemaProblems, type Problem } from "../../config/load.ts";
 import { PathError, resolveInRoot } from "../paths/path-resolver.ts";
+import { allowListRefusal } from "../../lib/egress-dial.ts";
 import { parseEgressEntry, type EgressRule } from "../../lib/egress-rules.ts";
 import { sandboxCeilings } from "../../config/sandbox-limits.ts";
-import { agentCeilings, enabledAgentTools } from "../../config/agents-schema.ts";
+import { agentCeilings, enabledAgentTools, listCovers } from "../../config/agents-schema.ts";
 import { OverlaySchema, type Overlay } from "./overlay.schema.ts";
 import { findReservedKey, RESERVED_KEY_MESSAGE } from "../../lib/json-safe.ts";
 
@@ -101,6 +102,7 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
     if (max !== undefined && typeof v === "number" && v > max) out.push({ path: ["sandbox", "limits", k], message: `${v} exceeds the gateway's ceiling of ${max}` });
   }
   out.push(...agentProblems(o, c));
+  out.push(...mcpServerProblems(o, c));
   for (const [tool, entries] of Object.entries(o.tools?.egress ?? {})) {
     const ceiling = c.sandbox.egress?.tools?.[tool] ?? [];
     entries.forEach((e, i) => {
@@ -118,6 +120,43 @@ function ceilingProblems(o: Overlay, c: GatewayConfig): Problem[] {
   return out;
 }
 
+/** Headers a tenant may not set on its MCP servers' requests: the transport's and the connection's own. */
+const MCP_RESERVED_HEADERS = new Set(["host", "content-length", "content-type", "accept", "connection", "transfer-encoding", "upgrade", "te", "trailer", "keep-alive", "proxy-authorization", "mcp-session-id", "mcp-protocol-version", "last-event-id"]);
+
+/** Each `mcpServers.<name>`: a command (stdio, in the sandbox), or an http(s) URL inside the admin's gateway.mcp.remoteAllow with no reserved header. */
+function mcpServerProblems(o: Overlay, c: GatewayConfig): Problem[] {
+  const out: Problem[] = [];
+  for (const [name, s] of Object.entries(o.mcpServers ?? {})) {
+    if ((s.url === undefined) === (s.command === undefined)) {
+      out.push({ path: ["mcpServers", name], message: "needs either url (a remote server) or command (a stdio server in the sandbox), not both" });
+      continue;
+    }
+    if (s.command !== undefined) {
+      if (s.headers) out.push({ path: ["mcpServers", name, "headers"], message: "is for remote servers (url) only" });
+      continue;
+    }
+    if (s.env) out.push({ path: ["mcpServers", name, "env"], message: "is for stdio servers (command) only" });
+    let url: URL;
+    try {
+      url = new URL(s.url!);
+    } catch {
+      out.push({ path: ["mcpServers", name, "url"], message: "is not an absolute URL" });
+      continue;
+    }
+    if (url.username || url.password) out.push({ path: ["mcpServers", name, "url"], message: "must not carry credentials (use headers)" });
+    else {
+      const why = allowListRefusal(url, c.gateway.mcp.remoteAllow, "remote MCP allow-list (gateway.mcp.remoteAllow)");
+      if (why) out.push({ path: ["mcpServers", name, "url"], message: why });
+    }
+    for (const [h, v] of Object.entries(s.headers ?? {})) {
+      if (MCP_RESERVED_HEADERS.has(h.toLowerCase())) out.push({ path: ["mcpServers", name, "headers", h], message: "is set by the gateway, not by the overlay" });
+      // A header value is one line of visible characters: a CR, LF or other control character would be refused by the transport at every connect.
+      else if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v)) out.push({ path: ["mcpServers", name, "headers", h], message: "holds a control character (CR, LF, NUL, …); a header value is one line" });
+    }
+  }
+  return out;
+}
+
 /** Each `agents.<id>`: a model the tenant may use, tools the gateway enables, limits within the ceilings. */
 function agentProblems(o: Overlay, c: GatewayConfig): Problem[] {
   const out: Problem[] = [];
@@ -130,7 +169,7 @@ function agentProblems(o: Overlay, c: GatewayConfig): Problem[] {
   for (const [id, a] of agents) {
     if (a.model !== undefined && !models.includes(a.model)) out.push({ path: ["agents", id, "model"], message: `"${a.model}" is not among the models this tenant may use` });
     a.tools?.forEach((t, i) => {
-      if (!tools.includes(t)) out.push({ path: ["agents", id, "tools", i], message: `"${t}" is not a tool the gateway enables (enabled: ${tools.join(", ")})` });
+      if (!listCovers(tools, t)) out.push({ path: ["agents", id, "tools", i], message: `"${t}" is not a tool the gateway enables (enabled: ${tools.join(", ")})` });
     });
     for (const [k, v] of Object.entries(a.limits ?? {})) {
       const max = ceilings[k];

@@ -203,11 +203,31 @@ async function rmdirWhenEmpty(dirs: string[]): Promise<void> {
   }
 }
 
+/**
+ * Run cgroups this process made and has not removed yet. A sweep in this same process (another
+ * gateway core's start-up in one process: the test suite, an embedding) must not take them away
+ * between their mkdir and their first process joining: the pid in the name only tells processes apart.
+ */
+const madeHere = new Set<string>();
+
 /** Creates the run's cgroup with its limits, or returns null in rlimits mode. Throws if it cannot. */
 export function createRunCgroup(support: CgroupSupport, runId: string, limits: RunLimits): RunCgroup | null {
+  if (support.limiter !== "cgroup-v2" && support.limiter !== "cgroup-v1") return null;
   // The creating process's pid is in the name, so another gateway's (or CLI's) start-up sweep never
   // removes a cgroup in the moment between its mkdir and its first process joining it.
   const name = `openclaw-sb-${process.pid}-${runId}`;
+  madeHere.add(name);
+  try {
+    const made = createNamed(support, name, limits);
+    const remove = made.remove;
+    return { ...made, remove: () => remove().finally(() => madeHere.delete(name)) };
+  } catch (err) {
+    madeHere.delete(name);
+    throw err;
+  }
+}
+
+function createNamed(support: CgroupSupport, name: string, limits: RunLimits): RunCgroup {
   const periodUs = 100_000;
   const quotaUs = Math.max(1000, Math.round(limits.cpus * periodUs));
   if (support.limiter === "cgroup-v2") {
@@ -296,7 +316,7 @@ export function createRunCgroup(support: CgroupSupport, runId: string, limits: R
       remove: () => rmdirWhenEmpty(all),
     };
   }
-  return null;
+  throw new Error(`no run cgroups with limiter ${support.limiter}`);
 }
 
 /**
@@ -315,6 +335,7 @@ export function removeStaleRunCgroups(support: CgroupSupport): number {
       continue;
     }
     for (const n of names) {
+      if (madeHere.has(n)) continue; // this process's own run, maybe not joined yet
       const owner = /^openclaw-sb-(\d+)-/.exec(n)?.[1];
       if (owner && Number(owner) !== process.pid && processAlive(Number(owner))) continue;
       try {

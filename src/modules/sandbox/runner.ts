@@ -12,6 +12,8 @@ export interface RunnerInput {
   /** Open descriptors the child inherits, numbered after the extra fds (the caller closes its own). */
   passFds?: number[];
   stdin: Uint8Array | null;
+  /** Input written as it arrives (flushed chunk by chunk), instead of `stdin`'s fixed bytes. */
+  stdinStream?: ReadableStream<Uint8Array>;
   timeoutMs: number;
   outputBytes: number;
   /**
@@ -69,6 +71,31 @@ async function drain(stream: ReadableStream<Uint8Array>, sink: Capped, tap?: (c:
   }
 }
 
+type StdinSink = { write(b: Uint8Array): unknown; flush(): unknown; end(): unknown };
+
+/** Feeds a stream to the child's stdin chunk by chunk; stops when the child exits. Never throws (EPIPE is the exit's business). */
+async function pump(stream: ReadableStream<Uint8Array>, sink: StdinSink, exited: Promise<unknown>): Promise<void> {
+  const reader = stream.getReader();
+  void exited.then(() => reader.cancel().catch(() => {}));
+  const quiet = async (r: unknown) => void (r instanceof Promise ? await r.catch(() => {}) : undefined);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      await quiet(sink.write(value));
+      await quiet(sink.flush());
+    }
+  } catch {
+    // the child exited, or the stream was cancelled
+  } finally {
+    try {
+      await quiet(sink.end());
+    } catch {
+      // already closed
+    }
+  }
+}
+
 const SIGNALS = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n as number, name]));
 
 export function signalName(n: number): string | null {
@@ -77,7 +104,7 @@ export function signalName(n: number): string | null {
 
 export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutput> {
   const started = performance.now();
-  const stdio: ("pipe" | "ignore" | number)[] = [input.stdin ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const), ...(input.passFds ?? [])];
+  const stdio: ("pipe" | "ignore" | number)[] = [input.stdin || input.stdinStream ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const), ...(input.passFds ?? [])];
   // cwd "/": the gateway's own directory is none of the sandbox's business (bwrap's pid 1 keeps it).
   const proc = Bun.spawn(input.argv, {
     cwd: "/",
@@ -109,6 +136,7 @@ export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutpu
       // the command exited without reading its input
     }
   }
+  if (input.stdinStream && proc.stdin) void pump(input.stdinStream, proc.stdin as unknown as StdinSink, proc.exited);
   const out = new Capped(input.outputBytes);
   const err = new Capped(input.outputBytes);
   let timedOut = false;

@@ -13,6 +13,11 @@ export interface SandboxRequest {
   tenant: TenantScope;
   command: string[];
   stdin?: Uint8Array | null;
+  /**
+   * Standard input as it comes (a long-lived process spoken to over its stdin, e.g. a stdio MCP
+   * server): each chunk is written and flushed as it arrives; the stream's end closes the input.
+   */
+  stdinStream?: ReadableStream<Uint8Array>;
   env?: Record<string, string>;
   timeoutSeconds?: number;
   mode?: SandboxMode;
@@ -27,6 +32,11 @@ export interface SandboxRequest {
   signal?: AbortSignal;
   /** The tenant token (actor id) that asked for the run: the run ends if that token stops working. */
   token?: string;
+  /**
+   * Read-only folders of the tenant's directory a feature adds to this run (a plugin at /mnt/plugin,
+   * skills at /mnt/skills), checked and bound exactly as the overlay's `sandbox.mounts` (./mounts.ts).
+   */
+  mounts?: readonly { source: string; target: string; readOnly: true }[];
 }
 
 export const FD_LIMIT = 1024;

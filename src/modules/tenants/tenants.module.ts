@@ -33,8 +33,8 @@ export const tenantsModule = defineModule({
       { table: "tenant_quotas", tenantColumn: "tenant_id" },
       { table: "tenant_tokens", tenantColumn: "tenant_id", restoreRow: restoreTokenRow },
     ],
-    // Reserved for the features to come (memory, plugins, cron, channels): each moves to its own
+    // Reserved for the features to come (memory, cron, channels): each moves to its own
     // module's `dirs` when that module arrives. The workspace is the sandbox's; sessions are the agents'.
-    dirs: ["memory", "plugins", "cron", "channels"],
+    dirs: ["memory", "cron", "channels"],
   },
 });

@@ -11,7 +11,7 @@ describe("tenants", () => {
     const dir = core.tenants.dir(scope("acme"));
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
     for (const sub of core.tenantData.dirs) expect(fs.statSync(path.join(dir, sub)).mode & 0o777).toBe(0o700);
-    expect([...core.tenantData.dirs].sort()).toEqual(["channels", "cron", "memory", "plugins", "sessions", "workspace"]);
+    expect([...core.tenantData.dirs].sort()).toEqual(["channels", "cron", "memory", "plugins", "sessions", "skills", "workspace"]);
     expect(fs.readdirSync(dir).sort()).toEqual([...core.tenantData.dirs].sort());
     expect(core.tenants.get(scope("acme"))).toMatchObject({ tenantId: "acme", displayName: "Acme", status: "active", suspendedAt: null });
     core.close();

@@ -41,6 +41,8 @@ export const execTool = defineTool({
       signal: ctx.signal,
       token: ctx.token,
       origin: "rpc",
+      // Read-only folders a module adds (the tenant's skills at /mnt/skills, so their scripts run here).
+      ...(ctx.mounts?.length ? { mounts: ctx.mounts } : {}),
     });
     return formatRun(r, ctx.maxOutputBytes, timeoutSeconds);
   },

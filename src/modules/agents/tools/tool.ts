@@ -47,6 +47,8 @@ export interface ToolContext {
   /** The agent's cap on one tool result's bytes; longer output is cut and marked truncated. */
   maxOutputBytes: number;
   services: ToolServices;
+  /** Read-only folders of the tenant's that its command runs see (ToolSource.mounts: skills at /mnt/skills). */
+  mounts?: readonly { source: string; target: string; readOnly: true }[];
 }
 
 export interface ToolResult {
@@ -62,4 +64,28 @@ export interface AgentTool {
   /** JSON Schema (draft 2020-12 subset the providers take) of the arguments object. */
   parameters: Record<string, unknown>;
   run(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
+}
+
+/**
+ * Tools a module offers one tenant beyond the built-ins (skills' `skill_read`, plugin tools, MCP
+ * servers' tools): looked up per tenant at each model call, so what a tenant installs or removes is
+ * seen at its next step. Names never collide with built-ins (a built-in of the same name wins) and are
+ * prefixed by their source (`plugin__<plugin>__<tool>`, `mcp__<server>__<tool>`); they obey the admin's
+ * enabled tools and the agent's allow-list like any tool (see agent-config.ts).
+ */
+export interface ToolSource {
+  /** The source's name, for logs. */
+  readonly name: string;
+  /** This tenant's tools from this source now (cheap: called at every model call of its runs). */
+  tools(tenant: TenantScope): readonly AgentTool[];
+  /**
+   * Makes this tenant's tools known before they are listed, when that takes I/O (a remote MCP server's
+   * tool list): awaited at a run's start and before /mcp lists tools. It bounds its own time, never
+   * throws (a source that cannot get ready lists what it has), and ends when `signal` aborts.
+   */
+  prepare?(tenant: TenantScope, signal: AbortSignal): Promise<void>;
+  /** A section of the system prompt for an agent that may call the tools `allows` says yes to (skills list themselves), or null. */
+  prompt?(tenant: TenantScope, allows: (tool: string) => boolean): string | null;
+  /** Read-only folders of the tenant's that the agent's command runs (exec) see, or none. */
+  mounts?(tenant: TenantScope): readonly { source: string; target: string; readOnly: true }[];
 }
