@@ -6,19 +6,15 @@
 // sandbox.egress.allowPrivate names them), and the connection goes to the address that was checked —
 // no second lookup, so a rebinding name cannot swap it. Redirects are not followed; 10 s at most.
 import { createHmac, randomBytes } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
-import net from "node:net";
 import type { GatewayConfig } from "../../config/schema.ts";
 import type { OpContext } from "../../edge/actor.ts";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
-import { pinnedLookup, vetDestination } from "../../lib/egress-dial.ts";
+import { POST_TIMEOUT_MS, vettedPost } from "../../lib/vetted-post.ts";
 import type { RunsService } from "../agents/runs.service.ts";
 import type { SessionsService } from "../agents/sessions.service.ts";
 import type { CronDelivery, CronJob, CronRun } from "./cron.types.ts";
 
-export const WEBHOOK_TIMEOUT_MS = 10_000;
-const MAX_RESPONSE_BYTES = 64 * 1024;
+export const WEBHOOK_TIMEOUT_MS = POST_TIMEOUT_MS;
 
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString("base64url")}`;
@@ -75,51 +71,20 @@ function intoSession(deps: DeliveryDeps, tenant: TenantScope, job: CronJob, run:
 }
 
 export async function postWebhook(deps: DeliveryDeps, rawUrl: string, body: string, secret: string): Promise<DeliveryOutcome> {
-  const url = new URL(rawUrl);
   const c = deps.config();
-  // The one vetting of every destination the gateway dials for a tenant (lib/egress-dial.ts).
-  const checked = await vetDestination(url, { allow: c.gateway.cron.webhookAllow, listName: "webhook allow-list (gateway.cron.webhookAllow)", allowPrivate: c.sandbox.egress?.allowPrivate, lookup: deps.lookup });
-  if ("error" in checked) return { status: "error", error: checked.error };
-  const vetted = checked.target;
-  const host = vetted.host;
   const timestamp = String(Math.floor(deps.now() / 1000));
-  const headers = {
-    "content-type": "application/json",
-    "content-length": String(Buffer.byteLength(body)),
-    "user-agent": "OpenClawMU-cron",
-    "x-openclawmu-timestamp": timestamp,
-    "x-openclawmu-signature": signWebhook(secret, timestamp, body),
-  };
-  const lib = url.protocol === "https:" ? https : http;
-  return new Promise<DeliveryOutcome>((done) => {
-    const req = lib.request(
-      {
-        host: url.hostname.replace(/^\[|\]$/g, ""),
-        port: url.port || (url.protocol === "https:" ? 443 : 80),
-        path: `${url.pathname}${url.search}`,
-        method: "POST",
-        headers,
-        // What was checked is what is dialled: the name is not looked up again.
-        lookup: pinnedLookup(vetted),
-        timeout: WEBHOOK_TIMEOUT_MS,
-        ...(url.protocol === "https:" && !net.isIP(host) ? { servername: host } : {}),
-      } as http.RequestOptions,
-      (res) => {
-        let seen = 0;
-        res.on("data", (chunk: Buffer) => {
-          seen += chunk.length;
-          if (seen > MAX_RESPONSE_BYTES) res.destroy();
-        });
-        const status = res.statusCode ?? 0;
-        const settle = () => done(status >= 200 && status < 300 ? { status: "ok" } : { status: "error", error: `the webhook answered HTTP ${status}${status >= 300 && status < 400 ? " (redirects are not followed)" : ""}` });
-        res.on("end", settle);
-        res.on("close", settle);
-        res.on("error", settle);
-      },
-    );
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`)), WEBHOOK_TIMEOUT_MS);
-    req.on("error", (e) => done({ status: "error", error: `the webhook request failed: ${e.message}`.slice(0, 500) }));
-    req.on("close", () => clearTimeout(timer));
-    req.end(body);
+  const r = await vettedPost({
+    url: rawUrl,
+    allow: c.gateway.cron.webhookAllow,
+    allowName: "gateway.cron.webhookAllow",
+    listName: "webhook allow-list (gateway.cron.webhookAllow)",
+    allowPrivate: c.sandbox.egress?.allowPrivate,
+    headers: { "x-openclawmu-timestamp": timestamp, "x-openclawmu-signature": signWebhook(secret, timestamp, body) },
+    body,
+    userAgent: "OpenClawMU-cron",
+    lookup: deps.lookup,
   });
+  if ("error" in r) return { status: "error", error: r.error.startsWith("the request failed") ? `the webhook ${r.error.slice(4)}` : r.error };
+  if (r.status >= 200 && r.status < 300) return { status: "ok" };
+  return { status: "error", error: `the webhook answered HTTP ${r.status}${r.status >= 300 && r.status < 400 ? " (redirects are not followed)" : ""}` };
 }
