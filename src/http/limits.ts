@@ -3,6 +3,7 @@
 import type { GatewayConfig } from "../config/schema.ts";
 import { AppError } from "../core/errors.ts";
 import type { Surface } from "../edge/surface.ts";
+import { readBodyCapped } from "../lib/read-capped.ts";
 
 export function bodyLimit(config: GatewayConfig, surface: Surface): number {
   const l = config.gateway.limits;
@@ -56,18 +57,7 @@ export async function readCapped(request: Request, limit: number): Promise<strin
   if (!request.body) return "";
   // A declared length was already checked against the limit at the edge (and Bun enforces it).
   if (request.headers.get("content-length") !== null) return request.text();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw new AppError("PAYLOAD_TOO_LARGE", `request body is larger than the limit of ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  const bytes = await readBodyCapped(request.body, limit);
+  if (bytes === null) throw new AppError("PAYLOAD_TOO_LARGE", `request body is larger than the limit of ${limit} bytes`);
+  return bytes.toString("utf8");
 }

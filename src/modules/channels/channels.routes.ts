@@ -7,28 +7,11 @@ import type { GatewayConfig } from "../../config/schema.ts";
 import { routeDoc } from "../../edge/route-doc.ts";
 import type { DirectResponse, InboundRequest } from "./kinds/kind.ts";
 import { REFUSAL, type Ingest } from "./ingest.ts";
+import { readBodyCapped } from "../../lib/read-capped.ts";
 
 const doc = routeDoc("channels", { security: [] });
 // No length limits here: any malformed path id is the identical refusal (ingest.ts), not a validation error.
 const Params = t.Object({ kind: t.String(), hookId: t.String() });
-
-async function readRaw(request: Request, limit: number): Promise<Uint8Array | null> {
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
 
 function respond(r: DirectResponse): Response {
   return new Response(r.body, { status: r.status, headers: { "content-type": r.contentType ?? "application/json", "cache-control": "no-store" } });
@@ -36,7 +19,7 @@ function respond(r: DirectResponse): Response {
 
 export function channelsRoutes({ channelsEngine }: { channelsEngine: { ingest: Ingest; now(): number; config(): GatewayConfig } }) {
   const handle = async (method: "GET" | "POST", request: Request, params: { kind: string; hookId: string }) => {
-    const raw = await readRaw(request, channelsEngine.config().gateway.channels.maxInboundBytes);
+    const raw = await readBodyCapped(request.body, channelsEngine.config().gateway.channels.maxInboundBytes);
     if (raw === null) return respond(REFUSAL);
     const headers: Record<string, string> = {};
     request.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
