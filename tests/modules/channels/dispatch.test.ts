@@ -101,3 +101,40 @@ describe("channels inbox growth", () => {
     expect(w.core.channels.status(scope("alpha")).channels[0]!.counters).toMatchObject({ received: 1500, dropped: 1500 });
   });
 });
+
+describe("a delivery's transaction and the gateway's other writers", () => {
+  test("another connection committing while a delivery is recorded (the usage ledger's worker) does not fail it: the transaction takes the write lock first", async () => {
+    w = await channelsWorld();
+    const ch = await w.pairWebhook("alpha");
+    w.fake.script("busy-1", [{ text: "answered" }]);
+    // A second connection, as the ledger and responses workers have, commits between the delivery's
+    // first read and its first write (a deferred transaction's snapshot is then stale: SQLITE_BUSY).
+    const { Database } = await import("bun:sqlite");
+    const other = new Database(w.core.handle.file);
+    other.exec("PRAGMA busy_timeout = 0");
+    const span = w.core.channelsEngine.store.inboxSpan as { get: (...a: unknown[]) => unknown };
+    const real = span.get.bind(span);
+    let injected = 0;
+    span.get = (...a: unknown[]) => {
+      const r = real(...a);
+      try {
+        other.exec("CREATE TABLE IF NOT EXISTS busy_probe (x INTEGER); INSERT INTO busy_probe VALUES (1)");
+        injected++;
+      } catch {
+        // the delivery holds the write lock: the other writer waits its turn (here: gives up at once)
+      }
+      return r;
+    };
+    try {
+      const res = await w.postSigned(ch.webhookPath, { id: "b1", from: "peer-b", text: "busy-1" }, ch.signingKey);
+      expect(res.status).toBe(200);
+      await w.idle();
+      expect(w.inbox("alpha").map((r) => r.status)).toEqual(["replied"]);
+      // The other writer never got in between (with a deferred transaction it did, and the delivery failed with 500).
+      expect(injected).toBe(0);
+    } finally {
+      span.get = real;
+      other.close();
+    }
+  });
+});
