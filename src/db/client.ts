@@ -16,6 +16,22 @@ export interface DbHandle {
   close(): void;
 }
 
+/**
+ * Every transaction made with `sqlite.transaction(fn)` on this connection begins IMMEDIATE. Other
+ * connections write to state.db too (the usage ledger's and stored responses' workers, the CLI), and
+ * a deferred transaction that reads and then writes after another connection committed fails at once
+ * with SQLITE_BUSY ("database is locked"): busy_timeout cannot wait that out. Taking the write lock
+ * first makes it wait its turn instead. (A transaction inside another is a savepoint, as before.)
+ */
+function immediateByDefault(sqlite: Database): void {
+  const make = sqlite.transaction.bind(sqlite);
+  sqlite.transaction = ((fn: (...args: any[]) => any) => {
+    const t = make(fn);
+    const run = ((...args: any[]) => t.immediate(...args)) as typeof t;
+    return Object.assign(run, { deferred: t.deferred, immediate: t.immediate, exclusive: t.exclusive });
+  }) as typeof sqlite.transaction;
+}
+
 export function openDatabase(file: string): DbHandle {
   const sqlite = new Database(file, { create: true, strict: true });
   try {
@@ -28,6 +44,7 @@ export function openDatabase(file: string): DbHandle {
     for (const f of [file, `${file}-wal`, `${file}-shm`]) {
       if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
     }
+    immediateByDefault(sqlite);
     const db = drizzle(sqlite);
     let closed = false;
     return {
