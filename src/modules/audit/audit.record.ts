@@ -1,5 +1,5 @@
 // Shape, canonical bytes and hash of one audit record. Shared by the writer and the verifier.
-import type { Actor } from "../../edge/actor.ts";
+import type { Actor, OpContext } from "../../edge/actor.ts";
 import { canonicalJson } from "../../lib/canonical-json.ts";
 import { TOKEN_REGEX } from "../../lib/token-format.ts";
 
@@ -21,6 +21,11 @@ export interface AuditInput {
   clientRequestId?: string;
   src?: { ip?: string };
   details?: Record<string, unknown>;
+}
+
+/** The record of a change made for a request or CLI call (`ctx`): who, what, on what, for whom, from where. */
+export function opAudit(ctx: OpContext, action: string, target: { type: string; id: string }, tenant: string, details?: Record<string, unknown>): AuditInput {
+  return { actor: ctx.actor, action, target, tenant, requestId: ctx.requestId, clientRequestId: ctx.clientRequestId, src: { ip: ctx.ip }, details };
 }
 
 export interface AuditRecord {

@@ -85,7 +85,7 @@ export const channelsModule = defineModule({
     };
     const sqlite = platform.handle.sqlite;
     const pruneChannel = (tenantId: string, channelId: string) => store.pruneInbox.run(tenantId, channelId, INBOX_KEPT_PER_CHANNEL, now() - (config().gateway.channels.replayWindowSeconds + 86_400) * 1000);
-    const ingest = createIngest({ prune: pruneChannel, keptPerChannel: INBOX_KEPT_PER_CHANNEL, store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify, transaction: (fn) => sqlite.transaction(fn).immediate() });
+    const ingest = createIngest({ prune: pruneChannel, keptPerChannel: INBOX_KEPT_PER_CHANNEL, store, registry, policy, dispatcher, events, tenants: tenantState, config, now, notify, transaction: (fn) => sqlite.transaction(fn)() });
     const pollers = createPollers({ store, registry, log: platform.log, now, isActive: tenantState.isActive, api, accept: ingest.accept });
     const channels = createChannelsService({ store, registry, policy, dispatcher, audit, clock: platform.clock, config, api, send, pollers });
 

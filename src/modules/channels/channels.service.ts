@@ -19,6 +19,7 @@ import type { ChannelKind, ChannelKindName, ChannelSecrets, PlatformApi, ReplyTa
 import type { Policy } from "./policy.ts";
 import { newChannelId, newHookId, type Registry } from "./registry.ts";
 import { maskSecret, requireKey, sealSecrets } from "./secrets.ts";
+import { opAudit } from "../audit/audit.record.ts";
 
 const notFound = () => new AppError("NOT_FOUND", "channel not found");
 
@@ -70,16 +71,7 @@ export function createChannelsService(deps: ServiceDeps): ChannelsApi & { rowOf(
     };
   };
 
-  const entry = (tenant: TenantScope, ctx: OpContext, action: string, id: string, details?: Record<string, unknown>) => ({
-    actor: ctx.actor,
-    action,
-    target: { type: "channel", id },
-    tenant: tenant.tenantId,
-    requestId: ctx.requestId,
-    clientRequestId: ctx.clientRequestId,
-    src: { ip: ctx.ip },
-    details,
-  });
+  const entry = (tenant: TenantScope, ctx: OpContext, action: string, id: string, details?: Record<string, unknown>) => opAudit(ctx, action, { type: "channel", id }, tenant.tenantId, details);
 
   const kindFor = (name: unknown): ChannelKind => {
     const c = deps.config().gateway.channels;

@@ -16,6 +16,7 @@ import type { Executions } from "./executions.ts";
 import { checkAdd, checkFields } from "./job-input.ts";
 import { nextFire } from "./schedule.ts";
 import type { Fire, Scheduler } from "./scheduler.ts";
+import { opAudit } from "../audit/audit.record.ts";
 
 const notFound = () => new AppError("NOT_FOUND", "cron job not found");
 const STATUSES: readonly CronRunStatus[] = ["running", "ok", "error", "skipped"];
@@ -55,16 +56,7 @@ export function createCronService(deps: {
     return j;
   };
 
-  const entry = (tenant: TenantScope, ctx: OpContext, action: string, id: string, details?: Record<string, unknown>) => ({
-    actor: ctx.actor,
-    action,
-    target: { type: "cron_job", id },
-    tenant: tenant.tenantId,
-    requestId: ctx.requestId,
-    clientRequestId: ctx.clientRequestId,
-    src: { ip: ctx.ip },
-    details,
-  });
+  const entry = (tenant: TenantScope, ctx: OpContext, action: string, id: string, details?: Record<string, unknown>) => opAudit(ctx, action, { type: "cron_job", id }, tenant.tenantId, details);
 
   const limits = () => {
     const c = deps.config().gateway.cron;

@@ -23,6 +23,7 @@ import { openKindDir, readKindDir, readPackage } from "./package-read.ts";
 import { capsOf, KIND_DIR, MARKER, PACKAGE_NAME, type LoadedPackage, type PackageKind, type PackageView } from "./package.types.ts";
 import { createPackageStore, type PackageRow } from "./skills.store.ts";
 import { refuseArchive, unpackArchive, type UnpackedEntry } from "./unpack.ts";
+import { opAudit } from "../audit/audit.record.ts";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 /** How long a loaded list is trusted without looking at the folder's stamp again. */
@@ -141,16 +142,7 @@ export function createSkillsService(deps: { home: string; sqlite: Database; cloc
     for (const k of [...cache.keys()]) if (k.startsWith(`${tenantId}/`)) cache.delete(k);
   };
 
-  const entry = (tenant: TenantScope, op: OpContext, action: string, kind: PackageKind, name: string, details?: Record<string, unknown>) => ({
-    actor: op.actor,
-    action,
-    target: { type: kind, id: name },
-    tenant: tenant.tenantId,
-    requestId: op.requestId,
-    clientRequestId: op.clientRequestId,
-    src: { ip: op.ip },
-    details,
-  });
+  const entry = (tenant: TenantScope, op: OpContext, action: string, kind: PackageKind, name: string, details?: Record<string, unknown>) => opAudit(op, action, { type: kind, id: name }, tenant.tenantId, details);
 
   /** One change at a time per tenant and kind. */
   const exclusive = async <T>(tenant: TenantScope, kind: PackageKind, fn: () => Promise<T> | T): Promise<T> => {
