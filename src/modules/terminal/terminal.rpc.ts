@@ -1,6 +1,7 @@
 // terminal.*: the web terminal over the tenant WebSocket (GET /rpc). Output and exit are told only to
-// the connection attached to the terminal, so every method needs one: over POST /rpc they answer
-// BAD_REQUEST "needs a WebSocket connection". terminal.input may come as a notification (no id).
+// the connection attached to the terminal, so every method but terminal.list needs one: over POST
+// /rpc they answer BAD_REQUEST "needs a WebSocket connection". terminal.input may come as a
+// notification (no id). open and close write audit records: they count as the tenant's changes.
 import { Type as T } from "@sinclair/typebox";
 import { AppError } from "../../core/errors.ts";
 import { defineTenantMethod, type RpcConnection, type RpcContext } from "../../edge/rpc.ts";
@@ -84,14 +85,14 @@ export function terminalRpc({ terminal }: { terminal: TerminalService }) {
     }),
     defineTenantMethod({
       name: "terminal.list",
-      summary: "WebSocket only: the tenant's open terminals, whether a connection is attached to each, and their size.",
+      summary: "The tenant's open terminals, whether a connection is attached to each (attachedHere: this one), and their size. Also over POST /rpc (attachedHere is then false).",
       params: {},
       result: T.Object({
         terminals: T.Array(T.Object({ terminalId: T.String(), createdAt: T.String(), attached: T.Boolean(), attachedHere: T.Boolean(), cols: T.Integer(), rows: T.Integer() })),
       }),
       mutates: false,
       example: {},
-      handler: (tenant, _p, ctx) => ({ terminals: terminal.list(tenant, connectionOf(ctx, "terminal.list")) }),
+      handler: (tenant, _p, ctx) => ({ terminals: terminal.list(tenant, ctx.connection) }),
     }),
   ];
 }

@@ -18,12 +18,12 @@ export interface TermWorld {
   close(): Promise<void>;
 }
 
-export function termWorld(m: ModeUnderTest, opts: { terminal?: Record<string, unknown>; sandbox?: Record<string, unknown>; clock?: Clock; timers?: Timers } = {}): TermWorld {
+export function termWorld(m: ModeUnderTest, opts: { terminal?: Record<string, unknown>; gateway?: Record<string, unknown>; sandbox?: Record<string, unknown>; clock?: Clock; timers?: Timers } = {}): TermWorld {
   const core = testCore({
     clock: opts.clock,
     timers: opts.timers,
     config: {
-      gateway: { port: 0, accessLog: false, terminal: { ...opts.terminal } },
+      gateway: { port: 0, accessLog: false, ...opts.gateway, terminal: { ...opts.terminal } },
       sandbox: { mode: m.mode, allowedModes: ["bwrap", "docker"], docker: { runtime: m.runtime ?? "runc" }, ...opts.sandbox },
     },
   });

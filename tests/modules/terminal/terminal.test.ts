@@ -49,6 +49,19 @@ for (const m of MODES) {
       expect(close[0]).toMatchObject({ tenant: "alpha", details: { reason: "exit" } });
     }, 120_000);
 
+    test("^C interrupts the command in the foreground, not the terminal", async () => {
+      const c = await w.client(w.a);
+      const id = (await c.call("terminal.open", { cols: 80, rows: 24 })).result.terminalId;
+      await waitPrompt(c, id);
+      typeInto(c, id, "sleep 600\r");
+      await waitOutput(c, id, /sleep 600\r\n/);
+      await Bun.sleep(300);
+      typeInto(c, id, "\x03");
+      expect(await between(c, id, "echo alive")).toBe("alive\n");
+      expect(c.notifications("terminal.exit")).toEqual([]);
+      await c.call("terminal.close", { terminalId: id });
+    }, 120_000);
+
     test("the shell has exec's identity, network, limits, workspace and host name", async () => {
       const exec = await rpc(w.a, "sandbox.exec", { command: "/bin/sh", args: ["-c", PROBE] });
       expect(exec.error).toBeUndefined();
