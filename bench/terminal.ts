@@ -34,13 +34,13 @@ function pct(xs: number[], p: number): number {
 }
 
 /** Resolves when `got()` holds (checked on every output chunk via `poke`). */
-function waiter() {
+function waiter(what: string, tail: () => string) {
   let pending: { test: () => boolean; resolve: () => void } | null = null;
   return {
     wait(test: () => boolean, ms = 20_000): Promise<void> {
       if (test()) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error("no echo")), ms);
+        const t = setTimeout(() => reject(new Error(`${what}: no echo; output ends ${JSON.stringify(tail().slice(-200))}`)), ms);
         pending = { test, resolve: () => (clearTimeout(t), resolve()) };
       });
     },
@@ -66,7 +66,7 @@ for (const m of MODES) {
 
   // (a) the sandboxed shell, in process.
   let baseOut = "";
-  const bw = waiter();
+  const bw = waiter(`${m.label} baseline`, () => baseOut);
   let pty!: PtyControl;
   let opened!: () => void;
   const ready = new Promise<void>((r) => (opened = r));
@@ -84,7 +84,7 @@ for (const m of MODES) {
   const ws = new WebSocket(`${gw.url.replace("http", "ws")}/rpc`, { headers: { authorization: `Bearer ${token}` } } as never);
   await new Promise((r) => (ws.onopen = r));
   let gwOut = "";
-  const gwait = waiter();
+  const gwait = waiter(`${m.label} gateway`, () => gwOut);
   let terminalId = "";
   const opened2 = new Promise<void>((resolve) => {
     ws.onmessage = (e) => {
@@ -101,8 +101,8 @@ for (const m of MODES) {
   ws.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "terminal.open", params: { cols: 80, rows: 24 } }));
   await opened2;
   // Both prompts drawn (and ash's cursor question answered, as xterm.js would).
-  await bw.wait(() => /\$ (\x1b\[6n)?$/.test(baseOut));
-  await gwait.wait(() => /\$ (\x1b\[6n)?$/.test(gwOut));
+  await bw.wait(() => /\$ (\x1b\[6n|\x1b\[J)?$/.test(baseOut));
+  await gwait.wait(() => /\$ (\x1b\[6n|\x1b\[J)?$/.test(gwOut));
   const gwType = (data: string) => ws.send(JSON.stringify({ jsonrpc: "2.0", method: "terminal.input", params: { terminalId, data } }));
   if (baseOut.endsWith("\x1b[6n")) pty.write("\x1b[1;5R");
   if (gwOut.endsWith("\x1b[6n")) gwType("\x1b[1;5R");
@@ -130,6 +130,9 @@ for (const m of MODES) {
           viaGw.push(performance.now() - t0);
         }
       }
+      // A typist's pace, under the connection's frame rate (gateway.websocket.messagesPerSecond, 50):
+      // faster, keystrokes sent as notifications would be refused, and a refused notification has no answer.
+      await Bun.sleep(25);
       // Keep the line short: kill it every 40 characters (^U).
       if (k % 40 === 39) {
         pty.write("\x15");
