@@ -5,6 +5,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { ManualClock } from "../../../src/core/clock.ts";
 import { MODES } from "../../helpers/sandbox.ts";
+import { operatorCtx, scope } from "../../helpers/core.ts";
 import { termWorld, waitPrompt } from "./harness.ts";
 
 const clock = new ManualClock(Date.now());
@@ -25,4 +26,17 @@ test("open and close are audited changes: past the burst they are refused, nothi
   expect(refused.error.message).toContain("tenantChanges");
   expect(w.core.terminal.count()).toBe(0);
   expect(w.core.audit.query({ action: "terminal.open" }).length - before).toBe(2);
+}, 60_000);
+
+test("the end of the token that opened a terminal closes it (reason token-revoked) and the connection it held", async () => {
+  const c = await w.client(w.b);
+  const t = (await c.call("terminal.open", { cols: 80, rows: 24 })).result.terminalId;
+  await waitPrompt(c, t);
+  w.core.tenants.rotateToken(scope("beta"), 0, operatorCtx);
+  const deadline = Date.now() + 10_000;
+  while (w.core.terminal.count("beta") > 0 && Date.now() < deadline) await Bun.sleep(20);
+  expect(w.core.terminal.count("beta")).toBe(0);
+  expect(w.core.audit.query({ action: "terminal.close" }).filter((x: any) => x.target?.id === t)[0]).toMatchObject({ details: { reason: "token-revoked" } });
+  // The connection authenticated by the ended token is closed (4001), so nothing more runs on it.
+  expect((await c.waitClosed()).code).toBe(4001);
 }, 60_000);
