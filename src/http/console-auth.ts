@@ -3,7 +3,8 @@
 // (tenant session + an Origin that is the gateway's own or allowed: a browser always sends one, so a
 // cookie without one is not a browser page of ours) and /admin/v1 (admin session; x-csrf-token on every
 // non-GET). A session authorizes only its own face: a tenant cookie never reaches /admin/v1, an admin
-// cookie never /rpc. Each use re-checks what the session was bound to — the tenant's token still live,
+// cookie never /rpc. Each use re-checks what the session was bound to — the tenant's token still the
+// current one (a rotation ends the session even while the old token is in its grace period),
 // the same incarnation, still active; the admin key not rotated — and a session that fails it is
 // deleted. Every failure is the one 401 of the API, counted by the same throttle.
 import type { Core } from "../app/core.ts";
@@ -37,7 +38,7 @@ export function createConsoleAuth(core: Core, auth: Auth) {
   function valid(s: ConsoleSession): boolean {
     if (s.kind === "admin") return core.adminDigests().some((d) => hashPrefix(d, "adm") === s.actorId);
     const tenantId = s.tenantId!;
-    return core.tenants.incarnation(tenantId) === s.incarnation && core.tenants.isActive(tenantId) && core.tokens.isLive(tenantId, s.actorId);
+    return core.tenants.incarnation(tenantId) === s.incarnation && core.tenants.isActive(tenantId) && core.tokens.isCurrent(tenantId, s.actorId);
   }
 
   /** The cookie's session if it is live and still valid (an invalid one is deleted); else null. */

@@ -67,6 +67,8 @@ export function consoleSessionRoutes(core: Core, auth: Auth, cookies: ConsoleAut
         let make: () => { cookie: string; session: ConsoleSession };
         if (keys[0] === "token") {
           const who = auth.token(b!.token as string, caller);
+          // A token in its grace period after a rotation signs nobody in (its sessions would end at once).
+          if (!core.tokens.isCurrent(who.tenant.tenantId, who.actor.id)) auth.failedToken(b!.token as string, caller);
           actor = who.actor;
           make = () => core.consoleSessions.create({ kind: "tenant", tenantId: who.tenant.tenantId, incarnation: who.tenant.incarnation, actorId: who.actor.id });
         } else {
