@@ -6,6 +6,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { backedUp } from "../../../src/db/tenant-rows.ts";
 import { adminKey, createTenant, operatorCtx, scope } from "../../helpers/core.ts";
 import { consoleWorlds, rpcByCookie, signIn } from "./helpers.ts";
 
@@ -241,6 +242,7 @@ describe("the session", () => {
     const w = world();
     const signedOut = await signIn(w.base, { token: w.a });
     const kept = await signIn(w.base, { token: w.a });
+    expect(backedUp(w.core.tenantData.tables).map((t) => t.table)).not.toContain("console_sessions");
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "console-backup-")), "alpha.tar.zst");
     await w.core.backups.backup(scope("alpha"), file, operatorCtx, { origin: "operator" });
     const out = await fetch(`${w.base}/ui/api/session`, { method: "DELETE", headers: { cookie: signedOut.cookie, "x-csrf-token": signedOut.csrf } });
