@@ -33,10 +33,21 @@ export interface SandboxRequest {
   /** The tenant token (actor id) that asked for the run: the run ends if that token stops working. */
   token?: string;
   /**
-   * Read-only folders of the tenant's directory a feature adds to this run (a plugin at /mnt/plugin,
-   * skills at /mnt/skills), checked and bound exactly as the overlay's `sandbox.mounts` (./mounts.ts).
+   * Read-only folders a feature adds to this run (a plugin at /mnt/plugin, skills at
+   * /mnt/skills/<name>), checked and bound exactly as the overlay's `sandbox.mounts` (./mounts.ts).
    */
-  mounts?: readonly { source: string; target: string; readOnly: true }[];
+  mounts?: readonly FeatureMount[];
+}
+
+/**
+ * A read-only folder a feature (not the tenant) adds to a run: beneath the tenant's directory, or —
+ * `root: "operator-skills"` — beneath the operator's `<home>/skills` (an operator skill's folder).
+ */
+export interface FeatureMount {
+  source: string;
+  target: string;
+  readOnly: true;
+  root?: "tenant" | "operator-skills";
 }
 
 export const FD_LIMIT = 1024;
