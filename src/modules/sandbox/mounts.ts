@@ -42,6 +42,12 @@ export interface MountRequest {
   target: string;
   readOnly?: boolean;
   root?: MountRoot;
+  /**
+   * A feature's mount of something that may have just gone (a skill removed or being replaced since it
+   * was listed): left out of the run when it does not exist, instead of failing the run. Every other
+   * refusal (a link, a mount point, …) still fails it.
+   */
+  optional?: boolean;
 }
 
 export interface MountPlan {
@@ -89,16 +95,16 @@ function why(err: unknown, root?: MountRoot): string {
 
 const same = (a: fs.Stats, b: fs.Stats | null) => !!b && a.dev === b.dev && a.ino === b.ino;
 
-/** A root sources are opened beneath: its descriptor, real path, and (the tenant's) its workspace. */
+/** A root sources are opened beneath: its descriptor (null: it does not exist), real path, and (the tenant's) its workspace. */
 interface Base {
   kind: MountRoot;
-  fd: number;
+  fd: number | null;
   path: string;
   workspace: fs.Stats | null;
 }
 
-/** Opens one source component by component beneath its root; the caller closes `fd`. */
-function openSource(base: Base, m: MountRequest, seen: Set<string>): Opened {
+/** Opens one source component by component beneath its root; the caller closes `fd`. Null: an optional source that does not exist. */
+function openSource(base: Base, m: MountRequest, seen: Set<string>): Opened | null {
   const root = base.kind;
   const no = (why: string) => refuse(m.source, why, root);
   let segments: string[];
@@ -114,16 +120,26 @@ function openSource(base: Base, m: MountRequest, seen: Set<string>): Opened {
   if (typeof m.target !== "string" || !MOUNT_TARGET.test(m.target)) throw no(`target ${JSON.stringify(String(m.target).slice(0, 200))} must be a path under /mnt`);
   if (seen.has(m.target)) throw no(`target ${m.target} is used twice`);
   seen.add(m.target);
-  let dir = base.fd;
+  if (base.fd === null) {
+    if (m.optional) return null;
+    throw no("does not exist (there is no operator skills folder)");
+  }
+  const rootFd = base.fd;
+  let dir = rootFd;
   try {
     for (let i = 0; i < segments.length; i++) {
       let next: number;
       try {
         next = openBeneath(dir, segments[i]!, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, STEP);
       } catch (err) {
+        if (m.optional && (err as { code?: string }).code === "ENOENT") {
+          if (dir !== rootFd) fs.closeSync(dir);
+          dir = rootFd;
+          return null;
+        }
         throw no(why(err, root));
       }
-      if (dir !== base.fd) fs.closeSync(dir);
+      if (dir !== rootFd) fs.closeSync(dir);
       dir = next;
       const st = fs.fstatSync(next);
       if (st.isSymbolicLink()) throw no(why(new Openat2Error(40, "ELOOP")));
@@ -137,17 +153,18 @@ function openSource(base: Base, m: MountRequest, seen: Set<string>): Opened {
     }
     throw no("is empty");
   } catch (err) {
-    if (dir !== base.fd) fs.closeSync(dir);
+    if (dir !== rootFd) fs.closeSync(dir);
     throw err;
   }
 }
 
 /** Opens the operator's skills folder (no link as its last component, a directory); null when there is none. */
-function openOperatorRoot(home: string): number {
+function openOperatorRoot(home: string): number | null {
   try {
     return fs.openSync(path.join(home, OPERATOR_SKILLS_DIR), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
     // O_NOFOLLOW | O_DIRECTORY on a link answers ENOTDIR (O_PATH) or ELOOP: say which it is.
     const link = code === "ELOOP" || !!fs.lstatSync(path.join(home, OPERATOR_SKILLS_DIR), { throwIfNoEntry: false })?.isSymbolicLink();
     throw refuse(".", link ? "the operator's skills folder is a symbolic link; links are refused anywhere on a mount source" : why(err, "operator-skills"), "operator-skills");
@@ -177,18 +194,21 @@ export function openMountSources(home: string, tenantId: string, requests: Mount
       b = { kind, fd: openOperatorRoot(home), path: "", workspace: null };
       bases.set(kind, b);
     } else throw new AppError("INTERNAL", `unknown sandbox mount root ${JSON.stringify(String(kind))}`);
-    b.path = fs.realpathSync(fdPath(b.fd));
+    if (b.fd !== null) b.path = fs.realpathSync(fdPath(b.fd));
     return b;
   };
   try {
     const seen = new Set<string>();
-    for (const m of requests) opened.push(openSource(base(m.root ?? "tenant"), m, seen));
+    for (const m of requests) {
+      const o = openSource(base(m.root ?? "tenant"), m, seen);
+      if (o) opened.push(o);
+    }
     return { opened };
   } catch (err) {
     for (const o of opened) fs.closeSync(o.fd);
     throw err;
   } finally {
-    for (const b of bases.values()) fs.closeSync(b.fd);
+    for (const b of bases.values()) if (b.fd !== null) fs.closeSync(b.fd);
   }
 }
 
@@ -208,6 +228,7 @@ export async function prepareMounts(opts: {
 }): Promise<MountPlan> {
   if (opts.requests.length === 0) return { mounts: [], checks: [], release() {} };
   const { opened } = openMountSources(opts.home, opts.tenantId, opts.requests);
+  if (opened.length === 0) return { mounts: [], checks: [], release() {} };
   const closeAll = () => opened.forEach((o) => fs.closeSync(o.fd));
   if (opts.identity.viaStage) {
     try {

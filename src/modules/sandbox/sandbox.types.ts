@@ -48,6 +48,8 @@ export interface FeatureMount {
   target: string;
   readOnly: true;
   root?: "tenant" | "operator-skills";
+  /** Left out of the run when it does not exist (a skill removed since it was listed), rather than failing the run. */
+  optional?: boolean;
 }
 
 export const FD_LIMIT = 1024;

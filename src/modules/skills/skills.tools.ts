@@ -48,8 +48,8 @@ function skillReadTool(skills: SkillsService): AgentTool {
 /** Where exec sees a skill: /mnt/skills/<name>, from the tenant's skills folder or the operator's. */
 export function skillMount(s: ActivePackage): FeatureMount {
   return s.source === "tenant"
-    ? { source: `${KIND_DIR.skill}/${s.name}`, target: `${SKILLS_MOUNT}/${s.name}`, readOnly: true }
-    : { source: s.name, target: `${SKILLS_MOUNT}/${s.name}`, readOnly: true, root: "operator-skills" };
+    ? { source: `${KIND_DIR.skill}/${s.name}`, target: `${SKILLS_MOUNT}/${s.name}`, readOnly: true, optional: true }
+    : { source: s.name, target: `${SKILLS_MOUNT}/${s.name}`, readOnly: true, root: "operator-skills", optional: true };
 }
 
 function pluginTool(plugin: ActivePackage, t: PluginToolDecl): AgentTool {

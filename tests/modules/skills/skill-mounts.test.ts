@@ -103,6 +103,23 @@ describe("skills' files in exec runs", () => {
     }, 120_000);
   }
 
+  test("a skill gone since it was listed (removed, being replaced) is left out of the run instead of failing it", async () => {
+    const { w, source, exec } = await world(MODES[0]!);
+    const mounts = source.mounts!(scope("alpha"));
+    expect(mounts.map((x) => x.target).sort()).toEqual(["/mnt/skills/alpha-only", "/mnt/skills/op-tool", "/mnt/skills/shared"]);
+    fs.rmSync(path.join(w.core.tenants.dir(scope("alpha")), "skills", "alpha-only"), { recursive: true });
+    fs.rmSync(path.join(w.core.home, "skills", "op-tool"), { recursive: true });
+    const r = await exec("alpha", "ls /mnt/skills", mounts);
+    expect(r).toMatchObject({ isError: false, content: "exit code: 0\nstdout:\nshared\n" });
+    // No operator skills folder at all: the same.
+    fs.rmSync(path.join(w.core.home, "skills"), { recursive: true });
+    expect((await exec("alpha", "ls /mnt/skills", mounts)).content).toBe("exit code: 0\nstdout:\nshared\n");
+    // An overlay's mount of something missing still fails the run, naming it.
+    w.core.overlays.set(scope("alpha"), { sandbox: { mounts: [{ source: "plugins/none", target: "/mnt/none" }] } }, operatorCtx);
+    await expect(w.core.sandbox.run({ tenant: scope("alpha"), command: ["/bin/true"], origin: "rpc" })).rejects.toThrow('sandbox mount "plugins/none": does not exist');
+    w.core.close();
+  });
+
   test("an overlay mount never reaches the operator's skills, whatever its file says", async () => {
     const { w } = await world(MODES[0]!);
     // Hand-edited on disk with a root the overlay schema does not have: the mount is still the tenant's.
