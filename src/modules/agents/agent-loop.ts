@@ -19,6 +19,7 @@ const MAX_STREAMED_CALLS = 1024;
 import type { SessionRow, SessionsService } from "./sessions.service.ts";
 import type { Telemetry } from "../telemetry/telemetry-hook.ts";
 import type { AgentTool, ToolContext, ToolResult, ToolServices } from "./tools/tool.ts";
+import type { FeatureMount } from "../sandbox/sandbox.types.ts";
 
 /** Why a run ended early: the reason given to its AbortController, and what the transcript says. */
 export interface RunStop {
@@ -65,7 +66,7 @@ export interface LoopDeps {
   /** Every tool the tenant's agents could be given (built-ins and the ToolSources'), for the entries that end in *. */
   toolsFor?(tenant: TenantScope): readonly AgentTool[];
   /** Read-only folders the tenant's tool commands see (from the ToolSources). */
-  mounts?(tenant: TenantScope): readonly { source: string; target: string; readOnly: true }[];
+  mounts?(tenant: TenantScope): readonly FeatureMount[];
   /** Sections the ToolSources add to the system prompt of an agent with these tools. */
   promptSections?(tenant: TenantScope, allows: (tool: string) => boolean): string[];
   services: ToolServices;

@@ -86,6 +86,8 @@ export const agentsModule = defineModule({
         prepare: prepareTools,
         /** Every tool this tenant's agents could be given (before the admin's and the agent's allow-lists). */
         forTenant,
+        /** Read-only folders the tenant's tool commands see (the sources' mounts: its skills), as agent runs give them. */
+        mounts: (tenant: TenantScope) => sources.flatMap((s) => s.mounts?.(tenant) ?? []),
       },
     };
   },

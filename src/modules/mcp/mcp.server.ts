@@ -17,6 +17,7 @@ import { depthMessage, findReservedKey, jsonDepthExcess, RESERVED_KEY_MESSAGE } 
 import { effectiveAgent } from "../agents/agent-config.ts";
 import type { RunsService } from "../agents/runs.service.ts";
 import type { AgentTool, ToolResult, ToolServices } from "../agents/tools/tool.ts";
+import type { FeatureMount } from "../sandbox/sandbox.types.ts";
 import type { TenantStop } from "../module.ts";
 import type { OverlaysService } from "../overlays/overlays.service.ts";
 import { AGENT_ASK, agentAsk, agentAskDef } from "./agent-ask.ts";
@@ -27,7 +28,7 @@ export interface McpServerDeps {
   config(): GatewayConfig;
   log: Logger;
   overlays: OverlaysService;
-  agentTools: { forTenant(tenant: TenantScope): AgentTool[]; prepare(tenant: TenantScope, signal: AbortSignal): Promise<void> };
+  agentTools: { forTenant(tenant: TenantScope): AgentTool[]; prepare(tenant: TenantScope, signal: AbortSignal): Promise<void>; mounts(tenant: TenantScope): readonly FeatureMount[] };
   runs: RunsService;
   services: ToolServices;
 }
@@ -108,6 +109,8 @@ export function createMcpServer(deps: McpServerDeps) {
         secondsLeft: seconds,
         maxOutputBytes: main.limits.toolOutputBytes,
         services: deps.services,
+        // What an agent's exec sees, /mcp's sees too: the tenant's skills at /mnt/skills/<name>.
+        mounts: deps.agentTools.mounts(identity),
       });
       return text(r);
     } catch (err) {

@@ -92,7 +92,9 @@ export function createSandboxService(deps: SandboxDeps) {
       if (req.terminal) limits.timeoutSeconds = req.terminal.lifetimeSeconds;
       const rules = policy.egress(req);
       // Re-checked on disk, and opened, once the run has its slot (./mounts.ts).
-      const mountRequests = [...(deps.overlays.current(req.tenant).sandbox?.mounts ?? []), ...(req.mounts ?? [])];
+      // The overlay's mounts are always beneath the tenant's directory, whatever its file holds.
+      const overlayMounts = (deps.overlays.current(req.tenant).sandbox?.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly, root: "tenant" as const }));
+      const mountRequests = [...overlayMounts, ...(req.mounts ?? [])];
       const s = await getStatus({ docker: mode === "docker" });
       const ms = s.modes[mode];
       if (!ms.usable) throw new AppError("UNAVAILABLE", `sandbox mode "${mode}" is unavailable on this host: ${ms.reason}`);

@@ -33,10 +33,10 @@ export interface SandboxRequest {
   /** The tenant token (actor id) that asked for the run: the run ends if that token stops working. */
   token?: string;
   /**
-   * Read-only folders of the tenant's directory a feature adds to this run (a plugin at /mnt/plugin,
-   * skills at /mnt/skills), checked and bound exactly as the overlay's `sandbox.mounts` (./mounts.ts).
+   * Read-only folders a feature adds to this run (a plugin at /mnt/plugin, skills at
+   * /mnt/skills/<name>), checked and bound exactly as the overlay's `sandbox.mounts` (./mounts.ts).
    */
-  mounts?: readonly { source: string; target: string; readOnly: true }[];
+  mounts?: readonly FeatureMount[];
   /**
    * Interactive: the command gets a PTY (the gateway holds its master) instead of pipes, for the web
    * terminal. Its wall clock is `lifetimeSeconds` (the operator's gateway.terminal.maxLifetimeSeconds)
@@ -59,6 +59,19 @@ export interface TerminalIo {
 export interface PtyControl {
   write(data: string): void;
   resize(cols: number, rows: number): void;
+}
+
+/**
+ * A read-only folder a feature (not the tenant) adds to a run: beneath the tenant's directory, or —
+ * `root: "operator-skills"` — beneath the operator's `<home>/skills` (an operator skill's folder).
+ */
+export interface FeatureMount {
+  source: string;
+  target: string;
+  readOnly: true;
+  root?: "tenant" | "operator-skills";
+  /** Left out of the run when it does not exist (a skill removed since it was listed), rather than failing the run. */
+  optional?: boolean;
 }
 
 export const FD_LIMIT = 1024;

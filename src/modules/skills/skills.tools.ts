@@ -4,13 +4,17 @@
 // slot as exec — with the plugin folder read-only at /mnt/plugin, the arguments as JSON on stdin,
 // network only from the egress tool the manifest names (admin ceiling ∩ overlay), output capped.
 // The system prompt of an agent that may call skill_read lists the enabled skills (name and
-// description), and exec sees the tenant's skills read-only at /mnt/skills so their scripts run.
+// description), and exec sees each of them read-only at /mnt/skills/<name>/ so their scripts run:
+// the tenant's own from tenants/<id>/skills/<name>, the operator's from <home>/skills/<name> (a
+// second mount root, held to the same checks — sandbox/mounts.ts); a tenant's skill of the same
+// name hides the operator's, and a disabled skill is not mounted.
 // Like every tool, these obey the admin's enabled tools and the agent's allow-list.
 import { Type as T } from "@sinclair/typebox";
 import type { TenantScope } from "../../edge/tenant-scope.ts";
 import { capResult, defineTool, describeError, fail, ok } from "../agents/tools/common.ts";
 import { formatRun } from "../agents/tools/exec.ts";
 import type { AgentTool, ToolSource } from "../agents/tools/tool.ts";
+import type { FeatureMount } from "../sandbox/sandbox.types.ts";
 import { PLUGIN_MOUNT, TOOL_PREFIX } from "./manifest.ts";
 import { KIND_DIR, PACKAGE_NAME_PATTERN, type PluginToolDecl } from "./package.types.ts";
 import type { ActivePackage, SkillsService } from "./skills.service.ts";
@@ -31,15 +35,21 @@ export const MAX_PLUGIN_TOOLS = 128;
 function skillReadTool(skills: SkillsService): AgentTool {
   return defineTool({
     name: SKILL_READ,
-    description: "Reads one of your skills: its full instructions (SKILL.md). The skills you have are listed in the system prompt; a skill's scripts are under /mnt/skills/<name>/ for exec (read-only).",
+    description: "Reads one of your skills: its full instructions (SKILL.md). The skills you have are listed in the system prompt; a skill's files are under /mnt/skills/<name>/ for exec (read-only).",
     parameters: T.Object({ name: T.String({ minLength: 1, maxLength: 64, pattern: PACKAGE_NAME_PATTERN }) }, { additionalProperties: false }),
     run(args, ctx) {
       const s = skills.active(ctx.tenant, "skill").find((p) => p.name === args.name);
       if (!s) return fail(`NOT_FOUND: no enabled skill is named ${JSON.stringify(args.name)}`);
-      const where = s.source === "tenant" ? `\n\n(Its files are at ${SKILLS_MOUNT}/${s.name}/ for exec, read-only.)` : "";
-      return ok(`# Skill: ${s.name}\n${s.description}\n\n${s.body ?? ""}${where}`);
+      return ok(`# Skill: ${s.name}\n${s.description}\n\n${s.body ?? ""}\n\n(Its files are at ${SKILLS_MOUNT}/${s.name}/ for exec, read-only.)`);
     },
   });
+}
+
+/** Where exec sees a skill: /mnt/skills/<name>, from the tenant's skills folder or the operator's. */
+export function skillMount(s: ActivePackage): FeatureMount {
+  return s.source === "tenant"
+    ? { source: `${KIND_DIR.skill}/${s.name}`, target: `${SKILLS_MOUNT}/${s.name}`, readOnly: true, optional: true }
+    : { source: s.name, target: `${SKILLS_MOUNT}/${s.name}`, readOnly: true, root: "operator-skills", optional: true };
 }
 
 function pluginTool(plugin: ActivePackage, t: PluginToolDecl): AgentTool {
@@ -108,8 +118,8 @@ export function skillsToolSource(skills: SkillsService): ToolSource {
       return `## Skills\n\nRead a skill's instructions with ${SKILL_READ} before you use it.\n\n${lines.join("\n")}`;
     },
     mounts(tenant) {
-      // The tenant's skills folder, once it holds an enabled skill of the tenant's own.
-      return skills.active(tenant, "skill").some((s) => s.source === "tenant") ? [{ source: KIND_DIR.skill, target: SKILLS_MOUNT, readOnly: true as const }] : [];
+      // One read-only mount per enabled skill the tenant sees (its own, else the operator's).
+      return skills.active(tenant, "skill").map(skillMount);
     },
   };
 }

@@ -3,7 +3,10 @@
 // browser Origin not allowed is refused; a revoked token ends it; calls are capped per tenant.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { AgentTool } from "../../../src/modules/agents/tools/tool.ts";
+import fs from "node:fs";
+import path from "node:path";
 import { operatorCtx, scope } from "../../helpers/core.ts";
+import { goodSkill, skillMd } from "../../helpers/skill-packages.ts";
 import { mcpWorld, textOf, type McpWorld } from "./world.ts";
 
 let w: McpWorld | null = null;
@@ -61,6 +64,22 @@ describe("/mcp server", () => {
     expect(textOf(other)).toBe('NOT_FOUND: no tool named "beta_only"');
     expect(textOf(none)).toBe('NOT_FOUND: no tool named "nobody_has"');
     expect(textOf(await b.callTool({ name: "beta_only", arguments: {} }))).toBe("beta ran");
+  });
+
+  test("exec through /mcp sees the tenant's skills, its own and the operator's, as an agent's exec does; another tenant sees none of its own", async () => {
+    w = await mcpWorld();
+    const op = path.join(w.core.home, "skills", "op-tool");
+    fs.mkdirSync(path.join(op, "scripts"), { recursive: true });
+    fs.writeFileSync(path.join(op, "SKILL.md"), skillMd("op-tool"));
+    fs.writeFileSync(path.join(op, "scripts", "run.sh"), "echo operator tool ran\n");
+    await w.core.skills.install(scope("alpha"), "skill", { archive: await goodSkill("notes") }, operatorCtx);
+    const a = await w.connect(w.tokens.alpha);
+    const b = await w.connect(w.tokens.beta);
+    const cmd = "ls /mnt/skills; sh /mnt/skills/op-tool/scripts/run.sh; sh /mnt/skills/notes/scripts/hello.sh 2>&1 | head -c 200";
+    expect(textOf(await a.callTool({ name: "exec", arguments: { command: cmd } }))).toContain("stdout:\nnotes\nop-tool\noperator tool ran\nhello from the skill\n");
+    const rb = textOf(await b.callTool({ name: "exec", arguments: { command: cmd } }));
+    expect(rb).toContain("stdout:\nop-tool\noperator tool ran\n");
+    expect(rb).not.toContain("hello from the skill");
   });
 
   test("the tenant's tools.allow narrows what /mcp exposes, as it narrows its agents", async () => {

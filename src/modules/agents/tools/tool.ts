@@ -6,7 +6,7 @@
 import type { TenantScope } from "../../../edge/tenant-scope.ts";
 import type { FilesService } from "../../files/files.service.ts";
 import type { SandboxService } from "../../sandbox/sandbox.service.ts";
-import type { SandboxMode } from "../../sandbox/sandbox.types.ts";
+import type { FeatureMount, SandboxMode } from "../../sandbox/sandbox.types.ts";
 
 /** A session as the tenant's own session tools see it. */
 export interface ToolSessionSummary {
@@ -48,7 +48,7 @@ export interface ToolContext {
   maxOutputBytes: number;
   services: ToolServices;
   /** Read-only folders of the tenant's that its command runs see (ToolSource.mounts: skills at /mnt/skills). */
-  mounts?: readonly { source: string; target: string; readOnly: true }[];
+  mounts?: readonly FeatureMount[];
 }
 
 export interface ToolResult {
@@ -87,5 +87,5 @@ export interface ToolSource {
   /** A section of the system prompt for an agent that may call the tools `allows` says yes to (skills list themselves), or null. */
   prompt?(tenant: TenantScope, allows: (tool: string) => boolean): string | null;
   /** Read-only folders of the tenant's that the agent's command runs (exec) see, or none. */
-  mounts?(tenant: TenantScope): readonly { source: string; target: string; readOnly: true }[];
+  mounts?(tenant: TenantScope): readonly FeatureMount[];
 }
