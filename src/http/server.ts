@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import type { Core } from "../app/core.ts";
 import { routeDoc } from "../edge/route-doc.ts";
 import { createAuth } from "./auth.ts";
+import { consoleAssetRoutes } from "../modules/console/console.assets.ts";
 import { docsRoutes } from "./docs.routes.ts";
 import { createEdge, type EdgeOptions } from "./edge.ts";
 import { healthRoutes } from "./health.routes.ts";
@@ -46,6 +47,8 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())
+    // The web console's page and bundle (/ui/); its session API belongs to the console module.
+    .use(consoleAssetRoutes())
     .use(admin)
     .use(rpcRoutes(core, auth, registry, admission))
     .use(wsRpcRoutes(core, auth, registry, admission))
