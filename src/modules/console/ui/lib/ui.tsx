@@ -135,7 +135,7 @@ export function BarChart({ title, data, unit }: { title: string; data: { label: 
               </rect>
               {data.length <= 16 && (
                 <text class="bar-label" x={x + bar / 2} y={H - bottom + 16} text-anchor="middle">
-                  {d.label.length > 10 ? d.label.slice(-5) : d.label}
+                  {d.label.length > 12 ? `${d.label.slice(0, 11)}…` : d.label}
                 </text>
               )}
             </g>
