@@ -8,7 +8,7 @@
 // Results are cached under node_modules/.cache keyed by a hash of every input (sources, tsconfig,
 // bun.lock, this file), so a change to any UI source rebuilds and an unchanged tree costs a hash.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -108,6 +108,15 @@ function build(pages: string[]): ConsoleBundle {
   }
 }
 
+/** Keeps the `keep` newest bundles of the cache (each edit of a UI source adds one). */
+function prune(dir: string, keep: number): void {
+  const entries = readdirSync(dir)
+    .filter((n) => n.endsWith(".json"))
+    .map((n) => ({ n, t: statSync(path.join(dir, n)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const e of entries.slice(keep)) rmSync(path.join(dir, e.n), { force: true });
+}
+
 /** The macro: the console's bundled files (cached by input hash). */
 export function consoleBundle(): ConsoleBundle {
   const pages = pageFiles();
@@ -126,6 +135,7 @@ export function consoleBundle(): ConsoleBundle {
     const tmp = `${cached}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(bundle));
     renameSync(tmp, cached);
+    prune(cacheDir, 8);
   } catch {
     // a read-only tree: no cache, the bundle is still good
   }
