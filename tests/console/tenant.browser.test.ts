@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { axeCheck, consoleWorld, openPage, pageProblems, screenshot, signIn, type ConsoleWorld } from "./harness.ts";
-import { scope } from "../helpers/core.ts";
+import { operatorCtx, scope } from "../helpers/core.ts";
 
 // The callbacks given to page.evaluate run in the page: its globals, for the type checker only
 // (the server's tsconfig has no DOM library).
@@ -193,5 +193,16 @@ describe("tenant console", () => {
     expect((await page.context().cookies()).find((c) => c.name === "ocmu_console")).toBeUndefined();
     const after = await page.evaluate(() => fetch("/ui/api/session").then((r) => r.status));
     expect(after).toBe(401);
+  }, 60_000);
+
+  test("a session ended on the gateway (the token rotated) sends the open page back to sign-in", async () => {
+    const other = await w.newPage();
+    await signIn(other, w.tokens.beta);
+    await openPage(other, "chat");
+    await other.getByRole("log", { name: "Conversation" }).waitFor();
+    w.core.tenants.rotateToken(scope("beta"), 0, operatorCtx);
+    // The open WebSocket is closed by the gateway; the page finds its session gone and asks to sign in.
+    await other.getByLabel("Token or admin key").waitFor();
+    expect(await other.evaluate(() => fetch("/ui/api/session").then((r) => r.status))).toBe(401);
   }, 60_000);
 });
