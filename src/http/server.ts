@@ -6,7 +6,8 @@ import { Elysia } from "elysia";
 import type { Core } from "../app/core.ts";
 import { routeDoc } from "../edge/route-doc.ts";
 import { createAuth } from "./auth.ts";
-import { consoleAssetRoutes } from "../modules/console/console.assets.ts";
+import { createConsoleAuth } from "./console-auth.ts";
+import { consoleSessionRoutes } from "./console-session.routes.ts";
 import { docsRoutes } from "./docs.routes.ts";
 import { createEdge, type EdgeOptions } from "./edge.ts";
 import { healthRoutes } from "./health.routes.ts";
@@ -22,7 +23,8 @@ export function createApp(core: Core, opts: AppOptions = {}) {
   const auth = createAuth(core);
   const registry = createRpcRegistry(core);
   const state = { draining: false };
-  const edge = createEdge(core, auth, opts);
+  const cookies = createConsoleAuth(core, auth); // the web console's sessions (modules/console)
+  const edge = createEdge(core, auth, opts, cookies);
   const admission = core.admission; // one admission for every tenant surface (modules/admission)
 
   const admin = new Elysia({ prefix: "/admin/v1" });
@@ -47,12 +49,11 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())
-    // The web console's page and bundle (/ui/); its session API belongs to the console module.
-    .use(consoleAssetRoutes())
     .use(admin)
     .use(rpcRoutes(core, auth, registry, admission))
     .use(wsRpcRoutes(core, auth, registry, admission))
     .use(openclawV4Routes(core, auth))
+    .use(consoleSessionRoutes(core, auth, cookies))
     .use(tenant)
     .use(ws);
 
