@@ -11,3 +11,10 @@ export const API_HEADERS: Record<string, string> = {
 
 export const DOCS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/**
+ * The web console (/ui/): its own bundled script and stylesheets only — no inline script or style, no
+ * style attributes — and connections (fetch, the WebSocket) to this origin only.
+ */
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
