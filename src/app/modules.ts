@@ -3,6 +3,7 @@
 import { agentsModule } from "../modules/agents/agents.module.ts";
 import { channelsModule } from "../modules/channels/channels.module.ts";
 import { cronModule } from "../modules/cron/cron.module.ts";
+import { consoleModule } from "../modules/console/console.module.ts";
 import { admissionModule } from "../modules/admission/admission.module.ts";
 import { adminKeyModule } from "../modules/admin-key/admin-key.module.ts";
 import { auditModule } from "../modules/audit/audit.module.ts";
@@ -30,7 +31,7 @@ import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, channelsModule, skillsModule, mcpModule, cronModule, openclawProtocolModule, backupModule, doctorModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, channelsModule, skillsModule, mcpModule, cronModule, openclawProtocolModule, backupModule, doctorModule, consoleModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

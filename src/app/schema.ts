@@ -11,3 +11,4 @@ export * from "../modules/responses/responses.sql.ts";
 export * from "../modules/cron/cron.sql.ts";
 export * from "../modules/channels/channels.sql.ts";
 export * from "../modules/skills/skills.sql.ts";
+export * from "../modules/console/console.sql.ts";

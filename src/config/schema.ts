@@ -71,6 +71,18 @@ const GatewaySection = T.Object(
       },
       { ...strict, default: {} },
     ),
+    console: T.Object(
+      {
+        sessionTtlSeconds: PositiveInt(43_200, { minimum: 300, maximum: 30 * 86_400, description: "web console (/ui/): a sign-in's cookie session ends this long after it began, used or not" }),
+        idleTimeoutSeconds: PositiveInt(3_600, { minimum: 60, maximum: 30 * 86_400, description: "web console: a cookie session not used for this long ends" }),
+        maxSessionsPerTenant: PositiveInt(10, { maximum: 1000, description: "web console: cookie sessions one tenant (or the admin) may have at once; a new sign-in past it ends the oldest" }),
+        secureCookie: T.Union([T.Literal("auto"), T.Literal("always")], {
+          default: "auto",
+          description: "web console: auto marks the session cookie Secure when the request came over TLS (X-Forwarded-Proto: https from a gateway.trustedProxies peer); always marks it Secure on every sign-in (a TLS proxy that is not listed as trusted)",
+        }),
+      },
+      { ...strict, default: {} },
+    ),
     openclawProtocol: T.Object(
       {
         handshakeTimeoutMs: PositiveInt(15_000, { minimum: 1000, maximum: 120_000, description: "upstream-protocol WebSocket on /: a connection that has not authenticated (connect) within this is closed" }),

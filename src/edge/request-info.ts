@@ -21,6 +21,8 @@ export interface RequestInfo {
   tenant?: TenantIdentity;
   /** The control plane: the admin key's holder, who may name any tenant. */
   admin?: AdminContext;
+  /** The web console's paths (/ui/): whether the browser reached the gateway over TLS (directly or through a trusted proxy). */
+  viaTls?: boolean;
   /** performance.now() when the request arrived (metrics, access log). */
   startedAt?: number;
   /** The status of an error response made outside a route (metrics, access log). */

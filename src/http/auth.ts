@@ -197,7 +197,17 @@ export function createAuth(core: Core) {
 
     /** Control plane: the admin key, from the config hash or OPENCLAW_ADMIN_KEY. The admin may name any tenant. */
     admin(request: Request, caller: Caller): AdminContext {
-      const presented = bearer(request);
+      return this.adminKey(bearer(request), caller);
+    },
+
+    /** The admin, authenticated by a console session bound to the admin key `actorId` (http/console-auth.ts). */
+    adminAs(actorId: string, caller: Caller): AdminContext {
+      throttle.succeed(caller.ip, "admin");
+      return adminContext({ kind: "admin", id: actorId }, caller);
+    },
+
+    /** The admin key however it was presented (a bearer header, the console's sign-in body), or the one 401. */
+    adminKey(presented: string | null, caller: Caller): AdminContext {
       if (presented) {
         const check = verifyAdminKey(presented, core.adminDigests());
         if (check.ok) {

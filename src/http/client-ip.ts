@@ -25,6 +25,11 @@ function isTrusted(list: net.BlockList, ip: string): boolean {
   return list.check(ip, family === 6 ? "ipv6" : "ipv4");
 }
 
+/** Whether the socket peer is one of gateway.trustedProxies (its X-Forwarded-* headers are believed). */
+export function fromTrustedProxy(peer: string | undefined, trust: net.BlockList | null): boolean {
+  return trust !== null && peer !== undefined && isTrusted(trust, normalise(peer));
+}
+
 export function resolveClientIp(peer: string | undefined, forwardedFor: string | null, trust: net.BlockList | null): string {
   const socketIp = normalise(peer ?? "unknown");
   if (!trust || !forwardedFor || !isTrusted(trust, socketIp)) return socketIp;

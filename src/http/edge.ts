@@ -10,8 +10,9 @@ import { API_HEADERS, DOCS_CSP } from "../edge/security-headers.ts";
 import { isApiSurface, surfaceOf } from "../edge/surface.ts";
 import { clientRequestId, newRequestId } from "../lib/ids.ts";
 import { depthMessage, findReservedKey, jsonDepthExcess, RESERVED_KEY_MESSAGE } from "../lib/json-safe.ts";
-import type { Auth } from "./auth.ts";
-import { buildTrustList, resolveClientIp } from "./client-ip.ts";
+import { subprotocolBearer, type Auth } from "./auth.ts";
+import { buildTrustList, fromTrustedProxy, resolveClientIp } from "./client-ip.ts";
+import { createConsoleAuth, type ConsoleAuth } from "./console-auth.ts";
 import { errorResponse } from "./errors.ts";
 import { bodyLimit, checkDeclaredBody, checkHeaders, readCapped } from "./limits.ts";
 
@@ -61,7 +62,7 @@ function statusOf(request: Request, res: Response): Response {
   return res;
 }
 
-export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
+export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}, cookies: ConsoleAuth = createConsoleAuth(core, auth)) {
   const log = core.log.withTag("http");
   const access = core.log.withTag("access");
   const finished = new WeakSet<Request>();
@@ -134,11 +135,20 @@ export function createEdge(core: Core, auth: Auth, opts: EdgeOptions = {}) {
     // Authenticate before any body is read or parsed: unauthenticated callers cost almost nothing.
     try {
       const caller = { ip, requestId, clientRequestId: info.clientRequestId, method: request.method, path: pathname };
+      // The web console's cookie session is used only where no bearer credential is presented.
       if (surface === "control") {
         if (pathname.startsWith("/admin/v1/") || pathname === "/metrics") {
-          info.admin = auth.admin(request, caller);
+          const byCookie = pathname.startsWith("/admin/v1/") && !request.headers.has("authorization") && cookies.present(request);
+          info.admin = byCookie ? cookies.admin(request, caller) : auth.admin(request, caller);
           info.actor = info.admin.actor;
+        } else if (pathname.startsWith("/ui/")) {
+          // Whether the browser reached the gateway over TLS: the session cookie is Secure then.
+          info.viaTls = absolute && (new URL(request.url).protocol === "https:" || (fromTrustedProxy(peer, trustList()) && request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https"));
         }
+      } else if (surface === "rpc" && pathname === "/rpc" && (request.method === "POST" || request.method === "GET") && !request.headers.has("authorization") && !(request.method === "GET" && subprotocolBearer(request)) && cookies.present(request)) {
+        const who = cookies.tenant(request, caller, { websocket: request.method === "GET" });
+        info.actor = who.actor;
+        info.tenant = who.tenant;
       } else if (isApiSurface(surface) || surface === "ws" || surface === "mcp" || (surface === "rpc" && !(request.method === "GET" && pathname === "/rpc/openrpc.json"))) {
         // GET /rpc is the WebSocket's handshake: its token may come as a subprotocol too.
         const who = auth.tenant(request, caller, { websocket: surface === "rpc" && request.method === "GET" && pathname === "/rpc", apiKeyHeader: surface === "anthropic" });

@@ -7,6 +7,8 @@ import type { Core } from "../app/core.ts";
 import { routeDoc } from "../edge/route-doc.ts";
 import { createAuth } from "./auth.ts";
 import { consoleAssetRoutes } from "../modules/console/console.assets.ts";
+import { createConsoleAuth } from "./console-auth.ts";
+import { consoleSessionRoutes } from "./console-session.routes.ts";
 import { docsRoutes } from "./docs.routes.ts";
 import { createEdge, type EdgeOptions } from "./edge.ts";
 import { healthRoutes } from "./health.routes.ts";
@@ -22,7 +24,8 @@ export function createApp(core: Core, opts: AppOptions = {}) {
   const auth = createAuth(core);
   const registry = createRpcRegistry(core);
   const state = { draining: false };
-  const edge = createEdge(core, auth, opts);
+  const cookies = createConsoleAuth(core, auth); // the web console's sessions (modules/console)
+  const edge = createEdge(core, auth, opts, cookies);
   const admission = core.admission; // one admission for every tenant surface (modules/admission)
 
   const admin = new Elysia({ prefix: "/admin/v1" });
@@ -53,6 +56,7 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     .use(rpcRoutes(core, auth, registry, admission))
     .use(wsRpcRoutes(core, auth, registry, admission))
     .use(openclawV4Routes(core, auth))
+    .use(consoleSessionRoutes(core, auth, cookies))
     .use(tenant)
     .use(ws);
 

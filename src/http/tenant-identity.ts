@@ -37,3 +37,23 @@ export function bindTenantIdentity(deps: IdentityDeps, token: string): TenantIde
     },
   });
 }
+
+/**
+ * The identity of a web console session (http/console-auth.ts): bound to the token the session signed
+ * in with and the tenant's incarnation; `stillValid` re-checks the session (not signed out, within its
+ * limits) and what it was bound to. A session never holds the token itself, so it cannot adopt one.
+ */
+export function bindSessionIdentity(s: { tenantId: string; incarnation: string; actor: { kind: "tenant"; id: string } }, stillValid: () => boolean): TenantIdentity {
+  let ended = false;
+  return mintTenantScope(s.tenantId, {
+    incarnation: s.incarnation,
+    actor: s.actor,
+    assertCurrent() {
+      if (!ended) ended = !stillValid();
+      if (ended) throw new IdentityEnded();
+    },
+    adopt() {
+      // A rotation by a console session ends the session (its token is no longer live).
+    },
+  });
+}

@@ -86,6 +86,14 @@ export interface TenantDataRegistry {
   stopped(stop: TenantStop): Promise<void> | null;
 }
 
+/** A page of the web console: which face shows it (a tenant's or the operator's), its title and place in the menu. */
+export interface PageMeta {
+  id: string;
+  title: string;
+  face: "tenant" | "operator";
+  order: number;
+}
+
 /** Background work of a running gateway (not of CLI commands): started in list order, stopped in reverse. */
 export interface Running {
   stop(): Promise<void>;
@@ -106,6 +114,8 @@ export interface ModuleDef<Name extends string = string, Needs extends readonly 
   ws?(svc: Uses<Needs, S>): AnyElysia;
   /** Tenant JSON-RPC methods (edge/rpc.ts: defineTenantMethod). */
   rpc?(svc: Uses<Needs, S>): MethodDef<any>[];
+  /** Web console pages this module adds (the page itself is its `<name>.page.tsx`; see modules/console). */
+  console?: { pages: readonly PageMeta[] };
   /** CLI commands, merged into the `openclaw` command tree by name. */
   cli?: CliTree<Uses<Needs, S>>;
   tenantData?: TenantData<Uses<Needs, S>>;
@@ -131,7 +141,7 @@ export type ServicesOf<M extends readonly AnyModule[]> = [M[number]] extends [ne
 export type ModuleParts<Needs extends readonly AnyModule[], S extends object> = Omit<ModuleDef<string, Needs, S>, "name" | "needs" | "create">;
 
 /**
- * `defineModule({ name, needs, create }).with({ admin, routes, ws, rpc, cli, tenantData, start, close })`.
+ * `defineModule({ name, needs, create }).with({ admin, routes, ws, rpc, cli, console, tenantData, start, close })`.
  * In two steps so that the services `create` returns are known (inferred) before the parts that use
  * them are checked against them.
  */

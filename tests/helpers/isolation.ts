@@ -105,6 +105,9 @@ export function surfaceOfRoute(p: string): "admin" | "rpc" | "mcp" | "openai" | 
   // Chat platforms' webhooks: no tenant token, a path id and the platform's signature (attacked in
   // tests/modules/channels: another tenant's path, secret or signature is the one identical 404).
   if (p.startsWith("/channels/")) return "public";
+  // The web console: its sign-in takes a credential in the body and answers only the caller's own
+  // session (attacked in tests/modules/console: A's cookie naming B is NOT_FOUND everywhere).
+  if (p === "/ui" || p.startsWith("/ui/")) return "public";
   return "unclassified";
 }
 

@@ -10,6 +10,7 @@ import m7 from "./0007_responses.sql" with { type: "text" };
 import m8 from "./0008_cron.sql" with { type: "text" };
 import m9 from "./0009_deep_red_wolf.sql" with { type: "text" };
 import m10 from "./0010_channels.sql" with { type: "text" };
+import m11 from "./0011_console_sessions.sql" with { type: "text" };
 
 export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[] = [
   { version: 1, tag: "0000_init", sql: m0 },
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly { version: number; tag: string; sql: string }[
   { version: 9, tag: "0008_cron", sql: m8 },
   { version: 10, tag: "0009_deep_red_wolf", sql: m9 },
   { version: 11, tag: "0010_channels", sql: m10 },
+  { version: 12, tag: "0011_console_sessions", sql: m11 },
 ];

@@ -130,6 +130,11 @@ export function createTokensService(deps: { db: Db; clock: Clock; changes: Chang
       return lookup(tenantId).hashes.some((h) => h.actorId === actorId && (h.expiresAt === null || h.expiresAt > now));
     },
 
+    /** Whether the token with this actor id is the tenant's current one (not rotated away, not even into a grace period). */
+    isCurrent(tenantId: string, actorId: string): boolean {
+      return lookup(tenantId).hashes.some((h) => h.actorId === actorId && h.expiresAt === null);
+    },
+
     /** Display prefix and creation time of the current token; grace-window tokens listed separately. */
     describe(tenantId: string): { current: { displayPrefix: string; createdAt: number } | null; inGrace: { displayPrefix: string; expiresAt: number }[] } {
       const now = clock.now();
