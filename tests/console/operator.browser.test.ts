@@ -198,7 +198,11 @@ describe("tenant pages of the cron, channels and skills modules", () => {
     await t.getByRole("button", { name: "Enable nightly echo" }).click();
     await t.getByRole("button", { name: "Disable nightly echo" }).waitFor();
     await t.getByRole("button", { name: "Run now: nightly echo" }).click();
-    await t.getByRole("region", { name: /run\(s\), newest first/ }).getByText("manual").waitFor();
+    const runs = t.getByRole("region", { name: /run\(s\), newest first/ });
+    await runs.getByText("manual").waitFor();
+    // The run's outcome shows once it ends (the page looks again while one is running).
+    await runs.getByText("hello cron").waitFor({ timeout: 30_000 });
+    expect(await runs.getByText("ok", { exact: true }).count()).toBe(1);
     await checkPage("tenant-cron", t);
     await t.getByRole("button", { name: "Remove" }).click();
     await t.getByRole("button", { name: "Remove nightly echo" }).click();

@@ -1,7 +1,7 @@
 // The tenant's cron jobs in the console: the list (with disabled ones), a new job (an agent turn or a
 // sandbox command, on a cron expression, an interval or once), enable/disable, run now, remove, and
 // the run history — all over the tenant's own cron.* RPC methods.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Api } from "../console/ui/lib/api.ts";
 import { definePage } from "../console/ui/lib/page.ts";
 import { ConfirmButton, DataTable, ErrorBox, Field, Loading, PageHeader, useAsync, when } from "../console/ui/lib/ui.tsx";
@@ -121,6 +121,13 @@ function AddJob({ api, onAdded }: { api: Api; onAdded: (signingKey?: string) => 
 
 function Runs({ api, jobId, tick }: { api: Api; jobId: string | null; tick: number }) {
   const runs = useAsync(() => api.rpc<{ items: Run[]; total: number }>("cron.runs", { ...(jobId ? { id: jobId } : {}), limit: 50 }), [jobId, tick]);
+  // A run in progress: look again shortly, so its outcome shows without a manual refresh.
+  const running = runs.data?.items.some((r) => r.status === "running") ?? false;
+  useEffect(() => {
+    if (!running || runs.loading) return;
+    const t = setTimeout(runs.reload, 1500);
+    return () => clearTimeout(t);
+  }, [running, runs.loading, runs.data]);
   return (
     <section aria-labelledby="runs-title">
       <h2 id="runs-title">Run history{jobId ? ` of ${jobId}` : ""}</h2>

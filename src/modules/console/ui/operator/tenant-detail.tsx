@@ -138,7 +138,7 @@ export function TenantDetail({ api, tenant, onChanged, onToken, onDeleted }: { a
         <h2 id="detail-title">Tenant {tenant.tenantId}</h2>
         <p>
           Status <Badge tone={suspended ? "warn" : "ok"}>{tenant.status}</Badge>
-          {suspended && tenant.suspendedAt && <> since {when(tenant.suspendedAt)}</>} · token {tenant.token.prefix ? <code>{tenant.token.prefix}…</code> : "none"}
+          {suspended && tenant.suspendedAt && <> since {when(tenant.suspendedAt)}</>} · token {tenant.token.prefix ? <code>{tenant.token.prefix}</code> : "none"}
           {tenant.token.createdAt && <> issued {when(tenant.token.createdAt)}</>}
           {tenant.token.inGrace.length > 0 && <> · {tenant.token.inGrace.length} old token(s) in grace</>}
         </p>

@@ -80,7 +80,7 @@ function Tenants({ api }: { api: Api }) {
             { key: "tenantId", label: "Tenant" },
             { key: "displayName", label: "Name", render: (t) => t.displayName ?? "" },
             { key: "status", label: "Status", render: (t) => <Badge tone={t.status === "active" ? "ok" : "warn"}>{t.status}</Badge> },
-            { key: "token", label: "Token", render: (t) => (t.token.prefix ? <code>{t.token.prefix}…</code> : "none") },
+            { key: "token", label: "Token", render: (t) => (t.token.prefix ? <code>{t.token.prefix}</code> : "none") },
             { key: "createdAt", label: "Created", render: (t) => when(t.createdAt) },
             {
               key: "manage",
