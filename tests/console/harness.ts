@@ -8,6 +8,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { chatWorld, type ChatWorld } from "../helpers/chat.ts";
 import { adminKey, createTenant } from "../helpers/core.ts";
 
+// The callbacks given to page.evaluate run in the page: its globals, for the type checker only
+// (the server's tsconfig has no DOM library).
+declare const document: any;
+
 export const ARTIFACTS = path.join(import.meta.dir, "..", "artifacts", "console");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const AXE = require.resolve("axe-core/axe.min.js");

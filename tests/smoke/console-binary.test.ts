@@ -8,6 +8,10 @@ import { CONSOLE_CSP } from "../../src/edge/security-headers.ts";
 import { binary, startGatewayProcess, type RunningGateway } from "../helpers/binary.ts";
 import { makeHome } from "../helpers/core.ts";
 
+// The callbacks given to page.evaluate run in the page: its globals, for the type checker only
+// (the server's tsconfig has no DOM library).
+declare const document: any;
+
 let gw: RunningGateway | undefined;
 afterAll(() => gw?.proc.kill("SIGKILL"));
 

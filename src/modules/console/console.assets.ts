@@ -24,8 +24,8 @@ function served(type: string, text: string): Served {
 }
 
 function indexHtml(): string {
-  const css = BUNDLE.files.filter((f) => f.name.endsWith(".css")).map((f) => `<link rel="stylesheet" href="/ui/assets/${f.name}">`);
-  const js = BUNDLE.files.filter((f) => f.name.endsWith(".js")).map((f) => `<script type="module" src="/ui/assets/${f.name}"></script>`);
+  const css = BUNDLE.files.filter((f) => f.entry && f.name.endsWith(".css")).map((f) => `<link rel="stylesheet" href="/ui/assets/${f.name}">`);
+  const js = BUNDLE.files.filter((f) => f.entry && f.name.endsWith(".js")).map((f) => `<script type="module" src="/ui/assets/${f.name}"></script>`);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

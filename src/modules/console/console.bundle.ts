@@ -15,6 +15,8 @@ import path from "node:path";
 export interface BundledFile {
   /** Served as /ui/assets/<name> (content-hashed by bun build, so cacheable for ever). */
   name: string;
+  /** The entry script or a stylesheet: what the page itself loads (chunks are imported by the entry). */
+  entry: boolean;
   type: string;
   body: string;
 }
@@ -85,11 +87,13 @@ function build(pages: string[]): ConsoleBundle {
         "--target=browser",
         "--format=esm",
         "--minify",
+        // xterm.js (most of the code) is imported by the terminal page only when it opens: a chunk.
+        "--splitting",
         "--sourcemap=none",
         `--tsconfig-override=${path.join(ROOT, "tsconfig.ui.json")}`,
         "--entry-naming=[name]-[hash].[ext]",
         "--asset-naming=[name]-[hash].[ext]",
-        "--chunk-naming=[name]-[hash].[ext]",
+        "--chunk-naming=chunk-[name]-[hash].[ext]",
       ],
       { cwd: ROOT, stdout: "pipe", stderr: "pipe"},
     );
@@ -98,7 +102,7 @@ function build(pages: string[]): ConsoleBundle {
     for (const name of readdirSync(out).sort()) {
       const type = TYPES[path.extname(name)];
       if (!type) throw new Error(`console bundle: unexpected output ${name}`);
-      files.push({ name, type, body: readFileSync(path.join(out, name), "utf8") });
+      files.push({ name, type, entry: name.startsWith("console-"), body: readFileSync(path.join(out, name), "utf8") });
     }
     // Stylesheets first, then the script (index.html loads them in this order).
     files.sort((a, b) => Number(a.name.endsWith(".js")) - Number(b.name.endsWith(".js")));

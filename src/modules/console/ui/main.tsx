@@ -65,7 +65,10 @@ function SignIn({ onSession }: { onSession: (s: Session) => void }) {
 function Shell({ session, pages, onSignedOut }: { session: Session; pages: Map<string, PageDef>; onSignedOut: () => void }) {
   const face = session.kind === "admin" ? "operator" : "tenant";
   const nav: PageMeta[] = useMemo(() => session.pages.filter((p) => p.face === face).sort((a, b) => a.order - b.order), [session, face]);
-  const api: Api = useMemo(() => createApi(session, onSignedOut), [session]);
+  const handle = useMemo(() => createApi(session, onSignedOut), [session]);
+  const api: Api = handle;
+  // A shell that goes (signed out, or its session ended) leaves no socket reconnecting behind it.
+  useEffect(() => () => handle.dispose(), [handle]);
   const route = useHashRoute();
   const current = nav.find((p) => p.id === route) ?? nav[0];
   const Page = current ? pages.get(current.id)?.component : undefined;

@@ -93,6 +93,8 @@ class RpcSocket {
   private closed = false;
   /** Called when the socket was refused for good (the session ended): the page signs out. */
   onEnded: (() => void) | null = null;
+  /** Called when a handshake fails: the owner checks whether the session is still there. */
+  onRefused: (() => void) | null = null;
 
   private url(): string {
     return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/rpc`;
@@ -118,7 +120,11 @@ class RpcSocket {
         if (this.ws === ws) this.ws = null;
         for (const p of this.pending.values()) p.reject(new ApiError("UNAVAILABLE", "the connection to the gateway closed; try again"));
         this.pending.clear();
-        if (!opened) reject(new ApiError("UNAVAILABLE", "could not connect to the gateway"));
+        if (!opened) {
+          reject(new ApiError("UNAVAILABLE", "could not connect to the gateway"));
+          // A refused handshake says no why: an ended session (expired, revoked) signs the page out.
+          if (!this.closed) this.onRefused?.();
+        }
         this.emit("$close", { code: ev.code, reason: ev.reason });
         // 4001-ish / identity ended: the session is over. Anything else: reconnect if someone listens.
         if (this.closed) return;
@@ -193,9 +199,13 @@ class RpcSocket {
   }
 }
 
-export function createApi(session: Session, onEnded: () => void): Api {
+/** The shell's handle: the Api pages get, and `dispose` (closes the socket for good) for the shell. */
+export function createApi(session: Session, onEnded: () => void): Api & { dispose(): void } {
   const sock = new RpcSocket();
   sock.onEnded = onEnded;
+  sock.onRefused = () => {
+    currentSession().then((s) => s === null && onEnded(), () => undefined);
+  };
   return {
     session,
     rpc: (method, params) => sock.call(method, params),
@@ -212,6 +222,7 @@ export function createApi(session: Session, onEnded: () => void): Api {
       const type = res.headers.get("content-type") ?? "";
       return (type.includes("json") ? await res.json() : await res.text()) as T;
     },
+    dispose: () => sock.close(),
     async signOut() {
       sock.close();
       const res = await sessionCall("DELETE", undefined, session.csrfToken);

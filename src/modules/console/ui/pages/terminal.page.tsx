@@ -3,8 +3,10 @@
 // connection only. When the socket drops, the page re-attaches to the same terminal (the gateway keeps
 // it a few minutes) and replays what it missed. The terminal's id is kept for this tab only
 // (sessionStorage) so a reload re-attaches too; it is no secret (only this tenant can attach).
-import { FitAddon } from "@xterm/addon-fit";
-import { Terminal } from "@xterm/xterm";
+// xterm.js is most of the console's code: it is loaded (a chunk of its own) only when this page opens,
+// so every other page's first load does not parse it.
+import type { FitAddon as FitAddonT } from "@xterm/addon-fit";
+import type { Terminal as TerminalT } from "@xterm/xterm";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api } from "../lib/api.ts";
 import { definePage } from "../lib/page.ts";
@@ -27,112 +29,122 @@ function TerminalPage({ api }: { api: Api }) {
     const box = boxRef.current;
     if (!box) return;
     let disposed = false;
-    const term = new Terminal({ cursorBlink: true, convertEol: false, fontFamily: "ui-monospace, Menlo, Consolas, monospace", fontSize: 14, scrollback: 5000, screenReaderMode: false });
-    const fit = new FitAddon();
-    term.loadAddon(fit);
-    withAdoptedStyles(() => term.open(box));
-    const safeFit = () => {
-      try {
-        fit.fit();
-      } catch {
-        // not laid out yet
-      }
-    };
-    safeFit();
-    let lastSeq = -1;
-
-    const attach = async (): Promise<boolean> => {
-      const id = idRef.current ?? sessionStorage.getItem(KEY);
-      if (!id) return false;
-      try {
-        const r = await api.rpc<{ terminalId: string; replay: string }>("terminal.attach", { terminalId: id });
-        if (disposed) return true;
-        idRef.current = r.terminalId;
-        term.reset();
-        if (r.replay) term.write(r.replay);
-        api.rpc("terminal.resize", { terminalId: r.terminalId, cols: term.cols, rows: term.rows }).catch(() => undefined);
-        return true;
-      } catch {
-        sessionStorage.removeItem(KEY);
-        idRef.current = null;
-        return false;
-      }
-    };
-
-    const open = async () => {
-      setStatus("connecting");
-      setError(null);
-      try {
-        if (!(await attach())) {
-          const r = await api.rpc<{ terminalId: string; mode: string }>("terminal.open", { cols: term.cols, rows: term.rows });
-          if (disposed) return void api.rpc("terminal.close", { terminalId: r.terminalId }).catch(() => undefined);
-          idRef.current = r.terminalId;
-          sessionStorage.setItem(KEY, r.terminalId);
-          setDetail(`sandbox: ${r.mode}`);
-        }
-        if (disposed) return;
-        setStatus("open");
-        term.focus();
-      } catch (err) {
-        if (!disposed) {
-          setError(err);
-          setStatus("closed");
-        }
-      }
-    };
-
-    const offs = [
-      api.onEvent("terminal.output", (p) => {
-        if (p?.terminalId !== idRef.current) return;
-        if (typeof p.seq === "number") {
-          if (p.seq <= lastSeq) return;
-          lastSeq = p.seq;
-        }
-        term.write(String(p.data ?? ""));
-      }),
-      api.onEvent("terminal.exit", (p) => {
-        if (p?.terminalId !== idRef.current) return;
-        sessionStorage.removeItem(KEY);
-        idRef.current = null;
-        setStatus("exited");
-        setDetail(`the shell ended (${p.reason ?? "exit"}${p.code !== undefined && p.code !== null ? `, code ${p.code}` : ""})`);
-        term.write("\r\n[terminal closed]\r\n");
-      }),
-      api.onEvent("$close", () => {
-        if (!disposed && idRef.current) setStatus("reconnecting");
-      }),
-      api.onEvent("$open", () => {
-        // A new connection: the terminal stayed alive on the gateway; attach this connection to it.
-        if (!disposed && idRef.current) attach().then((ok) => !disposed && setStatus(ok ? "open" : "closed"));
-      }),
-    ];
-    // The terminal takes every key, Tab included: F6 leaves it (no keyboard trap).
-    term.attachCustomKeyEventHandler((e) => {
-      if (e.key === "F6" && e.type === "keydown") {
-        (document.querySelector("main .page-header button") as HTMLElement | null)?.focus();
-        return false;
-      }
-      return true;
-    });
-    const input = term.onData((data) => {
-      if (idRef.current) api.notify("terminal.input", { terminalId: idRef.current, data });
-    });
-    const resized = term.onResize(({ cols, rows }) => {
-      if (idRef.current) api.rpc("terminal.resize", { terminalId: idRef.current, cols, rows }).catch(() => undefined);
-    });
-    const observer = new ResizeObserver(() => safeFit());
-    observer.observe(box);
-    void open();
-
+    let teardown: (() => void) | null = null;
+    void (async () => {
+      const [{ Terminal }, { FitAddon }] = await Promise.all([import("@xterm/xterm"), import("@xterm/addon-fit")]);
+      if (disposed) return;
+      teardown = run(box, new Terminal({ cursorBlink: true, convertEol: false, fontFamily: "ui-monospace, Menlo, Consolas, monospace", fontSize: 14, scrollback: 5000, screenReaderMode: false }), new FitAddon());
+    })().catch((err) => !disposed && (setError(err), setStatus("closed")));
     return () => {
       disposed = true;
-      observer.disconnect();
-      input.dispose();
-      resized.dispose();
-      offs.forEach((off) => off());
-      term.dispose();
-      // Leaving the page detaches; the terminal lives on for the reconnect window (close ends it).
+      teardown?.();
     };
+
+    function run(box: HTMLDivElement, term: TerminalT, fit: FitAddonT): () => void {
+      term.loadAddon(fit);
+      withAdoptedStyles(() => term.open(box));
+      const safeFit = () => {
+        try {
+          fit.fit();
+        } catch {
+          // not laid out yet
+        }
+      };
+      safeFit();
+      let lastSeq = -1;
+
+      const attach = async (): Promise<boolean> => {
+        const id = idRef.current ?? sessionStorage.getItem(KEY);
+        if (!id) return false;
+        try {
+          const r = await api.rpc<{ terminalId: string; replay: string }>("terminal.attach", { terminalId: id });
+          if (disposed) return true;
+          idRef.current = r.terminalId;
+          term.reset();
+          if (r.replay) term.write(r.replay);
+          api.rpc("terminal.resize", { terminalId: r.terminalId, cols: term.cols, rows: term.rows }).catch(() => undefined);
+          return true;
+        } catch {
+          sessionStorage.removeItem(KEY);
+          idRef.current = null;
+          return false;
+        }
+      };
+
+      const open = async () => {
+        setStatus("connecting");
+        setError(null);
+        try {
+          if (!(await attach())) {
+            const r = await api.rpc<{ terminalId: string; mode: string }>("terminal.open", { cols: term.cols, rows: term.rows });
+            if (disposed) return void api.rpc("terminal.close", { terminalId: r.terminalId }).catch(() => undefined);
+            idRef.current = r.terminalId;
+            sessionStorage.setItem(KEY, r.terminalId);
+            setDetail(`sandbox: ${r.mode}`);
+          }
+          if (disposed) return;
+          setStatus("open");
+          term.focus();
+        } catch (err) {
+          if (!disposed) {
+            setError(err);
+            setStatus("closed");
+          }
+        }
+      };
+
+      const offs = [
+        api.onEvent("terminal.output", (p) => {
+          if (p?.terminalId !== idRef.current) return;
+          if (typeof p.seq === "number") {
+            if (p.seq <= lastSeq) return;
+            lastSeq = p.seq;
+          }
+          term.write(String(p.data ?? ""));
+        }),
+        api.onEvent("terminal.exit", (p) => {
+          if (p?.terminalId !== idRef.current) return;
+          sessionStorage.removeItem(KEY);
+          idRef.current = null;
+          setStatus("exited");
+          setDetail(`the shell ended (${p.reason ?? "exit"}${p.code !== undefined && p.code !== null ? `, code ${p.code}` : ""})`);
+          term.write("\r\n[terminal closed]\r\n");
+        }),
+        api.onEvent("$close", () => {
+          if (!disposed && idRef.current) setStatus("reconnecting");
+        }),
+        api.onEvent("$open", () => {
+          // A new connection: the terminal stayed alive on the gateway; attach this connection to it.
+          if (!disposed && idRef.current) attach().then((ok) => !disposed && setStatus(ok ? "open" : "closed"));
+        }),
+      ];
+      // The terminal takes every key, Tab included: F6 leaves it (no keyboard trap).
+      term.attachCustomKeyEventHandler((e) => {
+        if (e.key === "F6" && e.type === "keydown") {
+          (document.querySelector("main .page-header button") as HTMLElement | null)?.focus();
+          return false;
+        }
+        return true;
+      });
+      const input = term.onData((data) => {
+        if (idRef.current) api.notify("terminal.input", { terminalId: idRef.current, data });
+      });
+      const resized = term.onResize(({ cols, rows }) => {
+        if (idRef.current) api.rpc("terminal.resize", { terminalId: idRef.current, cols, rows }).catch(() => undefined);
+      });
+      const observer = new ResizeObserver(() => safeFit());
+      observer.observe(box);
+      void open();
+
+      return () => {
+        observer.disconnect();
+        input.dispose();
+        resized.dispose();
+        offs.forEach((off) => off());
+        term.dispose();
+        // Leaving the page detaches; the terminal lives on for the reconnect window (close ends it).
+      };
+    }
   }, [api, generation]);
 
   const close = async () => {
