@@ -74,7 +74,7 @@ async function signedIn(secret: string): Promise<Page> {
 async function ownCall(page: Page, method: string, params: object): Promise<any> {
   return page.evaluate(
     async ([method, params]) => {
-      const s = await (await fetch("/ui/api/session")).json();
+      const s = (await (await fetch("/ui/api/session")).json()) as { csrfToken: string };
       const r = await fetch("/rpc", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": s.csrfToken }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
       return r.json();
     },
