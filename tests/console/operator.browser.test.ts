@@ -53,9 +53,11 @@ describe("operator console", () => {
 
     await page.getByLabel("Tenant id").fill("gamma");
     await page.getByLabel("Display name (optional)").fill("Gamma Corp");
-    await page.getByRole("button", { name: "Create tenant" }).click();
+    // By keyboard: Enter in the form submits it; the token's box takes the focus when it appears.
+    await page.getByLabel("Display name (optional)").press("Enter");
     const shown = page.getByRole("region", { name: "Token of tenant gamma" });
     await shown.waitFor();
+    expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe("Token of tenant gamma");
     const token = (await shown.locator("[data-secret]").innerText()).trim();
     expect(token).toMatch(/^ocmu_/);
     expect(await shown.getByRole("button", { name: "Copy" }).isVisible()).toBe(true);
@@ -145,6 +147,21 @@ describe("operator console", () => {
     const text = await table.innerText();
     for (const action of ["tenant.create", "tenant.suspend", "tenant.resume", "tenant.token.rotate", "tenant.quota.set", "tenant.delete"]) expect({ action, found: text.includes(action) }).toEqual({ action, found: true });
     await checkPage("operator-audit");
+    // Paging: more records than a page (50) — "Older" goes on from the last seq shown, "Newer" comes back.
+    for (let i = 0; i < 60; i++) w.core.tenants.create({ id: `page-${i}` }, { actor: { kind: "operator", id: "test" }, requestId: `req_page_${i}` });
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.getByText("Page 1").waitFor();
+    const seqs = async () => (await page.getByRole("region", { name: /Audit records/ }).locator("tbody tr td:first-child").allInnerTexts()).map(Number);
+    await page.getByRole("region", { name: "Audit records (newest first)" }).locator("tbody tr").nth(49).waitFor();
+    const first = await seqs();
+    expect(first.length).toBe(50);
+    await page.getByRole("button", { name: "Older" }).click();
+    await page.getByText("Page 2").waitFor();
+    await page.getByRole("region", { name: `Audit records before seq ${first[49]} (newest first)` }).waitFor();
+    const second = await seqs();
+    expect(second[0]).toBe(first[49]! - 1);
+    await page.getByRole("button", { name: "Newer" }).click();
+    await page.getByText("Page 1").waitFor();
     await page.getByLabel("Outcome").selectOption("denied");
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByText("No audit records match these filters.").waitFor();
