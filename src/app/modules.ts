@@ -17,6 +17,7 @@ import { filesModule } from "../modules/files/files.module.ts";
 import { mcpModule } from "../modules/mcp/mcp.module.ts";
 import { messagesModule } from "../modules/messages/messages.module.ts";
 import { metricsModule } from "../modules/metrics/metrics.module.ts";
+import { terminalModule } from "../modules/terminal/terminal.module.ts";
 import { telemetryModule } from "../modules/telemetry/telemetry.module.ts";
 import { modelsModule } from "../modules/models/models.module.ts";
 import { openclawProtocolModule } from "../modules/openclaw-protocol/openclaw-protocol.module.ts";
@@ -31,7 +32,7 @@ import { tenantsModule } from "../modules/tenants/tenants.module.ts";
 import { usageModule } from "../modules/usage/usage.module.ts";
 import { wsModule } from "../modules/ws/ws.module.ts";
 
-export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, channelsModule, skillsModule, mcpModule, cronModule, openclawProtocolModule, backupModule, doctorModule, consoleModule] as const;
+export const MODULES = [metricsModule, auditModule, adminKeyModule, overlaysModule, tenantsModule, eventsModule, wsModule, diskModule, admissionModule, sandboxModule, filesModule, usageModule, quotasModule, modelsModule, telemetryModule, providersModule, chatModule, messagesModule, responsesModule, embeddingsModule, agentsModule, terminalModule, channelsModule, skillsModule, mcpModule, cronModule, openclawProtocolModule, backupModule, doctorModule, consoleModule] as const;
 
 /** Every module's services, by name: what the core offers the HTTP layer, the CLI and tests. */
 export type Services = ServicesOf<typeof MODULES>;

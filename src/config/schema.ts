@@ -92,6 +92,16 @@ const GatewaySection = T.Object(
       },
       { ...strict, default: {} },
     ),
+    terminal: T.Object(
+      {
+        maxPerTenant: PositiveInt(3, { maximum: 1000, description: "web terminals (terminal.open) one tenant may have open at once, attached or waiting for a reconnect; more are refused with LIMIT" }),
+        maxTotal: PositiveInt(64, { maximum: 100_000, description: "web terminals open at once, all tenants; more are refused with RATE_LIMITED" }),
+        idleTimeoutSeconds: PositiveInt(900, { maximum: 7 * 86_400, description: "a terminal with neither input nor output for this long is closed (reason idle)" }),
+        reconnectSeconds: PositiveInt(300, { maximum: 86_400, description: "how long a terminal whose WebSocket dropped stays alive for terminal.attach from another connection of the same tenant; then it is closed (reason detached)" }),
+        maxLifetimeSeconds: PositiveInt(28_800, { maximum: 30 * 86_400, description: "a terminal's wall clock: its sandbox is killed this long after it opened (reason lifetime); it replaces the exec timeout, every other sandbox limit is exec's" }),
+      },
+      { ...strict, default: {} },
+    ),
     cron: T.Object(
       {
         enabled: T.Boolean({ default: true, description: "whether scheduled jobs fire (off: jobs are kept and can be listed, added and run by hand, but nothing fires by schedule)" }),

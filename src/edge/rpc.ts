@@ -32,6 +32,13 @@ export interface RpcConnection {
   subscribe(sessionKeys: readonly string[]): string[];
   /** Removes those sessions (all when omitted: the connection hears every event again); returns what is left. */
   unsubscribe(sessionKeys?: readonly string[]): string[];
+  /**
+   * Tells this connection alone (a terminal's output): charged to the tenant's byte budget and
+   * bounded like every message to it (a client that reads too slowly is closed). False once it ended.
+   */
+  notify(method: string, params: Record<string, unknown>): boolean;
+  /** Calls `fn` once when the connection ends (at once if it has); returns the unregister. */
+  onClose(fn: () => void): () => void;
 }
 
 export interface MethodDef<P extends TSchema = TSchema> {

@@ -108,7 +108,7 @@ export class WsRpcConnection implements RpcConnection {
     this.end(1000, "");
   }
 
-  // RpcConnection (sessions.subscribe / sessions.unsubscribe).
+  // RpcConnection (sessions.subscribe / sessions.unsubscribe; terminal.* notify and onClose).
 
   subscribe(keys: readonly string[]): string[] {
     const next = new Set(this.sessions ?? []);
@@ -127,6 +127,24 @@ export class WsRpcConnection implements RpcConnection {
       if (this.sessions.size === 0) this.sessions = null;
     }
     return [...(this.sessions ?? [])];
+  }
+
+  notify(method: string, params: Record<string, unknown>): boolean {
+    if (this.ended || this.closing || !this.ws) return false;
+    const text = JSON.stringify({ jsonrpc: "2.0", method, params });
+    this.budget.answered(text.length);
+    this.send(text);
+    return !this.ended;
+  }
+
+  onClose(fn: () => void): () => void {
+    if (this.ended) {
+      fn();
+      return () => {};
+    }
+    let on = true;
+    this.cleanup.push(() => on && fn());
+    return () => void (on = false);
   }
 
   /**

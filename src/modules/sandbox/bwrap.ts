@@ -157,7 +157,11 @@ export function buildBwrapLaunch(spec: LaunchSpec, host: BwrapHost, cgroup: RunC
     "--unshare-user",
     "--disable-userns",
     "--die-with-parent",
-    "--new-session",
+    // --new-session keeps sandboxed code off the terminal of whoever started it (TIOCSTI,
+    // CVE-2017-5226). A terminal run's only terminal is its own fresh PTY, whose master the gateway
+    // holds: the shell keeps it as its controlling terminal, so job control and ^C work (README
+    // "Security decisions": the web terminal). TIOCSTI is refused by the seccomp filter either way.
+    ...(spec.tty ? [] : ["--new-session"]),
     "--cap-drop",
     "ALL",
     "--clearenv",

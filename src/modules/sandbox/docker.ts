@@ -73,6 +73,8 @@ export function buildDockerLaunch(spec: LaunchSpec, host: DockerHost): DockerLau
     "run",
     "--rm",
     "-i",
+    // A terminal: the container gets a TTY; the CLI (on the gateway's PTY) forwards its size changes.
+    ...(spec.tty ? ["-t"] : []),
     "--name",
     name,
     "--label",

@@ -140,6 +140,7 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
         killTree: () => cgroup?.kill(),
         onStdout: io.onStdout,
         onStderr: io.onStderr,
+        terminal: io.terminal,
         signal: io.signal,
         onStart: (pid) => io.onProcs?.(cgroup ? cgroupProcs(cgroup.procsFiles[0]!) : treeProcs(pid)),
       });
@@ -177,6 +178,7 @@ export function createLauncher(deps: { home: string; env: Environment; log: Logg
         killTree: (alive) => dockerKill(docker.path, l.containerName, alive),
         onStdout: io.onStdout,
         onStderr: io.onStderr,
+        terminal: io.terminal,
         signal: io.signal,
         onStart: () => io.onProcs?.(dockerProcs(() => dockerPid(docker.path, l.containerName), io.signal)),
       });

@@ -3,6 +3,7 @@
 // how it ended. Knows nothing about bwrap or docker beyond the argv and extra fds it is handed.
 import fs from "node:fs";
 import os from "node:os";
+import type { TerminalIo } from "./sandbox.types.ts";
 
 export interface RunnerInput {
   argv: string[];
@@ -26,6 +27,8 @@ export interface RunnerInput {
   signal?: AbortSignal;
   /** Told the first process's pid once it is spawned (the disk watchdog finds the run's processes). */
   onStart?(pid: number): void;
+  /** Interactive: stdin, stdout and stderr are one PTY (output streamed to onData, not collected). */
+  terminal?: Pick<TerminalIo, "cols" | "rows" | "onData" | "onOpen">;
 }
 
 export interface RunnerOutput {
@@ -104,14 +107,33 @@ export function signalName(n: number): string | null {
 
 export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutput> {
   const started = performance.now();
-  const stdio: ("pipe" | "ignore" | number)[] = [input.stdin || input.stdinStream ? "pipe" : "ignore", "pipe", "pipe", ...input.extraFds.map(() => "pipe" as const), ...(input.passFds ?? [])];
+  const tty = input.terminal;
+  const std = tty ? (["ignore", "ignore", "ignore"] as const) : ([input.stdin || input.stdinStream ? "pipe" : "ignore", "pipe", "pipe"] as const);
+  const stdio: ("pipe" | "ignore" | number)[] = [...std, ...input.extraFds.map(() => "pipe" as const), ...(input.passFds ?? [])];
   // cwd "/": the gateway's own directory is none of the sandbox's business (bwrap's pid 1 keeps it).
+  // A terminal: Bun opens a fresh PTY, makes its slave the child's stdio and controlling terminal
+  // (a new session), and keeps the master here; nothing of the gateway's own terminal is passed on.
   const proc = Bun.spawn(input.argv, {
     cwd: "/",
     env: input.env,
     stdio: stdio as ["pipe", "pipe", "pipe"],
-  });
+    ...(tty ? { terminal: { cols: tty.cols, rows: tty.rows, data: (_t: unknown, bytes: Uint8Array) => tty.onData(bytes) } } : {}),
+  } as Parameters<typeof Bun.spawn>[1]);
   input.onStart?.(proc.pid);
+  if (tty) {
+    const t = (proc as unknown as { terminal: { write(s: string): void; resize(c: number, r: number): void; close(): void } }).terminal;
+    tty.onOpen({ write: (d) => t.write(d), resize: (c, r) => t.resize(c, r) });
+    void proc.exited.then(() => {
+      // Output still in the PTY is read before the master closes.
+      setTimeout(() => {
+        try {
+          t.close();
+        } catch {
+          // closed already
+        }
+      }, 50);
+    });
+  }
   // Extra fds are socket pairs: write everything, then close our end so the reader sees EOF.
   input.extraFds.forEach((bytes, i) => {
     const fd = proc.stdio[3 + i] as unknown as number;
@@ -165,11 +187,7 @@ export async function runSandboxProcess(input: RunnerInput): Promise<RunnerOutpu
   };
   input.signal?.addEventListener("abort", onAbort, { once: true });
   if (input.signal?.aborted) onAbort();
-  await Promise.all([
-    drain(proc.stdout as ReadableStream<Uint8Array>, out, input.onStdout),
-    drain(proc.stderr as ReadableStream<Uint8Array>, err, input.onStderr),
-    proc.exited,
-  ]);
+  await Promise.all(tty ? [proc.exited] : [drain(proc.stdout as ReadableStream<Uint8Array>, out, input.onStdout), drain(proc.stderr as ReadableStream<Uint8Array>, err, input.onStderr), proc.exited]);
   clearTimeout(timer);
   input.signal?.removeEventListener("abort", onAbort);
   const code = proc.exitCode;

@@ -87,7 +87,9 @@ export function createSandboxService(deps: SandboxDeps) {
       const env = checkEnv(req.env);
       const mode = policy.mode(req.tenant, req.mode);
       if (mode === "docker") for (const [k, v] of Object.entries(env)) if (/[\r\n]/.test(v)) throw new AppError("INVALID_PARAMS", `environment variable ${k} holds a line break, which docker mode cannot pass (its --env-file is line-based)`);
-      const limits = policy.limits(req.tenant, req.timeoutSeconds);
+      const limits = policy.limits(req.tenant, req.terminal ? undefined : req.timeoutSeconds);
+      // A terminal lives as long as the operator lets terminals live, not as long as one command may.
+      if (req.terminal) limits.timeoutSeconds = req.terminal.lifetimeSeconds;
       const rules = policy.egress(req);
       // Re-checked on disk, and opened, once the run has its slot (./mounts.ts).
       const mountRequests = [...(deps.overlays.current(req.tenant).sandbox?.mounts ?? []), ...(req.mounts ?? [])];
@@ -108,7 +110,9 @@ export function createSandboxService(deps: SandboxDeps) {
       // Slots are per incarnation: a deleted tenant's run, while it is being killed, never holds a
       // slot of the tenant created again under its id.
       const slotKey = `${tenantId}/${incarnation}`;
-      const releaseSlot = slots.acquire(slotKey, deps.config().sandbox);
+      // A terminal is counted by the terminal module's own caps (gateway.terminal), not a run slot:
+      // an open shell must not keep the tenant's commands and agent tools from running for hours.
+      const releaseSlot = req.terminal ? () => {} : slots.acquire(slotKey, deps.config().sandbox);
       let releaseTurn: () => void;
       try {
         releaseTurn = uidTurns.acquire(slotKey, mode === "bwrap" && s.host.cgroups.limiter === "rlimits");
@@ -159,6 +163,7 @@ export function createSandboxService(deps: SandboxDeps) {
           env,
           limits,
           egress: proxy ? { socketPath: proxy.socketPath, bridge: bridgeLaunch() } : null,
+          tty: !!req.terminal,
         };
         live.assertLive();
         const guard = diskWatch;

@@ -37,6 +37,28 @@ export interface SandboxRequest {
    * skills at /mnt/skills), checked and bound exactly as the overlay's `sandbox.mounts` (./mounts.ts).
    */
   mounts?: readonly { source: string; target: string; readOnly: true }[];
+  /**
+   * Interactive: the command gets a PTY (the gateway holds its master) instead of pipes, for the web
+   * terminal. Its wall clock is `lifetimeSeconds` (the operator's gateway.terminal.maxLifetimeSeconds)
+   * instead of the exec timeout; every other limit, the mode, egress and identity are exec's.
+   */
+  terminal?: TerminalIo;
+}
+
+/** The web terminal's side of an interactive run. */
+export interface TerminalIo {
+  cols: number;
+  rows: number;
+  lifetimeSeconds: number;
+  /** Output from the PTY, as it comes. */
+  onData(bytes: Uint8Array): void;
+  /** Once the process is spawned: how to type into it and resize it. */
+  onOpen(pty: PtyControl): void;
+}
+
+export interface PtyControl {
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
 }
 
 export const FD_LIMIT = 1024;
@@ -74,6 +96,8 @@ export interface LaunchSpec {
   env: Record<string, string>;
   limits: EffectiveLimits;
   egress: { socketPath: string; bridge: BridgeLaunch } | null;
+  /** The command's stdio is a PTY (docker: -t; bwrap: the PTY is the session's controlling terminal). */
+  tty?: boolean;
 }
 
 /** The host identity sandboxed code runs as: never root with capabilities. */
