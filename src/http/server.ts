@@ -6,7 +6,6 @@ import { Elysia } from "elysia";
 import type { Core } from "../app/core.ts";
 import { routeDoc } from "../edge/route-doc.ts";
 import { createAuth } from "./auth.ts";
-import { consoleAssetRoutes } from "../modules/console/console.assets.ts";
 import { createConsoleAuth } from "./console-auth.ts";
 import { consoleSessionRoutes } from "./console-session.routes.ts";
 import { docsRoutes } from "./docs.routes.ts";
@@ -50,8 +49,6 @@ export function createApp(core: Core, opts: AppOptions = {}) {
     })
     .use(healthRoutes(core, state))
     .use(docsRoutes())
-    // The web console's page and bundle (/ui/); its session API belongs to the console module.
-    .use(consoleAssetRoutes())
     .use(admin)
     .use(rpcRoutes(core, auth, registry, admission))
     .use(wsRpcRoutes(core, auth, registry, admission))

@@ -5,6 +5,7 @@
 // tenant rows that are deleted with the tenant and never carried by a backup: a restore must never
 // bring a sign-in back. Each module adds its own pages through its `console` part; these are the core ones.
 import { defineModule, type PageMeta } from "../module.ts";
+import { consoleAssetRoutes } from "./console.assets.ts";
 import { createConsoleSessions } from "./console.sessions.ts";
 
 export const CORE_PAGES: readonly PageMeta[] = [
@@ -31,8 +32,8 @@ export const consoleModule = defineModule({
   },
 }).with({
   console: { pages: CORE_PAGES },
-  // CONSOLE-ASSETS: the static /ui/ routes (part C, consoleAssetRoutes() from ./console.assets.ts) are
-  // mounted here, as this module's `routes`, once that file exists.
+  // The page and its bundle (/ui/, /ui/assets/*), built at build time (console.assets.ts).
+  routes: () => consoleAssetRoutes(),
   tenantData: {
     // Not backed up (a restore must never resurrect a sign-in); deleted with the tenant, and by a
     // restore's replacement of it. Admin sessions (tenant_id NULL) belong to no tenant.

@@ -86,8 +86,10 @@ function Chat({ api }: { api: Api }) {
 
   const history = useAsync(async () => {
     try {
-      const h = await api.rpc<{ entries: Record<string, any>[] }>("sessions.history", { sessionKey, limit: 1000 });
-      const s = await api.rpc<{ activeRunId?: string | null; agentId?: string }>("sessions.get", { sessionKey });
+      const [h, s] = await Promise.all([
+        api.rpc<{ entries: Record<string, any>[] }>("sessions.history", { sessionKey, limit: 1000 }),
+        api.rpc<{ activeRunId?: string | null; agentId?: string }>("sessions.get", { sessionKey }),
+      ]);
       if (s.agentId) setAgentId(s.agentId);
       setRunning(Boolean(s.activeRunId));
       return itemsOf(h.entries);
