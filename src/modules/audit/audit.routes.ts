@@ -1,8 +1,11 @@
 // GET /admin/v1/audit: committed audit records, newest first, filtered; page with beforeSeq.
+// GET /admin/v1/audit/verify: `audit verify` (the live log and its rotated files against state.db).
+import path from "node:path";
 import { Elysia, t } from "elysia";
 import { routeDoc } from "../../edge/route-doc.ts";
 import { AppError } from "../../core/errors.ts";
 import type { AuditLog } from "./audit.service.ts";
+import { discoverLogFiles, verifyAuditFiles } from "./audit.verify.ts";
 
 const parseTime = (v: string | undefined, name: string): number | undefined => {
   if (v === undefined) return undefined;
@@ -12,7 +15,23 @@ const parseTime = (v: string | undefined, name: string): number | undefined => {
 };
 
 export function auditRoutes({ audit }: { audit: AuditLog }) {
-  return new Elysia().get(
+  return new Elysia()
+    .get(
+      "/audit/verify",
+      () => {
+        // What `openclaw audit verify` reports, for the console. It reads the files in this thread (so no
+        // record is appended half-way through); on a very large log other requests wait while it runs,
+        // which the operator chooses by asking.
+        const files = discoverLogFiles(audit.file);
+        const checkedAt = new Date().toISOString();
+        if (files.length === 0) return { ok: true, checkedAt, records: 0, files: [], firstSeq: null, lastSeq: null, lastHash: null, warnings: ["no audit log written yet"] };
+        const r = verifyAuditFiles(files, { anchor: audit, liveFile: audit.file });
+        const name = (f: string) => path.basename(f);
+        return { ...r, checkedAt, files: r.files.map(name), problem: r.problem ? { ...r.problem, file: name(r.problem.file) } : undefined };
+      },
+      routeDoc("audit")("audit.verify", "Verify the audit log's hash chain (the live log and its rotated files) against state.db, as `openclaw audit verify`"),
+    )
+    .get(
     "/audit",
     ({ query }) => {
       const limit = query.limit ?? 100;

@@ -110,6 +110,7 @@ export const channelsModule = defineModule({
     };
   },
 }).with({
+  console: { pages: [{ id: "channels", title: "Channels", face: "tenant", order: 70 }] },
   routes: channelsRoutes,
   admin: channelsAdminRoutes,
   rpc: channelsRpc,

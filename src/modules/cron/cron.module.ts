@@ -81,6 +81,7 @@ export const cronModule = defineModule({
     };
   },
 }).with({
+  console: { pages: [{ id: "cron", title: "Cron jobs", face: "tenant", order: 60 }] },
   admin: cronAdminRoutes,
   rpc: cronRpc,
   cli: cronCli,

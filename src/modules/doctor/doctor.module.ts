@@ -8,6 +8,7 @@ import { defineModule } from "../module.ts";
 import { overlaysModule } from "../overlays/overlays.module.ts";
 import { sandboxModule } from "../sandbox/sandbox.module.ts";
 import { tenantsModule } from "../tenants/tenants.module.ts";
+import { doctorRoutes } from "./doctor.routes.ts";
 import { runDoctor } from "./doctor.service.ts";
 
 const command = commandsFor<{ doctor: { run: () => ReturnType<typeof runDoctor> } }>();
@@ -31,5 +32,6 @@ export const doctorModule = defineModule({
     doctor: { run: () => runDoctor({ home: platform.home, configFile: platform.configFile, config: platform.config, handle: platform.handle, ...deps }) },
   }),
 }).with({
+  admin: doctorRoutes,
   cli: { doctor },
 });

@@ -23,6 +23,7 @@ export const skillsModule = defineModule({
     return { skills };
   },
 }).with({
+  console: { pages: [{ id: "skills", title: "Skills and plugins", face: "tenant", order: 80 }] },
   admin: skillsAdminRoutes,
   rpc: skillsRpc,
   cli: skillsCli,
