@@ -130,7 +130,7 @@ export class WsRpcConnection implements RpcConnection {
   }
 
   notify(method: string, params: Record<string, unknown>): boolean {
-    if (this.ended || this.closing || !this.ws) return false;
+    if (this.ended || this.closing || !this.ws || !this.stillCurrent()) return false;
     const text = JSON.stringify({ jsonrpc: "2.0", method, params });
     this.budget.answered(text.length);
     this.send(text);
@@ -238,9 +238,26 @@ export class WsRpcConnection implements RpcConnection {
     }
   }
 
+  /**
+   * Whether the connection's identity still holds, checked before anything is pushed to it (an event,
+   * a terminal's output): a connection that only listens sends no frame that would find out, and a
+   * console session signed out, expired or evicted has no token whose revocation ends the connection
+   * (red team 19, F1). One that no longer holds is closed as an ended identity, told nothing more.
+   */
+  private stillCurrent(): boolean {
+    try {
+      this.tenant.assertCurrent();
+      return true;
+    } catch (err) {
+      if (!(err instanceof IdentityEnded)) this.shared.log.warn("re-checking a WebSocket's identity failed", { error: String(err) });
+      this.end(CLOSE.identityEnded, "identity ended");
+      return false;
+    }
+  }
+
   /** A tenant event: told unless the connection singled out other sessions. Never throws (the bus would drop it). */
   private onEvent(e: TenantEvent): void {
-    if (this.ended || this.closing) return;
+    if (this.ended || this.closing || !this.stillCurrent()) return;
     if (this.sessions && e.sessionKey !== undefined && !this.sessions.has(e.sessionKey)) return;
     let text: string;
     try {

@@ -104,11 +104,17 @@ export function createConsoleSessions(deps: { sqlite: Database; clock: Clock; li
       return row;
     },
 
-    /** Whether the session (by id) still exists and is within its limits: a long-lived connection's re-check. */
+    /**
+     * Whether the session (by id) still exists and is within its limits: a long-lived connection's
+     * re-check. It is a use too (as `find` is): a console busy only over its WebSocket — the tenant
+     * face's every call — must not go idle under its user (red team 19, F2).
+     */
     alive(id: string): boolean {
       const row = byId.get(id) as ConsoleSession | null;
       const now = clock.now();
-      return row !== null && row.expiresAt > now && row.lastUsedAt > now - idleMs();
+      const live = row !== null && row.expiresAt > now && row.lastUsedAt > now - idleMs();
+      if (live && now - row.lastUsedAt >= TOUCH_MS) touch.run(id, now);
+      return live;
     },
 
     /** Ends one session (sign-out, or one found no longer valid). */

@@ -135,6 +135,49 @@ describe("GET /rpc (WebSocket) by cookie", () => {
   });
 });
 
+describe("a console session's open WebSocket once the session has ended (red team 19)", () => {
+  test("after sign-out it is told nothing more: the next event closes it, unsent", async () => {
+    const w = world();
+    const s = await signIn(w.base, { token: w.a });
+    const c = await openWs(w.url, { cookie: s.cookie, origin: originOf(w.base) });
+    clients.push(c);
+    expect((await c.call("tenants.get", {})).result.tenantId).toBe("alpha");
+    w.core.events.publish(scope("alpha"), { method: "rt19.before", params: {} });
+    await c.next((m) => m.method === "rt19.before");
+    const out = await fetch(`${w.base}/ui/api/session`, { method: "DELETE", headers: { cookie: s.cookie, "x-csrf-token": s.csrf } });
+    expect(out.status).toBe(204);
+    // The client sends nothing: what the gateway pushes must not reach a signed-out session.
+    w.core.events.publish(scope("alpha"), { method: "rt19.after", params: { secret: "chat text" } });
+    expect((await c.waitClosed()).code).toBe(4001);
+    expect(c.messages.some((m) => m.method === "rt19.after")).toBe(false);
+  });
+
+  test("a session past its idle limit or lifetime is told nothing more either", async () => {
+    const w = world({ console: { idleTimeoutSeconds: 60 } });
+    const s = await signIn(w.base, { token: w.a });
+    const c = await openWs(w.url, { cookie: s.cookie, origin: originOf(w.base) });
+    clients.push(c);
+    expect((await c.call("tenants.get", {})).result.tenantId).toBe("alpha");
+    w.core.handle.sqlite.query("UPDATE console_sessions SET expires_at = ?1 WHERE tenant_id = 'alpha'").run(Date.now() - 1);
+    w.core.events.publish(scope("alpha"), { method: "rt19.after", params: {} });
+    expect((await c.waitClosed()).code).toBe(4001);
+    expect(c.messages.some((m) => m.method === "rt19.after")).toBe(false);
+  });
+
+  test("frames on the WebSocket are use: a session busy only over its WebSocket does not go idle", async () => {
+    const w = world({ console: { idleTimeoutSeconds: 60 } });
+    const s = await signIn(w.base, { token: w.a });
+    const c = await openWs(w.url, { cookie: s.cookie, origin: originOf(w.base) });
+    clients.push(c);
+    const sqlite = w.core.handle.sqlite;
+    // The last HTTP use was 50 s ago; a frame now is a use, so 50 s later the session is still live.
+    sqlite.query("UPDATE console_sessions SET last_used_at = ?1 WHERE tenant_id = 'alpha'").run(Date.now() - 50_000);
+    expect((await c.call("tenants.get", {})).result.tenantId).toBe("alpha");
+    const row = sqlite.query("SELECT last_used_at AS t FROM console_sessions WHERE tenant_id = 'alpha'").get() as { t: number };
+    expect(Date.now() - row.t).toBeLessThan(20_000);
+  });
+});
+
 describe("/admin/v1 by cookie", () => {
   test("GET needs no CSRF token; a change needs it (403 without or wrong), and a cross-origin one is refused", async () => {
     const w = world();
