@@ -37,6 +37,8 @@ export interface RpcConnection {
    * bounded like every message to it (a client that reads too slowly is closed). False once it ended.
    */
   notify(method: string, params: Record<string, unknown>): boolean;
+  /** Bytes of the tenant's byte budget output that can wait (a terminal's) may take now (ws.budget.ts). */
+  roomForOutput(): number;
   /** Calls `fn` once when the connection ends (at once if it has); returns the unregister. */
   onClose(fn: () => void): () => void;
 }

@@ -137,6 +137,10 @@ export class WsRpcConnection implements RpcConnection {
     return !this.ended;
   }
 
+  roomForOutput(): number {
+    return this.budget.roomForOutput();
+  }
+
   onClose(fn: () => void): () => void {
     if (this.ended) {
       fn();

@@ -19,9 +19,8 @@ import type { AuditLog } from "../audit/audit.service.ts";
 import type { TenantStop } from "../module.ts";
 import type { SandboxService } from "../sandbox/sandbox.service.ts";
 import type { PtyControl, RunResult } from "../sandbox/sandbox.types.ts";
+import { charsFor, HOLD_MS, pushReplay, unsentTail } from "./terminal.flow.ts";
 
-/** Output kept for terminal.attach (characters of decoded text). */
-export const REPLAY_CHARS = 64 * 1024;
 /** The tenant's shell: interactive, in its workspace (/work, the sandbox's working directory). */
 export const SHELL = ["/bin/sh", "-i"];
 
@@ -41,6 +40,10 @@ interface Term {
   unhook: () => void;
   replay: string[];
   replayChars: number;
+  /** Characters of output so far, and how many of them the attached connection was told (or has in a replay). */
+  total: number;
+  told: number;
+  holding: boolean;
   seq: number;
   decoder: TextDecoder;
   lastActivity: number;
@@ -85,20 +88,27 @@ export function createTerminalService(deps: TerminalDeps) {
     const text = t.decoder.decode(bytes, { stream: true });
     if (!text) return;
     t.lastActivity = deps.clock.now();
-    t.replay.push(text);
-    t.replayChars += text.length;
-    while (t.replayChars > REPLAY_CHARS && t.replay.length > 0) {
-      const over = t.replayChars - REPLAY_CHARS;
-      const first = t.replay[0]!;
-      if (first.length <= over) {
-        t.replay.shift();
-        t.replayChars -= first.length;
-      } else {
-        t.replay[0] = first.slice(over);
-        t.replayChars -= over;
-      }
+    pushReplay(t, text);
+    t.total += text.length;
+    tell(t, false);
+  }
+
+  /** Tells the attached connection the output it has not had, when the tenant's byte budget allows (or `force`). */
+  function tell(t: Term, force: boolean): void {
+    if (!t.conn) t.told = t.total; // detached: a reconnect gets the replay
+    if (t.told === t.total || t.holding) return;
+    const max = force ? Infinity : charsFor(t.conn!.roomForOutput());
+    if (max === 0) {
+      t.holding = true;
+      deps.timers.setTimer(() => {
+        t.holding = false;
+        if (!t.reason) tell(t, false);
+      }, HOLD_MS);
+      return;
     }
-    send(t, "terminal.output", { terminalId: t.id, data: text, seq: ++t.seq });
+    const data = unsentTail(t, t.total - t.told, max);
+    t.told = t.total;
+    send(t, "terminal.output", { terminalId: t.id, data, seq: ++t.seq });
   }
 
   function armIdle(t: Term): void {
@@ -128,6 +138,7 @@ export function createTerminalService(deps: TerminalDeps) {
     t.cancelDetach();
     t.cancelDetach = () => {};
     t.conn = conn;
+    t.told = t.total; // what came before is in the replay terminal.attach answers
     t.unhook = conn.onClose(() => t.conn === conn && detach(t));
   }
 
@@ -149,7 +160,10 @@ export function createTerminalService(deps: TerminalDeps) {
     terms.delete(t.id);
     const code = result?.exitCode ?? null;
     const tail = t.decoder.decode();
-    if (tail) send(t, "terminal.output", { terminalId: t.id, data: tail, seq: ++t.seq });
+    if (tail) pushReplay(t, tail);
+    t.total += tail.length;
+    t.holding = false;
+    tell(t, true);
     send(t, "terminal.exit", { terminalId: t.id, code, reason });
     t.unhook();
     if (error) deps.log.warn("a terminal's sandbox failed", { tenant: t.tenantId, terminal: t.id, error: String(error) });
@@ -183,6 +197,9 @@ export function createTerminalService(deps: TerminalDeps) {
         unhook: () => {},
         replay: [],
         replayChars: 0,
+        total: 0,
+        told: 0,
+        holding: false,
         seq: 0,
         decoder: new TextDecoder("utf-8"),
         lastActivity: now,

@@ -39,6 +39,12 @@ export interface FrameBudget {
   take(size: number): FrameRefusal | null;
   /** The bytes of an answer made for the tenant, sent or not (one too large to send was still made). */
   answered(bytes: number): void;
+  /**
+   * Bytes output that can wait (a terminal's) may take now: what the tenant's byte budget has left
+   * above half its burst, so such output never puts the budget in debt and the tenant's own frames
+   * (a ^C into a flooding terminal) are not refused because of it. Nothing is charged.
+   */
+  roomForOutput(): number;
 }
 
 /** The tenant's byte budget seen from a request that is not a frame (POST /rpc). */
@@ -139,6 +145,7 @@ export function createTenantBudget(config: () => GatewayConfig, refused: (limit:
           return { ...no, close: true, message: `frames kept coming after being refused (${no.limit}): connection closed; reconnect after ${no.retryAfterSeconds} s and send slower` };
         },
         answered: (n: number) => charge(tenantId, n),
+        roomForOutput: () => Math.max(0, refilled(tenantId, performance.now()).left - byteLimits().burst / 2),
       };
     },
 
