@@ -154,6 +154,10 @@ describe("tenant console", () => {
     await page.keyboard.type("echo hi\n");
     const rows = page.locator(".terminal-box .xterm-rows");
     expect(await until(async () => (await rows.innerText()).split("\n").map((l) => l.trim()), (lines) => lines.includes("hi"))).toContain("hi");
+    // Fast typing (each key its own event, far above the WebSocket's 50 frames a second) loses nothing:
+    // the page joins keystrokes, and the shell counts every character it got.
+    await page.keyboard.type("clear; printf %s '" + "k".repeat(120) + "' | wc -c\n");
+    expect(await until(async () => (await rows.innerText()).split("\n").map((l) => l.trim()), (lines) => lines.includes("120"))).toContain("120");
     // xterm's theme and cell sizes reached the page without an inline <style> (the CSP refuses those):
     // its rows are laid out at a line's height, and no refusal was logged.
     const layout = await page.evaluate(() => ({

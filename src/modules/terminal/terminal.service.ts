@@ -12,13 +12,13 @@ import type { Logger } from "../../core/logger.ts";
 import type { Timers } from "../../core/timers.ts";
 import type { OpContext } from "../../edge/actor.ts";
 import type { RpcConnection } from "../../edge/rpc.ts";
-import type { TenantIdentity } from "../../edge/tenant-scope.ts";
+import type { TenantIdentity, TenantScope } from "../../edge/tenant-scope.ts";
 import { randomBase62 } from "../../lib/base62.ts";
 import { opAudit } from "../audit/audit.record.ts";
 import type { AuditLog } from "../audit/audit.service.ts";
 import type { TenantStop } from "../module.ts";
 import type { SandboxService } from "../sandbox/sandbox.service.ts";
-import type { PtyControl, RunResult } from "../sandbox/sandbox.types.ts";
+import type { FeatureMount, PtyControl, RunResult } from "../sandbox/sandbox.types.ts";
 import { charsFor, HOLD_MS, pushReplay, unsentTail } from "./terminal.flow.ts";
 
 /** The tenant's shell: interactive, in its workspace (/work, the sandbox's working directory). */
@@ -60,6 +60,8 @@ interface Term {
 export interface TerminalDeps {
   sandbox: SandboxService;
   audit: AuditLog;
+  /** Read-only folders the tenant's exec runs see (its skills at /mnt/skills): a terminal sees the same. */
+  mounts?(tenant: TenantScope): readonly FeatureMount[];
   config: () => GatewayConfig;
   clock: Clock;
   timers: Timers;
@@ -220,6 +222,7 @@ export function createTerminalService(deps: TerminalDeps) {
         origin: "rpc",
         token: identity.actor.id,
         signal: t.abort.signal,
+        mounts: deps.mounts?.(identity),
         terminal: {
           cols: size.cols,
           rows: size.rows,

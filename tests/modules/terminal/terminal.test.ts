@@ -3,6 +3,9 @@
 // limits; output is read back, a resize reaches the shell, the exit is told, close and open are
 // audited, and the tenant's suspension kills it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import path from "node:path";
+import { skillMd } from "../../helpers/skill-packages.ts";
 import { operatorCtx, scope, testApp } from "../../helpers/core.ts";
 import { ensureSandboxImage, MODES } from "../../helpers/sandbox.ts";
 import { outputOf, termWorld, typeInto, waitOutput, waitPrompt, waitSize } from "./harness.ts";
@@ -76,6 +79,22 @@ for (const m of MODES) {
       expect((await c.call("terminal.close", { terminalId: id })).result).toEqual({});
       const close = w.core.audit.query({ action: "terminal.close" }).filter((x: any) => x.target?.id === id);
       expect(close[0]).toMatchObject({ actor: { kind: "tenant" }, details: { reason: "closed" } });
+    }, 120_000);
+
+    test("the shell sees the tenant's skills read-only at /mnt/skills, as exec does", async () => {
+      const dir = path.join(w.core.home, "skills", "term-op");
+      fs.mkdirSync(path.join(dir, "scripts"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "SKILL.md"), skillMd("term-op"));
+      fs.writeFileSync(path.join(dir, "scripts", "run.sh"), "echo operator-skill-ran\n", { mode: 0o755 });
+      try {
+        const c = await w.client(w.a);
+        const id = (await c.call("terminal.open", { cols: 120, rows: 24 })).result.terminalId;
+        await waitPrompt(c, id);
+        expect(await between(c, id, "sh /mnt/skills/term-op/scripts/run.sh; (echo x > /mnt/skills/term-op/new) 2>/dev/null || echo read-only")).toBe("operator-skill-ran\nread-only\n");
+        await c.call("terminal.close", { terminalId: id });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }, 120_000);
 
     test("suspending the tenant kills its terminal (audited with the reason); another tenant's goes on", async () => {

@@ -14,6 +14,8 @@ import { ErrorBox, Loading, PageHeader } from "../lib/ui.tsx";
 import { withAdoptedStyles } from "../lib/xterm-csp.ts";
 
 const KEY = "ocmu.terminalId";
+/** At most one terminal.input per this many ms (40 a second, under the WebSocket's 50 frames a second). */
+const INPUT_GAP_MS = 25;
 
 type Status = "connecting" | "open" | "reconnecting" | "exited" | "closed";
 
@@ -126,8 +128,26 @@ function TerminalPage({ api }: { api: Api }) {
         }
         return true;
       });
+      // Keystrokes go at once when none went in the last INPUT_GAP_MS; otherwise they are joined and
+      // sent when the gap has passed. The gateway refuses frames past gateway.websocket.messagesPerSecond
+      // (50 by default) without an answer — a held key or fast typing must not lose characters.
+      let pending = "";
+      let lastSent = 0;
+      let flushTimer: ReturnType<typeof setTimeout> | null = null;
+      const flush = () => {
+        flushTimer = null;
+        if (!pending || !idRef.current) return void (pending = "");
+        api.notify("terminal.input", { terminalId: idRef.current, data: pending });
+        pending = "";
+        lastSent = performance.now();
+      };
       const input = term.onData((data) => {
-        if (idRef.current) api.notify("terminal.input", { terminalId: idRef.current, data });
+        if (!idRef.current) return;
+        pending += data;
+        if (flushTimer) return;
+        const wait = lastSent + INPUT_GAP_MS - performance.now();
+        if (wait <= 0) flush();
+        else flushTimer = setTimeout(flush, wait);
       });
       const resized = term.onResize(({ cols, rows }) => {
         if (idRef.current) api.rpc("terminal.resize", { terminalId: idRef.current, cols, rows }).catch(() => undefined);
@@ -139,6 +159,7 @@ function TerminalPage({ api }: { api: Api }) {
       return () => {
         observer.disconnect();
         input.dispose();
+        if (flushTimer) clearTimeout(flushTimer);
         resized.dispose();
         offs.forEach((off) => off());
         term.dispose();
