@@ -105,7 +105,8 @@ describe("operator console", () => {
     await del.click();
     await detail.waitFor({ state: "detached" });
     await page.getByRole("cell", { name: "alpha", exact: true }).waitFor();
-    expect(await page.getByRole("cell", { name: "gamma", exact: true }).count()).toBe(0);
+    // The list reloads after the delete: its gamma row goes then (waited for, not sampled once).
+    await page.getByRole("cell", { name: "gamma", exact: true }).waitFor({ state: "detached", timeout: 15_000 });
     expect(statusOf("gamma")).toBeUndefined();
     expect(problems(page)).toEqual([]);
   }, 90_000);
@@ -187,7 +188,12 @@ describe("operator console", () => {
       await phone.locator(".loading").first().waitFor({ state: "detached", timeout: 45_000 }).catch(() => undefined);
       await checkPage(`operator-${id}-phone`, phone);
       // Nothing wider than the screen but the tables' own scroll boxes.
-      expect(await phone.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(375);
+      // On failure, name the page and the widest elements (what the check saw, not a guess).
+      const seen = await phone.evaluate(`(() => {
+        const wide = [...document.querySelectorAll("main *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".table-wrap, pre, .xterm"));
+        return { width: document.documentElement.scrollWidth, wide: wide.slice(0, 3).map((e) => e.tagName.toLowerCase() + "." + [...e.classList].join(".") + " " + Math.round(e.getBoundingClientRect().right) + ": " + (e.textContent || "").slice(0, 80)) };
+      })()`);
+      expect({ id, ...(seen as object) }).toEqual({ id, width: 375, wide: [] });
     }
   }, 120_000);
 });
