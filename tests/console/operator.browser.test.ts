@@ -189,11 +189,11 @@ describe("operator console", () => {
       await checkPage(`operator-${id}-phone`, phone);
       // Nothing wider than the screen but the tables' own scroll boxes.
       // On failure, name the page and the widest elements (what the check saw, not a guess).
-      const seen = await phone.evaluate(`(() => {
+      const seen: { width: number; wide: string[] } = await phone.evaluate(`(() => {
         const wide = [...document.querySelectorAll("main *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest(".table-wrap, pre, .xterm"));
         return { width: document.documentElement.scrollWidth, wide: wide.slice(0, 3).map((e) => e.tagName.toLowerCase() + "." + [...e.classList].join(".") + " " + Math.round(e.getBoundingClientRect().right) + ": " + (e.textContent || "").slice(0, 80)) };
       })()`);
-      expect({ id, ...(seen as object) }).toEqual({ id, width: 375, wide: [] });
+      expect({ id, ...seen }).toEqual({ id, width: 375, wide: [] });
     }
   }, 120_000);
 });

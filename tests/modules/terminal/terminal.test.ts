@@ -87,6 +87,9 @@ for (const m of MODES) {
       fs.writeFileSync(path.join(dir, "SKILL.md"), skillMd("term-op"));
       fs.writeFileSync(path.join(dir, "scripts", "run.sh"), "echo operator-skill-ran\n", { mode: 0o755 });
       try {
+        // The operator's skills are listed from disk at most every 2 s: wait until the new one is seen.
+        const deadline = Date.now() + 10_000;
+        while (!w.core.skills.active(scope("alpha"), "skill").some((s) => s.name === "term-op") && Date.now() < deadline) await Bun.sleep(100);
         const c = await w.client(w.a);
         const id = (await c.call("terminal.open", { cols: 120, rows: 24 })).result.terminalId;
         await waitPrompt(c, id);
