@@ -57,7 +57,8 @@ describe("operator console", () => {
     await page.getByLabel("Display name (optional)").press("Enter");
     const shown = page.getByRole("region", { name: "Token of tenant gamma" });
     await shown.waitFor();
-    expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe("Token of tenant gamma");
+    // The focus moves in the render after the box appears: waited for, not sampled once.
+    await page.waitForFunction("document.activeElement?.getAttribute('aria-label') === 'Token of tenant gamma'", null, { timeout: 10_000 });
     const token = (await shown.locator("[data-secret]").innerText()).trim();
     expect(token).toMatch(/^ocmu_/);
     expect(await shown.getByRole("button", { name: "Copy" }).isVisible()).toBe(true);

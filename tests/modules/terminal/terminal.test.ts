@@ -8,7 +8,7 @@ import path from "node:path";
 import { skillMd } from "../../helpers/skill-packages.ts";
 import { operatorCtx, scope, testApp } from "../../helpers/core.ts";
 import { ensureSandboxImage, MODES } from "../../helpers/sandbox.ts";
-import { outputOf, termWorld, typeInto, waitOutput, waitPrompt, waitSize } from "./harness.ts";
+import { outputOf, termWorld, type TermWorld, typeInto, waitOutput, waitPrompt, waitSize } from "./harness.ts";
 
 beforeAll(async () => {
   await ensureSandboxImage();
@@ -26,8 +26,14 @@ const PROBE = "id -u; ulimit -n; ulimit -f; cat /proc/net/dev | tail -n +3 | cut
 
 for (const m of MODES) {
   describe(`terminal in ${m.label}`, () => {
-    const w = termWorld(m);
-    const { rpc } = testApp(w.core);
+    // Made once the sandbox image exists (the top-level beforeAll builds it): the sandbox service
+    // decides at creation whether docker and gVisor are available.
+    let w!: TermWorld;
+    let rpc!: ReturnType<typeof testApp>["rpc"];
+    beforeAll(() => {
+      w = termWorld(m);
+      rpc = testApp(w.core).rpc;
+    });
     afterAll(() => w.close());
 
     test("open, echo read back, resize seen by stty size, exit told; open and close audited", async () => {
