@@ -7,6 +7,7 @@ import path from "node:path";
 import type { Core } from "../../src/app/core.ts";
 import { buildSandboxImage } from "../../src/modules/sandbox/image.ts";
 import { sandboxIdentity } from "../../src/modules/sandbox/host.ts";
+import type { ToolContext } from "../../src/modules/agents/tools/tool.ts";
 import { DEFAULT_IMAGE } from "../../src/modules/sandbox/sandbox.types.ts";
 import { createTenant, scope, testCore } from "./core.ts";
 
@@ -87,4 +88,19 @@ export function hostIPv4(): string {
     for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
   }
   throw new Error("this host has no non-loopback IPv4 address for the network probes");
+}
+
+/** What a tool's `run` is given, for a tool run directly against a sandbox world (no agent loop). */
+export function toolCtx(world: SandboxWorld, tenant: string, mounts?: ToolContext["mounts"]): ToolContext {
+  return {
+    tenant: scope(tenant),
+    agentId: "main",
+    sessionKey: "s",
+    runId: "r",
+    signal: new AbortController().signal,
+    secondsLeft: 120,
+    maxOutputBytes: 64 * 1024,
+    services: { sandbox: world.core.sandbox } as ToolContext["services"],
+    ...(mounts ? { mounts } : {}),
+  };
 }

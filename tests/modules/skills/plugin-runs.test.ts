@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { AgentTool, ToolContext } from "../../../src/modules/agents/tools/tool.ts";
 import { skillsToolSource } from "../../../src/modules/skills/skills.tools.ts";
 import { operatorCtx, scope } from "../../helpers/core.ts";
-import { ensureSandboxImage, MODES, sandboxWorld, type SandboxWorld } from "../../helpers/sandbox.ts";
+import { ensureSandboxImage, MODES, sandboxWorld, toolCtx, type SandboxWorld } from "../../helpers/sandbox.ts";
 import { craftTar } from "../../helpers/skill-packages.ts";
 
 let allowed: ReturnType<typeof Bun.serve>;
@@ -41,18 +41,7 @@ function netPlugin() {
   return craftTar([{ name: "openclaw.plugin.json", data: JSON.stringify(manifest) }, { name: "fetch.sh", data: fetchBoth, mode: 0o755 }], { gzip: true });
 }
 
-function ctxFor(w: SandboxWorld, tenant: string): ToolContext {
-  return {
-    tenant: scope(tenant),
-    agentId: "main",
-    sessionKey: "s",
-    runId: "r",
-    signal: new AbortController().signal,
-    secondsLeft: 120,
-    maxOutputBytes: 64 * 1024,
-    services: { sandbox: w.core.sandbox } as ToolContext["services"],
-  };
-}
+const ctxFor = toolCtx;
 
 describe("a plugin tool's egress and timeout, in the real sandbox", () => {
   for (const m of MODES) {

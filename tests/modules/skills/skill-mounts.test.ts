@@ -13,7 +13,7 @@ import { skillsToolSource } from "../../../src/modules/skills/skills.tools.ts";
 import { prepareMounts } from "../../../src/modules/sandbox/mounts.ts";
 import { silentLogger } from "../../../src/core/logger.ts";
 import { operatorCtx, scope } from "../../helpers/core.ts";
-import { ensureSandboxImage, MODES, sandboxWorld, type SandboxWorld } from "../../helpers/sandbox.ts";
+import { ensureSandboxImage, MODES, sandboxWorld, toolCtx, type SandboxWorld } from "../../helpers/sandbox.ts";
 import { goodSkill, skillMd } from "../../helpers/skill-packages.ts";
 
 beforeAll(async () => {
@@ -28,19 +28,7 @@ function operatorSkill(home: string, name: string, says: string) {
   fs.writeFileSync(path.join(dir, "scripts", "run.sh"), `echo ${says}\n`, { mode: 0o755 });
 }
 
-function ctxFor(w: SandboxWorld, tenant: string, mounts: ToolContext["mounts"]): ToolContext {
-  return {
-    tenant: scope(tenant),
-    agentId: "main",
-    sessionKey: "s",
-    runId: "r",
-    signal: new AbortController().signal,
-    secondsLeft: 120,
-    maxOutputBytes: 64 * 1024,
-    services: { sandbox: w.core.sandbox } as ToolContext["services"],
-    mounts,
-  };
-}
+const ctxFor = toolCtx;
 
 async function world(m: (typeof MODES)[number]) {
   const w = sandboxWorld(m);
