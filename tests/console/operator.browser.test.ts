@@ -138,13 +138,21 @@ describe("operator console", () => {
   }, 60_000);
 
   test("audit: the records of those actions, filtered, and audit verify's result", async () => {
+    // Every page of records answers slowly, as on a loaded machine: the old rows are on screen while
+    // the new ones load, and nothing below may read them as the new ones (CI found that race).
+    await page.route(/\/admin\/v1\/audit\?/, async (route) => {
+      await Bun.sleep(400);
+      await route.continue();
+    });
     await openPage(page, "audit");
     await page.locator("[data-verify]").waitFor();
     expect(await page.locator("[data-verify]").getAttribute("data-verify")).toBe("ok");
     expect(await page.locator("[data-verify]").innerText()).toContain("chain verified");
     await page.getByLabel("Tenant", { exact: true }).fill("gamma");
     await page.getByRole("button", { name: "Apply filters" }).click();
-    const table = page.getByRole("region", { name: /Audit records/ });
+    // The rows carry the query they answer in their caption: waiting for it waits for the filtered rows
+    // (the unfiltered ones stay on screen while they load).
+    const table = page.getByRole("region", { name: "Audit records of tenant gamma (newest first)" });
     await table.getByText("tenant.delete").waitFor();
     const text = await table.innerText();
     for (const action of ["tenant.create", "tenant.suspend", "tenant.resume", "tenant.token.rotate", "tenant.quota.set", "tenant.delete"]) expect({ action, found: text.includes(action) }).toEqual({ action, found: true });
@@ -164,9 +172,12 @@ describe("operator console", () => {
     expect(second[0]).toBe(first[49]! - 1);
     await page.getByRole("button", { name: "Newer" }).click();
     await page.getByText("Page 1").waitFor();
+    await page.getByRole("region", { name: "Audit records (newest first)" }).waitFor();
+    expect(await seqs()).toEqual(first);
     await page.getByLabel("Outcome").selectOption("denied");
     await page.getByRole("button", { name: "Apply filters" }).click();
     await page.getByText("No audit records match these filters.").waitFor();
+    await page.unroute(/\/admin\/v1\/audit\?/);
   }, 60_000);
 
   test("system: status, sandbox and doctor checks, and the link to /admin/docs", async () => {

@@ -213,14 +213,21 @@ export interface AsyncState<T> {
   reload: () => void;
 }
 
-/** Runs `fn` when `deps` change (and on reload); the latest call wins. */
+/**
+ * Runs `fn` when `deps` change (and on reload); the latest call wins. A reload keeps the data on
+ * screen while it runs; a change of `deps` (another page, filter, folder, job) drops it, so what is
+ * shown never answers another question than the one the page now asks.
+ */
 export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]): AsyncState<T> {
   const [state, setState] = useState<{ loading: boolean; error: unknown; data: T | undefined }>({ loading: true, error: null, data: undefined });
   const [tick, setTick] = useState(0);
   const seq = useRef(0);
+  const lastTick = useRef(tick);
   useEffect(() => {
     const my = ++seq.current;
-    setState((s) => ({ ...s, loading: true, error: null }));
+    const reloaded = lastTick.current !== tick;
+    lastTick.current = tick;
+    setState((s) => ({ ...s, loading: true, error: null, data: reloaded ? s.data : undefined }));
     fn().then(
       (data) => my === seq.current && setState({ loading: false, error: null, data }),
       (error) => my === seq.current && setState((s) => ({ loading: false, error, data: s.data })),
