@@ -86,6 +86,7 @@ export function consoleSessionRoutes(core: Core, auth: Auth, cookies: ConsoleAut
           },
           { invalidatesCaches: false },
         );
+        if (previous?.tenantId) core.wsConnections.recheck(previous.tenantId);
         const ttl = core.config.gateway.console.sessionTtlSeconds;
         return json(200, body(result.session), { "set-cookie": cookie(request, result.cookie, ttl) });
       },
@@ -110,6 +111,8 @@ export function consoleSessionRoutes(core: Core, auth: Auth, cookies: ConsoleAut
         cookies.checkCsrf(request, s);
         const actor: Actor = { kind: s.kind, id: s.actorId };
         core.audit.transact(audit("console.signout", actor, s, caller), () => core.consoleSessions.revoke(s.id), { invalidatesCaches: false });
+        // Its open WebSockets end now, told nothing more (not at their next frame or event).
+        if (s.tenantId) core.wsConnections.recheck(s.tenantId);
         return json(204, null, { "set-cookie": cookie(request, "", 0) });
       },
       { detail: { hide: true } },

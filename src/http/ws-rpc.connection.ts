@@ -77,7 +77,20 @@ export class WsRpcConnection implements RpcConnection {
       return this.end(CLOSE.identityEnded, "identity ended");
     }
     this.cleanup.push(core.events.subscribe(this.tenant, (e) => this.onEvent(e)));
-    this.cleanup.push(core.wsConnections.add({ work: { tenantId: this.tenant.tenantId, incarnation: this.tenant.incarnation, token: this.tenant.actor.id }, end: (code, reason) => this.end(code, reason) }));
+    this.cleanup.push(
+      core.wsConnections.add({
+        work: { tenantId: this.tenant.tenantId, incarnation: this.tenant.incarnation, token: this.tenant.actor.id },
+        end: (code, reason) => this.end(code, reason),
+        current: () => {
+          try {
+            this.tenant.assertCurrent();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      }),
+    );
   }
 
   message(_ws: Socket, message: string | Buffer): void {

@@ -62,6 +62,8 @@ export interface LiveConnection {
   work: WorkOf;
   /** Ends the connection with a close code and a short reason (idempotent). */
   end(code: number, reason: string): void;
+  /** Whether its identity is still current (a console session's: not signed out); asked by `recheck`. */
+  current?(): boolean;
 }
 
 const REASON_TEXT: Record<TenantStopReason, string> = {
@@ -156,6 +158,16 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
         conn.end(CLOSE.identityEnded, REASON_TEXT[stop.reason]);
       }
       return null;
+    },
+
+    /**
+     * Ends at once, as an ended identity, each of the tenant's connections whose identity is no longer
+     * current (a console session signed out): not at its next frame or event.
+     */
+    recheck(tenantId: string): void {
+      for (const conn of [...live]) {
+        if (conn.work.tenantId === tenantId && conn.current && !conn.current()) conn.end(CLOSE.identityEnded, "identity ended");
+      }
     },
 
     /** Connections open (or being opened): the tenant's, or all. */

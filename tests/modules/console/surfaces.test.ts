@@ -152,6 +152,35 @@ describe("a console session's open WebSocket once the session has ended (red tea
     expect(c.messages.some((m) => m.method === "rt19.after")).toBe(false);
   });
 
+  test("sign-out closes its WebSocket at once: no frame or event is needed to notice", async () => {
+    const w = world();
+    const s = await signIn(w.base, { token: w.a });
+    const c = await openWs(w.url, { cookie: s.cookie, origin: originOf(w.base) });
+    clients.push(c);
+    // A bearer connection of the same tenant (same token) and another session's stay open.
+    const other = await signIn(w.base, { token: w.a });
+    const c2 = await openWs(w.url, { cookie: other.cookie, origin: originOf(w.base) });
+    clients.push(c2);
+    expect((await c.call("tenants.get", {})).result.tenantId).toBe("alpha");
+    const out = await fetch(`${w.base}/ui/api/session`, { method: "DELETE", headers: { cookie: s.cookie, "x-csrf-token": s.csrf } });
+    expect(out.status).toBe(204);
+    const t0 = performance.now();
+    expect((await c.waitClosed()).code).toBe(4001);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect((await c2.call("tenants.get", {})).result.tenantId).toBe("alpha");
+  });
+
+  test("signing in again over a session replaces it, and closes the replaced session's WebSocket", async () => {
+    const w = world();
+    const s = await signIn(w.base, { token: w.a });
+    const c = await openWs(w.url, { cookie: s.cookie, origin: originOf(w.base) });
+    clients.push(c);
+    expect((await c.call("tenants.get", {})).result.tenantId).toBe("alpha");
+    const again = await fetch(`${w.base}/ui/api/session`, { method: "POST", headers: { cookie: s.cookie, origin: originOf(w.base), "content-type": "application/json" }, body: JSON.stringify({ token: w.a }) });
+    expect(again.status).toBe(200);
+    expect((await c.waitClosed()).code).toBe(4001);
+  });
+
   test("a session past its idle limit or lifetime is told nothing more either", async () => {
     const w = world({ console: { idleTimeoutSeconds: 60 } });
     const s = await signIn(w.base, { token: w.a });

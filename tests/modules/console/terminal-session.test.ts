@@ -1,6 +1,7 @@
 // A console session's terminal after sign-out (red team 19): the WebSocket the session opened is told
-// no more of the terminal's output — the next output ends the connection (an ended identity) and the
-// terminal waits, detached, for a reconnect by a live credential of the same tenant.
+// no more of the terminal's output — the sign-out ends the connection at once (an ended identity; before
+// that change, the next output did) and the terminal waits, detached, for a reconnect by a live
+// credential of the same tenant.
 import { afterAll, expect, test } from "bun:test";
 import { WsClient } from "../../helpers/ws.ts";
 import { outputOf, termWorld, typeInto, waitOutput, waitPrompt } from "../terminal/harness.ts";
