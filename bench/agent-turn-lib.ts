@@ -17,7 +17,16 @@ export interface ProviderCall {
 function shapeOf(body: ArrayBuffer | undefined): ProviderCall["shape"] {
   if (!body || body.byteLength > 50e6) return null;
   try {
-    const b = JSON.parse(new TextDecoder().decode(body)) as { messages?: { role?: string; content?: unknown }[]; system?: unknown; tools?: unknown[]; stream?: boolean };
+    return shapeOfJson(JSON.parse(new TextDecoder().decode(body)));
+  } catch {
+    return null;
+  }
+}
+
+function shapeOfJson(parsed: unknown): ProviderCall["shape"] {
+  if (!parsed || typeof parsed !== "object") return null;
+  try {
+    const b = parsed as { messages?: { role?: string; content?: unknown }[]; system?: unknown; tools?: unknown[]; stream?: boolean };
     const text = (c: unknown): number => (typeof c === "string" ? c.length : Array.isArray(c) ? c.reduce((a: number, p) => a + (typeof p?.text === "string" ? p.text.length : 0), 0) : 0);
     const systemChars = (b.messages ?? []).filter((m) => m.role === "system" || m.role === "developer").reduce((a, m) => a + text(m.content), 0) + text(b.system);
     return { messages: b.messages?.length ?? 0, systemChars, tools: b.tools?.length ?? 0, stream: b.stream === true };
@@ -59,6 +68,46 @@ export function startTimingProxy(providerUrl: string): { url: string; calls: Pro
     },
   });
   return { url: `http://127.0.0.1:${server.port}`, calls, stop: () => server.stop(true) };
+}
+
+/**
+ * Where a benchmark reads each model call's interval: `proxy` — the timing proxy above, in the
+ * benchmark's own process (its hop to the fake and its relay back are counted as the gateway's);
+ * `fake` — the fake provider times each call itself, in its own process, and the gateway talks to it
+ * directly (nothing of the harness between them). Times are absolute (performance.timeOrigin + now),
+ * comparable with the tap's and across processes.
+ */
+export interface ModelTimer {
+  kind: "proxy" | "fake";
+  /** The base URL a gateway's provider points at. */
+  url: string;
+  /** The calls recorded since the last take, forgotten. */
+  take(): Promise<ProviderCall[]>;
+  stop(): void;
+}
+
+export function proxyTimer(providerUrl: string): ModelTimer & { proxy: ReturnType<typeof startTimingProxy> } {
+  const proxy = startTimingProxy(providerUrl);
+  const origin = performance.timeOrigin;
+  return {
+    kind: "proxy",
+    url: proxy.url,
+    proxy,
+    take: async () => proxy.calls.splice(0).map((c) => ({ ...c, start: c.start + origin, end: c.end + origin })),
+    stop: proxy.stop,
+  };
+}
+
+export function fakeTimer(providerUrl: string, timingUrl: string): ModelTimer {
+  return {
+    kind: "fake",
+    url: providerUrl,
+    take: async () => {
+      const calls = (await (await fetch(`${timingUrl}/calls`)).json()) as { start: number; end: number; path: string; requestBytes: number; body: unknown }[];
+      return calls.map((c) => ({ start: c.start, end: c.end, path: c.path, requestBytes: c.requestBytes, shape: shapeOfJson(c.body) }));
+    },
+    stop: () => {},
+  };
 }
 
 /** Total length of the union of the calls' intervals inside [from, to] (parallel calls count once). */
@@ -242,10 +291,16 @@ export async function waitReady(url: string, proc: ReturnType<typeof Bun.spawn>,
  * timing proxy, then upstream's gateway alone until it is ready. Every child (and what it started,
  * resumed first if paused) is killed when the benchmark exits; push more onto `children`.
  */
-export async function startFakeAndUpstream(upstreamDir: string): Promise<{
+export async function startFakeAndUpstream(
+  upstreamDir: string,
+  opts: { timing?: "proxy" | "fake" } = {},
+): Promise<{
   children: ReturnType<typeof Bun.spawn>[];
   cleanup: () => void;
+  /** The timing proxy (timing "proxy", the default), null with timing "fake". */
   proxy: ReturnType<typeof startTimingProxy>;
+  /** Where the gateways' provider points, and the model calls' intervals. */
+  model: ModelTimer;
   upstream: ReturnType<typeof startUpstreamGateway>;
   upstreamReadyMs: number;
 }> {
@@ -258,17 +313,19 @@ export async function startFakeAndUpstream(upstreamDir: string): Promise<{
   };
   process.on("exit", cleanup);
   process.on("SIGINT", () => process.exit(130));
-  const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
+  const timing = opts.timing ?? "proxy";
+  const fake = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0", ...(timing === "fake" ? ["--timing"] : [])]);
   children.push(fake.proc);
-  const proxy = startTimingProxy(fake.url);
+  const model: ModelTimer = timing === "fake" ? fakeTimer(fake.url, String(fake.printed.timingUrl)) : proxyTimer(fake.url);
+  const proxy = "proxy" in model ? (model.proxy as ReturnType<typeof startTimingProxy>) : (null as never);
   // On a loaded machine upstream sometimes gives up starting ("state lease heartbeat did not become
   // ready … timeoutMs=5000") and exits: try again, up to three times, each in a fresh state directory.
   for (let attempt = 1; ; attempt++) {
-    const upstream = startUpstreamGateway(upstreamDir, proxy.url);
+    const upstream = startUpstreamGateway(upstreamDir, model.url);
     children.push(upstream.proc);
     try {
       const upstreamReadyMs = await waitReady(`${upstream.url}/readyz`, upstream.proc, 300_000, path.join(upstream.home, "gateway.out"));
-      return { children, cleanup, proxy, upstream, upstreamReadyMs };
+      return { children, cleanup, proxy, model, upstream, upstreamReadyMs };
     } catch (e) {
       if (attempt >= 3 || upstream.proc.exitCode === null) throw e;
       console.error(`upstream's gateway did not start (attempt ${attempt}): ${(e as Error).message}; trying again`);

@@ -28,7 +28,7 @@ export function tmpdir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startJsonPrinter(cmd: string[], env: Record<string, string> = {}, opts: { stderr?: "inherit" | "ignore" } = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: string }> {
+export async function startJsonPrinter(cmd: string[], env: Record<string, string> = {}, opts: { stderr?: "inherit" | "ignore" } = {}): Promise<{ proc: ReturnType<typeof Bun.spawn>; url: string; printed: Record<string, unknown> }> {
   const proc = Bun.spawn(cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdout: "pipe", stderr: opts.stderr ?? "inherit" });
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
   let out = "";
@@ -38,7 +38,8 @@ export async function startJsonPrinter(cmd: string[], env: Record<string, string
     out += Buffer.from(value).toString();
   }
   reader.releaseLock();
-  return { proc, url: (JSON.parse(out.split("\n")[0]!) as { url: string }).url };
+  const printed = JSON.parse(out.split("\n")[0]!) as { url: string };
+  return { proc, url: printed.url, printed };
 }
 
 export interface WrkResult {

@@ -1,13 +1,16 @@
 // Issue 14, benchmark 7: one agent turn through upstream's own CLI (`openclaw agent --message`, the
 // pinned openclaw package under Node 24) against upstream's gateway and against ours (protocol v4 on
-// `/`), side by side in one run, same fake provider (its own process, behind the timing proxy of
-// agent-turn-lib.ts).
+// `/`), side by side in one run, same fake provider (its own process; by default it times each model
+// call itself, `--timing proxy` puts the older timing proxy of agent-turn-lib.ts in front of it).
 //
 // Each turn is a fresh CLI process (what a user runs), pointed at a gateway through a frame tap
 // (tests/clients/ws-tap.ts) that timestamps every frame. Per turn:
 //   gatewayMs  from the tap seeing the CLI's `agent` request to the tap seeing its final `res` (the
 //              second response on the same id), i.e. the gateway's whole part of the turn
-//   providerMs the union of the model calls' intervals at the timing proxy inside that window
+//   providerMs the union of the model calls' intervals inside that window, as the fake provider timed
+//              them in its own process (--timing fake, the default: handler entered → answer's last
+//              byte produced), or as the timing proxy in this process did (--timing proxy: its hop to
+//              the fake and its relay back to the gateway then count as the gateway's)
 //   addedMs    gatewayMs − providerMs: what the gateway adds to the turn
 //   connectMs  connect request → hello-ok, for each of the CLI's connections (median)
 //   wallMs     the CLI process's whole run (its own Node start-up is the same for both gateways)
@@ -15,7 +18,7 @@
 // tree). Start-up: spawn → ready (upstream /readyz, ours /healthz). Memory: RSS of the gateway process
 // idle (--settle s after ready) and after all the turns.
 //
-// Usage: nice -n 10 bun bench/openclaw-protocol.ts [--rounds 5] [--turns 6] [--warmup 1] [--settle 15] [--upstream DIR]
+// Usage: nice -n 10 bun bench/openclaw-protocol.ts [--rounds 5] [--turns 6] [--warmup 1] [--settle 15] [--timing fake|proxy] [--upstream DIR]
 //   --upstream DIR  where Node 24 + openclaw are installed (default: .cache/openclaw-upstream, as scripts/lib.sh
 //                   ensure_openclaw_clients installs it, or OPENCLAW_UPSTREAM_DIR)
 import fs from "node:fs";
@@ -34,16 +37,19 @@ const upstreamDir = path.resolve(i >= 0 ? process.argv[i + 1]! : (process.env.OP
 const node = path.join(upstreamDir, "node_modules", "node", "bin", "node");
 const entry = path.join(upstreamDir, "node_modules", "openclaw", "openclaw.mjs");
 const loadAtStart = os.loadavg();
+const ti = process.argv.indexOf("--timing");
+const timing = ti >= 0 ? process.argv[ti + 1] : "fake";
+if (timing !== "fake" && timing !== "proxy") throw new Error(`--timing must be fake or proxy, not ${timing}`);
 
 // Upstream first and alone (its start-up is measured, and takes a while).
-const { children, cleanup, proxy, upstream, upstreamReadyMs } = await startFakeAndUpstream(upstreamDir);
+const { children, cleanup, model, upstream, upstreamReadyMs } = await startFakeAndUpstream(upstreamDir, { timing });
 
-// Ours: the compiled binary, one tenant, agents on the fake (through the proxy); ready = spawn → /healthz.
+// Ours: the compiled binary, one tenant, agents on the fake (as upstream's: --timing); ready = spawn → /healthz.
 const bin = ensureBinary();
 const oursHome = tmpdir("bench-v4-ours-");
 const oursConfig = deepMerge(
   {
-    providers: { fake: { kind: "openai", baseUrl: `${proxy.url}/v1`, apiKey: "sk-fake" } },
+    providers: { fake: { kind: "openai", baseUrl: `${model.url}/v1`, apiKey: "sk-fake" } },
     models: { "gpt-4o-mini": { provider: "fake", upstreamModel: "fake-mini" } },
     billing: { rateCard: { "gpt-4o-mini": { input: 0.15, output: 0.6, cacheRead: 0.075 } } },
     quotas: { defaults: { tokensPerDay: 1e12, costPerDayUsd: 1e6, requestsPerMinute: 1e9, maxConcurrent: 1e6 } },
@@ -84,6 +90,7 @@ fs.writeFileSync(path.join(cliHome, "openclaw.json"), "{}\n");
 async function turn(name: Name, n: number): Promise<Turn> {
   const tap = taps[name];
   tap.frames.length = 0;
+  await model.take(); // calls of an earlier turn (none expected) are not this turn's
   const env = {
     PATH: `${path.dirname(node)}:/usr/bin:/bin`,
     HOME: path.join(cliHome, "home"),
@@ -121,9 +128,9 @@ async function turn(name: Name, n: number): Promise<Turn> {
       return hello ? hello.t - c.t : Number.NaN;
     }),
   );
-  const p = providerTimeWithin(proxy.calls, req.t, final.t);
+  // The tap's times are this process's performance.now(); the model calls' are absolute.
+  const p = providerTimeWithin(await model.take(), req.t + performance.timeOrigin, final.t + performance.timeOrigin);
   if (p.count === 0) throw new Error(`${name}: the turn made no model call through the fake provider`);
-  proxy.calls.length = 0;
   return { wallMs, gatewayMs: final.t - req.t, providerMs: p.ms, addedMs: final.t - req.t - p.ms, connectMs, modelCalls: p.count };
 }
 
@@ -168,11 +175,12 @@ const result = {
   benchmark: "openclaw-protocol",
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, bun: Bun.version, upstreamNode: Bun.spawnSync([node, "--version"]).stdout.toString().trim(), loadAverageAtStart: loadAtStart.map(r3), loadAverageAtEnd: os.loadavg().map(r3) },
+  timing,
   upstream: { package: `openclaw@${version(path.join(upstreamDir, "node_modules", "openclaw", "package.json"))}`, readyAfterMs: Math.round(upstreamReadyMs) },
   ours: { binary: "dist/openclaw (compiled)", readyAfterMs: Math.round(oursReadyMs) },
   method:
     `openclaw agent --message <m> --json (a fresh CLI process per turn, upstream's CLI for both) through a frame tap to each gateway; ` +
-    `added = (tap: agent request → its final res) − the union of the turn's model-call intervals at the timing proxy in front of the fake provider; ` +
+    `added = (tap: agent request → its final res) − the union of the turn's model-call intervals ${timing === "fake" ? "as the fake provider timed them in its own process (the gateways call it directly)" : "at the timing proxy in front of the fake provider"}; ` +
     `${warmup} warm-up turn(s) each, then ${rounds} rounds × ${turnsPerRound} turns per gateway, alternating order, the other gateway SIGSTOPped, one unmeasured turn after each resume; ` +
     `ready = spawn → /readyz (upstream) or /healthz (ours); memory = VmRSS of the gateway process (and its tree), idle ${settleS} s after ready and 2 s after the turns.`,
   command: `nice -n 10 bun bench/openclaw-protocol.ts ${process.argv.slice(2).join(" ")}`.trim(),
@@ -197,6 +205,6 @@ console.log(JSON.stringify(result, null, 2));
 saveResult("openclaw-protocol", result);
 taps.upstream.stop();
 taps.ours.stop();
-proxy.stop();
+model.stop();
 cleanup();
 for (const dir of [upstream.home, oursHome, cliHome]) fs.rmSync(dir, { recursive: true, force: true });

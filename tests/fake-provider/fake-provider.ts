@@ -278,54 +278,89 @@ export interface FakeProvider {
   stop(): void;
 }
 
-export function startFakeProvider(opts: { port?: number; record?: boolean } = {}): FakeProvider {
+/** One model call as the fake itself saw it (benchmarks): absolute times (performance.timeOrigin + now, comparable across processes). */
+export interface TimedCall {
+  start: number;
+  end: number;
+  path: string;
+  requestBytes: number;
+  body: unknown;
+}
+
+const absNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * `onCall` (benchmarks): each POST is timed from the handler being entered to its answer's last byte
+ * being produced (a streamed body's close), in the fake's own process — no hop in between.
+ */
+export function startFakeProvider(opts: { port?: number; record?: boolean; onCall?: (c: TimedCall) => void } = {}): FakeProvider {
   const requests: RecordedRequest[] = [];
   const record = opts.record ?? true;
   const scripts = createScripts();
   const faults: Fault[] = [];
+  const onCall = opts.onCall;
+  const handle = async (req: Request): Promise<Response> => {
+    if (!onCall || req.method !== "POST") return answer(req);
+    const start = absNow();
+    const path = new URL(req.url).pathname;
+    const requestBytes = Number(req.headers.get("content-length") ?? 0);
+    const text = await req.text();
+    let body: unknown = null;
+    try {
+      body = JSON.parse(text);
+    } catch {}
+    const res = await answer(new Request(req.url, { method: "POST", headers: req.headers, body: text, signal: req.signal }));
+    if (!res.body) {
+      onCall({ start, end: absNow(), path, requestBytes, body });
+      return res;
+    }
+    const timed = res.body.pipeThrough(new TransformStream({ flush: () => onCall({ start, end: absNow(), path, requestBytes, body }) }));
+    return new Response(timed, { status: res.status, headers: res.headers });
+  };
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
     idleTimeout: 0,
-    async fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (req.method === "GET" && path.endsWith("/models")) return Response.json({ object: "list", data: [{ id: "fake-model", object: "model", created: 0, owned_by: "fake" }] });
-      if (req.method !== "POST") return new Response("not found", { status: 404 });
-      let body: any;
-      try {
-        body = await req.json();
-      } catch {
-        return openAiError(400);
-      }
-      if (record) {
-        const rec: RecordedRequest = { path, headers: Object.fromEntries(req.headers.entries()), body, aborted: false };
-        req.signal.addEventListener("abort", () => (rec.aborted = true), { once: true });
-        requests.push(rec);
-        if (requests.length > 1000) requests.shift();
-      }
-      const fault = path.endsWith("/chat/completions") || path.endsWith("/messages") ? faults.shift() : undefined;
-      if (fault) return applyFault(fault, path, body, req.signal);
-      const step = path.endsWith("/chat/completions") || path.endsWith("/messages") ? scripts.next(JSON.stringify(body)) : undefined;
-      if (step) {
-        if (step.delayMs) await Bun.sleep(step.delayMs);
-        if (!path.endsWith("/messages")) return renderOpenAi(step, body, req.signal);
-        // Scripted answers hold the gateway to the same Messages contract as the directives do.
-        const broken = anthropicContractError(body);
-        if (broken) return Response.json({ type: "error", error: { type: "invalid_request_error", message: broken } }, { status: 400 });
-        return renderAnthropic(step, body, req.signal);
-      }
-      if (path.endsWith("/messages/count_tokens")) {
-        // Messages' token count: the prompt's words (the same count the answers report).
-        if (typeof body.model !== "string" || !Array.isArray(body.messages)) return anthropicError(400);
-        return Response.json({ input_tokens: plan(body, undefined).promptTokens });
-      }
-      if (path.endsWith("/chat/completions")) return openAi(body, req.signal);
-      if (path.endsWith("/messages")) return anthropic(body, req.signal);
-      if (path.endsWith("/responses")) return fakeResponses(body, req.signal);
-      if (path.endsWith("/embeddings")) return fakeEmbeddings(body);
-      return new Response("not found", { status: 404 });
-    },
+    fetch: (req) => handle(req),
   });
+  async function answer(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    if (req.method === "GET" && path.endsWith("/models")) return Response.json({ object: "list", data: [{ id: "fake-model", object: "model", created: 0, owned_by: "fake" }] });
+    if (req.method !== "POST") return new Response("not found", { status: 404 });
+    let body: any;
+    try {
+      body = await req.json();
+    } catch {
+      return openAiError(400);
+    }
+    if (record) {
+      const rec: RecordedRequest = { path, headers: Object.fromEntries(req.headers.entries()), body, aborted: false };
+      req.signal.addEventListener("abort", () => (rec.aborted = true), { once: true });
+      requests.push(rec);
+      if (requests.length > 1000) requests.shift();
+    }
+    const fault = path.endsWith("/chat/completions") || path.endsWith("/messages") ? faults.shift() : undefined;
+    if (fault) return applyFault(fault, path, body, req.signal);
+    const step = path.endsWith("/chat/completions") || path.endsWith("/messages") ? scripts.next(JSON.stringify(body)) : undefined;
+    if (step) {
+      if (step.delayMs) await Bun.sleep(step.delayMs);
+      if (!path.endsWith("/messages")) return renderOpenAi(step, body, req.signal);
+      // Scripted answers hold the gateway to the same Messages contract as the directives do.
+      const broken = anthropicContractError(body);
+      if (broken) return Response.json({ type: "error", error: { type: "invalid_request_error", message: broken } }, { status: 400 });
+      return renderAnthropic(step, body, req.signal);
+    }
+    if (path.endsWith("/messages/count_tokens")) {
+      // Messages' token count: the prompt's words (the same count the answers report).
+      if (typeof body.model !== "string" || !Array.isArray(body.messages)) return anthropicError(400);
+      return Response.json({ input_tokens: plan(body, undefined).promptTokens });
+    }
+    if (path.endsWith("/chat/completions")) return openAi(body, req.signal);
+    if (path.endsWith("/messages")) return anthropic(body, req.signal);
+    if (path.endsWith("/responses")) return fakeResponses(body, req.signal);
+    if (path.endsWith("/embeddings")) return fakeEmbeddings(body);
+    return new Response("not found", { status: 404 });
+  }
   return {
     url: `http://127.0.0.1:${server.port}`,
     port: server.port!,
