@@ -33,6 +33,8 @@ export interface TenantIdentity extends TenantScope {
   assertCurrent(): void;
   /** The request itself replaced its token (tenants.rotate): it goes on as the holder of the new one. */
   adopt(token: string): void;
+  /** The web console session (its id) the request came with, if it came by cookie: a sign-out ends what it opened. */
+  readonly consoleSession?: string;
 }
 
 /**

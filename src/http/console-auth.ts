@@ -92,7 +92,7 @@ export function createConsoleAuth(core: Core, auth: Auth) {
       auth.throttle.succeed(caller.ip, s.tenantId!);
       const id = s.id;
       // A long-lived request or WebSocket re-checks the session itself too: a sign-out ends it.
-      const tenant = bindSessionIdentity({ tenantId: s.tenantId!, incarnation: s.incarnation!, actor: { kind: "tenant", id: s.actorId } }, () => sessions.alive(id) && valid(s));
+      const tenant = bindSessionIdentity({ id, tenantId: s.tenantId!, incarnation: s.incarnation!, actor: { kind: "tenant", id: s.actorId } }, () => sessions.alive(id) && valid(s));
       return { tenant, actor: tenant.actor };
     },
 

@@ -64,7 +64,7 @@ export function consoleSessionRoutes(core: Core, auth: Auth, cookies: ConsoleAut
           throw new AppError("INVALID_PARAMS", 'body must be {"token": "<tenant token>"} or {"adminKey": "<admin key>"}');
         }
         let actor: Actor;
-        let make: () => { cookie: string; session: ConsoleSession };
+        let make: () => { cookie: string; session: ConsoleSession; evicted: string[] };
         if (keys[0] === "token") {
           const who = auth.token(b!.token as string, caller);
           // A token in its grace period after a rotation signs nobody in (its sessions would end at once).
@@ -79,14 +79,16 @@ export function consoleSessionRoutes(core: Core, auth: Auth, cookies: ConsoleAut
         // A sign-in over an existing session replaces it (no pile of sessions from one browser).
         const previous = cookies.session(request);
         const { result } = core.audit.transact(
-          (r: { cookie: string; session: ConsoleSession }) => audit("console.signin", actor, r.session, caller),
+          (r: { cookie: string; session: ConsoleSession; evicted: string[] }) => audit("console.signin", actor, r.session, caller),
           () => {
             if (previous) core.consoleSessions.revoke(previous.id);
             return make();
           },
           { invalidatesCaches: false },
         );
-        if (previous?.tenantId) core.wsConnections.recheck(previous.tenantId);
+        // The replaced session's WebSockets, and those of any session the cap evicted, end now.
+        if (previous?.tenantId) core.wsConnections.endSessions(previous.tenantId, [previous.id]);
+        if (result.session.tenantId) core.wsConnections.endSessions(result.session.tenantId, result.evicted);
         const ttl = core.config.gateway.console.sessionTtlSeconds;
         return json(200, body(result.session), { "set-cookie": cookie(request, result.cookie, ttl) });
       },
@@ -112,7 +114,7 @@ export function consoleSessionRoutes(core: Core, auth: Auth, cookies: ConsoleAut
         const actor: Actor = { kind: s.kind, id: s.actorId };
         core.audit.transact(audit("console.signout", actor, s, caller), () => core.consoleSessions.revoke(s.id), { invalidatesCaches: false });
         // Its open WebSockets end now, told nothing more (not at their next frame or event).
-        if (s.tenantId) core.wsConnections.recheck(s.tenantId);
+        if (s.tenantId) core.wsConnections.endSessions(s.tenantId, [s.id]);
         return json(204, null, { "set-cookie": cookie(request, "", 0) });
       },
       { detail: { hide: true } },

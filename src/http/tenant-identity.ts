@@ -43,9 +43,10 @@ export function bindTenantIdentity(deps: IdentityDeps, token: string): TenantIde
  * in with and the tenant's incarnation; `stillValid` re-checks the session (not signed out, within its
  * limits) and what it was bound to. A session never holds the token itself, so it cannot adopt one.
  */
-export function bindSessionIdentity(s: { tenantId: string; incarnation: string; actor: { kind: "tenant"; id: string } }, stillValid: () => boolean): TenantIdentity {
+export function bindSessionIdentity(s: { id: string; tenantId: string; incarnation: string; actor: { kind: "tenant"; id: string } }, stillValid: () => boolean): TenantIdentity {
   let ended = false;
   return mintTenantScope(s.tenantId, {
+    consoleSession: s.id,
     incarnation: s.incarnation,
     actor: s.actor,
     assertCurrent() {

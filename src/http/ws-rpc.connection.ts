@@ -80,15 +80,8 @@ export class WsRpcConnection implements RpcConnection {
     this.cleanup.push(
       core.wsConnections.add({
         work: { tenantId: this.tenant.tenantId, incarnation: this.tenant.incarnation, token: this.tenant.actor.id },
-        end: (code, reason) => this.end(code, reason),
-        current: () => {
-          try {
-            this.tenant.assertCurrent();
-            return true;
-          } catch {
-            return false;
-          }
-        },
+        end: (code, reason, now) => this.end(code, reason, now),
+        session: this.tenant.consoleSession,
       }),
     );
   }
@@ -167,11 +160,12 @@ export class WsRpcConnection implements RpcConnection {
   /**
    * Ends the connection with a close code (idempotent): stops listening, frees its place, closes.
    * When its identity ended while frames run, the close waits for their replies (at most
-   * CLOSE_GRACE_MS; a frame still running then loses its reply).
+   * CLOSE_GRACE_MS; a frame still running then loses its reply) — unless `now`: a sign-out closes at
+   * once, and what a running frame reads after it is told to no one (red team 20, F1).
    */
-  end(code: number, reason: string): void {
+  end(code: number, reason: string, now = false): void {
     if (this.ended) return;
-    if (code === CLOSE.identityEnded && this.inFlight > 0 && !this.closing) {
+    if (code === CLOSE.identityEnded && this.inFlight > 0 && !this.closing && !now) {
       this.closing = { code, reason };
       this.releaseAll();
       this.inFlightDone = () => this.end(code, reason);
@@ -181,7 +175,7 @@ export class WsRpcConnection implements RpcConnection {
       }, CLOSE_GRACE_MS).unref();
       return;
     }
-    if (this.closing && this.inFlight > 0) return;
+    if (this.closing && this.inFlight > 0 && !now) return;
     this.ended = true;
     this.releaseAll();
     const ws = this.ws;

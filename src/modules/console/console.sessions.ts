@@ -66,8 +66,11 @@ export function createConsoleSessions(deps: { sqlite: Database; clock: Clock; li
   const idleMs = () => deps.limits().idleTimeoutSeconds * 1000;
 
   return {
-    /** A new session (the cookie's value is returned once, never stored); the owner's oldest past the cap end. */
-    create(s: NewSession): { cookie: string; session: ConsoleSession } {
+    /**
+     * A new session (the cookie's value is returned once, never stored); the owner's oldest past the cap
+     * end, and their ids are returned (`evicted`: their WebSockets are closed too).
+     */
+    create(s: NewSession): { cookie: string; session: ConsoleSession; evicted: string[] } {
       const limits = deps.limits();
       const now = clock.now();
       const cookie = randomBytes(32).toString("base64url");
@@ -82,12 +85,16 @@ export function createConsoleSessions(deps: { sqlite: Database; clock: Clock; li
         lastUsedAt: now,
         expiresAt: now + limits.sessionTtlSeconds * 1000,
       };
+      const evicted: string[] = [];
       sqlite.transaction(() => {
         prune.run(now, now - idleMs());
         insert.run(session.id, session.kind, session.tenantId, session.incarnation, session.actorId, session.csrfToken, now, session.expiresAt);
-        for (const r of overCap.all(session.kind, session.tenantId, limits.maxSessionsPerTenant) as { id: string }[]) remove.run(r.id);
+        for (const r of overCap.all(session.kind, session.tenantId, limits.maxSessionsPerTenant) as { id: string }[]) {
+          remove.run(r.id);
+          evicted.push(r.id);
+        }
       })();
-      return { cookie, session };
+      return { cookie, session, evicted };
     },
 
     /** The session of a cookie, if it exists and is within its lifetime and idle limit (an ended one is deleted). */

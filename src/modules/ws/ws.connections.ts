@@ -60,10 +60,13 @@ export function sendBounded(ws: { getBufferedAmount(): number; send(text: string
 export interface LiveConnection {
   /** The tenant incarnation and the token (actor id, "tok:…") the connection was opened with. */
   work: WorkOf;
-  /** Ends the connection with a close code and a short reason (idempotent). */
-  end(code: number, reason: string): void;
-  /** Whether its identity is still current (a console session's: not signed out); asked by `recheck`. */
-  current?(): boolean;
+  /**
+   * Ends the connection with a close code and a short reason (idempotent). `now`: at once, frames still
+   * running lose their answers (a sign-out: nothing more is told to the signed-out session's socket).
+   */
+  end(code: number, reason: string, now?: boolean): void;
+  /** The web console session (its id) that opened it, if it was opened by cookie. */
+  session?: string;
 }
 
 const REASON_TEXT: Record<TenantStopReason, string> = {
@@ -161,12 +164,16 @@ export function createConnections(deps: { config(): GatewayConfig; watch(work: W
     },
 
     /**
-     * Ends at once, as an ended identity, each of the tenant's connections whose identity is no longer
-     * current (a console session signed out): not at its next frame or event.
+     * Ends at once, as an ended identity, the connections opened by these console sessions of the tenant
+     * (signed out, replaced or evicted by a sign-in): not at their next frame or event, and their running
+     * frames unanswered. Nothing is asked of any other connection — no check, no database read — so a
+     * sign-out costs the same however many connections there are, and a check that would fail for
+     * another reason (a busy database) closes nothing (red team 20).
      */
-    recheck(tenantId: string): void {
+    endSessions(tenantId: string, sessions: readonly string[]): void {
+      if (sessions.length === 0) return;
       for (const conn of [...live]) {
-        if (conn.work.tenantId === tenantId && conn.current && !conn.current()) conn.end(CLOSE.identityEnded, "identity ended");
+        if (conn.session !== undefined && conn.work.tenantId === tenantId && sessions.includes(conn.session)) conn.end(CLOSE.identityEnded, "signed out", true);
       }
     },
 
