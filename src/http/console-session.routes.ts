@@ -69,6 +69,10 @@ export function consoleSessionRoutes(core: Core, auth: Auth, cookies: ConsoleAut
           const who = auth.token(b!.token as string, caller);
           // A token in its grace period after a rotation signs nobody in (its sessions would end at once).
           if (!core.tokens.isCurrent(who.tenant.tenantId, who.actor.id)) auth.failedToken(b!.token as string, caller);
+          // A sign-in is an audited change like any other (a session row, an audit record, sockets
+          // closed): it takes from the tenant's change budget, so a storm of them is refused (red team
+          // 20, F3). A sign-out never is: no one must be kept signed in for want of budget.
+          core.admission.spendChange(who.tenant.tenantId, "console.signin");
           actor = who.actor;
           make = () => core.consoleSessions.create({ kind: "tenant", tenantId: who.tenant.tenantId, incarnation: who.tenant.incarnation, actorId: who.actor.id });
         } else {

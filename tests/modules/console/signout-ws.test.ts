@@ -103,3 +103,22 @@ describe("sign-out and the session's WebSockets (red team 20)", () => {
     expect((await (await ws(w, next.cookie)).call("tenants.get", {})).result.tenantId).toBe("alpha");
   });
 });
+
+describe("sign-ins take from the tenant's audited-change budget (red team 20, F3)", () => {
+  test("past the budget a sign-in is 429 RATE_LIMITED naming the limit, creates and audits nothing; another tenant and sign-out are unaffected", async () => {
+    const w = world({ limits: { tenantChangesPerMinute: 1, tenantChangesBurst: 3 } });
+    const ok = [await signIn(w.base, { token: w.a }), await signIn(w.base, { token: w.a }), await signIn(w.base, { token: w.a })];
+    for (const s of ok) expect(s.status).toBe(200);
+    const audited = () => w.core.audit.query({ action: "console.signin", tenant: "alpha", limit: 100 }).length;
+    const before = audited();
+    const refused = await signIn(w.base, { token: w.a });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe("RATE_LIMITED");
+    expect(refused.body.error.message).toContain("gateway.limits.tenantChangesPerMinute");
+    expect(refused.setCookie).toBeNull();
+    expect(audited()).toBe(before);
+    expect((await signIn(w.base, { token: w.b })).status).toBe(200);
+    // Signing out is never refused for want of budget.
+    expect((await signOut(w.base, ok[0]!)).status).toBe(204);
+  });
+});
