@@ -46,7 +46,7 @@ const GatewaySection = T.Object(
         jsonMaxDepth: PositiveInt(64, { minimum: 8, maximum: 512, description: "levels of objects and arrays a JSON body may nest (RPC, control plane, OpenAI routes); deeper is refused before parsing" }),
         rpcResponseBytes: PositiveInt(32 * 1024 * 1024, { minimum: 65_536, maximum: 1024 * 1024 * 1024, description: "bytes of results one RPC request (a batch counted together) may return; past it, items get PAYLOAD_TOO_LARGE" }),
         rpcConcurrentPerTenant: PositiveInt(4, { maximum: 1000, description: "RPC requests one tenant may have in progress at once; more get RATE_LIMITED" }),
-        tenantChangesPerMinute: PositiveInt(60, { maximum: 100_000, description: "audited changes a tenant may make over RPC per minute (config.set, config.patch, tenants.rotate, tenants.backup), refilled evenly" }),
+        tenantChangesPerMinute: PositiveInt(60, { maximum: 100_000, description: "audited changes a tenant may make over RPC per minute (config.set, config.patch, tenants.rotate, tenants.backup) and console sign-ins by its token, refilled evenly" }),
         tenantChangesBurst: PositiveInt(30, { maximum: 100_000, description: "audited changes a tenant may make at once before tenantChangesPerMinute applies" }),
       },
       { ...strict, default: {} },
