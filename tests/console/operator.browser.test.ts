@@ -165,9 +165,21 @@ describe("operator console", () => {
     await page.getByRole("region", { name: "Audit records (newest first)" }).locator("tbody tr").nth(49).waitFor();
     const first = await seqs();
     expect(first.length).toBe(50);
+    // Every state the page is painted in while page 2 loads is recorded: page 1's rows must never be on
+    // screen under page 2's pager, not even in the one render before the next page is asked for (red team 20).
+    await page.evaluate(() => {
+      const g = globalThis as any;
+      g.mixed = [];
+      new g.MutationObserver(() => {
+        const pager = g.document.querySelector("nav.pager span")?.textContent ?? "";
+        const caption = g.document.querySelector("caption")?.textContent ?? "";
+        if (pager === "Page 2" && !caption.includes("before seq")) g.mixed.push(`${pager} | ${caption}`);
+      }).observe(g.document.body, { subtree: true, childList: true, characterData: true });
+    });
     await page.getByRole("button", { name: "Older" }).click();
     await page.getByText("Page 2").waitFor();
     await page.getByRole("region", { name: `Audit records before seq ${first[49]} (newest first)` }).waitFor();
+    expect(await page.evaluate(() => (globalThis as any).mixed)).toEqual([]);
     const second = await seqs();
     expect(second[0]).toBe(first[49]! - 1);
     await page.getByRole("button", { name: "Newer" }).click();

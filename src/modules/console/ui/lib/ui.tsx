@@ -213,29 +213,36 @@ export interface AsyncState<T> {
   reload: () => void;
 }
 
+/** Whether two dependency lists hold the same values (as hooks compare them). */
+function sameDeps(a: readonly unknown[] | null, b: readonly unknown[]): boolean {
+  return a !== null && a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+}
+
 /**
  * Runs `fn` when `deps` change (and on reload); the latest call wins. A reload keeps the data on
  * screen while it runs; a change of `deps` (another page, filter, folder, job) drops it, so what is
- * shown never answers another question than the one the page now asks.
+ * shown never answers another question than the one the page now asks. The data is kept with the deps
+ * it answers and handed out only while they are still the page's: the render that follows a change
+ * (before the effect has asked again) shows no old rows either — before, that render painted the old
+ * rows under the new page's pager and heading (red team 20).
  */
 export function useAsync<T>(fn: () => Promise<T>, deps: unknown[]): AsyncState<T> {
-  const [state, setState] = useState<{ loading: boolean; error: unknown; data: T | undefined }>({ loading: true, error: null, data: undefined });
+  const [state, setState] = useState<{ loading: boolean; error: unknown; data: T | undefined; deps: unknown[] | null }>({ loading: true, error: null, data: undefined, deps: null });
   const [tick, setTick] = useState(0);
   const seq = useRef(0);
-  const lastTick = useRef(tick);
   useEffect(() => {
     const my = ++seq.current;
-    const reloaded = lastTick.current !== tick;
-    lastTick.current = tick;
-    setState((s) => ({ ...s, loading: true, error: null, data: reloaded ? s.data : undefined }));
+    const asked = deps;
+    setState((s) => ({ loading: true, error: null, data: sameDeps(s.deps, asked) ? s.data : undefined, deps: asked }));
     fn().then(
-      (data) => my === seq.current && setState({ loading: false, error: null, data }),
-      (error) => my === seq.current && setState((s) => ({ loading: false, error, data: s.data })),
+      (data) => my === seq.current && setState({ loading: false, error: null, data, deps: asked }),
+      (error) => my === seq.current && setState((s) => ({ loading: false, error, data: sameDeps(s.deps, asked) ? s.data : undefined, deps: asked })),
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, reload };
+  if (!sameDeps(state.deps, deps)) return { loading: true, error: null, data: undefined, reload };
+  return { loading: state.loading, error: state.error, data: state.data, reload };
 }
 
 /** Formats a byte count for people. */
