@@ -215,19 +215,28 @@ export function createAuth(core: Core) {
           return adminContext({ kind: "admin", id: check.actorId! }, caller);
         }
         const asTenant = core.tokens.verify(presented);
-        if (asTenant.ok && !throttle.check(caller.ip, "admin").blocked) {
-          audit({
-            actor: { kind: "tenant", id: asTenant.actorId },
-            action: "admin.access",
-            target: { type: "route", id: `${caller.method} ${caller.path}`.slice(0, 200) },
-            tenant: asTenant.tenantId,
-            outcome: "denied",
-            requestId: caller.requestId,
-            clientRequestId: caller.clientRequestId,
-            src: { ip: caller.ip },
-            details: { reason: "tenant token used on the control plane" },
-          });
-        }
+        if (asTenant.ok) return this.tenantOnAdmin({ tenantId: asTenant.tenantId, actorId: asTenant.actorId }, caller, "tenant token used on the control plane");
+      }
+      return failed(caller, "admin", false);
+    },
+
+    /**
+     * A tenant's credential (its token, or a console session signed in with it) presented to the
+     * control plane: audited as a denied `admin.access` (unless the caller is throttled), then the one 401.
+     */
+    tenantOnAdmin(who: { tenantId: string; actorId: string }, caller: Caller, reason: string): never {
+      if (!throttle.check(caller.ip, "admin").blocked) {
+        audit({
+          actor: { kind: "tenant", id: who.actorId },
+          action: "admin.access",
+          target: { type: "route", id: `${caller.method} ${caller.path}`.slice(0, 200) },
+          tenant: who.tenantId,
+          outcome: "denied",
+          requestId: caller.requestId,
+          clientRequestId: caller.clientRequestId,
+          src: { ip: caller.ip },
+          details: { reason },
+        });
       }
       return failed(caller, "admin", false);
     },

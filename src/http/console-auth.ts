@@ -99,6 +99,7 @@ export function createConsoleAuth(core: Core, auth: Auth) {
     /** /admin/v1 by the admin's cookie session (never a tenant's). */
     admin(request: Request, caller: Caller): AdminContext {
       const s = current(consoleCookie(request));
+      if (s?.kind === "tenant") return auth.tenantOnAdmin({ tenantId: s.tenantId!, actorId: s.actorId }, caller, "tenant console session used on the control plane");
       if (!s || s.kind !== "admin") return auth.adminKey(null, caller);
       checkOrigin(request, false);
       if (request.method !== "GET" && request.method !== "HEAD") checkCsrf(request, s);

@@ -238,5 +238,11 @@ describe("/admin/v1 by cookie", () => {
     const post = await fetch(`${w.base}/admin/v1/tenants`, { method: "POST", headers: { cookie: s.cookie, "x-csrf-token": s.csrf, "content-type": "application/json" }, body: JSON.stringify({ id: "gamma" }) });
     expect(post.status).toBe(401);
     expect(w.core.tenants.exists("gamma")).toBe(false);
+    // Audited as a tenant's bearer token there is: a denied admin.access by the tenant, naming the route.
+    const denied = w.core.audit.query({ action: "admin.access", outcome: "denied" });
+    expect(denied.map((r) => [r.tenant, r.actor.kind, r.target?.id, r.details?.reason])).toEqual([
+      ["alpha", "tenant", "POST /admin/v1/tenants", "tenant console session used on the control plane"],
+      ["alpha", "tenant", "GET /admin/v1/tenants", "tenant console session used on the control plane"],
+    ]);
   });
 });
