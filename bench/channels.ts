@@ -1,4 +1,7 @@
-// Channels (issue 17 §7), in process with the fake provider as the model.
+// Channels (issue 17 §7): the gateway in this process; the fake provider (the model) and the callback
+// receiver (the platform the answers go to) each in a process of its own (--placement split, the
+// default since 2026-12-08), or both in this process beside the gateway (--placement in-process, the
+// method of the runs before: their CPU was the gateway's event loop's).
 //   latency:    a signed generic-webhook delivery, c=1, through the gateway — the time from the client
 //               sending it to the agent run being started (runs.send called: "ingest → dispatch"),
 //               and the client's round trip to the acknowledgement — beside a bare Bun.serve that reads
@@ -7,7 +10,7 @@
 //   throughput: 100 tenants with one webhook channel each, deliveries at --rate per second for
 //               --seconds, every answer POSTed to a local callback receiver; counts what was sent,
 //               answered, lost and duplicated.
-// Usage: nice -n 15 bun bench/channels.ts [--runs 3] [--messages 400] [--tenants 100] [--rate 500] [--seconds 10]
+// Usage: nice -n 15 bun bench/channels.ts [--runs 3] [--messages 400] [--tenants 100] [--rate 500] [--seconds 10] [--placement split|in-process]
 import fs from "node:fs";
 import path from "node:path";
 import { readEnvironment } from "../src/config/env.ts";
@@ -17,7 +20,28 @@ import { mintTenantScope } from "../src/edge/tenant-scope.ts";
 import { startGateway } from "../src/http/gateway.ts";
 import { signPayload } from "../src/modules/channels/kinds/webhook.ts";
 import { startFakeProvider } from "../tests/fake-provider/fake-provider.ts";
-import { arg, median, saveResult, tmpdir } from "./lib.ts";
+import { arg, median, saveResult, startJsonPrinter, tmpdir } from "./lib.ts";
+
+// --receiver: the callback receiver in a process of its own: counts each answer by chat and the
+// delivery it answers; GET /counts gives them, POST /clear forgets them.
+if (process.argv.includes("--receiver")) {
+  const counts = new Map<string, number>();
+  const srv = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      const u = new URL(req.url);
+      if (req.method === "GET" && u.pathname === "/counts") return Response.json(Object.fromEntries(counts));
+      if (req.method === "POST" && u.pathname === "/clear") return (counts.clear(), new Response("ok"));
+      const body = JSON.parse(await req.text()) as { inReplyTo: string; to: { chat: string } };
+      const k = `${body.to.chat}|${body.inReplyTo}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      return new Response("ok");
+    },
+  });
+  console.log(JSON.stringify({ url: `http://127.0.0.1:${srv.port}` }));
+  await new Promise(() => {});
+}
 
 // --sender <file>: the load generator, in a process of its own (so that the gateway's event loop is
 // not also the client's): posts the deliveries the file describes at its rate, prints what it saw.
@@ -58,18 +82,45 @@ const pct = (xs: number[], p: number) => {
 };
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-const fake = startFakeProvider({ record: false });
-const callbacks = new Map<string, number>();
-const receiver = Bun.serve({
-  port: 0,
-  hostname: "127.0.0.1",
-  async fetch(req) {
-    const body = JSON.parse(await req.text()) as { inReplyTo: string; to: { chat: string } };
-    const k = `${body.to.chat}|${body.inReplyTo}`;
-    callbacks.set(k, (callbacks.get(k) ?? 0) + 1);
-    return new Response("ok");
-  },
-});
+const pi = process.argv.indexOf("--placement");
+const placement = pi >= 0 ? process.argv[pi + 1] : "split";
+if (placement !== "split" && placement !== "in-process") throw new Error(`--placement must be split or in-process, not ${placement}`);
+const children: ReturnType<typeof Bun.spawn>[] = [];
+process.on("exit", () => children.forEach((c) => c.kill()));
+/** The model and the platform: their URLs, the receiver's counts, and how to stop them. */
+const outside = await (async () => {
+  if (placement === "split") {
+    const f = await startJsonPrinter(["bun", "tests/fake-provider/main.ts", "0"]);
+    const r = await startJsonPrinter([process.execPath, import.meta.path, "--receiver"]);
+    children.push(f.proc, r.proc);
+    return {
+      fakeUrl: f.url,
+      receiverUrl: r.url,
+      counts: async () => new Map(Object.entries((await (await fetch(`${r.url}/counts`)).json()) as Record<string, number>)),
+      clear: async () => void (await fetch(`${r.url}/clear`, { method: "POST" })),
+      stop: () => children.forEach((c) => c.kill()),
+    };
+  }
+  const fake = startFakeProvider({ record: false });
+  const counts = new Map<string, number>();
+  const receiver = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      const body = JSON.parse(await req.text()) as { inReplyTo: string; to: { chat: string } };
+      const k = `${body.to.chat}|${body.inReplyTo}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      return new Response("ok");
+    },
+  });
+  return {
+    fakeUrl: fake.url,
+    receiverUrl: `http://127.0.0.1:${receiver.port}`,
+    counts: async () => new Map(counts),
+    clear: async () => counts.clear(),
+    stop: () => (fake.stop(), receiver.stop(true)),
+  };
+})();
 const baseline = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: async (req) => (await req.arrayBuffer(), new Response('{"accepted":1}', { headers: { "content-type": "application/json" } })) });
 
 const home = tmpdir("bench-channels-");
@@ -84,7 +135,7 @@ fs.writeFileSync(
       channels: { secretKey: "bench-channels-secret-key-0123456789", kinds: { webhook: { callbackAllow: ["127.0.0.1:*"] } }, perChannelPerMinute: 100_000, perPeerPerMinute: 100_000, maxQueuedPerChannel: 10_000 },
     },
     sandbox: { egress: { allowPrivate: ["127.0.0.1"] } },
-    providers: { local: { kind: "openai", baseUrl: `${fake.url}/v1`, apiKey: "sk-bench", timeoutMs: 30_000 } },
+    providers: { local: { kind: "openai", baseUrl: `${outside.fakeUrl}/v1`, apiKey: "sk-bench", timeoutMs: 30_000 } },
     models: { m: { provider: "local", upstreamModel: "up" } },
     billing: { rateCard: { m: { input: 1, output: 2, cacheRead: 0.5, cacheWrite: 1.25 } } },
     quotas: { defaults: { tokensPerDay: 1e12, costPerDayUsd: 1e9, requestsPerMinute: 1e9, maxConcurrent: 1000 } },
@@ -114,7 +165,7 @@ const channels: { tenant: string; path: string; key: string }[] = [];
 for (let i = 0; i < tenants; i++) {
   const id = `t${String(i).padStart(3, "0")}`;
   core.tenants.create({ id }, op);
-  const r = await core.channels.pair(mintTenantScope(id), { kind: "webhook", credentials: {}, options: { dmPolicy: "open", callbackUrl: `http://127.0.0.1:${receiver.port}/cb` } }, op);
+  const r = await core.channels.pair(mintTenantScope(id), { kind: "webhook", credentials: {}, options: { dmPolicy: "open", callbackUrl: `${outside.receiverUrl}/cb` } }, op);
   channels.push({ tenant: id, path: r.webhookPath, key: r.signingKey! });
 }
 
@@ -171,7 +222,7 @@ const latencySummary = Object.fromEntries(Object.keys(latency[0]!).map((k) => [k
 console.log(JSON.stringify({ latency: latencySummary }));
 
 // --- throughput ---
-callbacks.clear();
+await outside.clear();
 const total = rate * seconds;
 const sentIds: string[] = [];
 const deliveries = Array.from({ length: total }, (_, i) => {
@@ -189,8 +240,13 @@ const refused = senderOut.refused;
 const sendSeconds = senderOut.seconds;
 const drainStart = performance.now();
 const deadline = Date.now() + 300_000;
-while ([...callbacks.values()].reduce((a, b) => a + b, 0) < total && Date.now() < deadline) await Bun.sleep(50);
+let callbacks = await outside.counts();
+while ([...callbacks.values()].reduce((a, b) => a + b, 0) < total && Date.now() < deadline) {
+  await Bun.sleep(50);
+  callbacks = await outside.counts();
+}
 await idle();
+callbacks = await outside.counts();
 const drainSeconds = (performance.now() - drainStart) / 1000;
 void start;
 const answered = new Set([...callbacks.keys()].map((k) => k.split("|")[1]));
@@ -198,11 +254,10 @@ const lost = sentIds.filter((id) => !answered.has(id)).length;
 const duplicated = [...callbacks.values()].filter((n) => n > 1).length;
 const throughput = { tenants, rate, seconds, sent: total, refused, achievedSendRate: r2(total / sendSeconds), answered: answered.size, lost, duplicated, drainSeconds: r2(drainSeconds), answeredRate: r2(answered.size / (sendSeconds + drainSeconds)) };
 console.log(JSON.stringify({ throughput }));
-saveResult("channels", { runs, messages, latencyRuns: latency, latency: latencySummary, throughput });
+saveResult("channels", { placement, runs, messages, latencyRuns: latency, latency: latencySummary, throughput });
 
 await gw.stop();
 core.close();
-fake.stop();
-receiver.stop(true);
+outside.stop();
 baseline.stop(true);
 process.exit(0);
