@@ -1,7 +1,7 @@
 // Channels (issue 17 §7): the gateway in this process; the fake provider (the model) and the callback
-// receiver (the platform the answers go to) each in a process of its own (--placement split, the
-// default since 2026-12-08), or both in this process beside the gateway (--placement in-process, the
-// method of the runs before: their CPU was the gateway's event loop's).
+// receiver (the platform the answers go to) both in this process beside it (--placement in-process,
+// the default and the method of every recorded run), or each in a process of its own (--placement
+// split: measured slower on 2 cores, bench/README.md).
 //   latency:    a signed generic-webhook delivery, c=1, through the gateway — the time from the client
 //               sending it to the agent run being started (runs.send called: "ingest → dispatch"),
 //               and the client's round trip to the acknowledgement — beside a bare Bun.serve that reads
@@ -83,7 +83,7 @@ const pct = (xs: number[], p: number) => {
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 const pi = process.argv.indexOf("--placement");
-const placement = pi >= 0 ? process.argv[pi + 1] : "split";
+const placement = pi >= 0 ? process.argv[pi + 1] : "in-process";
 if (placement !== "split" && placement !== "in-process") throw new Error(`--placement must be split or in-process, not ${placement}`);
 const children: ReturnType<typeof Bun.spawn>[] = [];
 process.on("exit", () => children.forEach((c) => c.kill()));
