@@ -91,12 +91,10 @@ function AuditLog({ api }: { api: Api }) {
     return p.toString();
   };
   const q = query();
-  // The rows shown carry the query they answer: while the next page loads, the old rows stay with
-  // their own caption (never a new caption over old rows).
-  const list = useAsync(
-    () => api.admin<{ records: AuditRecord[]; nextBeforeSeq: number | null }>("GET", `/audit?${q}`).then((r) => ({ ...r, tenant: filters.tenant.trim(), before })),
-    [q],
-  );
+  // useAsync hands out rows only while `q` is still the query they answer, so a caption made from the
+  // current filters and page always describes the rows under it.
+  const list = useAsync(() => api.admin<{ records: AuditRecord[]; nextBeforeSeq: number | null }>("GET", `/audit?${q}`), [q]);
+  const tenant = filters.tenant.trim();
   const set = (k: keyof Filters) => (e: Event) => setForm({ ...form, [k]: val(e) });
   return (
     <section aria-labelledby="page-title">
@@ -170,7 +168,7 @@ function AuditLog({ api }: { api: Api }) {
       {list.data && (
         <>
           <DataTable<AuditRecord>
-            caption={`Audit records${list.data.tenant ? ` of tenant ${list.data.tenant}` : ""}${list.data.before !== null ? ` before seq ${list.data.before}` : ""} (newest first)`}
+            caption={`Audit records${tenant ? ` of tenant ${tenant}` : ""}${before !== null ? ` before seq ${before}` : ""} (newest first)`}
             rows={list.data.records}
             empty="No audit records match these filters."
             columns={[
